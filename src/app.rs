@@ -1,0 +1,437 @@
+//! The commands: one pipeline (spec -> desired -> actual -> plan) used three ways: `provision` applies the
+//! plan, `provision --dry-run` shows it, `verify` reports it as drift.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use sqlx::{MySqlConnection, Row};
+
+use crate::cli::Target;
+use crate::desired::{self, DesiredNode, DesiredServer};
+use crate::error::{Error, Result, EXIT_FAILURE, EXIT_OK};
+use crate::mysql::apply::{self, Dialect, Secrets};
+use crate::mysql::connect::{statement_error, Endpoint};
+use crate::mysql::facts::{self, Flavour, ServerFacts};
+use crate::mysql::inspect::{self, parse_grant, GrantTarget};
+use crate::mysql::dbscript;
+use crate::nodefiles;
+use crate::plan::{self, Change, Login, Plan};
+use crate::progress::Progress;
+use crate::report::{ChangeReport, Check, Preflight, Report, ScriptReport};
+use crate::spec::{CharsetChoice, Spec};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Provision { dry_run: bool },
+    Verify,
+}
+
+pub struct Options<'a> {
+    pub target: &'a Target,
+    pub mode: Mode,
+    pub parallel: usize,
+    pub progress: Progress,
+}
+
+/// Everything learned before any change: the plan and what it was computed from.
+struct Planned {
+    plan: Plan,
+    server: Option<ServerSide>,
+    warnings: Vec<String>,
+}
+
+struct ServerSide {
+    conn: MySqlConnection,
+    endpoint: Endpoint,
+    dialect: Dialect,
+    desired: DesiredServer,
+    preflight: Preflight,
+}
+
+/// Run a command; fills `report` and returns the exit code.
+pub async fn run(options: Options<'_>, report: &mut Report) -> Result<i32> {
+    let started = Instant::now();
+    let target = options.target;
+    report.command = match options.mode {
+        Mode::Provision { .. } => "provision",
+        Mode::Verify => "verify",
+    }
+    .to_string();
+    report.dry_run = matches!(options.mode, Mode::Provision { dry_run: true });
+
+    let spec = Spec::load(&target.config)?;
+    let planned = plan_everything(&spec, target, &options.progress).await;
+    let mut planned = match planned {
+        Ok(p) => p,
+        Err((e, preflight)) => {
+            report.preflight = preflight;
+            return Err(e);
+        }
+    };
+    report.warnings.append(&mut planned.warnings);
+    report.conflicts = planned.plan.conflicts.clone();
+    let dialect = planned.server.as_ref().map(|s| s.dialect);
+    report.changes = planned
+        .plan
+        .changes
+        .iter()
+        .map(|change| ChangeReport {
+            subject: change.subject(),
+            summary: change.summary(),
+            sql: match (&planned.server, dialect) {
+                (Some(server), Some(dialect)) if options.mode != Mode::Verify => {
+                    let mut sql = apply::sql(change, &server.desired, dialect, Secrets::Masked);
+                    sql.extend(apply::script_sql(change, &server.desired).iter().map(|s| {
+                        format!("-- {}:{}: {}", server.desired.script.file_name(), s.line, s.sql.lines().next().unwrap_or_default())
+                    }));
+                    sql
+                }
+                _ => Vec::new(),
+            },
+            change: change.clone(),
+        })
+        .collect();
+
+    let code = match options.mode {
+        Mode::Verify => {
+            report.status = if planned.plan.is_empty() { "in_sync" } else { "drift" }.to_string();
+            if planned.plan.is_empty() { EXIT_OK } else { EXIT_FAILURE }
+        }
+        Mode::Provision { dry_run: true } => {
+            report.status = if planned.plan.is_empty() { "unchanged" } else { "planned" }.to_string();
+            if planned.plan.conflicts.is_empty() { EXIT_OK } else { EXIT_FAILURE }
+        }
+        Mode::Provision { dry_run: false } => {
+            if !planned.plan.conflicts.is_empty() {
+                report.status = "failed".to_string();
+                report.preflight = planned.server.map(|s| s.preflight);
+                return Err(Error::failure(format!(
+                    "{} conflict(s) must be resolved first; nothing was changed",
+                    planned.plan.conflicts.len()
+                )));
+            }
+            let changed = !planned.plan.changes.is_empty();
+            apply_plan(&mut planned, options.parallel, &options.progress).await.inspect_err(|_| {
+                report.status = "failed".to_string();
+            })?;
+            report.status = if changed { "changed" } else { "unchanged" }.to_string();
+            EXIT_OK
+        }
+    };
+    report.preflight = planned.server.map(|s| s.preflight);
+    report.elapsed_ms = started.elapsed().as_millis();
+    Ok(code)
+}
+
+type PlanError = (Error, Option<Preflight>);
+
+async fn plan_everything(spec: &Spec, target: &Target, progress: &Progress) -> std::result::Result<Planned, PlanError> {
+    let drivers: Vec<desired::Driver> = spec.nodes.iter().map(|n| desired::find_driver(&n.ei_home)).collect();
+    let mut warnings = Vec::new();
+    let with_files = !target.db_only;
+    let with_server = !target.files_only;
+
+    let mut server = None;
+    let mut facts = None;
+    if with_server {
+        let endpoint = Endpoint {
+            host: spec.server.host.clone(),
+            port: spec.server.port,
+            user: spec.server.admin_user.clone(),
+            password: spec.server.admin_password.clone(),
+        };
+        let mut conn = endpoint.connect_waiting(None, Duration::from_secs(target.wait)).await.map_err(|e| (e, None))?;
+        let server_facts = facts::read(&mut conn, target.server_os.as_deref()).await.map_err(|e| (e, None))?;
+        progress.line(&format!("connected to {} ({})", endpoint.describe(), server_facts.describe()));
+        facts = Some(server_facts);
+        server = Some((conn, endpoint));
+    }
+
+    let nodes = desired::nodes(spec, facts.as_ref(), &drivers);
+    if with_files {
+        for node in &nodes {
+            if node.driver.jar.is_none() {
+                warnings.push(format!(
+                    "node {}: no MySQL JDBC driver jar in {}; copy the MySQL Connector/J jar (mysql-connector-java-*.jar) \
+                     into that folder before starting the node (the datasources name {})",
+                    node.name,
+                    node.ei_home.join("lib").display(),
+                    node.driver.class()
+                ));
+            }
+        }
+    }
+    if target.files_only && spec.jdbc.allow_public_key_retrieval.is_none() && drivers.iter().any(|d| d.speaks_caching_sha2()) && !spec.jdbc.use_ssl {
+        warnings.push(
+            "files only: the server was not asked whether it is MySQL 8, so allowPublicKeyRetrieval=true is written for the \
+             Connector/J 8 nodes; set jdbc.allow_public_key_retrieval in the spec to decide it yourself"
+                .to_string(),
+        );
+    }
+
+    // Compute and validate every file edit before anything changes anywhere.
+    let mut file_changes = Vec::new();
+    if with_files {
+        for node in &nodes {
+            file_changes.extend(nodefiles::plan(node).map_err(|e| (e, None))?);
+        }
+    }
+
+    let mut plan = Plan::default();
+    let server_side = match (server, facts) {
+        (Some((conn, endpoint)), Some(facts)) => {
+            let side = plan_server(spec, conn, endpoint, facts, &nodes, &mut plan).await?;
+            Some(side)
+        }
+        _ => None,
+    };
+    if let Some(side) = &server_side {
+        warnings.extend(side.preflight.checks.iter().filter(|c| c.outcome == "warning").map(|c| format!("{}: {}", c.name, c.detail)));
+    }
+    plan.changes.extend(file_changes);
+    Ok(Planned { plan, server: server_side, warnings })
+}
+
+async fn plan_server(
+    spec: &Spec,
+    mut conn: MySqlConnection,
+    endpoint: Endpoint,
+    facts: ServerFacts,
+    nodes: &[DesiredNode],
+    plan: &mut Plan,
+) -> std::result::Result<ServerSide, PlanError> {
+    let (path, because) = dbscript::choose(&spec.dbscript, &facts).map_err(|e| (e, None))?;
+    let script = Arc::new(dbscript::load(&path, because).map_err(|e| (e, None))?);
+    let desired = desired::server(spec, &facts, nodes, script.clone());
+    let session_sql_mode: String = sqlx::raw_sql("SELECT @@SESSION.sql_mode")
+        .fetch_one(&mut conn)
+        .await
+        .and_then(|row| row.try_get(0))
+        .map_err(|e| (statement_error(&e, "reading the session sql_mode"), None))?;
+    let dialect = Dialect::new(&facts, &session_sql_mode);
+
+    let (preflight, refusal) = preflight(spec, &mut conn, &endpoint, &facts, &desired).await.map_err(|e| (e, None))?;
+    if let Some(refusal) = refusal {
+        return Err((refusal, Some(preflight)));
+    }
+
+    let names: Vec<&str> = desired.databases.iter().map(|d| d.name.as_str()).collect();
+    let actual = inspect::read(&mut conn, &names, (&desired.account.name, &desired.account.host), dialect.backslashes)
+        .await
+        .map_err(|e| (e, None))?;
+    let login = if actual.account.is_some() { check_login(&endpoint, &desired, None).await } else { Login::Unknown };
+    let server_plan = plan::server(&desired, &actual, login);
+    plan.changes.extend(server_plan.changes);
+    plan.conflicts.extend(server_plan.conflicts);
+    Ok(ServerSide { conn, endpoint, dialect, desired, preflight })
+}
+
+/// The checks that decide success, read before anything changes. Returns the report block and, when a
+/// choice is known to fail, the refusal.
+async fn preflight(
+    spec: &Spec,
+    conn: &mut MySqlConnection,
+    endpoint: &Endpoint,
+    facts: &ServerFacts,
+    desired: &DesiredServer,
+) -> Result<(Preflight, Option<Error>)> {
+    let mut checks = Vec::new();
+    let mut refusal = None;
+    let charset = &desired.charset;
+    let max_bytes: Option<u32> = sqlx::query("SELECT CAST(MAXLEN AS SIGNED) FROM information_schema.CHARACTER_SETS WHERE CHARACTER_SET_NAME = ?")
+        .bind(charset)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(|e| statement_error(&e, "reading the charsets the server knows"))?
+        .and_then(|row| row.try_get::<i64, _>(0).ok())
+        .map(|bytes| bytes.clamp(1, 8) as u32);
+    let charset_reason = match &spec.databases.charset {
+        CharsetChoice::Named(_) => "set in the spec".to_string(),
+        CharsetChoice::Auto if facts.runs_on_windows() => format!("auto: the server runs on {}", facts.compile_os),
+        CharsetChoice::Auto => "auto: the server default".to_string(),
+    };
+    let Some(max_bytes) = max_bytes else {
+        let e = Error::input(format!("the server does not know the charset `{charset}` (databases.charset)"))
+            .with_hint("use a charset from SHOW CHARACTER SET, e.g. \"latin1\" or \"utf8mb4\", or \"auto\"");
+        return Err(e);
+    };
+    let widest = widest_varchar(&desired.script);
+    if let Some(widest) = widest {
+        let needed = widest * max_bytes;
+        if needed > facts.max_index_bytes {
+            checks.push(Check {
+                name: "index key length".into(),
+                outcome: "refused".into(),
+                detail: format!(
+                    "the script indexes VARCHAR({widest}) columns: {needed} bytes in {charset}, over the server's {}-byte limit (errors 1071/1709)",
+                    facts.max_index_bytes
+                ),
+            });
+            refusal = Some(
+                Error::failure(format!(
+                    "{charset} cannot hold the script's VARCHAR({widest}) index keys within this server's {}-byte limit",
+                    facts.max_index_bytes
+                ))
+                .with_hint(
+                    "set databases.charset = \"latin1\" (WSO2's advice for this limit), or configure the server with \
+                     innodb_default_row_format=DYNAMIC (and innodb_large_prefix=ON on MySQL 5.6/5.7)",
+                ),
+            );
+        } else {
+            checks.push(Check {
+                name: "index key length".into(),
+                outcome: "ok".into(),
+                detail: format!("VARCHAR({widest}) in {charset} needs {needed} of {} bytes", facts.max_index_bytes),
+            });
+        }
+    }
+    let plugin = desired.account.auth_plugin.clone().unwrap_or_else(|| facts.default_auth_plugin.clone());
+    if let Some(wanted) = &desired.account.auth_plugin {
+        let usable = match facts.flavour {
+            Flavour::Mariadb => wanted == "mysql_native_password",
+            Flavour::Mysql => {
+                let status: Option<String> = sqlx::query("SELECT PLUGIN_STATUS FROM information_schema.PLUGINS WHERE PLUGIN_NAME = ?")
+                    .bind(wanted)
+                    .fetch_optional(&mut *conn)
+                    .await
+                    .map_err(|e| statement_error(&e, "reading the server's plugins"))?
+                    .and_then(|row| row.try_get(0).ok());
+                status.as_deref() == Some("ACTIVE")
+            }
+        };
+        if !usable {
+            checks.push(Check { name: "auth plugin".into(), outcome: "refused".into(), detail: format!("{wanted} is not active on this server") });
+            refusal.get_or_insert(
+                Error::failure(format!("the account needs the {wanted} plugin, which this server does not offer"))
+                    .with_hint("on MySQL 8.4 start the server with mysql_native_password=ON, or put Connector/J 8 on every node"),
+            );
+        }
+    }
+    match admin_can_provision(conn).await {
+        Ok(None) => checks.push(Check { name: "admin privileges".into(), outcome: "ok".into(), detail: format!("{} may create databases, accounts and grants", endpoint.user) }),
+        Ok(Some(missing)) => {
+            checks.push(Check { name: "admin privileges".into(), outcome: "refused".into(), detail: format!("{} lacks {missing}", endpoint.user) });
+            refusal.get_or_insert(
+                Error::failure(format!("the admin account {} lacks {missing}", endpoint.describe()))
+                    .with_hint("provision with an account that has CREATE, CREATE USER and GRANT OPTION on *.* (for example root)"),
+            );
+        }
+        Err(e) => checks.push(Check { name: "admin privileges".into(), outcome: "warning".into(), detail: format!("could not be read: {}", e.message) }),
+    }
+    let script = &desired.script;
+    let preflight = Preflight {
+        server: facts.clone(),
+        endpoint: endpoint.describe(),
+        charset: charset.clone(),
+        charset_reason,
+        charset_max_bytes: max_bytes,
+        account_auth_plugin: plugin,
+        account_auth_plugin_reason: desired.account.auth_plugin_reason.clone(),
+        script: ScriptReport {
+            path: script.path.display().to_string(),
+            sha256: script.sha256.clone(),
+            statements: script.statements.len(),
+            summary: script.summary(),
+            chosen_because: script.chosen_because.clone(),
+        },
+        checks,
+    };
+    Ok((preflight, refusal))
+}
+
+/// The widest `VARCHAR(n)` in the script's statements: the WSO2 scripts index their widest columns.
+fn widest_varchar(script: &dbscript::Dbscript) -> Option<u32> {
+    let mut widest = None;
+    for statement in &script.statements {
+        let upper = statement.sql.to_ascii_uppercase();
+        let mut rest = upper.as_str();
+        while let Some(at) = rest.find("VARCHAR") {
+            rest = &rest[at + 7..];
+            let digits: String = rest.trim_start().strip_prefix('(').unwrap_or("").trim_start().chars().take_while(char::is_ascii_digit).collect();
+            if let Ok(n) = digits.parse::<u32>() {
+                widest = Some(widest.map_or(n, |w: u32| w.max(n)));
+            }
+        }
+    }
+    widest
+}
+
+/// `None` when the current account may create databases, users and grants; else what it lacks.
+async fn admin_can_provision(conn: &mut MySqlConnection) -> Result<Option<String>> {
+    let rows = sqlx::raw_sql("SHOW GRANTS").fetch_all(&mut *conn).await.map_err(|e| statement_error(&e, "reading the admin's grants"))?;
+    let grants: Vec<_> = rows.iter().filter_map(|r| r.try_get::<String, _>(0).ok()).filter_map(|l| parse_grant(&l)).collect();
+    let global: Vec<_> = grants.iter().filter(|g| g.target == GrantTarget::Global).collect();
+    let has = |privilege: &str| {
+        global.iter().any(|g| {
+            g.privileges.eq_ignore_ascii_case("ALL PRIVILEGES")
+                || g.privileges.split(',').any(|p| p.trim().eq_ignore_ascii_case(privilege))
+        })
+    };
+    let mut missing = Vec::new();
+    for privilege in ["CREATE", "CREATE USER"] {
+        if !has(privilege) {
+            missing.push(privilege);
+        }
+    }
+    if !global.iter().any(|g| g.with_grant_option) {
+        missing.push("GRANT OPTION");
+    }
+    Ok(if missing.is_empty() { None } else { Some(missing.join(", ")) })
+}
+
+/// Can the account log in with the spec's password (optionally into `database`)?
+async fn check_login(endpoint: &Endpoint, desired: &DesiredServer, database: Option<&str>) -> Login {
+    let account = Endpoint {
+        host: endpoint.host.clone(),
+        port: endpoint.port,
+        user: desired.account.name.clone(),
+        password: desired.account.password.clone(),
+    };
+    match account.connect(database).await {
+        Ok(_) => Login::Works,
+        Err(_) => Login::Fails,
+    }
+}
+
+async fn apply_plan(planned: &mut Planned, parallel: usize, progress: &Progress) -> Result<()> {
+    if let Some(server) = planned.server.as_mut() {
+        let server_changes: Vec<Change> =
+            planned.plan.changes.iter().filter(|c| !matches!(c, Change::EditFile { .. })).cloned().collect();
+        apply::apply(&mut server.conn, &server.endpoint, &server_changes, &server.desired, server.dialect, parallel, progress).await?;
+        prove_account(server, progress).await?;
+    }
+    let written = nodefiles::write_all(&planned.plan.changes)?;
+    if written > 0 {
+        progress.done(&format!("wrote {written} node file(s)"));
+    }
+    Ok(())
+}
+
+/// Log in as the account to every database, as the nodes will.
+async fn prove_account(server: &ServerSide, progress: &Progress) -> Result<()> {
+    let desired = &server.desired;
+    let account = Endpoint {
+        host: server.endpoint.host.clone(),
+        port: server.endpoint.port,
+        user: desired.account.name.clone(),
+        password: desired.account.password.clone(),
+    };
+    for database in &desired.databases {
+        match account.connect(Some(&database.name)).await {
+            Ok(_) => {}
+            // An account limited to the nodes' addresses may not be usable from where eidb runs.
+            Err(e) if desired.account.host != "%" => {
+                progress.line(&format!(
+                    "note: could not log in as {} from here ({}); the account host `{}` may not include this machine",
+                    desired.account.display(),
+                    e.message,
+                    desired.account.host
+                ));
+                return Ok(());
+            }
+            Err(e) => return Err(e.context(format!("the account {} cannot use {}", desired.account.display(), database.name))),
+        }
+    }
+    progress.done(&format!("{} logs in to all {} databases", desired.account.display(), desired.databases.len()));
+    Ok(())
+}

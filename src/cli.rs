@@ -1,0 +1,86 @@
+//! Command-line definitions only. There is deliberately no password flag: passwords come from the
+//! environment, a file, or a prompt (see the spec's `password_env` / `password_file`).
+
+use std::path::PathBuf;
+
+use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "eidb",
+    version,
+    about = "Provision and verify the databases of a WSO2 Enterprise Integrator 6.x cluster",
+    long_about = "eidb creates the WSO2 EI databases (user store, shared registry, one local registry per node) \
+                  on MySQL or MariaDB, loads the Carbon dbscript into each, creates the account the nodes use, \
+                  and edits each node's master-datasources.xml, user-mgt.xml and registry.xml to match - \
+                  from one cluster spec, safely re-runnable, with --dry-run and verify."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+
+    /// More log detail on stderr: -v info, -vv debug, -vvv trace. RUST_LOG overrides.
+    #[arg(short, long, global = true, action = ArgAction::Count)]
+    pub verbose: u8,
+
+    /// Output format of the report on stdout.
+    #[arg(long, global = true, value_enum, default_value_t = Output::Human)]
+    pub output: Output,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    Human,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create what is missing and put back what drifted: databases, dbscript, account, grants, node files.
+    Provision(ProvisionArgs),
+    /// Report every difference between the spec and the cluster, changing nothing. Exit 1 on drift.
+    Verify(VerifyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct Target {
+    /// The cluster spec (TOML).
+    #[arg(long, short = 'c', value_name = "FILE")]
+    pub config: PathBuf,
+
+    /// Only the database part (databases, dbscript, account, grants): for the DBA.
+    #[arg(long, conflicts_with = "files_only")]
+    pub db_only: bool,
+
+    /// Only the node part (the three XML files of every node): for the node operator. Needs no admin access.
+    #[arg(long)]
+    pub files_only: bool,
+
+    /// Keep retrying to connect for up to this many seconds while the server starts.
+    #[arg(long, value_name = "SECONDS", default_value_t = 0)]
+    pub wait: u64,
+
+    /// Test hook: treat the server as if `@@version_compile_os` were this (e.g. Win64).
+    #[arg(long, hide = true, value_name = "OS")]
+    pub server_os: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ProvisionArgs {
+    #[command(flatten)]
+    pub target: Target,
+
+    /// Print the plan (SQL with passwords masked, unified diffs of files) and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// How many databases to load at once (each on its own connection).
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    pub parallel: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    #[command(flatten)]
+    pub target: Target,
+}

@@ -1,0 +1,463 @@
+//! Spec -> Desired: everything that must be true, with every dependent value derived here, once.
+//!
+//! The JDBC URLs, the registry `cacheId`, which local database each node gets, the driver class and the
+//! account's authentication plugin are computed by the pure functions in this module. Nothing downstream
+//! derives them again, so the nodes cannot disagree with each other or with the databases.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use secrecy::SecretString;
+
+use crate::conf;
+use crate::mysql::facts::{Flavour, ServerFacts};
+use crate::mysql::dbscript::Dbscript;
+use crate::spec::{AuthPluginChoice, CharsetChoice, LocalRegistryStore, Spec};
+
+pub const LOCAL_REGISTRY_DATASOURCE: &str = "WSO2_CARBON_DB";
+pub const LOCAL_REGISTRY_JNDI: &str = "jdbc/WSO2CarbonDB";
+pub const SHARED_REGISTRY_DATASOURCE: &str = "WSO2_REGISTRY_DB";
+pub const SHARED_REGISTRY_JNDI: &str = "jdbc/WSO2RegistryDB";
+pub const USER_STORE_DATASOURCE: &str = "WSO2_UM_DB";
+pub const USER_STORE_JNDI: &str = "jdbc/WSO2UMDB";
+
+pub const DRIVER_CLASS_8: &str = "com.mysql.cj.jdbc.Driver";
+pub const DRIVER_CLASS_5: &str = "com.mysql.jdbc.Driver";
+
+/// What each database is for.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case", tag = "role", content = "node")]
+pub enum DatabaseRole {
+    UserStore,
+    SharedRegistry,
+    LocalRegistry(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct DesiredDatabase {
+    pub name: String,
+    pub role: DatabaseRole,
+}
+
+#[derive(Debug, Clone)]
+pub struct DesiredAccount {
+    pub name: String,
+    pub host: String,
+    pub password: SecretString,
+    /// `None`: the server's default plugin.
+    pub auth_plugin: Option<String>,
+    /// Why eidb chose a plugin other than the default, for the output.
+    pub auth_plugin_reason: Option<String>,
+}
+
+impl DesiredAccount {
+    /// `'name'@'host'` as people write it (not for SQL: see `mysql::quote`).
+    pub fn display(&self) -> String {
+        format!("'{}'@'{}'", self.name, self.host)
+    }
+}
+
+/// The server half of the desired state.
+#[derive(Debug, Clone)]
+pub struct DesiredServer {
+    pub databases: Vec<DesiredDatabase>,
+    pub charset: String,
+    pub account: DesiredAccount,
+    pub script: Arc<Dbscript>,
+}
+
+/// The JDBC driver found in a node's `lib/`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Driver {
+    pub jar: Option<PathBuf>,
+    /// Major version of Connector/J, when a jar was found.
+    pub major: Option<u32>,
+}
+
+impl Driver {
+    pub fn class(&self) -> &'static str {
+        match self.major {
+            Some(major) if major >= 8 => DRIVER_CLASS_8,
+            _ => DRIVER_CLASS_5,
+        }
+    }
+
+    /// Connector/J 5.1 cannot authenticate with caching_sha2_password; a node without a jar will most
+    /// likely get the 5.1 jar the EI 6.x documentation names.
+    pub fn speaks_caching_sha2(&self) -> bool {
+        matches!(self.major, Some(major) if major >= 8)
+    }
+}
+
+/// The node half of the desired state.
+#[derive(Debug, Clone)]
+pub struct DesiredNode {
+    pub name: String,
+    pub ei_home: PathBuf,
+    /// The local registry database, `None` when it stays on the embedded H2.
+    pub local_registry: Option<String>,
+    pub driver: Driver,
+    pub datasources: Vec<conf::Datasource>,
+    pub user_store_jndi: String,
+    pub registry: conf::Registry,
+}
+
+/// Databases in the order eidb creates them: user store, shared registry, then one local registry per node.
+pub fn databases(spec: &Spec) -> Vec<DesiredDatabase> {
+    let db = &spec.databases;
+    let mut out = vec![
+        DesiredDatabase { name: db.user_store.clone(), role: DatabaseRole::UserStore },
+        DesiredDatabase { name: db.shared_registry.clone(), role: DatabaseRole::SharedRegistry },
+    ];
+    out.extend(spec.nodes.iter().enumerate().filter_map(|(i, node)| {
+        local_registry_name(spec, i).map(|name| DesiredDatabase { name, role: DatabaseRole::LocalRegistry(node.name.clone()) })
+    }));
+    out
+}
+
+/// Node `index` (0-based in spec order) gets `<prefix><index + 1>`, unless local registries stay on H2.
+pub fn local_registry_name(spec: &Spec, index: usize) -> Option<String> {
+    match spec.databases.local_registry {
+        LocalRegistryStore::Mysql => Some(format!("{}{}", spec.databases.local_registry_prefix, index + 1)),
+        LocalRegistryStore::EmbeddedH2 => None,
+    }
+}
+
+/// `charset = "auto"`: latin1 when the server runs on Windows (WSO2's advice there), else the server default.
+pub fn resolve_charset(choice: &CharsetChoice, facts: &ServerFacts) -> String {
+    match choice {
+        CharsetChoice::Named(name) => name.clone(),
+        CharsetChoice::Auto if facts.runs_on_windows() => "latin1".to_string(),
+        CharsetChoice::Auto => facts.default_charset.clone(),
+    }
+}
+
+/// The account's authentication plugin: on MySQL 8+, a node whose driver is Connector/J 5.1 (or unknown)
+/// needs `mysql_native_password`, because 5.1 cannot speak MySQL 8's default `caching_sha2_password`.
+pub fn account_auth_plugin(choice: &AuthPluginChoice, facts: &ServerFacts, nodes: &[DesiredNode]) -> (Option<String>, Option<String>) {
+    match choice {
+        AuthPluginChoice::Named(plugin) => (Some(plugin.clone()), Some("set by user.auth_plugin in the spec".into())),
+        AuthPluginChoice::Auto => {
+            let old_driver = nodes.iter().find(|n| !n.driver.speaks_caching_sha2());
+            match (facts.flavour, old_driver) {
+                (Flavour::Mysql, Some(node)) if facts.version.major >= 8 => {
+                    let why = match &node.driver.jar {
+                        Some(jar) => format!(
+                            "node {} uses {}, a Connector/J 5.x driver that cannot use MySQL 8's caching_sha2_password",
+                            node.name,
+                            jar.file_name().unwrap_or_default().to_string_lossy()
+                        ),
+                        None => format!(
+                            "node {} has no MySQL driver jar yet; EI 6.x usually ships Connector/J 5.1, which cannot use caching_sha2_password",
+                            node.name
+                        ),
+                    };
+                    (Some("mysql_native_password".to_string()), Some(why))
+                }
+                _ => (None, None),
+            }
+        }
+    }
+}
+
+/// The server half, given what the server is and which script to run.
+pub fn server(spec: &Spec, facts: &ServerFacts, nodes: &[DesiredNode], script: Arc<Dbscript>) -> DesiredServer {
+    let (auth_plugin, auth_plugin_reason) = account_auth_plugin(&spec.account.auth_plugin, facts, nodes);
+    DesiredServer {
+        databases: databases(spec),
+        charset: resolve_charset(&spec.databases.charset, facts),
+        account: DesiredAccount {
+            name: spec.account.name.clone(),
+            host: spec.account.host.clone(),
+            password: spec.account.password.clone(),
+            auth_plugin,
+            auth_plugin_reason,
+        },
+        script,
+    }
+}
+
+/// Parameters that every JDBC URL of the cluster carries, derived once for all nodes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JdbcParams {
+    pub host: String,
+    pub port: u16,
+    pub use_ssl: bool,
+    pub allow_public_key_retrieval: bool,
+}
+
+impl JdbcParams {
+    /// `allowPublicKeyRetrieval=true` is needed with an 8.x driver, MySQL 8 and no TLS ("Public Key
+    /// Retrieval is not allowed"). When the server is unknown (file-only runs), a MySQL server is assumed.
+    pub fn derive(spec: &Spec, facts: Option<&ServerFacts>, drivers: &[Driver]) -> JdbcParams {
+        let any_driver_8 = drivers.iter().any(Driver::speaks_caching_sha2);
+        let server_mysql_8 = facts.is_none_or(|f| f.flavour == Flavour::Mysql && f.version.major >= 8);
+        JdbcParams {
+            host: spec.server.jdbc_host.clone(),
+            port: spec.server.jdbc_port,
+            use_ssl: spec.jdbc.use_ssl,
+            allow_public_key_retrieval: spec
+                .jdbc
+                .allow_public_key_retrieval
+                .unwrap_or(!spec.jdbc.use_ssl && any_driver_8 && server_mysql_8),
+        }
+    }
+
+    /// `jdbc:mysql://host:port/DB?autoReconnect=true&useSSL=false[&allowPublicKeyRetrieval=true]`
+    pub fn url(&self, database: &str) -> String {
+        let host = if self.host.contains(':') && !self.host.starts_with('[') {
+            format!("[{}]", self.host)
+        } else {
+            self.host.clone()
+        };
+        let mut url = format!("jdbc:mysql://{host}:{}/{database}?autoReconnect=true", self.port);
+        url.push_str(if self.use_ssl { "&useSSL=true" } else { "&useSSL=false" });
+        if self.allow_public_key_retrieval {
+            url.push_str("&allowPublicKeyRetrieval=true");
+        }
+        url
+    }
+}
+
+/// The registry `cacheId`: `<db username>@<JDBC URL of the shared registry>`, character for character.
+pub fn cache_id(username: &str, shared_registry_url: &str) -> String {
+    format!("{username}@{shared_registry_url}")
+}
+
+/// WSO2's shipped pool settings for RDBMS datasources.
+fn wso2_pool() -> conf::Pool {
+    conf::Pool {
+        max_active: 50,
+        max_wait: 60000,
+        test_on_borrow: true,
+        validation_query: "SELECT 1".to_string(),
+        validation_interval: 30000,
+    }
+}
+
+/// Every node's files, given the driver found on each node (in spec order).
+pub fn nodes(spec: &Spec, facts: Option<&ServerFacts>, drivers: &[Driver]) -> Vec<DesiredNode> {
+    let jdbc = JdbcParams::derive(spec, facts, drivers);
+    let username = &spec.account.name;
+    let shared_url = jdbc.url(&spec.databases.shared_registry);
+    let datasource = |name: &str, description: &str, jndi: &str, url: String, driver: &Driver| conf::Datasource {
+        name: name.to_string(),
+        description: description.to_string(),
+        jndi_name: jndi.to_string(),
+        url,
+        username: username.clone(),
+        password: spec.account.password.clone(),
+        secret_alias: None,
+        driver_class: driver.class().to_string(),
+        pool: wso2_pool(),
+    };
+    let layout = &spec.registry;
+    let registry = conf::Registry {
+        db_config: conf::DbConfig { name: layout.db_config.clone(), data_source: SHARED_REGISTRY_JNDI.to_string() },
+        remote_instance: conf::RemoteInstance {
+            url: layout.remote_instance_url.clone(),
+            id: layout.instance_id.clone(),
+            db_config: layout.db_config.clone(),
+            read_only: false,
+            enable_cache: true,
+            registry_root: "/".to_string(),
+            cache_id: cache_id(username, &shared_url),
+        },
+        mounts: vec![
+            conf::Mount {
+                path: "/_system/config".to_string(),
+                overwrite: layout.mount_overwrite.clone(),
+                instance_id: layout.instance_id.clone(),
+                target_path: layout.config_mount_target.clone(),
+            },
+            conf::Mount {
+                path: "/_system/governance".to_string(),
+                overwrite: layout.mount_overwrite.clone(),
+                instance_id: layout.instance_id.clone(),
+                target_path: layout.governance_mount_target.clone(),
+            },
+        ],
+    };
+    spec.nodes
+        .iter()
+        .zip(drivers)
+        .enumerate()
+        .map(|(i, (node, driver))| {
+            let local_registry = local_registry_name(spec, i);
+            let mut datasources = Vec::with_capacity(3);
+            if let Some(local) = &local_registry {
+                datasources.push(datasource(
+                    LOCAL_REGISTRY_DATASOURCE,
+                    "The datasource used for the local registry of this node",
+                    LOCAL_REGISTRY_JNDI,
+                    jdbc.url(local),
+                    driver,
+                ));
+            }
+            datasources.push(datasource(
+                SHARED_REGISTRY_DATASOURCE,
+                "The datasource used for the shared registry (config and governance)",
+                SHARED_REGISTRY_JNDI,
+                shared_url.clone(),
+                driver,
+            ));
+            datasources.push(datasource(
+                USER_STORE_DATASOURCE,
+                "The datasource used for the user manager",
+                USER_STORE_JNDI,
+                jdbc.url(&spec.databases.user_store),
+                driver,
+            ));
+            DesiredNode {
+                name: node.name.clone(),
+                ei_home: node.ei_home.clone(),
+                local_registry,
+                driver: driver.clone(),
+                datasources,
+                user_store_jndi: USER_STORE_JNDI.to_string(),
+                registry: registry.clone(),
+            }
+        })
+        .collect()
+}
+
+/// Find the MySQL Connector/J jar in `<ei_home>/lib` (`mysql-connector-java-5.1.49.jar`,
+/// `mysql-connector-j-8.0.33.jar`, ...). The newest wins when there are several.
+pub fn find_driver(ei_home: &Path) -> Driver {
+    let mut best: Option<(u32, PathBuf)> = None;
+    if let Ok(entries) = std::fs::read_dir(ei_home.join("lib")) {
+        for entry in entries.flatten() {
+            let file_name = entry.file_name().to_string_lossy().to_string();
+            if let Some(major) = connector_j_major(&file_name) {
+                if best.as_ref().is_none_or(|(m, _)| major > *m) {
+                    best = Some((major, entry.path()));
+                }
+            }
+        }
+    }
+    match best {
+        Some((major, jar)) => Driver { jar: Some(jar), major: Some(major) },
+        None => Driver { jar: None, major: None },
+    }
+}
+
+/// Major version from a Connector/J jar name, `None` for anything else.
+pub fn connector_j_major(file_name: &str) -> Option<u32> {
+    let rest = file_name
+        .strip_prefix("mysql-connector-java-")
+        .or_else(|| file_name.strip_prefix("mysql-connector-j-"))?;
+    let version = rest.strip_suffix(".jar")?;
+    version.split('.').next()?.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mysql::facts::Version;
+
+    fn spec(extra: &str) -> Spec {
+        std::env::set_var("EIDB_DESIRED_TEST_PW", "pw");
+        let text = format!(
+            r#"
+[server]
+url = "mysql://root@db.internal:3306"
+jdbc_host = "carbondb.mysql-wso2.com"
+[user]
+name = "regadmin"
+password_env = "EIDB_DESIRED_TEST_PW"
+[dbscripts]
+file = "x.sql"
+{extra}
+[[nodes]]
+name = "a"
+ei_home = "/a"
+[[nodes]]
+name = "b"
+ei_home = "/b"
+"#
+        );
+        Spec::parse(&text, Path::new("/t/cluster.toml")).unwrap()
+    }
+
+    fn facts(flavour: Flavour, major: u32, os: &str) -> ServerFacts {
+        ServerFacts::for_tests(flavour, Version { major, minor: 0, patch: 0 }, os, "utf8mb4")
+    }
+
+    fn driver(major: Option<u32>) -> Driver {
+        Driver { jar: major.map(|m| PathBuf::from(format!("mysql-connector-j-{m}.0.0.jar"))), major }
+    }
+
+    #[test]
+    fn every_node_gets_its_own_local_registry_and_the_same_shared_values() {
+        let spec = spec("");
+        let nodes = nodes(&spec, None, &[driver(Some(5)), driver(Some(5))]);
+        assert_eq!(nodes[0].local_registry.as_deref(), Some("REGISTRY_LOCAL1"));
+        assert_eq!(nodes[1].local_registry.as_deref(), Some("REGISTRY_LOCAL2"));
+        assert_eq!(
+            nodes[0].datasources[0].url,
+            "jdbc:mysql://carbondb.mysql-wso2.com:3306/REGISTRY_LOCAL1?autoReconnect=true&useSSL=false"
+        );
+        assert_eq!(nodes[0].registry.remote_instance.cache_id, nodes[1].registry.remote_instance.cache_id);
+        assert_eq!(
+            nodes[0].registry.remote_instance.cache_id,
+            format!("regadmin@{}", nodes[0].datasources[1].url)
+        );
+        assert_eq!(nodes[0].datasources[1].jndi_name, SHARED_REGISTRY_JNDI);
+        assert_eq!(nodes[0].datasources[2].url, nodes[1].datasources[2].url);
+        assert_eq!(nodes[0].datasources[0].driver_class, DRIVER_CLASS_5);
+    }
+
+    #[test]
+    fn h2_local_registries_drop_the_local_datasource_and_databases() {
+        let spec = spec("[databases]\nlocal_registry = \"h2\"\n");
+        let nodes = nodes(&spec, None, &[driver(None), driver(None)]);
+        assert!(nodes.iter().all(|n| n.local_registry.is_none() && n.datasources.len() == 2));
+        let names: Vec<_> = databases(&spec).into_iter().map(|d| d.name).collect();
+        assert_eq!(names, ["WSO2_USER_DB", "REGISTRY_DB"]);
+    }
+
+    #[test]
+    fn public_key_retrieval_only_with_driver_8_mysql_8_and_no_tls() {
+        let spec_plain = spec("");
+        let mysql8 = facts(Flavour::Mysql, 8, "Linux");
+        let maria = facts(Flavour::Mariadb, 10, "Linux");
+        let with = |f: &ServerFacts, d: Option<u32>| JdbcParams::derive(&spec_plain, Some(f), &[driver(d)]).allow_public_key_retrieval;
+        assert!(with(&mysql8, Some(8)));
+        assert!(!with(&mysql8, Some(5)));
+        assert!(!with(&maria, Some(8)));
+        let tls = spec("[jdbc]\nuse_ssl = true\n");
+        let params = JdbcParams::derive(&tls, Some(&mysql8), &[driver(Some(8))]);
+        assert!(!params.allow_public_key_retrieval);
+        assert!(params.url("X").ends_with("&useSSL=true"));
+    }
+
+    #[test]
+    fn charset_auto_is_latin1_on_windows_only() {
+        assert_eq!(resolve_charset(&CharsetChoice::Auto, &facts(Flavour::Mysql, 8, "Win64")), "latin1");
+        assert_eq!(resolve_charset(&CharsetChoice::Auto, &facts(Flavour::Mysql, 8, "Linux")), "utf8mb4");
+        assert_eq!(resolve_charset(&CharsetChoice::Named("utf8mb4".into()), &facts(Flavour::Mysql, 8, "Win64")), "utf8mb4");
+    }
+
+    #[test]
+    fn native_password_for_old_drivers_on_mysql_8_only() {
+        let spec = spec("");
+        let old = nodes(&spec, None, &[driver(Some(8)), driver(Some(5))]);
+        let (plugin, why) = account_auth_plugin(&spec.account.auth_plugin, &facts(Flavour::Mysql, 8, "Linux"), &old);
+        assert_eq!(plugin.as_deref(), Some("mysql_native_password"));
+        assert!(why.unwrap().contains("node b"));
+        let (plugin, _) = account_auth_plugin(&spec.account.auth_plugin, &facts(Flavour::Mariadb, 10, "Linux"), &old);
+        assert_eq!(plugin, None);
+        let new = nodes(&spec, None, &[driver(Some(8)), driver(Some(9))]);
+        let (plugin, _) = account_auth_plugin(&spec.account.auth_plugin, &facts(Flavour::Mysql, 8, "Linux"), &new);
+        assert_eq!(plugin, None);
+    }
+
+    #[test]
+    fn connector_jar_names() {
+        assert_eq!(connector_j_major("mysql-connector-java-5.1.49.jar"), Some(5));
+        assert_eq!(connector_j_major("mysql-connector-j-8.0.33.jar"), Some(8));
+        assert_eq!(connector_j_major("mysql-connector-java-8.0.28.jar"), Some(8));
+        assert_eq!(connector_j_major("mariadb-java-client-3.1.jar"), None);
+        assert_eq!(connector_j_major("mysql-connector-java-5.1.49-bin.txt"), None);
+    }
+}

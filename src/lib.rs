@@ -1,0 +1,20 @@
+//! eidb: provision and verify the database half of a WSO2 Enterprise Integrator 6.x cluster.
+//!
+//! The crate is built around one idea: a validated cluster spec ([`spec`]) is turned into a desired state
+//! ([`desired`]), the desired state is compared with what exists ([`mysql::inspect`], the node files), and
+//! the difference is a [`plan`] that `provision` applies, `--dry-run` prints and `verify` reports as drift.
+
+pub mod app;
+pub mod cli;
+pub mod conf;
+pub mod desired;
+pub mod error;
+pub mod logging;
+pub mod mysql;
+pub mod nodefiles;
+pub mod plan;
+pub mod progress;
+pub mod redact;
+pub mod report;
+pub mod secret;
+pub mod spec;

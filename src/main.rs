@@ -1,0 +1,58 @@
+//! eidb entry point: parse arguments, set up logging, run, map errors to exit codes
+//! (0 ok / in sync, 1 failure or drift, 2 bad input).
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::Parser;
+use eidb::app::{self, Mode, Options};
+use eidb::cli::{Cli, Command, Output};
+use eidb::error::{Error, EXIT_BAD_INPUT};
+use eidb::progress::Progress;
+use eidb::report::{ErrorReport, Report};
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { EXIT_BAD_INPUT as u8 } else { 0 });
+        }
+    };
+    eidb::logging::init(cli.verbose);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("eidb: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let progress = Progress::new(cli.output == Output::Human);
+    let mut report = Report::default();
+    let (target, mode, parallel) = match &cli.command {
+        Command::Provision(args) => (&args.target, Mode::Provision { dry_run: args.dry_run }, args.parallel),
+        Command::Verify(args) => (&args.target, Mode::Verify, 1),
+    };
+    let outcome = runtime.block_on(app::run(Options { target, mode, parallel, progress }, &mut report));
+    let code = match outcome {
+        Ok(code) => code,
+        Err(error) => {
+            report.status = "failed".to_string();
+            let code = error.exit_code();
+            report.error = Some(ErrorReport { message: error.message.clone(), hint: error.hint.clone(), exit_code: code });
+            print_error(&error);
+            code
+        }
+    };
+    let rendered = match cli.output {
+        Output::Json => report.to_json() + "\n",
+        Output::Human if report.error.is_none() => report.to_human(),
+        Output::Human => report.preflight.as_ref().map(|_| report.to_human()).unwrap_or_default(),
+    };
+    let _ = std::io::stdout().lock().write_all(rendered.as_bytes());
+    ExitCode::from(code as u8)
+}
+
+fn print_error(error: &Error) {
+    eprintln!("eidb: error: {}", eidb::redact::redact(&error.to_string()));
+}

@@ -1,0 +1,140 @@
+//! Connections: options that never log statement text (which may hold a password), retries while a
+//! server is still starting, and MySQL errors mapped to hints a user can act on.
+
+use std::time::{Duration, Instant};
+
+use secrecy::{ExposeSecret, SecretString};
+use sqlx::mysql::{MySqlConnectOptions, MySqlConnection};
+use sqlx::{ConnectOptions, Connection};
+use tracing::{info, warn};
+
+use crate::error::{Error, Result};
+
+/// Where and as whom to connect. Holds the password in a `SecretString`; `Debug` never shows it.
+#[derive(Clone)]
+pub struct Endpoint {
+    pub host: String,
+    pub port: u16,
+    pub user: String,
+    pub password: SecretString,
+}
+
+impl std::fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}@{}:{}", self.user, self.host, self.port)
+    }
+}
+
+impl Endpoint {
+    pub fn describe(&self) -> String {
+        format!("{}@{}:{}", self.user, self.host, self.port)
+    }
+
+    /// Options for this endpoint. `sqlx` logs statement text at DEBUG and slow statements at WARN; both are
+    /// off, because `CREATE USER ... IDENTIFIED BY` carries a password. `PIPES_AS_CONCAT` (which sqlx adds
+    /// to `sql_mode`) is off too, so vendor scripts see the server's own `||`.
+    pub fn options(&self, database: Option<&str>) -> MySqlConnectOptions {
+        let mut options = MySqlConnectOptions::new()
+            .host(&self.host)
+            .port(self.port)
+            .username(&self.user)
+            .pipes_as_concat(false)
+            .log_statements(log::LevelFilter::Off)
+            .log_slow_statements(log::LevelFilter::Off, Duration::from_secs(3600));
+        let password = self.password.expose_secret();
+        if !password.is_empty() {
+            options = options.password(password);
+        }
+        if let Some(db) = database {
+            options = options.database(db);
+        }
+        options
+    }
+
+    /// One connection attempt.
+    pub async fn connect(&self, database: Option<&str>) -> Result<MySqlConnection> {
+        MySqlConnection::connect_with(&self.options(database))
+            .await
+            .map_err(|e| connect_error(e, self, database))
+    }
+
+    /// Connect, retrying with backoff for up to `wait` while the server is not accepting connections
+    /// yet (typical right after `docker compose up`). Refusals such as a wrong password fail at once.
+    pub async fn connect_waiting(&self, database: Option<&str>, wait: Duration) -> Result<MySqlConnection> {
+        let deadline = Instant::now() + wait;
+        let mut delay = Duration::from_millis(200);
+        loop {
+            match MySqlConnection::connect_with(&self.options(database)).await {
+                Ok(conn) => return Ok(conn),
+                Err(e) if is_transient(&e) && Instant::now() + delay < deadline => {
+                    info!("{} is not ready yet ({}); retrying in {:?}", self.describe(), crate::redact::redact(&e.to_string()), delay);
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(Duration::from_secs(5));
+                }
+                Err(e) => {
+                    if is_transient(&e) && !wait.is_zero() {
+                        warn!("gave up waiting for {} after {:?}", self.describe(), wait);
+                    }
+                    return Err(connect_error(e, self, database));
+                }
+            }
+        }
+    }
+}
+
+/// Errors worth retrying: the server is down, starting, or dropped the connection.
+pub fn is_transient(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::Tls(_) => true,
+        sqlx::Error::Database(db) => matches!(db.code().as_deref(), Some("08S01") | Some("HY000"))
+            && matches!(mysql_code(e), Some(1040 | 1053 | 2006 | 2013 | 1927)),
+        _ => false,
+    }
+}
+
+/// The MySQL error number of a server error.
+pub fn mysql_code(e: &sqlx::Error) -> Option<u16> {
+    match e {
+        sqlx::Error::Database(db) => db.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>().map(|m| m.number()),
+        _ => None,
+    }
+}
+
+fn connect_error(e: sqlx::Error, endpoint: &Endpoint, database: Option<&str>) -> Error {
+    let target = match database {
+        Some(db) => format!("{} (database {db})", endpoint.describe()),
+        None => endpoint.describe(),
+    };
+    let detail = crate::redact::redact(&e.to_string());
+    match (&e, mysql_code(&e)) {
+        (sqlx::Error::Io(_), _) => Error::failure(format!("cannot reach the server at {target}: {detail}"))
+            .with_hint("check server.url (host and port) and that the server is running; use --wait SECONDS while it starts"),
+        (_, Some(1045)) => Error::failure(format!("access denied for {target}: {detail}"))
+            .with_hint("check the password source (password_env / password_file) for this account"),
+        (_, Some(1044)) => Error::failure(format!("{target} may not use that database: {detail}")),
+        (_, Some(1049)) => Error::failure(format!("{target}: the database does not exist: {detail}")),
+        _ => Error::failure(format!("cannot connect to {target}: {detail}")),
+    }
+}
+
+/// A statement failed: name what, and add the hints the WSO2 documentation's warnings call for.
+pub fn statement_error(e: &sqlx::Error, what: &str) -> Error {
+    let detail = crate::redact::redact(&e.to_string());
+    let err = Error::failure(format!("{what}: {detail}"));
+    match mysql_code(e) {
+        Some(1071) | Some(1709) => err.with_hint(
+            "an index key is longer than the server allows (767 bytes without large prefixes): use charset = \"latin1\" \
+             or a server with innodb_default_row_format = DYNAMIC",
+        ),
+        Some(1044) | Some(1227) | Some(1142) => err.with_hint(
+            "the admin account lacks a privilege: it needs CREATE, CREATE USER and GRANT OPTION (for example root)",
+        ),
+        Some(1396) => err.with_hint("the account operation failed; check that user.name and user.host are what you mean"),
+        Some(1045) => err.with_hint("check the password source for this account"),
+        Some(1524) => err.with_hint(
+            "the authentication plugin is not loaded on the server; on MySQL 8.4 enable mysql_native_password=ON, \
+             or put Connector/J 8 on every node and set user.auth_plugin = \"caching_sha2_password\"",
+        ),
+        _ => err,
+    }
+}

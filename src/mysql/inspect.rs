@@ -1,0 +1,267 @@
+//! Actual: what exists on the server now, read in two round trips however many databases and tables
+//! there are (one UNION over `information_schema` and the account row, then `SHOW GRANTS`).
+
+use std::collections::{BTreeMap, HashSet};
+
+use serde::Serialize;
+use sqlx::{MySqlConnection, Row};
+
+use super::quote::{self, Backslashes};
+use crate::error::Result;
+use crate::mysql::connect::statement_error;
+
+/// Names compared case-insensitively, as MySQL compares index names and as WSO2's upper-case names are
+/// found on servers with `lower_case_table_names` set.
+pub fn key(name: &str) -> String {
+    name.to_ascii_lowercase()
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ActualDatabase {
+    pub name: String,
+    pub charset: String,
+    pub collation: String,
+    /// Table key -> its charset (from the table's collation) and engine.
+    pub tables: BTreeMap<String, ActualTable>,
+    /// (table key, index key)
+    pub indexes: HashSet<(String, String)>,
+    /// (table key, constraint key)
+    pub constraints: HashSet<(String, String)>,
+    pub routines: HashSet<String>,
+    pub triggers: HashSet<String>,
+    pub views: HashSet<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ActualTable {
+    pub name: String,
+    pub engine: String,
+    pub charset: String,
+}
+
+impl ActualDatabase {
+    pub fn has_table(&self, table: &str) -> bool {
+        self.tables.contains_key(&key(table))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", content = "name", rename_all = "snake_case")]
+pub enum GrantTarget {
+    Global,
+    Database(String),
+    Table(String, String),
+    Other(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ActualGrant {
+    pub privileges: String,
+    pub target: GrantTarget,
+    pub with_grant_option: bool,
+}
+
+impl ActualGrant {
+    pub fn is_all_on(&self, database: &str) -> bool {
+        self.privileges.eq_ignore_ascii_case("ALL PRIVILEGES")
+            && matches!(&self.target, GrantTarget::Database(db) if db == database)
+    }
+
+    /// `GRANT USAGE ON *.*`: every account has it; it grants nothing.
+    pub fn is_usage(&self) -> bool {
+        self.privileges.eq_ignore_ascii_case("USAGE") && self.target == GrantTarget::Global
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ActualAccount {
+    pub plugin: String,
+    pub grants: Vec<ActualGrant>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Actual {
+    /// Database key -> what it holds. Only the databases asked about.
+    pub databases: BTreeMap<String, ActualDatabase>,
+    pub account: Option<ActualAccount>,
+}
+
+impl Actual {
+    pub fn database(&self, name: &str) -> Option<&ActualDatabase> {
+        self.databases.get(&key(name))
+    }
+}
+
+/// Read the databases named and the account `name@host`.
+pub async fn read(
+    conn: &mut MySqlConnection,
+    databases: &[&str],
+    account: (&str, &str),
+    backslashes: Backslashes,
+) -> Result<Actual> {
+    let mut actual = Actual::default();
+    let list = if databases.is_empty() {
+        "''".to_string()
+    } else {
+        databases.iter().map(|d| quote::literal(d, backslashes)).collect::<Vec<_>>().join(",")
+    };
+    let u8 = |col: &str| format!("CONVERT({col} USING utf8mb4)");
+    let sql = format!(
+        "SELECT 'db' AS k, {s} AS s, '' AS t, '' AS n, {x} AS x FROM information_schema.SCHEMATA WHERE SCHEMA_NAME IN ({list})
+         UNION ALL SELECT 'table', {ts}, {tn}, {tt}, {tx} FROM information_schema.TABLES WHERE TABLE_SCHEMA IN ({list})
+         UNION ALL SELECT DISTINCT 'index', {is}, {it}, {iname}, '' FROM information_schema.STATISTICS WHERE TABLE_SCHEMA IN ({list})
+         UNION ALL SELECT 'constraint', {cs}, {ct}, {cn}, {cx} FROM information_schema.TABLE_CONSTRAINTS WHERE CONSTRAINT_SCHEMA IN ({list})
+         UNION ALL SELECT 'routine', {rs}, '', {rn}, {rx} FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA IN ({list})
+         UNION ALL SELECT 'trigger', {gs}, {gt}, {gn}, '' FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA IN ({list})
+         UNION ALL SELECT 'account', {uu}, {uh}, {up}, '' FROM mysql.user WHERE User = {user} AND Host = {host}",
+        s = u8("SCHEMA_NAME"),
+        x = u8("CONCAT(DEFAULT_CHARACTER_SET_NAME, '/', DEFAULT_COLLATION_NAME)"),
+        ts = u8("TABLE_SCHEMA"),
+        tn = u8("TABLE_NAME"),
+        tt = u8("TABLE_TYPE"),
+        tx = u8("CONCAT(IFNULL(ENGINE, ''), '/', IFNULL(TABLE_COLLATION, ''))"),
+        is = u8("TABLE_SCHEMA"),
+        it = u8("TABLE_NAME"),
+        iname = u8("INDEX_NAME"),
+        cs = u8("CONSTRAINT_SCHEMA"),
+        ct = u8("TABLE_NAME"),
+        cn = u8("CONSTRAINT_NAME"),
+        cx = u8("CONSTRAINT_TYPE"),
+        rs = u8("ROUTINE_SCHEMA"),
+        rn = u8("ROUTINE_NAME"),
+        rx = u8("ROUTINE_TYPE"),
+        gs = u8("TRIGGER_SCHEMA"),
+        gt = u8("EVENT_OBJECT_TABLE"),
+        gn = u8("TRIGGER_NAME"),
+        uu = u8("User"),
+        uh = u8("Host"),
+        up = u8("plugin"),
+        user = quote::literal(account.0, backslashes),
+        host = quote::literal(account.1, backslashes),
+    );
+    let rows = sqlx::raw_sql(&sql)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(|e| statement_error(&e, "reading the databases and the account"))?;
+    let mut account_plugin = None;
+    for row in rows {
+        let get = |i: usize| row.try_get::<Option<String>, _>(i).ok().flatten().unwrap_or_default();
+        let (kind, schema, table, name, extra) = (get(0), get(1), get(2), get(3), get(4));
+        if kind == "account" {
+            account_plugin = Some(name);
+            continue;
+        }
+        let db = actual.databases.entry(key(&schema)).or_insert_with(|| ActualDatabase { name: schema.clone(), ..Default::default() });
+        match kind.as_str() {
+            "db" => {
+                let (charset, collation) = extra.split_once('/').unwrap_or((&extra, ""));
+                db.charset = charset.to_string();
+                db.collation = collation.to_string();
+            }
+            "table" if name == "VIEW" => {
+                db.views.insert(key(&table));
+            }
+            "table" => {
+                let (engine, collation) = extra.split_once('/').unwrap_or(("", ""));
+                let charset = collation.split('_').next().unwrap_or("").to_string();
+                db.tables.insert(key(&table), ActualTable { name: table, engine: engine.to_string(), charset });
+            }
+            "index" => {
+                db.indexes.insert((key(&table), key(&name)));
+            }
+            "constraint" => {
+                db.constraints.insert((key(&table), key(&name)));
+            }
+            "routine" => {
+                db.routines.insert(key(&name));
+            }
+            "trigger" => {
+                db.triggers.insert(key(&name));
+            }
+            _ => {}
+        }
+    }
+    // Rows of tables in a database that SCHEMATA did not list cannot happen; drop half-filled entries anyway.
+    actual.databases.retain(|_, db| !db.charset.is_empty());
+    if let Some(plugin) = account_plugin {
+        let grants = show_grants(conn, account, backslashes).await?;
+        actual.account = Some(ActualAccount { plugin, grants });
+    }
+    Ok(actual)
+}
+
+async fn show_grants(conn: &mut MySqlConnection, account: (&str, &str), backslashes: Backslashes) -> Result<Vec<ActualGrant>> {
+    let sql = format!("SHOW GRANTS FOR {}", quote::account(account.0, account.1, backslashes));
+    let rows = sqlx::raw_sql(&sql)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(|e| statement_error(&e, &format!("reading the grants of '{}'@'{}'", account.0, account.1)))?;
+    Ok(rows
+        .iter()
+        .filter_map(|row| row.try_get::<String, _>(0).ok())
+        .filter_map(|line| parse_grant(&line))
+        .collect())
+}
+
+/// Parse one line of `SHOW GRANTS` (MySQL 5.7, 8.x and MariaDB spellings).
+pub fn parse_grant(line: &str) -> Option<ActualGrant> {
+    let rest = line.strip_prefix("GRANT ")?;
+    let Some(on) = rest.find(" ON ") else {
+        // A role grant: `GRANT `role`@`%` TO ...`.
+        let role = rest.split(" TO ").next().unwrap_or(rest).to_string();
+        return Some(ActualGrant { privileges: "ROLE".into(), target: GrantTarget::Other(role), with_grant_option: false });
+    };
+    let privileges = rest[..on].trim().to_string();
+    let after_on = &rest[on + 4..];
+    let to = after_on.find(" TO ")?;
+    let object = after_on[..to].trim();
+    let object = object.strip_prefix("PROCEDURE ").or_else(|| object.strip_prefix("FUNCTION ")).unwrap_or(object);
+    let target = if object == "*.*" {
+        GrantTarget::Global
+    } else if let Some(db) = object.strip_suffix(".*") {
+        GrantTarget::Database(unquote_grant_name(db))
+    } else if let Some((db, table)) = split_qualified(object) {
+        GrantTarget::Table(unquote_grant_name(&db), unquote_grant_name(&table))
+    } else {
+        GrantTarget::Other(object.to_string())
+    };
+    Some(ActualGrant { privileges, target, with_grant_option: line.ends_with("WITH GRANT OPTION") })
+}
+
+fn split_qualified(object: &str) -> Option<(String, String)> {
+    let mut in_quote = false;
+    for (i, c) in object.char_indices() {
+        match c {
+            '`' => in_quote = !in_quote,
+            '.' if !in_quote => return Some((object[..i].to_string(), object[i + 1..].to_string())),
+            _ => {}
+        }
+    }
+    None
+}
+
+/// `` `WSO2\_USER\_DB` `` -> `WSO2_USER_DB`.
+fn unquote_grant_name(quoted: &str) -> String {
+    let inner = quoted.trim().trim_start_matches('`').trim_end_matches('`').replace("``", "`");
+    inner.replace("\\_", "_").replace("\\%", "%")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grants_of_each_flavour() {
+        let g = parse_grant("GRANT ALL PRIVILEGES ON `WSO2\\_USER\\_DB`.* TO `regadmin`@`%`").unwrap();
+        assert!(g.is_all_on("WSO2_USER_DB"));
+        let g = parse_grant("GRANT USAGE ON *.* TO `regadmin`@`%` IDENTIFIED BY PASSWORD '*ABC'").unwrap();
+        assert!(g.is_usage());
+        let g = parse_grant("GRANT SELECT, INSERT ON `REGISTRY_DB`.`REG_LOG` TO 'regadmin'@'%' WITH GRANT OPTION").unwrap();
+        assert_eq!(g.target, GrantTarget::Table("REGISTRY_DB".into(), "REG_LOG".into()));
+        assert!(g.with_grant_option);
+        let g = parse_grant("GRANT SUPER ON *.* TO `regadmin`@`%`").unwrap();
+        assert_eq!(g.target, GrantTarget::Global);
+        assert!(!g.is_usage());
+        assert_eq!(parse_grant("GRANT `app_role`@`%` TO `regadmin`@`%`").unwrap().privileges, "ROLE");
+    }
+}

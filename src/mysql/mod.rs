@@ -1,0 +1,9 @@
+//! The server side: connecting, reading what exists, applying DDL and grants.
+
+pub mod apply;
+pub mod connect;
+pub mod dbscript;
+pub mod facts;
+pub mod inspect;
+pub mod quote;
+pub mod script;

@@ -1,0 +1,291 @@
+//! The node files on disk: reading them (in their declared encoding), computing every edit before any
+//! write, and writing each atomically (temp file in the same folder, fsync, rename) after a one-time
+//! backup of the original. Either every file is written, or none is changed.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use similar::TextDiff;
+
+use crate::conf;
+use crate::desired::DesiredNode;
+use crate::error::{Error, Result};
+use crate::plan::Change;
+
+/// The three files eidb owns parts of, relative to EI_HOME.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConfFile {
+    Datasources,
+    UserMgt,
+    Registry,
+}
+
+impl ConfFile {
+    pub const ALL: [ConfFile; 3] = [ConfFile::Datasources, ConfFile::UserMgt, ConfFile::Registry];
+
+    pub fn relative_path(self) -> &'static str {
+        match self {
+            ConfFile::Datasources => "conf/datasources/master-datasources.xml",
+            ConfFile::UserMgt => "conf/user-mgt.xml",
+            ConfFile::Registry => "conf/registry.xml",
+        }
+    }
+}
+
+/// Suffix of the one-time backup of a file's original content.
+pub const BACKUP_SUFFIX: &str = ".eidb-orig";
+
+/// A file's text and how to turn it back into bytes.
+pub struct TextFile {
+    pub path: PathBuf,
+    pub text: String,
+    pub encoding: Encoding,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    Utf8,
+    /// ISO-8859-1 (registry.xml declares it): one byte per character.
+    Latin1,
+}
+
+impl TextFile {
+    pub fn read(path: &Path) -> Result<TextFile> {
+        let bytes = fs::read(path).map_err(|e| {
+            Error::input(format!("cannot read {}: {e}", path.display())).with_hint("check the node's ei_home in the spec")
+        })?;
+        let declares_latin1 = {
+            let head = String::from_utf8_lossy(&bytes[..bytes.len().min(200)]).to_ascii_lowercase();
+            head.starts_with("<?xml") && head.contains("iso-8859-1")
+        };
+        match String::from_utf8(bytes) {
+            Ok(text) if !declares_latin1 || text.is_ascii() => {
+                let text = text.strip_prefix('\u{feff}').map(str::to_string).unwrap_or(text);
+                Ok(TextFile { path: path.to_path_buf(), text, encoding: Encoding::Utf8 })
+            }
+            Ok(text) => Ok(TextFile { path: path.to_path_buf(), text: latin1_decode(text.as_bytes()), encoding: Encoding::Latin1 }),
+            Err(e) => {
+                let bytes = e.into_bytes();
+                if declares_latin1 {
+                    Ok(TextFile { path: path.to_path_buf(), text: latin1_decode(&bytes), encoding: Encoding::Latin1 })
+                } else {
+                    Err(Error::input(format!("{} is neither UTF-8 nor declared ISO-8859-1", path.display())))
+                }
+            }
+        }
+    }
+
+    pub fn encode(&self, text: &str) -> Result<Vec<u8>> {
+        match self.encoding {
+            Encoding::Utf8 => Ok(text.as_bytes().to_vec()),
+            Encoding::Latin1 => text
+                .chars()
+                .map(|c| u8::try_from(u32::from(c)).ok())
+                .collect::<Option<Vec<u8>>>()
+                .ok_or_else(|| {
+                    Error::input(format!(
+                        "{} is ISO-8859-1 and cannot hold a character of the new content (a password?)",
+                        self.path.display()
+                    ))
+                }),
+        }
+    }
+}
+
+fn latin1_decode(bytes: &[u8]) -> String {
+    bytes.iter().map(|&b| char::from(b)).collect()
+}
+
+/// Check that a node's EI_HOME looks like one before reading its files.
+pub fn check_ei_home(node: &DesiredNode) -> Result<()> {
+    if !node.ei_home.is_dir() {
+        return Err(Error::input(format!("node {}: EI_HOME {} does not exist", node.name, node.ei_home.display()))
+            .with_hint("fix nodes.ei_home in the spec (relative paths are relative to the spec file)"));
+    }
+    if !node.ei_home.join("conf").is_dir() {
+        return Err(Error::input(format!("node {}: {} has no conf/ folder", node.name, node.ei_home.display()))
+            .with_hint("ei_home must be the EI installation folder (the one holding conf/, lib/, dbscripts/)"));
+    }
+    Ok(())
+}
+
+/// The edits one node needs: an `EditFile` for each file whose content must change.
+pub fn plan(node: &DesiredNode) -> Result<Vec<Change>> {
+    check_ei_home(node)?;
+    let mut changes = Vec::new();
+    for file in ConfFile::ALL {
+        let path = node.ei_home.join(file.relative_path());
+        let current = TextFile::read(&path).map_err(|e| e.context(format!("node {}", node.name)))?;
+        let edited = edit(file, &current.text, node).map_err(|e| {
+            Error::input(format!("node {}: {}:{}:{}: {}", node.name, path.display(), e.line, e.column, e.message))
+                .with_hint("fix the XML by hand (or restore the file from the EI distribution); no file was changed")
+        })?;
+        if edited != current.text {
+            let after = current.encode(&edited).map_err(|e| e.context(format!("node {}", node.name)))?;
+            let before = fs::read(&path).map_err(|e| Error::input(format!("cannot read {}: {e}", path.display())))?;
+            changes.push(Change::EditFile {
+                node: node.name.clone(),
+                diff: masked_diff(file.relative_path(), &current.text, &edited),
+                file: path,
+                before,
+                after,
+            });
+        }
+    }
+    Ok(changes)
+}
+
+fn edit(file: ConfFile, text: &str, node: &DesiredNode) -> Result<String, conf::ConfError> {
+    match file {
+        ConfFile::Datasources => conf::edit_master_datasources(text, &node.datasources),
+        ConfFile::UserMgt => conf::edit_user_mgt(text, &node.user_store_jndi),
+        ConfFile::Registry => conf::edit_registry(text, &node.registry),
+    }
+}
+
+/// A unified diff with every password masked; a change of password alone still shows as a changed line.
+pub fn masked_diff(name: &str, before: &str, after: &str) -> String {
+    let (before_masked, after_masked) = (conf::mask_passwords(before), conf::mask_passwords(after));
+    let diff = TextDiff::from_lines(&before_masked, &after_masked)
+        .unified_diff()
+        .context_radius(2)
+        .header(&format!("a/{name}"), &format!("b/{name}"))
+        .to_string();
+    let diff = if diff.is_empty() && before != after {
+        format!("--- a/{name}\n+++ b/{name}\n(only password values change; they are not shown)\n")
+    } else {
+        diff
+    };
+    crate::redact::redact(&diff.replace('\r', ""))
+}
+
+/// Write every file edit, or none: all folders are checked writable first, each file is backed up once
+/// (`<file>.eidb-orig`, the content before eidb first changed it), written to a temp file beside it,
+/// fsynced and renamed over it with its permissions kept. Should a later write fail, the files already
+/// written are put back.
+pub fn write_all(changes: &[Change]) -> Result<usize> {
+    let edits: Vec<(&Path, &[u8], &[u8])> = changes
+        .iter()
+        .filter_map(|c| match c {
+            Change::EditFile { file, before, after, .. } => Some((file.as_path(), before.as_slice(), after.as_slice())),
+            _ => None,
+        })
+        .collect();
+    for (path, before, _) in &edits {
+        check_writable(path)?;
+        check_unchanged(path, before)?;
+    }
+    let mut written: Vec<(&Path, &[u8])> = Vec::new();
+    for (path, before, after) in &edits {
+        let outcome = backup_once(path, before).and_then(|()| write_atomically(path, after));
+        if let Err(e) = outcome {
+            for (done, original) in written.iter().rev() {
+                let _ = write_atomically(done, original);
+            }
+            return Err(e.with_hint("no file was left changed: the files written before this one were restored"));
+        }
+        written.push((path, before));
+    }
+    Ok(written.len())
+}
+
+fn check_writable(path: &Path) -> Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let probe = tempfile::Builder::new().prefix(".eidb-probe").tempfile_in(dir);
+    let meta = fs::metadata(path);
+    let read_only = meta.as_ref().map(|m| m.permissions().readonly()).unwrap_or(false);
+    match (probe, read_only) {
+        (Ok(_), false) => Ok(()),
+        (Err(e), _) => Err(Error::input(format!("cannot write in {}: {e}", dir.display()))
+            .with_hint("run eidb as the user that owns the EI installation; no file was changed")),
+        (_, true) => Err(Error::input(format!("{} is read-only", path.display()))
+            .with_hint("make it writable (chmod u+w) or run eidb as its owner; no file was changed")),
+    }
+}
+
+/// Someone (another run, an editor) changed the file after eidb read it: stop rather than overwrite.
+fn check_unchanged(path: &Path, expected: &[u8]) -> Result<()> {
+    let now = fs::read(path).map_err(|e| Error::failure(format!("cannot read {}: {e}", path.display())))?;
+    if now != expected {
+        return Err(Error::failure(format!("{} changed while eidb was running", path.display()))
+            .with_hint("run eidb again; no file was changed"));
+    }
+    Ok(())
+}
+
+fn backup_path(path: &Path) -> PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(BACKUP_SUFFIX);
+    path.with_file_name(name)
+}
+
+fn backup_once(path: &Path, original: &[u8]) -> Result<()> {
+    let backup = backup_path(path);
+    if backup.exists() {
+        return Ok(());
+    }
+    write_atomically_new(&backup, original, path)
+}
+
+fn write_atomically(path: &Path, content: &[u8]) -> Result<()> {
+    write_atomically_new(path, content, path)
+}
+
+/// Write `content` to `path` through a temp file in the same folder, taking permissions from `mode_of`.
+fn write_atomically_new(path: &Path, content: &[u8], mode_of: &Path) -> Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let fail = |e: std::io::Error| Error::failure(format!("cannot write {}: {e}", path.display()));
+    let mut temp = tempfile::Builder::new().prefix(".eidb-").suffix(".tmp").tempfile_in(dir).map_err(fail)?;
+    temp.write_all(content).map_err(fail)?;
+    if let Ok(meta) = fs::metadata(mode_of) {
+        fs::set_permissions(temp.path(), meta.permissions()).map_err(fail)?;
+    }
+    temp.as_file().sync_all().map_err(fail)?;
+    temp.persist(path).map_err(|e| fail(e.error))?;
+    if let Ok(dir) = fs::File::open(dir) {
+        let _ = dir.sync_all();
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn latin1_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.xml");
+        fs::write(&path, b"<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>\n<a>caf\xe9</a>\n").unwrap();
+        let file = TextFile::read(&path).unwrap();
+        assert_eq!(file.encoding, Encoding::Latin1);
+        assert!(file.text.contains("caf\u{e9}"));
+        assert_eq!(file.encode(&file.text).unwrap(), fs::read(&path).unwrap());
+        assert!(file.encode("\u{2603}").is_err());
+    }
+
+    #[test]
+    fn atomic_write_keeps_mode_and_backs_up_once() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.xml");
+        fs::write(&path, "one").unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o640)).unwrap();
+        let change = |before: &str, after: &str| Change::EditFile {
+            node: "n".into(),
+            file: path.clone(),
+            diff: String::new(),
+            before: before.into(),
+            after: after.into(),
+        };
+        write_all(&[change("one", "two")]).unwrap();
+        write_all(&[change("two", "three")]).unwrap();
+        assert_eq!(fs::read_to_string(&path).unwrap(), "three");
+        assert_eq!(fs::read_to_string(backup_path(&path)).unwrap(), "one");
+        assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o640);
+        let err = write_all(&[change("stale", "four")]).unwrap_err();
+        assert!(err.message.contains("changed while"), "{}", err.message);
+        assert_eq!(fs::read_to_string(&path).unwrap(), "three");
+    }
+}

@@ -1,0 +1,349 @@
+//! Desired x Actual -> Plan. A plan is a list of typed changes; `provision` applies it, `--dry-run` prints
+//! it and `verify` reports it as drift. An empty plan is the idempotent case.
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use crate::desired::{DesiredDatabase, DesiredServer};
+use crate::mysql::inspect::{key, Actual, ActualDatabase, ActualGrant, GrantTarget};
+use crate::mysql::script::{SchemaObject, Statement};
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "change", rename_all = "snake_case")]
+pub enum Change {
+    CreateDatabase {
+        database: String,
+        charset: String,
+    },
+    /// Run these statements of the dbscript (script order) in `database`.
+    ApplyScript {
+        database: String,
+        script: String,
+        /// Indexes into the script's statements.
+        #[serde(skip)]
+        statements: Vec<usize>,
+        /// What the statements create that is missing now, e.g. "table REG_LOG".
+        missing: Vec<String>,
+        total: usize,
+    },
+    CreateAccount {
+        account: String,
+        auth_plugin: Option<String>,
+        reason: Option<String>,
+    },
+    /// The account exists but its password or plugin is not what the spec says.
+    AlterAccount {
+        account: String,
+        auth_plugin: Option<String>,
+        reason: String,
+    },
+    Grant {
+        account: String,
+        database: String,
+    },
+    Revoke {
+        account: String,
+        privileges: String,
+        target: String,
+        #[serde(skip)]
+        grant: ActualGrant,
+    },
+    EditFile {
+        node: String,
+        file: PathBuf,
+        /// Unified diff with passwords masked.
+        diff: String,
+        #[serde(skip)]
+        before: Vec<u8>,
+        #[serde(skip)]
+        after: Vec<u8>,
+    },
+}
+
+impl Change {
+    /// One line for people: what and where.
+    pub fn summary(&self) -> String {
+        match self {
+            Change::CreateDatabase { database, charset } => format!("create database {database} (charset {charset})"),
+            Change::ApplyScript { database, script, statements, total, missing } => {
+                if statements.len() == *total {
+                    format!("run {script} in {database} ({total} statements)")
+                } else {
+                    format!("run {} of {total} statements of {script} in {database} (missing: {})", statements.len(), missing.join(", "))
+                }
+            }
+            Change::CreateAccount { account, auth_plugin, .. } => match auth_plugin {
+                Some(plugin) => format!("create account {account} identified with {plugin}"),
+                None => format!("create account {account}"),
+            },
+            Change::AlterAccount { account, reason, .. } => format!("alter account {account}: {reason}"),
+            Change::Grant { account, database } => format!("grant all privileges on {database}.* to {account}"),
+            Change::Revoke { account, privileges, target, .. } => format!("revoke {privileges} on {target} from {account}"),
+            Change::EditFile { node, file, .. } => format!("node {node}: edit {}", file.display()),
+        }
+    }
+
+    /// Where the change belongs, for grouping output: a database, the account, or a node.
+    pub fn subject(&self) -> String {
+        match self {
+            Change::CreateDatabase { database, .. } | Change::ApplyScript { database, .. } => format!("database {database}"),
+            Change::CreateAccount { account, .. }
+            | Change::AlterAccount { account, .. }
+            | Change::Grant { account, .. }
+            | Change::Revoke { account, .. } => format!("account {account}"),
+            Change::EditFile { node, .. } => format!("node {node}"),
+        }
+    }
+}
+
+/// Something the plan will not change by itself: it needs a person to decide.
+#[derive(Debug, Clone, Serialize)]
+pub struct Conflict {
+    pub subject: String,
+    pub expected: String,
+    pub found: String,
+    pub fix: String,
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct Plan {
+    pub changes: Vec<Change>,
+    pub conflicts: Vec<Conflict>,
+}
+
+impl Plan {
+    pub fn is_empty(&self) -> bool {
+        self.changes.is_empty() && self.conflicts.is_empty()
+    }
+}
+
+/// Whether the account can log in with the spec's password (checked by connecting as it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Login {
+    Works,
+    Fails,
+    /// Not tried: the account does not exist, or the check was not possible from here.
+    Unknown,
+}
+
+/// The server half of the plan.
+pub fn server(desired: &DesiredServer, actual: &Actual, login: Login) -> Plan {
+    let mut plan = Plan::default();
+    let script = &desired.script;
+    for database in &desired.databases {
+        match actual.database(&database.name) {
+            None => {
+                plan.changes.push(Change::CreateDatabase { database: database.name.clone(), charset: desired.charset.clone() });
+                plan.changes.push(apply_script(database, &script.file_name(), &script.statements, None));
+            }
+            Some(existing) => {
+                if !existing.charset.eq_ignore_ascii_case(&desired.charset) {
+                    plan.conflicts.push(charset_conflict(database, existing, &desired.charset));
+                }
+                let change = apply_script(database, &script.file_name(), &script.statements, Some(existing));
+                if matches!(&change, Change::ApplyScript { statements, .. } if !statements.is_empty()) {
+                    plan.changes.push(change);
+                }
+            }
+        }
+    }
+    let account = &desired.account;
+    let name = account.display();
+    match &actual.account {
+        None => plan.changes.push(Change::CreateAccount {
+            account: name.clone(),
+            auth_plugin: account.auth_plugin.clone(),
+            reason: account.auth_plugin_reason.clone(),
+        }),
+        Some(existing) => {
+            let wrong_plugin = account.auth_plugin.as_ref().filter(|p| !p.eq_ignore_ascii_case(&existing.plugin));
+            if let Some(plugin) = wrong_plugin {
+                plan.changes.push(Change::AlterAccount {
+                    account: name.clone(),
+                    auth_plugin: Some(plugin.clone()),
+                    reason: format!(
+                        "it uses {} but needs {plugin} ({})",
+                        existing.plugin,
+                        account.auth_plugin_reason.as_deref().unwrap_or("spec")
+                    ),
+                });
+            } else if login == Login::Fails {
+                plan.changes.push(Change::AlterAccount {
+                    account: name.clone(),
+                    auth_plugin: account.auth_plugin.clone(),
+                    reason: "it cannot log in with the configured password; the password is reset".to_string(),
+                });
+            }
+        }
+    }
+    let grants: &[ActualGrant] = actual.account.as_ref().map(|a| a.grants.as_slice()).unwrap_or(&[]);
+    for database in &desired.databases {
+        if !grants.iter().any(|g| g.is_all_on(&database.name)) {
+            plan.changes.push(Change::Grant { account: name.clone(), database: database.name.clone() });
+        }
+    }
+    for grant in grants.iter().filter(|g| !is_wanted(g, &desired.databases)) {
+        let ours = matches!(&grant.target, GrantTarget::Database(db) if desired.databases.iter().any(|d| &d.name == db));
+        let privileges = match (ours, grant.with_grant_option) {
+            // Keep the privileges on our own database; take away only the right to pass them on.
+            (true, _) => "GRANT OPTION".to_string(),
+            (false, true) => format!("{}, GRANT OPTION", grant.privileges),
+            (false, false) => grant.privileges.clone(),
+        };
+        plan.changes.push(Change::Revoke {
+            account: name.clone(),
+            privileges,
+            target: describe_target(&grant.target),
+            grant: grant.clone(),
+        });
+    }
+    plan
+}
+
+/// Grants the account should have: `ALL PRIVILEGES` on each provisioned database (plus the `USAGE`
+/// every account has). A narrower grant on one of our databases is replaced by the full one, not revoked.
+fn is_wanted(grant: &ActualGrant, databases: &[DesiredDatabase]) -> bool {
+    grant.is_usage()
+        || (!grant.with_grant_option
+            && matches!(&grant.target, GrantTarget::Database(db) if databases.iter().any(|d| &d.name == db)))
+}
+
+pub fn describe_target(target: &GrantTarget) -> String {
+    match target {
+        GrantTarget::Global => "*.*".to_string(),
+        GrantTarget::Database(db) => format!("{db}.*"),
+        GrantTarget::Table(db, table) => format!("{db}.{table}"),
+        GrantTarget::Other(other) => other.clone(),
+    }
+}
+
+fn charset_conflict(database: &DesiredDatabase, existing: &ActualDatabase, wanted: &str) -> Conflict {
+    Conflict {
+        subject: format!("database {}", database.name),
+        expected: format!("charset {wanted}"),
+        found: format!("charset {}", existing.charset),
+        fix: format!(
+            "eidb never converts a database: drop {} if it holds nothing you need, or set databases.charset = \"{}\" in the spec",
+            database.name, existing.charset
+        ),
+    }
+}
+
+/// The statements of the script still needed in a database. On a database that holds none of the script's
+/// objects, all of them. Otherwise each statement that creates a table, index, constraint, routine, trigger
+/// or view runs only if that object is missing; session settings (`SET ...`) run along when anything runs;
+/// other statements (data, drops) cannot be checked by existence and are not repeated.
+pub fn statements_to_run(statements: &[Statement], existing: Option<&ActualDatabase>) -> (Vec<usize>, Vec<String>) {
+    let Some(db) = existing.filter(|db| statements.iter().any(|s| object_exists(&s.object, db))) else {
+        let all = (0..statements.len()).collect();
+        return (all, vec!["everything".to_string()]);
+    };
+    let mut selected = Vec::new();
+    let mut missing = Vec::new();
+    for (i, statement) in statements.iter().enumerate() {
+        if is_guardable(&statement.object) && !object_exists(&statement.object, db) {
+            selected.push(i);
+            missing.push(describe_object(&statement.object));
+        }
+    }
+    if !selected.is_empty() {
+        let sessions = statements.iter().enumerate().filter(|(_, s)| s.object == SchemaObject::Session).map(|(i, _)| i);
+        selected.extend(sessions);
+        selected.sort_unstable();
+    }
+    (selected, missing)
+}
+
+fn apply_script(database: &DesiredDatabase, script: &str, statements: &[Statement], existing: Option<&ActualDatabase>) -> Change {
+    let (selected, missing) = statements_to_run(statements, existing);
+    Change::ApplyScript {
+        database: database.name.clone(),
+        script: script.to_string(),
+        statements: selected,
+        missing,
+        total: statements.len(),
+    }
+}
+
+fn is_guardable(object: &SchemaObject) -> bool {
+    !matches!(object, SchemaObject::Session | SchemaObject::Other | SchemaObject::Use { .. })
+}
+
+pub fn object_exists(object: &SchemaObject, db: &ActualDatabase) -> bool {
+    match object {
+        SchemaObject::Table { name } => db.has_table(name),
+        SchemaObject::Index { table, name } => db.indexes.contains(&(key(table), key(name))),
+        SchemaObject::Constraint { table, name } => db.constraints.contains(&(key(table), key(name))),
+        SchemaObject::Routine { name, .. } => db.routines.contains(&key(name)),
+        SchemaObject::Trigger { name } => db.triggers.contains(&key(name)),
+        SchemaObject::View { name } => db.views.contains(&key(name)),
+        SchemaObject::Session | SchemaObject::Other | SchemaObject::Use { .. } => false,
+    }
+}
+
+pub fn describe_object(object: &SchemaObject) -> String {
+    match object {
+        SchemaObject::Table { name } => format!("table {name}"),
+        SchemaObject::Index { table, name } => format!("index {table}.{name}"),
+        SchemaObject::Constraint { table, name } => format!("constraint {table}.{name}"),
+        SchemaObject::Routine { name, .. } => format!("routine {name}"),
+        SchemaObject::Trigger { name } => format!("trigger {name}"),
+        SchemaObject::View { name } => format!("view {name}"),
+        SchemaObject::Session => "session setting".to_string(),
+        SchemaObject::Use { database } => format!("USE {database}"),
+        SchemaObject::Other => "statement".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stmt(object: SchemaObject) -> Statement {
+        Statement { sql: String::new(), line: 1, object }
+    }
+
+    fn db_with(tables: &[&str], indexes: &[(&str, &str)]) -> ActualDatabase {
+        let mut db = ActualDatabase { name: "D".into(), charset: "latin1".into(), ..Default::default() };
+        for t in tables {
+            db.tables.insert(key(t), Default::default());
+        }
+        for (t, i) in indexes {
+            db.indexes.insert((key(t), key(i)));
+        }
+        db
+    }
+
+    fn script() -> Vec<Statement> {
+        vec![
+            stmt(SchemaObject::Session),
+            stmt(SchemaObject::Table { name: "A".into() }),
+            stmt(SchemaObject::Index { table: "A".into(), name: "A_IX".into() }),
+            stmt(SchemaObject::Table { name: "B".into() }),
+            stmt(SchemaObject::Other),
+        ]
+    }
+
+    #[test]
+    fn fresh_database_runs_everything() {
+        let (run, _) = statements_to_run(&script(), None);
+        assert_eq!(run, [0, 1, 2, 3, 4]);
+        let (run, _) = statements_to_run(&script(), Some(&db_with(&["UNRELATED"], &[])));
+        assert_eq!(run, [0, 1, 2, 3, 4]);
+    }
+
+    #[test]
+    fn complete_database_runs_nothing() {
+        let (run, missing) = statements_to_run(&script(), Some(&db_with(&["a", "B"], &[("A", "a_ix")])));
+        assert!(run.is_empty(), "{run:?}");
+        assert!(missing.is_empty());
+    }
+
+    #[test]
+    fn dropped_table_is_recreated_with_its_index_and_session_settings() {
+        let (run, missing) = statements_to_run(&script(), Some(&db_with(&["B"], &[])));
+        assert_eq!(run, [0, 1, 2]);
+        assert_eq!(missing, ["table A", "index A.A_IX"]);
+    }
+}

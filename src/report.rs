@@ -1,0 +1,164 @@
+//! The report of a run: one structure, rendered for people or as JSON (field names are documented in the
+//! README and stable).
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use crate::mysql::facts::ServerFacts;
+use crate::plan::{Change, Conflict};
+
+#[derive(Debug, Default, Serialize)]
+pub struct Report {
+    /// `provision` or `verify`.
+    pub command: String,
+    pub dry_run: bool,
+    /// `changed`, `unchanged`, `planned` (dry run), `in_sync`, `drift`, `failed`.
+    pub status: String,
+    pub preflight: Option<Preflight>,
+    pub changes: Vec<ChangeReport>,
+    pub conflicts: Vec<Conflict>,
+    pub warnings: Vec<String>,
+    pub error: Option<ErrorReport>,
+    pub elapsed_ms: u128,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Preflight {
+    pub server: ServerFacts,
+    pub endpoint: String,
+    pub charset: String,
+    pub charset_reason: String,
+    pub charset_max_bytes: u32,
+    pub account_auth_plugin: String,
+    pub account_auth_plugin_reason: Option<String>,
+    pub script: ScriptReport,
+    pub checks: Vec<Check>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ScriptReport {
+    pub path: String,
+    pub sha256: String,
+    pub statements: usize,
+    pub summary: String,
+    pub chosen_because: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Check {
+    pub name: String,
+    /// `ok`, `warning` or `refused`.
+    pub outcome: String,
+    pub detail: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ChangeReport {
+    pub subject: String,
+    pub summary: String,
+    #[serde(flatten)]
+    pub change: Change,
+    /// The SQL of the change, passwords masked (dry run and verbose output).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub sql: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ErrorReport {
+    pub message: String,
+    pub hint: Option<String>,
+    pub exit_code: i32,
+}
+
+impl Report {
+    pub fn to_json(&self) -> String {
+        let json = serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
+        crate::redact::redact(&json)
+    }
+
+    pub fn to_human(&self) -> String {
+        let mut out = String::new();
+        if let Some(p) = &self.preflight {
+            render_preflight(&mut out, p);
+        }
+        let verb = if self.command == "verify" { "Drift" } else if self.dry_run { "Plan (dry run: nothing is changed)" } else { "Changes" };
+        if !self.changes.is_empty() {
+            let _ = writeln!(out, "\n{verb}:");
+            let mut subject = "";
+            for change in &self.changes {
+                if change.subject != subject {
+                    subject = &change.subject;
+                    let _ = writeln!(out, "  {subject}");
+                }
+                let _ = writeln!(out, "    {} {}", marker(&change.change), change.summary);
+                for sql in &change.sql {
+                    let _ = writeln!(out, "        {sql}");
+                }
+                if let Change::EditFile { diff, .. } = &change.change {
+                    if self.dry_run || self.command == "verify" {
+                        for line in diff.lines() {
+                            let _ = writeln!(out, "        {line}");
+                        }
+                    }
+                }
+            }
+        }
+        if !self.conflicts.is_empty() {
+            let _ = writeln!(out, "\nConflicts (eidb will not change these by itself):");
+            for c in &self.conflicts {
+                let _ = writeln!(out, "  {}: expected {}, found {}\n    fix: {}", c.subject, c.expected, c.found, c.fix);
+            }
+        }
+        if !self.warnings.is_empty() {
+            let _ = writeln!(out, "\nWarnings:");
+            for w in &self.warnings {
+                let _ = writeln!(out, "  ! {w}");
+            }
+        }
+        let _ = writeln!(out, "\n{}", self.headline());
+        crate::redact::redact(&out)
+    }
+
+    fn headline(&self) -> String {
+        let seconds = self.elapsed_ms as f64 / 1000.0;
+        let n = self.changes.len();
+        match self.status.as_str() {
+            "changed" => format!("provisioned: {n} change(s) applied in {seconds:.2} s"),
+            "unchanged" => format!("nothing to change: the cluster matches the spec ({seconds:.2} s)"),
+            "planned" => format!("dry run: {n} change(s) would be made; run without --dry-run to apply"),
+            "in_sync" => format!("in sync: the cluster matches the spec ({seconds:.2} s)"),
+            "drift" => format!(
+                "drift: {} finding(s); `eidb provision --config {}` puts back what is eidb's to own",
+                n + self.conflicts.len(),
+                "<spec>"
+            ),
+            _ => "failed".to_string(),
+        }
+    }
+}
+
+fn marker(change: &Change) -> &'static str {
+    match change {
+        Change::CreateDatabase { .. } | Change::CreateAccount { .. } | Change::Grant { .. } => "+",
+        Change::Revoke { .. } => "-",
+        Change::ApplyScript { .. } | Change::AlterAccount { .. } | Change::EditFile { .. } => "~",
+    }
+}
+
+fn render_preflight(out: &mut String, p: &Preflight) {
+    let s = &p.server;
+    let os_note = if s.compile_os_overridden { " (overridden)" } else { "" };
+    let _ = writeln!(out, "Pre-flight:");
+    let _ = writeln!(out, "  server    {} {} at {}, compiled for {}{os_note}", s.flavour, s.version_string, p.endpoint, s.compile_os);
+    let _ = writeln!(out, "  defaults  charset {}, collation {}, auth plugin {}", s.default_charset, s.default_collation, s.default_auth_plugin);
+    let _ = writeln!(out, "  keys      index keys up to {} bytes (row format {}{})", s.max_index_bytes, s.row_format,
+        s.large_prefix.as_ref().map(|v| format!(", innodb_large_prefix {v}")).unwrap_or_default());
+    let _ = writeln!(out, "  charset   {} ({}; up to {} bytes per character)", p.charset, p.charset_reason, p.charset_max_bytes);
+    let _ = writeln!(out, "  account   auth plugin {}{}", p.account_auth_plugin,
+        p.account_auth_plugin_reason.as_ref().map(|r| format!(" because {r}")).unwrap_or_default());
+    let _ = writeln!(out, "  script    {} ({}): {} statements: {}", p.script.path, p.script.chosen_because, p.script.statements, p.script.summary);
+    for check in &p.checks {
+        let _ = writeln!(out, "  {:<9} {}: {}", check.outcome, check.name, check.detail);
+    }
+}

@@ -1,0 +1,718 @@
+//! The cluster spec: a TOML file, parsed and validated into a [`Spec`].
+//!
+//! Validation is complete before anything touches a server or a file: unknown keys, bad identifiers,
+//! missing secrets and duplicate node names are all reported here, with the key and its line, as bad input.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use secrecy::SecretString;
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::error::{Error, Result};
+use crate::secret::{self, SecretSource};
+
+/// Longest identifier MySQL accepts for a database.
+const MAX_IDENTIFIER_LEN: usize = 64;
+/// Longest account name MySQL 5.7+ accepts (MariaDB allows 80; we keep to the stricter one).
+const MAX_ACCOUNT_NAME_LEN: usize = 32;
+/// Longest account host part MySQL 8.0.17+ accepts.
+const MAX_ACCOUNT_HOST_LEN: usize = 255;
+
+// ---------------------------------------------------------------------------------------------------------
+// The file as written (serde). Every field that validation may complain about is `Spanned`, for its line.
+// ---------------------------------------------------------------------------------------------------------
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSpec {
+    server: RawServer,
+    user: RawUser,
+    #[serde(default)]
+    databases: RawDatabases,
+    dbscripts: RawDbscripts,
+    #[serde(default)]
+    jdbc: RawJdbc,
+    #[serde(default)]
+    registry: RawRegistry,
+    #[serde(default)]
+    nodes: Vec<RawNode>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawServer {
+    url: Spanned<String>,
+    password_env: Option<Spanned<String>>,
+    password_file: Option<Spanned<String>>,
+    jdbc_host: Option<Spanned<String>>,
+    jdbc_port: Option<Spanned<u16>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawUser {
+    name: Spanned<String>,
+    #[serde(default = "default_account_host")]
+    host: Spanned<String>,
+    password_env: Option<Spanned<String>>,
+    password_file: Option<Spanned<String>>,
+    auth_plugin: Option<Spanned<String>>,
+}
+
+fn default_account_host() -> Spanned<String> {
+    Spanned::new(0..0, "%".to_string())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct RawDatabases {
+    user_store: Spanned<String>,
+    shared_registry: Spanned<String>,
+    local_registry_prefix: Spanned<String>,
+    charset: Spanned<String>,
+    local_registry: Spanned<String>,
+}
+
+impl Default for RawDatabases {
+    fn default() -> Self {
+        let at = |s: &str| Spanned::new(0..0, s.to_string());
+        RawDatabases {
+            user_store: at("WSO2_USER_DB"),
+            shared_registry: at("REGISTRY_DB"),
+            local_registry_prefix: at("REGISTRY_LOCAL"),
+            charset: at("auto"),
+            local_registry: at("mysql"),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDbscripts {
+    dir: Option<Spanned<String>>,
+    file: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawJdbc {
+    use_ssl: Option<bool>,
+    allow_public_key_retrieval: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRegistry {
+    remote_instance_url: Option<String>,
+    instance_id: Option<Spanned<String>>,
+    db_config: Option<Spanned<String>>,
+    config_mount_target: Option<Spanned<String>>,
+    governance_mount_target: Option<Spanned<String>>,
+    mount_overwrite: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawNode {
+    name: Spanned<String>,
+    ei_home: Spanned<String>,
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The validated spec.
+// ---------------------------------------------------------------------------------------------------------
+
+#[derive(Debug)]
+pub struct Spec {
+    pub path: PathBuf,
+    pub server: Server,
+    pub account: Account,
+    pub databases: Databases,
+    pub dbscript: DbscriptSource,
+    pub jdbc: Jdbc,
+    pub registry: RegistryLayout,
+    pub nodes: Vec<Node>,
+}
+
+#[derive(Debug)]
+pub struct Server {
+    /// Host and port of the admin connection.
+    pub host: String,
+    pub port: u16,
+    pub admin_user: String,
+    pub admin_password: SecretString,
+    /// Host and port the nodes put in their JDBC URLs.
+    pub jdbc_host: String,
+    pub jdbc_port: u16,
+}
+
+#[derive(Debug)]
+pub struct Account {
+    pub name: String,
+    pub host: String,
+    pub password: SecretString,
+    pub auth_plugin: AuthPluginChoice,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthPluginChoice {
+    /// Pick what suits the server and the nodes' JDBC driver.
+    Auto,
+    Named(String),
+}
+
+#[derive(Debug)]
+pub struct Databases {
+    pub user_store: String,
+    pub shared_registry: String,
+    pub local_registry_prefix: String,
+    pub charset: CharsetChoice,
+    pub local_registry: LocalRegistryStore,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CharsetChoice {
+    /// latin1 when the server runs on Windows, else the server's default.
+    Auto,
+    Named(String),
+}
+
+/// Where each node's local registry lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LocalRegistryStore {
+    /// One `<prefix><i>` database per node on the MySQL server.
+    Mysql,
+    /// The embedded H2 database each node ships with: no local databases are created and
+    /// `WSO2_CARBON_DB` is left as it is.
+    EmbeddedH2,
+}
+
+#[derive(Debug, Clone)]
+pub enum DbscriptSource {
+    /// `<EI_HOME>/dbscripts`-like folder: `mysql5.7.sql` or `mysql.sql` is picked by server version.
+    Dir(PathBuf),
+    File(PathBuf),
+}
+
+#[derive(Debug, Clone)]
+pub struct Jdbc {
+    pub use_ssl: bool,
+    /// `None`: decided from the server and the nodes' driver.
+    pub allow_public_key_retrieval: Option<bool>,
+}
+
+#[derive(Debug, Clone)]
+pub struct RegistryLayout {
+    pub remote_instance_url: String,
+    pub instance_id: String,
+    pub db_config: String,
+    pub config_mount_target: String,
+    pub governance_mount_target: String,
+    pub mount_overwrite: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Node {
+    pub name: String,
+    pub ei_home: PathBuf,
+}
+
+// ---------------------------------------------------------------------------------------------------------
+
+impl Spec {
+    /// Read, parse and validate the spec at `path`, loading the secrets it names.
+    pub fn load(path: &Path) -> Result<Spec> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            Error::input(format!("cannot read the spec {}: {e}", path.display()))
+                .with_hint("pass the cluster spec with --config FILE")
+        })?;
+        Spec::parse(&text, path)
+    }
+
+    /// Parse and validate spec text; `path` names the file in messages and anchors relative paths.
+    pub fn parse(text: &str, path: &Path) -> Result<Spec> {
+        let located = Locator { text, path };
+        let raw: RawSpec = toml::from_str(text).map_err(|e| located.toml_error(&e))?;
+        let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        let base = if base.as_os_str().is_empty() { PathBuf::from(".") } else { base };
+        validate(raw, &located, &base)
+    }
+}
+
+/// Turns byte spans into "file:line" prefixes for messages.
+struct Locator<'a> {
+    text: &'a str,
+    path: &'a Path,
+}
+
+impl Locator<'_> {
+    fn line_of(&self, offset: usize) -> usize {
+        self.text[..offset.min(self.text.len())].matches('\n').count() + 1
+    }
+
+    fn at<T>(&self, key: &str, value: &Spanned<T>) -> String {
+        let span = value.span();
+        if span.start == 0 && span.end == 0 {
+            format!("{}: {key} (default)", self.path.display())
+        } else {
+            format!("{}:{}: {key}", self.path.display(), self.line_of(span.start))
+        }
+    }
+
+    fn invalid<T>(&self, key: &str, value: &Spanned<T>, problem: impl std::fmt::Display) -> Error {
+        Error::input(format!("{}: {problem}", self.at(key, value)))
+    }
+
+    fn toml_error(&self, e: &toml::de::Error) -> Error {
+        let line = e.span().map(|s| self.line_of(s.start));
+        let place = match line {
+            Some(line) => format!("{}:{line}", self.path.display()),
+            None => self.path.display().to_string(),
+        };
+        // The toml message repeats the offending line; that may hold a secret typed in by mistake, so keep
+        // only its first line (the description) - the file and line are enough to find it.
+        let message = e.message().lines().next().unwrap_or("invalid TOML").to_string();
+        Error::input(format!("{place}: {message}"))
+            .with_hint("see the spec reference in the README for the keys eidb knows")
+    }
+}
+
+fn validate(raw: RawSpec, at: &Locator<'_>, base: &Path) -> Result<Spec> {
+    let server = validate_server(&raw.server, at, base)?;
+    let account = validate_account(&raw.user, at, base)?;
+    let databases = validate_databases(&raw.databases, raw.nodes.len(), at)?;
+    let dbscript = match (&raw.dbscripts.dir, &raw.dbscripts.file) {
+        (Some(dir), None) => DbscriptSource::Dir(resolve(base, dir.get_ref())),
+        (None, Some(file)) => DbscriptSource::File(resolve(base, file.get_ref())),
+        (Some(dir), Some(_)) => {
+            return Err(at.invalid("dbscripts", dir, "set either `dir` or `file`, not both"))
+        }
+        (None, None) => {
+            return Err(Error::input(format!(
+                "{}: [dbscripts] needs `dir` (an EI_HOME/dbscripts folder) or `file` (one .sql script)",
+                at.path.display()
+            )))
+        }
+    };
+    let jdbc = Jdbc {
+        use_ssl: raw.jdbc.use_ssl.unwrap_or(false),
+        allow_public_key_retrieval: raw.jdbc.allow_public_key_retrieval,
+    };
+    let registry = validate_registry(&raw.registry, at)?;
+    let nodes = validate_nodes(&raw.nodes, at, base)?;
+    Ok(Spec { path: at.path.to_path_buf(), server, account, databases, dbscript, jdbc, registry, nodes })
+}
+
+fn validate_server(raw: &RawServer, at: &Locator<'_>, base: &Path) -> Result<Server> {
+    // Never echo the URL itself: a user may have put a password in it.
+    let url = url::Url::parse(raw.url.get_ref())
+        .map_err(|e| at.invalid("server.url", &raw.url, format!("not a valid URL ({e})")))?;
+    if url.scheme() != "mysql" && url.scheme() != "mariadb" {
+        return Err(at
+            .invalid("server.url", &raw.url, format!("scheme `{}` is not supported", url.scheme()))
+            .with_hint("write it as mysql://USER@HOST:PORT"));
+    }
+    if url.password().is_some() {
+        return Err(at
+            .invalid("server.url", &raw.url, "the URL contains a password")
+            .with_hint("remove it from the URL and use server.password_env or server.password_file"));
+    }
+    let host = url
+        .host_str()
+        .filter(|h| !h.is_empty())
+        .ok_or_else(|| at.invalid("server.url", &raw.url, "the URL has no host"))?
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_string();
+    let port = url.port().unwrap_or(3306);
+    let admin_user = match url.username() {
+        "" => "root".to_string(),
+        user => percent_decode(user),
+    };
+    let admin_password = load_secret(
+        "server",
+        raw.password_env.as_ref(),
+        raw.password_file.as_ref(),
+        at,
+        base,
+        SecretRequirement::Optional,
+    )?;
+    let jdbc_host = match &raw.jdbc_host {
+        Some(h) => {
+            validate_host_name(h.get_ref()).map_err(|p| at.invalid("server.jdbc_host", h, p))?;
+            h.get_ref().clone()
+        }
+        None => host.clone(),
+    };
+    let jdbc_port = raw.jdbc_port.as_ref().map(|p| *p.get_ref()).unwrap_or(port);
+    Ok(Server { host, port, admin_user, admin_password, jdbc_host, jdbc_port })
+}
+
+fn validate_account(raw: &RawUser, at: &Locator<'_>, base: &Path) -> Result<Account> {
+    let name = raw.name.get_ref();
+    if name.is_empty() || name.len() > MAX_ACCOUNT_NAME_LEN || !name.chars().all(is_account_char) {
+        return Err(at
+            .invalid("user.name", &raw.name, format!("`{name}` is not a valid account name"))
+            .with_hint(format!(
+                "use 1 to {MAX_ACCOUNT_NAME_LEN} letters, digits, `_`, `.` or `-`, e.g. \"regadmin\""
+            )));
+    }
+    validate_account_host(raw.host.get_ref()).map_err(|problem| {
+        at.invalid("user.host", &raw.host, problem)
+            .with_hint("use `%`, a host name, an IP address, a pattern like `10.0.%` or `10.0.0.0/255.255.255.0`")
+    })?;
+    let password = load_secret(
+        "user",
+        raw.password_env.as_ref(),
+        raw.password_file.as_ref(),
+        at,
+        base,
+        SecretRequirement::Required,
+    )?;
+    let auth_plugin = match &raw.auth_plugin {
+        None => AuthPluginChoice::Auto,
+        Some(p) if p.get_ref() == "auto" => AuthPluginChoice::Auto,
+        Some(p) if matches!(p.get_ref().as_str(), "mysql_native_password" | "caching_sha2_password") => {
+            AuthPluginChoice::Named(p.get_ref().clone())
+        }
+        Some(p) => {
+            return Err(at
+                .invalid("user.auth_plugin", p, format!("`{}` is not supported", p.get_ref()))
+                .with_hint("use \"auto\", \"mysql_native_password\" or \"caching_sha2_password\""))
+        }
+    };
+    Ok(Account { name: name.clone(), host: raw.host.get_ref().clone(), password, auth_plugin })
+}
+
+fn validate_databases(raw: &RawDatabases, node_count: usize, at: &Locator<'_>) -> Result<Databases> {
+    let local_registry = match raw.local_registry.get_ref().as_str() {
+        "mysql" => LocalRegistryStore::Mysql,
+        "h2" => LocalRegistryStore::EmbeddedH2,
+        other => {
+            return Err(at
+                .invalid("databases.local_registry", &raw.local_registry, format!("`{other}` is not known"))
+                .with_hint("use \"mysql\" (one REGISTRY_LOCAL<i> database per node) or \"h2\" (keep the embedded H2)"))
+        }
+    };
+    for (key, value) in [("databases.user_store", &raw.user_store), ("databases.shared_registry", &raw.shared_registry)] {
+        validate_identifier(value.get_ref(), MAX_IDENTIFIER_LEN).map_err(|p| at.invalid(key, value, p))?;
+    }
+    // The longest local database name is the prefix plus the highest node number.
+    let longest_suffix = node_count.max(1).to_string().len();
+    validate_identifier(raw.local_registry_prefix.get_ref(), MAX_IDENTIFIER_LEN - longest_suffix)
+        .map_err(|p| at.invalid("databases.local_registry_prefix", &raw.local_registry_prefix, p))?;
+    if raw.user_store.get_ref().eq_ignore_ascii_case(raw.shared_registry.get_ref()) {
+        return Err(at.invalid(
+            "databases.shared_registry",
+            &raw.shared_registry,
+            "the shared registry and the user store must be different databases",
+        ));
+    }
+    let charset = match raw.charset.get_ref().as_str() {
+        "auto" => CharsetChoice::Auto,
+        name if !name.is_empty() && name.len() <= 32 && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') => {
+            CharsetChoice::Named(name.to_ascii_lowercase())
+        }
+        other => {
+            return Err(at
+                .invalid("databases.charset", &raw.charset, format!("`{other}` is not a charset name"))
+                .with_hint("use \"auto\" or a charset the server knows, e.g. \"latin1\" or \"utf8mb4\""))
+        }
+    };
+    Ok(Databases {
+        user_store: raw.user_store.get_ref().clone(),
+        shared_registry: raw.shared_registry.get_ref().clone(),
+        local_registry_prefix: raw.local_registry_prefix.get_ref().clone(),
+        charset,
+        local_registry,
+    })
+}
+
+fn validate_registry(raw: &RawRegistry, at: &Locator<'_>) -> Result<RegistryLayout> {
+    let text = |value: &Option<Spanned<String>>, key: &str, default: &str| -> Result<String> {
+        match value {
+            None => Ok(default.to_string()),
+            Some(v) if v.get_ref().trim().is_empty() => Err(at.invalid(key, v, "must not be empty")),
+            Some(v) => Ok(v.get_ref().clone()),
+        }
+    };
+    let path = |value: &Option<Spanned<String>>, key: &str, default: &str| -> Result<String> {
+        let p = text(value, key, default)?;
+        match value {
+            Some(v) if !p.starts_with('/') => Err(at.invalid(key, v, "a registry path starts with `/`")),
+            _ => Ok(p),
+        }
+    };
+    let mount_overwrite = text(&raw.mount_overwrite, "registry.mount_overwrite", "true")?;
+    if let Some(v) = &raw.mount_overwrite {
+        if !matches!(mount_overwrite.as_str(), "true" | "false" | "virtual") {
+            return Err(at.invalid("registry.mount_overwrite", v, "must be \"true\", \"false\" or \"virtual\""));
+        }
+    }
+    Ok(RegistryLayout {
+        remote_instance_url: raw
+            .remote_instance_url
+            .clone()
+            .unwrap_or_else(|| "https://localhost:9443/registry".to_string()),
+        instance_id: text(&raw.instance_id, "registry.instance_id", "instanceid")?,
+        db_config: text(&raw.db_config, "registry.db_config", "sharedregistry")?,
+        config_mount_target: path(&raw.config_mount_target, "registry.config_mount_target", "/_system/eiconfig")?,
+        governance_mount_target: path(
+            &raw.governance_mount_target,
+            "registry.governance_mount_target",
+            "/_system/governance",
+        )?,
+        mount_overwrite,
+    })
+}
+
+fn validate_nodes(raw: &[RawNode], at: &Locator<'_>, base: &Path) -> Result<Vec<Node>> {
+    let mut seen = HashSet::new();
+    let mut nodes = Vec::with_capacity(raw.len());
+    for node in raw {
+        let name = node.name.get_ref();
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c)) {
+            return Err(at
+                .invalid("nodes.name", &node.name, format!("`{name}` is not a valid node name"))
+                .with_hint("use letters, digits, `_`, `.` or `-`"));
+        }
+        if !seen.insert(name.to_ascii_lowercase()) {
+            return Err(at
+                .invalid("nodes.name", &node.name, format!("node `{name}` is listed twice"))
+                .with_hint("give every [[nodes]] entry its own name"));
+        }
+        if node.ei_home.get_ref().trim().is_empty() {
+            return Err(at.invalid("nodes.ei_home", &node.ei_home, "must not be empty"));
+        }
+        nodes.push(Node { name: name.clone(), ei_home: resolve(base, node.ei_home.get_ref()) });
+    }
+    Ok(nodes)
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum SecretRequirement {
+    /// Absent means an empty password (the admin account of a fresh server).
+    Optional,
+    Required,
+}
+
+fn load_secret(
+    section: &str,
+    env: Option<&Spanned<String>>,
+    file: Option<&Spanned<String>>,
+    at: &Locator<'_>,
+    base: &Path,
+    requirement: SecretRequirement,
+) -> Result<SecretString> {
+    let (key, spanned, source) = match (env, file) {
+        (Some(e), Some(_)) => {
+            return Err(at.invalid(
+                &format!("{section}.password_env"),
+                e,
+                "set either password_env or password_file, not both",
+            ))
+        }
+        (Some(e), None) => (format!("{section}.password_env"), e, SecretSource::Env(e.get_ref().clone())),
+        (None, Some(f)) => (
+            format!("{section}.password_file"),
+            f,
+            SecretSource::File(resolve(base, f.get_ref())),
+        ),
+        (None, None) => {
+            return match requirement {
+                SecretRequirement::Optional => Ok(SecretString::from(String::new())),
+                SecretRequirement::Required => secret::prompt(&format!("password for [{section}]")).map_err(|e| {
+                    Error::input(format!(
+                        "{}: [{section}] has no password_env or password_file ({e})",
+                        at.path.display()
+                    ))
+                    .with_hint(format!(
+                        "add `password_env = \"VAR\"` (and export VAR) or `password_file = \"path\"` under [{section}]"
+                    ))
+                }),
+            }
+        }
+    };
+    secret::load(&source).map_err(|problem| at.invalid(&key, spanned, problem))
+}
+
+/// Resolve `path` against the spec's folder, so a spec can be run from anywhere.
+fn resolve(base: &Path, path: &str) -> PathBuf {
+    let p = Path::new(path);
+    if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        base.join(p)
+    }
+}
+
+fn percent_decode(s: &str) -> String {
+    url::form_urlencoded::parse(format!("x={s}").as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_else(|| s.to_string())
+}
+
+fn is_account_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || "_.-".contains(c)
+}
+
+/// Database names eidb creates: letters, digits, `_` and `$`, at most `max` characters, not all digits.
+/// Anything else (backticks, quotes, semicolons, spaces) is refused rather than quoted, so a name can
+/// never change the meaning of a statement.
+pub fn validate_identifier(name: &str, max: usize) -> std::result::Result<(), String> {
+    if name.is_empty() {
+        return Err("must not be empty".into());
+    }
+    if name.len() > max {
+        return Err(format!("`{name}` is {} characters long; the limit here is {max}", name.len()));
+    }
+    if let Some(bad) = name.chars().find(|c| !(c.is_ascii_alphanumeric() || *c == '_' || *c == '$')) {
+        return Err(format!("`{name}` contains `{bad}`; use only letters, digits, `_` and `$`"));
+    }
+    if name.chars().all(|c| c.is_ascii_digit()) {
+        return Err(format!("`{name}` is all digits"));
+    }
+    Ok(())
+}
+
+/// The host part of a MySQL account: `%`, a name, an IP, a wildcard pattern or `ip/netmask`.
+pub fn validate_account_host(host: &str) -> std::result::Result<(), String> {
+    if host.is_empty() {
+        return Err("the account host must not be empty (use `%` for any host)".into());
+    }
+    if host.len() > MAX_ACCOUNT_HOST_LEN {
+        return Err(format!("the account host is longer than {MAX_ACCOUNT_HOST_LEN} characters"));
+    }
+    if let Some(bad) = host.chars().find(|c| !(c.is_ascii_alphanumeric() || "._%-:/".contains(*c))) {
+        return Err(format!("`{host}` contains `{bad}`, which no host pattern can"));
+    }
+    if let Some((ip, mask)) = host.split_once('/') {
+        let is_ipv4 = |s: &str| s.parse::<std::net::Ipv4Addr>().is_ok();
+        if !is_ipv4(ip) || !is_ipv4(mask) {
+            return Err(format!("`{host}` is not of the form 10.0.0.0/255.255.255.0"));
+        }
+    }
+    if host.starts_with('.') || host.ends_with('.') || host.contains("..") {
+        return Err(format!("`{host}` is not a valid host name or pattern"));
+    }
+    Ok(())
+}
+
+fn validate_host_name(host: &str) -> std::result::Result<(), String> {
+    if host.is_empty() || host.len() > 253 {
+        return Err("must be a host name or IP address".into());
+    }
+    if let Some(bad) = host.chars().find(|c| !(c.is_ascii_alphanumeric() || ".-:[]".contains(*c))) {
+        return Err(format!("`{host}` contains `{bad}`; a JDBC host is a host name or an IP address"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec_text(extra: &str) -> String {
+        format!(
+            r#"
+[server]
+url = "mysql://root@127.0.0.1:3306"
+
+[user]
+name = "regadmin"
+password_env = "EIDB_SPEC_TEST_PW"
+
+[dbscripts]
+file = "x.sql"
+{extra}
+[[nodes]]
+name = "node1"
+ei_home = "/opt/n1"
+
+[[nodes]]
+name = "node2"
+ei_home = "n2"
+"#
+        )
+    }
+
+    fn parse(text: &str) -> Result<Spec> {
+        std::env::set_var("EIDB_SPEC_TEST_PW", "pw-for-spec-tests");
+        Spec::parse(text, Path::new("/etc/eidb/cluster.toml"))
+    }
+
+    #[test]
+    fn defaults_follow_the_wso2_guide() {
+        let spec = parse(&spec_text("")).unwrap();
+        assert_eq!(spec.databases.user_store, "WSO2_USER_DB");
+        assert_eq!(spec.databases.shared_registry, "REGISTRY_DB");
+        assert_eq!(spec.databases.local_registry_prefix, "REGISTRY_LOCAL");
+        assert_eq!(spec.databases.charset, CharsetChoice::Auto);
+        assert_eq!(spec.account.host, "%");
+        assert_eq!(spec.server.jdbc_host, "127.0.0.1");
+        assert_eq!(spec.server.jdbc_port, 3306);
+        assert_eq!(spec.nodes[1].ei_home, PathBuf::from("/etc/eidb/n2"));
+        assert!(matches!(&spec.dbscript, DbscriptSource::File(p) if p == Path::new("/etc/eidb/x.sql")));
+    }
+
+    #[test]
+    fn unknown_key_names_key_and_line() {
+        let err = parse(&spec_text("[databases]\nuser_stor = \"X\"\n")).unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+        assert!(err.message.contains("cluster.toml:13"), "{}", err.message);
+        assert!(err.message.contains("user_stor"), "{}", err.message);
+    }
+
+    #[test]
+    fn bad_identifiers_are_refused_with_line() {
+        for bad in ["A`B", "A'B", "A;DROP", "A B", "A\"B", &"X".repeat(65)] {
+            let text = spec_text(&format!("[databases]\nuser_store = {bad:?}\n"));
+            let err = parse(&text).unwrap_err();
+            assert_eq!(err.exit_code(), 2, "{bad}");
+            assert!(err.message.contains(":13: databases.user_store"), "{bad}: {}", err.message);
+        }
+    }
+
+    #[test]
+    fn prefix_leaves_room_for_node_number() {
+        let text = spec_text(&format!("[databases]\nlocal_registry_prefix = \"{}\"\n", "P".repeat(64)));
+        let err = parse(&text).unwrap_err();
+        assert!(err.message.contains("limit here is 63"), "{}", err.message);
+    }
+
+    #[test]
+    fn duplicate_nodes_are_refused() {
+        let text = spec_text("").replace("name = \"node2\"", "name = \"NODE1\"");
+        let err = parse(&text).unwrap_err();
+        assert!(err.message.contains("listed twice"), "{}", err.message);
+    }
+
+    #[test]
+    fn password_in_url_is_refused_without_echoing_it() {
+        let text = spec_text("").replace("root@", "root:hunter2@");
+        let err = parse(&text).unwrap_err();
+        assert!(err.message.contains("contains a password"));
+        assert!(!err.to_string().contains("hunter2"));
+    }
+
+    #[test]
+    fn missing_env_secret_names_the_variable() {
+        let text = spec_text("").replace("EIDB_SPEC_TEST_PW", "EIDB_SPEC_TEST_UNSET_VAR");
+        let err = parse(&text).unwrap_err();
+        assert!(err.message.contains("EIDB_SPEC_TEST_UNSET_VAR"), "{}", err.message);
+        assert!(err.message.contains("user.password_env"), "{}", err.message);
+    }
+
+    #[test]
+    fn account_hosts() {
+        for good in ["%", "localhost", "10.0.%", "10.0.0.0/255.255.255.0", "node1.example.com", "::1"] {
+            assert!(validate_account_host(good).is_ok(), "{good}");
+        }
+        for bad in ["", "a b", "a'b", "host;", "1.2.3.4/xx", "a..b", "`x`"] {
+            assert!(validate_account_host(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,112 @@
+//! Checking results through a second, independent path: SQL on the admin connection and a plain scan of
+//! the script text (not eidb's splitter).
+
+use std::collections::BTreeSet;
+
+use sqlx::{MySqlPool, Row};
+
+pub async fn charset_of(pool: &MySqlPool, database: &str) -> Option<String> {
+    sqlx::query("SELECT CONVERT(DEFAULT_CHARACTER_SET_NAME USING utf8mb4) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?")
+        .bind(database)
+        .fetch_optional(pool)
+        .await
+        .unwrap()
+        .map(|row| row.get(0))
+}
+
+/// Upper-cased table names of a database.
+pub async fn tables_of(pool: &MySqlPool, database: &str) -> BTreeSet<String> {
+    sqlx::query("SELECT CONVERT(TABLE_NAME USING utf8mb4) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ?")
+        .bind(database)
+        .fetch_all(pool)
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| row.get::<String, _>(0).to_uppercase())
+        .collect()
+}
+
+/// Upper-cased index names of a database (primary keys excluded).
+pub async fn indexes_of(pool: &MySqlPool, database: &str) -> BTreeSet<String> {
+    sqlx::query(
+        "SELECT DISTINCT CONVERT(INDEX_NAME USING utf8mb4) FROM information_schema.STATISTICS \
+         WHERE TABLE_SCHEMA = ? AND INDEX_NAME <> 'PRIMARY'",
+    )
+    .bind(database)
+    .fetch_all(pool)
+    .await
+    .unwrap()
+    .iter()
+    .map(|row| row.get::<String, _>(0).to_uppercase())
+    .collect()
+}
+
+/// Table charsets of a database that differ from `charset`.
+pub async fn tables_not_in_charset(pool: &MySqlPool, database: &str, charset: &str) -> Vec<String> {
+    sqlx::query(
+        "SELECT CONVERT(CONCAT(TABLE_NAME, ':', TABLE_COLLATION) USING utf8mb4) FROM information_schema.TABLES \
+         WHERE TABLE_SCHEMA = ? AND TABLE_TYPE = 'BASE TABLE' AND TABLE_COLLATION NOT LIKE CONCAT(?, '\\_%')",
+    )
+    .bind(database)
+    .bind(charset)
+    .fetch_all(pool)
+    .await
+    .unwrap()
+    .iter()
+    .map(|row| row.get(0))
+    .collect()
+}
+
+pub async fn grants_of(pool: &MySqlPool, account: &str, host: &str) -> Vec<String> {
+    let rows = sqlx::raw_sql(&format!("SHOW GRANTS FOR '{account}'@'{host}'")).fetch_all(pool).await.unwrap();
+    let mut grants: Vec<String> = rows.iter().map(|row| row.get::<String, _>(0)).collect();
+    grants.sort();
+    grants
+}
+
+/// Databases the account has ALL PRIVILEGES on, from `SHOW GRANTS`, unescaped.
+pub async fn granted_databases(pool: &MySqlPool, account: &str, host: &str) -> BTreeSet<String> {
+    grants_of(pool, account, host)
+        .await
+        .iter()
+        .filter_map(|g| {
+            let rest = g.strip_prefix("GRANT ALL PRIVILEGES ON ")?;
+            let db = rest.split(".*").next()?;
+            Some(db.trim_matches('`').replace("\\_", "_"))
+        })
+        .collect()
+}
+
+pub async fn drop_databases(pool: &MySqlPool, databases: &[String]) {
+    for db in databases {
+        sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS `{db}`")).execute(pool).await.unwrap();
+    }
+}
+
+/// Tables and indexes a script creates, by a plain scan of its text (not eidb's splitter):
+/// `CREATE TABLE [IF NOT EXISTS] name`, `CREATE [UNIQUE] INDEX name`, `ADD CONSTRAINT name`.
+pub fn script_objects(script: &str) -> (BTreeSet<String>, BTreeSet<String>) {
+    let mut tables = BTreeSet::new();
+    let mut indexes = BTreeSet::new();
+    for line in script.lines() {
+        let trimmed = line.trim_start();
+        if trimmed.starts_with("--") || trimmed.starts_with('#') {
+            continue;
+        }
+        let words: Vec<String> = trimmed
+            .split(|c: char| c.is_whitespace() || c == '(')
+            .filter(|w| !w.is_empty())
+            .map(|w| w.trim_matches('`').to_uppercase())
+            .collect();
+        let w = |i: usize| words.get(i).map(String::as_str).unwrap_or("");
+        if w(0) == "CREATE" && w(1) == "TABLE" {
+            let name = if w(2) == "IF" { w(5) } else { w(2) };
+            tables.insert(name.to_string());
+        } else if w(0) == "CREATE" && w(1) == "INDEX" {
+            indexes.insert(w(2).to_string());
+        } else if w(0) == "CREATE" && w(1) == "UNIQUE" && w(2) == "INDEX" {
+            indexes.insert(w(3).to_string());
+        }
+    }
+    (tables, indexes)
+}

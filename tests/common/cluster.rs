@@ -1,0 +1,213 @@
+//! A WSO2 cluster for a test: temp EI_HOME folders (from the project's fixtures or the real WSO2 files),
+//! a spec with names unique to the test, and a way to run the built `eidb` on it as a user would.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+use super::{eidb_bin, server, shared_wso2_dir, unique_name};
+
+/// The account password every test cluster uses: every character the issue names, to prove quoting.
+pub const ACCOUNT_PASSWORD: &str = r#"Pw'"\;%@&<>-x9"#;
+const ACCOUNT_PASSWORD_ENV: &str = "EIDB_IT_ACCOUNT_PASSWORD";
+const ADMIN_PASSWORD_ENV: &str = "EIDB_IT_ADMIN_PASSWORD";
+
+/// Where a test node's `conf/` comes from.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Conf {
+    /// tests/fixtures/ei-home (the project's own look-alike files).
+    Fixture,
+    /// ../shared/wso2-ei/ei-6.x/conf, the real files, copied at test time.
+    RealWso2,
+}
+
+pub struct Cluster {
+    pub dir: tempfile::TempDir,
+    pub spec_path: PathBuf,
+    pub user_store: String,
+    pub shared_registry: String,
+    pub local_prefix: String,
+    pub account: String,
+    pub nodes: Vec<PathBuf>,
+    /// Extra TOML appended to the spec (sections such as `[jdbc]`).
+    extra: String,
+    databases_extra: String,
+    dbscripts: String,
+}
+
+impl Cluster {
+    /// `nodes` nodes with the given conf, loading the project's splitter fixture script.
+    pub fn new(nodes: usize, conf: Conf) -> Cluster {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let script = fixture_path("dbscripts/splitter-cases.sql");
+        let mut cluster = Cluster {
+            spec_path: dir.path().join("cluster.toml"),
+            user_store: unique_name("UM"),
+            shared_registry: unique_name("REG"),
+            local_prefix: unique_name("LOC"),
+            account: unique_name("ra").to_lowercase(),
+            nodes: Vec::new(),
+            extra: String::new(),
+            databases_extra: String::new(),
+            dbscripts: format!("file = {:?}", script.display().to_string()),
+            dir,
+        };
+        for i in 1..=nodes {
+            let home = cluster.dir.path().join(format!("node{i}/wso2ei-6.6.0"));
+            let source = match conf {
+                Conf::Fixture => fixture_path("ei-home/conf"),
+                Conf::RealWso2 => shared_wso2_dir().join("conf"),
+            };
+            copy_tree(&source, &home.join("conf"));
+            std::fs::create_dir_all(home.join("lib")).unwrap();
+            cluster.nodes.push(home);
+        }
+        cluster.write_spec();
+        cluster
+    }
+
+    /// Use the real WSO2 dbscripts folder (copied into the first node's EI_HOME at test time).
+    pub fn with_real_dbscripts(mut self) -> Cluster {
+        let target = self.dir.path().join("ei-dist/dbscripts");
+        copy_tree(&shared_wso2_dir().join("dbscripts"), &target);
+        self.dbscripts = format!("dir = {:?}", target.display().to_string());
+        self.write_spec();
+        self
+    }
+
+    pub fn with_script(mut self, script: &Path) -> Cluster {
+        self.dbscripts = format!("file = {:?}", script.display().to_string());
+        self.write_spec();
+        self
+    }
+
+    /// Extra keys for `[databases]`, e.g. `charset = "latin1"`.
+    pub fn with_databases(mut self, keys: &str) -> Cluster {
+        self.databases_extra = keys.to_string();
+        self.write_spec();
+        self
+    }
+
+    /// Extra sections appended to the spec.
+    pub fn with_extra(mut self, toml: &str) -> Cluster {
+        self.extra = toml.to_string();
+        self.write_spec();
+        self
+    }
+
+    /// Put a Connector/J jar (an empty file with the right name) in every node's lib/.
+    pub fn with_driver_jar(self, file_name: &str) -> Cluster {
+        for home in &self.nodes {
+            std::fs::write(home.join("lib").join(file_name), b"").unwrap();
+        }
+        self
+    }
+
+    pub fn spec_text(&self) -> String {
+        let server = server();
+        let admin_password = if server.admin_password.is_empty() {
+            String::new()
+        } else {
+            format!("password_env = \"{ADMIN_PASSWORD_ENV}\"\n")
+        };
+        let nodes: String = self
+            .nodes
+            .iter()
+            .enumerate()
+            .map(|(i, home)| format!("\n[[nodes]]\nname = \"node{}\"\nei_home = {:?}\n", i + 1, home.display().to_string()))
+            .collect();
+        format!(
+            "[server]\nurl = \"mysql://{user}@{host}:{port}\"\n{admin_password}\n\
+             [user]\nname = \"{account}\"\npassword_env = \"{ACCOUNT_PASSWORD_ENV}\"\n\n\
+             [databases]\nuser_store = \"{us}\"\nshared_registry = \"{sr}\"\nlocal_registry_prefix = \"{lp}\"\n{dbx}\n\n\
+             [dbscripts]\n{scripts}\n{extra}\n{nodes}",
+            user = server.admin_user,
+            host = server.host,
+            port = server.port,
+            account = self.account,
+            us = self.user_store,
+            sr = self.shared_registry,
+            lp = self.local_prefix,
+            dbx = self.databases_extra,
+            scripts = self.dbscripts,
+            extra = self.extra,
+        )
+    }
+
+    fn write_spec(&self) {
+        std::fs::write(&self.spec_path, self.spec_text()).unwrap();
+    }
+
+    /// The databases eidb should create, in its order.
+    pub fn databases(&self) -> Vec<String> {
+        let mut names = vec![self.user_store.clone(), self.shared_registry.clone()];
+        names.extend((1..=self.nodes.len()).map(|i| format!("{}{i}", self.local_prefix)));
+        names
+    }
+
+    /// Run eidb with these arguments (the spec is added as `--config`), passwords in the environment.
+    pub fn eidb(&self, args: &[&str]) -> Output {
+        let mut command = Command::new(eidb_bin());
+        command.args(args).arg("--config").arg(&self.spec_path);
+        self.environment(&mut command);
+        command.output().expect("run eidb")
+    }
+
+    pub fn environment(&self, command: &mut Command) {
+        command
+            .env(ACCOUNT_PASSWORD_ENV, ACCOUNT_PASSWORD)
+            .env(ADMIN_PASSWORD_ENV, &server().admin_password)
+            .env_remove("RUST_LOG");
+    }
+
+    /// Run with `--output json`; returns the exit code and the parsed report.
+    pub fn eidb_json(&self, args: &[&str]) -> (i32, Value) {
+        let mut all = args.to_vec();
+        all.extend(["--output", "json"]);
+        let output = self.eidb(&all);
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let report = serde_json::from_str(&stdout).unwrap_or_else(|e| {
+            panic!("eidb printed no JSON report ({e}):\nstdout: {stdout}\nstderr: {}", String::from_utf8_lossy(&output.stderr))
+        });
+        (output.status.code().unwrap_or(-1), report)
+    }
+
+    /// Run a command that must succeed; returns stdout. Panics with everything eidb printed otherwise.
+    pub fn eidb_ok(&self, args: &[&str]) -> String {
+        let output = self.eidb(args);
+        assert_success(&output, args);
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+
+    pub fn node_file(&self, node: usize, relative: &str) -> PathBuf {
+        self.nodes[node].join(relative)
+    }
+}
+
+pub fn assert_success(output: &Output, what: &[&str]) {
+    assert!(
+        output.status.success(),
+        "eidb {what:?} exited {:?}\nstdout:\n{}\nstderr:\n{}",
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+pub fn fixture_path(relative: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(relative)
+}
+
+pub fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap_or_else(|e| panic!("read {}: {e}", from.display())) {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
