@@ -13,12 +13,13 @@ use crate::mysql::apply::{self, Dialect, Secrets};
 use crate::mysql::connect::{statement_error, Endpoint};
 use crate::mysql::facts::{self, Flavour, ServerFacts};
 use crate::mysql::inspect::{self, parse_grant, GrantTarget};
-use crate::mysql::dbscript;
+use crate::mysql::{dbscript, keylen};
 use crate::nodefiles;
 use crate::plan::{self, Change, Login, Plan};
 use crate::progress::Progress;
 use crate::report::{ChangeReport, Check, Preflight, Report, ScriptReport};
 use crate::spec::{CharsetChoice, Spec};
+use crate::verify::{self, Finding, NodeState};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -37,6 +38,7 @@ pub struct Options<'a> {
 struct Planned {
     plan: Plan,
     server: Option<ServerSide>,
+    nodes: Vec<DesiredNode>,
     warnings: Vec<String>,
 }
 
@@ -94,8 +96,12 @@ pub async fn run(options: Options<'_>, report: &mut Report) -> Result<i32> {
 
     let code = match options.mode {
         Mode::Verify => {
-            report.status = if planned.plan.is_empty() { "in_sync" } else { "drift" }.to_string();
-            if planned.plan.is_empty() { EXIT_OK } else { EXIT_FAILURE }
+            report.findings = findings(&planned)?;
+            report.changes.clear();
+            report.conflicts.clear();
+            let in_sync = report.findings.is_empty() && planned.plan.is_empty();
+            report.status = if in_sync { "in_sync" } else { "drift" }.to_string();
+            if in_sync { EXIT_OK } else { EXIT_FAILURE }
         }
         Mode::Provision { dry_run: true } => {
             report.status = if planned.plan.is_empty() { "unchanged" } else { "planned" }.to_string();
@@ -121,6 +127,41 @@ pub async fn run(options: Options<'_>, report: &mut Report) -> Result<i32> {
     report.preflight = planned.server.map(|s| s.preflight);
     report.elapsed_ms = started.elapsed().as_millis();
     Ok(code)
+}
+
+/// Verify's view of the plan: every difference said as a finding, plus the checks of the nodes' files
+/// against themselves and each other.
+fn findings(planned: &Planned) -> Result<Vec<Finding>> {
+    let server_changes: Vec<Change> =
+        planned.plan.changes.iter().filter(|c| !matches!(c, Change::EditFile { .. })).cloned().collect();
+    let mut findings = verify::from_server_plan(&server_changes, &planned.plan.conflicts);
+    let mut states = Vec::new();
+    for node in &planned.nodes {
+        let state = NodeState::read(&node.name, &node.ei_home)?;
+        let mut found = verify::node_against_spec(&state, node);
+        found.extend(verify::node_consistency(&state));
+        let edits = planned.plan.changes.iter().filter(|c| matches!(c, Change::EditFile { node: n, .. } if n == &node.name));
+        if found.is_empty() {
+            // The owned values read back right but the file still differs from what eidb writes (a password,
+            // an element order eidb would normalise): say so with the diff.
+            findings.extend(edits.map(|edit| {
+                let Change::EditFile { file, diff, .. } = edit else { unreachable!() };
+                Finding {
+                    subject: format!("node {}", node.name),
+                    check: "file_content".into(),
+                    expected: Some(format!("{} as eidb writes it", file.display())),
+                    found: Some(diff.clone()),
+                    fix: "run `eidb provision --config SPEC --files-only`".into(),
+                }
+            }));
+        }
+        findings.extend(found);
+        states.push(state);
+    }
+    findings.extend(verify::cross_node(&states));
+    let mut seen = std::collections::HashSet::new();
+    findings.retain(|f| seen.insert((f.subject.clone(), f.check.clone(), f.found.clone())));
+    Ok(findings)
 }
 
 type PlanError = (Error, Option<Preflight>);
@@ -189,7 +230,8 @@ async fn plan_everything(spec: &Spec, target: &Target, progress: &Progress) -> s
         warnings.extend(side.preflight.checks.iter().filter(|c| c.outcome == "warning").map(|c| format!("{}: {}", c.name, c.detail)));
     }
     plan.changes.extend(file_changes);
-    Ok(Planned { plan, server: server_side, warnings })
+    let nodes = if with_files { nodes } else { Vec::new() };
+    Ok(Planned { plan, server: server_side, nodes, warnings })
 }
 
 async fn plan_server(
@@ -255,34 +297,28 @@ async fn preflight(
             .with_hint("use a charset from SHOW CHARACTER SET, e.g. \"latin1\" or \"utf8mb4\", or \"auto\"");
         return Err(e);
     };
-    let widest = widest_varchar(&desired.script);
-    if let Some(widest) = widest {
-        let needed = widest * max_bytes;
-        if needed > facts.max_index_bytes {
-            checks.push(Check {
-                name: "index key length".into(),
-                outcome: "refused".into(),
-                detail: format!(
-                    "the script indexes VARCHAR({widest}) columns: {needed} bytes in {charset}, over the server's {}-byte limit (errors 1071/1709)",
-                    facts.max_index_bytes
-                ),
-            });
+    if let Some(key) = keylen::widest_key(&desired.script.statements, max_bytes) {
+        // Without large prefixes each column is limited to 767 bytes; any key to 3072 (16 KiB pages).
+        let column_limit = facts.max_index_bytes;
+        let key_limit = if column_limit <= 767 { 3072 } else { column_limit };
+        let too_long = key.widest_column_bytes > column_limit || key.key_bytes > key_limit;
+        let detail = format!(
+            "the longest index key, {}, needs {} bytes in {charset} (widest column {} bytes); the server allows {column_limit} per column",
+            key.describe(),
+            key.key_bytes,
+            key.widest_column_bytes
+        );
+        if too_long {
+            checks.push(Check { name: "index key length".into(), outcome: "refused".into(), detail: format!("{detail} (errors 1071/1709)") });
             refusal = Some(
-                Error::failure(format!(
-                    "{charset} cannot hold the script's VARCHAR({widest}) index keys within this server's {}-byte limit",
-                    facts.max_index_bytes
-                ))
-                .with_hint(
-                    "set databases.charset = \"latin1\" (WSO2's advice for this limit), or configure the server with \
-                     innodb_default_row_format=DYNAMIC (and innodb_large_prefix=ON on MySQL 5.6/5.7)",
-                ),
+                Error::failure(format!("{charset} makes the index key {} too long for this server ({} bytes, limit {column_limit})", key.describe(), key.widest_column_bytes.max(key.key_bytes)))
+                    .with_hint(
+                        "set databases.charset = \"latin1\" (WSO2's advice for this limit), or configure the server with \
+                         innodb_default_row_format=DYNAMIC (and innodb_large_prefix=ON on MySQL 5.6/5.7)",
+                    ),
             );
         } else {
-            checks.push(Check {
-                name: "index key length".into(),
-                outcome: "ok".into(),
-                detail: format!("VARCHAR({widest}) in {charset} needs {needed} of {} bytes", facts.max_index_bytes),
-            });
+            checks.push(Check { name: "index key length".into(), outcome: "ok".into(), detail });
         }
     }
     let plugin = desired.account.auth_plugin.clone().unwrap_or_else(|| facts.default_auth_plugin.clone());
@@ -337,23 +373,6 @@ async fn preflight(
         checks,
     };
     Ok((preflight, refusal))
-}
-
-/// The widest `VARCHAR(n)` in the script's statements: the WSO2 scripts index their widest columns.
-fn widest_varchar(script: &dbscript::Dbscript) -> Option<u32> {
-    let mut widest = None;
-    for statement in &script.statements {
-        let upper = statement.sql.to_ascii_uppercase();
-        let mut rest = upper.as_str();
-        while let Some(at) = rest.find("VARCHAR") {
-            rest = &rest[at + 7..];
-            let digits: String = rest.trim_start().strip_prefix('(').unwrap_or("").trim_start().chars().take_while(char::is_ascii_digit).collect();
-            if let Ok(n) = digits.parse::<u32>() {
-                widest = Some(widest.map_or(n, |w: u32| w.max(n)));
-            }
-        }
-    }
-    widest
 }
 
 /// `None` when the current account may create databases, users and grants; else what it lacks.

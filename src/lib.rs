@@ -18,3 +18,4 @@ pub mod redact;
 pub mod report;
 pub mod secret;
 pub mod spec;
+pub mod verify;

@@ -122,6 +122,8 @@ pub fn plan(node: &DesiredNode) -> Result<Vec<Change>> {
                 .with_hint("fix the XML by hand (or restore the file from the EI distribution); no file was changed")
         })?;
         if edited != current.text {
+            // Found now, before anything changes anywhere, not half way through a run.
+            check_writable(&path).map_err(|e| e.context(format!("node {}", node.name)))?;
             let after = current.encode(&edited).map_err(|e| e.context(format!("node {}", node.name)))?;
             let before = fs::read(&path).map_err(|e| Error::input(format!("cannot read {}: {e}", path.display())))?;
             changes.push(Change::EditFile {

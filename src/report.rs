@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use crate::mysql::facts::ServerFacts;
 use crate::plan::{Change, Conflict};
+use crate::verify::Finding;
 
 #[derive(Debug, Default, Serialize)]
 pub struct Report {
@@ -18,6 +19,8 @@ pub struct Report {
     pub preflight: Option<Preflight>,
     pub changes: Vec<ChangeReport>,
     pub conflicts: Vec<Conflict>,
+    /// `verify`: every difference found, grouped by subject in the human output.
+    pub findings: Vec<Finding>,
     pub warnings: Vec<String>,
     pub error: Option<ErrorReport>,
     pub elapsed_ms: u128,
@@ -104,6 +107,36 @@ impl Report {
                 }
             }
         }
+        if !self.findings.is_empty() {
+            let _ = writeln!(out, "\nDrift:");
+            let mut subjects: Vec<&str> = self.findings.iter().map(|f| f.subject.as_str()).collect();
+            subjects.dedup();
+            let mut shown = std::collections::HashSet::new();
+            for subject in subjects.into_iter().filter(|s| shown.insert(*s)) {
+                let _ = writeln!(out, "  {subject}");
+                for f in self.findings.iter().filter(|f| f.subject == subject) {
+                    let _ = writeln!(out, "    x {}", f.check);
+                    if let Some(expected) = &f.expected {
+                        let _ = writeln!(out, "        expected: {expected}");
+                    }
+                    match &f.found {
+                        Some(found) if found.contains('\n') => {
+                            let _ = writeln!(out, "        found:");
+                            for line in found.lines() {
+                                let _ = writeln!(out, "          {line}");
+                            }
+                        }
+                        Some(found) => {
+                            let _ = writeln!(out, "        found:    {found}");
+                        }
+                        None => {
+                            let _ = writeln!(out, "        found:    (missing)");
+                        }
+                    }
+                    let _ = writeln!(out, "        fix:      {}", f.fix);
+                }
+            }
+        }
         if !self.conflicts.is_empty() {
             let _ = writeln!(out, "\nConflicts (eidb will not change these by itself):");
             for c in &self.conflicts {
@@ -129,9 +162,8 @@ impl Report {
             "planned" => format!("dry run: {n} change(s) would be made; run without --dry-run to apply"),
             "in_sync" => format!("in sync: the cluster matches the spec ({seconds:.2} s)"),
             "drift" => format!(
-                "drift: {} finding(s); `eidb provision --config {}` puts back what is eidb's to own",
-                n + self.conflicts.len(),
-                "<spec>"
+                "drift: {} finding(s); `eidb provision` with the same spec puts back what is eidb's to own",
+                self.findings.len() + n + self.conflicts.len()
             ),
             _ => "failed".to_string(),
         }

@@ -662,7 +662,7 @@ ei_home = "n2"
     fn unknown_key_names_key_and_line() {
         let err = parse(&spec_text("[databases]\nuser_stor = \"X\"\n")).unwrap_err();
         assert_eq!(err.exit_code(), 2);
-        assert!(err.message.contains("cluster.toml:13"), "{}", err.message);
+        assert!(err.message.contains("cluster.toml:12"), "{}", err.message);
         assert!(err.message.contains("user_stor"), "{}", err.message);
     }
 
@@ -672,7 +672,7 @@ ei_home = "n2"
             let text = spec_text(&format!("[databases]\nuser_store = {bad:?}\n"));
             let err = parse(&text).unwrap_err();
             assert_eq!(err.exit_code(), 2, "{bad}");
-            assert!(err.message.contains(":13: databases.user_store"), "{bad}: {}", err.message);
+            assert!(err.message.contains(":12: databases.user_store"), "{bad}: {}", err.message);
         }
     }
 

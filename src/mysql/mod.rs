@@ -5,5 +5,6 @@ pub mod connect;
 pub mod dbscript;
 pub mod facts;
 pub mod inspect;
+pub mod keylen;
 pub mod quote;
 pub mod script;
