@@ -1,0 +1,25 @@
+//! The node side: the three WSO2 configuration files, edited in place.
+//!
+//! Each file kind is a small module over one format-preserving XML edit engine (`xml.rs`): an edit
+//! rewrites only the values eidb owns and copies every other byte of the file as it was, so an
+//! already-correct file comes back byte-identical and editing twice changes nothing the second
+//! time. Everything here is pure (text in, text out); reading and writing files is the caller's.
+
+mod datasources;
+mod model;
+mod registry;
+mod user_mgt;
+mod xml;
+
+#[cfg(test)]
+mod test_support;
+
+pub use datasources::{edit_master_datasources, read_master_datasources};
+pub use model::{
+    ActualDatasource, ActualDbConfig, ActualMount, ActualPool, ActualRegistry,
+    ActualRemoteInstance, ActualUserMgt, Datasource, DbConfig, Mount, Pool, Registry,
+    RemoteInstance,
+};
+pub use registry::{edit_registry, read_registry};
+pub use user_mgt::{edit_user_mgt, read_user_mgt};
+pub use xml::{mask_passwords, ConfError};

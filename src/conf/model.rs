@@ -1,0 +1,213 @@
+//! What a node's files should say (fully derived elsewhere) and what they do say (read back).
+//!
+//! The desired types carry final values only: this module never computes a URL, a cache id or a
+//! JNDI name. The `Actual*` types hold the unescaped text found in a file, `None` where an element
+//! or attribute is missing, so a drift report can show exactly what is there.
+
+use secrecy::{ExposeSecret, SecretString};
+
+/// One `<datasource>` of `master-datasources.xml`.
+#[derive(Debug, Clone)]
+pub struct Datasource {
+    /// `<name>`, e.g. `WSO2_CARBON_DB`.
+    pub name: String,
+    /// `<description>`; written only when eidb adds the datasource.
+    pub description: String,
+    /// `<jndiConfig><name>`, e.g. `jdbc/WSO2CarbonDB`.
+    pub jndi_name: String,
+    /// The JDBC URL, unescaped (the file gets `&amp;` where the URL has `&`).
+    pub url: String,
+    pub username: String,
+    pub password: SecretString,
+    /// `Some(alias)` writes `<password svns:secretAlias="alias">` (WSO2 Secure Vault).
+    pub secret_alias: Option<String>,
+    /// `<driverClassName>`.
+    pub driver_class: String,
+    pub pool: Pool,
+}
+
+/// The connection-pool settings eidb owns in a datasource's `<configuration>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pool {
+    pub max_active: u32,
+    pub max_wait: u32,
+    pub test_on_borrow: bool,
+    pub validation_query: String,
+    pub validation_interval: u32,
+}
+
+/// The shared-registry part of `registry.xml`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Registry {
+    pub db_config: DbConfig,
+    pub remote_instance: RemoteInstance,
+    pub mounts: Vec<Mount>,
+}
+
+/// `<dbConfig name="...">` with its `<dataSource>`, e.g. `sharedregistry` -> `jdbc/WSO2RegistryDB`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DbConfig {
+    pub name: String,
+    pub data_source: String,
+}
+
+/// `<remoteInstance url="...">`, matched by its `<id>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteInstance {
+    pub url: String,
+    pub id: String,
+    pub db_config: String,
+    pub read_only: bool,
+    pub enable_cache: bool,
+    pub registry_root: String,
+    pub cache_id: String,
+}
+
+/// `<mount path="..." overwrite="...">`, matched by its path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mount {
+    pub path: String,
+    /// `true`, `false` or `virtual`.
+    pub overwrite: String,
+    pub instance_id: String,
+    pub target_path: String,
+}
+
+/// A `<datasource>` as found in `master-datasources.xml`. The password itself is never read out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActualDatasource {
+    pub name: Option<String>,
+    pub jndi_name: Option<String>,
+    pub url: Option<String>,
+    pub username: Option<String>,
+    /// A `<password>` element with non-empty text.
+    pub has_password: bool,
+    /// The `secretAlias` attribute of `<password>`, whatever its namespace prefix.
+    pub secret_alias: Option<String>,
+    pub driver_class: Option<String>,
+    pub pool: ActualPool,
+}
+
+/// Pool settings as found, as text: a file may hold anything there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActualPool {
+    pub max_active: Option<String>,
+    pub max_wait: Option<String>,
+    pub test_on_borrow: Option<String>,
+    pub validation_query: Option<String>,
+    pub validation_interval: Option<String>,
+}
+
+/// What `user-mgt.xml` says about the user store's database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActualUserMgt {
+    /// `<Property name="dataSource">` of `<UserManager><Realm><Configuration>`.
+    pub data_source: Option<String>,
+}
+
+/// The database-related parts of `registry.xml`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActualRegistry {
+    pub current_db_config: Option<String>,
+    pub db_configs: Vec<ActualDbConfig>,
+    pub remote_instances: Vec<ActualRemoteInstance>,
+    pub mounts: Vec<ActualMount>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActualDbConfig {
+    pub name: Option<String>,
+    pub data_source: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActualRemoteInstance {
+    pub url: Option<String>,
+    pub id: Option<String>,
+    pub db_config: Option<String>,
+    pub read_only: Option<String>,
+    pub enable_cache: Option<String>,
+    pub registry_root: Option<String>,
+    pub cache_id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActualMount {
+    pub path: Option<String>,
+    pub overwrite: Option<String>,
+    pub instance_id: Option<String>,
+    pub target_path: Option<String>,
+}
+
+/// The text eidb writes for a boolean setting.
+pub(super) fn bool_text(value: bool) -> &'static str {
+    if value {
+        "true"
+    } else {
+        "false"
+    }
+}
+
+// The `From` conversions below say what a file edited for a desired value reads back as, so that
+// drift is `actual != ActualX::from(&desired)`.
+
+impl From<&Datasource> for ActualDatasource {
+    fn from(desired: &Datasource) -> Self {
+        Self {
+            name: Some(desired.name.clone()),
+            jndi_name: Some(desired.jndi_name.clone()),
+            url: Some(desired.url.clone()),
+            username: Some(desired.username.clone()),
+            has_password: !desired.password.expose_secret().is_empty(),
+            secret_alias: desired.secret_alias.clone(),
+            driver_class: Some(desired.driver_class.clone()),
+            pool: ActualPool::from(&desired.pool),
+        }
+    }
+}
+
+impl From<&Pool> for ActualPool {
+    fn from(desired: &Pool) -> Self {
+        Self {
+            max_active: Some(desired.max_active.to_string()),
+            max_wait: Some(desired.max_wait.to_string()),
+            test_on_borrow: Some(bool_text(desired.test_on_borrow).to_owned()),
+            validation_query: Some(desired.validation_query.clone()),
+            validation_interval: Some(desired.validation_interval.to_string()),
+        }
+    }
+}
+
+impl From<&DbConfig> for ActualDbConfig {
+    fn from(desired: &DbConfig) -> Self {
+        Self {
+            name: Some(desired.name.clone()),
+            data_source: Some(desired.data_source.clone()),
+        }
+    }
+}
+
+impl From<&RemoteInstance> for ActualRemoteInstance {
+    fn from(desired: &RemoteInstance) -> Self {
+        Self {
+            url: Some(desired.url.clone()),
+            id: Some(desired.id.clone()),
+            db_config: Some(desired.db_config.clone()),
+            read_only: Some(bool_text(desired.read_only).to_owned()),
+            enable_cache: Some(bool_text(desired.enable_cache).to_owned()),
+            registry_root: Some(desired.registry_root.clone()),
+            cache_id: Some(desired.cache_id.clone()),
+        }
+    }
+}
+
+impl From<&Mount> for ActualMount {
+    fn from(desired: &Mount) -> Self {
+        Self {
+            path: Some(desired.path.clone()),
+            overwrite: Some(desired.overwrite.clone()),
+            instance_id: Some(desired.instance_id.clone()),
+            target_path: Some(desired.target_path.clone()),
+        }
+    }
+}
