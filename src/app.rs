@@ -9,10 +9,12 @@ use sqlx::{MySqlConnection, Row};
 use crate::cli::Target;
 use crate::desired::{self, DesiredNode, DesiredServer};
 use crate::error::{Error, Result, EXIT_FAILURE, EXIT_OK};
+use crate::interrupt;
 use crate::mysql::apply::{self, Dialect, Secrets};
 use crate::mysql::connect::{statement_error, Endpoint};
 use crate::mysql::facts::{self, Flavour, ServerFacts};
 use crate::mysql::inspect::{self, parse_grant, GrantTarget};
+use crate::mysql::ledger::{self, Ledger, SharedLedger};
 use crate::mysql::{dbscript, keylen};
 use crate::nodefiles;
 use crate::plan::{self, Change, Login, Plan};
@@ -31,6 +33,8 @@ pub struct Options<'a> {
     pub target: &'a Target,
     pub mode: Mode,
     pub parallel: usize,
+    pub lock_wait: Duration,
+    pub reapply_changed_script: bool,
     pub progress: Progress,
 }
 
@@ -48,6 +52,36 @@ struct ServerSide {
     dialect: Dialect,
     desired: DesiredServer,
     preflight: Preflight,
+    metadata_db: String,
+    reapply_changed_script: bool,
+}
+
+impl ServerSide {
+    /// Read what exists (databases, account, ledger) and compute the server half of the plan.
+    async fn plan(&mut self) -> Result<Plan> {
+        let desired = &self.desired;
+        let names: Vec<&str> = desired.databases.iter().map(|d| d.name.as_str()).collect();
+        let backslashes = self.dialect.backslashes;
+        let actual = inspect::read(
+            &mut self.conn,
+            &names,
+            (&desired.account.name, &desired.account.host),
+            backslashes,
+        )
+        .await?;
+        let scripts = ledger::read_scripts(&mut self.conn, &self.metadata_db, backslashes).await?;
+        let login = if actual.account.is_some() {
+            check_login(&self.endpoint, desired, None).await
+        } else {
+            Login::Unknown
+        };
+        let history = plan::History {
+            scripts,
+            reapply_changed_script: self.reapply_changed_script,
+            metadata_db: &self.metadata_db,
+        };
+        Ok(plan::server(desired, &actual, login, &history))
+    }
 }
 
 /// Run a command; fills `report` and returns the exit code.
@@ -62,7 +96,13 @@ pub async fn run(options: Options<'_>, report: &mut Report) -> Result<i32> {
     report.dry_run = matches!(options.mode, Mode::Provision { dry_run: true });
 
     let spec = Spec::load(&target.config)?;
-    let planned = plan_everything(&spec, target, &options.progress).await;
+    let planned = plan_everything(
+        &spec,
+        target,
+        options.reapply_changed_script,
+        &options.progress,
+    )
+    .await;
     let mut planned = match planned {
         Ok(p) => p,
         Err((e, preflight)) => {
@@ -84,7 +124,12 @@ pub async fn run(options: Options<'_>, report: &mut Report) -> Result<i32> {
                 (Some(server), Some(dialect)) if options.mode != Mode::Verify => {
                     let mut sql = apply::sql(change, &server.desired, dialect, Secrets::Masked);
                     sql.extend(apply::script_sql(change, &server.desired).iter().map(|s| {
-                        format!("-- {}:{}: {}", server.desired.script.file_name(), s.line, s.sql.lines().next().unwrap_or_default())
+                        format!(
+                            "-- {}:{}: {}",
+                            server.desired.script.file_name(),
+                            s.line,
+                            s.sql.lines().next().unwrap_or_default()
+                        )
                     }));
                     sql
                 }
@@ -101,11 +146,24 @@ pub async fn run(options: Options<'_>, report: &mut Report) -> Result<i32> {
             report.conflicts.clear();
             let in_sync = report.findings.is_empty() && planned.plan.is_empty();
             report.status = if in_sync { "in_sync" } else { "drift" }.to_string();
-            if in_sync { EXIT_OK } else { EXIT_FAILURE }
+            if in_sync {
+                EXIT_OK
+            } else {
+                EXIT_FAILURE
+            }
         }
         Mode::Provision { dry_run: true } => {
-            report.status = if planned.plan.is_empty() { "unchanged" } else { "planned" }.to_string();
-            if planned.plan.conflicts.is_empty() { EXIT_OK } else { EXIT_FAILURE }
+            report.status = if planned.plan.is_empty() {
+                "unchanged"
+            } else {
+                "planned"
+            }
+            .to_string();
+            if planned.plan.conflicts.is_empty() {
+                EXIT_OK
+            } else {
+                EXIT_FAILURE
+            }
         }
         Mode::Provision { dry_run: false } => {
             if !planned.plan.conflicts.is_empty() {
@@ -116,11 +174,18 @@ pub async fn run(options: Options<'_>, report: &mut Report) -> Result<i32> {
                     planned.plan.conflicts.len()
                 )));
             }
-            let changed = !planned.plan.changes.is_empty();
-            apply_plan(&mut planned, options.parallel, &options.progress).await.inspect_err(|_| {
+            let applied = apply_plan(&mut planned, &options).await.inspect_err(|_| {
                 report.status = "failed".to_string();
             })?;
-            report.status = if changed { "changed" } else { "unchanged" }.to_string();
+            report
+                .changes
+                .retain(|c| applied.iter().any(|a| a.summary() == c.summary));
+            report.status = if applied.is_empty() {
+                "unchanged"
+            } else {
+                "changed"
+            }
+            .to_string();
             EXIT_OK
         }
     };
@@ -132,20 +197,31 @@ pub async fn run(options: Options<'_>, report: &mut Report) -> Result<i32> {
 /// Verify's view of the plan: every difference said as a finding, plus the checks of the nodes' files
 /// against themselves and each other.
 fn findings(planned: &Planned) -> Result<Vec<Finding>> {
-    let server_changes: Vec<Change> =
-        planned.plan.changes.iter().filter(|c| !matches!(c, Change::EditFile { .. })).cloned().collect();
+    let server_changes: Vec<Change> = planned
+        .plan
+        .changes
+        .iter()
+        .filter(|c| !matches!(c, Change::EditFile { .. }))
+        .cloned()
+        .collect();
     let mut findings = verify::from_server_plan(&server_changes, &planned.plan.conflicts);
     let mut states = Vec::new();
     for node in &planned.nodes {
         let state = NodeState::read(&node.name, &node.ei_home)?;
         let mut found = verify::node_against_spec(&state, node);
         found.extend(verify::node_consistency(&state));
-        let edits = planned.plan.changes.iter().filter(|c| matches!(c, Change::EditFile { node: n, .. } if n == &node.name));
+        let edits = planned
+            .plan
+            .changes
+            .iter()
+            .filter(|c| matches!(c, Change::EditFile { node: n, .. } if n == &node.name));
         if found.is_empty() {
             // The owned values read back right but the file still differs from what eidb writes (a password,
             // an element order eidb would normalise): say so with the diff.
             findings.extend(edits.map(|edit| {
-                let Change::EditFile { file, diff, .. } = edit else { unreachable!() };
+                let Change::EditFile { file, diff, .. } = edit else {
+                    unreachable!()
+                };
                 Finding {
                     subject: format!("node {}", node.name),
                     check: "file_content".into(),
@@ -166,8 +242,17 @@ fn findings(planned: &Planned) -> Result<Vec<Finding>> {
 
 type PlanError = (Error, Option<Preflight>);
 
-async fn plan_everything(spec: &Spec, target: &Target, progress: &Progress) -> std::result::Result<Planned, PlanError> {
-    let drivers: Vec<desired::Driver> = spec.nodes.iter().map(|n| desired::find_driver(&n.ei_home)).collect();
+async fn plan_everything(
+    spec: &Spec,
+    target: &Target,
+    reapply: bool,
+    progress: &Progress,
+) -> std::result::Result<Planned, PlanError> {
+    let drivers: Vec<desired::Driver> = spec
+        .nodes
+        .iter()
+        .map(|n| desired::find_driver(&n.ei_home))
+        .collect();
     let mut warnings = Vec::new();
     let with_files = !target.db_only;
     let with_server = !target.files_only;
@@ -181,9 +266,18 @@ async fn plan_everything(spec: &Spec, target: &Target, progress: &Progress) -> s
             user: spec.server.admin_user.clone(),
             password: spec.server.admin_password.clone(),
         };
-        let mut conn = endpoint.connect_waiting(None, Duration::from_secs(target.wait)).await.map_err(|e| (e, None))?;
-        let server_facts = facts::read(&mut conn, target.server_os.as_deref()).await.map_err(|e| (e, None))?;
-        progress.line(&format!("connected to {} ({})", endpoint.describe(), server_facts.describe()));
+        let mut conn = endpoint
+            .connect_waiting(None, Duration::from_secs(target.wait))
+            .await
+            .map_err(|e| (e, None))?;
+        let server_facts = facts::read(&mut conn, target.server_os.as_deref())
+            .await
+            .map_err(|e| (e, None))?;
+        progress.line(&format!(
+            "connected to {} ({})",
+            endpoint.describe(),
+            server_facts.describe()
+        ));
         facts = Some(server_facts);
         server = Some((conn, endpoint));
     }
@@ -202,7 +296,11 @@ async fn plan_everything(spec: &Spec, target: &Target, progress: &Progress) -> s
             }
         }
     }
-    if target.files_only && spec.jdbc.allow_public_key_retrieval.is_none() && drivers.iter().any(|d| d.speaks_caching_sha2()) && !spec.jdbc.use_ssl {
+    if target.files_only
+        && spec.jdbc.allow_public_key_retrieval.is_none()
+        && drivers.iter().any(|d| d.speaks_caching_sha2())
+        && !spec.jdbc.use_ssl
+    {
         warnings.push(
             "files only: the server was not asked whether it is MySQL 8, so allowPublicKeyRetrieval=true is written for the \
              Connector/J 8 nodes; set jdbc.allow_public_key_retrieval in the spec to decide it yourself"
@@ -221,17 +319,28 @@ async fn plan_everything(spec: &Spec, target: &Target, progress: &Progress) -> s
     let mut plan = Plan::default();
     let server_side = match (server, facts) {
         (Some((conn, endpoint)), Some(facts)) => {
-            let side = plan_server(spec, conn, endpoint, facts, &nodes, &mut plan).await?;
+            let side = plan_server(spec, conn, endpoint, facts, &nodes, reapply, &mut plan).await?;
             Some(side)
         }
         _ => None,
     };
     if let Some(side) = &server_side {
-        warnings.extend(side.preflight.checks.iter().filter(|c| c.outcome == "warning").map(|c| format!("{}: {}", c.name, c.detail)));
+        warnings.extend(
+            side.preflight
+                .checks
+                .iter()
+                .filter(|c| c.outcome == "warning")
+                .map(|c| format!("{}: {}", c.name, c.detail)),
+        );
     }
     plan.changes.extend(file_changes);
     let nodes = if with_files { nodes } else { Vec::new() };
-    Ok(Planned { plan, server: server_side, nodes, warnings })
+    Ok(Planned {
+        plan,
+        server: server_side,
+        nodes,
+        warnings,
+    })
 }
 
 async fn plan_server(
@@ -240,6 +349,7 @@ async fn plan_server(
     endpoint: Endpoint,
     facts: ServerFacts,
     nodes: &[DesiredNode],
+    reapply_changed_script: bool,
     plan: &mut Plan,
 ) -> std::result::Result<ServerSide, PlanError> {
     let (path, because) = dbscript::choose(&spec.dbscript, &facts).map_err(|e| (e, None))?;
@@ -252,20 +362,29 @@ async fn plan_server(
         .map_err(|e| (statement_error(&e, "reading the session sql_mode"), None))?;
     let dialect = Dialect::new(&facts, &session_sql_mode);
 
-    let (preflight, refusal) = preflight(spec, &mut conn, &endpoint, &facts, &desired).await.map_err(|e| (e, None))?;
+    let (preflight, refusal) = preflight(spec, &mut conn, &endpoint, &facts, &desired)
+        .await
+        .map_err(|e| (e, None))?;
     if let Some(refusal) = refusal {
         return Err((refusal, Some(preflight)));
     }
-
-    let names: Vec<&str> = desired.databases.iter().map(|d| d.name.as_str()).collect();
-    let actual = inspect::read(&mut conn, &names, (&desired.account.name, &desired.account.host), dialect.backslashes)
-        .await
-        .map_err(|e| (e, None))?;
-    let login = if actual.account.is_some() { check_login(&endpoint, &desired, None).await } else { Login::Unknown };
-    let server_plan = plan::server(&desired, &actual, login);
-    plan.changes.extend(server_plan.changes);
-    plan.conflicts.extend(server_plan.conflicts);
-    Ok(ServerSide { conn, endpoint, dialect, desired, preflight })
+    let mut side = ServerSide {
+        conn,
+        endpoint,
+        dialect,
+        desired,
+        preflight,
+        metadata_db: spec.databases.metadata.clone(),
+        reapply_changed_script,
+    };
+    match side.plan().await {
+        Ok(server_plan) => {
+            plan.changes.extend(server_plan.changes);
+            plan.conflicts.extend(server_plan.conflicts);
+            Ok(side)
+        }
+        Err(e) => Err((e, Some(side.preflight))),
+    }
 }
 
 /// The checks that decide success, read before anything changes. Returns the report block and, when a
@@ -289,18 +408,28 @@ async fn preflight(
         .map(|bytes| bytes.clamp(1, 8) as u32);
     let charset_reason = match &spec.databases.charset {
         CharsetChoice::Named(_) => "set in the spec".to_string(),
-        CharsetChoice::Auto if facts.runs_on_windows() => format!("auto: the server runs on {}", facts.compile_os),
+        CharsetChoice::Auto if facts.runs_on_windows() => {
+            format!("auto: the server runs on {}", facts.compile_os)
+        }
         CharsetChoice::Auto => "auto: the server default".to_string(),
     };
     let Some(max_bytes) = max_bytes else {
-        let e = Error::input(format!("the server does not know the charset `{charset}` (databases.charset)"))
-            .with_hint("use a charset from SHOW CHARACTER SET, e.g. \"latin1\" or \"utf8mb4\", or \"auto\"");
+        let e = Error::input(format!(
+            "the server does not know the charset `{charset}` (databases.charset)"
+        ))
+        .with_hint(
+            "use a charset from SHOW CHARACTER SET, e.g. \"latin1\" or \"utf8mb4\", or \"auto\"",
+        );
         return Err(e);
     };
     if let Some(key) = keylen::widest_key(&desired.script.statements, max_bytes) {
         // Without large prefixes each column is limited to 767 bytes; any key to 3072 (16 KiB pages).
         let column_limit = facts.max_index_bytes;
-        let key_limit = if column_limit <= 767 { 3072 } else { column_limit };
+        let key_limit = if column_limit <= 767 {
+            3072
+        } else {
+            column_limit
+        };
         let too_long = key.widest_column_bytes > column_limit || key.key_bytes > key_limit;
         let detail = format!(
             "the longest index key, {}, needs {} bytes in {charset} (widest column {} bytes); the server allows {column_limit} per column",
@@ -309,7 +438,11 @@ async fn preflight(
             key.widest_column_bytes
         );
         if too_long {
-            checks.push(Check { name: "index key length".into(), outcome: "refused".into(), detail: format!("{detail} (errors 1071/1709)") });
+            checks.push(Check {
+                name: "index key length".into(),
+                outcome: "refused".into(),
+                detail: format!("{detail} (errors 1071/1709)"),
+            });
             refusal = Some(
                 Error::failure(format!("{charset} makes the index key {} too long for this server ({} bytes, limit {column_limit})", key.describe(), key.widest_column_bytes.max(key.key_bytes)))
                     .with_hint(
@@ -318,25 +451,39 @@ async fn preflight(
                     ),
             );
         } else {
-            checks.push(Check { name: "index key length".into(), outcome: "ok".into(), detail });
+            checks.push(Check {
+                name: "index key length".into(),
+                outcome: "ok".into(),
+                detail,
+            });
         }
     }
-    let plugin = desired.account.auth_plugin.clone().unwrap_or_else(|| facts.default_auth_plugin.clone());
+    let plugin = desired
+        .account
+        .auth_plugin
+        .clone()
+        .unwrap_or_else(|| facts.default_auth_plugin.clone());
     if let Some(wanted) = &desired.account.auth_plugin {
         let usable = match facts.flavour {
             Flavour::Mariadb => wanted == "mysql_native_password",
             Flavour::Mysql => {
-                let status: Option<String> = sqlx::query("SELECT PLUGIN_STATUS FROM information_schema.PLUGINS WHERE PLUGIN_NAME = ?")
-                    .bind(wanted)
-                    .fetch_optional(&mut *conn)
-                    .await
-                    .map_err(|e| statement_error(&e, "reading the server's plugins"))?
-                    .and_then(|row| row.try_get(0).ok());
+                let status: Option<String> = sqlx::query(
+                    "SELECT PLUGIN_STATUS FROM information_schema.PLUGINS WHERE PLUGIN_NAME = ?",
+                )
+                .bind(wanted)
+                .fetch_optional(&mut *conn)
+                .await
+                .map_err(|e| statement_error(&e, "reading the server's plugins"))?
+                .and_then(|row| row.try_get(0).ok());
                 status.as_deref() == Some("ACTIVE")
             }
         };
         if !usable {
-            checks.push(Check { name: "auth plugin".into(), outcome: "refused".into(), detail: format!("{wanted} is not active on this server") });
+            checks.push(Check {
+                name: "auth plugin".into(),
+                outcome: "refused".into(),
+                detail: format!("{wanted} is not active on this server"),
+            });
             refusal.get_or_insert(
                 Error::failure(format!("the account needs the {wanted} plugin, which this server does not offer"))
                     .with_hint("on MySQL 8.4 start the server with mysql_native_password=ON, or put Connector/J 8 on every node"),
@@ -344,15 +491,30 @@ async fn preflight(
         }
     }
     match admin_can_provision(conn).await {
-        Ok(None) => checks.push(Check { name: "admin privileges".into(), outcome: "ok".into(), detail: format!("{} may create databases, accounts and grants", endpoint.user) }),
+        Ok(None) => checks.push(Check {
+            name: "admin privileges".into(),
+            outcome: "ok".into(),
+            detail: format!(
+                "{} may create databases, accounts and grants",
+                endpoint.user
+            ),
+        }),
         Ok(Some(missing)) => {
-            checks.push(Check { name: "admin privileges".into(), outcome: "refused".into(), detail: format!("{} lacks {missing}", endpoint.user) });
+            checks.push(Check {
+                name: "admin privileges".into(),
+                outcome: "refused".into(),
+                detail: format!("{} lacks {missing}", endpoint.user),
+            });
             refusal.get_or_insert(
                 Error::failure(format!("the admin account {} lacks {missing}", endpoint.describe()))
                     .with_hint("provision with an account that has CREATE, CREATE USER and GRANT OPTION on *.* (for example root)"),
             );
         }
-        Err(e) => checks.push(Check { name: "admin privileges".into(), outcome: "warning".into(), detail: format!("could not be read: {}", e.message) }),
+        Err(e) => checks.push(Check {
+            name: "admin privileges".into(),
+            outcome: "warning".into(),
+            detail: format!("could not be read: {}", e.message),
+        }),
     }
     let script = &desired.script;
     let preflight = Preflight {
@@ -377,13 +539,25 @@ async fn preflight(
 
 /// `None` when the current account may create databases, users and grants; else what it lacks.
 async fn admin_can_provision(conn: &mut MySqlConnection) -> Result<Option<String>> {
-    let rows = sqlx::raw_sql("SHOW GRANTS").fetch_all(&mut *conn).await.map_err(|e| statement_error(&e, "reading the admin's grants"))?;
-    let grants: Vec<_> = rows.iter().filter_map(|r| r.try_get::<String, _>(0).ok()).filter_map(|l| parse_grant(&l)).collect();
-    let global: Vec<_> = grants.iter().filter(|g| g.target == GrantTarget::Global).collect();
+    let rows = sqlx::raw_sql("SHOW GRANTS")
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(|e| statement_error(&e, "reading the admin's grants"))?;
+    let grants: Vec<_> = rows
+        .iter()
+        .filter_map(|r| r.try_get::<String, _>(0).ok())
+        .filter_map(|l| parse_grant(&l))
+        .collect();
+    let global: Vec<_> = grants
+        .iter()
+        .filter(|g| g.target == GrantTarget::Global)
+        .collect();
     let has = |privilege: &str| {
         global.iter().any(|g| {
             g.privileges.eq_ignore_ascii_case("ALL PRIVILEGES")
-                || g.privileges.split(',').any(|p| p.trim().eq_ignore_ascii_case(privilege))
+                || g.privileges
+                    .split(',')
+                    .any(|p| p.trim().eq_ignore_ascii_case(privilege))
         })
     };
     let mut missing = Vec::new();
@@ -395,11 +569,19 @@ async fn admin_can_provision(conn: &mut MySqlConnection) -> Result<Option<String
     if !global.iter().any(|g| g.with_grant_option) {
         missing.push("GRANT OPTION");
     }
-    Ok(if missing.is_empty() { None } else { Some(missing.join(", ")) })
+    Ok(if missing.is_empty() {
+        None
+    } else {
+        Some(missing.join(", "))
+    })
 }
 
 /// Can the account log in with the spec's password (optionally into `database`)?
-async fn check_login(endpoint: &Endpoint, desired: &DesiredServer, database: Option<&str>) -> Login {
+async fn check_login(
+    endpoint: &Endpoint,
+    desired: &DesiredServer,
+    database: Option<&str>,
+) -> Login {
     let account = Endpoint {
         host: endpoint.host.clone(),
         port: endpoint.port,
@@ -412,18 +594,92 @@ async fn check_login(endpoint: &Endpoint, desired: &DesiredServer, database: Opt
     }
 }
 
-async fn apply_plan(planned: &mut Planned, parallel: usize, progress: &Progress) -> Result<()> {
-    if let Some(server) = planned.server.as_mut() {
-        let server_changes: Vec<Change> =
-            planned.plan.changes.iter().filter(|c| !matches!(c, Change::EditFile { .. })).cloned().collect();
-        apply::apply(&mut server.conn, &server.endpoint, &server_changes, &server.desired, server.dialect, parallel, progress).await?;
-        prove_account(server, progress).await?;
+/// Apply the plan; returns the changes made. The server half is planned again under the run lock, so a
+/// run that waited for another applies only what is still missing.
+async fn apply_plan(planned: &mut Planned, options: &Options<'_>) -> Result<Vec<Change>> {
+    let progress = &options.progress;
+    let mut applied: Vec<Change> = Vec::new();
+    let has_server_changes = planned
+        .plan
+        .changes
+        .iter()
+        .any(|c| !matches!(c, Change::EditFile { .. }));
+    if let (Some(server), true) = (planned.server.as_mut(), has_server_changes) {
+        let lock_name = format!(
+            "cluster:{}",
+            server
+                .desired
+                .databases
+                .iter()
+                .map(|d| d.name.as_str())
+                .nth(1)
+                .unwrap_or("eidb")
+        );
+        let ledger = Arc::new(tokio::sync::Mutex::new(
+            Ledger::open(
+                &server.endpoint,
+                &server.metadata_db,
+                &lock_name,
+                options.lock_wait,
+                progress,
+            )
+            .await?,
+        ));
+        let outcome = apply_server_locked(server, &ledger, options).await;
+        let (status, error) = match &outcome {
+            Ok(_) => ("succeeded", None),
+            Err(e) if interrupt::requested() => ("interrupted", Some(e.to_string())),
+            Err(e) => ("failed", Some(e.to_string())),
+        };
+        let ledger = Arc::try_unwrap(ledger)
+            .map_err(|_| Error::failure("the ledger is still in use"))
+            .map(|m| m.into_inner())?;
+        let closed = ledger.close(status, error.as_deref()).await;
+        applied = outcome?;
+        closed?;
     }
+    interrupt::check("before writing the node files")?;
     let written = nodefiles::write_all(&planned.plan.changes)?;
     if written > 0 {
         progress.done(&format!("wrote {written} node file(s)"));
     }
-    Ok(())
+    applied.extend(
+        planned
+            .plan
+            .changes
+            .iter()
+            .filter(|c| matches!(c, Change::EditFile { .. }))
+            .cloned(),
+    );
+    Ok(applied)
+}
+
+async fn apply_server_locked(
+    server: &mut ServerSide,
+    ledger: &SharedLedger,
+    options: &Options<'_>,
+) -> Result<Vec<Change>> {
+    let fresh = server.plan().await?;
+    if !fresh.conflicts.is_empty() {
+        return Err(Error::failure(format!(
+            "{} conflict(s) appeared while waiting for the lock; nothing was changed",
+            fresh.conflicts.len()
+        ))
+        .with_hint("run `eidb verify` to see them"));
+    }
+    apply::apply(
+        &mut server.conn,
+        &server.endpoint,
+        &fresh.changes,
+        &server.desired,
+        server.dialect,
+        options.parallel,
+        Some(ledger),
+        &options.progress,
+    )
+    .await?;
+    prove_account(server, &options.progress).await?;
+    Ok(fresh.changes)
 }
 
 /// Log in as the account to every database, as the nodes will.
@@ -448,9 +704,19 @@ async fn prove_account(server: &ServerSide, progress: &Progress) -> Result<()> {
                 ));
                 return Ok(());
             }
-            Err(e) => return Err(e.context(format!("the account {} cannot use {}", desired.account.display(), database.name))),
+            Err(e) => {
+                return Err(e.context(format!(
+                    "the account {} cannot use {}",
+                    desired.account.display(),
+                    database.name
+                )))
+            }
         }
     }
-    progress.done(&format!("{} logs in to all {} databases", desired.account.display(), desired.databases.len()));
+    progress.done(&format!(
+        "{} logs in to all {} databases",
+        desired.account.display(),
+        desired.databases.len()
+    ));
     Ok(())
 }

@@ -77,6 +77,15 @@ pub struct ProvisionArgs {
     /// How many databases to load at once (each on its own connection).
     #[arg(long, value_name = "N", default_value_t = 4)]
     pub parallel: usize,
+
+    /// How long to wait for another eidb run on the same cluster to finish before giving up.
+    #[arg(long, value_name = "SECONDS", default_value_t = 300)]
+    pub lock_wait: u64,
+
+    /// Run a dbscript again on databases where a different version of it was applied (the ledger
+    /// records each script's SHA-256). Only statements whose objects are missing run.
+    #[arg(long)]
+    pub reapply_changed_script: bool,
 }
 
 #[derive(Debug, Args)]

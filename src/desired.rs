@@ -10,8 +10,8 @@ use std::sync::Arc;
 use secrecy::SecretString;
 
 use crate::conf;
-use crate::mysql::facts::{Flavour, ServerFacts};
 use crate::mysql::dbscript::Dbscript;
+use crate::mysql::facts::{Flavour, ServerFacts};
 use crate::spec::{AuthPluginChoice, CharsetChoice, LocalRegistryStore, Spec};
 
 pub const LOCAL_REGISTRY_DATASOURCE: &str = "WSO2_CARBON_DB";
@@ -106,11 +106,20 @@ pub struct DesiredNode {
 pub fn databases(spec: &Spec) -> Vec<DesiredDatabase> {
     let db = &spec.databases;
     let mut out = vec![
-        DesiredDatabase { name: db.user_store.clone(), role: DatabaseRole::UserStore },
-        DesiredDatabase { name: db.shared_registry.clone(), role: DatabaseRole::SharedRegistry },
+        DesiredDatabase {
+            name: db.user_store.clone(),
+            role: DatabaseRole::UserStore,
+        },
+        DesiredDatabase {
+            name: db.shared_registry.clone(),
+            role: DatabaseRole::SharedRegistry,
+        },
     ];
     out.extend(spec.nodes.iter().enumerate().filter_map(|(i, node)| {
-        local_registry_name(spec, i).map(|name| DesiredDatabase { name, role: DatabaseRole::LocalRegistry(node.name.clone()) })
+        local_registry_name(spec, i).map(|name| DesiredDatabase {
+            name,
+            role: DatabaseRole::LocalRegistry(node.name.clone()),
+        })
     }));
     out
 }
@@ -118,7 +127,11 @@ pub fn databases(spec: &Spec) -> Vec<DesiredDatabase> {
 /// Node `index` (0-based in spec order) gets `<prefix><index + 1>`, unless local registries stay on H2.
 pub fn local_registry_name(spec: &Spec, index: usize) -> Option<String> {
     match spec.databases.local_registry {
-        LocalRegistryStore::Mysql => Some(format!("{}{}", spec.databases.local_registry_prefix, index + 1)),
+        LocalRegistryStore::Mysql => Some(format!(
+            "{}{}",
+            spec.databases.local_registry_prefix,
+            index + 1
+        )),
         LocalRegistryStore::EmbeddedH2 => None,
     }
 }
@@ -134,9 +147,16 @@ pub fn resolve_charset(choice: &CharsetChoice, facts: &ServerFacts) -> String {
 
 /// The account's authentication plugin: on MySQL 8+, a node whose driver is Connector/J 5.1 (or unknown)
 /// needs `mysql_native_password`, because 5.1 cannot speak MySQL 8's default `caching_sha2_password`.
-pub fn account_auth_plugin(choice: &AuthPluginChoice, facts: &ServerFacts, nodes: &[DesiredNode]) -> (Option<String>, Option<String>) {
+pub fn account_auth_plugin(
+    choice: &AuthPluginChoice,
+    facts: &ServerFacts,
+    nodes: &[DesiredNode],
+) -> (Option<String>, Option<String>) {
     match choice {
-        AuthPluginChoice::Named(plugin) => (Some(plugin.clone()), Some("set by user.auth_plugin in the spec".into())),
+        AuthPluginChoice::Named(plugin) => (
+            Some(plugin.clone()),
+            Some("set by user.auth_plugin in the spec".into()),
+        ),
         AuthPluginChoice::Auto => {
             let old_driver = nodes.iter().find(|n| !n.driver.speaks_caching_sha2());
             match (facts.flavour, old_driver) {
@@ -161,8 +181,14 @@ pub fn account_auth_plugin(choice: &AuthPluginChoice, facts: &ServerFacts, nodes
 }
 
 /// The server half, given what the server is and which script to run.
-pub fn server(spec: &Spec, facts: &ServerFacts, nodes: &[DesiredNode], script: Arc<Dbscript>) -> DesiredServer {
-    let (auth_plugin, auth_plugin_reason) = account_auth_plugin(&spec.account.auth_plugin, facts, nodes);
+pub fn server(
+    spec: &Spec,
+    facts: &ServerFacts,
+    nodes: &[DesiredNode],
+    script: Arc<Dbscript>,
+) -> DesiredServer {
+    let (auth_plugin, auth_plugin_reason) =
+        account_auth_plugin(&spec.account.auth_plugin, facts, nodes);
     DesiredServer {
         databases: databases(spec),
         charset: resolve_charset(&spec.databases.charset, facts),
@@ -191,7 +217,8 @@ impl JdbcParams {
     /// Retrieval is not allowed"). When the server is unknown (file-only runs), a MySQL server is assumed.
     pub fn derive(spec: &Spec, facts: Option<&ServerFacts>, drivers: &[Driver]) -> JdbcParams {
         let any_driver_8 = drivers.iter().any(Driver::speaks_caching_sha2);
-        let server_mysql_8 = facts.is_none_or(|f| f.flavour == Flavour::Mysql && f.version.major >= 8);
+        let server_mysql_8 =
+            facts.is_none_or(|f| f.flavour == Flavour::Mysql && f.version.major >= 8);
         JdbcParams {
             host: spec.server.jdbc_host.clone(),
             port: spec.server.jdbc_port,
@@ -210,8 +237,15 @@ impl JdbcParams {
         } else {
             self.host.clone()
         };
-        let mut url = format!("jdbc:mysql://{host}:{}/{database}?autoReconnect=true", self.port);
-        url.push_str(if self.use_ssl { "&useSSL=true" } else { "&useSSL=false" });
+        let mut url = format!(
+            "jdbc:mysql://{host}:{}/{database}?autoReconnect=true",
+            self.port
+        );
+        url.push_str(if self.use_ssl {
+            "&useSSL=true"
+        } else {
+            "&useSSL=false"
+        });
         if self.allow_public_key_retrieval {
             url.push_str("&allowPublicKeyRetrieval=true");
         }
@@ -240,20 +274,25 @@ pub fn nodes(spec: &Spec, facts: Option<&ServerFacts>, drivers: &[Driver]) -> Ve
     let jdbc = JdbcParams::derive(spec, facts, drivers);
     let username = &spec.account.name;
     let shared_url = jdbc.url(&spec.databases.shared_registry);
-    let datasource = |name: &str, description: &str, jndi: &str, url: String, driver: &Driver| conf::Datasource {
-        name: name.to_string(),
-        description: description.to_string(),
-        jndi_name: jndi.to_string(),
-        url,
-        username: username.clone(),
-        password: spec.account.password.clone(),
-        secret_alias: None,
-        driver_class: driver.class().to_string(),
-        pool: wso2_pool(),
+    let datasource = |name: &str, description: &str, jndi: &str, url: String, driver: &Driver| {
+        conf::Datasource {
+            name: name.to_string(),
+            description: description.to_string(),
+            jndi_name: jndi.to_string(),
+            url,
+            username: username.clone(),
+            password: spec.account.password.clone(),
+            secret_alias: None,
+            driver_class: driver.class().to_string(),
+            pool: wso2_pool(),
+        }
     };
     let layout = &spec.registry;
     let registry = conf::Registry {
-        db_config: conf::DbConfig { name: layout.db_config.clone(), data_source: SHARED_REGISTRY_JNDI.to_string() },
+        db_config: conf::DbConfig {
+            name: layout.db_config.clone(),
+            data_source: SHARED_REGISTRY_JNDI.to_string(),
+        },
         remote_instance: conf::RemoteInstance {
             url: layout.remote_instance_url.clone(),
             id: layout.instance_id.clone(),
@@ -336,8 +375,14 @@ pub fn find_driver(ei_home: &Path) -> Driver {
         }
     }
     match best {
-        Some((major, jar)) => Driver { jar: Some(jar), major: Some(major) },
-        None => Driver { jar: None, major: None },
+        Some((major, jar)) => Driver {
+            jar: Some(jar),
+            major: Some(major),
+        },
+        None => Driver {
+            jar: None,
+            major: None,
+        },
     }
 }
 
@@ -380,11 +425,23 @@ ei_home = "/b"
     }
 
     fn facts(flavour: Flavour, major: u32, os: &str) -> ServerFacts {
-        ServerFacts::for_tests(flavour, Version { major, minor: 0, patch: 0 }, os, "utf8mb4")
+        ServerFacts::for_tests(
+            flavour,
+            Version {
+                major,
+                minor: 0,
+                patch: 0,
+            },
+            os,
+            "utf8mb4",
+        )
     }
 
     fn driver(major: Option<u32>) -> Driver {
-        Driver { jar: major.map(|m| PathBuf::from(format!("mysql-connector-j-{m}.0.0.jar"))), major }
+        Driver {
+            jar: major.map(|m| PathBuf::from(format!("mysql-connector-j-{m}.0.0.jar"))),
+            major,
+        }
     }
 
     #[test]
@@ -397,7 +454,10 @@ ei_home = "/b"
             nodes[0].datasources[0].url,
             "jdbc:mysql://carbondb.mysql-wso2.com:3306/REGISTRY_LOCAL1?autoReconnect=true&useSSL=false"
         );
-        assert_eq!(nodes[0].registry.remote_instance.cache_id, nodes[1].registry.remote_instance.cache_id);
+        assert_eq!(
+            nodes[0].registry.remote_instance.cache_id,
+            nodes[1].registry.remote_instance.cache_id
+        );
         assert_eq!(
             nodes[0].registry.remote_instance.cache_id,
             format!("regadmin@{}", nodes[0].datasources[1].url)
@@ -411,7 +471,9 @@ ei_home = "/b"
     fn h2_local_registries_drop_the_local_datasource_and_databases() {
         let spec = spec("[databases]\nlocal_registry = \"h2\"\n");
         let nodes = nodes(&spec, None, &[driver(None), driver(None)]);
-        assert!(nodes.iter().all(|n| n.local_registry.is_none() && n.datasources.len() == 2));
+        assert!(nodes
+            .iter()
+            .all(|n| n.local_registry.is_none() && n.datasources.len() == 2));
         let names: Vec<_> = databases(&spec).into_iter().map(|d| d.name).collect();
         assert_eq!(names, ["WSO2_USER_DB", "REGISTRY_DB"]);
     }
@@ -421,7 +483,9 @@ ei_home = "/b"
         let spec_plain = spec("");
         let mysql8 = facts(Flavour::Mysql, 8, "Linux");
         let maria = facts(Flavour::Mariadb, 10, "Linux");
-        let with = |f: &ServerFacts, d: Option<u32>| JdbcParams::derive(&spec_plain, Some(f), &[driver(d)]).allow_public_key_retrieval;
+        let with = |f: &ServerFacts, d: Option<u32>| {
+            JdbcParams::derive(&spec_plain, Some(f), &[driver(d)]).allow_public_key_retrieval
+        };
         assert!(with(&mysql8, Some(8)));
         assert!(!with(&mysql8, Some(5)));
         assert!(!with(&maria, Some(8)));
@@ -433,31 +497,64 @@ ei_home = "/b"
 
     #[test]
     fn charset_auto_is_latin1_on_windows_only() {
-        assert_eq!(resolve_charset(&CharsetChoice::Auto, &facts(Flavour::Mysql, 8, "Win64")), "latin1");
-        assert_eq!(resolve_charset(&CharsetChoice::Auto, &facts(Flavour::Mysql, 8, "Linux")), "utf8mb4");
-        assert_eq!(resolve_charset(&CharsetChoice::Named("utf8mb4".into()), &facts(Flavour::Mysql, 8, "Win64")), "utf8mb4");
+        assert_eq!(
+            resolve_charset(&CharsetChoice::Auto, &facts(Flavour::Mysql, 8, "Win64")),
+            "latin1"
+        );
+        assert_eq!(
+            resolve_charset(&CharsetChoice::Auto, &facts(Flavour::Mysql, 8, "Linux")),
+            "utf8mb4"
+        );
+        assert_eq!(
+            resolve_charset(
+                &CharsetChoice::Named("utf8mb4".into()),
+                &facts(Flavour::Mysql, 8, "Win64")
+            ),
+            "utf8mb4"
+        );
     }
 
     #[test]
     fn native_password_for_old_drivers_on_mysql_8_only() {
         let spec = spec("");
         let old = nodes(&spec, None, &[driver(Some(8)), driver(Some(5))]);
-        let (plugin, why) = account_auth_plugin(&spec.account.auth_plugin, &facts(Flavour::Mysql, 8, "Linux"), &old);
+        let (plugin, why) = account_auth_plugin(
+            &spec.account.auth_plugin,
+            &facts(Flavour::Mysql, 8, "Linux"),
+            &old,
+        );
         assert_eq!(plugin.as_deref(), Some("mysql_native_password"));
         assert!(why.unwrap().contains("node b"));
-        let (plugin, _) = account_auth_plugin(&spec.account.auth_plugin, &facts(Flavour::Mariadb, 10, "Linux"), &old);
+        let (plugin, _) = account_auth_plugin(
+            &spec.account.auth_plugin,
+            &facts(Flavour::Mariadb, 10, "Linux"),
+            &old,
+        );
         assert_eq!(plugin, None);
         let new = nodes(&spec, None, &[driver(Some(8)), driver(Some(9))]);
-        let (plugin, _) = account_auth_plugin(&spec.account.auth_plugin, &facts(Flavour::Mysql, 8, "Linux"), &new);
+        let (plugin, _) = account_auth_plugin(
+            &spec.account.auth_plugin,
+            &facts(Flavour::Mysql, 8, "Linux"),
+            &new,
+        );
         assert_eq!(plugin, None);
     }
 
     #[test]
     fn connector_jar_names() {
-        assert_eq!(connector_j_major("mysql-connector-java-5.1.49.jar"), Some(5));
+        assert_eq!(
+            connector_j_major("mysql-connector-java-5.1.49.jar"),
+            Some(5)
+        );
         assert_eq!(connector_j_major("mysql-connector-j-8.0.33.jar"), Some(8));
-        assert_eq!(connector_j_major("mysql-connector-java-8.0.28.jar"), Some(8));
+        assert_eq!(
+            connector_j_major("mysql-connector-java-8.0.28.jar"),
+            Some(8)
+        );
         assert_eq!(connector_j_major("mariadb-java-client-3.1.jar"), None);
-        assert_eq!(connector_j_major("mysql-connector-java-5.1.49-bin.txt"), None);
+        assert_eq!(
+            connector_j_major("mysql-connector-java-5.1.49-bin.txt"),
+            None
+        );
     }
 }

@@ -32,11 +32,19 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
     pub fn input(message: impl Into<String>) -> Self {
-        Error { kind: Kind::BadInput, message: message.into(), hint: None }
+        Error {
+            kind: Kind::BadInput,
+            message: message.into(),
+            hint: None,
+        }
     }
 
     pub fn failure(message: impl Into<String>) -> Self {
-        Error { kind: Kind::Failure, message: message.into(), hint: None }
+        Error {
+            kind: Kind::Failure,
+            message: message.into(),
+            hint: None,
+        }
     }
 
     pub fn with_hint(mut self, hint: impl Into<String>) -> Self {

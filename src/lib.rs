@@ -9,6 +9,7 @@ pub mod cli;
 pub mod conf;
 pub mod desired;
 pub mod error;
+pub mod interrupt;
 pub mod logging;
 pub mod mysql;
 pub mod nodefiles;

@@ -3,6 +3,7 @@
 
 use std::io::Write;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::Parser;
 use eidb::app::{self, Mode, Options};
@@ -16,11 +17,19 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
-            return ExitCode::from(if e.use_stderr() { EXIT_BAD_INPUT as u8 } else { 0 });
+            return ExitCode::from(if e.use_stderr() {
+                EXIT_BAD_INPUT as u8
+            } else {
+                0
+            });
         }
     };
     eidb::logging::init(cli.verbose);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("eidb: cannot start the async runtime: {e}");
@@ -29,17 +38,40 @@ fn main() -> ExitCode {
     };
     let progress = Progress::new(cli.output == Output::Human);
     let mut report = Report::default();
-    let (target, mode, parallel) = match &cli.command {
-        Command::Provision(args) => (&args.target, Mode::Provision { dry_run: args.dry_run }, args.parallel),
-        Command::Verify(args) => (&args.target, Mode::Verify, 1),
+    let options = match &cli.command {
+        Command::Provision(args) => Options {
+            target: &args.target,
+            mode: Mode::Provision {
+                dry_run: args.dry_run,
+            },
+            parallel: args.parallel,
+            lock_wait: Duration::from_secs(args.lock_wait),
+            reapply_changed_script: args.reapply_changed_script,
+            progress,
+        },
+        Command::Verify(args) => Options {
+            target: &args.target,
+            mode: Mode::Verify,
+            parallel: 1,
+            lock_wait: Duration::ZERO,
+            reapply_changed_script: false,
+            progress,
+        },
     };
-    let outcome = runtime.block_on(app::run(Options { target, mode, parallel, progress }, &mut report));
+    let outcome = runtime.block_on(async {
+        eidb::interrupt::install();
+        app::run(options, &mut report).await
+    });
     let code = match outcome {
         Ok(code) => code,
         Err(error) => {
             report.status = "failed".to_string();
             let code = error.exit_code();
-            report.error = Some(ErrorReport { message: error.message.clone(), hint: error.hint.clone(), exit_code: code });
+            report.error = Some(ErrorReport {
+                message: error.message.clone(),
+                hint: error.hint.clone(),
+                exit_code: code,
+            });
             print_error(&error);
             code
         }
@@ -47,7 +79,11 @@ fn main() -> ExitCode {
     let rendered = match cli.output {
         Output::Json => report.to_json() + "\n",
         Output::Human if report.error.is_none() => report.to_human(),
-        Output::Human => report.preflight.as_ref().map(|_| report.to_human()).unwrap_or_default(),
+        Output::Human => report
+            .preflight
+            .as_ref()
+            .map(|_| report.to_human())
+            .unwrap_or_default(),
     };
     let _ = std::io::stdout().lock().write_all(rendered.as_bytes());
     ExitCode::from(code as u8)

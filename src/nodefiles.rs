@@ -53,7 +53,8 @@ pub enum Encoding {
 impl TextFile {
     pub fn read(path: &Path) -> Result<TextFile> {
         let bytes = fs::read(path).map_err(|e| {
-            Error::input(format!("cannot read {}: {e}", path.display())).with_hint("check the node's ei_home in the spec")
+            Error::input(format!("cannot read {}: {e}", path.display()))
+                .with_hint("check the node's ei_home in the spec")
         })?;
         let declares_latin1 = {
             let head = String::from_utf8_lossy(&bytes[..bytes.len().min(200)]).to_ascii_lowercase();
@@ -61,16 +62,34 @@ impl TextFile {
         };
         match String::from_utf8(bytes) {
             Ok(text) if !declares_latin1 || text.is_ascii() => {
-                let text = text.strip_prefix('\u{feff}').map(str::to_string).unwrap_or(text);
-                Ok(TextFile { path: path.to_path_buf(), text, encoding: Encoding::Utf8 })
+                let text = text
+                    .strip_prefix('\u{feff}')
+                    .map(str::to_string)
+                    .unwrap_or(text);
+                Ok(TextFile {
+                    path: path.to_path_buf(),
+                    text,
+                    encoding: Encoding::Utf8,
+                })
             }
-            Ok(text) => Ok(TextFile { path: path.to_path_buf(), text: latin1_decode(text.as_bytes()), encoding: Encoding::Latin1 }),
+            Ok(text) => Ok(TextFile {
+                path: path.to_path_buf(),
+                text: latin1_decode(text.as_bytes()),
+                encoding: Encoding::Latin1,
+            }),
             Err(e) => {
                 let bytes = e.into_bytes();
                 if declares_latin1 {
-                    Ok(TextFile { path: path.to_path_buf(), text: latin1_decode(&bytes), encoding: Encoding::Latin1 })
+                    Ok(TextFile {
+                        path: path.to_path_buf(),
+                        text: latin1_decode(&bytes),
+                        encoding: Encoding::Latin1,
+                    })
                 } else {
-                    Err(Error::input(format!("{} is neither UTF-8 nor declared ISO-8859-1", path.display())))
+                    Err(Error::input(format!(
+                        "{} is neither UTF-8 nor declared ISO-8859-1",
+                        path.display()
+                    )))
                 }
             }
         }
@@ -100,12 +119,24 @@ fn latin1_decode(bytes: &[u8]) -> String {
 /// Check that a node's EI_HOME looks like one before reading its files.
 pub fn check_ei_home(node: &DesiredNode) -> Result<()> {
     if !node.ei_home.is_dir() {
-        return Err(Error::input(format!("node {}: EI_HOME {} does not exist", node.name, node.ei_home.display()))
-            .with_hint("fix nodes.ei_home in the spec (relative paths are relative to the spec file)"));
+        return Err(Error::input(format!(
+            "node {}: EI_HOME {} does not exist",
+            node.name,
+            node.ei_home.display()
+        ))
+        .with_hint(
+            "fix nodes.ei_home in the spec (relative paths are relative to the spec file)",
+        ));
     }
     if !node.ei_home.join("conf").is_dir() {
-        return Err(Error::input(format!("node {}: {} has no conf/ folder", node.name, node.ei_home.display()))
-            .with_hint("ei_home must be the EI installation folder (the one holding conf/, lib/, dbscripts/)"));
+        return Err(Error::input(format!(
+            "node {}: {} has no conf/ folder",
+            node.name,
+            node.ei_home.display()
+        ))
+        .with_hint(
+            "ei_home must be the EI installation folder (the one holding conf/, lib/, dbscripts/)",
+        ));
     }
     Ok(())
 }
@@ -116,7 +147,8 @@ pub fn plan(node: &DesiredNode) -> Result<Vec<Change>> {
     let mut changes = Vec::new();
     for file in ConfFile::ALL {
         let path = node.ei_home.join(file.relative_path());
-        let current = TextFile::read(&path).map_err(|e| e.context(format!("node {}", node.name)))?;
+        let current =
+            TextFile::read(&path).map_err(|e| e.context(format!("node {}", node.name)))?;
         let edited = edit(file, &current.text, node).map_err(|e| {
             Error::input(format!("node {}: {}:{}:{}: {}", node.name, path.display(), e.line, e.column, e.message))
                 .with_hint("fix the XML by hand (or restore the file from the EI distribution); no file was changed")
@@ -124,8 +156,11 @@ pub fn plan(node: &DesiredNode) -> Result<Vec<Change>> {
         if edited != current.text {
             // Found now, before anything changes anywhere, not half way through a run.
             check_writable(&path).map_err(|e| e.context(format!("node {}", node.name)))?;
-            let after = current.encode(&edited).map_err(|e| e.context(format!("node {}", node.name)))?;
-            let before = fs::read(&path).map_err(|e| Error::input(format!("cannot read {}: {e}", path.display())))?;
+            let after = current
+                .encode(&edited)
+                .map_err(|e| e.context(format!("node {}", node.name)))?;
+            let before = fs::read(&path)
+                .map_err(|e| Error::input(format!("cannot read {}: {e}", path.display())))?;
             changes.push(Change::EditFile {
                 node: node.name.clone(),
                 diff: masked_diff(file.relative_path(), &current.text, &edited),
@@ -170,7 +205,12 @@ pub fn write_all(changes: &[Change]) -> Result<usize> {
     let edits: Vec<(&Path, &[u8], &[u8])> = changes
         .iter()
         .filter_map(|c| match c {
-            Change::EditFile { file, before, after, .. } => Some((file.as_path(), before.as_slice(), after.as_slice())),
+            Change::EditFile {
+                file,
+                before,
+                after,
+                ..
+            } => Some((file.as_path(), before.as_slice(), after.as_slice())),
             _ => None,
         })
         .collect();
@@ -185,7 +225,9 @@ pub fn write_all(changes: &[Change]) -> Result<usize> {
             for (done, original) in written.iter().rev() {
                 let _ = write_atomically(done, original);
             }
-            return Err(e.with_hint("no file was left changed: the files written before this one were restored"));
+            return Err(e.with_hint(
+                "no file was left changed: the files written before this one were restored",
+            ));
         }
         written.push((path, before));
     }
@@ -194,24 +236,38 @@ pub fn write_all(changes: &[Change]) -> Result<usize> {
 
 fn check_writable(path: &Path) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
-    let probe = tempfile::Builder::new().prefix(".eidb-probe").tempfile_in(dir);
+    let probe = tempfile::Builder::new()
+        .prefix(".eidb-probe")
+        .tempfile_in(dir);
     let meta = fs::metadata(path);
-    let read_only = meta.as_ref().map(|m| m.permissions().readonly()).unwrap_or(false);
+    let read_only = meta
+        .as_ref()
+        .map(|m| m.permissions().readonly())
+        .unwrap_or(false);
     match (probe, read_only) {
         (Ok(_), false) => Ok(()),
-        (Err(e), _) => Err(Error::input(format!("cannot write in {}: {e}", dir.display()))
-            .with_hint("run eidb as the user that owns the EI installation; no file was changed")),
-        (_, true) => Err(Error::input(format!("{} is read-only", path.display()))
-            .with_hint("make it writable (chmod u+w) or run eidb as its owner; no file was changed")),
+        (Err(e), _) => Err(
+            Error::input(format!("cannot write in {}: {e}", dir.display())).with_hint(
+                "run eidb as the user that owns the EI installation; no file was changed",
+            ),
+        ),
+        (_, true) => Err(
+            Error::input(format!("{} is read-only", path.display())).with_hint(
+                "make it writable (chmod u+w) or run eidb as its owner; no file was changed",
+            ),
+        ),
     }
 }
 
 /// Someone (another run, an editor) changed the file after eidb read it: stop rather than overwrite.
 fn check_unchanged(path: &Path, expected: &[u8]) -> Result<()> {
-    let now = fs::read(path).map_err(|e| Error::failure(format!("cannot read {}: {e}", path.display())))?;
+    let now = fs::read(path)
+        .map_err(|e| Error::failure(format!("cannot read {}: {e}", path.display())))?;
     if now != expected {
-        return Err(Error::failure(format!("{} changed while eidb was running", path.display()))
-            .with_hint("run eidb again; no file was changed"));
+        return Err(
+            Error::failure(format!("{} changed while eidb was running", path.display()))
+                .with_hint("run eidb again; no file was changed"),
+        );
     }
     Ok(())
 }
@@ -238,7 +294,11 @@ fn write_atomically(path: &Path, content: &[u8]) -> Result<()> {
 fn write_atomically_new(path: &Path, content: &[u8], mode_of: &Path) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let fail = |e: std::io::Error| Error::failure(format!("cannot write {}: {e}", path.display()));
-    let mut temp = tempfile::Builder::new().prefix(".eidb-").suffix(".tmp").tempfile_in(dir).map_err(fail)?;
+    let mut temp = tempfile::Builder::new()
+        .prefix(".eidb-")
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .map_err(fail)?;
     temp.write_all(content).map_err(fail)?;
     if let Ok(meta) = fs::metadata(mode_of) {
         fs::set_permissions(temp.path(), meta.permissions()).map_err(fail)?;
@@ -259,7 +319,11 @@ mod tests {
     fn latin1_round_trip() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("r.xml");
-        fs::write(&path, b"<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>\n<a>caf\xe9</a>\n").unwrap();
+        fs::write(
+            &path,
+            b"<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>\n<a>caf\xe9</a>\n",
+        )
+        .unwrap();
         let file = TextFile::read(&path).unwrap();
         assert_eq!(file.encoding, Encoding::Latin1);
         assert!(file.text.contains("caf\u{e9}"));
@@ -285,7 +349,10 @@ mod tests {
         write_all(&[change("two", "three")]).unwrap();
         assert_eq!(fs::read_to_string(&path).unwrap(), "three");
         assert_eq!(fs::read_to_string(backup_path(&path)).unwrap(), "one");
-        assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o640);
+        assert_eq!(
+            fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o640
+        );
         let err = write_all(&[change("stale", "four")]).unwrap_err();
         assert!(err.message.contains("changed while"), "{}", err.message);
         assert_eq!(fs::read_to_string(&path).unwrap(), "three");

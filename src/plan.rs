@@ -5,8 +5,12 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
+use std::collections::HashMap;
+
 use crate::desired::{DesiredDatabase, DesiredServer};
+use crate::mysql::dbscript::Dbscript;
 use crate::mysql::inspect::{key, Actual, ActualDatabase, ActualGrant, GrantTarget};
+use crate::mysql::ledger::ScriptRecord;
 use crate::mysql::script::{SchemaObject, Statement};
 
 #[derive(Debug, Clone, Serialize)]
@@ -65,21 +69,46 @@ impl Change {
     /// One line for people: what and where.
     pub fn summary(&self) -> String {
         match self {
-            Change::CreateDatabase { database, charset } => format!("create database {database} (charset {charset})"),
-            Change::ApplyScript { database, script, statements, total, missing } => {
+            Change::CreateDatabase { database, charset } => {
+                format!("create database {database} (charset {charset})")
+            }
+            Change::ApplyScript {
+                database,
+                script,
+                statements,
+                total,
+                missing,
+            } => {
                 if statements.len() == *total {
                     format!("run {script} in {database} ({total} statements)")
                 } else {
-                    format!("run {} of {total} statements of {script} in {database} (missing: {})", statements.len(), missing.join(", "))
+                    format!(
+                        "run {} of {total} statements of {script} in {database} (missing: {})",
+                        statements.len(),
+                        missing.join(", ")
+                    )
                 }
             }
-            Change::CreateAccount { account, auth_plugin, .. } => match auth_plugin {
+            Change::CreateAccount {
+                account,
+                auth_plugin,
+                ..
+            } => match auth_plugin {
                 Some(plugin) => format!("create account {account} identified with {plugin}"),
                 None => format!("create account {account}"),
             },
-            Change::AlterAccount { account, reason, .. } => format!("alter account {account}: {reason}"),
-            Change::Grant { account, database } => format!("grant all privileges on {database}.* to {account}"),
-            Change::Revoke { account, privileges, target, .. } => format!("revoke {privileges} on {target} from {account}"),
+            Change::AlterAccount {
+                account, reason, ..
+            } => format!("alter account {account}: {reason}"),
+            Change::Grant { account, database } => {
+                format!("grant all privileges on {database}.* to {account}")
+            }
+            Change::Revoke {
+                account,
+                privileges,
+                target,
+                ..
+            } => format!("revoke {privileges} on {target} from {account}"),
             Change::EditFile { node, file, .. } => format!("node {node}: edit {}", file.display()),
         }
     }
@@ -87,7 +116,9 @@ impl Change {
     /// Where the change belongs, for grouping output: a database, the account, or a node.
     pub fn subject(&self) -> String {
         match self {
-            Change::CreateDatabase { database, .. } | Change::ApplyScript { database, .. } => format!("database {database}"),
+            Change::CreateDatabase { database, .. } | Change::ApplyScript { database, .. } => {
+                format!("database {database}")
+            }
             Change::CreateAccount { account, .. }
             | Change::AlterAccount { account, .. }
             | Change::Grant { account, .. }
@@ -127,22 +158,65 @@ pub enum Login {
     Unknown,
 }
 
+/// What the ledger knows, and whether the user asked to re-apply a changed script.
+#[derive(Debug, Default)]
+pub struct History<'a> {
+    pub scripts: HashMap<String, ScriptRecord>,
+    pub reapply_changed_script: bool,
+    pub metadata_db: &'a str,
+}
+
 /// The server half of the plan.
-pub fn server(desired: &DesiredServer, actual: &Actual, login: Login) -> Plan {
+pub fn server(
+    desired: &DesiredServer,
+    actual: &Actual,
+    login: Login,
+    history: &History<'_>,
+) -> Plan {
     let mut plan = Plan::default();
     let script = &desired.script;
     for database in &desired.databases {
+        let record = history.scripts.get(&key(&database.name));
         match actual.database(&database.name) {
             None => {
-                plan.changes.push(Change::CreateDatabase { database: database.name.clone(), charset: desired.charset.clone() });
-                plan.changes.push(apply_script(database, &script.file_name(), &script.statements, None));
+                plan.changes.push(Change::CreateDatabase {
+                    database: database.name.clone(),
+                    charset: desired.charset.clone(),
+                });
+                plan.changes
+                    .push(apply_script(database, script, None, None));
             }
             Some(existing) => {
                 if !existing.charset.eq_ignore_ascii_case(&desired.charset) {
-                    plan.conflicts.push(charset_conflict(database, existing, &desired.charset));
+                    plan.conflicts
+                        .push(charset_conflict(database, existing, &desired.charset));
                 }
-                let change = apply_script(database, &script.file_name(), &script.statements, Some(existing));
-                if matches!(&change, Change::ApplyScript { statements, .. } if !statements.is_empty()) {
+                let changed = record.filter(|r| r.sha256 != script.sha256);
+                if let (Some(record), false) = (changed, history.reapply_changed_script) {
+                    plan.conflicts.push(Conflict {
+                        subject: format!("database {}", database.name),
+                        expected: format!("{} with SHA-256 {}", script.file_name(), short(&script.sha256)),
+                        found: format!(
+                            "{} with SHA-256 {} was applied ({}), per the ledger in {}",
+                            record.script_name,
+                            short(&record.sha256),
+                            record.outcome,
+                            history.metadata_db
+                        ),
+                        fix: "the dbscript changed since it was applied: check what changed, then run provision with \
+                              --reapply-changed-script to create what the new version adds"
+                            .to_string(),
+                    });
+                    continue;
+                }
+                // The same script, cut off earlier: its statements that create nothing checkable resume from
+                // where the ledger says it stopped.
+                let resume_from = record
+                    .filter(|r| r.sha256 == script.sha256 && !r.completed())
+                    .map(|r| r.done);
+                let change = apply_script(database, script, Some(existing), resume_from);
+                if matches!(&change, Change::ApplyScript { statements, .. } if !statements.is_empty())
+                {
                     plan.changes.push(change);
                 }
             }
@@ -157,7 +231,10 @@ pub fn server(desired: &DesiredServer, actual: &Actual, login: Login) -> Plan {
             reason: account.auth_plugin_reason.clone(),
         }),
         Some(existing) => {
-            let wrong_plugin = account.auth_plugin.as_ref().filter(|p| !p.eq_ignore_ascii_case(&existing.plugin));
+            let wrong_plugin = account
+                .auth_plugin
+                .as_ref()
+                .filter(|p| !p.eq_ignore_ascii_case(&existing.plugin));
             if let Some(plugin) = wrong_plugin {
                 plan.changes.push(Change::AlterAccount {
                     account: name.clone(),
@@ -172,15 +249,23 @@ pub fn server(desired: &DesiredServer, actual: &Actual, login: Login) -> Plan {
                 plan.changes.push(Change::AlterAccount {
                     account: name.clone(),
                     auth_plugin: account.auth_plugin.clone(),
-                    reason: "it cannot log in with the configured password; the password is reset".to_string(),
+                    reason: "it cannot log in with the configured password; the password is reset"
+                        .to_string(),
                 });
             }
         }
     }
-    let grants: &[ActualGrant] = actual.account.as_ref().map(|a| a.grants.as_slice()).unwrap_or(&[]);
+    let grants: &[ActualGrant] = actual
+        .account
+        .as_ref()
+        .map(|a| a.grants.as_slice())
+        .unwrap_or(&[]);
     for database in &desired.databases {
         if !grants.iter().any(|g| g.is_all_on(&database.name)) {
-            plan.changes.push(Change::Grant { account: name.clone(), database: database.name.clone() });
+            plan.changes.push(Change::Grant {
+                account: name.clone(),
+                database: database.name.clone(),
+            });
         }
     }
     for grant in grants.iter().filter(|g| !is_wanted(g, &desired.databases)) {
@@ -218,7 +303,11 @@ pub fn describe_target(target: &GrantTarget) -> String {
     }
 }
 
-fn charset_conflict(database: &DesiredDatabase, existing: &ActualDatabase, wanted: &str) -> Conflict {
+fn charset_conflict(
+    database: &DesiredDatabase,
+    existing: &ActualDatabase,
+    wanted: &str,
+) -> Conflict {
     Conflict {
         subject: format!("database {}", database.name),
         expected: format!("charset {wanted}"),
@@ -234,8 +323,16 @@ fn charset_conflict(database: &DesiredDatabase, existing: &ActualDatabase, wante
 /// objects, all of them. Otherwise each statement that creates a table, index, constraint, routine, trigger
 /// or view runs only if that object is missing; session settings (`SET ...`) run along when anything runs;
 /// other statements (data, drops) cannot be checked by existence and are not repeated.
-pub fn statements_to_run(statements: &[Statement], existing: Option<&ActualDatabase>) -> (Vec<usize>, Vec<String>) {
-    let Some(db) = existing.filter(|db| statements.iter().any(|s| object_exists(&s.object, db))) else {
+///
+/// `resume_from`: the ledger says this script was cut off after that many statements; the unguardable
+/// statements from there on run again (guardable ones are decided by existence, as always).
+pub fn statements_to_run(
+    statements: &[Statement],
+    existing: Option<&ActualDatabase>,
+    resume_from: Option<usize>,
+) -> (Vec<usize>, Vec<String>) {
+    let Some(db) = existing.filter(|db| statements.iter().any(|s| object_exists(&s.object, db)))
+    else {
         let all = (0..statements.len()).collect();
         return (all, vec!["everything".to_string()]);
     };
@@ -245,36 +342,59 @@ pub fn statements_to_run(statements: &[Statement], existing: Option<&ActualDatab
         if is_guardable(&statement.object) && !object_exists(&statement.object, db) {
             selected.push(i);
             missing.push(describe_object(&statement.object));
+        } else if statement.object == SchemaObject::Other
+            && resume_from.is_some_and(|done| i >= done)
+        {
+            selected.push(i);
+            missing.push(format!("statement at line {} (resumed)", statement.line));
         }
     }
     if !selected.is_empty() {
-        let sessions = statements.iter().enumerate().filter(|(_, s)| s.object == SchemaObject::Session).map(|(i, _)| i);
+        let sessions = statements
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.object == SchemaObject::Session)
+            .map(|(i, _)| i);
         selected.extend(sessions);
         selected.sort_unstable();
     }
     (selected, missing)
 }
 
-fn apply_script(database: &DesiredDatabase, script: &str, statements: &[Statement], existing: Option<&ActualDatabase>) -> Change {
-    let (selected, missing) = statements_to_run(statements, existing);
+fn apply_script(
+    database: &DesiredDatabase,
+    script: &Dbscript,
+    existing: Option<&ActualDatabase>,
+    resume_from: Option<usize>,
+) -> Change {
+    let (selected, missing) = statements_to_run(&script.statements, existing, resume_from);
     Change::ApplyScript {
         database: database.name.clone(),
-        script: script.to_string(),
+        script: script.file_name(),
         statements: selected,
         missing,
-        total: statements.len(),
+        total: script.statements.len(),
     }
 }
 
+fn short(sha256: &str) -> &str {
+    &sha256[..sha256.len().min(12)]
+}
+
 fn is_guardable(object: &SchemaObject) -> bool {
-    !matches!(object, SchemaObject::Session | SchemaObject::Other | SchemaObject::Use { .. })
+    !matches!(
+        object,
+        SchemaObject::Session | SchemaObject::Other | SchemaObject::Use { .. }
+    )
 }
 
 pub fn object_exists(object: &SchemaObject, db: &ActualDatabase) -> bool {
     match object {
         SchemaObject::Table { name } => db.has_table(name),
         SchemaObject::Index { table, name } => db.indexes.contains(&(key(table), key(name))),
-        SchemaObject::Constraint { table, name } => db.constraints.contains(&(key(table), key(name))),
+        SchemaObject::Constraint { table, name } => {
+            db.constraints.contains(&(key(table), key(name)))
+        }
         SchemaObject::Routine { name, .. } => db.routines.contains(&key(name)),
         SchemaObject::Trigger { name } => db.triggers.contains(&key(name)),
         SchemaObject::View { name } => db.views.contains(&key(name)),
@@ -301,11 +421,19 @@ mod tests {
     use super::*;
 
     fn stmt(object: SchemaObject) -> Statement {
-        Statement { sql: String::new(), line: 1, object }
+        Statement {
+            sql: String::new(),
+            line: 1,
+            object,
+        }
     }
 
     fn db_with(tables: &[&str], indexes: &[(&str, &str)]) -> ActualDatabase {
-        let mut db = ActualDatabase { name: "D".into(), charset: "latin1".into(), ..Default::default() };
+        let mut db = ActualDatabase {
+            name: "D".into(),
+            charset: "latin1".into(),
+            ..Default::default()
+        };
         for t in tables {
             db.tables.insert(key(t), Default::default());
         }
@@ -319,7 +447,10 @@ mod tests {
         vec![
             stmt(SchemaObject::Session),
             stmt(SchemaObject::Table { name: "A".into() }),
-            stmt(SchemaObject::Index { table: "A".into(), name: "A_IX".into() }),
+            stmt(SchemaObject::Index {
+                table: "A".into(),
+                name: "A_IX".into(),
+            }),
             stmt(SchemaObject::Table { name: "B".into() }),
             stmt(SchemaObject::Other),
         ]
@@ -327,23 +458,40 @@ mod tests {
 
     #[test]
     fn fresh_database_runs_everything() {
-        let (run, _) = statements_to_run(&script(), None);
+        let (run, _) = statements_to_run(&script(), None, None);
         assert_eq!(run, [0, 1, 2, 3, 4]);
-        let (run, _) = statements_to_run(&script(), Some(&db_with(&["UNRELATED"], &[])));
+        let (run, _) = statements_to_run(&script(), Some(&db_with(&["UNRELATED"], &[])), None);
         assert_eq!(run, [0, 1, 2, 3, 4]);
     }
 
     #[test]
     fn complete_database_runs_nothing() {
-        let (run, missing) = statements_to_run(&script(), Some(&db_with(&["a", "B"], &[("A", "a_ix")])));
+        let (run, missing) = statements_to_run(
+            &script(),
+            Some(&db_with(&["a", "B"], &[("A", "a_ix")])),
+            None,
+        );
         assert!(run.is_empty(), "{run:?}");
         assert!(missing.is_empty());
     }
 
     #[test]
     fn dropped_table_is_recreated_with_its_index_and_session_settings() {
-        let (run, missing) = statements_to_run(&script(), Some(&db_with(&["B"], &[])));
+        let (run, missing) = statements_to_run(&script(), Some(&db_with(&["B"], &[])), None);
         assert_eq!(run, [0, 1, 2]);
         assert_eq!(missing, ["table A", "index A.A_IX"]);
+    }
+
+    #[test]
+    fn a_cut_off_run_resumes_its_unguardable_statements() {
+        let complete = db_with(&["a", "B"], &[("A", "a_ix")]);
+        let (run, _) = statements_to_run(&script(), Some(&complete), Some(4));
+        assert_eq!(
+            run,
+            [0, 4],
+            "the INSERT-like statement at index 4 was not done yet"
+        );
+        let (run, _) = statements_to_run(&script(), Some(&complete), Some(5));
+        assert!(run.is_empty());
     }
 }

@@ -18,7 +18,13 @@ struct Inner {
 
 impl Progress {
     pub fn new(enabled: bool) -> Progress {
-        Progress { inner: Arc::new(Inner { enabled, steps: AtomicUsize::new(0), started: Instant::now() }) }
+        Progress {
+            inner: Arc::new(Inner {
+                enabled,
+                steps: AtomicUsize::new(0),
+                started: Instant::now(),
+            }),
+        }
     }
 
     /// One finished step.

@@ -50,7 +50,10 @@ pub fn redact(text: &str) -> String {
 }
 
 fn xml_escaped(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 #[cfg(test)]
@@ -60,7 +63,8 @@ mod tests {
     #[test]
     fn masks_registered_secret_in_every_form() {
         register("s3cr'et&<x>");
-        let text = "raw s3cr'et&<x> xml s3cr'et&amp;&lt;x&gt; sql s3cr''et&<x> url s3cr%27et%26%3Cx%3E";
+        let text =
+            "raw s3cr'et&<x> xml s3cr'et&amp;&lt;x&gt; sql s3cr''et&<x> url s3cr%27et%26%3Cx%3E";
         let masked = redact(text);
         assert_eq!(masked, "raw **** xml **** sql **** url ****");
     }

@@ -76,7 +76,8 @@ pub struct ErrorReport {
 
 impl Report {
     pub fn to_json(&self) -> String {
-        let json = serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
+        let json =
+            serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
         crate::redact::redact(&json)
     }
 
@@ -85,7 +86,13 @@ impl Report {
         if let Some(p) = &self.preflight {
             render_preflight(&mut out, p);
         }
-        let verb = if self.command == "verify" { "Drift" } else if self.dry_run { "Plan (dry run: nothing is changed)" } else { "Changes" };
+        let verb = if self.command == "verify" {
+            "Drift"
+        } else if self.dry_run {
+            "Plan (dry run: nothing is changed)"
+        } else {
+            "Changes"
+        };
         if !self.changes.is_empty() {
             let _ = writeln!(out, "\n{verb}:");
             let mut subject = "";
@@ -109,7 +116,8 @@ impl Report {
         }
         if !self.findings.is_empty() {
             let _ = writeln!(out, "\nDrift:");
-            let mut subjects: Vec<&str> = self.findings.iter().map(|f| f.subject.as_str()).collect();
+            let mut subjects: Vec<&str> =
+                self.findings.iter().map(|f| f.subject.as_str()).collect();
             subjects.dedup();
             let mut shown = std::collections::HashSet::new();
             for subject in subjects.into_iter().filter(|s| shown.insert(*s)) {
@@ -140,7 +148,11 @@ impl Report {
         if !self.conflicts.is_empty() {
             let _ = writeln!(out, "\nConflicts (eidb will not change these by itself):");
             for c in &self.conflicts {
-                let _ = writeln!(out, "  {}: expected {}, found {}\n    fix: {}", c.subject, c.expected, c.found, c.fix);
+                let _ = writeln!(
+                    out,
+                    "  {}: expected {}, found {}\n    fix: {}",
+                    c.subject, c.expected, c.found, c.fix
+                );
             }
         }
         if !self.warnings.is_empty() {
@@ -180,17 +192,56 @@ fn marker(change: &Change) -> &'static str {
 
 fn render_preflight(out: &mut String, p: &Preflight) {
     let s = &p.server;
-    let os_note = if s.compile_os_overridden { " (overridden)" } else { "" };
+    let os_note = if s.compile_os_overridden {
+        " (overridden)"
+    } else {
+        ""
+    };
     let _ = writeln!(out, "Pre-flight:");
-    let _ = writeln!(out, "  server    {} {} at {}, compiled for {}{os_note}", s.flavour, s.version_string, p.endpoint, s.compile_os);
-    let _ = writeln!(out, "  defaults  charset {}, collation {}, auth plugin {}", s.default_charset, s.default_collation, s.default_auth_plugin);
-    let _ = writeln!(out, "  keys      index keys up to {} bytes (row format {}{})", s.max_index_bytes, s.row_format,
-        s.large_prefix.as_ref().map(|v| format!(", innodb_large_prefix {v}")).unwrap_or_default());
-    let _ = writeln!(out, "  charset   {} ({}; up to {} bytes per character)", p.charset, p.charset_reason, p.charset_max_bytes);
-    let _ = writeln!(out, "  account   auth plugin {}{}", p.account_auth_plugin,
-        p.account_auth_plugin_reason.as_ref().map(|r| format!(" because {r}")).unwrap_or_default());
-    let _ = writeln!(out, "  script    {} ({}): {} statements: {}", p.script.path, p.script.chosen_because, p.script.statements, p.script.summary);
+    let _ = writeln!(
+        out,
+        "  server    {} {} at {}, compiled for {}{os_note}",
+        s.flavour, s.version_string, p.endpoint, s.compile_os
+    );
+    let _ = writeln!(
+        out,
+        "  defaults  charset {}, collation {}, auth plugin {}",
+        s.default_charset, s.default_collation, s.default_auth_plugin
+    );
+    let _ = writeln!(
+        out,
+        "  keys      index keys up to {} bytes (row format {}{})",
+        s.max_index_bytes,
+        s.row_format,
+        s.large_prefix
+            .as_ref()
+            .map(|v| format!(", innodb_large_prefix {v}"))
+            .unwrap_or_default()
+    );
+    let _ = writeln!(
+        out,
+        "  charset   {} ({}; up to {} bytes per character)",
+        p.charset, p.charset_reason, p.charset_max_bytes
+    );
+    let _ = writeln!(
+        out,
+        "  account   auth plugin {}{}",
+        p.account_auth_plugin,
+        p.account_auth_plugin_reason
+            .as_ref()
+            .map(|r| format!(" because {r}"))
+            .unwrap_or_default()
+    );
+    let _ = writeln!(
+        out,
+        "  script    {} ({}): {} statements: {}",
+        p.script.path, p.script.chosen_because, p.script.statements, p.script.summary
+    );
     for check in &p.checks {
-        let _ = writeln!(out, "  {:<9} {}: {}", check.outcome, check.name, check.detail);
+        let _ = writeln!(
+            out,
+            "  {:<9} {}: {}",
+            check.outcome, check.name, check.detail
+        );
     }
 }

@@ -19,7 +19,9 @@ pub fn load(source: &SecretSource) -> Result<SecretString, String> {
         SecretSource::Env(var) => match std::env::var(var) {
             Ok(v) => v,
             Err(std::env::VarError::NotPresent) => {
-                return Err(format!("environment variable {var} is not set; export it before running eidb"))
+                return Err(format!(
+                    "environment variable {var} is not set; export it before running eidb"
+                ))
             }
             Err(std::env::VarError::NotUnicode(_)) => {
                 return Err(format!("environment variable {var} is not valid UTF-8"))
@@ -29,7 +31,10 @@ pub fn load(source: &SecretSource) -> Result<SecretString, String> {
             let text = std::fs::read_to_string(path)
                 .map_err(|e| format!("cannot read password file {}: {e}", path.display()))?;
             // A file written by `echo` or an editor ends with a newline that is not part of the password.
-            text.strip_suffix("\r\n").or_else(|| text.strip_suffix('\n')).unwrap_or(&text).to_string()
+            text.strip_suffix("\r\n")
+                .or_else(|| text.strip_suffix('\n'))
+                .unwrap_or(&text)
+                .to_string()
         }
     };
     if value.is_empty() {
@@ -47,7 +52,8 @@ pub fn prompt(what: &str) -> Result<SecretString, String> {
     if !std::io::stdin().is_terminal() || !std::io::stderr().is_terminal() {
         return Err("no terminal to prompt on".into());
     }
-    let value = rpassword::prompt_password(format!("eidb: {what}: ")).map_err(|e| format!("prompt failed: {e}"))?;
+    let value = rpassword::prompt_password(format!("eidb: {what}: "))
+        .map_err(|e| format!("prompt failed: {e}"))?;
     if value.is_empty() {
         return Err("the password typed was empty".into());
     }
@@ -77,8 +83,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("pw");
         std::fs::write(&path, "\n").unwrap();
-        assert!(load(&SecretSource::File(path.clone())).unwrap_err().contains("is empty"));
-        assert!(load(&SecretSource::File(dir.path().join("nope"))).unwrap_err().contains("cannot read"));
-        assert!(load(&SecretSource::Env("EIDB_SURELY_UNSET_VAR_42".into())).unwrap_err().contains("not set"));
+        assert!(load(&SecretSource::File(path.clone()))
+            .unwrap_err()
+            .contains("is empty"));
+        assert!(load(&SecretSource::File(dir.path().join("nope")))
+            .unwrap_err()
+            .contains("cannot read"));
+        assert!(load(&SecretSource::Env("EIDB_SURELY_UNSET_VAR_42".into()))
+            .unwrap_err()
+            .contains("not set"));
     }
 }

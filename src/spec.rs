@@ -73,6 +73,7 @@ struct RawDatabases {
     local_registry_prefix: Spanned<String>,
     charset: Spanned<String>,
     local_registry: Spanned<String>,
+    metadata: Spanned<String>,
 }
 
 impl Default for RawDatabases {
@@ -84,6 +85,7 @@ impl Default for RawDatabases {
             local_registry_prefix: at("REGISTRY_LOCAL"),
             charset: at("auto"),
             local_registry: at("mysql"),
+            metadata: at("EIDB_META"),
         }
     }
 }
@@ -170,6 +172,8 @@ pub struct Databases {
     pub local_registry_prefix: String,
     pub charset: CharsetChoice,
     pub local_registry: LocalRegistryStore,
+    /// eidb's own bookkeeping database (ledger and run lock).
+    pub metadata: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -236,7 +240,11 @@ impl Spec {
         let located = Locator { text, path };
         let raw: RawSpec = toml::from_str(text).map_err(|e| located.toml_error(&e))?;
         let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
-        let base = if base.as_os_str().is_empty() { PathBuf::from(".") } else { base };
+        let base = if base.as_os_str().is_empty() {
+            PathBuf::from(".")
+        } else {
+            base
+        };
         validate(raw, &located, &base)
     }
 }
@@ -249,7 +257,10 @@ struct Locator<'a> {
 
 impl Locator<'_> {
     fn line_of(&self, offset: usize) -> usize {
-        self.text[..offset.min(self.text.len())].matches('\n').count() + 1
+        self.text[..offset.min(self.text.len())]
+            .matches('\n')
+            .count()
+            + 1
     }
 
     fn at<T>(&self, key: &str, value: &Spanned<T>) -> String {
@@ -257,7 +268,11 @@ impl Locator<'_> {
         if span.start == 0 && span.end == 0 {
             format!("{}: {key} (default)", self.path.display())
         } else {
-            format!("{}:{}: {key}", self.path.display(), self.line_of(span.start))
+            format!(
+                "{}:{}: {key}",
+                self.path.display(),
+                self.line_of(span.start)
+            )
         }
     }
 
@@ -273,7 +288,12 @@ impl Locator<'_> {
         };
         // The toml message repeats the offending line; that may hold a secret typed in by mistake, so keep
         // only its first line (the description) - the file and line are enough to find it.
-        let message = e.message().lines().next().unwrap_or("invalid TOML").to_string();
+        let message = e
+            .message()
+            .lines()
+            .next()
+            .unwrap_or("invalid TOML")
+            .to_string();
         Error::input(format!("{place}: {message}"))
             .with_hint("see the spec reference in the README for the keys eidb knows")
     }
@@ -289,12 +309,10 @@ fn validate(raw: RawSpec, at: &Locator<'_>, base: &Path) -> Result<Spec> {
         (Some(dir), Some(_)) => {
             return Err(at.invalid("dbscripts", dir, "set either `dir` or `file`, not both"))
         }
-        (None, None) => {
-            return Err(Error::input(format!(
-                "{}: [dbscripts] needs `dir` (an EI_HOME/dbscripts folder) or `file` (one .sql script)",
-                at.path.display()
-            )))
-        }
+        (None, None) => return Err(Error::input(format!(
+            "{}: [dbscripts] needs `dir` (an EI_HOME/dbscripts folder) or `file` (one .sql script)",
+            at.path.display()
+        ))),
     };
     let jdbc = Jdbc {
         use_ssl: raw.jdbc.use_ssl.unwrap_or(false),
@@ -302,7 +320,16 @@ fn validate(raw: RawSpec, at: &Locator<'_>, base: &Path) -> Result<Spec> {
     };
     let registry = validate_registry(&raw.registry, at)?;
     let nodes = validate_nodes(&raw.nodes, at, base)?;
-    Ok(Spec { path: at.path.to_path_buf(), server, account, databases, dbscript, jdbc, registry, nodes })
+    Ok(Spec {
+        path: at.path.to_path_buf(),
+        server,
+        account,
+        databases,
+        dbscript,
+        jdbc,
+        registry,
+        nodes,
+    })
 }
 
 fn validate_server(raw: &RawServer, at: &Locator<'_>, base: &Path) -> Result<Server> {
@@ -311,13 +338,19 @@ fn validate_server(raw: &RawServer, at: &Locator<'_>, base: &Path) -> Result<Ser
         .map_err(|e| at.invalid("server.url", &raw.url, format!("not a valid URL ({e})")))?;
     if url.scheme() != "mysql" && url.scheme() != "mariadb" {
         return Err(at
-            .invalid("server.url", &raw.url, format!("scheme `{}` is not supported", url.scheme()))
+            .invalid(
+                "server.url",
+                &raw.url,
+                format!("scheme `{}` is not supported", url.scheme()),
+            )
             .with_hint("write it as mysql://USER@HOST:PORT"));
     }
     if url.password().is_some() {
         return Err(at
             .invalid("server.url", &raw.url, "the URL contains a password")
-            .with_hint("remove it from the URL and use server.password_env or server.password_file"));
+            .with_hint(
+                "remove it from the URL and use server.password_env or server.password_file",
+            ));
     }
     let host = url
         .host_str()
@@ -347,7 +380,14 @@ fn validate_server(raw: &RawServer, at: &Locator<'_>, base: &Path) -> Result<Ser
         None => host.clone(),
     };
     let jdbc_port = raw.jdbc_port.as_ref().map(|p| *p.get_ref()).unwrap_or(port);
-    Ok(Server { host, port, admin_user, admin_password, jdbc_host, jdbc_port })
+    Ok(Server {
+        host,
+        port,
+        admin_user,
+        admin_password,
+        jdbc_host,
+        jdbc_port,
+    })
 }
 
 fn validate_account(raw: &RawUser, at: &Locator<'_>, base: &Path) -> Result<Account> {
@@ -374,19 +414,37 @@ fn validate_account(raw: &RawUser, at: &Locator<'_>, base: &Path) -> Result<Acco
     let auth_plugin = match &raw.auth_plugin {
         None => AuthPluginChoice::Auto,
         Some(p) if p.get_ref() == "auto" => AuthPluginChoice::Auto,
-        Some(p) if matches!(p.get_ref().as_str(), "mysql_native_password" | "caching_sha2_password") => {
+        Some(p)
+            if matches!(
+                p.get_ref().as_str(),
+                "mysql_native_password" | "caching_sha2_password"
+            ) =>
+        {
             AuthPluginChoice::Named(p.get_ref().clone())
         }
         Some(p) => {
             return Err(at
-                .invalid("user.auth_plugin", p, format!("`{}` is not supported", p.get_ref()))
+                .invalid(
+                    "user.auth_plugin",
+                    p,
+                    format!("`{}` is not supported", p.get_ref()),
+                )
                 .with_hint("use \"auto\", \"mysql_native_password\" or \"caching_sha2_password\""))
         }
     };
-    Ok(Account { name: name.clone(), host: raw.host.get_ref().clone(), password, auth_plugin })
+    Ok(Account {
+        name: name.clone(),
+        host: raw.host.get_ref().clone(),
+        password,
+        auth_plugin,
+    })
 }
 
-fn validate_databases(raw: &RawDatabases, node_count: usize, at: &Locator<'_>) -> Result<Databases> {
+fn validate_databases(
+    raw: &RawDatabases,
+    node_count: usize,
+    at: &Locator<'_>,
+) -> Result<Databases> {
     let local_registry = match raw.local_registry.get_ref().as_str() {
         "mysql" => LocalRegistryStore::Mysql,
         "h2" => LocalRegistryStore::EmbeddedH2,
@@ -396,37 +454,64 @@ fn validate_databases(raw: &RawDatabases, node_count: usize, at: &Locator<'_>) -
                 .with_hint("use \"mysql\" (one REGISTRY_LOCAL<i> database per node) or \"h2\" (keep the embedded H2)"))
         }
     };
-    for (key, value) in [("databases.user_store", &raw.user_store), ("databases.shared_registry", &raw.shared_registry)] {
-        validate_identifier(value.get_ref(), MAX_IDENTIFIER_LEN).map_err(|p| at.invalid(key, value, p))?;
+    for (key, value) in [
+        ("databases.user_store", &raw.user_store),
+        ("databases.shared_registry", &raw.shared_registry),
+        ("databases.metadata", &raw.metadata),
+    ] {
+        validate_identifier(value.get_ref(), MAX_IDENTIFIER_LEN)
+            .map_err(|p| at.invalid(key, value, p))?;
     }
     // The longest local database name is the prefix plus the highest node number.
     let longest_suffix = node_count.max(1).to_string().len();
-    validate_identifier(raw.local_registry_prefix.get_ref(), MAX_IDENTIFIER_LEN - longest_suffix)
-        .map_err(|p| at.invalid("databases.local_registry_prefix", &raw.local_registry_prefix, p))?;
-    if raw.user_store.get_ref().eq_ignore_ascii_case(raw.shared_registry.get_ref()) {
+    validate_identifier(
+        raw.local_registry_prefix.get_ref(),
+        MAX_IDENTIFIER_LEN - longest_suffix,
+    )
+    .map_err(|p| {
+        at.invalid(
+            "databases.local_registry_prefix",
+            &raw.local_registry_prefix,
+            p,
+        )
+    })?;
+    if raw
+        .user_store
+        .get_ref()
+        .eq_ignore_ascii_case(raw.shared_registry.get_ref())
+    {
         return Err(at.invalid(
             "databases.shared_registry",
             &raw.shared_registry,
             "the shared registry and the user store must be different databases",
         ));
     }
-    let charset = match raw.charset.get_ref().as_str() {
-        "auto" => CharsetChoice::Auto,
-        name if !name.is_empty() && name.len() <= 32 && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') => {
-            CharsetChoice::Named(name.to_ascii_lowercase())
-        }
-        other => {
-            return Err(at
-                .invalid("databases.charset", &raw.charset, format!("`{other}` is not a charset name"))
-                .with_hint("use \"auto\" or a charset the server knows, e.g. \"latin1\" or \"utf8mb4\""))
-        }
-    };
+    let charset =
+        match raw.charset.get_ref().as_str() {
+            "auto" => CharsetChoice::Auto,
+            name if !name.is_empty()
+                && name.len() <= 32
+                && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') =>
+            {
+                CharsetChoice::Named(name.to_ascii_lowercase())
+            }
+            other => return Err(at
+                .invalid(
+                    "databases.charset",
+                    &raw.charset,
+                    format!("`{other}` is not a charset name"),
+                )
+                .with_hint(
+                    "use \"auto\" or a charset the server knows, e.g. \"latin1\" or \"utf8mb4\"",
+                )),
+        };
     Ok(Databases {
         user_store: raw.user_store.get_ref().clone(),
         shared_registry: raw.shared_registry.get_ref().clone(),
         local_registry_prefix: raw.local_registry_prefix.get_ref().clone(),
         charset,
         local_registry,
+        metadata: raw.metadata.get_ref().clone(),
     })
 }
 
@@ -434,21 +519,29 @@ fn validate_registry(raw: &RawRegistry, at: &Locator<'_>) -> Result<RegistryLayo
     let text = |value: &Option<Spanned<String>>, key: &str, default: &str| -> Result<String> {
         match value {
             None => Ok(default.to_string()),
-            Some(v) if v.get_ref().trim().is_empty() => Err(at.invalid(key, v, "must not be empty")),
+            Some(v) if v.get_ref().trim().is_empty() => {
+                Err(at.invalid(key, v, "must not be empty"))
+            }
             Some(v) => Ok(v.get_ref().clone()),
         }
     };
     let path = |value: &Option<Spanned<String>>, key: &str, default: &str| -> Result<String> {
         let p = text(value, key, default)?;
         match value {
-            Some(v) if !p.starts_with('/') => Err(at.invalid(key, v, "a registry path starts with `/`")),
+            Some(v) if !p.starts_with('/') => {
+                Err(at.invalid(key, v, "a registry path starts with `/`"))
+            }
             _ => Ok(p),
         }
     };
     let mount_overwrite = text(&raw.mount_overwrite, "registry.mount_overwrite", "true")?;
     if let Some(v) = &raw.mount_overwrite {
         if !matches!(mount_overwrite.as_str(), "true" | "false" | "virtual") {
-            return Err(at.invalid("registry.mount_overwrite", v, "must be \"true\", \"false\" or \"virtual\""));
+            return Err(at.invalid(
+                "registry.mount_overwrite",
+                v,
+                "must be \"true\", \"false\" or \"virtual\"",
+            ));
         }
     }
     Ok(RegistryLayout {
@@ -458,7 +551,11 @@ fn validate_registry(raw: &RawRegistry, at: &Locator<'_>) -> Result<RegistryLayo
             .unwrap_or_else(|| "https://localhost:9443/registry".to_string()),
         instance_id: text(&raw.instance_id, "registry.instance_id", "instanceid")?,
         db_config: text(&raw.db_config, "registry.db_config", "sharedregistry")?,
-        config_mount_target: path(&raw.config_mount_target, "registry.config_mount_target", "/_system/eiconfig")?,
+        config_mount_target: path(
+            &raw.config_mount_target,
+            "registry.config_mount_target",
+            "/_system/eiconfig",
+        )?,
         governance_mount_target: path(
             &raw.governance_mount_target,
             "registry.governance_mount_target",
@@ -473,20 +570,35 @@ fn validate_nodes(raw: &[RawNode], at: &Locator<'_>, base: &Path) -> Result<Vec<
     let mut nodes = Vec::with_capacity(raw.len());
     for node in raw {
         let name = node.name.get_ref();
-        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c)) {
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
+        {
             return Err(at
-                .invalid("nodes.name", &node.name, format!("`{name}` is not a valid node name"))
+                .invalid(
+                    "nodes.name",
+                    &node.name,
+                    format!("`{name}` is not a valid node name"),
+                )
                 .with_hint("use letters, digits, `_`, `.` or `-`"));
         }
         if !seen.insert(name.to_ascii_lowercase()) {
             return Err(at
-                .invalid("nodes.name", &node.name, format!("node `{name}` is listed twice"))
+                .invalid(
+                    "nodes.name",
+                    &node.name,
+                    format!("node `{name}` is listed twice"),
+                )
                 .with_hint("give every [[nodes]] entry its own name"));
         }
         if node.ei_home.get_ref().trim().is_empty() {
             return Err(at.invalid("nodes.ei_home", &node.ei_home, "must not be empty"));
         }
-        nodes.push(Node { name: name.clone(), ei_home: resolve(base, node.ei_home.get_ref()) });
+        nodes.push(Node {
+            name: name.clone(),
+            ei_home: resolve(base, node.ei_home.get_ref()),
+        });
     }
     Ok(nodes)
 }
@@ -567,10 +679,18 @@ pub fn validate_identifier(name: &str, max: usize) -> std::result::Result<(), St
         return Err("must not be empty".into());
     }
     if name.len() > max {
-        return Err(format!("`{name}` is {} characters long; the limit here is {max}", name.len()));
+        return Err(format!(
+            "`{name}` is {} characters long; the limit here is {max}",
+            name.len()
+        ));
     }
-    if let Some(bad) = name.chars().find(|c| !(c.is_ascii_alphanumeric() || *c == '_' || *c == '$')) {
-        return Err(format!("`{name}` contains `{bad}`; use only letters, digits, `_` and `$`"));
+    if let Some(bad) = name
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || *c == '_' || *c == '$'))
+    {
+        return Err(format!(
+            "`{name}` contains `{bad}`; use only letters, digits, `_` and `$`"
+        ));
     }
     if name.chars().all(|c| c.is_ascii_digit()) {
         return Err(format!("`{name}` is all digits"));
@@ -584,15 +704,24 @@ pub fn validate_account_host(host: &str) -> std::result::Result<(), String> {
         return Err("the account host must not be empty (use `%` for any host)".into());
     }
     if host.len() > MAX_ACCOUNT_HOST_LEN {
-        return Err(format!("the account host is longer than {MAX_ACCOUNT_HOST_LEN} characters"));
+        return Err(format!(
+            "the account host is longer than {MAX_ACCOUNT_HOST_LEN} characters"
+        ));
     }
-    if let Some(bad) = host.chars().find(|c| !(c.is_ascii_alphanumeric() || "._%-:/".contains(*c))) {
-        return Err(format!("`{host}` contains `{bad}`, which no host pattern can"));
+    if let Some(bad) = host
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || "._%-:/".contains(*c)))
+    {
+        return Err(format!(
+            "`{host}` contains `{bad}`, which no host pattern can"
+        ));
     }
     if let Some((ip, mask)) = host.split_once('/') {
         let is_ipv4 = |s: &str| s.parse::<std::net::Ipv4Addr>().is_ok();
         if !is_ipv4(ip) || !is_ipv4(mask) {
-            return Err(format!("`{host}` is not of the form 10.0.0.0/255.255.255.0"));
+            return Err(format!(
+                "`{host}` is not of the form 10.0.0.0/255.255.255.0"
+            ));
         }
     }
     if host.starts_with('.') || host.ends_with('.') || host.contains("..") {
@@ -605,8 +734,13 @@ fn validate_host_name(host: &str) -> std::result::Result<(), String> {
     if host.is_empty() || host.len() > 253 {
         return Err("must be a host name or IP address".into());
     }
-    if let Some(bad) = host.chars().find(|c| !(c.is_ascii_alphanumeric() || ".-:[]".contains(*c))) {
-        return Err(format!("`{host}` contains `{bad}`; a JDBC host is a host name or an IP address"));
+    if let Some(bad) = host
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || ".-:[]".contains(*c)))
+    {
+        return Err(format!(
+            "`{host}` contains `{bad}`; a JDBC host is a host name or an IP address"
+        ));
     }
     Ok(())
 }
@@ -655,7 +789,9 @@ ei_home = "n2"
         assert_eq!(spec.server.jdbc_host, "127.0.0.1");
         assert_eq!(spec.server.jdbc_port, 3306);
         assert_eq!(spec.nodes[1].ei_home, PathBuf::from("/etc/eidb/n2"));
-        assert!(matches!(&spec.dbscript, DbscriptSource::File(p) if p == Path::new("/etc/eidb/x.sql")));
+        assert!(
+            matches!(&spec.dbscript, DbscriptSource::File(p) if p == Path::new("/etc/eidb/x.sql"))
+        );
     }
 
     #[test]
@@ -672,13 +808,20 @@ ei_home = "n2"
             let text = spec_text(&format!("[databases]\nuser_store = {bad:?}\n"));
             let err = parse(&text).unwrap_err();
             assert_eq!(err.exit_code(), 2, "{bad}");
-            assert!(err.message.contains(":12: databases.user_store"), "{bad}: {}", err.message);
+            assert!(
+                err.message.contains(":12: databases.user_store"),
+                "{bad}: {}",
+                err.message
+            );
         }
     }
 
     #[test]
     fn prefix_leaves_room_for_node_number() {
-        let text = spec_text(&format!("[databases]\nlocal_registry_prefix = \"{}\"\n", "P".repeat(64)));
+        let text = spec_text(&format!(
+            "[databases]\nlocal_registry_prefix = \"{}\"\n",
+            "P".repeat(64)
+        ));
         let err = parse(&text).unwrap_err();
         assert!(err.message.contains("limit here is 63"), "{}", err.message);
     }
@@ -702,13 +845,24 @@ ei_home = "n2"
     fn missing_env_secret_names_the_variable() {
         let text = spec_text("").replace("EIDB_SPEC_TEST_PW", "EIDB_SPEC_TEST_UNSET_VAR");
         let err = parse(&text).unwrap_err();
-        assert!(err.message.contains("EIDB_SPEC_TEST_UNSET_VAR"), "{}", err.message);
+        assert!(
+            err.message.contains("EIDB_SPEC_TEST_UNSET_VAR"),
+            "{}",
+            err.message
+        );
         assert!(err.message.contains("user.password_env"), "{}", err.message);
     }
 
     #[test]
     fn account_hosts() {
-        for good in ["%", "localhost", "10.0.%", "10.0.0.0/255.255.255.0", "node1.example.com", "::1"] {
+        for good in [
+            "%",
+            "localhost",
+            "10.0.%",
+            "10.0.0.0/255.255.255.0",
+            "node1.example.com",
+            "::1",
+        ] {
             assert!(validate_account_host(good).is_ok(), "{good}");
         }
         for bad in ["", "a b", "a'b", "host;", "1.2.3.4/xx", "a..b", "`x`"] {

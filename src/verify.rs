@@ -27,8 +27,20 @@ pub struct Finding {
 }
 
 impl Finding {
-    fn new(subject: &str, check: &str, expected: Option<String>, found: Option<String>, fix: impl Into<String>) -> Finding {
-        Finding { subject: subject.to_string(), check: check.to_string(), expected, found, fix: fix.into() }
+    fn new(
+        subject: &str,
+        check: &str,
+        expected: Option<String>,
+        found: Option<String>,
+        fix: impl Into<String>,
+    ) -> Finding {
+        Finding {
+            subject: subject.to_string(),
+            check: check.to_string(),
+            expected,
+            found,
+            fix: fix.into(),
+        }
     }
 }
 
@@ -46,18 +58,33 @@ pub struct NodeState {
 impl NodeState {
     pub fn read(name: &str, ei_home: &Path) -> Result<NodeState> {
         if !ei_home.join("conf").is_dir() {
-            return Err(Error::input(format!("node {name}: {} has no conf/ folder", ei_home.display()))
-                .with_hint("point at the EI installation folder, the one holding conf/ and lib/"));
+            return Err(Error::input(format!(
+                "node {name}: {} has no conf/ folder",
+                ei_home.display()
+            ))
+            .with_hint("point at the EI installation folder, the one holding conf/ and lib/"));
         }
         let read = |file: ConfFile| -> Result<(PathBuf, String)> {
             let path = ei_home.join(file.relative_path());
-            Ok((path.clone(), TextFile::read(&path).map_err(|e| e.context(format!("node {name}")))?.text))
+            Ok((
+                path.clone(),
+                TextFile::read(&path)
+                    .map_err(|e| e.context(format!("node {name}")))?
+                    .text,
+            ))
         };
         let parse_error = |path: &Path, e: conf::ConfError| {
-            Error::input(format!("node {name}: {}:{}:{}: {}", path.display(), e.line, e.column, e.message))
+            Error::input(format!(
+                "node {name}: {}:{}:{}: {}",
+                path.display(),
+                e.line,
+                e.column,
+                e.message
+            ))
         };
         let (path, text) = read(ConfFile::Datasources)?;
-        let datasources = conf::read_master_datasources(&text).map_err(|e| parse_error(&path, e))?;
+        let datasources =
+            conf::read_master_datasources(&text).map_err(|e| parse_error(&path, e))?;
         let (path, text) = read(ConfFile::UserMgt)?;
         let user_mgt = conf::read_user_mgt(&text).map_err(|e| parse_error(&path, e))?;
         let (path, text) = read(ConfFile::Registry)?;
@@ -73,26 +100,39 @@ impl NodeState {
     }
 
     fn datasource_by_jndi(&self, jndi: &str) -> Option<&ActualDatasource> {
-        self.datasources.iter().find(|d| d.jndi_name.as_deref() == Some(jndi))
+        self.datasources
+            .iter()
+            .find(|d| d.jndi_name.as_deref() == Some(jndi))
     }
 
     /// The datasource the registry's `currentDBConfig` uses: the local registry.
     pub fn local_registry(&self) -> Option<&ActualDatasource> {
         let current = self.registry.current_db_config.as_deref()?;
-        let db_config = self.registry.db_configs.iter().find(|c| c.name.as_deref() == Some(current))?;
+        let db_config = self
+            .registry
+            .db_configs
+            .iter()
+            .find(|c| c.name.as_deref() == Some(current))?;
         self.datasource_by_jndi(db_config.data_source.as_deref()?)
     }
 
     /// The datasource behind the first mounted remote instance: the shared registry.
     pub fn shared_registry(&self) -> Option<&ActualDatasource> {
         let instance = self.mounted_instance()?;
-        let db_config = self.registry.db_configs.iter().find(|c| c.name == instance.db_config)?;
+        let db_config = self
+            .registry
+            .db_configs
+            .iter()
+            .find(|c| c.name == instance.db_config)?;
         self.datasource_by_jndi(db_config.data_source.as_deref()?)
     }
 
     fn mounted_instance(&self) -> Option<&conf::ActualRemoteInstance> {
         let mount = self.registry.mounts.first()?;
-        self.registry.remote_instances.iter().find(|r| r.id == mount.instance_id)
+        self.registry
+            .remote_instances
+            .iter()
+            .find(|r| r.id == mount.instance_id)
     }
 
     pub fn user_store(&self) -> Option<&ActualDatasource> {
@@ -104,13 +144,18 @@ fn subject(node: &NodeState) -> String {
     format!("node {}", node.name)
 }
 
-const FIX_PROVISION: &str = "run `eidb provision --config SPEC` (add --files-only for the node files alone)";
+const FIX_PROVISION: &str =
+    "run `eidb provision --config SPEC` (add --files-only for the node files alone)";
 
 /// Checks of one node's files against themselves (no spec needed).
 pub fn node_consistency(node: &NodeState) -> Vec<Finding> {
     let s = subject(node);
     let mut findings = Vec::new();
-    let jndi_names: Vec<&str> = node.datasources.iter().filter_map(|d| d.jndi_name.as_deref()).collect();
+    let jndi_names: Vec<&str> = node
+        .datasources
+        .iter()
+        .filter_map(|d| d.jndi_name.as_deref())
+        .collect();
     for db_config in &node.registry.db_configs {
         let source = db_config.data_source.as_deref().unwrap_or("");
         if !jndi_names.contains(&source) {
@@ -124,29 +169,50 @@ pub fn node_consistency(node: &NodeState) -> Vec<Finding> {
         }
     }
     for instance in &node.registry.remote_instances {
-        if !node.registry.db_configs.iter().any(|c| c.name == instance.db_config) {
+        if !node
+            .registry
+            .db_configs
+            .iter()
+            .any(|c| c.name == instance.db_config)
+        {
             findings.push(Finding::new(
                 &s,
                 "remote_instance_db_config",
                 Some("a remoteInstance naming an existing dbConfig".into()),
-                Some(format!("remoteInstance {} names dbConfig `{}`", instance.id.as_deref().unwrap_or("?"), instance.db_config.as_deref().unwrap_or(""))),
+                Some(format!(
+                    "remoteInstance {} names dbConfig `{}`",
+                    instance.id.as_deref().unwrap_or("?"),
+                    instance.db_config.as_deref().unwrap_or("")
+                )),
                 "fix the remoteInstance's dbConfig in conf/registry.xml",
             ));
         }
     }
     for mount in &node.registry.mounts {
-        if !node.registry.remote_instances.iter().any(|r| r.id == mount.instance_id) {
+        if !node
+            .registry
+            .remote_instances
+            .iter()
+            .any(|r| r.id == mount.instance_id)
+        {
             findings.push(Finding::new(
                 &s,
                 "mount_instance",
                 Some("a mount whose instanceId is a remoteInstance id".into()),
-                Some(format!("mount {} uses instanceId `{}`", mount.path.as_deref().unwrap_or("?"), mount.instance_id.as_deref().unwrap_or(""))),
+                Some(format!(
+                    "mount {} uses instanceId `{}`",
+                    mount.path.as_deref().unwrap_or("?"),
+                    mount.instance_id.as_deref().unwrap_or("")
+                )),
                 "fix the mount's instanceId in conf/registry.xml",
             ));
         }
     }
     if let (Some(instance), Some(shared)) = (node.mounted_instance(), node.shared_registry()) {
-        let expected = desired::cache_id(shared.username.as_deref().unwrap_or(""), shared.url.as_deref().unwrap_or(""));
+        let expected = desired::cache_id(
+            shared.username.as_deref().unwrap_or(""),
+            shared.url.as_deref().unwrap_or(""),
+        );
         if instance.cache_id.as_deref() != Some(expected.as_str()) {
             findings.push(Finding::new(&s, "cache_id", Some(expected), instance.cache_id.clone(), "set cacheId to <username>@<JDBC URL of the shared registry>, character for character; ".to_string() + FIX_PROVISION));
         }
@@ -162,12 +228,19 @@ pub fn node_consistency(node: &NodeState) -> Vec<Finding> {
             ));
         }
     }
-    let uses_mysql = node.datasources.iter().any(|d| d.url.as_deref().is_some_and(|u| u.starts_with("jdbc:mysql")));
+    let uses_mysql = node.datasources.iter().any(|d| {
+        d.url
+            .as_deref()
+            .is_some_and(|u| u.starts_with("jdbc:mysql"))
+    });
     if uses_mysql && node.driver.jar.is_none() {
         findings.push(Finding::new(
             &s,
             "jdbc_driver",
-            Some(format!("a MySQL Connector/J jar in {}", node.ei_home.join("lib").display())),
+            Some(format!(
+                "a MySQL Connector/J jar in {}",
+                node.ei_home.join("lib").display()
+            )),
             Some("none".into()),
             "copy mysql-connector-java-<version>.jar (Connector/J) into <ei_home>/lib",
         ));
@@ -180,7 +253,9 @@ pub fn cross_node(nodes: &[NodeState]) -> Vec<Finding> {
     let mut findings = Vec::new();
     let mut local_owner: BTreeMap<String, &str> = BTreeMap::new();
     for node in nodes {
-        let Some(url) = node.local_registry().and_then(|d| d.url.as_deref()) else { continue };
+        let Some(url) = node.local_registry().and_then(|d| d.url.as_deref()) else {
+            continue;
+        };
         if !url.starts_with("jdbc:mysql") {
             continue; // H2 local registries live inside each node.
         }
@@ -195,21 +270,40 @@ pub fn cross_node(nodes: &[NodeState]) -> Vec<Finding> {
             ));
         }
     }
-    let shared = |f: fn(&NodeState) -> Option<String>, check: &str, what: &str| -> Option<Finding> {
-        let values: Vec<(String, String)> = nodes.iter().map(|n| (n.name.clone(), f(n).unwrap_or_else(|| "(none)".into()))).collect();
-        let first = values.first()?;
-        let other = values.iter().find(|(_, v)| v != &first.1)?;
-        Some(Finding::new(
-            "cluster",
-            check,
-            Some(format!("the same {what} on every node ({} has {})", first.0, first.1)),
-            Some(format!("{} has {}", other.0, other.1)),
-            format!("make every node use the same {what}; {FIX_PROVISION}"),
-        ))
-    };
-    findings.extend(shared(|n| n.shared_registry().and_then(|d| d.url.clone()), "shared_registry_url", "shared registry URL"));
-    findings.extend(shared(|n| n.mounted_instance().and_then(|r| r.cache_id.clone()), "shared_cache_id", "cacheId"));
-    findings.extend(shared(|n| n.user_store().and_then(|d| d.url.clone()), "user_store_url", "user store URL"));
+    let shared =
+        |f: fn(&NodeState) -> Option<String>, check: &str, what: &str| -> Option<Finding> {
+            let values: Vec<(String, String)> = nodes
+                .iter()
+                .map(|n| (n.name.clone(), f(n).unwrap_or_else(|| "(none)".into())))
+                .collect();
+            let first = values.first()?;
+            let other = values.iter().find(|(_, v)| v != &first.1)?;
+            Some(Finding::new(
+                "cluster",
+                check,
+                Some(format!(
+                    "the same {what} on every node ({} has {})",
+                    first.0, first.1
+                )),
+                Some(format!("{} has {}", other.0, other.1)),
+                format!("make every node use the same {what}; {FIX_PROVISION}"),
+            ))
+        };
+    findings.extend(shared(
+        |n| n.shared_registry().and_then(|d| d.url.clone()),
+        "shared_registry_url",
+        "shared registry URL",
+    ));
+    findings.extend(shared(
+        |n| n.mounted_instance().and_then(|r| r.cache_id.clone()),
+        "shared_cache_id",
+        "cacheId",
+    ));
+    findings.extend(shared(
+        |n| n.user_store().and_then(|d| d.url.clone()),
+        "user_store_url",
+        "user store URL",
+    ));
     findings
 }
 
@@ -231,7 +325,13 @@ pub fn node_against_spec(node: &NodeState, desired: &DesiredNode) -> Vec<Finding
             .find(|d| d.name.as_deref() == Some(&want.name))
             .or_else(|| node.datasource_by_jndi(&want.jndi_name));
         let Some(found) = found else {
-            findings.push(Finding::new(&s, "datasource_missing", Some(format!("datasource {} ({})", want.name, want.jndi_name)), None, FIX_PROVISION));
+            findings.push(Finding::new(
+                &s,
+                "datasource_missing",
+                Some(format!("datasource {} ({})", want.name, want.jndi_name)),
+                None,
+                FIX_PROVISION,
+            ));
             continue;
         };
         let expected = ActualDatasource::from(want);
@@ -239,51 +339,119 @@ pub fn node_against_spec(node: &NodeState, desired: &DesiredNode) -> Vec<Finding
             ("datasource_url", &expected.url, &found.url),
             ("datasource_user", &expected.username, &found.username),
             ("datasource_jndi", &expected.jndi_name, &found.jndi_name),
-            ("datasource_driver", &expected.driver_class, &found.driver_class),
+            (
+                "datasource_driver",
+                &expected.driver_class,
+                &found.driver_class,
+            ),
         ];
         for (check, expected, found) in fields {
             if expected != found {
-                findings.push(Finding::new(&s, check, labelled(&want.name, expected), labelled(&want.name, found), FIX_PROVISION));
+                findings.push(Finding::new(
+                    &s,
+                    check,
+                    labelled(&want.name, expected),
+                    labelled(&want.name, found),
+                    FIX_PROVISION,
+                ));
             }
         }
         if found.pool != expected.pool {
-            findings.push(Finding::new(&s, "datasource_pool", Some(format!("{}: WSO2's pool settings", want.name)), Some(format!("{:?}", found.pool)), FIX_PROVISION));
+            findings.push(Finding::new(
+                &s,
+                "datasource_pool",
+                Some(format!("{}: WSO2's pool settings", want.name)),
+                Some(format!("{:?}", found.pool)),
+                FIX_PROVISION,
+            ));
         }
     }
     if node.user_mgt.data_source.as_deref() != Some(desired.user_store_jndi.as_str()) {
-        findings.push(Finding::new(&s, "user_mgt_datasource", Some(desired.user_store_jndi.clone()), node.user_mgt.data_source.clone(), FIX_PROVISION));
+        findings.push(Finding::new(
+            &s,
+            "user_mgt_datasource",
+            Some(desired.user_store_jndi.clone()),
+            node.user_mgt.data_source.clone(),
+            FIX_PROVISION,
+        ));
     }
     let registry = &desired.registry;
-    let db_config = node.registry.db_configs.iter().find(|c| c.name.as_deref() == Some(&registry.db_config.name));
-    if db_config.map(|c| c.data_source.as_deref()) != Some(Some(registry.db_config.data_source.as_str())) {
+    let db_config = node
+        .registry
+        .db_configs
+        .iter()
+        .find(|c| c.name.as_deref() == Some(&registry.db_config.name));
+    if db_config.map(|c| c.data_source.as_deref())
+        != Some(Some(registry.db_config.data_source.as_str()))
+    {
         findings.push(Finding::new(
             &s,
             "registry_db_config",
-            Some(format!("dbConfig {} on {}", registry.db_config.name, registry.db_config.data_source)),
-            db_config.map(|c| format!("dataSource {}", c.data_source.as_deref().unwrap_or("(none)"))),
+            Some(format!(
+                "dbConfig {} on {}",
+                registry.db_config.name, registry.db_config.data_source
+            )),
+            db_config.map(|c| {
+                format!(
+                    "dataSource {}",
+                    c.data_source.as_deref().unwrap_or("(none)")
+                )
+            }),
             FIX_PROVISION,
         ));
     }
     let want = &registry.remote_instance;
-    match node.registry.remote_instances.iter().find(|r| r.id.as_deref() == Some(&want.id)) {
-        None => findings.push(Finding::new(&s, "remote_instance_missing", Some(format!("remoteInstance {}", want.id)), None, FIX_PROVISION)),
+    match node
+        .registry
+        .remote_instances
+        .iter()
+        .find(|r| r.id.as_deref() == Some(&want.id))
+    {
+        None => findings.push(Finding::new(
+            &s,
+            "remote_instance_missing",
+            Some(format!("remoteInstance {}", want.id)),
+            None,
+            FIX_PROVISION,
+        )),
         Some(found) => {
             if found.cache_id.as_deref() != Some(want.cache_id.as_str()) {
-                findings.push(Finding::new(&s, "cache_id", Some(want.cache_id.clone()), found.cache_id.clone(), FIX_PROVISION));
+                findings.push(Finding::new(
+                    &s,
+                    "cache_id",
+                    Some(want.cache_id.clone()),
+                    found.cache_id.clone(),
+                    FIX_PROVISION,
+                ));
             }
-            if *found != conf::ActualRemoteInstance::from(want) && found.cache_id.as_deref() == Some(want.cache_id.as_str()) {
-                findings.push(Finding::new(&s, "remote_instance", Some(format!("{:?}", conf::ActualRemoteInstance::from(want))), Some(format!("{found:?}")), FIX_PROVISION));
+            if *found != conf::ActualRemoteInstance::from(want)
+                && found.cache_id.as_deref() == Some(want.cache_id.as_str())
+            {
+                findings.push(Finding::new(
+                    &s,
+                    "remote_instance",
+                    Some(format!("{:?}", conf::ActualRemoteInstance::from(want))),
+                    Some(format!("{found:?}")),
+                    FIX_PROVISION,
+                ));
             }
         }
     }
     for mount in &registry.mounts {
-        let found = node.registry.mounts.iter().find(|m| m.path.as_deref() == Some(&mount.path));
+        let found = node
+            .registry
+            .mounts
+            .iter()
+            .find(|m| m.path.as_deref() == Some(&mount.path));
         let expected = conf::ActualMount::from(mount);
         if found != Some(&expected) {
             findings.push(Finding::new(
                 &s,
                 "mount",
-                Some(format!("{} -> {} on {} (overwrite {})", mount.path, mount.target_path, mount.instance_id, mount.overwrite)),
+                Some(format!(
+                    "{} -> {} on {} (overwrite {})",
+                    mount.path, mount.target_path, mount.instance_id, mount.overwrite
+                )),
                 found.map(|m| {
                     format!(
                         "{} -> {} on {} (overwrite {})",
@@ -311,20 +479,46 @@ pub fn from_server_plan(changes: &[Change], conflicts: &[Conflict]) -> Vec<Findi
         .filter_map(|change| {
             let subject = change.subject();
             let finding = match change {
-                Change::CreateDatabase { database, charset } => {
-                    Finding::new(&subject, "database_missing", Some(format!("database {database} ({charset})")), None, FIX_PROVISION)
-                }
-                Change::ApplyScript { script, missing, .. } => Finding::new(
+                Change::CreateDatabase { database, charset } => Finding::new(
+                    &subject,
+                    "database_missing",
+                    Some(format!("database {database} ({charset})")),
+                    None,
+                    FIX_PROVISION,
+                ),
+                Change::ApplyScript {
+                    script, missing, ..
+                } => Finding::new(
                     &subject,
                     "schema_missing",
                     Some(format!("every table, index and constraint of {script}")),
                     Some(format!("missing {}", missing.join(", "))),
                     FIX_PROVISION,
                 ),
-                Change::CreateAccount { account, .. } => Finding::new(&subject, "account_missing", Some(account.clone()), None, FIX_PROVISION),
-                Change::AlterAccount { reason, .. } => Finding::new(&subject, "account_login", Some("the account logs in with the spec's password and plugin".into()), Some(reason.clone()), FIX_PROVISION),
-                Change::Grant { database, .. } => Finding::new(&subject, "grant_missing", Some(format!("ALL PRIVILEGES on {database}.*")), None, FIX_PROVISION),
-                Change::Revoke { privileges, target, .. } => Finding::new(
+                Change::CreateAccount { account, .. } => Finding::new(
+                    &subject,
+                    "account_missing",
+                    Some(account.clone()),
+                    None,
+                    FIX_PROVISION,
+                ),
+                Change::AlterAccount { reason, .. } => Finding::new(
+                    &subject,
+                    "account_login",
+                    Some("the account logs in with the spec's password and plugin".into()),
+                    Some(reason.clone()),
+                    FIX_PROVISION,
+                ),
+                Change::Grant { database, .. } => Finding::new(
+                    &subject,
+                    "grant_missing",
+                    Some(format!("ALL PRIVILEGES on {database}.*")),
+                    None,
+                    FIX_PROVISION,
+                ),
+                Change::Revoke {
+                    privileges, target, ..
+                } => Finding::new(
                     &subject,
                     "grant_extra",
                     Some("privileges on the provisioned databases only".into()),
@@ -336,7 +530,15 @@ pub fn from_server_plan(changes: &[Change], conflicts: &[Conflict]) -> Vec<Findi
             Some(finding)
         })
         .collect();
-    findings.extend(conflicts.iter().map(|c| Finding::new(&c.subject, "conflict", Some(c.expected.clone()), Some(c.found.clone()), c.fix.clone())));
+    findings.extend(conflicts.iter().map(|c| {
+        Finding::new(
+            &c.subject,
+            "conflict",
+            Some(c.expected.clone()),
+            Some(c.found.clone()),
+            c.fix.clone(),
+        )
+    }));
     findings
 }
 
@@ -354,7 +556,13 @@ mod tests {
             has_password: true,
             secret_alias: None,
             driver_class: Some("com.mysql.jdbc.Driver".into()),
-            pool: ActualPool { max_active: None, max_wait: None, test_on_borrow: None, validation_query: None, validation_interval: None },
+            pool: ActualPool {
+                max_active: None,
+                max_wait: None,
+                test_on_borrow: None,
+                validation_query: None,
+                validation_interval: None,
+            },
         }
     }
 
@@ -364,16 +572,27 @@ mod tests {
             name: name.into(),
             ei_home: PathBuf::from("/nowhere"),
             datasources: vec![
-                datasource("jdbc/WSO2CarbonDB", &format!("jdbc:mysql://db:3306/{local}?autoReconnect=true")),
+                datasource(
+                    "jdbc/WSO2CarbonDB",
+                    &format!("jdbc:mysql://db:3306/{local}?autoReconnect=true"),
+                ),
                 datasource("jdbc/WSO2RegistryDB", shared),
                 datasource("jdbc/WSO2UMDB", "jdbc:mysql://db:3306/WSO2_USER_DB"),
             ],
-            user_mgt: ActualUserMgt { data_source: Some("jdbc/WSO2UMDB".into()) },
+            user_mgt: ActualUserMgt {
+                data_source: Some("jdbc/WSO2UMDB".into()),
+            },
             registry: ActualRegistry {
                 current_db_config: Some("wso2registry".into()),
                 db_configs: vec![
-                    ActualDbConfig { name: Some("wso2registry".into()), data_source: Some("jdbc/WSO2CarbonDB".into()) },
-                    ActualDbConfig { name: Some("sharedregistry".into()), data_source: Some("jdbc/WSO2RegistryDB".into()) },
+                    ActualDbConfig {
+                        name: Some("wso2registry".into()),
+                        data_source: Some("jdbc/WSO2CarbonDB".into()),
+                    },
+                    ActualDbConfig {
+                        name: Some("sharedregistry".into()),
+                        data_source: Some("jdbc/WSO2RegistryDB".into()),
+                    },
                 ],
                 remote_instances: vec![ActualRemoteInstance {
                     url: Some("https://localhost:9443/registry".into()),
@@ -391,23 +610,40 @@ mod tests {
                     target_path: Some("/_system/eiconfig".into()),
                 }],
             },
-            driver: Driver { jar: Some("x.jar".into()), major: Some(5) },
+            driver: Driver {
+                jar: Some("x.jar".into()),
+                major: Some(5),
+            },
         }
     }
 
-    const GOOD_CACHE_ID: &str = "regadmin@jdbc:mysql://db:3306/REGISTRY_DB?autoReconnect=true&useSSL=false";
+    const GOOD_CACHE_ID: &str =
+        "regadmin@jdbc:mysql://db:3306/REGISTRY_DB?autoReconnect=true&useSSL=false";
 
     #[test]
     fn a_consistent_cluster_has_no_findings() {
-        let nodes = [node("a", "L1", GOOD_CACHE_ID), node("b", "L2", GOOD_CACHE_ID)];
-        assert_eq!(nodes.iter().flat_map(node_consistency).collect::<Vec<_>>(), vec![]);
+        let nodes = [
+            node("a", "L1", GOOD_CACHE_ID),
+            node("b", "L2", GOOD_CACHE_ID),
+        ];
+        assert_eq!(
+            nodes.iter().flat_map(node_consistency).collect::<Vec<_>>(),
+            vec![]
+        );
         assert_eq!(cross_node(&nodes), vec![]);
     }
 
     #[test]
     fn wrong_cache_id_and_shared_local_registry_are_found() {
-        let nodes = [node("a", "L1", GOOD_CACHE_ID), node("b", "L1", "regadmin@jdbc:mysql://10.0.0.1:3306/REGISTRY_DB")];
-        let checks: Vec<String> = nodes.iter().flat_map(node_consistency).map(|f| f.check).collect();
+        let nodes = [
+            node("a", "L1", GOOD_CACHE_ID),
+            node("b", "L1", "regadmin@jdbc:mysql://10.0.0.1:3306/REGISTRY_DB"),
+        ];
+        let checks: Vec<String> = nodes
+            .iter()
+            .flat_map(node_consistency)
+            .map(|f| f.check)
+            .collect();
         assert_eq!(checks, ["cache_id"]);
         let checks: Vec<String> = cross_node(&nodes).into_iter().map(|f| f.check).collect();
         assert_eq!(checks, ["shared_local_registry", "shared_cache_id"]);
@@ -419,15 +655,32 @@ mod tests {
         n.registry.mounts[0].instance_id = Some("nope".into());
         n.registry.db_configs[1].data_source = Some("jdbc/Missing".into());
         n.user_mgt.data_source = Some("jdbc/Gone".into());
-        n.driver = Driver { jar: None, major: None };
+        n.driver = Driver {
+            jar: None,
+            major: None,
+        };
         let checks: Vec<String> = node_consistency(&n).into_iter().map(|f| f.check).collect();
-        assert_eq!(checks, ["db_config_datasource", "mount_instance", "user_store_datasource", "jdbc_driver"]);
+        assert_eq!(
+            checks,
+            [
+                "db_config_datasource",
+                "mount_instance",
+                "user_store_datasource",
+                "jdbc_driver"
+            ]
+        );
     }
 
     #[test]
     fn database_of_urls() {
-        assert_eq!(database_of("jdbc:mysql://h:3306/REG_DB?x=1"), Some("REG_DB"));
+        assert_eq!(
+            database_of("jdbc:mysql://h:3306/REG_DB?x=1"),
+            Some("REG_DB")
+        );
         assert_eq!(database_of("jdbc:mysql://h1:3306,h2:3306/DB"), Some("DB"));
-        assert_eq!(database_of("jdbc:h2:./repository/database/WSO2CARBON_DB;DB_CLOSE_ON_EXIT=FALSE"), None);
+        assert_eq!(
+            database_of("jdbc:h2:./repository/database/WSO2CARBON_DB;DB_CLOSE_ON_EXIT=FALSE"),
+            None
+        );
     }
 }

@@ -1,18 +1,23 @@
 //! Turning the server changes of a plan into SQL, for showing (`--dry-run`, passwords masked) and for
 //! running (databases' scripts concurrently, each on its own connection).
 
-use std::sync::Arc;
 use std::time::Instant;
 
+use futures_util::stream::{self, StreamExt};
 use secrecy::ExposeSecret;
 use sqlx::{Executor, MySqlConnection};
-use tokio::sync::Semaphore;
 
-use super::connect::{statement_error, Endpoint};
+use std::time::Duration;
+
+use super::connect::{is_transient, statement_error, Endpoint};
 use super::facts::{Flavour, ServerFacts};
+use super::inspect;
+use super::ledger::SharedLedger;
 use super::quote::{self, Backslashes};
+use super::script::SchemaObject;
 use crate::desired::DesiredServer;
 use crate::error::{Error, Result};
+use crate::interrupt;
 use crate::mysql::dbscript::Dbscript;
 use crate::mysql::inspect::GrantTarget;
 use crate::plan::Change;
@@ -45,7 +50,12 @@ pub enum Secrets {
 }
 
 /// The SQL of one server change. Script changes are rendered by [`script_sql`].
-pub fn sql(change: &Change, desired: &DesiredServer, dialect: Dialect, secrets: Secrets) -> Vec<String> {
+pub fn sql(
+    change: &Change,
+    desired: &DesiredServer,
+    dialect: Dialect,
+    secrets: Secrets,
+) -> Vec<String> {
     let account = &desired.account;
     let who = quote::account(&account.name, &account.host, dialect.backslashes);
     let password = match secrets {
@@ -58,21 +68,35 @@ pub fn sql(change: &Change, desired: &DesiredServer, dialect: Dialect, secrets: 
     };
     match change {
         Change::CreateDatabase { database, charset } => {
-            vec![format!("CREATE DATABASE IF NOT EXISTS {} CHARACTER SET {charset}", quote::ident(database))]
+            vec![format!(
+                "CREATE DATABASE IF NOT EXISTS {} CHARACTER SET {charset}",
+                quote::ident(database)
+            )]
         }
         Change::CreateAccount { auth_plugin, .. } => {
-            vec![format!("CREATE USER IF NOT EXISTS {who} {}", identified(auth_plugin))]
+            vec![format!(
+                "CREATE USER IF NOT EXISTS {who} {}",
+                identified(auth_plugin)
+            )]
         }
-        Change::AlterAccount { auth_plugin, .. } => vec![format!("ALTER USER {who} {}", identified(auth_plugin))],
+        Change::AlterAccount { auth_plugin, .. } => {
+            vec![format!("ALTER USER {who} {}", identified(auth_plugin))]
+        }
         Change::Grant { database, .. } => vec![format!(
             "GRANT ALL PRIVILEGES ON {}.* TO {who}",
             quote::grant_database(database, dialect.partial_revokes)
         )],
-        Change::Revoke { privileges, grant, .. } => {
+        Change::Revoke {
+            privileges, grant, ..
+        } => {
             let target = match &grant.target {
                 GrantTarget::Global => "*.*".to_string(),
-                GrantTarget::Database(db) => format!("{}.*", quote::grant_database(db, dialect.partial_revokes)),
-                GrantTarget::Table(db, table) => format!("{}.{}", quote::ident(db), quote::ident(table)),
+                GrantTarget::Database(db) => {
+                    format!("{}.*", quote::grant_database(db, dialect.partial_revokes))
+                }
+                GrantTarget::Table(db, table) => {
+                    format!("{}.{}", quote::ident(db), quote::ident(table))
+                }
                 GrantTarget::Other(role) => return vec![format!("REVOKE {role} FROM {who}")],
             };
             vec![format!("REVOKE {privileges} ON {target} FROM {who}")]
@@ -82,9 +106,15 @@ pub fn sql(change: &Change, desired: &DesiredServer, dialect: Dialect, secrets: 
 }
 
 /// The statements of a script change, as they will be sent.
-pub fn script_sql<'a>(change: &Change, desired: &'a DesiredServer) -> Vec<&'a crate::mysql::script::Statement> {
+pub fn script_sql<'a>(
+    change: &Change,
+    desired: &'a DesiredServer,
+) -> Vec<&'a crate::mysql::script::Statement> {
     match change {
-        Change::ApplyScript { statements, .. } => statements.iter().map(|&i| &desired.script.statements[i]).collect(),
+        Change::ApplyScript { statements, .. } => statements
+            .iter()
+            .map(|&i| &desired.script.statements[i])
+            .collect(),
         _ => Vec::new(),
     }
 }
@@ -98,22 +128,42 @@ pub async fn apply(
     desired: &DesiredServer,
     dialect: Dialect,
     parallel: usize,
+    ledger: Option<&SharedLedger>,
     progress: &Progress,
 ) -> Result<()> {
-    for change in changes.iter().filter(|c| matches!(c, Change::CreateDatabase { .. })) {
+    for change in changes
+        .iter()
+        .filter(|c| matches!(c, Change::CreateDatabase { .. }))
+    {
         run_change(admin, change, desired, dialect, progress).await?;
     }
-    let scripts: Vec<&Change> = changes.iter().filter(|c| matches!(c, Change::ApplyScript { .. })).collect();
-    run_scripts(endpoint, &scripts, desired, parallel, progress).await?;
+    let scripts: Vec<&Change> = changes
+        .iter()
+        .filter(|c| matches!(c, Change::ApplyScript { .. }))
+        .collect();
+    run_scripts(endpoint, &scripts, desired, parallel, ledger, progress).await?;
     for change in changes.iter().filter(|c| {
-        matches!(c, Change::CreateAccount { .. } | Change::AlterAccount { .. } | Change::Grant { .. } | Change::Revoke { .. })
+        matches!(
+            c,
+            Change::CreateAccount { .. }
+                | Change::AlterAccount { .. }
+                | Change::Grant { .. }
+                | Change::Revoke { .. }
+        )
     }) {
         run_change(admin, change, desired, dialect, progress).await?;
     }
     Ok(())
 }
 
-async fn run_change(conn: &mut MySqlConnection, change: &Change, desired: &DesiredServer, dialect: Dialect, progress: &Progress) -> Result<()> {
+async fn run_change(
+    conn: &mut MySqlConnection,
+    change: &Change,
+    desired: &DesiredServer,
+    dialect: Dialect,
+    progress: &Progress,
+) -> Result<()> {
+    interrupt::check(&format!("before: {}", change.summary()))?;
     for statement in sql(change, desired, dialect, Secrets::Real) {
         sqlx::raw_sql(&statement)
             .execute(&mut *conn)
@@ -124,42 +174,158 @@ async fn run_change(conn: &mut MySqlConnection, change: &Change, desired: &Desir
     Ok(())
 }
 
-async fn run_scripts(endpoint: &Endpoint, scripts: &[&Change], desired: &DesiredServer, parallel: usize, progress: &Progress) -> Result<()> {
-    let permits = Arc::new(Semaphore::new(parallel.max(1)));
-    let mut tasks = tokio::task::JoinSet::new();
-    for change in scripts {
-        let Change::ApplyScript { database, statements, .. } = change else { continue };
-        let (endpoint, database, statements) = (endpoint.clone(), database.clone(), statements.clone());
-        let (script, permits, progress, summary) = (desired.script.clone(), permits.clone(), progress.clone(), change.summary());
-        tasks.spawn(async move {
-            let _permit = permits.acquire_owned().await.map_err(|_| Error::failure("interrupted"))?;
-            let started = Instant::now();
-            run_script(&endpoint, &database, &statements, &script).await?;
-            progress.done(&format!("{summary} in {:.1} s", started.elapsed().as_secs_f64()));
-            Ok::<(), Error>(())
-        });
+async fn run_scripts(
+    endpoint: &Endpoint,
+    scripts: &[&Change],
+    desired: &DesiredServer,
+    parallel: usize,
+    ledger: Option<&SharedLedger>,
+    progress: &Progress,
+) -> Result<()> {
+    // Concurrent on one task (no spawn): at most `parallel` databases load at once, each on its own connection.
+    let loads = scripts.iter().filter_map(|change| match change {
+        Change::ApplyScript {
+            database,
+            statements,
+            ..
+        } => Some(load_database(
+            endpoint,
+            database,
+            statements,
+            change.summary(),
+            desired,
+            ledger,
+            progress,
+        )),
+        _ => None,
+    });
+    let outcomes: Vec<Result<()>> = stream::iter(loads)
+        .buffer_unordered(parallel.max(1))
+        .collect()
+        .await;
+    // Every database finished its current script before the first error is reported: stopping them half
+    // way would help nobody.
+    outcomes.into_iter().collect()
+}
+
+async fn load_database(
+    endpoint: &Endpoint,
+    database: &str,
+    statements: &[usize],
+    summary: String,
+    desired: &DesiredServer,
+    ledger: Option<&SharedLedger>,
+    progress: &Progress,
+) -> Result<()> {
+    let script = &desired.script;
+    let started = Instant::now();
+    let total = script.statements.len();
+    if let Some(ledger) = ledger {
+        ledger
+            .lock()
+            .await
+            .script_started(database, &script.file_name(), &script.sha256, total, 0)
+            .await?;
     }
-    let mut first_error = None;
-    while let Some(joined) = tasks.join_next().await {
-        let outcome = joined.unwrap_or_else(|e| Err(Error::failure(format!("a script task failed: {e}"))));
-        if let Err(e) = outcome {
-            // Let the other databases finish their current script: stopping them half way helps nobody.
-            first_error.get_or_insert(e);
+    let outcome = run_script(endpoint, database, statements, script).await;
+    if let Some(ledger) = ledger {
+        let mut ledger = ledger.lock().await;
+        match &outcome {
+            Ok(()) => {
+                ledger
+                    .script_progress(database, total, "completed", None)
+                    .await?
+            }
+            Err((done, e)) => {
+                ledger
+                    .script_progress(database, *done, "failed", Some(&e.to_string()))
+                    .await?
+            }
         }
     }
-    first_error.map_or(Ok(()), Err)
+    outcome.map_err(|(_, e)| e)?;
+    progress.done(&format!(
+        "{summary} in {:.1} s",
+        started.elapsed().as_secs_f64()
+    ));
+    Ok(())
 }
 
 /// Run the selected statements of the script in one database, one statement at a time so a failure names
 /// the statement and its line. A script runs on its own connection: a `SET` in it stays in that session.
-async fn run_script(endpoint: &Endpoint, database: &str, statements: &[usize], script: &Dbscript) -> Result<()> {
-    let mut conn = endpoint.connect(Some(database)).await?;
+///
+/// A dropped connection (server restart, `KILL`) is survived: reconnect, and re-send the statement only if
+/// its object is still missing (DDL is not transactional: the server may have completed it). On failure,
+/// returns how many statements of the script (in order) are known complete.
+async fn run_script(
+    endpoint: &Endpoint,
+    database: &str,
+    statements: &[usize],
+    script: &Dbscript,
+) -> Result<(), (usize, Error)> {
+    let mut conn = endpoint.connect(Some(database)).await.map_err(|e| (0, e))?;
+    let mut session: Vec<&str> = Vec::new();
     for &index in statements {
         let statement = &script.statements[index];
-        conn.execute(sqlx::raw_sql(&statement.sql)).await.map_err(|e| {
-            let head = statement.sql.lines().next().unwrap_or_default();
-            statement_error(&e, &format!("database {database}: {}:{} ({head})", script.file_name(), statement.line))
-        })?;
+        let place = || {
+            format!(
+                "database {database}: {}:{} ({})",
+                script.file_name(),
+                statement.line,
+                statement.sql.lines().next().unwrap_or_default()
+            )
+        };
+        interrupt::check(&format!("before {}", place())).map_err(|e| (index, e))?;
+        let mut attempts = 0;
+        loop {
+            match conn.execute(sqlx::raw_sql(&statement.sql)).await {
+                Ok(_) => break,
+                Err(e) if is_transient(&e) && attempts < 3 => {
+                    attempts += 1;
+                    tracing::warn!(
+                        "{}: connection lost ({}); reconnecting",
+                        place(),
+                        crate::redact::redact(&e.to_string())
+                    );
+                    conn = endpoint
+                        .connect_waiting(Some(database), Duration::from_secs(60))
+                        .await
+                        .map_err(|e| (index, e))?;
+                    for setting in &session {
+                        conn.execute(sqlx::raw_sql(setting))
+                            .await
+                            .map_err(|e| (index, statement_error(&e, &place())))?;
+                    }
+                    if object_exists_now(&mut conn, database, &statement.object).await {
+                        break;
+                    }
+                }
+                Err(e) => return Err((index, statement_error(&e, &place()))),
+            }
+        }
+        if statement.object == SchemaObject::Session {
+            session.push(&statement.sql);
+        }
     }
     Ok(())
+}
+
+/// After a reconnect: did the statement in flight complete before the connection dropped?
+async fn object_exists_now(
+    conn: &mut MySqlConnection,
+    database: &str,
+    object: &SchemaObject,
+) -> bool {
+    if matches!(
+        object,
+        SchemaObject::Session | SchemaObject::Other | SchemaObject::Use { .. }
+    ) {
+        return false;
+    }
+    match inspect::read(conn, &[database], ("", ""), Backslashes::Escape).await {
+        Ok(actual) => actual
+            .database(database)
+            .is_some_and(|db| crate::plan::object_exists(object, db)),
+        Err(_) => false,
+    }
 }

@@ -60,14 +60,23 @@ impl Endpoint {
 
     /// Connect, retrying with backoff for up to `wait` while the server is not accepting connections
     /// yet (typical right after `docker compose up`). Refusals such as a wrong password fail at once.
-    pub async fn connect_waiting(&self, database: Option<&str>, wait: Duration) -> Result<MySqlConnection> {
+    pub async fn connect_waiting(
+        &self,
+        database: Option<&str>,
+        wait: Duration,
+    ) -> Result<MySqlConnection> {
         let deadline = Instant::now() + wait;
         let mut delay = Duration::from_millis(200);
         loop {
             match MySqlConnection::connect_with(&self.options(database)).await {
                 Ok(conn) => return Ok(conn),
                 Err(e) if is_transient(&e) && Instant::now() + delay < deadline => {
-                    info!("{} is not ready yet ({}); retrying in {:?}", self.describe(), crate::redact::redact(&e.to_string()), delay);
+                    info!(
+                        "{} is not ready yet ({}); retrying in {:?}",
+                        self.describe(),
+                        crate::redact::redact(&e.to_string()),
+                        delay
+                    );
                     tokio::time::sleep(delay).await;
                     delay = (delay * 2).min(Duration::from_secs(5));
                 }
@@ -86,8 +95,10 @@ impl Endpoint {
 pub fn is_transient(e: &sqlx::Error) -> bool {
     match e {
         sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::Tls(_) => true,
-        sqlx::Error::Database(db) => matches!(db.code().as_deref(), Some("08S01") | Some("HY000"))
-            && matches!(mysql_code(e), Some(1040 | 1053 | 2006 | 2013 | 1927)),
+        sqlx::Error::Database(db) => {
+            matches!(db.code().as_deref(), Some("08S01") | Some("HY000"))
+                && matches!(mysql_code(e), Some(1040 | 1053 | 2006 | 2013 | 1927))
+        }
         _ => false,
     }
 }
@@ -95,7 +106,9 @@ pub fn is_transient(e: &sqlx::Error) -> bool {
 /// The MySQL error number of a server error.
 pub fn mysql_code(e: &sqlx::Error) -> Option<u16> {
     match e {
-        sqlx::Error::Database(db) => db.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>().map(|m| m.number()),
+        sqlx::Error::Database(db) => db
+            .try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>()
+            .map(|m| m.number()),
         _ => None,
     }
 }

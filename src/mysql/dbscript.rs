@@ -21,7 +21,11 @@ pub struct Dbscript {
 
 impl Dbscript {
     pub fn file_name(&self) -> String {
-        self.path.file_name().unwrap_or_default().to_string_lossy().into_owned()
+        self.path
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned()
     }
 
     /// How many statements create each kind of object, for summaries: "40 tables, 27 indexes, ...".
@@ -38,11 +42,19 @@ pub fn summarize<'a>(statements: impl Iterator<Item = &'a Statement>) -> String 
             SchemaObject::Table { .. } => tables += 1,
             SchemaObject::Index { .. } => indexes += 1,
             SchemaObject::Constraint { .. } => constraints += 1,
-            SchemaObject::Routine { .. } | SchemaObject::Trigger { .. } | SchemaObject::View { .. } => routines += 1,
+            SchemaObject::Routine { .. }
+            | SchemaObject::Trigger { .. }
+            | SchemaObject::View { .. } => routines += 1,
             SchemaObject::Session | SchemaObject::Other | SchemaObject::Use { .. } => other += 1,
         }
     }
-    let parts = [(tables, "table"), (indexes, "index"), (constraints, "constraint"), (routines, "routine/trigger/view"), (other, "other")];
+    let parts = [
+        (tables, "table"),
+        (indexes, "index"),
+        (constraints, "constraint"),
+        (routines, "routine/trigger/view"),
+        (other, "other"),
+    ];
     let words: Vec<String> = parts
         .iter()
         .filter(|(n, _)| *n > 0)
@@ -52,7 +64,11 @@ pub fn summarize<'a>(statements: impl Iterator<Item = &'a Statement>) -> String 
             (n, what) => format!("{n} {what}s"),
         })
         .collect();
-    if words.is_empty() { "nothing".to_string() } else { words.join(", ") }
+    if words.is_empty() {
+        "nothing".to_string()
+    } else {
+        words.join(", ")
+    }
 }
 
 /// Pick the script: with a folder, `mysql5.7.sql` for MySQL >= 5.7 and MariaDB >= 10.2 when present,
@@ -62,18 +78,27 @@ pub fn choose(source: &DbscriptSource, facts: &ServerFacts) -> Result<(PathBuf, 
         DbscriptSource::File(path) => Ok((path.clone(), "named by dbscripts.file".to_string())),
         DbscriptSource::Dir(dir) => {
             if !dir.is_dir() {
-                return Err(Error::input(format!("dbscripts.dir {} is not a folder", dir.display()))
-                    .with_hint("point it at <EI_HOME>/dbscripts, or use dbscripts.file"));
+                return Err(Error::input(format!(
+                    "dbscripts.dir {} is not a folder",
+                    dir.display()
+                ))
+                .with_hint("point it at <EI_HOME>/dbscripts, or use dbscripts.file"));
             }
             let modern = dir.join("mysql5.7.sql");
             let classic = dir.join("mysql.sql");
             if facts.wants_mysql57_script() && modern.is_file() {
-                Ok((modern, format!("{} {} takes the 5.7 script", facts.flavour, facts.version)))
+                Ok((
+                    modern,
+                    format!("{} {} takes the 5.7 script", facts.flavour, facts.version),
+                ))
             } else if classic.is_file() {
                 let why = if facts.wants_mysql57_script() {
                     "mysql5.7.sql is not in the folder".to_string()
                 } else {
-                    format!("{} {} predates the 5.7 script", facts.flavour, facts.version)
+                    format!(
+                        "{} {} predates the 5.7 script",
+                        facts.flavour, facts.version
+                    )
                 };
                 Ok((classic, why))
             } else {
@@ -92,15 +117,35 @@ pub fn load(path: &Path, chosen_because: String) -> Result<Dbscript> {
     })?;
     let text = String::from_utf8(bytes.clone())
         .unwrap_or_else(|_| bytes.iter().map(|&b| b as char).collect()); // Latin-1 scripts read as Latin-1.
-    let statements = script::split(&text)
-        .map_err(|e| Error::input(format!("{}:{}: {}", path.display(), e.line, e.message)).with_hint("fix the script; nothing was run"))?;
+    let statements = script::split(&text).map_err(|e| {
+        Error::input(format!("{}:{}: {}", path.display(), e.line, e.message))
+            .with_hint("fix the script; nothing was run")
+    })?;
     if statements.is_empty() {
-        return Err(Error::input(format!("the dbscript {} has no statements", path.display())));
+        return Err(Error::input(format!(
+            "the dbscript {} has no statements",
+            path.display()
+        )));
     }
-    if let Some(s) = statements.iter().find(|s| matches!(s.object, SchemaObject::Use { .. })) {
-        return Err(Error::input(format!("{}:{}: the script switches database (`USE`)", path.display(), s.line))
-            .with_hint("remove the USE statement: eidb runs the script inside each database itself"));
+    if let Some(s) = statements
+        .iter()
+        .find(|s| matches!(s.object, SchemaObject::Use { .. }))
+    {
+        return Err(Error::input(format!(
+            "{}:{}: the script switches database (`USE`)",
+            path.display(),
+            s.line
+        ))
+        .with_hint("remove the USE statement: eidb runs the script inside each database itself"));
     }
-    let sha256 = Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
-    Ok(Dbscript { path: path.to_path_buf(), sha256, statements, chosen_because })
+    let sha256 = Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    Ok(Dbscript {
+        path: path.to_path_buf(),
+        sha256,
+        statements,
+        chosen_because,
+    })
 }

@@ -35,12 +35,18 @@ pub struct Version {
 impl Version {
     /// "10.11.19-MariaDB-0+deb12u1" -> 10.11.19; "8.0.36" -> 8.0.36.
     pub fn parse(text: &str) -> Option<Version> {
-        let core = text.split(|c: char| !(c.is_ascii_digit() || c == '.')).next()?;
+        let core = text
+            .split(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .next()?;
         let mut parts = core.split('.').map(|p| p.parse::<u32>());
         let major = parts.next()?.ok()?;
         let minor = parts.next().and_then(|p| p.ok()).unwrap_or(0);
         let patch = parts.next().and_then(|p| p.ok()).unwrap_or(0);
-        Some(Version { major, minor, patch })
+        Some(Version {
+            major,
+            minor,
+            patch,
+        })
     }
 
     pub fn at_least(&self, major: u32, minor: u32) -> bool {
@@ -94,11 +100,19 @@ impl ServerFacts {
     }
 
     pub fn describe(&self) -> String {
-        format!("{} {} on {}", self.flavour, self.version_string, self.compile_os)
+        format!(
+            "{} {} on {}",
+            self.flavour, self.version_string, self.compile_os
+        )
     }
 
     /// Facts for unit tests of pure derivations.
-    pub fn for_tests(flavour: Flavour, version: Version, compile_os: &str, default_charset: &str) -> ServerFacts {
+    pub fn for_tests(
+        flavour: Flavour,
+        version: Version,
+        compile_os: &str,
+        default_charset: &str,
+    ) -> ServerFacts {
         ServerFacts {
             flavour,
             version,
@@ -139,11 +153,17 @@ const VARIABLES: &[&str] = &[
 
 /// Read the facts in one query. `os_override` injects `@@version_compile_os` (tests of the Windows rule).
 pub async fn read(conn: &mut MySqlConnection, os_override: Option<&str>) -> Result<ServerFacts> {
-    let list = VARIABLES.iter().map(|v| format!("'{v}'")).collect::<Vec<_>>().join(",");
-    let rows = sqlx::raw_sql(&format!("SHOW GLOBAL VARIABLES WHERE Variable_name IN ({list})"))
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(|e| Error::failure(format!("cannot read the server's settings: {e}")))?;
+    let list = VARIABLES
+        .iter()
+        .map(|v| format!("'{v}'"))
+        .collect::<Vec<_>>()
+        .join(",");
+    let rows = sqlx::raw_sql(&format!(
+        "SHOW GLOBAL VARIABLES WHERE Variable_name IN ({list})"
+    ))
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(|e| Error::failure(format!("cannot read the server's settings: {e}")))?;
     let vars: HashMap<String, String> = rows
         .iter()
         .filter_map(|row| {
@@ -155,14 +175,26 @@ pub async fn read(conn: &mut MySqlConnection, os_override: Option<&str>) -> Resu
     from_variables(&vars, os_override)
 }
 
-fn from_variables(vars: &HashMap<String, String>, os_override: Option<&str>) -> Result<ServerFacts> {
+fn from_variables(
+    vars: &HashMap<String, String>,
+    os_override: Option<&str>,
+) -> Result<ServerFacts> {
     let get = |name: &str| vars.get(name).cloned().unwrap_or_default();
     let version_string = get("version");
-    let version = Version::parse(&version_string)
-        .ok_or_else(|| Error::failure(format!("cannot understand the server version `{version_string}`")))?;
+    let version = Version::parse(&version_string).ok_or_else(|| {
+        Error::failure(format!(
+            "cannot understand the server version `{version_string}`"
+        ))
+    })?;
     let is_mariadb = version_string.to_ascii_lowercase().contains("mariadb")
-        || get("version_comment").to_ascii_lowercase().contains("mariadb");
-    let flavour = if is_mariadb { Flavour::Mariadb } else { Flavour::Mysql };
+        || get("version_comment")
+            .to_ascii_lowercase()
+            .contains("mariadb");
+    let flavour = if is_mariadb {
+        Flavour::Mariadb
+    } else {
+        Flavour::Mysql
+    };
     let default_auth_plugin = match flavour {
         Flavour::Mariadb => "mysql_native_password".to_string(),
         Flavour::Mysql => vars
@@ -172,26 +204,54 @@ fn from_variables(vars: &HashMap<String, String>, os_override: Option<&str>) -> 
                 // MySQL 8.4 replaced it with authentication_policy ("*,," or "caching_sha2_password,,").
                 vars.get("authentication_policy")
                     .map(|p| p.split(',').next().unwrap_or("*").trim().to_string())
-                    .map(|p| if p == "*" || p.is_empty() { "caching_sha2_password".to_string() } else { p })
+                    .map(|p| {
+                        if p == "*" || p.is_empty() {
+                            "caching_sha2_password".to_string()
+                        } else {
+                            p
+                        }
+                    })
             })
             .unwrap_or_else(|| {
-                if version.major >= 8 { "caching_sha2_password" } else { "mysql_native_password" }.to_string()
+                if version.major >= 8 {
+                    "caching_sha2_password"
+                } else {
+                    "mysql_native_password"
+                }
+                .to_string()
             }),
     };
-    let row_format = vars.get("innodb_default_row_format").cloned().unwrap_or_else(|| "compact".into()).to_ascii_lowercase();
+    let row_format = vars
+        .get("innodb_default_row_format")
+        .cloned()
+        .unwrap_or_else(|| "compact".into())
+        .to_ascii_lowercase();
     let large_prefix = vars.get("innodb_large_prefix").cloned();
     let page_size: u32 = get("innodb_page_size").parse().unwrap_or(16384);
     let small_rows = matches!(row_format.as_str(), "compact" | "redundant")
-        || large_prefix.as_deref().is_some_and(|v| v.eq_ignore_ascii_case("off"))
-        || vars.get("innodb_file_format").is_some_and(|v| v.eq_ignore_ascii_case("antelope"));
+        || large_prefix
+            .as_deref()
+            .is_some_and(|v| v.eq_ignore_ascii_case("off"))
+        || vars
+            .get("innodb_file_format")
+            .is_some_and(|v| v.eq_ignore_ascii_case("antelope"));
     // InnoDB's limit is 3072 bytes for 16 KiB pages, scaled down for smaller pages; 767 without large prefixes.
-    let max_index_bytes = if small_rows { 767 } else { (3072 * page_size / 16384).max(767) };
-    let on = |name: &str| vars.get(name).is_some_and(|v| v.eq_ignore_ascii_case("on") || v == "1");
+    let max_index_bytes = if small_rows {
+        767
+    } else {
+        (3072 * page_size / 16384).max(767)
+    };
+    let on = |name: &str| {
+        vars.get(name)
+            .is_some_and(|v| v.eq_ignore_ascii_case("on") || v == "1")
+    };
     Ok(ServerFacts {
         flavour,
         version,
         version_string,
-        compile_os: os_override.map(str::to_string).unwrap_or_else(|| get("version_compile_os")),
+        compile_os: os_override
+            .map(str::to_string)
+            .unwrap_or_else(|| get("version_compile_os")),
         compile_os_overridden: os_override.is_some(),
         default_charset: get("character_set_server"),
         default_collation: get("collation_server"),
@@ -211,7 +271,10 @@ mod tests {
     use super::*;
 
     fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
@@ -228,7 +291,14 @@ mod tests {
         )
         .unwrap();
         assert_eq!(facts.flavour, Flavour::Mariadb);
-        assert_eq!(facts.version, Version { major: 10, minor: 11, patch: 19 });
+        assert_eq!(
+            facts.version,
+            Version {
+                major: 10,
+                minor: 11,
+                patch: 19
+            }
+        );
         assert!(facts.wants_mysql57_script());
         assert!(!facts.runs_on_windows());
         assert_eq!(facts.max_index_bytes, 3072);
@@ -237,7 +307,11 @@ mod tests {
     #[test]
     fn mysql_56_compact_rows_have_the_767_byte_limit() {
         let facts = from_variables(
-            &vars(&[("version", "5.6.51"), ("version_compile_os", "Win64"), ("innodb_large_prefix", "OFF")]),
+            &vars(&[
+                ("version", "5.6.51"),
+                ("version_compile_os", "Win64"),
+                ("innodb_large_prefix", "OFF"),
+            ]),
             None,
         )
         .unwrap();
@@ -251,7 +325,11 @@ mod tests {
     #[test]
     fn mysql_84_policy_and_os_override() {
         let facts = from_variables(
-            &vars(&[("version", "8.4.3"), ("authentication_policy", "*,,"), ("innodb_default_row_format", "dynamic")]),
+            &vars(&[
+                ("version", "8.4.3"),
+                ("authentication_policy", "*,,"),
+                ("innodb_default_row_format", "dynamic"),
+            ]),
             Some("Win64"),
         )
         .unwrap();

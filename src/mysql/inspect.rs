@@ -103,7 +103,11 @@ pub async fn read(
     let list = if databases.is_empty() {
         "''".to_string()
     } else {
-        databases.iter().map(|d| quote::literal(d, backslashes)).collect::<Vec<_>>().join(",")
+        databases
+            .iter()
+            .map(|d| quote::literal(d, backslashes))
+            .collect::<Vec<_>>()
+            .join(",")
     };
     let u8 = |col: &str| format!("CONVERT({col} USING utf8mb4)");
     let sql = format!(
@@ -145,13 +149,24 @@ pub async fn read(
         .map_err(|e| statement_error(&e, "reading the databases and the account"))?;
     let mut account_plugin = None;
     for row in rows {
-        let get = |i: usize| row.try_get::<Option<String>, _>(i).ok().flatten().unwrap_or_default();
+        let get = |i: usize| {
+            row.try_get::<Option<String>, _>(i)
+                .ok()
+                .flatten()
+                .unwrap_or_default()
+        };
         let (kind, schema, table, name, extra) = (get(0), get(1), get(2), get(3), get(4));
         if kind == "account" {
             account_plugin = Some(name);
             continue;
         }
-        let db = actual.databases.entry(key(&schema)).or_insert_with(|| ActualDatabase { name: schema.clone(), ..Default::default() });
+        let db = actual
+            .databases
+            .entry(key(&schema))
+            .or_insert_with(|| ActualDatabase {
+                name: schema.clone(),
+                ..Default::default()
+            });
         match kind.as_str() {
             "db" => {
                 let (charset, collation) = extra.split_once('/').unwrap_or((&extra, ""));
@@ -164,7 +179,14 @@ pub async fn read(
             "table" => {
                 let (engine, collation) = extra.split_once('/').unwrap_or(("", ""));
                 let charset = collation.split('_').next().unwrap_or("").to_string();
-                db.tables.insert(key(&table), ActualTable { name: table, engine: engine.to_string(), charset });
+                db.tables.insert(
+                    key(&table),
+                    ActualTable {
+                        name: table,
+                        engine: engine.to_string(),
+                        charset,
+                    },
+                );
             }
             "index" => {
                 db.indexes.insert((key(&table), key(&name)));
@@ -190,12 +212,24 @@ pub async fn read(
     Ok(actual)
 }
 
-async fn show_grants(conn: &mut MySqlConnection, account: (&str, &str), backslashes: Backslashes) -> Result<Vec<ActualGrant>> {
-    let sql = format!("SHOW GRANTS FOR {}", quote::account(account.0, account.1, backslashes));
+async fn show_grants(
+    conn: &mut MySqlConnection,
+    account: (&str, &str),
+    backslashes: Backslashes,
+) -> Result<Vec<ActualGrant>> {
+    let sql = format!(
+        "SHOW GRANTS FOR {}",
+        quote::account(account.0, account.1, backslashes)
+    );
     let rows = sqlx::raw_sql(&sql)
         .fetch_all(&mut *conn)
         .await
-        .map_err(|e| statement_error(&e, &format!("reading the grants of '{}'@'{}'", account.0, account.1)))?;
+        .map_err(|e| {
+            statement_error(
+                &e,
+                &format!("reading the grants of '{}'@'{}'", account.0, account.1),
+            )
+        })?;
     Ok(rows
         .iter()
         .filter_map(|row| row.try_get::<String, _>(0).ok())
@@ -209,13 +243,20 @@ pub fn parse_grant(line: &str) -> Option<ActualGrant> {
     let Some(on) = rest.find(" ON ") else {
         // A role grant: `GRANT `role`@`%` TO ...`.
         let role = rest.split(" TO ").next().unwrap_or(rest).to_string();
-        return Some(ActualGrant { privileges: "ROLE".into(), target: GrantTarget::Other(role), with_grant_option: false });
+        return Some(ActualGrant {
+            privileges: "ROLE".into(),
+            target: GrantTarget::Other(role),
+            with_grant_option: false,
+        });
     };
     let privileges = rest[..on].trim().to_string();
     let after_on = &rest[on + 4..];
     let to = after_on.find(" TO ")?;
     let object = after_on[..to].trim();
-    let object = object.strip_prefix("PROCEDURE ").or_else(|| object.strip_prefix("FUNCTION ")).unwrap_or(object);
+    let object = object
+        .strip_prefix("PROCEDURE ")
+        .or_else(|| object.strip_prefix("FUNCTION "))
+        .unwrap_or(object);
     let target = if object == "*.*" {
         GrantTarget::Global
     } else if let Some(db) = object.strip_suffix(".*") {
@@ -225,7 +266,11 @@ pub fn parse_grant(line: &str) -> Option<ActualGrant> {
     } else {
         GrantTarget::Other(object.to_string())
     };
-    Some(ActualGrant { privileges, target, with_grant_option: line.ends_with("WITH GRANT OPTION") })
+    Some(ActualGrant {
+        privileges,
+        target,
+        with_grant_option: line.ends_with("WITH GRANT OPTION"),
+    })
 }
 
 fn split_qualified(object: &str) -> Option<(String, String)> {
@@ -233,7 +278,9 @@ fn split_qualified(object: &str) -> Option<(String, String)> {
     for (i, c) in object.char_indices() {
         match c {
             '`' => in_quote = !in_quote,
-            '.' if !in_quote => return Some((object[..i].to_string(), object[i + 1..].to_string())),
+            '.' if !in_quote => {
+                return Some((object[..i].to_string(), object[i + 1..].to_string()))
+            }
             _ => {}
         }
     }
@@ -242,7 +289,11 @@ fn split_qualified(object: &str) -> Option<(String, String)> {
 
 /// `` `WSO2\_USER\_DB` `` -> `WSO2_USER_DB`.
 fn unquote_grant_name(quoted: &str) -> String {
-    let inner = quoted.trim().trim_start_matches('`').trim_end_matches('`').replace("``", "`");
+    let inner = quoted
+        .trim()
+        .trim_start_matches('`')
+        .trim_end_matches('`')
+        .replace("``", "`");
     inner.replace("\\_", "_").replace("\\%", "%")
 }
 
@@ -252,16 +303,29 @@ mod tests {
 
     #[test]
     fn grants_of_each_flavour() {
-        let g = parse_grant("GRANT ALL PRIVILEGES ON `WSO2\\_USER\\_DB`.* TO `regadmin`@`%`").unwrap();
+        let g =
+            parse_grant("GRANT ALL PRIVILEGES ON `WSO2\\_USER\\_DB`.* TO `regadmin`@`%`").unwrap();
         assert!(g.is_all_on("WSO2_USER_DB"));
-        let g = parse_grant("GRANT USAGE ON *.* TO `regadmin`@`%` IDENTIFIED BY PASSWORD '*ABC'").unwrap();
+        let g = parse_grant("GRANT USAGE ON *.* TO `regadmin`@`%` IDENTIFIED BY PASSWORD '*ABC'")
+            .unwrap();
         assert!(g.is_usage());
-        let g = parse_grant("GRANT SELECT, INSERT ON `REGISTRY_DB`.`REG_LOG` TO 'regadmin'@'%' WITH GRANT OPTION").unwrap();
-        assert_eq!(g.target, GrantTarget::Table("REGISTRY_DB".into(), "REG_LOG".into()));
+        let g = parse_grant(
+            "GRANT SELECT, INSERT ON `REGISTRY_DB`.`REG_LOG` TO 'regadmin'@'%' WITH GRANT OPTION",
+        )
+        .unwrap();
+        assert_eq!(
+            g.target,
+            GrantTarget::Table("REGISTRY_DB".into(), "REG_LOG".into())
+        );
         assert!(g.with_grant_option);
         let g = parse_grant("GRANT SUPER ON *.* TO `regadmin`@`%`").unwrap();
         assert_eq!(g.target, GrantTarget::Global);
         assert!(!g.is_usage());
-        assert_eq!(parse_grant("GRANT `app_role`@`%` TO `regadmin`@`%`").unwrap().privileges, "ROLE");
+        assert_eq!(
+            parse_grant("GRANT `app_role`@`%` TO `regadmin`@`%`")
+                .unwrap()
+                .privileges,
+            "ROLE"
+        );
     }
 }

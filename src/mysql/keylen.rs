@@ -23,7 +23,11 @@ pub struct WidestKey {
 
 impl WidestKey {
     pub fn describe(&self) -> String {
-        let cols: Vec<String> = self.columns.iter().map(|(c, n)| format!("{c} VARCHAR({n})")).collect();
+        let cols: Vec<String> = self
+            .columns
+            .iter()
+            .map(|(c, n)| format!("{c} VARCHAR({n})"))
+            .collect();
         format!("{}({})", self.table, cols.join(", "))
     }
 }
@@ -42,14 +46,18 @@ pub fn widest_key(statements: &[Statement], bytes_per_char: u32) -> Option<Wides
                     let words = words(part);
                     let first = words.first().map(String::as_str).unwrap_or("");
                     match first {
-                        "PRIMARY" | "UNIQUE" | "INDEX" | "KEY" | "FOREIGN" | "CONSTRAINT" | "FULLTEXT" | "SPATIAL" => {
+                        "PRIMARY" | "UNIQUE" | "INDEX" | "KEY" | "FOREIGN" | "CONSTRAINT"
+                        | "FULLTEXT" | "SPATIAL" => {
                             if let Some(cols) = between_outer_parens(part) {
                                 keys.push((table.clone(), column_list(cols)));
                             }
                         }
                         _ => {
                             if let Some(length) = char_length(&words) {
-                                columns.entry(table.clone()).or_default().insert(first.to_string(), length);
+                                columns
+                                    .entry(table.clone())
+                                    .or_default()
+                                    .insert(first.to_string(), length);
                             }
                         }
                     }
@@ -65,14 +73,25 @@ pub fn widest_key(statements: &[Statement], bytes_per_char: u32) -> Option<Wides
     }
     keys.into_iter()
         .filter_map(|(table, cols)| {
-            let lengths: Vec<(String, u32)> =
-                cols.into_iter().filter_map(|c| columns.get(&table)?.get(&c).map(|&n| (c, n))).collect();
+            let lengths: Vec<(String, u32)> = cols
+                .into_iter()
+                .filter_map(|c| columns.get(&table)?.get(&c).map(|&n| (c, n)))
+                .collect();
             if lengths.is_empty() {
                 return None;
             }
-            let widest_column_bytes = lengths.iter().map(|(_, n)| n * bytes_per_char).max().unwrap_or(0);
+            let widest_column_bytes = lengths
+                .iter()
+                .map(|(_, n)| n * bytes_per_char)
+                .max()
+                .unwrap_or(0);
             let key_bytes = lengths.iter().map(|(_, n)| n * bytes_per_char).sum();
-            Some(WidestKey { table, columns: lengths, widest_column_bytes, key_bytes })
+            Some(WidestKey {
+                table,
+                columns: lengths,
+                widest_column_bytes,
+                key_bytes,
+            })
         })
         .max_by_key(|k| (k.key_bytes, k.widest_column_bytes))
 }
@@ -87,7 +106,10 @@ fn words(text: &str) -> Vec<String> {
 /// `NAME VARCHAR (750) ...` -> 750; only character columns count.
 fn char_length(words: &[String]) -> Option<u32> {
     let kind = words.get(1)?;
-    if !matches!(kind.as_str(), "VARCHAR" | "CHAR" | "NVARCHAR" | "NCHAR" | "VARCHAR2") {
+    if !matches!(
+        kind.as_str(),
+        "VARCHAR" | "CHAR" | "NVARCHAR" | "NCHAR" | "VARCHAR2"
+    ) {
         return None;
     }
     words.get(2)?.parse().ok()
@@ -116,7 +138,10 @@ fn between_outer_parens(text: &str) -> Option<&str> {
 /// the first parenthesised list after `ON` or `KEY`.
 fn last_parens(sql: &str) -> Option<&str> {
     let upper = sql.to_ascii_uppercase();
-    let anchor = upper.find(" ON ").or_else(|| upper.find("KEY")).or_else(|| upper.find("UNIQUE"))?;
+    let anchor = upper
+        .find(" ON ")
+        .or_else(|| upper.find("KEY"))
+        .or_else(|| upper.find("UNIQUE"))?;
     between_outer_parens(&sql[anchor..])
 }
 
@@ -178,7 +203,8 @@ mod tests {
 
     #[test]
     fn inline_unique_keys_count() {
-        let statements = split("CREATE TABLE T (A VARCHAR(300), B VARCHAR(400), UNIQUE KEY U (A, B));").unwrap();
+        let statements =
+            split("CREATE TABLE T (A VARCHAR(300), B VARCHAR(400), UNIQUE KEY U (A, B));").unwrap();
         let widest = widest_key(&statements, 3).unwrap();
         assert_eq!(widest.key_bytes, 2100);
         assert_eq!(widest.widest_column_bytes, 1200);

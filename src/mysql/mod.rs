@@ -6,5 +6,6 @@ pub mod dbscript;
 pub mod facts;
 pub mod inspect;
 pub mod keylen;
+pub mod ledger;
 pub mod quote;
 pub mod script;

@@ -20,7 +20,10 @@ pub enum Backslashes {
 
 impl Backslashes {
     pub fn from_sql_mode(sql_mode: &str) -> Self {
-        if sql_mode.split(',').any(|m| m.trim().eq_ignore_ascii_case("NO_BACKSLASH_ESCAPES")) {
+        if sql_mode
+            .split(',')
+            .any(|m| m.trim().eq_ignore_ascii_case("NO_BACKSLASH_ESCAPES"))
+        {
             Backslashes::Literal
         } else {
             Backslashes::Escape
@@ -67,14 +70,26 @@ mod tests {
     #[test]
     fn literals_for_both_modes() {
         let nasty = r#"a'b"c\d;e%f@g&h<i>"#;
-        assert_eq!(literal(nasty, Backslashes::Escape), r#"'a''b"c\\d;e%f@g&h<i>'"#);
-        assert_eq!(literal(nasty, Backslashes::Literal), r#"'a''b"c\d;e%f@g&h<i>'"#);
+        assert_eq!(
+            literal(nasty, Backslashes::Escape),
+            r#"'a''b"c\\d;e%f@g&h<i>'"#
+        );
+        assert_eq!(
+            literal(nasty, Backslashes::Literal),
+            r#"'a''b"c\d;e%f@g&h<i>'"#
+        );
     }
 
     #[test]
     fn sql_mode_detection() {
-        assert_eq!(Backslashes::from_sql_mode("STRICT_TRANS_TABLES,NO_BACKSLASH_ESCAPES"), Backslashes::Literal);
-        assert_eq!(Backslashes::from_sql_mode("STRICT_TRANS_TABLES"), Backslashes::Escape);
+        assert_eq!(
+            Backslashes::from_sql_mode("STRICT_TRANS_TABLES,NO_BACKSLASH_ESCAPES"),
+            Backslashes::Literal
+        );
+        assert_eq!(
+            Backslashes::from_sql_mode("STRICT_TRANS_TABLES"),
+            Backslashes::Escape
+        );
     }
 
     #[test]

@@ -1,0 +1,391 @@
+//! eidb's bookkeeping in the server (the metadata database, `databases.metadata`): which dbscript was
+//! applied to each database and how far it got, every run's outcome, and the run lock.
+//!
+//! The lock is a row with an owner and an expiry rather than `GET_LOCK`, because `GET_LOCK` holds on one
+//! Galera member only while a row replicates; the same lock serves single servers. A holder that died
+//! stops renewing it, and another run takes it over after expiry and says so.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use sqlx::{Executor, MySqlConnection, Row};
+
+use super::connect::{is_transient, statement_error, Endpoint};
+use super::quote::{self, Backslashes};
+use crate::error::{Error, Result};
+use crate::progress::Progress;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// How long a lock holds without renewal; the holder renews it every third of that.
+pub const LOCK_TTL: Duration = Duration::from_secs(30);
+
+pub const EIDB_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The ledger shared by the tasks that load databases concurrently.
+pub type SharedLedger = std::sync::Arc<tokio::sync::Mutex<Ledger>>;
+
+/// What the ledger says about one target database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScriptRecord {
+    pub script_name: String,
+    pub sha256: String,
+    pub total: usize,
+    pub done: usize,
+    /// `running`, `completed` or `failed`.
+    pub outcome: String,
+}
+
+impl ScriptRecord {
+    pub fn completed(&self) -> bool {
+        self.outcome == "completed"
+    }
+}
+
+/// Read the ledger's script records, if the metadata database exists (it does not before the first run).
+pub async fn read_scripts(
+    conn: &mut MySqlConnection,
+    metadata_db: &str,
+    backslashes: Backslashes,
+) -> Result<HashMap<String, ScriptRecord>> {
+    let exists = sqlx::raw_sql(&format!(
+        "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = {} AND TABLE_NAME = 'eidb_script'",
+        quote::literal(metadata_db, backslashes)
+    ))
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(|e| statement_error(&e, "reading the ledger"))?
+    .try_get::<i64, _>(0)
+    .unwrap_or(0);
+    if exists == 0 {
+        return Ok(HashMap::new());
+    }
+    let rows = sqlx::raw_sql(&format!(
+        "SELECT target_db, script_name, script_sha256, statements_total, statements_done, outcome FROM {}.eidb_script",
+        quote::ident(metadata_db)
+    ))
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(|e| statement_error(&e, "reading the ledger"))?;
+    Ok(rows
+        .iter()
+        .filter_map(|row| {
+            let target: String = row.try_get(0).ok()?;
+            Some((
+                target.to_ascii_lowercase(),
+                ScriptRecord {
+                    script_name: row.try_get(1).ok()?,
+                    sha256: row.try_get(2).ok()?,
+                    total: row.try_get::<i32, _>(3).ok()? as usize,
+                    done: row.try_get::<i32, _>(4).ok()? as usize,
+                    outcome: row.try_get(5).ok()?,
+                },
+            ))
+        })
+        .collect())
+}
+
+/// The ledger of one run: the metadata database's connection, the run's id and the lock it holds.
+pub struct Ledger {
+    conn: MySqlConnection,
+    endpoint: Endpoint,
+    database: String,
+    run_id: i64,
+    owner: String,
+    lock_name: String,
+    renewer: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Ledger {
+    /// Create the metadata database and its tables (sqlx migrations) if needed, take the run lock
+    /// (waiting up to `lock_wait`), and record the run.
+    pub async fn open(
+        endpoint: &Endpoint,
+        metadata_db: &str,
+        lock_name: &str,
+        lock_wait: Duration,
+        progress: &Progress,
+    ) -> Result<Ledger> {
+        let mut admin = endpoint.connect(None).await?;
+        admin
+            .execute(sqlx::raw_sql(&format!(
+                "CREATE DATABASE IF NOT EXISTS {} CHARACTER SET utf8mb4",
+                quote::ident(metadata_db)
+            )))
+            .await
+            .map_err(|e| {
+                statement_error(&e, &format!("creating the metadata database {metadata_db}"))
+            })?;
+        drop(admin);
+        let mut conn = endpoint.connect(Some(metadata_db)).await?;
+        migrate(&mut conn, metadata_db).await?;
+        let connection_id: u64 = sqlx::raw_sql("SELECT CONNECTION_ID()")
+            .fetch_one(&mut conn)
+            .await
+            .and_then(|row| row.try_get(0))
+            .map_err(|e| statement_error(&e, "reading the connection id"))?;
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .unwrap_or_else(|_| "unknown-host".into());
+        let owner = format!(
+            "{} pid {} connection {connection_id}",
+            host.trim(),
+            std::process::id()
+        );
+        acquire_lock(&mut conn, lock_name, &owner, lock_wait, progress).await?;
+        let run_id = sqlx::query("INSERT INTO eidb_run (eidb_version, started_at, outcome, owner) VALUES (?, NOW(6), 'running', ?)")
+            .bind(EIDB_VERSION)
+            .bind(&owner)
+            .execute(&mut conn)
+            .await
+            .map_err(|e| statement_error(&e, "recording the run"))?
+            .last_insert_id() as i64;
+        let renewer = Some(spawn_renewer(
+            endpoint.clone(),
+            metadata_db.to_string(),
+            lock_name.to_string(),
+            owner.clone(),
+        ));
+        Ok(Ledger {
+            conn,
+            endpoint: endpoint.clone(),
+            database: metadata_db.to_string(),
+            run_id,
+            owner,
+            lock_name: lock_name.to_string(),
+            renewer,
+        })
+    }
+
+    /// A script is about to run in `target`: record it (replacing an earlier record of that database).
+    pub async fn script_started(
+        &mut self,
+        target: &str,
+        name: &str,
+        sha256: &str,
+        total: usize,
+        done: usize,
+    ) -> Result<()> {
+        let sql = "INSERT INTO eidb_script (target_db, script_name, script_sha256, statements_total, statements_done, outcome, started_at, run_id, eidb_version)
+                   VALUES (?, ?, ?, ?, ?, 'running', NOW(6), ?, ?)
+                   ON DUPLICATE KEY UPDATE script_name = VALUES(script_name), script_sha256 = VALUES(script_sha256),
+                     statements_total = VALUES(statements_total), statements_done = VALUES(statements_done), outcome = 'running',
+                     started_at = VALUES(started_at), finished_at = NULL, run_id = VALUES(run_id), eidb_version = VALUES(eidb_version), error = NULL";
+        self.exec_retrying(|c| {
+            sqlx::query(sql)
+                .bind(target)
+                .bind(name)
+                .bind(sha256)
+                .bind(total as i32)
+                .bind(done as i32)
+                .bind(c)
+                .bind(EIDB_VERSION)
+        })
+        .await
+    }
+
+    /// Record progress (`done` statements of the script, in order, are known complete) and the outcome.
+    pub async fn script_progress(
+        &mut self,
+        target: &str,
+        done: usize,
+        outcome: &str,
+        error: Option<&str>,
+    ) -> Result<()> {
+        let finished = if outcome == "running" {
+            "NULL"
+        } else {
+            "NOW(6)"
+        };
+        let sql = format!(
+            "UPDATE eidb_script SET statements_done = ?, outcome = ?, finished_at = {finished}, error = ? WHERE target_db = ?"
+        );
+        let error = error.map(crate::redact::redact);
+        self.exec_retrying(|_| {
+            sqlx::query(&sql)
+                .bind(done as i32)
+                .bind(outcome)
+                .bind(error.clone())
+                .bind(target)
+        })
+        .await
+    }
+
+    /// Record the run's outcome and release the lock.
+    pub async fn close(mut self, outcome: &str, error: Option<&str>) -> Result<()> {
+        if let Some(renewer) = self.renewer.take() {
+            renewer.abort();
+        }
+        let error = error.map(crate::redact::redact);
+        let run_id = self.run_id;
+        self.exec_retrying(|_| {
+            sqlx::query(
+                "UPDATE eidb_run SET finished_at = NOW(6), outcome = ?, error = ? WHERE id = ?",
+            )
+            .bind(outcome)
+            .bind(error.clone())
+            .bind(run_id)
+        })
+        .await?;
+        let (name, owner) = (self.lock_name.clone(), self.owner.clone());
+        self.exec_retrying(|_| {
+            sqlx::query("DELETE FROM eidb_lock WHERE name = ? AND owner = ?")
+                .bind(name.clone())
+                .bind(owner.clone())
+        })
+        .await
+    }
+
+    /// Run a ledger statement; after a dropped connection, reconnect once and try again (the statements
+    /// are idempotent upserts and updates).
+    async fn exec_retrying<'q, F>(&mut self, make: F) -> Result<()>
+    where
+        F: Fn(i64) -> sqlx::query::Query<'q, sqlx::MySql, sqlx::mysql::MySqlArguments>,
+    {
+        match make(self.run_id).execute(&mut self.conn).await {
+            Ok(_) => Ok(()),
+            Err(e) if is_transient(&e) => {
+                self.conn = self
+                    .endpoint
+                    .connect_waiting(Some(&self.database), Duration::from_secs(30))
+                    .await?;
+                make(self.run_id)
+                    .execute(&mut self.conn)
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| statement_error(&e, "writing the ledger"))
+            }
+            Err(e) => Err(statement_error(&e, "writing the ledger")),
+        }
+    }
+}
+
+/// Bring the ledger's tables up to date. Concurrent first runs race on sqlx's bookkeeping row (1062), so
+/// migrations run under a server lock, and a lost race is retried: the winner's migration is then seen.
+async fn migrate(conn: &mut MySqlConnection, metadata_db: &str) -> Result<()> {
+    let lock = quote::literal(&format!("eidb-migrate-{metadata_db}"), Backslashes::Escape);
+    let _ = conn
+        .execute(sqlx::raw_sql(&format!("DO GET_LOCK({lock}, 60)")))
+        .await;
+    let mut outcome = MIGRATOR.run(&mut *conn).await;
+    for _ in 0..3 {
+        match &outcome {
+            Err(sqlx::migrate::MigrateError::Execute(e))
+                if super::connect::mysql_code(e) == Some(1062) =>
+            {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                outcome = MIGRATOR.run(&mut *conn).await;
+            }
+            _ => break,
+        }
+    }
+    let _ = conn
+        .execute(sqlx::raw_sql(&format!("DO RELEASE_LOCK({lock})")))
+        .await;
+    outcome.map_err(|e| {
+        Error::failure(format!("setting up eidb's ledger in {metadata_db}: {e}"))
+            .with_hint("if a migration of eidb's ledger was changed or is newer than this eidb, use the eidb version that created it")
+    })
+}
+
+/// Take the lock row: insert it, or take it over when it expired; otherwise wait and try again.
+async fn acquire_lock(
+    conn: &mut MySqlConnection,
+    name: &str,
+    owner: &str,
+    wait: Duration,
+    progress: &Progress,
+) -> Result<()> {
+    let started = Instant::now();
+    let mut told = false;
+    loop {
+        let taken = sqlx::query(
+            "INSERT INTO eidb_lock (name, owner, acquired_at, expires_at) VALUES (?, ?, NOW(6), NOW(6) + INTERVAL ? SECOND)
+             ON DUPLICATE KEY UPDATE
+               owner = IF(expires_at < NOW(6), VALUES(owner), owner),
+               acquired_at = IF(owner = VALUES(owner), VALUES(acquired_at), acquired_at),
+               expires_at = IF(owner = VALUES(owner), VALUES(expires_at), expires_at)",
+        )
+        .bind(name)
+        .bind(owner)
+        .bind(LOCK_TTL.as_secs())
+        .execute(&mut *conn)
+        .await;
+        match taken {
+            // 1213 deadlock / Galera certification failure: someone else raced us; look again.
+            Err(e) if matches!(super::connect::mysql_code(&e), Some(1213 | 1205)) => {}
+            Err(e) => return Err(statement_error(&e, "taking the run lock")),
+            Ok(result) => {
+                let row = sqlx::query(
+                    "SELECT owner, CAST(acquired_at AS CHAR) FROM eidb_lock WHERE name = ?",
+                )
+                .bind(name)
+                .fetch_optional(&mut *conn)
+                .await
+                .map_err(|e| statement_error(&e, "reading the run lock"))?;
+                let holder: Option<(String, String)> =
+                    row.and_then(|r| Some((r.try_get(0).ok()?, r.try_get(1).ok()?)));
+                match holder {
+                    Some((holder, _)) if holder == owner => {
+                        // 2 rows affected by ON DUPLICATE KEY UPDATE: an existing (expired) row was taken over.
+                        if result.rows_affected() == 2 {
+                            progress.line(&format!("took over the run lock `{name}`: its holder did not renew it for {} s", LOCK_TTL.as_secs()));
+                        }
+                        if told {
+                            progress.line(&format!(
+                                "got the run lock `{name}` after waiting {:.1} s",
+                                started.elapsed().as_secs_f64()
+                            ));
+                        }
+                        return Ok(());
+                    }
+                    Some((holder, since)) => {
+                        if started.elapsed() >= wait {
+                            return Err(Error::failure(format!(
+                                "another eidb run holds the lock `{name}`: {holder}, since {since}; gave up after {} s",
+                                wait.as_secs()
+                            ))
+                            .with_hint("wait for that run to finish (or raise --lock-wait); a run that died releases it after 30 s"));
+                        }
+                        if !told {
+                            progress.line(&format!(
+                                "waiting for the run lock `{name}`, held by {holder} since {since}"
+                            ));
+                            told = true;
+                        }
+                    }
+                    None => {}
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// Keep renewing the lock while the run lasts.
+fn spawn_renewer(
+    endpoint: Endpoint,
+    database: String,
+    name: String,
+    owner: String,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut conn: Option<MySqlConnection> = None;
+        loop {
+            tokio::time::sleep(LOCK_TTL / 3).await;
+            if conn.is_none() {
+                conn = endpoint.connect(Some(&database)).await.ok();
+            }
+            if let Some(c) = conn.as_mut() {
+                let renewed = sqlx::query("UPDATE eidb_lock SET expires_at = NOW(6) + INTERVAL ? SECOND WHERE name = ? AND owner = ?")
+                    .bind(LOCK_TTL.as_secs())
+                    .bind(&name)
+                    .bind(&owner)
+                    .execute(&mut *c)
+                    .await;
+                if renewed.is_err() {
+                    conn = None;
+                }
+            }
+        }
+    })
+}
