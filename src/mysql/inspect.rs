@@ -10,6 +10,9 @@ use super::quote::{self, Backslashes};
 use crate::error::Result;
 use crate::mysql::connect::statement_error;
 
+/// The inspection query, shipped as SQL (see the file for its placeholders).
+const INSPECT_SQL: &str = include_str!("../../sql/inspect.sql");
+
 /// Names compared case-insensitively, as MySQL compares index names and as WSO2's upper-case names are
 /// found on servers with `lower_case_table_names` set.
 pub fn key(name: &str) -> String {
@@ -109,40 +112,10 @@ pub async fn read(
             .collect::<Vec<_>>()
             .join(",")
     };
-    let u8 = |col: &str| format!("CONVERT({col} USING utf8mb4)");
-    let sql = format!(
-        "SELECT 'db' AS k, {s} AS s, '' AS t, '' AS n, {x} AS x FROM information_schema.SCHEMATA WHERE SCHEMA_NAME IN ({list})
-         UNION ALL SELECT 'table', {ts}, {tn}, {tt}, {tx} FROM information_schema.TABLES WHERE TABLE_SCHEMA IN ({list})
-         UNION ALL SELECT DISTINCT 'index', {is}, {it}, {iname}, '' FROM information_schema.STATISTICS WHERE TABLE_SCHEMA IN ({list})
-         UNION ALL SELECT 'constraint', {cs}, {ct}, {cn}, {cx} FROM information_schema.TABLE_CONSTRAINTS WHERE CONSTRAINT_SCHEMA IN ({list})
-         UNION ALL SELECT 'routine', {rs}, '', {rn}, {rx} FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA IN ({list})
-         UNION ALL SELECT 'trigger', {gs}, {gt}, {gn}, '' FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA IN ({list})
-         UNION ALL SELECT 'account', {uu}, {uh}, {up}, '' FROM mysql.user WHERE User = {user} AND Host = {host}",
-        s = u8("SCHEMA_NAME"),
-        x = u8("CONCAT(DEFAULT_CHARACTER_SET_NAME, '/', DEFAULT_COLLATION_NAME)"),
-        ts = u8("TABLE_SCHEMA"),
-        tn = u8("TABLE_NAME"),
-        tt = u8("TABLE_TYPE"),
-        tx = u8("CONCAT(IFNULL(ENGINE, ''), '/', IFNULL(TABLE_COLLATION, ''))"),
-        is = u8("TABLE_SCHEMA"),
-        it = u8("TABLE_NAME"),
-        iname = u8("INDEX_NAME"),
-        cs = u8("CONSTRAINT_SCHEMA"),
-        ct = u8("TABLE_NAME"),
-        cn = u8("CONSTRAINT_NAME"),
-        cx = u8("CONSTRAINT_TYPE"),
-        rs = u8("ROUTINE_SCHEMA"),
-        rn = u8("ROUTINE_NAME"),
-        rx = u8("ROUTINE_TYPE"),
-        gs = u8("TRIGGER_SCHEMA"),
-        gt = u8("EVENT_OBJECT_TABLE"),
-        gn = u8("TRIGGER_NAME"),
-        uu = u8("User"),
-        uh = u8("Host"),
-        up = u8("plugin"),
-        user = quote::literal(account.0, backslashes),
-        host = quote::literal(account.1, backslashes),
-    );
+    let sql = INSPECT_SQL
+        .replace("{databases}", &list)
+        .replace("{user}", &quote::literal(account.0, backslashes))
+        .replace("{host}", &quote::literal(account.1, backslashes));
     let rows = sqlx::raw_sql(&sql)
         .fetch_all(&mut *conn)
         .await

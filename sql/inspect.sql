@@ -1,0 +1,27 @@
+-- What exists now, for the plan: every database eidb manages, what each holds, and the account, in one
+-- round trip. eidb fills in {databases} (a quoted list), {user} and {host} (quoted literals).
+-- Every column is converted to utf8mb4 so the UNION has one type whatever information_schema uses
+-- (utf8mb3 on MySQL 8, where sqlx would otherwise see VARBINARY).
+SELECT 'db' AS k, CONVERT(SCHEMA_NAME USING utf8mb4) AS s, '' AS t, '' AS n,
+       CONVERT(CONCAT(DEFAULT_CHARACTER_SET_NAME, '/', DEFAULT_COLLATION_NAME) USING utf8mb4) AS x
+  FROM information_schema.SCHEMATA WHERE SCHEMA_NAME IN ({databases})
+UNION ALL
+SELECT 'table', CONVERT(TABLE_SCHEMA USING utf8mb4), CONVERT(TABLE_NAME USING utf8mb4), CONVERT(TABLE_TYPE USING utf8mb4),
+       CONVERT(CONCAT(IFNULL(ENGINE, ''), '/', IFNULL(TABLE_COLLATION, '')) USING utf8mb4)
+  FROM information_schema.TABLES WHERE TABLE_SCHEMA IN ({databases})
+UNION ALL
+SELECT DISTINCT 'index', CONVERT(TABLE_SCHEMA USING utf8mb4), CONVERT(TABLE_NAME USING utf8mb4), CONVERT(INDEX_NAME USING utf8mb4), ''
+  FROM information_schema.STATISTICS WHERE TABLE_SCHEMA IN ({databases})
+UNION ALL
+SELECT 'constraint', CONVERT(CONSTRAINT_SCHEMA USING utf8mb4), CONVERT(TABLE_NAME USING utf8mb4), CONVERT(CONSTRAINT_NAME USING utf8mb4),
+       CONVERT(CONSTRAINT_TYPE USING utf8mb4)
+  FROM information_schema.TABLE_CONSTRAINTS WHERE CONSTRAINT_SCHEMA IN ({databases})
+UNION ALL
+SELECT 'routine', CONVERT(ROUTINE_SCHEMA USING utf8mb4), '', CONVERT(ROUTINE_NAME USING utf8mb4), CONVERT(ROUTINE_TYPE USING utf8mb4)
+  FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA IN ({databases})
+UNION ALL
+SELECT 'trigger', CONVERT(TRIGGER_SCHEMA USING utf8mb4), CONVERT(EVENT_OBJECT_TABLE USING utf8mb4), CONVERT(TRIGGER_NAME USING utf8mb4), ''
+  FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA IN ({databases})
+UNION ALL
+SELECT 'account', CONVERT(User USING utf8mb4), CONVERT(Host USING utf8mb4), CONVERT(plugin USING utf8mb4), ''
+  FROM mysql.user WHERE User = {user} AND Host = {host}
