@@ -112,6 +112,11 @@ pub async fn run(options: Options<'_>, report: &mut Report) -> Result<i32> {
     };
     report.warnings.append(&mut planned.warnings);
     report.conflicts = planned.plan.conflicts.clone();
+    if let (Some(server), Mode::Provision { dry_run: false }) = (&planned.server, options.mode) {
+        // People see what decides success before anything changes, not after.
+        options.progress.block(&crate::report::preflight_block(&server.preflight));
+        report.preflight_printed = options.progress.enabled();
+    }
     let dialect = planned.server.as_ref().map(|s| s.dialect);
     report.changes = planned
         .plan
@@ -121,7 +126,7 @@ pub async fn run(options: Options<'_>, report: &mut Report) -> Result<i32> {
             subject: change.subject(),
             summary: change.summary(),
             sql: match (&planned.server, dialect) {
-                (Some(server), Some(dialect)) if options.mode != Mode::Verify => {
+                (Some(server), Some(dialect)) if options.mode == (Mode::Provision { dry_run: true }) => {
                     let mut sql = apply::sql(change, &server.desired, dialect, Secrets::Masked);
                     sql.extend(apply::script_sql(change, &server.desired).iter().map(|s| {
                         format!(

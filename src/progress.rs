@@ -33,6 +33,19 @@ impl Progress {
         self.line(&format!("[{step:>3}] {what}"));
     }
 
+    pub fn enabled(&self) -> bool {
+        self.inner.enabled
+    }
+
+    /// A block of the report shown early, on stdout with the rest of it.
+    pub fn block(&self, text: &str) {
+        if self.inner.enabled {
+            let mut out = std::io::stdout().lock();
+            let _ = out.write_all(crate::redact::redact(text).as_bytes());
+            let _ = out.flush();
+        }
+    }
+
     /// A line of its own, such as a warning or a phase.
     pub fn line(&self, text: &str) {
         if self.inner.enabled {

@@ -24,6 +24,9 @@ pub struct Report {
     pub warnings: Vec<String>,
     pub error: Option<ErrorReport>,
     pub elapsed_ms: u128,
+    /// The pre-flight block was already shown to people, before the changes.
+    #[serde(skip)]
+    pub preflight_printed: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -83,8 +86,8 @@ impl Report {
 
     pub fn to_human(&self) -> String {
         let mut out = String::new();
-        if let Some(p) = &self.preflight {
-            render_preflight(&mut out, p);
+        if let Some(p) = self.preflight.as_ref().filter(|_| !self.preflight_printed) {
+            out.push_str(&preflight_block(p));
         }
         let verb = if self.command == "verify" {
             "Drift"
@@ -188,6 +191,13 @@ fn marker(change: &Change) -> &'static str {
         Change::Revoke { .. } => "-",
         Change::ApplyScript { .. } | Change::AlterAccount { .. } | Change::EditFile { .. } => "~",
     }
+}
+
+/// The pre-flight block for people.
+pub fn preflight_block(p: &Preflight) -> String {
+    let mut text = String::new();
+    render_preflight(&mut text, p);
+    text
 }
 
 fn render_preflight(out: &mut String, p: &Preflight) {
