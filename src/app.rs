@@ -15,7 +15,7 @@ use crate::mysql::connect::{statement_error, Endpoint};
 use crate::mysql::facts::{self, Flavour, ServerFacts};
 use crate::mysql::inspect::{self, parse_grant, GrantTarget};
 use crate::mysql::ledger::{self, Ledger, SharedLedger};
-use crate::mysql::{dbscript, keylen};
+use crate::mysql::{dbscript, keylen, members};
 use crate::nodefiles;
 use crate::plan::{self, Change, Login, Plan};
 use crate::progress::Progress;
@@ -65,15 +65,15 @@ impl ServerSide {
         let actual = inspect::read(
             &mut self.conn,
             &names,
-            (&desired.account.name, &desired.account.host),
+            (&desired.account.name, &desired.account.hosts),
             backslashes,
         )
         .await?;
         let scripts = ledger::read_scripts(&mut self.conn, &self.metadata_db, backslashes).await?;
-        let login = if actual.account.is_some() {
-            check_login(&self.endpoint, desired, None).await
-        } else {
+        let login = if actual.accounts.is_empty() {
             Login::Unknown
+        } else {
+            check_login(&mut self.conn, &self.endpoint, desired).await
         };
         let history = plan::History {
             scripts,
@@ -265,14 +265,7 @@ async fn plan_everything(
     let mut server = None;
     let mut facts = None;
     if with_server {
-        let endpoint = Endpoint {
-            host: spec.server.host.clone(),
-            port: spec.server.port,
-            user: spec.server.admin_user.clone(),
-            password: spec.server.admin_password.clone(),
-        };
-        let mut conn = endpoint
-            .connect_waiting(None, Duration::from_secs(target.wait))
+        let (endpoint, mut conn) = members::connect_first_usable(&spec.server, Duration::from_secs(target.wait), progress)
             .await
             .map_err(|e| (e, None))?;
         let server_facts = facts::read(&mut conn, target.server_os.as_deref())
@@ -581,19 +574,31 @@ async fn admin_can_provision(conn: &mut MySqlConnection) -> Result<Option<String
     })
 }
 
-/// Can the account log in with the spec's password (optionally into `database`)?
-async fn check_login(
-    endpoint: &Endpoint,
-    desired: &DesiredServer,
-    database: Option<&str>,
-) -> Login {
-    let account = Endpoint {
-        host: endpoint.host.clone(),
-        port: endpoint.port,
-        user: desired.account.name.clone(),
-        password: desired.account.password.clone(),
+/// Can the account log in with the spec's password? Asked only of the account row this machine would log
+/// in through: the server picks the row whose host pattern matches our address, and a row for other hosts
+/// (the nodes' addresses) cannot be tried from here.
+async fn check_login(admin: &mut MySqlConnection, endpoint: &Endpoint, desired: &DesiredServer) -> Login {
+    let here_matches = match desired.account.hosts.as_slice() {
+        [only] if only == "%" => true,
+        hosts => {
+            let mut any = false;
+            for host in hosts {
+                let matched: Option<i64> = sqlx::query("SELECT SUBSTRING_INDEX(USER(), '@', -1) LIKE ?")
+                    .bind(host)
+                    .fetch_one(&mut *admin)
+                    .await
+                    .ok()
+                    .and_then(|row| row.try_get(0).ok());
+                any |= matched == Some(1);
+            }
+            any
+        }
     };
-    match account.connect(database).await {
+    if !here_matches {
+        return Login::Unknown;
+    }
+    let account = endpoint.as_account(&desired.account.name, &desired.account.password);
+    match account.connect(None).await {
         Ok(_) => Login::Works,
         Err(_) => Login::Fails,
     }
@@ -690,37 +695,30 @@ async fn apply_server_locked(
 /// Log in as the account to every database, as the nodes will.
 async fn prove_account(server: &ServerSide, progress: &Progress) -> Result<()> {
     let desired = &server.desired;
-    let account = Endpoint {
-        host: server.endpoint.host.clone(),
-        port: server.endpoint.port,
-        user: desired.account.name.clone(),
-        password: desired.account.password.clone(),
-    };
+    let account = server.endpoint.as_account(&desired.account.name, &desired.account.password);
     for database in &desired.databases {
         match account.connect(Some(&database.name)).await {
             Ok(_) => {}
             // An account limited to the nodes' addresses may not be usable from where eidb runs.
-            Err(e) if desired.account.host != "%" => {
+            Err(e) if !desired.account.hosts.iter().any(|h| h == "%") => {
                 progress.line(&format!(
-                    "note: could not log in as {} from here ({}); the account host `{}` may not include this machine",
-                    desired.account.display(),
-                    e.message,
-                    desired.account.host
+                    "note: could not log in as {} from here ({}); its hosts {:?} may not include this machine",
+                    desired.account.name, e.message, desired.account.hosts
                 ));
                 return Ok(());
             }
             Err(e) => {
                 return Err(e.context(format!(
                     "the account {} cannot use {}",
-                    desired.account.display(),
+                    desired.account.display("%"),
                     database.name
                 )))
             }
         }
     }
     progress.done(&format!(
-        "{} logs in to all {} databases",
-        desired.account.display(),
+        "account {} logs in to all {} databases",
+        desired.account.name,
         desired.databases.len()
     ));
     Ok(())

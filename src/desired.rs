@@ -12,7 +12,7 @@ use secrecy::SecretString;
 use crate::conf;
 use crate::mysql::dbscript::Dbscript;
 use crate::mysql::facts::{Flavour, ServerFacts};
-use crate::spec::{AuthPluginChoice, CharsetChoice, LocalRegistryStore, Spec};
+use crate::spec::{AuthPluginChoice, CharsetChoice, JdbcUrlStyle, LocalRegistryStore, PrivilegeSet, Spec};
 
 pub const LOCAL_REGISTRY_DATASOURCE: &str = "WSO2_CARBON_DB";
 pub const LOCAL_REGISTRY_JNDI: &str = "jdbc/WSO2CarbonDB";
@@ -42,8 +42,11 @@ pub struct DesiredDatabase {
 #[derive(Debug, Clone)]
 pub struct DesiredAccount {
     pub name: String,
-    pub host: String,
+    /// One account row per host part, all alike.
+    pub hosts: Vec<String>,
     pub password: SecretString,
+    /// What the account gets on each provisioned database, upper-case; `["ALL PRIVILEGES"]` or the WSO2 set.
+    pub privileges: Vec<String>,
     /// `None`: the server's default plugin.
     pub auth_plugin: Option<String>,
     /// Why eidb chose a plugin other than the default, for the output.
@@ -52,10 +55,21 @@ pub struct DesiredAccount {
 
 impl DesiredAccount {
     /// `'name'@'host'` as people write it (not for SQL: see `mysql::quote`).
-    pub fn display(&self) -> String {
-        format!("'{}'@'{}'", self.name, self.host)
+    pub fn display(&self, host: &str) -> String {
+        format!("'{}'@'{}'", self.name, host)
+    }
+
+    pub fn wants_all_privileges(&self) -> bool {
+        self.privileges.iter().any(|p| p == "ALL PRIVILEGES")
     }
 }
+
+/// `user.privileges = "wso2"`: what a WSO2 EI 6.x node needs on its databases, instead of ALL PRIVILEGES.
+/// - SELECT, INSERT, UPDATE, DELETE: the registry and the user store read and write rows at run time.
+/// - CREATE, ALTER, DROP, INDEX, REFERENCES: the Carbon dbscripts (and `-Dsetup`, and the schema changes of
+///   a WSO2 update) create and change tables, indexes and foreign keys.
+/// Nothing else: no FILE, PROCESS, SUPER or GRANT OPTION, and nothing outside the provisioned databases.
+pub const WSO2_PRIVILEGES: &[&str] = &["SELECT", "INSERT", "UPDATE", "DELETE", "CREATE", "ALTER", "DROP", "INDEX", "REFERENCES"];
 
 /// The server half of the desired state.
 #[derive(Debug, Clone)]
@@ -194,8 +208,12 @@ pub fn server(
         charset: resolve_charset(&spec.databases.charset, facts),
         account: DesiredAccount {
             name: spec.account.name.clone(),
-            host: spec.account.host.clone(),
+            hosts: spec.account.hosts.clone(),
             password: spec.account.password.clone(),
+            privileges: match spec.account.privileges {
+                PrivilegeSet::All => vec!["ALL PRIVILEGES".to_string()],
+                PrivilegeSet::Wso2 => WSO2_PRIVILEGES.iter().map(|p| p.to_string()).collect(),
+            },
             auth_plugin,
             auth_plugin_reason,
         },
@@ -206,9 +224,12 @@ pub fn server(
 /// Parameters that every JDBC URL of the cluster carries, derived once for all nodes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JdbcParams {
-    pub host: String,
-    pub port: u16,
+    /// `host:port` of every address in the URL (several for the failover and load-balancing forms).
+    pub hosts: Vec<(String, u16)>,
+    pub style: JdbcUrlStyle,
     pub use_ssl: bool,
+    pub require_ssl: Option<bool>,
+    pub verify_server_certificate: Option<bool>,
     pub allow_public_key_retrieval: bool,
 }
 
@@ -217,12 +238,13 @@ impl JdbcParams {
     /// Retrieval is not allowed"). When the server is unknown (file-only runs), a MySQL server is assumed.
     pub fn derive(spec: &Spec, facts: Option<&ServerFacts>, drivers: &[Driver]) -> JdbcParams {
         let any_driver_8 = drivers.iter().any(Driver::speaks_caching_sha2);
-        let server_mysql_8 =
-            facts.is_none_or(|f| f.flavour == Flavour::Mysql && f.version.major >= 8);
+        let server_mysql_8 = facts.is_none_or(|f| f.flavour == Flavour::Mysql && f.version.major >= 8);
         JdbcParams {
-            host: spec.server.jdbc_host.clone(),
-            port: spec.server.jdbc_port,
+            hosts: spec.server.jdbc_hosts.clone(),
+            style: spec.server.jdbc_url_style,
             use_ssl: spec.jdbc.use_ssl,
+            require_ssl: spec.jdbc.require_ssl,
+            verify_server_certificate: spec.jdbc.verify_server_certificate,
             allow_public_key_retrieval: spec
                 .jdbc
                 .allow_public_key_retrieval
@@ -230,22 +252,29 @@ impl JdbcParams {
         }
     }
 
-    /// `jdbc:mysql://host:port/DB?autoReconnect=true&useSSL=false[&allowPublicKeyRetrieval=true]`
+    /// `jdbc:mysql://host:port/DB?autoReconnect=true&useSSL=false[&allowPublicKeyRetrieval=true]`, or with
+    /// several hosts `jdbc:mysql://h1:p1,h2:p2/DB?...` (failover) / `jdbc:mysql:loadbalance://...`.
     pub fn url(&self, database: &str) -> String {
-        let host = if self.host.contains(':') && !self.host.starts_with('[') {
-            format!("[{}]", self.host)
-        } else {
-            self.host.clone()
+        let addresses: Vec<String> = self
+            .hosts
+            .iter()
+            .map(|(host, port)| {
+                let host = if host.contains(':') && !host.starts_with('[') { format!("[{host}]") } else { host.clone() };
+                format!("{host}:{port}")
+            })
+            .collect();
+        let scheme = match self.style {
+            JdbcUrlStyle::Loadbalance => "jdbc:mysql:loadbalance://",
+            JdbcUrlStyle::Single | JdbcUrlStyle::Failover => "jdbc:mysql://",
         };
-        let mut url = format!(
-            "jdbc:mysql://{host}:{}/{database}?autoReconnect=true",
-            self.port
-        );
-        url.push_str(if self.use_ssl {
-            "&useSSL=true"
-        } else {
-            "&useSSL=false"
-        });
+        let mut url = format!("{scheme}{}/{database}?autoReconnect=true", addresses.join(","));
+        url.push_str(if self.use_ssl { "&useSSL=true" } else { "&useSSL=false" });
+        if let Some(require) = self.require_ssl {
+            url.push_str(if require { "&requireSSL=true" } else { "&requireSSL=false" });
+        }
+        if let Some(verify) = self.verify_server_certificate {
+            url.push_str(if verify { "&verifyServerCertificate=true" } else { "&verifyServerCertificate=false" });
+        }
         if self.allow_public_key_retrieval {
             url.push_str("&allowPublicKeyRetrieval=true");
         }
@@ -493,6 +522,42 @@ ei_home = "/b"
         let params = JdbcParams::derive(&tls, Some(&mysql8), &[driver(Some(8))]);
         assert!(!params.allow_public_key_retrieval);
         assert!(params.url("X").ends_with("&useSSL=true"));
+    }
+
+    #[test]
+    fn multi_host_urls_and_tls_parameters() {
+        let failover = spec("").server;
+        assert_eq!(failover.jdbc_hosts.len(), 1);
+        let lb = super::Spec::parse(
+            &r#"
+[server]
+urls = ["mysql://root@db1:3306", "mysql://root@db2:3306"]
+jdbc_hosts = ["db1:3306", "db2:3307"]
+jdbc_url_style = "loadbalance"
+[user]
+name = "regadmin"
+password_env = "EIDB_DESIRED_TEST_PW"
+[dbscripts]
+file = "x.sql"
+[jdbc]
+use_ssl = true
+require_ssl = true
+verify_server_certificate = false
+[[nodes]]
+name = "a"
+ei_home = "/a"
+"#
+            .to_string(),
+            Path::new("/t/c.toml"),
+        )
+        .unwrap();
+        let params = JdbcParams::derive(&lb, None, &[driver(Some(8))]);
+        assert_eq!(
+            params.url("REGISTRY_DB"),
+            "jdbc:mysql:loadbalance://db1:3306,db2:3307/REGISTRY_DB?autoReconnect=true&useSSL=true&requireSSL=true&verifyServerCertificate=false"
+        );
+        let nodes = nodes(&lb, None, &[driver(Some(8))]);
+        assert_eq!(nodes[0].registry.remote_instance.cache_id, format!("regadmin@{}", params.url("REGISTRY_DB")));
     }
 
     #[test]

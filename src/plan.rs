@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use crate::desired::{DesiredDatabase, DesiredServer};
 use crate::mysql::dbscript::Dbscript;
@@ -33,21 +33,27 @@ pub enum Change {
     },
     CreateAccount {
         account: String,
+        host: String,
         auth_plugin: Option<String>,
         reason: Option<String>,
     },
     /// The account exists but its password or plugin is not what the spec says.
     AlterAccount {
         account: String,
+        host: String,
         auth_plugin: Option<String>,
         reason: String,
     },
     Grant {
         account: String,
+        host: String,
+        /// `ALL PRIVILEGES` or a list.
+        privileges: String,
         database: String,
     },
     Revoke {
         account: String,
+        host: String,
         privileges: String,
         target: String,
         #[serde(skip)]
@@ -100,8 +106,8 @@ impl Change {
             Change::AlterAccount {
                 account, reason, ..
             } => format!("alter account {account}: {reason}"),
-            Change::Grant { account, database } => {
-                format!("grant all privileges on {database}.* to {account}")
+            Change::Grant { account, database, privileges, .. } => {
+                format!("grant {} on {database}.* to {account}", privileges.to_ascii_lowercase())
             }
             Change::Revoke {
                 account,
@@ -222,22 +228,30 @@ pub fn server(
             }
         }
     }
+    for host in &desired.account.hosts {
+        account_changes(&mut plan, desired, actual, host, login);
+    }
+    plan
+}
+
+/// The changes one account row (`name@host`) needs: exist, log in, hold exactly the wanted grants.
+fn account_changes(plan: &mut Plan, desired: &DesiredServer, actual: &Actual, host: &str, login: Login) {
     let account = &desired.account;
-    let name = account.display();
-    match &actual.account {
+    let name = account.display(host);
+    let existing = actual.accounts.get(host);
+    match existing {
         None => plan.changes.push(Change::CreateAccount {
             account: name.clone(),
+            host: host.to_string(),
             auth_plugin: account.auth_plugin.clone(),
             reason: account.auth_plugin_reason.clone(),
         }),
         Some(existing) => {
-            let wrong_plugin = account
-                .auth_plugin
-                .as_ref()
-                .filter(|p| !p.eq_ignore_ascii_case(&existing.plugin));
+            let wrong_plugin = account.auth_plugin.as_ref().filter(|p| !p.eq_ignore_ascii_case(&existing.plugin));
             if let Some(plugin) = wrong_plugin {
                 plan.changes.push(Change::AlterAccount {
                     account: name.clone(),
+                    host: host.to_string(),
                     auth_plugin: Some(plugin.clone()),
                     reason: format!(
                         "it uses {} but needs {plugin} ({})",
@@ -248,50 +262,76 @@ pub fn server(
             } else if login == Login::Fails {
                 plan.changes.push(Change::AlterAccount {
                     account: name.clone(),
+                    host: host.to_string(),
                     auth_plugin: account.auth_plugin.clone(),
-                    reason: "it cannot log in with the configured password; the password is reset"
-                        .to_string(),
+                    reason: "it cannot log in with the configured password; the password is reset".to_string(),
                 });
             }
         }
     }
-    let grants: &[ActualGrant] = actual
-        .account
-        .as_ref()
-        .map(|a| a.grants.as_slice())
-        .unwrap_or(&[]);
+    let grants: &[ActualGrant] = existing.map(|a| a.grants.as_slice()).unwrap_or(&[]);
+    let wanted: BTreeSet<String> = account.privileges.iter().cloned().collect();
     for database in &desired.databases {
-        if !grants.iter().any(|g| g.is_all_on(&database.name)) {
+        let on_db: Vec<&ActualGrant> =
+            grants.iter().filter(|g| matches!(&g.target, GrantTarget::Database(db) if db == &database.name)).collect();
+        let have: BTreeSet<String> = on_db.iter().flat_map(|g| g.privilege_names()).collect();
+        let has_all = have.contains("ALL PRIVILEGES");
+        let (missing, extra): (Vec<String>, Vec<String>) = if account.wants_all_privileges() {
+            (if has_all { vec![] } else { vec!["ALL PRIVILEGES".to_string()] }, vec![])
+        } else if has_all {
+            // ALL is more than wanted: take it away and grant the set.
+            (wanted.iter().cloned().collect(), vec!["ALL PRIVILEGES".to_string()])
+        } else {
+            (wanted.difference(&have).cloned().collect(), have.difference(&wanted).cloned().collect())
+        };
+        let grant_option = on_db.iter().any(|g| g.with_grant_option);
+        if !extra.is_empty() || grant_option {
+            let mut privileges = extra.join(", ");
+            if grant_option {
+                // Keep the privileges on our own database; take away the right to pass them on.
+                privileges = if privileges.is_empty() { "GRANT OPTION".to_string() } else { format!("{privileges}, GRANT OPTION") };
+            }
+            plan.changes.push(Change::Revoke {
+                account: name.clone(),
+                host: host.to_string(),
+                privileges,
+                target: describe_target(&GrantTarget::Database(database.name.clone())),
+                grant: ActualGrant {
+                    privileges: String::new(),
+                    target: GrantTarget::Database(database.name.clone()),
+                    with_grant_option: grant_option,
+                },
+            });
+        }
+        if !missing.is_empty() {
             plan.changes.push(Change::Grant {
                 account: name.clone(),
+                host: host.to_string(),
+                privileges: missing.join(", "),
                 database: database.name.clone(),
             });
         }
     }
-    for grant in grants.iter().filter(|g| !is_wanted(g, &desired.databases)) {
-        let ours = matches!(&grant.target, GrantTarget::Database(db) if desired.databases.iter().any(|d| &d.name == db));
-        let privileges = match (ours, grant.with_grant_option) {
-            // Keep the privileges on our own database; take away only the right to pass them on.
-            (true, _) => "GRANT OPTION".to_string(),
-            (false, true) => format!("{}, GRANT OPTION", grant.privileges),
-            (false, false) => grant.privileges.clone(),
+    for grant in grants.iter().filter(|g| !is_ours_or_usage(g, &desired.databases)) {
+        let privileges = if grant.with_grant_option {
+            format!("{}, GRANT OPTION", grant.privileges)
+        } else {
+            grant.privileges.clone()
         };
         plan.changes.push(Change::Revoke {
             account: name.clone(),
+            host: host.to_string(),
             privileges,
             target: describe_target(&grant.target),
             grant: grant.clone(),
         });
     }
-    plan
 }
 
-/// Grants the account should have: `ALL PRIVILEGES` on each provisioned database (plus the `USAGE`
-/// every account has). A narrower grant on one of our databases is replaced by the full one, not revoked.
-fn is_wanted(grant: &ActualGrant, databases: &[DesiredDatabase]) -> bool {
-    grant.is_usage()
-        || (!grant.with_grant_option
-            && matches!(&grant.target, GrantTarget::Database(db) if databases.iter().any(|d| &d.name == db)))
+/// Grants on the provisioned databases (compared privilege by privilege) and the `USAGE` every account
+/// has; anything else the account holds is revoked.
+fn is_ours_or_usage(grant: &ActualGrant, databases: &[DesiredDatabase]) -> bool {
+    grant.is_usage() || matches!(&grant.target, GrantTarget::Database(db) if databases.iter().any(|d| &d.name == db))
 }
 
 pub fn describe_target(target: &GrantTarget) -> String {

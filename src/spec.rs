@@ -37,17 +37,24 @@ struct RawSpec {
     #[serde(default)]
     registry: RawRegistry,
     #[serde(default)]
+    secure_vault: RawSecureVault,
+    #[serde(default)]
     nodes: Vec<RawNode>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawServer {
-    url: Spanned<String>,
+    url: Option<Spanned<String>>,
+    urls: Option<Spanned<Vec<String>>>,
     password_env: Option<Spanned<String>>,
     password_file: Option<Spanned<String>>,
+    ssl_mode: Option<Spanned<String>>,
+    ssl_ca: Option<Spanned<String>>,
     jdbc_host: Option<Spanned<String>>,
     jdbc_port: Option<Spanned<u16>>,
+    jdbc_hosts: Option<Spanned<Vec<String>>>,
+    jdbc_url_style: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -56,9 +63,11 @@ struct RawUser {
     name: Spanned<String>,
     #[serde(default = "default_account_host")]
     host: Spanned<String>,
+    hosts: Option<Spanned<Vec<String>>>,
     password_env: Option<Spanned<String>>,
     password_file: Option<Spanned<String>>,
     auth_plugin: Option<Spanned<String>>,
+    privileges: Option<Spanned<String>>,
 }
 
 fn default_account_host() -> Spanned<String> {
@@ -101,7 +110,15 @@ struct RawDbscripts {
 #[serde(deny_unknown_fields)]
 struct RawJdbc {
     use_ssl: Option<bool>,
+    require_ssl: Option<bool>,
+    verify_server_certificate: Option<bool>,
     allow_public_key_retrieval: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSecureVault {
+    enabled: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -140,22 +157,59 @@ pub struct Spec {
 
 #[derive(Debug)]
 pub struct Server {
-    /// Host and port of the admin connection.
+    /// Host and port of the admin connection: the first of `endpoints`.
     pub host: String,
     pub port: u16,
+    /// Every database host eidb may provision through, in order of preference (`urls`; one for `url`).
+    pub endpoints: Vec<(String, u16)>,
     pub admin_user: String,
     pub admin_password: SecretString,
-    /// Host and port the nodes put in their JDBC URLs.
+    pub ssl: AdminTls,
+    /// Host and port the nodes put in their JDBC URLs (the first of `jdbc_hosts`).
     pub jdbc_host: String,
     pub jdbc_port: u16,
+    /// Every `host:port` of a multi-host JDBC URL.
+    pub jdbc_hosts: Vec<(String, u16)>,
+    pub jdbc_url_style: JdbcUrlStyle,
+}
+
+/// TLS of the admin connection, as sqlx offers it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdminTls {
+    /// disabled | preferred | required | verify_ca | verify_identity
+    pub mode: String,
+    pub ca: Option<PathBuf>,
+}
+
+/// How the nodes' JDBC URLs name several database hosts (Connector/J forms).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JdbcUrlStyle {
+    /// `jdbc:mysql://host:port/DB` (one address: a server, a load balancer or a VIP).
+    Single,
+    /// `jdbc:mysql://h1:p1,h2:p2/DB`: Connector/J fails over in order.
+    Failover,
+    /// `jdbc:mysql:loadbalance://h1:p1,h2:p2/DB`: Connector/J spreads connections.
+    Loadbalance,
 }
 
 #[derive(Debug)]
 pub struct Account {
     pub name: String,
+    /// The account's host part; with several (`hosts`), one account per host, all alike.
     pub host: String,
+    pub hosts: Vec<String>,
     pub password: SecretString,
     pub auth_plugin: AuthPluginChoice,
+    pub privileges: PrivilegeSet,
+}
+
+/// What the account gets on each provisioned database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PrivilegeSet {
+    /// `ALL PRIVILEGES` (what the WSO2 guide does).
+    All,
+    /// The narrower set WSO2 needs (see `desired::WSO2_PRIVILEGES`).
+    Wso2,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -203,6 +257,11 @@ pub enum DbscriptSource {
 #[derive(Debug, Clone)]
 pub struct Jdbc {
     pub use_ssl: bool,
+    /// With TLS: `requireSSL` and `verifyServerCertificate` in the URLs (None: not written).
+    pub require_ssl: Option<bool>,
+    pub verify_server_certificate: Option<bool>,
+    /// Write passwords as WSO2 Secure Vault aliases (plain values in conf/security/cipher-text.properties).
+    pub secure_vault: bool,
     /// `None`: decided from the server and the nodes' driver.
     pub allow_public_key_retrieval: Option<bool>,
 }
@@ -314,8 +373,18 @@ fn validate(raw: RawSpec, at: &Locator<'_>, base: &Path) -> Result<Spec> {
             at.path.display()
         ))),
     };
+    let use_ssl = raw.jdbc.use_ssl.unwrap_or(false);
+    if !use_ssl && (raw.jdbc.require_ssl.is_some() || raw.jdbc.verify_server_certificate.is_some()) {
+        return Err(Error::input(format!(
+            "{}: [jdbc] require_ssl and verify_server_certificate need use_ssl = true",
+            at.path.display()
+        )));
+    }
     let jdbc = Jdbc {
-        use_ssl: raw.jdbc.use_ssl.unwrap_or(false),
+        use_ssl,
+        require_ssl: raw.jdbc.require_ssl,
+        verify_server_certificate: raw.jdbc.verify_server_certificate,
+        secure_vault: raw.secure_vault.enabled.unwrap_or(false),
         allow_public_key_retrieval: raw.jdbc.allow_public_key_retrieval,
     };
     let registry = validate_registry(&raw.registry, at)?;
@@ -333,37 +402,29 @@ fn validate(raw: RawSpec, at: &Locator<'_>, base: &Path) -> Result<Spec> {
 }
 
 fn validate_server(raw: &RawServer, at: &Locator<'_>, base: &Path) -> Result<Server> {
-    // Never echo the URL itself: a user may have put a password in it.
-    let url = url::Url::parse(raw.url.get_ref())
-        .map_err(|e| at.invalid("server.url", &raw.url, format!("not a valid URL ({e})")))?;
-    if url.scheme() != "mysql" && url.scheme() != "mariadb" {
-        return Err(at
-            .invalid(
-                "server.url",
-                &raw.url,
-                format!("scheme `{}` is not supported", url.scheme()),
-            )
-            .with_hint("write it as mysql://USER@HOST:PORT"));
-    }
-    if url.password().is_some() {
-        return Err(at
-            .invalid("server.url", &raw.url, "the URL contains a password")
-            .with_hint(
-                "remove it from the URL and use server.password_env or server.password_file",
-            ));
-    }
-    let host = url
-        .host_str()
-        .filter(|h| !h.is_empty())
-        .ok_or_else(|| at.invalid("server.url", &raw.url, "the URL has no host"))?
-        .trim_start_matches('[')
-        .trim_end_matches(']')
-        .to_string();
-    let port = url.port().unwrap_or(3306);
-    let admin_user = match url.username() {
-        "" => "root".to_string(),
-        user => percent_decode(user),
+    let urls: Vec<Spanned<String>> = match (&raw.url, &raw.urls) {
+        (Some(url), None) => vec![url.clone()],
+        (None, Some(urls)) if !urls.get_ref().is_empty() => {
+            urls.get_ref().iter().map(|u| Spanned::new(urls.span(), u.clone())).collect()
+        }
+        (None, Some(urls)) => return Err(at.invalid("server.urls", urls, "lists no server")),
+        (Some(url), Some(_)) => return Err(at.invalid("server.url", url, "set either `url` or `urls`, not both")),
+        (None, None) => {
+            return Err(Error::input(format!("{}: [server] needs `url` (or `urls` for a cluster of servers)", at.path.display()))
+                .with_hint("write url = \"mysql://root@HOST:3306\""))
+        }
     };
+    let mut endpoints = Vec::new();
+    let mut admin_user = None;
+    for url in &urls {
+        let (user, host, port) = parse_server_url(url, at)?;
+        if admin_user.as_ref().is_some_and(|u| u != &user) {
+            return Err(at.invalid("server.urls", url, "every URL must name the same admin user"));
+        }
+        admin_user = Some(user);
+        endpoints.push((host, port));
+    }
+    let (host, port) = endpoints[0].clone();
     let admin_password = load_secret(
         "server",
         raw.password_env.as_ref(),
@@ -372,22 +433,103 @@ fn validate_server(raw: &RawServer, at: &Locator<'_>, base: &Path) -> Result<Ser
         base,
         SecretRequirement::Optional,
     )?;
-    let jdbc_host = match &raw.jdbc_host {
-        Some(h) => {
-            validate_host_name(h.get_ref()).map_err(|p| at.invalid("server.jdbc_host", h, p))?;
-            h.get_ref().clone()
+    let ssl_mode = match &raw.ssl_mode {
+        None => "preferred".to_string(),
+        Some(m) if matches!(m.get_ref().as_str(), "disabled" | "preferred" | "required" | "verify_ca" | "verify_identity") => m.get_ref().clone(),
+        Some(m) => {
+            return Err(at
+                .invalid("server.ssl_mode", m, format!("`{}` is not a TLS mode", m.get_ref()))
+                .with_hint("use disabled, preferred, required, verify_ca or verify_identity"))
         }
-        None => host.clone(),
     };
-    let jdbc_port = raw.jdbc_port.as_ref().map(|p| *p.get_ref()).unwrap_or(port);
+    let ca = raw.ssl_ca.as_ref().map(|c| resolve(base, c.get_ref()));
+    if let (Some(path), Some(spanned)) = (&ca, &raw.ssl_ca) {
+        if !path.is_file() {
+            return Err(at.invalid("server.ssl_ca", spanned, format!("{} is not a file", path.display())));
+        }
+    }
+    let jdbc_hosts = match (&raw.jdbc_hosts, &raw.jdbc_host) {
+        (Some(list), None) => {
+            let mut hosts = Vec::new();
+            for entry in list.get_ref() {
+                let (h, p) = match entry.rsplit_once(':') {
+                    Some((h, p)) if !h.contains(':') || h.starts_with('[') => {
+                        (h.to_string(), p.parse::<u16>().map_err(|_| at.invalid("server.jdbc_hosts", list, format!("`{entry}` has no valid port")))?)
+                    }
+                    _ => (entry.clone(), port),
+                };
+                validate_host_name(&h).map_err(|p| at.invalid("server.jdbc_hosts", list, p))?;
+                hosts.push((h, p));
+            }
+            if hosts.is_empty() {
+                return Err(at.invalid("server.jdbc_hosts", list, "lists no host"));
+            }
+            hosts
+        }
+        (Some(list), Some(_)) => return Err(at.invalid("server.jdbc_hosts", list, "set either jdbc_host or jdbc_hosts, not both")),
+        (None, host_key) => {
+            let jdbc_host = match host_key {
+                Some(h) => {
+                    validate_host_name(h.get_ref()).map_err(|p| at.invalid("server.jdbc_host", h, p))?;
+                    h.get_ref().clone()
+                }
+                None => host.clone(),
+            };
+            vec![(jdbc_host, raw.jdbc_port.as_ref().map(|p| *p.get_ref()).unwrap_or(port))]
+        }
+    };
+    let jdbc_url_style = match raw.jdbc_url_style.as_ref().map(|s| (s, s.get_ref().as_str())) {
+        None => if jdbc_hosts.len() > 1 { JdbcUrlStyle::Failover } else { JdbcUrlStyle::Single },
+        Some((_, "single")) => JdbcUrlStyle::Single,
+        Some((_, "failover")) => JdbcUrlStyle::Failover,
+        Some((_, "loadbalance")) => JdbcUrlStyle::Loadbalance,
+        Some((s, other)) => {
+            return Err(at.invalid("server.jdbc_url_style", s, format!("`{other}` is not known")).with_hint("use single, failover or loadbalance"))
+        }
+    };
+    if jdbc_url_style == JdbcUrlStyle::Single && jdbc_hosts.len() > 1 {
+        return Err(Error::input(format!("{}: server.jdbc_url_style = \"single\" takes one host, but jdbc_hosts lists {}", at.path.display(), jdbc_hosts.len())));
+    }
+    let (jdbc_host, jdbc_port) = jdbc_hosts[0].clone();
     Ok(Server {
         host,
         port,
-        admin_user,
+        endpoints,
+        admin_user: admin_user.unwrap_or_else(|| "root".to_string()),
         admin_password,
+        ssl: AdminTls { mode: ssl_mode, ca },
         jdbc_host,
         jdbc_port,
+        jdbc_hosts,
+        jdbc_url_style,
     })
+}
+
+/// `mysql://USER@HOST:PORT` -> (user, host, port). Never echoes the URL: it may hold a password by mistake.
+fn parse_server_url(raw: &Spanned<String>, at: &Locator<'_>) -> Result<(String, String, u16)> {
+    let url = url::Url::parse(raw.get_ref()).map_err(|e| at.invalid("server.url", raw, format!("not a valid URL ({e})")))?;
+    if url.scheme() != "mysql" && url.scheme() != "mariadb" {
+        return Err(at
+            .invalid("server.url", raw, format!("scheme `{}` is not supported", url.scheme()))
+            .with_hint("write it as mysql://USER@HOST:PORT"));
+    }
+    if url.password().is_some() {
+        return Err(at
+            .invalid("server.url", raw, "the URL contains a password")
+            .with_hint("remove it from the URL and use server.password_env or server.password_file"));
+    }
+    let host = url
+        .host_str()
+        .filter(|h| !h.is_empty())
+        .ok_or_else(|| at.invalid("server.url", raw, "the URL has no host"))?
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_string();
+    let user = match url.username() {
+        "" => "root".to_string(),
+        user => percent_decode(user),
+    };
+    Ok((user, host, url.port().unwrap_or(3306)))
 }
 
 fn validate_account(raw: &RawUser, at: &Locator<'_>, base: &Path) -> Result<Account> {
@@ -399,10 +541,32 @@ fn validate_account(raw: &RawUser, at: &Locator<'_>, base: &Path) -> Result<Acco
                 "use 1 to {MAX_ACCOUNT_NAME_LEN} letters, digits, `_`, `.` or `-`, e.g. \"regadmin\""
             )));
     }
-    validate_account_host(raw.host.get_ref()).map_err(|problem| {
-        at.invalid("user.host", &raw.host, problem)
-            .with_hint("use `%`, a host name, an IP address, a pattern like `10.0.%` or `10.0.0.0/255.255.255.0`")
-    })?;
+    let hint = "use `%`, a host name, an IP address, a pattern like `10.0.%` or `10.0.0.0/255.255.255.0`";
+    let hosts = match &raw.hosts {
+        Some(list) => {
+            if raw.host.span() != (0..0) {
+                return Err(at.invalid("user.hosts", list, "set either `host` or `hosts`, not both"));
+            }
+            if list.get_ref().is_empty() {
+                return Err(at.invalid("user.hosts", list, "lists no host"));
+            }
+            for host in list.get_ref() {
+                validate_account_host(host).map_err(|problem| at.invalid("user.hosts", list, problem).with_hint(hint))?;
+            }
+            list.get_ref().clone()
+        }
+        None => {
+            validate_account_host(raw.host.get_ref()).map_err(|problem| at.invalid("user.host", &raw.host, problem).with_hint(hint))?;
+            vec![raw.host.get_ref().clone()]
+        }
+    };
+    let privileges = match raw.privileges.as_ref().map(|p| (p, p.get_ref().as_str())) {
+        None | Some((_, "all")) => PrivilegeSet::All,
+        Some((_, "wso2")) => PrivilegeSet::Wso2,
+        Some((p, other)) => {
+            return Err(at.invalid("user.privileges", p, format!("`{other}` is not known")).with_hint("use \"all\" or \"wso2\""))
+        }
+    };
     let password = load_secret(
         "user",
         raw.password_env.as_ref(),
@@ -432,12 +596,7 @@ fn validate_account(raw: &RawUser, at: &Locator<'_>, base: &Path) -> Result<Acco
                 .with_hint("use \"auto\", \"mysql_native_password\" or \"caching_sha2_password\""))
         }
     };
-    Ok(Account {
-        name: name.clone(),
-        host: raw.host.get_ref().clone(),
-        password,
-        auth_plugin,
-    })
+    Ok(Account { name: name.clone(), host: hosts[0].clone(), hosts, password, auth_plugin, privileges })
 }
 
 fn validate_databases(

@@ -57,7 +57,11 @@ pub fn sql(
     secrets: Secrets,
 ) -> Vec<String> {
     let account = &desired.account;
-    let who = quote::account(&account.name, &account.host, dialect.backslashes);
+    let host = match change {
+        Change::CreateAccount { host, .. } | Change::AlterAccount { host, .. } | Change::Grant { host, .. } | Change::Revoke { host, .. } => host.as_str(),
+        _ => "",
+    };
+    let who = quote::account(&account.name, host, dialect.backslashes);
     let password = match secrets {
         Secrets::Masked => "'****'".to_string(),
         Secrets::Real => quote::literal(account.password.expose_secret(), dialect.backslashes),
@@ -82,8 +86,8 @@ pub fn sql(
         Change::AlterAccount { auth_plugin, .. } => {
             vec![format!("ALTER USER {who} {}", identified(auth_plugin))]
         }
-        Change::Grant { database, .. } => vec![format!(
-            "GRANT ALL PRIVILEGES ON {}.* TO {who}",
+        Change::Grant { database, privileges, .. } => vec![format!(
+            "GRANT {privileges} ON {}.* TO {who}",
             quote::grant_database(database, dialect.partial_revokes)
         )],
         Change::Revoke {
@@ -322,7 +326,7 @@ async fn object_exists_now(
     ) {
         return false;
     }
-    match inspect::read(conn, &[database], ("", ""), Backslashes::Escape).await {
+    match inspect::read(conn, &[database], ("", &[]), Backslashes::Escape).await {
         Ok(actual) => actual
             .database(database)
             .is_some_and(|db| crate::plan::object_exists(object, db)),

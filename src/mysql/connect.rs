@@ -4,11 +4,12 @@
 use std::time::{Duration, Instant};
 
 use secrecy::{ExposeSecret, SecretString};
-use sqlx::mysql::{MySqlConnectOptions, MySqlConnection};
+use sqlx::mysql::{MySqlConnectOptions, MySqlConnection, MySqlSslMode};
 use sqlx::{ConnectOptions, Connection};
 use tracing::{info, warn};
 
 use crate::error::{Error, Result};
+use crate::spec::{AdminTls, Server};
 
 /// Where and as whom to connect. Holds the password in a `SecretString`; `Debug` never shows it.
 #[derive(Clone)]
@@ -17,6 +18,7 @@ pub struct Endpoint {
     pub port: u16,
     pub user: String,
     pub password: SecretString,
+    pub tls: AdminTls,
 }
 
 impl std::fmt::Debug for Endpoint {
@@ -26,6 +28,22 @@ impl std::fmt::Debug for Endpoint {
 }
 
 impl Endpoint {
+    /// The admin connection to one of the spec's servers.
+    pub fn admin(server: &Server, host: &str, port: u16) -> Endpoint {
+        Endpoint {
+            host: host.to_string(),
+            port,
+            user: server.admin_user.clone(),
+            password: server.admin_password.clone(),
+            tls: server.ssl.clone(),
+        }
+    }
+
+    /// The same server and TLS settings, as another account.
+    pub fn as_account(&self, user: &str, password: &SecretString) -> Endpoint {
+        Endpoint { user: user.to_string(), password: password.clone(), ..self.clone() }
+    }
+
     pub fn describe(&self) -> String {
         format!("{}@{}:{}", self.user, self.host, self.port)
     }
@@ -40,7 +58,11 @@ impl Endpoint {
             .username(&self.user)
             .pipes_as_concat(false)
             .log_statements(log::LevelFilter::Off)
-            .log_slow_statements(log::LevelFilter::Off, Duration::from_secs(3600));
+            .log_slow_statements(log::LevelFilter::Off, Duration::from_secs(3600))
+            .ssl_mode(ssl_mode(&self.tls.mode));
+        if let Some(ca) = &self.tls.ca {
+            options = options.ssl_ca(ca);
+        }
         let password = self.password.expose_secret();
         if !password.is_empty() {
             options = options.password(password);
@@ -88,6 +110,16 @@ impl Endpoint {
                 }
             }
         }
+    }
+}
+
+fn ssl_mode(mode: &str) -> MySqlSslMode {
+    match mode {
+        "disabled" => MySqlSslMode::Disabled,
+        "required" => MySqlSslMode::Required,
+        "verify_ca" => MySqlSslMode::VerifyCa,
+        "verify_identity" => MySqlSslMode::VerifyIdentity,
+        _ => MySqlSslMode::Preferred,
     }
 }
 

@@ -10,6 +10,12 @@ use super::quote::{self, Backslashes};
 use crate::error::Result;
 use crate::mysql::connect::statement_error;
 
+/// `'a','b'` for an `IN (...)`; `''` for none (matches nothing).
+fn quoted_list<'a>(items: impl Iterator<Item = &'a str>, backslashes: Backslashes) -> String {
+    let quoted: Vec<String> = items.map(|item| quote::literal(item, backslashes)).collect();
+    if quoted.is_empty() { "''".to_string() } else { quoted.join(",") }
+}
+
 /// The inspection query, shipped as SQL (see the file for its placeholders).
 const INSPECT_SQL: &str = include_str!("../../sql/inspect.sql");
 
@@ -70,6 +76,11 @@ impl ActualGrant {
             && matches!(&self.target, GrantTarget::Database(db) if db == database)
     }
 
+    /// The privileges granted, upper-case (`ALL PRIVILEGES` stays one entry).
+    pub fn privilege_names(&self) -> std::collections::BTreeSet<String> {
+        self.privileges.split(',').map(|p| p.trim().to_ascii_uppercase()).filter(|p| !p.is_empty()).collect()
+    }
+
     /// `GRANT USAGE ON *.*`: every account has it; it grants nothing.
     pub fn is_usage(&self) -> bool {
         self.privileges.eq_ignore_ascii_case("USAGE") && self.target == GrantTarget::Global
@@ -86,7 +97,8 @@ pub struct ActualAccount {
 pub struct Actual {
     /// Database key -> what it holds. Only the databases asked about.
     pub databases: BTreeMap<String, ActualDatabase>,
-    pub account: Option<ActualAccount>,
+    /// The account's rows that exist, by host part.
+    pub accounts: BTreeMap<String, ActualAccount>,
 }
 
 impl Actual {
@@ -95,32 +107,24 @@ impl Actual {
     }
 }
 
-/// Read the databases named and the account `name@host`.
+/// Read the databases named and the account `name` at each of `hosts`.
 pub async fn read(
     conn: &mut MySqlConnection,
     databases: &[&str],
-    account: (&str, &str),
+    account: (&str, &[String]),
     backslashes: Backslashes,
 ) -> Result<Actual> {
     let mut actual = Actual::default();
-    let list = if databases.is_empty() {
-        "''".to_string()
-    } else {
-        databases
-            .iter()
-            .map(|d| quote::literal(d, backslashes))
-            .collect::<Vec<_>>()
-            .join(",")
-    };
+    let list = quoted_list(databases.iter().copied(), backslashes);
     let sql = INSPECT_SQL
         .replace("{databases}", &list)
         .replace("{user}", &quote::literal(account.0, backslashes))
-        .replace("{host}", &quote::literal(account.1, backslashes));
+        .replace("{hosts}", &quoted_list(account.1.iter().map(String::as_str), backslashes));
     let rows = sqlx::raw_sql(&sql)
         .fetch_all(&mut *conn)
         .await
         .map_err(|e| statement_error(&e, "reading the databases and the account"))?;
-    let mut account_plugin = None;
+    let mut account_plugins = Vec::new();
     for row in rows {
         let get = |i: usize| {
             row.try_get::<Option<String>, _>(i)
@@ -130,7 +134,7 @@ pub async fn read(
         };
         let (kind, schema, table, name, extra) = (get(0), get(1), get(2), get(3), get(4));
         if kind == "account" {
-            account_plugin = Some(name);
+            account_plugins.push((table, name));
             continue;
         }
         let db = actual
@@ -178,9 +182,9 @@ pub async fn read(
     }
     // Rows of tables in a database that SCHEMATA did not list cannot happen; drop half-filled entries anyway.
     actual.databases.retain(|_, db| !db.charset.is_empty());
-    if let Some(plugin) = account_plugin {
-        let grants = show_grants(conn, account, backslashes).await?;
-        actual.account = Some(ActualAccount { plugin, grants });
+    for (host, plugin) in account_plugins {
+        let grants = show_grants(conn, (account.0, &host), backslashes).await?;
+        actual.accounts.insert(host, ActualAccount { plugin, grants });
     }
     Ok(actual)
 }

@@ -7,5 +7,6 @@ pub mod facts;
 pub mod inspect;
 pub mod keylen;
 pub mod ledger;
+pub mod members;
 pub mod quote;
 pub mod script;

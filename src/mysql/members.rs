@@ -1,0 +1,98 @@
+//! Choosing the server to provision through when the spec names several (`server.urls`, e.g. the members
+//! of a Galera cluster): the first that accepts the admin and, on Galera, is ready and Synced. A member
+//! that is down, joining or donating state is skipped with a line that says so.
+
+use std::time::{Duration, Instant};
+
+use sqlx::{MySqlConnection, Row};
+
+use super::connect::Endpoint;
+use crate::error::{Error, Result};
+use crate::progress::Progress;
+use crate::spec::Server;
+
+/// What a member says about its Galera state (`None` values: not a Galera member).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GaleraState {
+    pub ready: Option<String>,
+    pub state: Option<String>,
+    pub cluster_size: Option<String>,
+    pub cluster_name: Option<String>,
+}
+
+impl GaleraState {
+    pub fn is_galera(&self) -> bool {
+        self.state.is_some()
+    }
+
+    /// Ready for DDL: not Galera at all, or `wsrep_ready=ON` and `Synced`.
+    pub fn is_usable(&self) -> bool {
+        !self.is_galera()
+            || (self.ready.as_deref().is_some_and(|r| r.eq_ignore_ascii_case("ON")) && self.state.as_deref() == Some("Synced"))
+    }
+}
+
+pub async fn galera_state(conn: &mut MySqlConnection) -> Result<GaleraState> {
+    let rows = sqlx::raw_sql(
+        "SHOW GLOBAL STATUS WHERE Variable_name IN ('wsrep_ready', 'wsrep_local_state_comment', 'wsrep_cluster_size')",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(|e| Error::failure(format!("cannot read the server's status: {e}")))?;
+    let value = |name: &str| {
+        rows.iter().find_map(|r| {
+            let n: String = r.try_get(0).ok()?;
+            (n.eq_ignore_ascii_case(name)).then(|| r.try_get::<String, _>(1).ok()).flatten()
+        })
+    };
+    let cluster_name = sqlx::raw_sql("SHOW GLOBAL VARIABLES WHERE Variable_name = 'wsrep_cluster_name'")
+        .fetch_optional(&mut *conn)
+        .await
+        .ok()
+        .and_then(|row| row.try_get::<String, _>(1).ok());
+    Ok(GaleraState {
+        ready: value("wsrep_ready"),
+        state: value("wsrep_local_state_comment"),
+        cluster_size: value("wsrep_cluster_size"),
+        cluster_name,
+    })
+}
+
+/// Connect to the first usable server of the spec, retrying all of them until `wait` has passed.
+pub async fn connect_first_usable(server: &Server, wait: Duration, progress: &Progress) -> Result<(Endpoint, MySqlConnection)> {
+    let endpoints: Vec<Endpoint> = server.endpoints.iter().map(|(host, port)| Endpoint::admin(server, host, *port)).collect();
+    if let [only] = endpoints.as_slice() {
+        let conn = only.connect_waiting(None, wait).await?;
+        return Ok((only.clone(), conn));
+    }
+    let deadline = Instant::now() + wait;
+    let mut last_error = None;
+    loop {
+        for endpoint in &endpoints {
+            match endpoint.connect(None).await {
+                Ok(mut conn) => {
+                    let state = galera_state(&mut conn).await?;
+                    if state.is_usable() {
+                        return Ok((endpoint.clone(), conn));
+                    }
+                    progress.line(&format!(
+                        "skipping {}: Galera member is {} (wsrep_ready {})",
+                        endpoint.describe(),
+                        state.state.as_deref().unwrap_or("?"),
+                        state.ready.as_deref().unwrap_or("?")
+                    ));
+                }
+                Err(e) => {
+                    progress.line(&format!("skipping {}: {}", endpoint.describe(), e.message));
+                    last_error = Some(e);
+                }
+            }
+        }
+        if Instant::now() >= deadline {
+            let detail = last_error.map(|e| e.message).unwrap_or_else(|| "no member is Synced".into());
+            return Err(Error::failure(format!("none of the {} servers in server.urls is usable: {detail}", endpoints.len()))
+                .with_hint("start a member (or wait until one is Synced); --wait SECONDS keeps trying"));
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
