@@ -114,7 +114,17 @@ pub struct DesiredNode {
     pub datasources: Vec<conf::Datasource>,
     pub user_store_jndi: String,
     pub registry: conf::Registry,
+    /// With WSO2 Secure Vault: the `alias -> password` entries of conf/security/cipher-text.properties.
+    pub vault_entries: Vec<(String, SecretString)>,
 }
+
+/// The Secure Vault alias of a datasource's password, in the form WSO2's cipher tool configuration uses.
+pub fn vault_alias(datasource: &str) -> String {
+    format!("Datasources.{datasource}.Configuration.Password")
+}
+
+/// What the `<password>` element holds when the real value is in the vault (as WSO2 documents it).
+pub const VAULT_PLACEHOLDER: &str = "password";
 
 /// Databases in the order eidb creates them: user store, shared registry, then one local registry per node.
 pub fn databases(spec: &Spec) -> Vec<DesiredDatabase> {
@@ -303,6 +313,7 @@ pub fn nodes(spec: &Spec, facts: Option<&ServerFacts>, drivers: &[Driver]) -> Ve
     let jdbc = JdbcParams::derive(spec, facts, drivers);
     let username = &spec.account.name;
     let shared_url = jdbc.url(&spec.databases.shared_registry);
+    let vault = spec.jdbc.secure_vault;
     let datasource = |name: &str, description: &str, jndi: &str, url: String, driver: &Driver| {
         conf::Datasource {
             name: name.to_string(),
@@ -310,8 +321,9 @@ pub fn nodes(spec: &Spec, facts: Option<&ServerFacts>, drivers: &[Driver]) -> Ve
             jndi_name: jndi.to_string(),
             url,
             username: username.clone(),
-            password: spec.account.password.clone(),
-            secret_alias: None,
+            // With the vault, the element holds WSO2's placeholder and the alias names the real value.
+            password: if vault { SecretString::from(VAULT_PLACEHOLDER.to_string()) } else { spec.account.password.clone() },
+            secret_alias: vault.then(|| vault_alias(name)),
             driver_class: driver.class().to_string(),
             pool: wso2_pool(),
         }
@@ -381,9 +393,14 @@ pub fn nodes(spec: &Spec, facts: Option<&ServerFacts>, drivers: &[Driver]) -> Ve
                 ei_home: node.ei_home.clone(),
                 local_registry,
                 driver: driver.clone(),
-                datasources,
                 user_store_jndi: USER_STORE_JNDI.to_string(),
                 registry: registry.clone(),
+                vault_entries: if vault {
+                    datasources.iter().map(|d| (vault_alias(&d.name), spec.account.password.clone())).collect()
+                } else {
+                    Vec::new()
+                },
+                datasources,
             }
         })
         .collect()

@@ -5,6 +5,7 @@
 //! the difference is a [`plan`] that `provision` applies, `--dry-run` prints and `verify` reports as drift.
 
 pub mod app;
+pub mod cipher_text;
 pub mod cli;
 pub mod conf;
 pub mod desired;

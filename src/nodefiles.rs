@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use similar::TextDiff;
 
+use crate::cipher_text;
 use crate::conf;
 use crate::desired::DesiredNode;
 use crate::error::{Error, Result};
@@ -170,7 +171,45 @@ pub fn plan(node: &DesiredNode) -> Result<Vec<Change>> {
             });
         }
     }
+    if !node.vault_entries.is_empty() {
+        changes.extend(plan_vault(node)?);
+    }
     Ok(changes)
+}
+
+/// The Secure Vault entries in conf/security/cipher-text.properties (a new file is made owner-only).
+fn plan_vault(node: &DesiredNode) -> Result<Option<Change>> {
+    let path = node.ei_home.join(cipher_text::RELATIVE_PATH);
+    let before = match fs::read(&path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        Err(e) => return Err(Error::input(format!("node {}: cannot read {}: {e}", node.name, path.display()))),
+    };
+    let text = String::from_utf8_lossy(&before).into_owned();
+    let (edited, encrypted) = cipher_text::edit(&text, &node.vault_entries);
+    for alias in encrypted {
+        tracing::warn!(
+            "node {}: {alias} in {} is already encrypted by the cipher tool; eidb leaves it (re-run the cipher tool after changing the password)",
+            node.name,
+            path.display()
+        );
+    }
+    if edited == text {
+        return Ok(None);
+    }
+    check_writable(&path).map_err(|e| e.context(format!("node {}", node.name)))?;
+    let diff = TextDiff::from_lines(&text, &edited)
+        .unified_diff()
+        .context_radius(2)
+        .header(&format!("a/{}", cipher_text::RELATIVE_PATH), &format!("b/{}", cipher_text::RELATIVE_PATH))
+        .to_string();
+    Ok(Some(Change::EditFile {
+        node: node.name.clone(),
+        file: path,
+        diff: crate::redact::redact(&cipher_text::mask(&diff)),
+        before,
+        after: edited.into_bytes(),
+    }))
 }
 
 fn edit(file: ConfFile, text: &str, node: &DesiredNode) -> Result<String, conf::ConfError> {
@@ -235,7 +274,11 @@ pub fn write_all(changes: &[Change]) -> Result<usize> {
 }
 
 fn check_writable(path: &Path) -> Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
+    // A file eidb creates may sit in a folder it creates too: check the nearest folder that exists.
+    let mut dir = path.parent().unwrap_or(Path::new("."));
+    while !dir.exists() {
+        dir = dir.parent().unwrap_or(Path::new("."));
+    }
     let probe = tempfile::Builder::new()
         .prefix(".eidb-probe")
         .tempfile_in(dir);
@@ -261,8 +304,10 @@ fn check_writable(path: &Path) -> Result<()> {
 
 /// Someone (another run, an editor) changed the file after eidb read it: stop rather than overwrite.
 fn check_unchanged(path: &Path, expected: &[u8]) -> Result<()> {
-    let now = fs::read(path)
-        .map_err(|e| Error::failure(format!("cannot read {}: {e}", path.display())))?;
+    let now = match fs::read(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        other => other.map_err(|e| Error::failure(format!("cannot read {}: {e}", path.display())))?,
+    };
     if now != expected {
         return Err(
             Error::failure(format!("{} changed while eidb was running", path.display()))
@@ -280,7 +325,7 @@ fn backup_path(path: &Path) -> PathBuf {
 
 fn backup_once(path: &Path, original: &[u8]) -> Result<()> {
     let backup = backup_path(path);
-    if backup.exists() {
+    if backup.exists() || !path.exists() {
         return Ok(());
     }
     write_atomically_new(&backup, original, path)
@@ -293,6 +338,7 @@ fn write_atomically(path: &Path, content: &[u8]) -> Result<()> {
 /// Write `content` to `path` through a temp file in the same folder, taking permissions from `mode_of`.
 fn write_atomically_new(path: &Path, content: &[u8], mode_of: &Path) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
+    fs::create_dir_all(dir).map_err(|e| Error::failure(format!("cannot create {}: {e}", dir.display())))?;
     let fail = |e: std::io::Error| Error::failure(format!("cannot write {}: {e}", path.display()));
     let mut temp = tempfile::Builder::new()
         .prefix(".eidb-")

@@ -24,6 +24,7 @@ pub fn register(secret: &str) {
         xml_escaped(secret),
         secret.replace('\\', "\\\\").replace('\'', "\\'"),
         secret.replace('\'', "''"),
+        secret.replace('\\', "\\\\"),
         url::form_urlencoded::byte_serialize(secret.as_bytes()).collect::<String>(),
     ];
     let mut secrets = registry().lock().unwrap_or_else(|e| e.into_inner());
