@@ -147,6 +147,11 @@ pub async fn run(options: Options<'_>, report: &mut Report) -> Result<i32> {
     let code = match options.mode {
         Mode::Verify => {
             report.findings = findings(&planned)?;
+            // Say the fix with the spec the user actually passed.
+            let spec_path = target.config.display().to_string();
+            for finding in &mut report.findings {
+                finding.fix = finding.fix.replace("--config SPEC", &format!("--config {spec_path}"));
+            }
             report.changes.clear();
             report.conflicts.clear();
             let in_sync = report.findings.is_empty() && planned.plan.is_empty();
@@ -214,7 +219,8 @@ fn findings(planned: &Planned) -> Result<Vec<Finding>> {
     for node in &planned.nodes {
         let state = NodeState::read(&node.name, &node.ei_home)?;
         let mut found = verify::node_against_spec(&state, node);
-        found.extend(verify::node_consistency(&state));
+        // Against a spec, the spec says what the cacheId must be; the file's own URL may be the drift.
+        found.extend(verify::node_consistency(&state).into_iter().filter(|f| f.check != "cache_id"));
         let edits = planned
             .plan
             .changes
@@ -239,9 +245,10 @@ fn findings(planned: &Planned) -> Result<Vec<Finding>> {
         findings.extend(found);
         states.push(state);
     }
-    findings.extend(verify::cross_node(&states));
+    let expected = planned.nodes.first().map(verify::SharedValues::of).unwrap_or_default();
+    findings.extend(verify::cross_node(&states, &expected));
     let mut seen = std::collections::HashSet::new();
-    findings.retain(|f| seen.insert((f.subject.clone(), f.check.clone(), f.found.clone())));
+    findings.retain(|f| seen.insert((f.subject.clone(), f.check.clone(), f.expected.clone(), f.found.clone())));
     Ok(findings)
 }
 

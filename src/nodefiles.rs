@@ -63,10 +63,7 @@ impl TextFile {
         };
         match String::from_utf8(bytes) {
             Ok(text) if !declares_latin1 || text.is_ascii() => {
-                let text = text
-                    .strip_prefix('\u{feff}')
-                    .map(str::to_string)
-                    .unwrap_or(text);
+                // A byte order mark stays part of the text: the XML engine keeps it, so it is written back.
                 Ok(TextFile {
                     path: path.to_path_buf(),
                     text,
@@ -241,15 +238,21 @@ pub fn masked_diff(name: &str, before: &str, after: &str) -> String {
 /// fsynced and renamed over it with its permissions kept. Should a later write fail, the files already
 /// written are put back.
 pub fn write_all(changes: &[Change]) -> Result<usize> {
+    // A conf file that is a symlink is written where it points, and stays a symlink.
+    let resolved: Vec<PathBuf> = changes
+        .iter()
+        .filter_map(|c| match c {
+            Change::EditFile { file, .. } => Some(fs::canonicalize(file).unwrap_or_else(|_| file.clone())),
+            _ => None,
+        })
+        .collect();
+    let mut resolved = resolved.iter();
     let edits: Vec<(&Path, &[u8], &[u8])> = changes
         .iter()
         .filter_map(|c| match c {
-            Change::EditFile {
-                file,
-                before,
-                after,
-                ..
-            } => Some((file.as_path(), before.as_slice(), after.as_slice())),
+            Change::EditFile { before, after, .. } => {
+                Some((resolved.next()?.as_path(), before.as_slice(), after.as_slice()))
+            }
             _ => None,
         })
         .collect();
@@ -347,6 +350,21 @@ fn write_atomically_new(path: &Path, content: &[u8], mode_of: &Path) -> Result<(
         .map_err(fail)?;
     temp.write_all(content).map_err(fail)?;
     if let Ok(meta) = fs::metadata(mode_of) {
+        // Keep owner and group too: a file of the WSO2 service account edited by eidb under sudo must stay
+        // readable by the node.
+        use std::os::unix::fs::MetadataExt;
+        let created = fs::metadata(temp.path()).map_err(fail)?;
+        if (created.uid(), created.gid()) != (meta.uid(), meta.gid()) {
+            std::os::unix::fs::chown(temp.path(), Some(meta.uid()), Some(meta.gid())).map_err(|e| {
+                Error::failure(format!(
+                    "cannot keep the owner {}:{} of {}: {e}",
+                    meta.uid(),
+                    meta.gid(),
+                    mode_of.display()
+                ))
+                .with_hint("run eidb as the file's owner or as root")
+            })?;
+        }
         fs::set_permissions(temp.path(), meta.permissions()).map_err(fail)?;
     }
     temp.as_file().sync_all().map_err(fail)?;

@@ -197,6 +197,7 @@ pub fn server(
                     plan.conflicts
                         .push(charset_conflict(database, existing, &desired.charset));
                 }
+                plan.conflicts.extend(table_charset_conflicts(database, existing, script, &desired.charset));
                 let changed = record.filter(|r| r.sha256 != script.sha256);
                 if let (Some(record), false) = (changed, history.reapply_changed_script) {
                     plan.conflicts.push(Conflict {
@@ -264,7 +265,7 @@ fn account_changes(plan: &mut Plan, desired: &DesiredServer, actual: &Actual, ho
                     account: name.clone(),
                     host: host.to_string(),
                     auth_plugin: account.auth_plugin.clone(),
-                    reason: "it cannot log in with the configured password; the password is reset".to_string(),
+                    reason: "it cannot log in with the configured password (provision sets it again)".to_string(),
                 });
             }
         }
@@ -353,10 +354,36 @@ fn charset_conflict(
         expected: format!("charset {wanted}"),
         found: format!("charset {}", existing.charset),
         fix: format!(
-            "eidb never converts a database: drop {} if it holds nothing you need, or set databases.charset = \"{}\" in the spec",
-            database.name, existing.charset
+            "eidb never converts a database: drop {db} if it holds nothing you need, or run \
+             `ALTER DATABASE {db} CHARACTER SET {wanted}` (changes the default for new tables only; check its tables too); \
+             if every database is meant to be {found}, set databases.charset = \"{found}\" in the spec",
+            db = database.name,
+            found = existing.charset
         ),
     }
+}
+
+/// Tables of the script whose charset differs from the database's wanted one: eidb never converts data.
+fn table_charset_conflicts(database: &DesiredDatabase, existing: &ActualDatabase, script: &Dbscript, wanted: &str) -> Vec<Conflict> {
+    script
+        .statements
+        .iter()
+        .filter_map(|statement| match &statement.object {
+            SchemaObject::Table { name } => existing.tables.get(&key(name)),
+            _ => None,
+        })
+        .filter(|table| !table.charset.is_empty() && !table.charset.eq_ignore_ascii_case(wanted))
+        .map(|table| Conflict {
+            subject: format!("database {}", database.name),
+            expected: format!("table {} in charset {wanted}", table.name),
+            found: format!("table {} in charset {}", table.name, table.charset),
+            fix: format!(
+                "eidb never converts data: `ALTER TABLE {}.{} CONVERT TO CHARACTER SET {wanted}` after checking that its \
+                 index keys fit, or drop the table and run provision to create it again",
+                database.name, table.name
+            ),
+        })
+        .collect()
 }
 
 /// The statements of the script still needed in a database. On a database that holds none of the script's

@@ -248,8 +248,28 @@ pub fn node_consistency(node: &NodeState) -> Vec<Finding> {
     findings
 }
 
-/// Checks of the nodes against each other (no spec needed).
-pub fn cross_node(nodes: &[NodeState]) -> Vec<Finding> {
+/// The values every node must share. With a spec they come from it; without one, the value most nodes
+/// have is taken as the intended one.
+#[derive(Debug, Clone, Default)]
+pub struct SharedValues {
+    pub shared_registry_url: Option<String>,
+    pub cache_id: Option<String>,
+    pub user_store_url: Option<String>,
+}
+
+impl SharedValues {
+    pub fn of(desired: &DesiredNode) -> SharedValues {
+        let url_of = |jndi: &str| desired.datasources.iter().find(|d| d.jndi_name == jndi).map(|d| d.url.clone());
+        SharedValues {
+            shared_registry_url: url_of(desired::SHARED_REGISTRY_JNDI),
+            cache_id: Some(desired.registry.remote_instance.cache_id.clone()),
+            user_store_url: url_of(desired::USER_STORE_JNDI),
+        }
+    }
+}
+
+/// Checks of the nodes against each other.
+pub fn cross_node(nodes: &[NodeState], expected: &SharedValues) -> Vec<Finding> {
     let mut findings = Vec::new();
     let mut local_owner: BTreeMap<String, &str> = BTreeMap::new();
     for node in nodes {
@@ -270,40 +290,47 @@ pub fn cross_node(nodes: &[NodeState]) -> Vec<Finding> {
             ));
         }
     }
-    let shared =
-        |f: fn(&NodeState) -> Option<String>, check: &str, what: &str| -> Option<Finding> {
-            let values: Vec<(String, String)> = nodes
-                .iter()
-                .map(|n| (n.name.clone(), f(n).unwrap_or_else(|| "(none)".into())))
-                .collect();
-            let first = values.first()?;
-            let other = values.iter().find(|(_, v)| v != &first.1)?;
-            Some(Finding::new(
-                "cluster",
-                check,
-                Some(format!(
-                    "the same {what} on every node ({} has {})",
-                    first.0, first.1
-                )),
-                Some(format!("{} has {}", other.0, other.1)),
-                format!("make every node use the same {what}; {FIX_PROVISION}"),
-            ))
+    let shared = |f: fn(&NodeState) -> Option<String>, expected: &Option<String>, check: &str, what: &str| -> Vec<Finding> {
+        let values: Vec<(&str, String)> =
+            nodes.iter().map(|n| (n.name.as_str(), f(n).unwrap_or_else(|| "(none)".into()))).collect();
+        let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+        for (_, value) in &values {
+            *counts.entry(value.as_str()).or_default() += 1;
+        }
+        let majority = match expected {
+            Some(value) => value.as_str(),
+            None => match counts.iter().max_by_key(|(_, n)| **n) {
+                Some((value, _)) => value,
+                None => return Vec::new(),
+            },
         };
+        if counts.len() < 2 && expected.is_some() {
+            // All nodes agree; whether they agree with the spec is the per-node check's to say.
+            return Vec::new();
+        }
+        let reference = if expected.is_some() { "as the spec derives it" } else { "as most nodes have" };
+        values
+            .iter()
+            .filter(|(_, value)| value != majority)
+            .map(|(node, value)| {
+                Finding::new(
+                    "cluster",
+                    check,
+                    Some(format!("the same {what} on every node: {majority} ({reference})")),
+                    Some(format!("{node} has {value}")),
+                    format!("make every node use the same {what}; {FIX_PROVISION}"),
+                )
+            })
+            .collect()
+    };
     findings.extend(shared(
         |n| n.shared_registry().and_then(|d| d.url.clone()),
+        &expected.shared_registry_url,
         "shared_registry_url",
         "shared registry URL",
     ));
-    findings.extend(shared(
-        |n| n.mounted_instance().and_then(|r| r.cache_id.clone()),
-        "shared_cache_id",
-        "cacheId",
-    ));
-    findings.extend(shared(
-        |n| n.user_store().and_then(|d| d.url.clone()),
-        "user_store_url",
-        "user store URL",
-    ));
+    findings.extend(shared(|n| n.mounted_instance().and_then(|r| r.cache_id.clone()), &expected.cache_id, "shared_cache_id", "cacheId"));
+    findings.extend(shared(|n| n.user_store().and_then(|d| d.url.clone()), &expected.user_store_url, "user_store_url", "user store URL"));
     findings
 }
 
@@ -630,7 +657,7 @@ mod tests {
             nodes.iter().flat_map(node_consistency).collect::<Vec<_>>(),
             vec![]
         );
-        assert_eq!(cross_node(&nodes), vec![]);
+        assert_eq!(cross_node(&nodes, &SharedValues::default()), vec![]);
     }
 
     #[test]
@@ -645,7 +672,7 @@ mod tests {
             .map(|f| f.check)
             .collect();
         assert_eq!(checks, ["cache_id"]);
-        let checks: Vec<String> = cross_node(&nodes).into_iter().map(|f| f.check).collect();
+        let checks: Vec<String> = cross_node(&nodes, &SharedValues::default()).into_iter().map(|f| f.check).collect();
         assert_eq!(checks, ["shared_local_registry", "shared_cache_id"]);
     }
 

@@ -4,9 +4,13 @@
 
 use std::time::{Duration, Instant};
 
+use std::collections::BTreeSet;
+
 use sqlx::{MySqlConnection, Row};
 
 use super::connect::Endpoint;
+use super::inspect::{self, Actual};
+use super::quote::Backslashes;
 use crate::error::{Error, Result};
 use crate::progress::Progress;
 use crate::spec::Server;
@@ -95,4 +99,76 @@ pub async fn connect_first_usable(server: &Server, wait: Duration, progress: &Pr
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
+}
+
+/// Every server of the spec and what it says about itself (for the pre-flight report).
+pub async fn member_states(server: &Server) -> Vec<(String, std::result::Result<GaleraState, String>)> {
+    let mut states = Vec::new();
+    for (host, port) in &server.endpoints {
+        let endpoint = Endpoint::admin(server, host, *port);
+        let state = match endpoint.connect(None).await {
+            Ok(mut conn) => galera_state(&mut conn).await.map_err(|e| e.message),
+            Err(e) => Err(e.message),
+        };
+        states.push((endpoint.describe(), state));
+    }
+    states
+}
+
+/// What a member holds of eidb's objects, as comparable lines: `db REGISTRY_DB`, `table REGISTRY_DB.REG_LOG`,
+/// `index ...`, `constraint ...`, `account %`, `grant % ALL PRIVILEGES on REGISTRY_DB.*`.
+pub fn fingerprint(actual: &Actual) -> BTreeSet<String> {
+    let mut lines = BTreeSet::new();
+    for db in actual.databases.values() {
+        lines.insert(format!("database {} ({})", db.name, db.charset));
+        lines.extend(db.tables.keys().map(|t| format!("table {}.{t}", db.name)));
+        lines.extend(db.indexes.iter().map(|(t, i)| format!("index {}.{t}.{i}", db.name)));
+        lines.extend(db.constraints.iter().map(|(t, c)| format!("constraint {}.{t}.{c}", db.name)));
+        lines.extend(db.routines.iter().chain(&db.triggers).chain(&db.views).map(|r| format!("routine {}.{r}", db.name)));
+    }
+    for (host, account) in &actual.accounts {
+        lines.insert(format!("account @{host} ({})", account.plugin));
+        lines.extend(account.grants.iter().map(|g| format!("grant @{host} {} on {:?}", g.privileges, g.target)));
+    }
+    lines
+}
+
+/// Read the same objects on every other member of the spec, with `wsrep_sync_wait` so each read sees the
+/// writes made through the first; returns, per member that disagrees or cannot be read, what differs.
+pub async fn read_back(
+    server: &Server,
+    used: &Endpoint,
+    expected: &Actual,
+    databases: &[&str],
+    account: (&str, &[String]),
+) -> Vec<(String, String)> {
+    let reference = fingerprint(expected);
+    let mut disagreements = Vec::new();
+    for (host, port) in &server.endpoints {
+        if host == &used.host && *port == used.port {
+            continue;
+        }
+        let endpoint = Endpoint::admin(server, host, *port);
+        let outcome = async {
+            let mut conn = endpoint.connect(None).await?;
+            sqlx::raw_sql("SET SESSION wsrep_sync_wait = 1")
+                .execute(&mut conn)
+                .await
+                .map_err(|e| Error::failure(format!("cannot set wsrep_sync_wait: {e}")))?;
+            inspect::read(&mut conn, databases, account, Backslashes::Escape).await
+        }
+        .await;
+        match outcome {
+            Ok(actual) => {
+                let seen = fingerprint(&actual);
+                let missing: Vec<&String> = reference.difference(&seen).take(5).collect();
+                let extra: Vec<&String> = seen.difference(&reference).take(5).collect();
+                if !missing.is_empty() || !extra.is_empty() {
+                    disagreements.push((endpoint.describe(), format!("lacks {missing:?}; has besides {extra:?}")));
+                }
+            }
+            Err(e) => disagreements.push((endpoint.describe(), format!("could not be read: {}", e.message))),
+        }
+    }
+    disagreements
 }
