@@ -11,7 +11,11 @@ async fn assert_provisioned(cluster: &Cluster, script: &str, charset: &str) {
     let (tables, indexes) = script_objects(script);
     assert!(!tables.is_empty(), "the scan found no tables in the script");
     for db in cluster.databases() {
-        assert_eq!(charset_of(&pool, &db).await.as_deref(), Some(charset), "charset of {db}");
+        assert_eq!(
+            charset_of(&pool, &db).await.as_deref(),
+            Some(charset),
+            "charset of {db}"
+        );
         let have = tables_of(&pool, &db).await;
         let missing: Vec<_> = tables.difference(&have).collect();
         assert!(missing.is_empty(), "{db} lacks tables {missing:?}");
@@ -25,8 +29,15 @@ async fn assert_provisioned(cluster: &Cluster, script: &str, charset: &str) {
     let expected = cluster.databases().into_iter().collect();
     assert_eq!(granted, expected, "databases granted to the account");
     let grants = check::grants_of(&pool, &cluster.account, "%").await;
-    assert_eq!(grants.len(), cluster.databases().len() + 1, "exactly USAGE plus one grant per database: {grants:#?}");
-    assert!(grants.iter().all(|g| !g.contains("WITH GRANT OPTION")), "{grants:#?}");
+    assert_eq!(
+        grants.len(),
+        cluster.databases().len() + 1,
+        "exactly USAGE plus one grant per database: {grants:#?}"
+    );
+    assert!(
+        grants.iter().all(|g| !g.contains("WITH GRANT OPTION")),
+        "{grants:#?}"
+    );
 }
 
 /// Log in as the account to each database, as a node would.
@@ -39,20 +50,33 @@ async fn assert_account_logs_in(cluster: &Cluster) {
             .username(&cluster.account)
             .password(ACCOUNT_PASSWORD)
             .database(&db);
-        let mut conn = sqlx::ConnectOptions::connect(&options).await.unwrap_or_else(|e| panic!("login to {db}: {e}"));
-        sqlx::raw_sql("SELECT COUNT(*) FROM information_schema.TABLES").execute(&mut conn).await.unwrap();
+        let mut conn = sqlx::ConnectOptions::connect(&options)
+            .await
+            .unwrap_or_else(|e| panic!("login to {db}: {e}"));
+        sqlx::raw_sql("SELECT COUNT(*) FROM information_schema.TABLES")
+            .execute(&mut conn)
+            .await
+            .unwrap();
     }
 }
 
 #[tokio::test]
 async fn provisions_fixture_cluster_and_second_run_changes_nothing() {
     let cluster = Cluster::new(2, Conf::Fixture).with_databases("charset = \"latin1\"");
-    let script = std::fs::read_to_string(common::cluster::fixture_path("dbscripts/splitter-cases.sql")).unwrap();
+    let script = std::fs::read_to_string(common::cluster::fixture_path(
+        "dbscripts/splitter-cases.sql",
+    ))
+    .unwrap();
 
     let (code, report) = cluster.eidb_json(&["provision", "--db-only"]);
     assert_eq!(code, 0, "{report:#}");
     assert_eq!(report["status"], "changed");
-    let created: Vec<_> = report["changes"].as_array().unwrap().iter().filter(|c| c["change"] == "create_database").collect();
+    let created: Vec<_> = report["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["change"] == "create_database")
+        .collect();
     assert_eq!(created.len(), 4);
     assert_provisioned(&cluster, &script, "latin1").await;
     assert_account_logs_in(&cluster).await;
@@ -68,23 +92,46 @@ async fn provisions_fixture_cluster_and_second_run_changes_nothing() {
 async fn real_wso2_scripts_load_in_latin1_and_server_default_twice() {
     let scripts = common::shared_wso2_dir().join("dbscripts");
     let pool = admin_pool().await;
-    let default_charset: String = sqlx::Row::get(&sqlx::raw_sql("SELECT @@character_set_server").fetch_one(&pool).await.unwrap(), 0);
+    let default_charset: String = sqlx::Row::get(
+        &sqlx::raw_sql("SELECT @@character_set_server")
+            .fetch_one(&pool)
+            .await
+            .unwrap(),
+        0,
+    );
     for charset in ["latin1", "auto"] {
-        let cluster = Cluster::new(2, Conf::Fixture).with_real_dbscripts().with_databases(&format!("charset = \"{charset}\""));
-        let expected_charset = if charset == "auto" { default_charset.as_str() } else { charset };
+        let cluster = Cluster::new(2, Conf::Fixture)
+            .with_real_dbscripts()
+            .with_databases(&format!("charset = \"{charset}\""));
+        let expected_charset = if charset == "auto" {
+            default_charset.as_str()
+        } else {
+            charset
+        };
         for run in 1..=2 {
             let (code, report) = cluster.eidb_json(&["provision", "--db-only"]);
             assert_eq!(code, 0, "run {run} ({charset}): {report:#}");
-            let chosen = report["preflight"]["script"]["path"].as_str().unwrap().to_string();
-            assert!(chosen.ends_with("mysql5.7.sql"), "a modern server takes the 5.7 script: {chosen}");
+            let chosen = report["preflight"]["script"]["path"]
+                .as_str()
+                .unwrap()
+                .to_string();
+            assert!(
+                chosen.ends_with("mysql5.7.sql"),
+                "a modern server takes the 5.7 script: {chosen}"
+            );
             let script = std::fs::read_to_string(scripts.join("mysql5.7.sql")).unwrap();
             assert_provisioned(&cluster, &script, expected_charset).await;
             if run == 2 {
                 assert_eq!(report["status"], "unchanged", "{report:#}");
             }
         }
-        let (tables, _) = script_objects(&std::fs::read_to_string(scripts.join("mysql5.7.sql")).unwrap());
-        assert_eq!(tables.len(), 40, "the real script has 40 tables (shared/wso2-ei/README.md)");
+        let (tables, _) =
+            script_objects(&std::fs::read_to_string(scripts.join("mysql5.7.sql")).unwrap());
+        assert_eq!(
+            tables.len(),
+            40,
+            "the real script has 40 tables (shared/wso2-ei/README.md)"
+        );
     }
 }
 
@@ -97,7 +144,11 @@ async fn charset_auto_means_latin1_on_windows() {
     assert_eq!(report["preflight"]["server"]["compile_os"], "Win64");
     let pool = admin_pool().await;
     for db in cluster.databases() {
-        assert_eq!(charset_of(&pool, &db).await.as_deref(), Some("latin1"), "{db}");
+        assert_eq!(
+            charset_of(&pool, &db).await.as_deref(),
+            Some("latin1"),
+            "{db}"
+        );
     }
 }
 
@@ -108,24 +159,43 @@ async fn dry_run_shows_masked_sql_and_changes_nothing() {
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{stdout}\n{stderr}");
-    assert!(stdout.contains(&format!("CREATE DATABASE IF NOT EXISTS `{}`", cluster.user_store)), "{stdout}");
+    assert!(
+        stdout.contains(&format!(
+            "CREATE DATABASE IF NOT EXISTS `{}`",
+            cluster.user_store
+        )),
+        "{stdout}"
+    );
     assert!(stdout.contains("CREATE USER IF NOT EXISTS"), "{stdout}");
     assert!(stdout.contains("IDENTIFIED BY '****'"), "{stdout}");
-    assert!(stdout.contains("+++ b/conf/registry.xml"), "dry run shows file diffs: {stdout}");
+    assert!(
+        stdout.contains("+++ b/conf/registry.xml"),
+        "dry run shows file diffs: {stdout}"
+    );
     for text in [&stdout, &stderr] {
         assert!(!text.contains(ACCOUNT_PASSWORD), "password leaked:\n{text}");
     }
     let pool = admin_pool().await;
     for db in cluster.databases() {
-        assert_eq!(charset_of(&pool, &db).await, None, "{db} must not exist after a dry run");
+        assert_eq!(
+            charset_of(&pool, &db).await,
+            None,
+            "{db} must not exist after a dry run"
+        );
     }
     let accounts: i64 = sqlx::Row::get(
-        &sqlx::query("SELECT COUNT(*) FROM mysql.user WHERE User = ?").bind(&cluster.account).fetch_one(&pool).await.unwrap(),
+        &sqlx::query("SELECT COUNT(*) FROM mysql.user WHERE User = ?")
+            .bind(&cluster.account)
+            .fetch_one(&pool)
+            .await
+            .unwrap(),
         0,
     );
     assert_eq!(accounts, 0);
     let registry = std::fs::read_to_string(cluster.node_file(0, "conf/registry.xml")).unwrap();
-    let original = std::fs::read_to_string(common::cluster::fixture_path("ei-home/conf/registry.xml")).unwrap();
+    let original =
+        std::fs::read_to_string(common::cluster::fixture_path("ei-home/conf/registry.xml"))
+            .unwrap();
     assert_eq!(registry, original, "dry run must not touch files");
 }
 
@@ -137,35 +207,73 @@ async fn a_typo_fails_the_run_naming_statement_and_line() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     let text = std::fs::read_to_string(&typo).unwrap();
-    let line = text.lines().position(|l| l.contains("CREAT TABLE")).expect("typo.sql has a CREAT TABLE") + 1;
-    assert!(stderr.contains(&format!("typo.sql:{line}")), "names the line {line}: {stderr}");
-    assert!(stderr.contains("CREAT TABLE"), "names the statement: {stderr}");
+    let line = text
+        .lines()
+        .position(|l| l.contains("CREAT TABLE"))
+        .expect("typo.sql has a CREAT TABLE")
+        + 1;
+    assert!(
+        stderr.contains(&format!("typo.sql:{line}")),
+        "names the line {line}: {stderr}"
+    );
+    assert!(
+        stderr.contains("CREAT TABLE"),
+        "names the statement: {stderr}"
+    );
 }
 
 #[tokio::test]
 async fn existing_database_with_other_charset_is_refused_not_altered() {
     let cluster = Cluster::new(1, Conf::Fixture).with_databases("charset = \"latin1\"");
     let pool = admin_pool().await;
-    sqlx::raw_sql(&format!("CREATE DATABASE `{}` CHARACTER SET utf8mb4", cluster.shared_registry)).execute(&pool).await.unwrap();
+    sqlx::raw_sql(&format!(
+        "CREATE DATABASE `{}` CHARACTER SET utf8mb4",
+        cluster.shared_registry
+    ))
+    .execute(&pool)
+    .await
+    .unwrap();
     let (code, report) = cluster.eidb_json(&["provision", "--db-only"]);
     assert_eq!(code, 1, "{report:#}");
     let conflict = &report["conflicts"][0];
-    assert_eq!(conflict["subject"], format!("database {}", cluster.shared_registry));
-    assert!(conflict["fix"].as_str().unwrap().contains("charset = \"utf8mb4\""), "{conflict:#}");
-    assert_eq!(charset_of(&pool, &cluster.shared_registry).await.as_deref(), Some("utf8mb4"));
-    assert_eq!(charset_of(&pool, &cluster.user_store).await, None, "nothing is created when a conflict is found");
+    assert_eq!(
+        conflict["subject"],
+        format!("database {}", cluster.shared_registry)
+    );
+    assert!(
+        conflict["fix"]
+            .as_str()
+            .unwrap()
+            .contains("charset = \"utf8mb4\""),
+        "{conflict:#}"
+    );
+    assert_eq!(
+        charset_of(&pool, &cluster.shared_registry).await.as_deref(),
+        Some("utf8mb4")
+    );
+    assert_eq!(
+        charset_of(&pool, &cluster.user_store).await,
+        None,
+        "nothing is created when a conflict is found"
+    );
     check::drop_databases(&pool, &[cluster.shared_registry.clone()]).await;
 }
 
 #[tokio::test]
 async fn spec_errors_exit_2_and_touch_nothing() {
     let cluster = Cluster::new(1, Conf::Fixture);
-    let spec = cluster.spec_text().replace("[databases]\n", "[databases]\nuser_stor = \"X\"\n");
+    let spec = cluster
+        .spec_text()
+        .replace("[databases]\n", "[databases]\nuser_stor = \"X\"\n");
     std::fs::write(&cluster.spec_path, &spec).unwrap();
     let output = cluster.eidb(&["provision"]);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(2), "{stderr}");
-    let line = spec.lines().position(|l| l.starts_with("user_stor")).unwrap() + 1;
+    let line = spec
+        .lines()
+        .position(|l| l.starts_with("user_stor"))
+        .unwrap()
+        + 1;
     assert!(stderr.contains(&format!("cluster.toml:{line}")), "{stderr}");
     assert!(stderr.contains("user_stor"), "{stderr}");
     let pool = admin_pool().await;

@@ -58,7 +58,10 @@ pub async fn tables_not_in_charset(pool: &MySqlPool, database: &str, charset: &s
 }
 
 pub async fn grants_of(pool: &MySqlPool, account: &str, host: &str) -> Vec<String> {
-    let rows = sqlx::raw_sql(&format!("SHOW GRANTS FOR '{account}'@'{host}'")).fetch_all(pool).await.unwrap();
+    let rows = sqlx::raw_sql(&format!("SHOW GRANTS FOR '{account}'@'{host}'"))
+        .fetch_all(pool)
+        .await
+        .unwrap();
     let mut grants: Vec<String> = rows.iter().map(|row| row.get::<String, _>(0)).collect();
     grants.sort();
     grants
@@ -79,7 +82,10 @@ pub async fn granted_databases(pool: &MySqlPool, account: &str, host: &str) -> B
 
 pub async fn drop_databases(pool: &MySqlPool, databases: &[String]) {
     for db in databases {
-        sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS `{db}`")).execute(pool).await.unwrap();
+        sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS `{db}`"))
+            .execute(pool)
+            .await
+            .unwrap();
     }
 }
 
@@ -109,4 +115,142 @@ pub fn script_objects(script: &str) -> (BTreeSet<String>, BTreeSet<String>) {
         }
     }
     (tables, indexes)
+}
+
+/// Upper-cased names of the foreign-key constraints of a database.
+pub async fn foreign_keys_of(pool: &MySqlPool, database: &str) -> BTreeSet<String> {
+    sqlx::query(
+        "SELECT CONVERT(CONSTRAINT_NAME USING utf8mb4) FROM information_schema.TABLE_CONSTRAINTS \
+         WHERE CONSTRAINT_SCHEMA = ? AND CONSTRAINT_TYPE = 'FOREIGN KEY'",
+    )
+    .bind(database)
+    .fetch_all(pool)
+    .await
+    .unwrap()
+    .iter()
+    .map(|row| row.get::<String, _>(0).to_uppercase())
+    .collect()
+}
+
+/// Upper-cased trigger names of a database.
+pub async fn triggers_of(pool: &MySqlPool, database: &str) -> BTreeSet<String> {
+    sqlx::query("SELECT CONVERT(TRIGGER_NAME USING utf8mb4) FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = ?")
+        .bind(database)
+        .fetch_all(pool)
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| row.get::<String, _>(0).to_uppercase())
+        .collect()
+}
+
+/// Upper-cased index names of one table (primary key excluded).
+pub async fn indexes_of_table(pool: &MySqlPool, database: &str, table: &str) -> BTreeSet<String> {
+    sqlx::query(
+        "SELECT DISTINCT CONVERT(INDEX_NAME USING utf8mb4) FROM information_schema.STATISTICS \
+         WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND INDEX_NAME <> 'PRIMARY'",
+    )
+    .bind(database)
+    .bind(table)
+    .fetch_all(pool)
+    .await
+    .unwrap()
+    .iter()
+    .map(|row| row.get::<String, _>(0).to_uppercase())
+    .collect()
+}
+
+/// Run one or more statements on one connection of the pool (so `SET` applies to what follows).
+pub async fn exec(pool: &MySqlPool, sql: &str) {
+    let mut conn = pool.acquire().await.unwrap();
+    sqlx::raw_sql(sql)
+        .execute(&mut *conn)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+}
+
+/// What a run may have changed about a file: its bytes, mode, modification time and inode (an atomic
+/// rewrite gets a new inode even when the bytes and mtime happen to be the same).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileState {
+    pub bytes: Vec<u8>,
+    pub mode: u32,
+    pub modified: std::time::SystemTime,
+    pub inode: u64,
+}
+
+/// Every file under `dir` (recursively, hidden temp files included), to prove that a run changed,
+/// created or removed nothing: compare two snapshots with [`snapshot_differences`].
+pub fn snapshot_files(
+    dir: &std::path::Path,
+) -> std::collections::BTreeMap<std::path::PathBuf, FileState> {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let mut files = std::collections::BTreeMap::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(folder) = pending.pop() {
+        for entry in
+            std::fs::read_dir(&folder).unwrap_or_else(|e| panic!("read {}: {e}", folder.display()))
+        {
+            let entry = entry.unwrap();
+            let path = entry.path();
+            if entry.file_type().unwrap().is_dir() {
+                pending.push(path);
+            } else {
+                let meta = std::fs::symlink_metadata(&path).unwrap();
+                let state = FileState {
+                    bytes: std::fs::read(&path).unwrap_or_default(),
+                    mode: meta.permissions().mode() & 0o7777,
+                    modified: meta.modified().unwrap(),
+                    inode: meta.ino(),
+                };
+                files.insert(path, state);
+            }
+        }
+    }
+    files
+}
+
+/// The files that differ between two snapshots, one line each (empty when nothing changed).
+pub fn snapshot_differences(
+    before: &std::collections::BTreeMap<std::path::PathBuf, FileState>,
+    after: &std::collections::BTreeMap<std::path::PathBuf, FileState>,
+) -> Vec<String> {
+    let mut differences = Vec::new();
+    for (path, old) in before {
+        match after.get(path) {
+            None => differences.push(format!("removed: {}", path.display())),
+            Some(new) if new.bytes != old.bytes => {
+                differences.push(format!("content changed: {}", path.display()))
+            }
+            Some(new) if new != old => differences.push(format!(
+                "rewritten (same bytes; mode {:o} -> {:o}, inode {} -> {}, mtime {:?} -> {:?}): {}",
+                old.mode,
+                new.mode,
+                old.inode,
+                new.inode,
+                old.modified,
+                new.modified,
+                path.display()
+            )),
+            Some(_) => {}
+        }
+    }
+    for path in after.keys().filter(|p| !before.contains_key(*p)) {
+        differences.push(format!("created: {}", path.display()));
+    }
+    differences
+}
+
+pub async fn database_exists(pool: &MySqlPool, database: &str) -> bool {
+    charset_of(pool, database).await.is_some()
+}
+
+pub async fn account_exists(pool: &MySqlPool, account: &str) -> bool {
+    let count: i64 = sqlx::query("SELECT COUNT(*) FROM mysql.user WHERE User = ?")
+        .bind(account)
+        .fetch_one(pool)
+        .await
+        .unwrap()
+        .get(0);
+    count > 0
 }

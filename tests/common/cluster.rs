@@ -6,7 +6,7 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
-use super::{eidb_bin, server, shared_wso2_dir, unique_name};
+use super::{eidb_bin, server, shared_wso2_dir, unique_name, TestServer};
 
 /// The account password every test cluster uses: every character the issue names, to prove quoting.
 pub const ACCOUNT_PASSWORD: &str = r#"Pw'"\;%@&<>-x9"#;
@@ -34,11 +34,41 @@ pub struct Cluster {
     extra: String,
     databases_extra: String,
     dbscripts: String,
+    /// The server the spec points at when it is not the shared [`server()`]: see [`Cluster::new_on`].
+    bound: Option<Bound>,
+}
+
+/// Where and as whom a cluster bound to a dedicated server logs in.
+#[derive(Clone)]
+struct Bound {
+    admin_user: String,
+    admin_password: String,
+    host: String,
+    port: u16,
 }
 
 impl Cluster {
     /// `nodes` nodes with the given conf, loading the project's splitter fixture script.
     pub fn new(nodes: usize, conf: Conf) -> Cluster {
+        Cluster::build(nodes, conf, None)
+    }
+
+    /// Like [`Cluster::new`], but the spec (and the admin password given to eidb) points at `server`,
+    /// e.g. a [`TestServer::dedicated`] one that the test stops and starts, instead of the shared one.
+    pub fn new_on(server: &TestServer, nodes: usize, conf: Conf) -> Cluster {
+        Cluster::build(
+            nodes,
+            conf,
+            Some(Bound {
+                admin_user: server.admin_user.clone(),
+                admin_password: server.admin_password.clone(),
+                host: server.host.clone(),
+                port: server.port,
+            }),
+        )
+    }
+
+    fn build(nodes: usize, conf: Conf, bound: Option<Bound>) -> Cluster {
         let dir = tempfile::tempdir().expect("temp dir");
         let script = fixture_path("dbscripts/splitter-cases.sql");
         let mut cluster = Cluster {
@@ -51,6 +81,7 @@ impl Cluster {
             extra: String::new(),
             databases_extra: String::new(),
             dbscripts: format!("file = {:?}", script.display().to_string()),
+            bound,
             dir,
         };
         for i in 1..=nodes {
@@ -105,7 +136,7 @@ impl Cluster {
     }
 
     pub fn spec_text(&self) -> String {
-        let server = server();
+        let server = self.target();
         let admin_password = if server.admin_password.is_empty() {
             String::new()
         } else {
@@ -115,7 +146,13 @@ impl Cluster {
             .nodes
             .iter()
             .enumerate()
-            .map(|(i, home)| format!("\n[[nodes]]\nname = \"node{}\"\nei_home = {:?}\n", i + 1, home.display().to_string()))
+            .map(|(i, home)| {
+                format!(
+                    "\n[[nodes]]\nname = \"node{}\"\nei_home = {:?}\n",
+                    i + 1,
+                    home.display().to_string()
+                )
+            })
             .collect();
         format!(
             "[server]\nurl = \"mysql://{user}@{host}:{port}\"\n{admin_password}\n\
@@ -133,6 +170,19 @@ impl Cluster {
             scripts = self.dbscripts,
             extra = self.extra,
         )
+    }
+
+    /// The server the spec points at.
+    fn target(&self) -> Bound {
+        self.bound.clone().unwrap_or_else(|| {
+            let server = server();
+            Bound {
+                admin_user: server.admin_user.clone(),
+                admin_password: server.admin_password.clone(),
+                host: server.host.clone(),
+                port: server.port,
+            }
+        })
     }
 
     fn write_spec(&self) {
@@ -157,7 +207,7 @@ impl Cluster {
     pub fn environment(&self, command: &mut Command) {
         command
             .env(ACCOUNT_PASSWORD_ENV, ACCOUNT_PASSWORD)
-            .env(ADMIN_PASSWORD_ENV, &server().admin_password)
+            .env(ADMIN_PASSWORD_ENV, &self.target().admin_password)
             .env_remove("RUST_LOG");
     }
 
@@ -168,7 +218,10 @@ impl Cluster {
         let output = self.eidb(&all);
         let stdout = String::from_utf8_lossy(&output.stdout);
         let report = serde_json::from_str(&stdout).unwrap_or_else(|e| {
-            panic!("eidb printed no JSON report ({e}):\nstdout: {stdout}\nstderr: {}", String::from_utf8_lossy(&output.stderr))
+            panic!(
+                "eidb printed no JSON report ({e}):\nstdout: {stdout}\nstderr: {}",
+                String::from_utf8_lossy(&output.stderr)
+            )
         });
         (output.status.code().unwrap_or(-1), report)
     }
@@ -183,6 +236,15 @@ impl Cluster {
     pub fn node_file(&self, node: usize, relative: &str) -> PathBuf {
         self.nodes[node].join(relative)
     }
+
+    /// Set the mode of every file under every node's `conf/` (e.g. `0o644`). The real WSO2 files in
+    /// ../shared are read-only (0444) and `copy_tree` keeps that, so copies of them start read-only,
+    /// which eidb rightly refuses to edit; an EI distribution ships them writable by their owner.
+    pub fn set_conf_mode(&self, mode: u32) {
+        for home in &self.nodes {
+            set_mode_tree(&home.join("conf"), mode);
+        }
+    }
 }
 
 pub fn assert_success(output: &Output, what: &[&str]) {
@@ -196,18 +258,34 @@ pub fn assert_success(output: &Output, what: &[&str]) {
 }
 
 pub fn fixture_path(relative: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(relative)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(relative)
 }
 
 pub fn copy_tree(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap_or_else(|e| panic!("read {}: {e}", from.display())) {
+    for entry in std::fs::read_dir(from).unwrap_or_else(|e| panic!("read {}: {e}", from.display()))
+    {
         let entry = entry.unwrap();
         let target = to.join(entry.file_name());
         if entry.file_type().unwrap().is_dir() {
             copy_tree(&entry.path(), &target);
         } else {
             std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+/// Set the mode of every file (not folder) under `dir`.
+pub fn set_mode_tree(dir: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    for entry in std::fs::read_dir(dir).unwrap_or_else(|e| panic!("read {}: {e}", dir.display())) {
+        let entry = entry.unwrap();
+        if entry.file_type().unwrap().is_dir() {
+            set_mode_tree(&entry.path(), mode);
+        } else {
+            std::fs::set_permissions(entry.path(), std::fs::Permissions::from_mode(mode)).unwrap();
         }
     }
 }

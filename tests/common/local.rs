@@ -114,7 +114,11 @@ impl LocalServer {
             binary,
             os_user,
             port: 0,
-            state: Mutex::new(State { server: None, paused: false, watchdog }),
+            state: Mutex::new(State {
+                server: None,
+                paused: false,
+                watchdog,
+            }),
         };
         local.prepare_data_dir()?;
         let flavour = local.start_on_a_free_port()?;
@@ -145,7 +149,9 @@ impl LocalServer {
     /// a busy one; copying a data folder bootstrapped before costs some 30 ms (mysql-test-run does
     /// the same). Templates live in cargo's target/tmp, one per server binary, version and OS user.
     fn prepare_data_dir(&self) -> Result<(), String> {
-        let Some(template) = self.template_dir() else { return self.initialize_data_dir() };
+        let Some(template) = self.template_dir() else {
+            return self.initialize_data_dir();
+        };
         if template.join(TEMPLATE_COMPLETE).exists() {
             if copy_tree(&template.join("data"), &self.data_dir()).is_ok() {
                 return Ok(());
@@ -161,9 +167,18 @@ impl LocalServer {
     fn template_dir(&self) -> Option<PathBuf> {
         let target_tmp = option_env!("CARGO_TARGET_TMPDIR")?;
         let mut hasher = DefaultHasher::new();
-        (&self.binary.path, &self.binary.version_text, &self.os_user, TEMPLATE_RECIPE).hash(&mut hasher);
+        (
+            &self.binary.path,
+            &self.binary.version_text,
+            &self.os_user,
+            TEMPLATE_RECIPE,
+        )
+            .hash(&mut hasher);
         let (major, minor, patch) = self.binary.version;
-        let name = format!("eidb-server-template-{major}.{minor}.{patch}-{:016x}", hasher.finish());
+        let name = format!(
+            "eidb-server-template-{major}.{minor}.{patch}-{:016x}",
+            hasher.finish()
+        );
         Some(Path::new(target_tmp).join(name))
     }
 
@@ -172,7 +187,11 @@ impl LocalServer {
     fn publish_template(&self, template: &Path) {
         static STAGINGS: AtomicU32 = AtomicU32::new(0);
         let mut staging = template.as_os_str().to_owned();
-        staging.push(format!(".staging-{}-{}", std::process::id(), STAGINGS.fetch_add(1, Ordering::Relaxed)));
+        staging.push(format!(
+            ".staging-{}-{}",
+            std::process::id(),
+            STAGINGS.fetch_add(1, Ordering::Relaxed)
+        ));
         let staging = PathBuf::from(staging);
         let published = copy_tree(&self.data_dir(), &staging.join("data"))
             .and_then(|()| File::create(staging.join(TEMPLATE_COMPLETE)).map(drop))
@@ -239,7 +258,8 @@ impl LocalServer {
                 Ok(flavour) => return Ok(flavour),
                 Err(_)
                     if attempt < PORT_ATTEMPTS
-                        && read_from(&self.log_file, log_size_before).contains("Address already in use") =>
+                        && read_from(&self.log_file, log_size_before)
+                            .contains("Address already in use") =>
                 {
                     attempt += 1;
                 }
@@ -260,7 +280,9 @@ impl LocalServer {
             .append(true)
             .open(&self.log_file)
             .map_err(|error| format!("cannot open {}: {error}", self.log_file.display()))?;
-        let log_for_stdout = log.try_clone().map_err(|error| format!("cannot share the log file: {error}"))?;
+        let log_for_stdout = log
+            .try_clone()
+            .map_err(|error| format!("cannot share the log file: {error}"))?;
         let child = Command::new(&self.binary.path)
             .args(self.server_args()?)
             .stdin(Stdio::null())
@@ -354,7 +376,8 @@ impl LocalServer {
     /// machine's own, or another test process's, failing its mariadb-install-db).
     fn tmpdir_arg(&self) -> Result<OsString, String> {
         let tmp = self.root.join("tmp");
-        fs::create_dir_all(&tmp).map_err(|error| format!("cannot make {}: {error}", tmp.display()))?;
+        fs::create_dir_all(&tmp)
+            .map_err(|error| format!("cannot make {}: {error}", tmp.display()))?;
         Ok(path_arg("--tmpdir=", &tmp))
     }
 
@@ -370,7 +393,8 @@ impl LocalServer {
     fn mysql_args(&self) -> Result<Vec<OsString>, String> {
         // Packaged MySQL defaults to a folder that may not exist, and refuses to start then.
         let files = self.root.join("files");
-        fs::create_dir_all(&files).map_err(|error| format!("cannot make {}: {error}", files.display()))?;
+        fs::create_dir_all(&files)
+            .map_err(|error| format!("cannot make {}: {error}", files.display()))?;
         let mut args = vec![path_arg("--secure-file-priv=", &files)];
         if self.binary.version >= (8, 0, 0) {
             // The X plugin listens on 33060 in every instance: parallel test servers would collide.
@@ -453,8 +477,13 @@ impl Watchdog {
         let Some(orders) = &mut self.orders else {
             return;
         };
-        if writeln!(orders, "{order}").and_then(|()| orders.flush()).is_err() {
-            eprintln!("warning: the test server's watchdog has gone; the server may outlive the tests");
+        if writeln!(orders, "{order}")
+            .and_then(|()| orders.flush())
+            .is_err()
+        {
+            eprintln!(
+                "warning: the test server's watchdog has gone; the server may outlive the tests"
+            );
         }
     }
 
@@ -477,9 +506,8 @@ impl ServerBinary {
     fn find() -> Result<ServerBinary, String> {
         let path = match std::env::var_os(SERVER_BINARY_ENV) {
             Some(path) => PathBuf::from(path),
-            None => {
-                find_program(&["mariadbd", "mysqld"], &SERVER_DIRS.map(PathBuf::from)).ok_or_else(no_server_message)?
-            }
+            None => find_program(&["mariadbd", "mysqld"], &SERVER_DIRS.map(PathBuf::from))
+                .ok_or_else(no_server_message)?,
         };
         let output = Command::new(&path)
             .arg("--version")
@@ -487,10 +515,23 @@ impl ServerBinary {
             .output()
             .map_err(|error| format!("cannot run {} --version: {error}", path.display()))?;
         let text = String::from_utf8_lossy(&output.stdout).into_owned();
-        let version = parse_version(&text)
-            .ok_or_else(|| format!("cannot read a version in the output of {} --version: {text:?}", path.display()))?;
-        let kind = if text.contains("MariaDB") { ServerKind::MariaDb } else { ServerKind::MySql };
-        Ok(ServerBinary { path, kind, version, version_text: text })
+        let version = parse_version(&text).ok_or_else(|| {
+            format!(
+                "cannot read a version in the output of {} --version: {text:?}",
+                path.display()
+            )
+        })?;
+        let kind = if text.contains("MariaDB") {
+            ServerKind::MariaDb
+        } else {
+            ServerKind::MySql
+        };
+        Ok(ServerBinary {
+            path,
+            kind,
+            version,
+            version_text: text,
+        })
     }
 }
 
@@ -522,25 +563,33 @@ fn find_install_db(server: &Path) -> Result<InstallDb, String> {
         PathBuf::from("/usr/bin"),
         PathBuf::from("/usr/local/bin"),
     ];
-    let path = find_program(&["mariadb-install-db", "mysql_install_db"], &near_server).ok_or_else(|| {
-        format!(
-            "found {} but not mariadb-install-db (on PATH or near it) to make a data folder; \
+    let path = find_program(&["mariadb-install-db", "mysql_install_db"], &near_server).ok_or_else(
+        || {
+            format!(
+                "found {} but not mariadb-install-db (on PATH or near it) to make a data folder; \
              install the server package completely (`apt-get install mariadb-server`)",
-            server.display()
-        )
-    })?;
+                server.display()
+            )
+        },
+    )?;
     let parent = path.parent().unwrap_or(Path::new("/"));
-    let basedir =
-        (parent.file_name() == Some(OsStr::new("scripts"))).then(|| parent.parent().map(Path::to_path_buf)).flatten();
+    let basedir = (parent.file_name() == Some(OsStr::new("scripts")))
+        .then(|| parent.parent().map(Path::to_path_buf))
+        .flatten();
     Ok(InstallDb { path, basedir })
 }
 
 /// The first of `names` found, trying each name on PATH and then in `extra_dirs` before the next.
 fn find_program(names: &[&str], extra_dirs: &[PathBuf]) -> Option<PathBuf> {
-    let path_dirs: Vec<PathBuf> =
-        std::env::var_os("PATH").map(|path| std::env::split_paths(&path).collect()).unwrap_or_default();
+    let path_dirs: Vec<PathBuf> = std::env::var_os("PATH")
+        .map(|path| std::env::split_paths(&path).collect())
+        .unwrap_or_default();
     names.iter().find_map(|name| {
-        path_dirs.iter().chain(extra_dirs).map(|dir| dir.join(name)).find(|candidate| is_executable(candidate))
+        path_dirs
+            .iter()
+            .chain(extra_dirs)
+            .map(|dir| dir.join(name))
+            .find(|candidate| is_executable(candidate))
     })
 }
 
@@ -558,7 +607,9 @@ fn current_os_user() -> Result<String, String> {
     from_id
         .filter(|name| !name.is_empty())
         .or_else(|| std::env::var("USER").ok().filter(|name| !name.is_empty()))
-        .ok_or_else(|| "cannot tell which OS user runs the tests (`id -un` failed, USER unset)".to_string())
+        .ok_or_else(|| {
+            "cannot tell which OS user runs the tests (`id -un` failed, USER unset)".to_string()
+        })
 }
 
 fn free_port() -> Result<u16, String> {
@@ -569,7 +620,10 @@ fn free_port() -> Result<u16, String> {
 }
 
 fn root_login(port: u16) -> MySqlConnectOptions {
-    MySqlConnectOptions::new().host("127.0.0.1").port(port).username("root")
+    MySqlConnectOptions::new()
+        .host("127.0.0.1")
+        .port(port)
+        .username("root")
 }
 
 /// Sends a signal by name (`TERM`, `STOP`, `CONT`) through the shell's `kill`, which every system
@@ -582,7 +636,9 @@ fn send_signal(pid: u32, signal: &str) -> Result<(), String> {
     if status.success() {
         Ok(())
     } else {
-        Err(format!("sending SIG{signal} to the test server (pid {pid}) failed"))
+        Err(format!(
+            "sending SIG{signal} to the test server (pid {pid}) failed"
+        ))
     }
 }
 
@@ -624,7 +680,9 @@ fn path_arg(option: &str, path: &Path) -> OsString {
 fn read_from(path: &Path, offset: u64) -> String {
     let mut bytes = Vec::new();
     if let Ok(mut file) = File::open(path) {
-        let _ = file.seek(SeekFrom::Start(offset)).and_then(|_| file.read_to_end(&mut bytes));
+        let _ = file
+            .seek(SeekFrom::Start(offset))
+            .and_then(|_| file.read_to_end(&mut bytes));
     }
     String::from_utf8_lossy(&bytes).into_owned()
 }

@@ -75,7 +75,13 @@ pub fn unique_name(prefix: &str) -> String {
 
     let mut name: String = prefix
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
         .take(MAX_UNIQUE_NAME_LEN.saturating_sub(suffix.len()))
         .collect();
     if name.is_empty() {
@@ -90,9 +96,15 @@ pub fn unique_name(prefix: &str) -> String {
 fn process_tag() -> &'static str {
     static TAG: OnceLock<String> = OnceLock::new();
     TAG.get_or_init(|| {
-        let millis = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis());
+        let millis = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis());
         let clock = (millis % 36u128.pow(4)) as u64;
-        format!("{}{:0>4}", base36(u64::from(std::process::id())), base36(clock))
+        format!(
+            "{}{:0>4}",
+            base36(u64::from(std::process::id())),
+            base36(clock)
+        )
     })
 }
 

@@ -35,8 +35,16 @@ impl Flavour {
     pub fn from_version(version_string: &str) -> Result<Flavour, String> {
         let version = parse_version(version_string)
             .ok_or_else(|| format!("cannot read a version number in {version_string:?}"))?;
-        let kind = if version_string.contains("MariaDB") { ServerKind::MariaDb } else { ServerKind::MySql };
-        Ok(Flavour { kind, version, version_string: version_string.to_string() })
+        let kind = if version_string.contains("MariaDB") {
+            ServerKind::MariaDb
+        } else {
+            ServerKind::MySql
+        };
+        Ok(Flavour {
+            kind,
+            version,
+            version_string: version_string.to_string(),
+        })
     }
 
     pub fn is_mariadb(&self) -> bool {
@@ -69,8 +77,14 @@ impl fmt::Display for Flavour {
 pub(super) fn parse_version(text: &str) -> Option<(u32, u32, u32)> {
     let text = text.find(" Ver ").map_or(text, |at| &text[at + 5..]);
     let start = text.find(|c: char| c.is_ascii_digit())?;
-    let token: String = text[start..].chars().take_while(|c| c.is_ascii_digit() || *c == '.').collect();
-    let mut numbers = token.split('.').filter(|part| !part.is_empty()).map(|part| part.parse::<u32>());
+    let token: String = text[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == '.')
+        .collect();
+    let mut numbers = token
+        .split('.')
+        .filter(|part| !part.is_empty())
+        .map(|part| part.parse::<u32>());
     let major = numbers.next()?.ok()?;
     let minor = numbers.next()?.ok()?;
     let patch = numbers.next().and_then(Result::ok).unwrap_or(0);
@@ -150,7 +164,12 @@ impl TestServer {
     /// Options to log in as the administrator, without a default database. Never `{:?}` them: that
     /// prints the password.
     pub fn connect_options(&self) -> MySqlConnectOptions {
-        admin_login(&self.host, self.port, &self.admin_user, &self.admin_password)
+        admin_login(
+            &self.host,
+            self.port,
+            &self.admin_user,
+            &self.admin_password,
+        )
     }
 
     /// A small pool logged in as the administrator; see [`super::admin_pool`].
@@ -160,7 +179,12 @@ impl TestServer {
             .acquire_timeout(Duration::from_secs(30))
             .connect_with(self.connect_options())
             .await
-            .unwrap_or_else(|error| panic!("cannot log in to the test server {}: {error}", self.url_without_password()))
+            .unwrap_or_else(|error| {
+                panic!(
+                    "cannot log in to the test server {}: {error}",
+                    self.url_without_password()
+                )
+            })
     }
 
     /// True when the harness started this server, so it can stop, start and pause it.
@@ -191,7 +215,9 @@ impl TestServer {
     /// Starts the stopped or killed server again on the same port and data, and waits until it
     /// accepts a login.
     pub fn start(&self) {
-        self.local_or_panic("start").start().unwrap_or_else(|message| panic!("{message}"));
+        self.local_or_panic("start")
+            .start()
+            .unwrap_or_else(|message| panic!("{message}"));
     }
 
     pub fn restart(&self) {
@@ -221,7 +247,10 @@ impl TestServer {
 }
 
 fn admin_login(host: &str, port: u16, user: &str, password: &str) -> MySqlConnectOptions {
-    let options = MySqlConnectOptions::new().host(host).port(port).username(user);
+    let options = MySqlConnectOptions::new()
+        .host(host)
+        .port(port)
+        .username(user);
     if password.is_empty() {
         options
     } else {
@@ -230,9 +259,14 @@ fn admin_login(host: &str, port: u16, user: &str, password: &str) -> MySqlConnec
 }
 
 fn url_without_password(user: &str, host: &str, port: u16) -> String {
-    let host = if host.contains(':') { format!("[{host}]") } else { host.to_string() };
+    let host = if host.contains(':') {
+        format!("[{host}]")
+    } else {
+        host.to_string()
+    };
     let mut url = url::Url::parse("mysql://placeholder").expect("a literal URL");
-    url.set_host(Some(&host)).expect("the host was parsed or chosen by the harness");
+    url.set_host(Some(&host))
+        .expect("the host was parsed or chosen by the harness");
     url.set_port(Some(port)).expect("mysql URLs have ports");
     url.set_username(user).expect("mysql URLs have user names");
     url.to_string()
@@ -253,21 +287,28 @@ impl ExternalTarget {
         let url = url::Url::parse(raw.trim())
             .map_err(|error| format!("{TEST_URL_ENV} is not a URL ({error}); {expected}"))?;
         if !matches!(url.scheme(), "mysql" | "mariadb") {
-            return Err(format!("{TEST_URL_ENV} has the scheme {:?}; {expected}", url.scheme()));
+            return Err(format!(
+                "{TEST_URL_ENV} has the scheme {:?}; {expected}",
+                url.scheme()
+            ));
         }
         let host = match url.host() {
             Some(url::Host::Ipv6(address)) => address.to_string(),
             Some(host) => host.to_string(),
             None => return Err(format!("{TEST_URL_ENV} has no host; {expected}")),
         };
-        let user =
-            percent_decode(url.username()).map_err(|error| format!("the user name in {TEST_URL_ENV} {error}"))?;
+        let user = percent_decode(url.username())
+            .map_err(|error| format!("the user name in {TEST_URL_ENV} {error}"))?;
         let password = percent_decode(url.password().unwrap_or(""))
             .map_err(|error| format!("the password in {TEST_URL_ENV} {error}"))?;
         Ok(ExternalTarget {
             host,
             port: url.port().unwrap_or(3306),
-            user: if user.is_empty() { "root".to_string() } else { user },
+            user: if user.is_empty() {
+                "root".to_string()
+            } else {
+                user
+            },
             password,
         })
     }
@@ -323,7 +364,10 @@ pub(super) fn wait_for_login(
                 last_problem = format!("nothing accepts connections on {host}:{port}");
             }
             if Instant::now() >= deadline {
-                return Err(format!("no login after {} s; last problem: {last_problem}", READY_TIMEOUT.as_secs()));
+                return Err(format!(
+                    "no login after {} s; last problem: {last_problem}",
+                    READY_TIMEOUT.as_secs()
+                ));
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
@@ -346,7 +390,9 @@ fn accepts_tcp(host: &str, port: u16) -> bool {
     let Ok(addresses) = (host, port).to_socket_addrs() else {
         return false;
     };
-    addresses.into_iter().any(|address| TcpStream::connect_timeout(&address, Duration::from_millis(500)).is_ok())
+    addresses
+        .into_iter()
+        .any(|address| TcpStream::connect_timeout(&address, Duration::from_millis(500)).is_ok())
 }
 
 enum LoginError {
@@ -357,14 +403,23 @@ enum LoginError {
 }
 
 async fn log_in_and_read_version(options: &MySqlConnectOptions) -> Result<String, LoginError> {
-    let login = tokio::time::timeout(Duration::from_secs(10), MySqlConnection::connect_with(options));
+    let login = tokio::time::timeout(
+        Duration::from_secs(10),
+        MySqlConnection::connect_with(options),
+    );
     let mut connection = match login.await {
-        Err(_) => return Err(LoginError::NotYet("the login took more than 10 s".to_string())),
+        Err(_) => {
+            return Err(LoginError::NotYet(
+                "the login took more than 10 s".to_string(),
+            ))
+        }
         // 1045/1698: wrong user, password or authentication plugin; 1044: no access.
         Ok(Err(sqlx::Error::Database(error)))
             if matches!(mysql_error_number(error.as_ref()), Some(1044 | 1045 | 1698)) =>
         {
-            return Err(LoginError::Refused(format!("the login was refused: {error}")))
+            return Err(LoginError::Refused(format!(
+                "the login was refused: {error}"
+            )))
         }
         Ok(Err(error)) => return Err(LoginError::NotYet(error.to_string())),
         Ok(Ok(connection)) => connection,
@@ -378,5 +433,7 @@ async fn log_in_and_read_version(options: &MySqlConnectOptions) -> Result<String
 }
 
 fn mysql_error_number(error: &dyn sqlx::error::DatabaseError) -> Option<u16> {
-    error.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>().map(|error| error.number())
+    error
+        .try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>()
+        .map(|error| error.number())
 }
