@@ -54,9 +54,22 @@ struct ServerSide {
     preflight: Preflight,
     metadata_db: String,
     reapply_changed_script: bool,
+    /// The spec's other servers (Galera members), read back after changes and by verify.
+    members: Vec<Endpoint>,
 }
 
 impl ServerSide {
+    /// Every other member must hold what the one in use holds (read with `wsrep_sync_wait`).
+    async fn member_disagreements(&mut self) -> Result<Vec<(String, String)>> {
+        if self.members.is_empty() {
+            return Ok(Vec::new());
+        }
+        let desired = &self.desired;
+        let names: Vec<&str> = desired.databases.iter().map(|d| d.name.as_str()).collect();
+        let account = (desired.account.name.as_str(), desired.account.hosts.as_slice());
+        let here = inspect::read(&mut self.conn, &names, account, self.dialect.backslashes).await?;
+        Ok(members::read_back(&self.members, &here, &names, account).await)
+    }
     /// Read what exists (databases, account, ledger) and compute the server half of the plan.
     async fn plan(&mut self) -> Result<Plan> {
         let desired = &self.desired;
@@ -147,6 +160,17 @@ pub async fn run(options: Options<'_>, report: &mut Report) -> Result<i32> {
     let code = match options.mode {
         Mode::Verify => {
             report.findings = findings(&planned)?;
+            if let Some(server) = planned.server.as_mut() {
+                for (member, difference) in server.member_disagreements().await? {
+                    report.findings.push(Finding {
+                        subject: format!("member {member}"),
+                        check: "member_disagrees".into(),
+                        expected: Some(format!("the same databases, tables, indexes, account and grants as {}", server.endpoint.describe())),
+                        found: Some(difference),
+                        fix: "check the member's wsrep state (SHOW STATUS LIKE 'wsrep%'); a member that rejoins catches up by state transfer".into(),
+                    });
+                }
+            }
             // Say the fix with the spec the user actually passed.
             let spec_path = target.config.display().to_string();
             for finding in &mut report.findings {
@@ -373,6 +397,7 @@ async fn plan_server(
     if let Some(refusal) = refusal {
         return Err((refusal, Some(preflight)));
     }
+    let members = members::others(&spec.server, &endpoint);
     let mut side = ServerSide {
         conn,
         endpoint,
@@ -381,6 +406,7 @@ async fn plan_server(
         preflight,
         metadata_db: spec.databases.metadata.clone(),
         reapply_changed_script,
+        members,
     };
     match side.plan().await {
         Ok(server_plan) => {
@@ -522,6 +548,7 @@ async fn preflight(
         }),
     }
     let script = &desired.script;
+    galera_checks(spec, facts, script, &mut checks, &mut refusal).await;
     let preflight = Preflight {
         server: facts.clone(),
         endpoint: endpoint.describe(),
@@ -540,6 +567,66 @@ async fn preflight(
         checks,
     };
     Ok((preflight, refusal))
+}
+
+/// What matters for WSO2 on Galera (and the settings that refuse tables without a primary key anywhere).
+async fn galera_checks(spec: &Spec, facts: &ServerFacts, script: &dbscript::Dbscript, checks: &mut Vec<Check>, refusal: &mut Option<Error>) {
+    let without_pk = script.tables_without_primary_key();
+    if let (Some(setting), false) = (&facts.requires_primary_key, without_pk.is_empty()) {
+        checks.push(Check {
+            name: "primary keys".into(),
+            outcome: "refused".into(),
+            detail: format!("{setting} refuses the script's tables without a primary key: {}", without_pk.join(", ")),
+        });
+        refusal.get_or_insert(
+            Error::failure(format!("the server setting {setting} refuses {} table(s) of the dbscript: {}", without_pk.len(), without_pk.join(", ")))
+                .with_hint(format!("turn {setting} off while provisioning (SET GLOBAL), or use a dbscript whose tables all have primary keys")),
+        );
+    }
+    if !facts.galera {
+        return;
+    }
+    let members = members::member_states(&spec.server).await;
+    let described: Vec<String> = members
+        .iter()
+        .map(|(member, state)| match state {
+            Ok(s) => format!("{member} {} (ready {})", s.state.as_deref().unwrap_or("?"), s.ready.as_deref().unwrap_or("?")),
+            Err(e) => format!("{member} unreachable ({e})"),
+        })
+        .collect();
+    let cluster = members.iter().find_map(|(_, s)| s.as_ref().ok()).cloned();
+    checks.push(Check {
+        name: "galera".into(),
+        outcome: "ok".into(),
+        detail: format!(
+            "cluster {} of size {}; members in the spec: {}",
+            cluster.as_ref().and_then(|c| c.cluster_name.clone()).unwrap_or_else(|| "?".into()),
+            cluster.as_ref().and_then(|c| c.cluster_size.clone()).unwrap_or_else(|| "?".into()),
+            described.join("; ")
+        ),
+    });
+    if !without_pk.is_empty() {
+        checks.push(Check {
+            name: "galera primary keys".into(),
+            outcome: "warning".into(),
+            detail: format!(
+                "{} table(s) of the dbscript have no primary key ({}): Galera replicates their row changes slowly and \
+                 cannot apply them in parallel, and concurrent writes to them on two members can diverge; WSO2 supports \
+                 this layout, but write to one member at a time (a load balancer in failover mode)",
+                without_pk.len(),
+                without_pk.join(", ")
+            ),
+        });
+    }
+    let non_innodb = script.non_innodb_tables();
+    if !non_innodb.is_empty() {
+        let list: Vec<String> = non_innodb.iter().map(|(t, e)| format!("{t} ({e})")).collect();
+        checks.push(Check { name: "galera engines".into(), outcome: "refused".into(), detail: format!("Galera replicates only InnoDB: {}", list.join(", ")) });
+        refusal.get_or_insert(
+            Error::failure(format!("the dbscript creates tables Galera does not replicate: {}", list.join(", ")))
+                .with_hint("change their ENGINE to InnoDB in the script"),
+        );
+    }
 }
 
 /// `None` when the current account may create databases, users and grants; else what it lacks.
@@ -696,6 +783,15 @@ async fn apply_server_locked(
     )
     .await?;
     prove_account(server, &options.progress).await?;
+    let disagreements = server.member_disagreements().await?;
+    if !disagreements.is_empty() {
+        let list: Vec<String> = disagreements.iter().map(|(m, d)| format!("{m}: {d}")).collect();
+        return Err(Error::failure(format!("after provisioning, members disagree: {}", list.join("; ")))
+            .with_hint("check the members' wsrep state (SHOW STATUS LIKE 'wsrep%'); run provision again once they are Synced"));
+    }
+    if !server.members.is_empty() {
+        options.progress.done(&format!("all {} other member(s) hold the same databases, tables and grants", server.members.len()));
+    }
     Ok(fresh.changes)
 }
 

@@ -83,6 +83,8 @@ pub struct ServerFacts {
     pub partial_revokes: bool,
     pub lower_case_table_names: u32,
     pub galera: bool,
+    /// The setting that makes the server refuse tables without a primary key, if one is on.
+    pub requires_primary_key: Option<String>,
 }
 
 impl ServerFacts {
@@ -129,6 +131,7 @@ impl ServerFacts {
             partial_revokes: false,
             lower_case_table_names: 0,
             galera: false,
+            requires_primary_key: None,
         }
     }
 }
@@ -149,6 +152,9 @@ const VARIABLES: &[&str] = &[
     "partial_revokes",
     "lower_case_table_names",
     "wsrep_on",
+    "wsrep_mode",
+    "innodb_force_primary_key",
+    "sql_require_primary_key",
 ];
 
 /// Read the facts in one query. `os_override` injects `@@version_compile_os` (tests of the Windows rule).
@@ -263,6 +269,15 @@ fn from_variables(
         partial_revokes: on("partial_revokes"),
         lower_case_table_names: get("lower_case_table_names").parse().unwrap_or(0),
         galera: on("wsrep_on"),
+        requires_primary_key: if on("innodb_force_primary_key") {
+            Some("innodb_force_primary_key=ON".to_string())
+        } else if on("sql_require_primary_key") {
+            Some("sql_require_primary_key=ON".to_string())
+        } else if get("wsrep_mode").to_ascii_uppercase().contains("REQUIRED_PRIMARY_KEY") {
+            Some("wsrep_mode=REQUIRED_PRIMARY_KEY".to_string())
+        } else {
+            None
+        },
     })
 }
 

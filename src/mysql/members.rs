@@ -62,6 +62,16 @@ pub async fn galera_state(conn: &mut MySqlConnection) -> Result<GaleraState> {
     })
 }
 
+/// The spec's servers other than the one in use.
+pub fn others(server: &Server, used: &Endpoint) -> Vec<Endpoint> {
+    server
+        .endpoints
+        .iter()
+        .filter(|(host, port)| !(host == &used.host && *port == used.port))
+        .map(|(host, port)| Endpoint::admin(server, host, *port))
+        .collect()
+}
+
 /// Connect to the first usable server of the spec, retrying all of them until `wait` has passed.
 pub async fn connect_first_usable(server: &Server, wait: Duration, progress: &Progress) -> Result<(Endpoint, MySqlConnection)> {
     let endpoints: Vec<Endpoint> = server.endpoints.iter().map(|(host, port)| Endpoint::admin(server, host, *port)).collect();
@@ -135,20 +145,10 @@ pub fn fingerprint(actual: &Actual) -> BTreeSet<String> {
 
 /// Read the same objects on every other member of the spec, with `wsrep_sync_wait` so each read sees the
 /// writes made through the first; returns, per member that disagrees or cannot be read, what differs.
-pub async fn read_back(
-    server: &Server,
-    used: &Endpoint,
-    expected: &Actual,
-    databases: &[&str],
-    account: (&str, &[String]),
-) -> Vec<(String, String)> {
+pub async fn read_back(others: &[Endpoint], expected: &Actual, databases: &[&str], account: (&str, &[String])) -> Vec<(String, String)> {
     let reference = fingerprint(expected);
     let mut disagreements = Vec::new();
-    for (host, port) in &server.endpoints {
-        if host == &used.host && *port == used.port {
-            continue;
-        }
-        let endpoint = Endpoint::admin(server, host, *port);
+    for endpoint in others {
         let outcome = async {
             let mut conn = endpoint.connect(None).await?;
             sqlx::raw_sql("SET SESSION wsrep_sync_wait = 1")
