@@ -133,3 +133,41 @@ async fn secure_vault_writes_aliases_and_an_owner_only_cipher_text_file() {
     assert!(after.starts_with("Keystore.Password=[wso2carbon]\n"));
     assert_eq!(std::fs::metadata(&cipher).unwrap().permissions().mode() & 0o777, 0o640, "an edited file keeps its mode");
 }
+
+/// With no password source for the account and a terminal attached, eidb asks without echo. The terminal
+/// is a pseudo-terminal from util-linux `script`, typed into only once the prompt is shown.
+#[tokio::test]
+async fn prompts_for_the_account_password_without_echo_on_a_terminal() {
+    use std::io::{Read, Write};
+    let cluster = Cluster::new(1, Conf::Fixture).with_driver_jar("mysql-connector-java-5.1.49.jar");
+    cluster.eidb_ok(&["provision", "--db-only"]);
+    let spec = cluster.spec_text().replace("password_env = \"EIDB_IT_ACCOUNT_PASSWORD\"\n", "");
+    std::fs::write(&cluster.spec_path, spec).unwrap();
+
+    let inner = format!("{} verify --db-only --config {}", common::eidb_bin().display(), cluster.spec_path.display());
+    let mut command = Command::new("script");
+    command.args(["-qec", &inner, "/dev/null"]);
+    cluster.environment(&mut command);
+    let mut child = command
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("util-linux `script` is needed for this test (Debian package bsdutils)");
+    let mut stdout = child.stdout.take().unwrap();
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 256];
+    while !String::from_utf8_lossy(&seen).contains("password for [user]") {
+        let n = stdout.read(&mut buf).unwrap();
+        assert!(n > 0, "eidb ended without prompting: {}", String::from_utf8_lossy(&seen));
+        seen.extend_from_slice(&buf[..n]);
+    }
+    child.stdin.as_mut().unwrap().write_all(format!("{ACCOUNT_PASSWORD}\n").as_bytes()).unwrap();
+    stdout.read_to_end(&mut seen).unwrap();
+    let status = child.wait().unwrap();
+    let text = String::from_utf8_lossy(&seen);
+    assert!(status.success(), "verify with the typed password: {text}");
+    assert!(text.contains("in sync"), "{text}");
+    for form in leak_forms(ACCOUNT_PASSWORD) {
+        assert!(!text.contains(&form), "the typed password was echoed as {form:?}:\n{text}");
+    }
+}
