@@ -154,6 +154,9 @@ fn connect_error(e: sqlx::Error, endpoint: &Endpoint, database: Option<&str>) ->
     match (&e, mysql_code(&e)) {
         (sqlx::Error::Io(_), _) => Error::failure(format!("cannot reach the server at {target}: {detail}"))
             .with_hint("check server.url (host and port) and that the server is running; use --wait SECONDS while it starts"),
+        (_, Some(1045)) if endpoint.tls.mode == "disabled" => Error::failure(format!("access denied for {target}: {detail}"))
+            .with_hint("check the password source (password_env / password_file) for this account; a server that requires \
+                        secure transport also refuses this way: set server.ssl_mode to preferred or stronger"),
         (_, Some(1045)) => Error::failure(format!("access denied for {target}: {detail}"))
             .with_hint("check the password source (password_env / password_file) for this account"),
         (_, Some(1044)) => Error::failure(format!("{target} may not use that database: {detail}")),

@@ -86,6 +86,8 @@ pub(super) struct LocalServer {
     /// The OS user the server runs as (`--user`): whoever runs the tests, root included.
     os_user: String,
     port: u16,
+    /// Options a test adds to every start of this server (e.g. TLS certificates).
+    extra_args: Vec<OsString>,
     state: Mutex<State>,
 }
 
@@ -98,6 +100,11 @@ struct State {
 impl LocalServer {
     /// Makes a data folder, starts a server on a free port and waits until root can log in.
     pub(super) fn launch() -> Result<(LocalServer, Flavour), String> {
+        LocalServer::launch_with(Vec::new())
+    }
+
+    /// [`LocalServer::launch`] with extra server options.
+    pub(super) fn launch_with(extra_args: Vec<OsString>) -> Result<(LocalServer, Flavour), String> {
         let binary = ServerBinary::find()?;
         let os_user = current_os_user()?;
         let folder = tempfile::Builder::new()
@@ -114,6 +121,7 @@ impl LocalServer {
             binary,
             os_user,
             port: 0,
+            extra_args,
             state: Mutex::new(State {
                 server: None,
                 paused: false,
@@ -368,6 +376,7 @@ impl LocalServer {
             "--max-connections=300".into(),
         ];
         args.extend(self.kind_args()?);
+        args.extend(self.extra_args.iter().cloned());
         Ok(args)
     }
 

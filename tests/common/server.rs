@@ -119,8 +119,17 @@ impl TestServer {
         TestServer::start_local().unwrap_or_else(|message| panic!("{message}"))
     }
 
+    /// A dedicated server started with extra options (e.g. `--ssl-cert=...`).
+    pub fn dedicated_with(extra_args: &[String]) -> TestServer {
+        TestServer::start_local_with(extra_args.iter().map(Into::into).collect()).unwrap_or_else(|message| panic!("{message}"))
+    }
+
     fn start_local() -> Result<TestServer, String> {
-        let (local, flavour) = LocalServer::launch()?;
+        TestServer::start_local_with(Vec::new())
+    }
+
+    fn start_local_with(extra_args: Vec<std::ffi::OsString>) -> Result<TestServer, String> {
+        let (local, flavour) = LocalServer::launch_with(extra_args)?;
         Ok(TestServer {
             admin_user: "root".to_string(),
             admin_password: String::new(),
