@@ -771,17 +771,15 @@ async fn apply_server_locked(
         ))
         .with_hint("run `eidb verify` to see them"));
     }
-    apply::apply(
-        &mut server.conn,
-        &server.endpoint,
-        &fresh.changes,
-        &server.desired,
-        server.dialect,
-        options.parallel,
-        Some(ledger),
-        &options.progress,
-    )
-    .await?;
+    let runner = apply::Runner {
+        endpoint: &server.endpoint,
+        desired: &server.desired,
+        dialect: server.dialect,
+        parallel: options.parallel,
+        ledger: Some(ledger),
+        progress: &options.progress,
+    };
+    apply::apply(&mut server.conn, &fresh.changes, &runner).await?;
     prove_account(server, &options.progress).await?;
     let disagreements = server.member_disagreements().await?;
     if !disagreements.is_empty() {

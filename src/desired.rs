@@ -68,6 +68,7 @@ impl DesiredAccount {
 /// - SELECT, INSERT, UPDATE, DELETE: the registry and the user store read and write rows at run time.
 /// - CREATE, ALTER, DROP, INDEX, REFERENCES: the Carbon dbscripts (and `-Dsetup`, and the schema changes of
 ///   a WSO2 update) create and change tables, indexes and foreign keys.
+///
 /// Nothing else: no FILE, PROCESS, SUPER or GRANT OPTION, and nothing outside the provisioned databases.
 pub const WSO2_PRIVILEGES: &[&str] = &["SELECT", "INSERT", "UPDATE", "DELETE", "CREATE", "ALTER", "DROP", "INDEX", "REFERENCES"];
 
@@ -563,8 +564,7 @@ verify_server_certificate = false
 [[nodes]]
 name = "a"
 ei_home = "/a"
-"#
-            .to_string(),
+"#,
             Path::new("/t/c.toml"),
         )
         .unwrap();

@@ -123,18 +123,21 @@ pub fn script_sql<'a>(
     }
 }
 
+/// How a run applies changes: the server and how to talk to it, how many databases at once, where
+/// progress goes.
+pub struct Runner<'a> {
+    pub endpoint: &'a Endpoint,
+    pub desired: &'a DesiredServer,
+    pub dialect: Dialect,
+    pub parallel: usize,
+    pub ledger: Option<&'a SharedLedger>,
+    pub progress: &'a Progress,
+}
+
 /// Apply the server changes: databases first, then every script concurrently (at most `parallel`
 /// connections), then the account and its grants.
-pub async fn apply(
-    admin: &mut MySqlConnection,
-    endpoint: &Endpoint,
-    changes: &[Change],
-    desired: &DesiredServer,
-    dialect: Dialect,
-    parallel: usize,
-    ledger: Option<&SharedLedger>,
-    progress: &Progress,
-) -> Result<()> {
+pub async fn apply(admin: &mut MySqlConnection, changes: &[Change], runner: &Runner<'_>) -> Result<()> {
+    let Runner { endpoint, desired, dialect, parallel, ledger, progress } = *runner;
     for change in changes
         .iter()
         .filter(|c| matches!(c, Change::CreateDatabase { .. }))
