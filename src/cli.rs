@@ -90,6 +90,55 @@ pub struct ProvisionArgs {
 
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
-    #[command(flatten)]
-    pub target: Target,
+    /// The cluster spec (TOML). Without one, name the nodes with --ei-home.
+    #[arg(long, short = 'c', value_name = "FILE", required_unless_present = "ei_home", conflicts_with = "ei_home")]
+    pub config: Option<PathBuf>,
+
+    /// Check an existing cluster without a spec: one --ei-home per node (the folder holding conf/ and lib/).
+    /// The nodes' files are checked for consistency and against each other.
+    #[arg(long = "ei-home", value_name = "DIR")]
+    pub ei_home: Vec<PathBuf>,
+
+    /// With --ei-home: also check on this server (mysql://ADMIN@HOST:PORT) that the databases and accounts
+    /// the nodes name exist and that the nodes' credentials log in. The password comes from
+    /// --admin-password-env or --admin-password-file (or is empty).
+    #[arg(long, value_name = "URL", requires = "ei_home")]
+    pub server_url: Option<String>,
+
+    /// With --server-url: the environment variable holding the admin password.
+    #[arg(long, value_name = "VAR", requires = "server_url", conflicts_with = "admin_password_file")]
+    pub admin_password_env: Option<String>,
+
+    /// With --server-url: the file holding the admin password.
+    #[arg(long, value_name = "FILE", requires = "server_url")]
+    pub admin_password_file: Option<PathBuf>,
+
+    /// Only the database part.
+    #[arg(long, conflicts_with = "files_only", requires = "config")]
+    pub db_only: bool,
+
+    /// Only the node files.
+    #[arg(long, requires = "config")]
+    pub files_only: bool,
+
+    /// Keep retrying to connect for up to this many seconds while the server starts.
+    #[arg(long, value_name = "SECONDS", default_value_t = 0)]
+    pub wait: u64,
+
+    /// Test hook: treat the server as if `@@version_compile_os` were this (e.g. Win64).
+    #[arg(long, hide = true, value_name = "OS")]
+    pub server_os: Option<String>,
+}
+
+impl VerifyArgs {
+    /// The spec-driven form, when a spec was given.
+    pub fn target(&self) -> Option<Target> {
+        Some(Target {
+            config: self.config.clone()?,
+            db_only: self.db_only,
+            files_only: self.files_only,
+            wait: self.wait,
+            server_os: self.server_os.clone(),
+        })
+    }
 }

@@ -38,6 +38,15 @@ fn main() -> ExitCode {
     };
     let progress = Progress::new(cli.output == Output::Human);
     let mut report = Report::default();
+    let verify_target = match &cli.command {
+        Command::Verify(args) => args.target(),
+        Command::Provision(_) => None,
+    };
+    if let Command::Verify(args) = &cli.command {
+        if verify_target.is_none() {
+            return finish(&cli, runtime.block_on(app::verify_homes(args, &progress, &mut report)), report);
+        }
+    }
     let options = match &cli.command {
         Command::Provision(args) => Options {
             target: &args.target,
@@ -49,8 +58,8 @@ fn main() -> ExitCode {
             reapply_changed_script: args.reapply_changed_script,
             progress,
         },
-        Command::Verify(args) => Options {
-            target: &args.target,
+        Command::Verify(_) => Options {
+            target: verify_target.as_ref().expect("a verify without a spec returned above"),
             mode: Mode::Verify,
             parallel: 1,
             lock_wait: Duration::ZERO,
@@ -62,6 +71,11 @@ fn main() -> ExitCode {
         eidb::interrupt::install();
         app::run(options, &mut report).await
     });
+    finish(&cli, outcome, report)
+}
+
+/// Print the report (and the error, if any) and turn the outcome into the exit code.
+fn finish(cli: &Cli, outcome: eidb::error::Result<i32>, mut report: Report) -> ExitCode {
     let code = match outcome {
         Ok(code) => code,
         Err(error) => {

@@ -176,10 +176,7 @@ impl Report {
             "unchanged" => format!("nothing to change: the cluster matches the spec ({seconds:.2} s)"),
             "planned" => format!("dry run: {n} change(s) would be made; run without --dry-run to apply"),
             "in_sync" => format!("in sync: the cluster matches the spec ({seconds:.2} s)"),
-            "drift" => format!(
-                "drift: {} finding(s); `eidb provision` with the same spec puts back what is eidb's to own",
-                self.findings.len() + n + self.conflicts.len()
-            ),
+            "drift" => format!("drift: {} finding(s); each says how to fix it", self.findings.len() + n + self.conflicts.len()),
             _ => "failed".to_string(),
         }
     }

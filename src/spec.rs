@@ -505,6 +505,26 @@ fn validate_server(raw: &RawServer, at: &Locator<'_>, base: &Path) -> Result<Ser
     })
 }
 
+impl Server {
+    /// A server given on the command line (`verify --server-url`), not in a spec.
+    pub fn from_url(url: &str, admin_password: SecretString) -> Result<Server> {
+        let at = Locator { text: "", path: Path::new("--server-url") };
+        let (admin_user, host, port) = parse_server_url(&Spanned::new(0..0, url.to_string()), &at)?;
+        Ok(Server {
+            host: host.clone(),
+            port,
+            endpoints: vec![(host.clone(), port)],
+            admin_user,
+            admin_password,
+            ssl: AdminTls { mode: "preferred".to_string(), ca: None },
+            jdbc_host: host.clone(),
+            jdbc_port: port,
+            jdbc_hosts: vec![(host, port)],
+            jdbc_url_style: JdbcUrlStyle::Single,
+        })
+    }
+}
+
 /// `mysql://USER@HOST:PORT` -> (user, host, port). Never echoes the URL: it may hold a password by mistake.
 fn parse_server_url(raw: &Spanned<String>, at: &Locator<'_>) -> Result<(String, String, u16)> {
     let url = url::Url::parse(raw.get_ref()).map_err(|e| at.invalid("server.url", raw, format!("not a valid URL ({e})")))?;

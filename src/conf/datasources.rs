@@ -1,6 +1,6 @@
 //! `conf/datasources/master-datasources.xml`: the JDBC datasources of a node.
 
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 
 use super::model::{bool_text, ActualDatasource, ActualPool, Datasource};
 use super::xml::{Attribute, ConfError, Document, Editor, Element, NewElement};
@@ -77,6 +77,26 @@ fn read_datasource(datasource: &Element) -> ActualDatasource {
             validation_interval: setting("validationInterval"),
         },
     }
+}
+
+/// The plain password of each datasource with a JNDI name, for checking that the nodes can log in
+/// (`verify --ei-home`). Aliased (Secure Vault) passwords are `None`: their values are not in this file.
+pub fn read_datasource_passwords(xml: &str) -> Result<Vec<(String, Option<SecretString>)>, ConfError> {
+    let doc = Document::parse(xml)?;
+    let list = doc.required_child(doc.expect_root(ROOT)?, "datasources")?;
+    Ok(list
+        .children_named("datasource")
+        .filter_map(|datasource| {
+            let jndi = jndi_name(datasource)?.to_owned();
+            let password = configuration_of(datasource).and_then(|c| c.child(PASSWORD));
+            let plain = password
+                .filter(|p| secret_alias_attribute(p).is_none())
+                .map(|p| p.text().to_owned())
+                .filter(|text| !text.is_empty())
+                .map(SecretString::from);
+            Some((jndi, plain))
+        })
+        .collect())
 }
 
 fn configuration_of(datasource: &Element) -> Option<&Element> {
