@@ -256,12 +256,18 @@ pub fn write_all(changes: &[Change]) -> Result<usize> {
             _ => None,
         })
         .collect();
-    for (path, before, _) in &edits {
+    let mut pending = Vec::with_capacity(edits.len());
+    for (path, before, after) in &edits {
         check_writable(path)?;
+        // Another run (which held the lock while this one waited) may have written the same content.
+        if current_content(path)? == *after {
+            continue;
+        }
         check_unchanged(path, before)?;
+        pending.push((*path, *before, *after));
     }
     let mut written: Vec<(&Path, &[u8])> = Vec::new();
-    for (path, before, after) in &edits {
+    for (path, before, after) in &pending {
         let outcome = backup_once(path, before).and_then(|()| write_atomically(path, after));
         if let Err(e) = outcome {
             for (done, original) in written.iter().rev() {
@@ -307,17 +313,21 @@ fn check_writable(path: &Path) -> Result<()> {
 
 /// Someone (another run, an editor) changed the file after eidb read it: stop rather than overwrite.
 fn check_unchanged(path: &Path, expected: &[u8]) -> Result<()> {
-    let now = match fs::read(path) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
-        other => other.map_err(|e| Error::failure(format!("cannot read {}: {e}", path.display())))?,
-    };
-    if now != expected {
+    if current_content(path)? != expected {
         return Err(
             Error::failure(format!("{} changed while eidb was running", path.display()))
                 .with_hint("run eidb again; no file was changed"),
         );
     }
     Ok(())
+}
+
+/// A file's bytes now; a file that does not exist (yet) reads as empty.
+fn current_content(path: &Path) -> Result<Vec<u8>> {
+    match fs::read(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+        other => other.map_err(|e| Error::failure(format!("cannot read {}: {e}", path.display()))),
+    }
 }
 
 fn backup_path(path: &Path) -> PathBuf {

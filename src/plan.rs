@@ -30,6 +30,8 @@ pub enum Change {
         /// What the statements create that is missing now, e.g. "table REG_LOG".
         missing: Vec<String>,
         total: usize,
+        /// How many statements (in order) an interrupted earlier run completed, per the ledger; 0 otherwise.
+        resume_from: usize,
     },
     CreateAccount {
         account: String,
@@ -84,6 +86,7 @@ impl Change {
                 statements,
                 total,
                 missing,
+                ..
             } => {
                 if statements.len() == *total {
                     format!("run {script} in {database} ({total} statements)")
@@ -221,10 +224,15 @@ pub fn server(
                 let resume_from = record
                     .filter(|r| r.sha256 == script.sha256 && !r.completed())
                     .map(|r| r.done);
-                let change = apply_script(database, script, Some(existing), resume_from);
-                if matches!(&change, Change::ApplyScript { statements, .. } if !statements.is_empty())
-                {
-                    plan.changes.push(change);
+                let mut change = apply_script(database, script, Some(existing), resume_from);
+                if let Change::ApplyScript { statements, missing, .. } = &mut change {
+                    if statements.is_empty() && resume_from.is_some() {
+                        // Cut off after its last object: nothing to run, but the ledger must say it completed.
+                        missing.push("the ledger's record that the interrupted run completed".to_string());
+                    }
+                    if !missing.is_empty() {
+                        plan.changes.push(change);
+                    }
                 }
             }
         }
@@ -441,6 +449,7 @@ fn apply_script(
         statements: selected,
         missing,
         total: script.statements.len(),
+        resume_from: resume_from.unwrap_or(0),
     }
 }
 

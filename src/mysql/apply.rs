@@ -190,22 +190,7 @@ async fn run_scripts(
     progress: &Progress,
 ) -> Result<()> {
     // Concurrent on one task (no spawn): at most `parallel` databases load at once, each on its own connection.
-    let loads = scripts.iter().filter_map(|change| match change {
-        Change::ApplyScript {
-            database,
-            statements,
-            ..
-        } => Some(load_database(
-            endpoint,
-            database,
-            statements,
-            change.summary(),
-            desired,
-            ledger,
-            progress,
-        )),
-        _ => None,
-    });
+    let loads = scripts.iter().map(|change| load_database(endpoint, change, desired, ledger, progress));
     let outcomes: Vec<Result<()>> = stream::iter(loads)
         .buffer_unordered(parallel.max(1))
         .collect()
@@ -217,93 +202,76 @@ async fn run_scripts(
 
 async fn load_database(
     endpoint: &Endpoint,
-    database: &str,
-    statements: &[usize],
-    summary: String,
+    change: &Change,
     desired: &DesiredServer,
     ledger: Option<&SharedLedger>,
     progress: &Progress,
 ) -> Result<()> {
+    let Change::ApplyScript { database, statements, resume_from, .. } = change else { return Ok(()) };
     let script = &desired.script;
     let started = Instant::now();
     let total = script.statements.len();
+    let mut tracked = None;
     if let Some(ledger) = ledger {
-        ledger
-            .lock()
-            .await
-            .script_started(database, &script.file_name(), &script.sha256, total, 0)
-            .await?;
+        let mut ledger = ledger.lock().await;
+        ledger.script_started(database, &script.file_name(), &script.sha256, total, *resume_from).await?;
+        tracked = Some(ledger.metadata_db().to_string());
     }
-    let outcome = run_script(endpoint, database, statements, script).await;
+    let outcome = run_script(endpoint, database, statements, script, tracked.as_deref()).await;
     if let Some(ledger) = ledger {
         let mut ledger = ledger.lock().await;
         match &outcome {
-            Ok(()) => {
-                ledger
-                    .script_progress(database, total, "completed", None)
-                    .await?
-            }
-            Err((done, e)) => {
-                ledger
-                    .script_progress(database, *done, "failed", Some(&e.to_string()))
-                    .await?
-            }
+            Ok(()) => ledger.script_progress(database, total, "completed", None).await?,
+            Err((done, e)) => ledger.script_progress(database, *done, "failed", Some(&e.to_string())).await?,
         }
     }
     outcome.map_err(|(_, e)| e)?;
-    progress.done(&format!(
-        "{summary} in {:.1} s",
-        started.elapsed().as_secs_f64()
-    ));
+    progress.done(&format!("{} in {:.1} s", change.summary(), started.elapsed().as_secs_f64()));
     Ok(())
 }
 
 /// Run the selected statements of the script in one database, one statement at a time so a failure names
 /// the statement and its line. A script runs on its own connection: a `SET` in it stays in that session.
 ///
-/// A dropped connection (server restart, `KILL`) is survived: reconnect, and re-send the statement only if
-/// its object is still missing (DDL is not transactional: the server may have completed it). On failure,
-/// returns how many statements of the script (in order) are known complete.
+/// Statements whose effect cannot be checked by existence (data such as `INSERT`) run in a transaction
+/// together with the ledger's progress counter (`ledger_db`), so a run cut off anywhere neither loses nor
+/// repeats them. A dropped connection (server restart, `KILL`) is survived: reconnect, and re-send the
+/// statement only if it did not take effect (its object is missing; its progress was not recorded). On
+/// failure, returns how many statements of the script (in order) are known complete.
 async fn run_script(
     endpoint: &Endpoint,
     database: &str,
     statements: &[usize],
     script: &Dbscript,
+    ledger_db: Option<&str>,
 ) -> Result<(), (usize, Error)> {
     let mut conn = endpoint.connect(Some(database)).await.map_err(|e| (0, e))?;
     let mut session: Vec<&str> = Vec::new();
     for &index in statements {
         let statement = &script.statements[index];
-        let place = || {
-            format!(
-                "database {database}: {}:{} ({})",
-                script.file_name(),
-                statement.line,
-                statement.sql.lines().next().unwrap_or_default()
-            )
-        };
+        let place = || format!("database {database}: {}:{} ({})", script.file_name(), statement.line, statement.sql.lines().next().unwrap_or_default());
         interrupt::check(&format!("before {}", place())).map_err(|e| (index, e))?;
+        let counted = ledger_db.filter(|_| statement.object == SchemaObject::Other);
         let mut attempts = 0;
         loop {
-            match conn.execute(sqlx::raw_sql(&statement.sql)).await {
-                Ok(_) => break,
+            let sent = match counted {
+                Some(ledger_db) => run_counted(&mut conn, &statement.sql, ledger_db, database, index + 1).await,
+                None => conn.execute(sqlx::raw_sql(&statement.sql)).await.map(|_| ()),
+            };
+            match sent {
+                Ok(()) => break,
                 Err(e) if is_transient(&e) && attempts < 3 => {
                     attempts += 1;
-                    tracing::warn!(
-                        "{}: connection lost ({}); reconnecting",
-                        place(),
-                        crate::redact::redact(&e.to_string())
-                    );
-                    conn = endpoint
-                        .connect_waiting(Some(database), Duration::from_secs(60))
-                        .await
-                        .map_err(|e| (index, e))?;
+                    tracing::warn!("{}: connection lost ({}); reconnecting", place(), crate::redact::redact(&e.to_string()));
+                    conn = endpoint.connect_waiting(Some(database), Duration::from_secs(60)).await.map_err(|e| (index, e))?;
                     for setting in &session {
-                        conn.execute(sqlx::raw_sql(setting))
-                            .await
-                            .map_err(|e| (index, statement_error(&e, &place())))?;
+                        conn.execute(sqlx::raw_sql(setting)).await.map_err(|e| (index, statement_error(&e, &place())))?;
                     }
-                    if object_exists_now(&mut conn, database, &statement.object).await {
+                    let done = match counted {
+                        Some(ledger_db) => recorded_progress(&mut conn, ledger_db, database).await > index,
+                        None => object_exists_now(&mut conn, database, &statement.object).await,
+                    };
+                    if done {
                         break;
                     }
                 }
@@ -315,6 +283,42 @@ async fn run_script(
         }
     }
     Ok(())
+}
+
+/// Run a statement and record `done` in the ledger in one transaction (DML commits with the counter;
+/// DDL commits implicitly, leaving only the moment between its commit and the counter's).
+async fn run_counted(conn: &mut MySqlConnection, sql: &str, ledger_db: &str, database: &str, done: usize) -> Result<(), sqlx::Error> {
+    conn.execute(sqlx::raw_sql("START TRANSACTION")).await?;
+    let outcome = async {
+        conn.execute(sqlx::raw_sql(sql)).await?;
+        let update = format!(
+            "UPDATE {}.eidb_script SET statements_done = {done} WHERE target_db = {}",
+            quote::ident(ledger_db),
+            quote::literal(database, Backslashes::Escape)
+        );
+        conn.execute(sqlx::raw_sql(&update)).await?;
+        conn.execute(sqlx::raw_sql("COMMIT")).await.map(|_| ())
+    }
+    .await;
+    if outcome.is_err() {
+        let _ = conn.execute(sqlx::raw_sql("ROLLBACK")).await;
+    }
+    outcome
+}
+
+/// The ledger's progress counter of a database's script (0 when unreadable).
+async fn recorded_progress(conn: &mut MySqlConnection, ledger_db: &str, database: &str) -> usize {
+    let sql = format!(
+        "SELECT statements_done FROM {}.eidb_script WHERE target_db = {}",
+        quote::ident(ledger_db),
+        quote::literal(database, Backslashes::Escape)
+    );
+    sqlx::raw_sql(&sql)
+        .fetch_optional(&mut *conn)
+        .await
+        .ok()
+        .and_then(|row| sqlx::Row::try_get::<i32, _>(&row, 0).ok())
+        .map_or(0, |n| n.max(0) as usize)
 }
 
 /// After a reconnect: did the statement in flight complete before the connection dropped?

@@ -122,10 +122,9 @@ pub fn load(path: &Path, chosen_because: String) -> Result<Dbscript> {
             .with_hint("fix the script; nothing was run")
     })?;
     if statements.is_empty() {
-        return Err(Error::input(format!(
-            "the dbscript {} has no statements",
-            path.display()
-        )));
+        return Err(Error::input(format!("the dbscript {} has no statements", path.display())).with_hint(
+            "point dbscripts.file at the Carbon script (<EI_HOME>/dbscripts/mysql5.7.sql or mysql.sql), or dbscripts.dir at <EI_HOME>/dbscripts",
+        ));
     }
     if let Some(s) = statements
         .iter()

@@ -156,6 +156,10 @@ impl Ledger {
         })
     }
 
+    pub fn metadata_db(&self) -> &str {
+        &self.database
+    }
+
     /// A script is about to run in `target`: record it (replacing an earlier record of that database).
     pub async fn script_started(
         &mut self,
@@ -298,6 +302,13 @@ async fn acquire_lock(
     let started = Instant::now();
     let mut told = false;
     loop {
+        // Who holds it now, so that a holder whose lock expired can be named and its run marked.
+        let previous: Option<String> = sqlx::query("SELECT owner FROM eidb_lock WHERE name = ?")
+            .bind(name)
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(|e| statement_error(&e, "reading the run lock"))?
+            .and_then(|row| row.try_get(0).ok());
         let taken = sqlx::query(
             "INSERT INTO eidb_lock (name, owner, acquired_at, expires_at) VALUES (?, ?, NOW(6), NOW(6) + INTERVAL ? SECOND)
              ON DUPLICATE KEY UPDATE
@@ -328,7 +339,16 @@ async fn acquire_lock(
                     Some((holder, _)) if holder == owner => {
                         // 2 rows affected by ON DUPLICATE KEY UPDATE: an existing (expired) row was taken over.
                         if result.rows_affected() == 2 {
-                            progress.line(&format!("took over the run lock `{name}`: its holder did not renew it for {} s", LOCK_TTL.as_secs()));
+                            let previous = previous.unwrap_or_default();
+                            progress.line(&format!(
+                                "took over the run lock `{name}` from {previous}: it was not renewed for {} s (that run died)",
+                                LOCK_TTL.as_secs()
+                            ));
+                            sqlx::query("UPDATE eidb_run SET outcome = 'abandoned', finished_at = NOW(6) WHERE owner = ? AND outcome = 'running'")
+                                .bind(&previous)
+                                .execute(&mut *conn)
+                                .await
+                                .map_err(|e| statement_error(&e, "marking the abandoned run"))?;
                         }
                         if told {
                             progress.line(&format!(

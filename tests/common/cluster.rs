@@ -36,6 +36,10 @@ pub struct Cluster {
     dbscripts: String,
     /// The server the spec points at when it is not the shared [`server()`]: see [`Cluster::new_on`].
     bound: Option<Bound>,
+    /// Several servers (`[server] urls = [...]`, e.g. Galera members), in order; empty: one `url`.
+    servers: Vec<(String, u16)>,
+    /// Extra keys for `[server]`, e.g. `jdbc_hosts = [...]`.
+    server_extra: String,
 }
 
 /// Where and as whom a cluster bound to a dedicated server logs in.
@@ -68,6 +72,36 @@ impl Cluster {
         )
     }
 
+    /// Like [`Cluster::new_on`], but the spec lists several servers as `[server] urls = [...]` (for
+    /// example the members of a Galera cluster), in this order; all are logged in to as `admin_user`.
+    /// The first is where the admin connection is checked from the tests' side.
+    pub fn new_on_servers(
+        admin_user: &str,
+        admin_password: &str,
+        servers: &[(String, u16)],
+        nodes: usize,
+        conf: Conf,
+    ) -> Cluster {
+        assert!(
+            !servers.is_empty(),
+            "new_on_servers needs at least one server"
+        );
+        let (host, port) = servers[0].clone();
+        let mut cluster = Cluster::build(
+            nodes,
+            conf,
+            Some(Bound {
+                admin_user: admin_user.to_string(),
+                admin_password: admin_password.to_string(),
+                host,
+                port,
+            }),
+        );
+        cluster.servers = servers.to_vec();
+        cluster.write_spec();
+        cluster
+    }
+
     fn build(nodes: usize, conf: Conf, bound: Option<Bound>) -> Cluster {
         let dir = tempfile::tempdir().expect("temp dir");
         let script = fixture_path("dbscripts/splitter-cases.sql");
@@ -82,6 +116,8 @@ impl Cluster {
             databases_extra: String::new(),
             dbscripts: format!("file = {:?}", script.display().to_string()),
             bound,
+            servers: Vec::new(),
+            server_extra: String::new(),
             dir,
         };
         for i in 1..=nodes {
@@ -127,6 +163,25 @@ impl Cluster {
         self
     }
 
+    /// Extra keys for `[server]`, e.g. `jdbc_hosts = ["h1:3306", "h2:3306"]`.
+    pub fn with_server_keys(mut self, keys: &str) -> Cluster {
+        self.server_extra = keys.to_string();
+        if !self.server_extra.is_empty() && !self.server_extra.ends_with('\n') {
+            self.server_extra.push('\n');
+        }
+        self.write_spec();
+        self
+    }
+
+    /// Writes a copy of the spec that lists `servers` (as `urls`, in this order) instead of the
+    /// cluster's own, next to it as `file_name`, and returns its path; run it with [`Cluster::eidb_with`].
+    /// For two runs on the same cluster that start from different servers.
+    pub fn spec_variant(&self, file_name: &str, servers: &[(String, u16)]) -> PathBuf {
+        let path = self.dir.path().join(file_name);
+        std::fs::write(&path, self.spec_text_for(servers)).unwrap();
+        path
+    }
+
     /// Put a Connector/J jar (an empty file with the right name) in every node's lib/.
     pub fn with_driver_jar(self, file_name: &str) -> Cluster {
         for home in &self.nodes {
@@ -136,7 +191,23 @@ impl Cluster {
     }
 
     pub fn spec_text(&self) -> String {
+        self.spec_text_for(&self.servers)
+    }
+
+    fn spec_text_for(&self, servers: &[(String, u16)]) -> String {
         let server = self.target();
+        let server_urls = if servers.is_empty() {
+            format!(
+                "url = \"mysql://{}@{}:{}\"",
+                server.admin_user, server.host, server.port
+            )
+        } else {
+            let urls: Vec<String> = servers
+                .iter()
+                .map(|(host, port)| format!("\"mysql://{}@{host}:{port}\"", server.admin_user))
+                .collect();
+            format!("urls = [{}]", urls.join(", "))
+        };
         let admin_password = if server.admin_password.is_empty() {
             String::new()
         } else {
@@ -155,13 +226,11 @@ impl Cluster {
             })
             .collect();
         format!(
-            "[server]\nurl = \"mysql://{user}@{host}:{port}\"\n{admin_password}\n\
+            "[server]\n{server_urls}\n{admin_password}{server_extra}\n\
              [user]\nname = \"{account}\"\npassword_env = \"{ACCOUNT_PASSWORD_ENV}\"\n\n\
              [databases]\nuser_store = \"{us}\"\nshared_registry = \"{sr}\"\nlocal_registry_prefix = \"{lp}\"\n{dbx}\n\n\
              [dbscripts]\n{scripts}\n{extra}\n{nodes}",
-            user = server.admin_user,
-            host = server.host,
-            port = server.port,
+            server_extra = self.server_extra,
             account = self.account,
             us = self.user_store,
             sr = self.shared_registry,
@@ -202,6 +271,20 @@ impl Cluster {
         command.args(args).arg("--config").arg(&self.spec_path);
         self.environment(&mut command);
         command.output().expect("run eidb")
+    }
+
+    /// Like [`Cluster::eidb`], with another spec (e.g. from [`Cluster::spec_variant`]).
+    pub fn eidb_with(&self, spec: &Path, args: &[&str]) -> Output {
+        self.eidb_command(spec, args).output().expect("run eidb")
+    }
+
+    /// The eidb command for `spec` with these arguments and the passwords in its environment, for
+    /// tests that start it and watch it run (e.g. `.stderr(Stdio::piped()).spawn()`).
+    pub fn eidb_command(&self, spec: &Path, args: &[&str]) -> Command {
+        let mut command = Command::new(eidb_bin());
+        command.args(args).arg("--config").arg(spec);
+        self.environment(&mut command);
+        command
     }
 
     pub fn environment(&self, command: &mut Command) {

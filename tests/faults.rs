@@ -1,0 +1,1041 @@
+//! Fault tests: a `provision` run cut off at several points (its script connection killed, the server
+//! restarted, eidb killed or interrupted, a second run at the same time, a server that starts late), then
+//! run again. Each ends in the same state as one uninterrupted run: the same tables, indexes and
+//! constraints in every database (nothing lost, nothing duplicated), the same grants, the same node file
+//! bytes, and a clean `eidb verify`.
+//!
+//! The runs use the real WSO2 dbscript (76 statements per database) and `--parallel 1`, so a run lasts
+//! long enough to be cut off while a script runs. Tests that stop the server take a dedicated one.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use common::cluster::{Cluster, Conf, ACCOUNT_PASSWORD};
+use common::{admin_pool, eidb_bin, server, unique_name, TestServer};
+use sqlx::{MySqlPool, Row};
+
+/// Two nodes: four databases (user store, shared registry, two local registries).
+const NODES: usize = 2;
+
+/// How long any single eidb run may take before the test gives up on it.
+const RUN_LIMIT: Duration = Duration::from_secs(120);
+
+// ---------------------------------------------------------------------------------------------------
+// Clusters and runs
+// ---------------------------------------------------------------------------------------------------
+
+/// A cluster on the real WSO2 files and dbscripts, on the shared server or on `on`.
+fn fault_cluster(on: Option<&TestServer>) -> Cluster {
+    let cluster = match on {
+        Some(server) => Cluster::new_on(server, NODES, Conf::RealWso2),
+        None => Cluster::new(NODES, Conf::RealWso2),
+    };
+    // A Connector/J jar on each node: without one, verify rightly reports drift.
+    let cluster = cluster
+        .with_real_dbscripts()
+        .with_driver_jar("mysql-connector-java-5.1.49.jar");
+    // The real files are read-only in ../shared and copies keep that; an EI distribution ships them writable.
+    cluster.set_conf_mode(0o644);
+    cluster
+}
+
+/// What a finished eidb process said and how it ended.
+struct Finished {
+    /// None when a signal ended it.
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+    elapsed: Duration,
+}
+
+impl Finished {
+    fn describe(&self) -> String {
+        format!(
+            "exit {:?} after {:.1} s\n--- stdout:\n{}\n--- stderr:\n{}",
+            self.code,
+            self.elapsed.as_secs_f64(),
+            self.stdout,
+            self.stderr
+        )
+    }
+
+    fn assert_success(&self, what: &str) {
+        assert_eq!(self.code, Some(0), "{what}: {}", self.describe());
+        assert_no_password(self, what);
+    }
+}
+
+fn assert_no_password(finished: &Finished, what: &str) {
+    for text in [&finished.stdout, &finished.stderr] {
+        assert!(
+            !text.contains(ACCOUNT_PASSWORD),
+            "{what}: the account password was printed:\n{text}"
+        );
+    }
+}
+
+/// An eidb process running in the background, its output going to files (no pipe can fill up).
+struct Background {
+    child: Child,
+    stdout: PathBuf,
+    stderr: PathBuf,
+    started: Instant,
+}
+
+impl Background {
+    fn start(cluster: &Cluster, args: &[&str]) -> Background {
+        static RUNS: AtomicU32 = AtomicU32::new(0);
+        let n = RUNS.fetch_add(1, Ordering::Relaxed);
+        let stdout = cluster.dir.path().join(format!("run-{n}.out"));
+        let stderr = cluster.dir.path().join(format!("run-{n}.err"));
+        let mut command = Command::new(eidb_bin());
+        command
+            .args(args)
+            .arg("--config")
+            .arg(&cluster.spec_path)
+            .stdin(Stdio::null())
+            .stdout(std::fs::File::create(&stdout).unwrap())
+            .stderr(std::fs::File::create(&stderr).unwrap());
+        cluster.environment(&mut command);
+        let child = command.spawn().expect("start eidb");
+        Background {
+            child,
+            stdout,
+            stderr,
+            started: Instant::now(),
+        }
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    fn running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    fn output_so_far(&self) -> String {
+        format!(
+            "--- stdout:\n{}\n--- stderr:\n{}",
+            std::fs::read_to_string(&self.stdout).unwrap_or_default(),
+            std::fs::read_to_string(&self.stderr).unwrap_or_default()
+        )
+    }
+
+    /// Send a signal by name (`INT`, `TERM`).
+    fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(self.pid().to_string())
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -{signal} {} failed", self.pid());
+    }
+
+    /// Wait (polling, so the test's runtime keeps running) until the process ends.
+    async fn finish(mut self, limit: Duration) -> Finished {
+        let deadline = Instant::now() + limit;
+        let status = loop {
+            if let Some(status) = self.child.try_wait().expect("wait for eidb") {
+                break status;
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                panic!(
+                    "eidb did not end within {} s:\n{}",
+                    limit.as_secs(),
+                    self.output_so_far()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        };
+        Finished {
+            code: status.code(),
+            stdout: std::fs::read_to_string(&self.stdout).unwrap_or_default(),
+            stderr: std::fs::read_to_string(&self.stderr).unwrap_or_default(),
+            elapsed: self.started.elapsed(),
+        }
+    }
+}
+
+/// Run eidb to the end (in the background, so the test's runtime is not blocked).
+async fn run(cluster: &Cluster, args: &[&str]) -> Finished {
+    Background::start(cluster, args).finish(RUN_LIMIT).await
+}
+
+/// A connection of eidb's script loading: its id and database.
+struct ScriptConnection {
+    id: i64,
+    database: String,
+}
+
+/// Wait until eidb runs a script: a connection of the admin account sits in one of the cluster's
+/// databases, and that database already holds some tables (so the cut falls inside a script).
+/// `skip` names databases not to report (already cut once).
+async fn wait_for_script(
+    pool: &MySqlPool,
+    cluster: &Cluster,
+    admin_user: &str,
+    run: &mut Background,
+    skip: &BTreeSet<String>,
+) -> Option<ScriptConnection> {
+    let databases: Vec<String> = cluster
+        .databases()
+        .into_iter()
+        .filter(|db| !skip.contains(db))
+        .collect();
+    let deadline = Instant::now() + RUN_LIMIT;
+    loop {
+        if !run.running() {
+            return None;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no script connection seen:\n{}",
+            run.output_so_far()
+        );
+        let rows = sqlx::query(
+            "SELECT CAST(ID AS SIGNED), CONVERT(DB USING utf8mb4) FROM information_schema.PROCESSLIST \
+             WHERE USER = ? AND DB IS NOT NULL",
+        )
+        .bind(admin_user)
+        .fetch_all(pool)
+        .await
+        .unwrap();
+        for row in rows {
+            let id: i64 = row.get(0);
+            let database: String = row.get(1);
+            if databases.contains(&database) && table_count(pool, &database).await >= 2 {
+                return Some(ScriptConnection { id, database });
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn table_count(pool: &MySqlPool, database: &str) -> i64 {
+    sqlx::query("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ?")
+        .bind(database)
+        .fetch_one(pool)
+        .await
+        .unwrap()
+        .get(0)
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The state a run leaves, with the cluster's own names replaced by their roles
+// ---------------------------------------------------------------------------------------------------
+
+/// Everything a provision run decides, in a form two clusters can be compared by: each database by its
+/// role (`{UM}`, `{REG}`, `{LOC}1`, ...), the account as `{ACCOUNT}`, the server as `{SERVER}`. Lists keep
+/// duplicates (sorted), so a doubled object would show.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct State {
+    tables: Vec<String>,
+    indexes: Vec<String>,
+    constraints: Vec<String>,
+    foreign_keys: Vec<String>,
+    account_rows: Vec<String>,
+    grants: Vec<String>,
+    /// Every file under every node's EI_HOME (backups included, leftover temp files would show):
+    /// path relative to the cluster folder -> bytes.
+    files: BTreeMap<String, Vec<u8>>,
+}
+
+struct Names {
+    pairs: Vec<(String, String)>,
+}
+
+impl Names {
+    fn of(cluster: &Cluster, host: &str, port: u16) -> Names {
+        let mut pairs = Vec::new();
+        // Escaped forms first (`\_` in grants), then the plain ones.
+        for (name, role) in [
+            (cluster.user_store.clone(), "{UM}"),
+            (cluster.shared_registry.clone(), "{REG}"),
+            (cluster.local_prefix.clone(), "{LOC}"),
+            (cluster.account.clone(), "{ACCOUNT}"),
+        ] {
+            pairs.push((name.replace('_', "\\_"), role.to_string()));
+            pairs.push((name, role.to_string()));
+        }
+        pairs.push((format!("{host}:{port}"), "{SERVER}".to_string()));
+        Names { pairs }
+    }
+
+    fn text(&self, text: &str) -> String {
+        let mut text = text.to_string();
+        for (name, role) in &self.pairs {
+            text = text.replace(name.as_str(), role);
+        }
+        text
+    }
+
+    fn bytes(&self, bytes: &[u8]) -> Vec<u8> {
+        let mut bytes = bytes.to_vec();
+        for (name, role) in &self.pairs {
+            bytes = replace_bytes(&bytes, name.as_bytes(), role.as_bytes());
+        }
+        bytes
+    }
+}
+
+fn replace_bytes(haystack: &[u8], needle: &[u8], with: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(haystack.len());
+    let mut i = 0;
+    while i < haystack.len() {
+        if haystack[i..].starts_with(needle) {
+            out.extend_from_slice(with);
+            i += needle.len();
+        } else {
+            out.push(haystack[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
+async fn strings(pool: &MySqlPool, sql: &str, database: &str) -> Vec<String> {
+    sqlx::query(sql)
+        .bind(database)
+        .fetch_all(pool)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        .iter()
+        .map(|row| row.get::<String, _>(0))
+        .collect()
+}
+
+async fn state_of(pool: &MySqlPool, cluster: &Cluster, host: &str, port: u16) -> State {
+    let names = Names::of(cluster, host, port);
+    let mut state = State {
+        tables: Vec::new(),
+        indexes: Vec::new(),
+        constraints: Vec::new(),
+        foreign_keys: Vec::new(),
+        account_rows: Vec::new(),
+        grants: Vec::new(),
+        files: BTreeMap::new(),
+    };
+    for db in cluster.databases() {
+        let tables = strings(
+            pool,
+            "SELECT CONVERT(CONCAT_WS(' ', TABLE_NAME, TABLE_TYPE, IFNULL(ENGINE, '-'), IFNULL(TABLE_COLLATION, '-')) USING utf8mb4) \
+             FROM information_schema.TABLES WHERE TABLE_SCHEMA = ?",
+            &db,
+        )
+        .await;
+        for table in tables {
+            // Rows too: nothing the script inserts may be doubled.
+            let name = table.split(' ').next().unwrap().to_string();
+            let rows: i64 = sqlx::raw_sql(&format!("SELECT COUNT(*) FROM `{db}`.`{name}`"))
+                .fetch_one(pool)
+                .await
+                .unwrap()
+                .get(0);
+            state
+                .tables
+                .push(names.text(&format!("{db}.{table} rows={rows}")));
+        }
+        for index in strings(
+            pool,
+            "SELECT CONVERT(CONCAT_WS(' ', TABLE_NAME, INDEX_NAME, NON_UNIQUE, SEQ_IN_INDEX, COLUMN_NAME, IFNULL(SUB_PART, '-')) USING utf8mb4) \
+             FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = ?",
+            &db,
+        )
+        .await
+        {
+            state.indexes.push(names.text(&format!("{db}.{index}")));
+        }
+        for constraint in strings(
+            pool,
+            "SELECT CONVERT(CONCAT_WS(' ', TABLE_NAME, CONSTRAINT_NAME, CONSTRAINT_TYPE) USING utf8mb4) \
+             FROM information_schema.TABLE_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = ?",
+            &db,
+        )
+        .await
+        {
+            state.constraints.push(names.text(&format!("{db}.{constraint}")));
+        }
+        for key in strings(
+            pool,
+            "SELECT CONVERT(CONCAT_WS(' ', TABLE_NAME, CONSTRAINT_NAME, COLUMN_NAME, '->', REFERENCED_TABLE_SCHEMA, REFERENCED_TABLE_NAME, REFERENCED_COLUMN_NAME) USING utf8mb4) \
+             FROM information_schema.KEY_COLUMN_USAGE WHERE TABLE_SCHEMA = ? AND REFERENCED_TABLE_NAME IS NOT NULL",
+            &db,
+        )
+        .await
+        {
+            state.foreign_keys.push(names.text(&format!("{db}.{key}")));
+        }
+    }
+    state.account_rows = strings(
+        pool,
+        "SELECT CONVERT(CONCAT(User, '@', Host) USING utf8mb4) FROM mysql.user WHERE User = ?",
+        &cluster.account,
+    )
+    .await
+    .iter()
+    .map(|row| names.text(row))
+    .collect();
+    if !state.account_rows.is_empty() {
+        state.grants = common::check::grants_of(pool, &cluster.account, "%")
+            .await
+            .iter()
+            .map(|grant| names.text(grant))
+            .collect();
+    }
+    for (path, file) in node_files(cluster) {
+        let relative = path
+            .strip_prefix(cluster.dir.path())
+            .unwrap()
+            .display()
+            .to_string();
+        state.files.insert(relative, names.bytes(&file.bytes));
+    }
+    for list in [
+        &mut state.tables,
+        &mut state.indexes,
+        &mut state.constraints,
+        &mut state.foreign_keys,
+        &mut state.account_rows,
+        &mut state.grants,
+    ] {
+        list.sort();
+    }
+    state
+}
+
+/// Every file under every node's EI_HOME.
+fn node_files(cluster: &Cluster) -> BTreeMap<PathBuf, common::check::FileState> {
+    let mut files = BTreeMap::new();
+    for home in &cluster.nodes {
+        files.extend(common::check::snapshot_files(home));
+    }
+    files
+}
+
+/// Assert that `actual` is `expected`, saying per part what is missing and what is extra.
+fn assert_same_state(actual: &State, expected: &State, what: &str) {
+    let mut problems = Vec::new();
+    let lists: [(&str, &Vec<String>, &Vec<String>); 6] = [
+        ("tables", &actual.tables, &expected.tables),
+        ("indexes", &actual.indexes, &expected.indexes),
+        ("constraints", &actual.constraints, &expected.constraints),
+        ("foreign keys", &actual.foreign_keys, &expected.foreign_keys),
+        ("account rows", &actual.account_rows, &expected.account_rows),
+        ("grants", &actual.grants, &expected.grants),
+    ];
+    for (part, have, want) in lists {
+        if have != want {
+            let missing = multiset_difference(want, have);
+            let extra = multiset_difference(have, want);
+            problems.push(format!(
+                "{part}: {} instead of {}; missing {missing:#?}; extra (or duplicated) {extra:#?}",
+                have.len(),
+                want.len()
+            ));
+        }
+    }
+    for (path, want) in &expected.files {
+        match actual.files.get(path) {
+            None => problems.push(format!("file missing: {path}")),
+            Some(have) if have != want => problems.push(format!(
+                "file differs: {path}: {}",
+                first_difference(have, want)
+            )),
+            Some(_) => {}
+        }
+    }
+    for path in actual.files.keys() {
+        if !expected.files.contains_key(path) {
+            problems.push(format!("extra file: {path}"));
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "{what}: the final state differs from an uninterrupted run's:\n{}",
+        problems.join("\n")
+    );
+}
+
+fn multiset_difference(a: &[String], b: &[String]) -> Vec<String> {
+    let mut counts: BTreeMap<&String, i64> = BTreeMap::new();
+    for x in b {
+        *counts.entry(x).or_default() += 1;
+    }
+    let mut out = Vec::new();
+    for x in a {
+        let count = counts.entry(x).or_default();
+        if *count > 0 {
+            *count -= 1;
+        } else {
+            out.push(x.clone());
+        }
+    }
+    out
+}
+
+fn first_difference(have: &[u8], want: &[u8]) -> String {
+    let have = String::from_utf8_lossy(have);
+    let want = String::from_utf8_lossy(want);
+    for (i, (h, w)) in have.lines().zip(want.lines()).enumerate() {
+        if h != w {
+            return format!("line {}: {h:?} instead of {w:?}", i + 1);
+        }
+    }
+    format!(
+        "{} lines instead of {}",
+        have.lines().count(),
+        want.lines().count()
+    )
+}
+
+/// The state one uninterrupted run leaves, on the shared server (computed once per test process).
+async fn reference() -> &'static State {
+    static REFERENCE: tokio::sync::OnceCell<State> = tokio::sync::OnceCell::const_new();
+    REFERENCE
+        .get_or_init(|| async {
+            let pool = admin_pool().await;
+            let cluster = fault_cluster(None);
+            reference_on(&pool, &cluster, &server().host, server().port).await
+        })
+        .await
+}
+
+async fn reference_on(pool: &MySqlPool, cluster: &Cluster, host: &str, port: u16) -> State {
+    run(cluster, &["provision", "--parallel", "1"])
+        .await
+        .assert_success("the uninterrupted reference run");
+    state_of(pool, cluster, host, port).await
+}
+
+/// The reference for a test on `dedicated`: the shared one when both servers are the same kind, else
+/// one made on `dedicated` itself (e.g. when EIDB_TEST_MYSQL_URL points the shared one elsewhere).
+async fn reference_for(dedicated: &TestServer, pool: &MySqlPool) -> State {
+    let shared = tokio::task::spawn_blocking(|| server().flavour().clone())
+        .await
+        .unwrap();
+    if &shared == dedicated.flavour() {
+        reference().await.clone()
+    } else {
+        let cluster = fault_cluster(Some(dedicated));
+        reference_on(pool, &cluster, &dedicated.host, dedicated.port).await
+    }
+}
+
+/// The end of every fault test: the state equals the reference, and verify finds nothing.
+async fn assert_converged(
+    pool: &MySqlPool,
+    cluster: &Cluster,
+    host: &str,
+    port: u16,
+    reference: &State,
+    what: &str,
+) {
+    let state = state_of(pool, cluster, host, port).await;
+    assert_same_state(&state, reference, what);
+    let verify = run(cluster, &["verify", "--output", "json"]).await;
+    assert_eq!(
+        verify.code,
+        Some(0),
+        "{what}: verify after the re-run: {}",
+        verify.describe()
+    );
+}
+
+/// The ledger's rows for the cluster's databases: (database, outcome, statements done, total).
+async fn ledger_scripts(
+    pool: &MySqlPool,
+    metadata: &str,
+    cluster: &Cluster,
+) -> Vec<(String, String, i64, i64)> {
+    let mut rows = Vec::new();
+    for db in cluster.databases() {
+        let row = sqlx::query(&format!(
+            "SELECT CONVERT(outcome USING utf8mb4), CAST(statements_done AS SIGNED), CAST(statements_total AS SIGNED) \
+             FROM `{metadata}`.eidb_script WHERE target_db = ?"
+        ))
+        .bind(&db)
+        .fetch_optional(pool)
+        .await
+        .unwrap();
+        match row {
+            Some(row) => rows.push((db, row.get(0), row.get(1), row.get(2))),
+            None => rows.push((db, "(no row)".to_string(), 0, 0)),
+        }
+    }
+    rows
+}
+
+fn assert_all_completed(scripts: &[(String, String, i64, i64)], what: &str) {
+    for (db, outcome, done, total) in scripts {
+        assert!(
+            outcome == "completed" && done == total && *total > 0,
+            "{what}: the ledger says {db}: {outcome}, {done} of {total} statements; \
+             expected completed, all done. All: {scripts:#?}"
+        );
+    }
+}
+
+/// The run really was cut: some database's script is not recorded as completed.
+fn assert_cut_short(scripts: &[(String, String, i64, i64)], what: &str) {
+    assert!(
+        scripts
+            .iter()
+            .any(|(_, outcome, _, _)| outcome != "completed"),
+        "{what}: the cut run had not finished every script yet: {scripts:#?}"
+    );
+}
+
+/// The `eidb_run` rows of one process (the owner names its pid): (outcome, error).
+async fn runs_of_pid(pool: &MySqlPool, metadata: &str, pid: u32) -> Vec<(String, Option<String>)> {
+    sqlx::raw_sql(&format!(
+        "SELECT CONVERT(outcome USING utf8mb4), CONVERT(error USING utf8mb4) FROM `{metadata}`.eidb_run \
+         WHERE owner LIKE '% pid {pid} connection %' ORDER BY id"
+    ))
+    .fetch_all(pool)
+    .await
+    .unwrap()
+    .iter()
+    .map(|row| (row.get(0), row.get(1)))
+    .collect()
+}
+
+async fn lock_owner(pool: &MySqlPool, metadata: &str, cluster: &Cluster) -> Option<String> {
+    sqlx::query(&format!(
+        "SELECT CONVERT(owner USING utf8mb4) FROM `{metadata}`.eidb_lock WHERE name = ?"
+    ))
+    .bind(format!("cluster:{}", cluster.shared_registry))
+    .fetch_optional(pool)
+    .await
+    .unwrap()
+    .map(|row| row.get(0))
+}
+
+fn dedicated() -> TestServer {
+    TestServer::dedicated()
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The tests
+// ---------------------------------------------------------------------------------------------------
+
+/// 1. The provisioning connection is killed from a second connection while a script runs (twice, in
+///    two databases).
+#[tokio::test]
+async fn killed_script_connection_then_rerun_converges() {
+    let reference = reference().await;
+    let pool = admin_pool().await;
+    let admin = server().admin_user.clone();
+    let cluster = fault_cluster(None);
+
+    let mut first = Background::start(&cluster, &["provision", "--parallel", "1"]);
+    let mut cut = BTreeSet::new();
+    for _ in 0..2 {
+        let Some(victim) = wait_for_script(&pool, &cluster, &admin, &mut first, &cut).await else {
+            break;
+        };
+        // The connection may have ended on its own in the meantime (script done): that is fine.
+        let _ = sqlx::raw_sql(&format!("KILL {}", victim.id))
+            .execute(&pool)
+            .await;
+        cut.insert(victim.database);
+    }
+    assert!(!cut.is_empty(), "no script connection was cut");
+    let first = first.finish(RUN_LIMIT).await;
+    assert_no_password(&first, "the cut run");
+    eprintln!(
+        "killed the script connection in {cut:?}; the run: {}",
+        first.describe()
+    );
+
+    let again = run(&cluster, &["provision"]).await;
+    again.assert_success("the re-run after a killed connection");
+    assert_converged(
+        &pool,
+        &cluster,
+        &server().host,
+        server().port,
+        reference,
+        "killed connection",
+    )
+    .await;
+    assert_all_completed(
+        &ledger_scripts(&pool, "EIDB_META", &cluster).await,
+        "killed connection",
+    );
+}
+
+/// 2. The (dedicated) server is stopped and started again while scripts run.
+#[tokio::test]
+async fn server_restart_mid_run_then_rerun_converges() {
+    let dedicated = tokio::task::spawn_blocking(dedicated).await.unwrap();
+    let pool = dedicated.admin_pool().await;
+    let reference = reference_for(&dedicated, &pool).await;
+    let cluster = fault_cluster(Some(&dedicated));
+
+    let mut first = Background::start(&cluster, &["provision", "--parallel", "1"]);
+    let victim = wait_for_script(
+        &pool,
+        &cluster,
+        &dedicated.admin_user,
+        &mut first,
+        &BTreeSet::new(),
+    )
+    .await
+    .unwrap_or_else(|| {
+        panic!(
+            "the run ended before a script ran:\n{}",
+            first.output_so_far()
+        )
+    });
+    pool.close().await;
+    dedicated.restart();
+    let first = first.finish(RUN_LIMIT).await;
+    assert_no_password(&first, "the run cut by a restart");
+    eprintln!(
+        "restarted the server while {} loaded; the run: {}",
+        victim.database,
+        first.describe()
+    );
+
+    let again = run(&cluster, &["provision"]).await;
+    again.assert_success("the re-run after a server restart");
+    let pool = dedicated.admin_pool().await;
+    assert_converged(
+        &pool,
+        &cluster,
+        &dedicated.host,
+        dedicated.port,
+        &reference,
+        "server restart",
+    )
+    .await;
+    assert_all_completed(
+        &ledger_scripts(&pool, "EIDB_META", &cluster).await,
+        "server restart",
+    );
+}
+
+/// 3. eidb itself is killed (SIGKILL) mid-run: its lock row stays behind; the re-run waits for it to
+///    expire, takes it over and says so, and finishes every database.
+#[tokio::test]
+async fn killed_eidb_then_rerun_takes_over_the_lock_and_converges() {
+    let reference = reference().await;
+    let pool = admin_pool().await;
+    let admin = server().admin_user.clone();
+    let cluster = fault_cluster(None);
+
+    let mut first = Background::start(&cluster, &["provision", "--parallel", "1"]);
+    let pid = first.pid();
+    wait_for_script(&pool, &cluster, &admin, &mut first, &BTreeSet::new())
+        .await
+        .unwrap_or_else(|| {
+            panic!(
+                "the run ended before a script ran:\n{}",
+                first.output_so_far()
+            )
+        });
+    first.child.kill().unwrap();
+    let first = first.finish(RUN_LIMIT).await;
+    assert_eq!(first.code, None, "SIGKILL ends it: {}", first.describe());
+    let owner = lock_owner(&pool, "EIDB_META", &cluster).await;
+    assert!(
+        owner
+            .as_deref()
+            .is_some_and(|o| o.contains(&format!(" pid {pid} "))),
+        "the killed run (pid {pid}) leaves its lock row behind; found {owner:?}"
+    );
+    assert_cut_short(
+        &ledger_scripts(&pool, "EIDB_META", &cluster).await,
+        "killed eidb",
+    );
+
+    let again = run(&cluster, &["provision"]).await;
+    again.assert_success("the re-run after eidb was killed");
+    assert!(
+        again.stderr.contains("took over the run lock"),
+        "the re-run says it took over the dead run's lock: {}",
+        again.describe()
+    );
+    assert!(
+        again.elapsed < Duration::from_secs(60),
+        "the re-run took over within about the lock's 30 s expiry: {}",
+        again.describe()
+    );
+    assert_eq!(
+        lock_owner(&pool, "EIDB_META", &cluster).await,
+        None,
+        "the re-run released the lock it took over"
+    );
+    assert_converged(
+        &pool,
+        &cluster,
+        &server().host,
+        server().port,
+        reference,
+        "killed eidb",
+    )
+    .await;
+    assert_all_completed(
+        &ledger_scripts(&pool, "EIDB_META", &cluster).await,
+        "killed eidb",
+    );
+}
+
+/// 4. Ctrl-C (SIGINT) mid-run: eidb stops between statements, exits non-zero saying so, records
+///    `interrupted`, leaves every node file old or new; the re-run converges.
+#[tokio::test]
+async fn ctrl_c_stops_between_steps_and_rerun_converges() {
+    let reference = reference().await;
+    let pool = admin_pool().await;
+    let admin = server().admin_user.clone();
+    let cluster = fault_cluster(None);
+    let original = node_files(&cluster);
+
+    let mut first = Background::start(&cluster, &["provision", "--parallel", "1"]);
+    let pid = first.pid();
+    wait_for_script(&pool, &cluster, &admin, &mut first, &BTreeSet::new())
+        .await
+        .unwrap_or_else(|| {
+            panic!(
+                "the run ended before a script ran:\n{}",
+                first.output_so_far()
+            )
+        });
+    first.signal("INT");
+    let first = first.finish(Duration::from_secs(30)).await;
+    assert_no_password(&first, "the interrupted run");
+    assert_eq!(
+        first.code,
+        Some(1),
+        "an interrupted run exits 1 (by itself, not killed by the signal): {}",
+        first.describe()
+    );
+    assert!(
+        first.stderr.contains("interrupted"),
+        "the interrupted run says so: {}",
+        first.describe()
+    );
+    let runs = runs_of_pid(&pool, "EIDB_META", pid).await;
+    assert_eq!(
+        runs.iter().map(|(o, _)| o.as_str()).collect::<Vec<_>>(),
+        vec!["interrupted"],
+        "the ledger records the run as interrupted: {runs:?}"
+    );
+    assert_cut_short(
+        &ledger_scripts(&pool, "EIDB_META", &cluster).await,
+        "Ctrl-C",
+    );
+    let after_interrupt = node_files(&cluster);
+
+    let again = run(&cluster, &["provision"]).await;
+    again.assert_success("the re-run after Ctrl-C");
+    let last = node_files(&cluster);
+    for (path, state) in &after_interrupt {
+        let old = original.get(path).map(|s| &s.bytes);
+        let new = last.get(path).map(|s| &s.bytes);
+        assert!(
+            Some(&state.bytes) == old || Some(&state.bytes) == new,
+            "{} after Ctrl-C is neither the original nor the final file (half written?)",
+            path.display()
+        );
+    }
+    for path in original.keys() {
+        assert!(
+            after_interrupt.contains_key(path),
+            "{} is gone after Ctrl-C",
+            path.display()
+        );
+    }
+    assert_converged(
+        &pool,
+        &cluster,
+        &server().host,
+        server().port,
+        reference,
+        "Ctrl-C",
+    )
+    .await;
+    assert_all_completed(
+        &ledger_scripts(&pool, "EIDB_META", &cluster).await,
+        "Ctrl-C",
+    );
+}
+
+/// 5. Two runs started at once against the same server and cluster (with a metadata database of their
+///    own, so they also race to create the ledger): the same final state as one run; one waited for the
+///    other or found nothing left to do.
+#[tokio::test]
+async fn two_concurrent_runs_end_as_one() {
+    let reference = reference().await;
+    let pool = admin_pool().await;
+    let metadata = unique_name("META");
+    let cluster = fault_cluster(None).with_databases(&format!("metadata = \"{metadata}\""));
+
+    let a = Background::start(&cluster, &["provision", "--parallel", "1"]);
+    let b = Background::start(&cluster, &["provision", "--parallel", "1"]);
+    let (a, b) = (a.finish(RUN_LIMIT).await, b.finish(RUN_LIMIT).await);
+    assert_no_password(&a, "the first of two concurrent runs");
+    assert_no_password(&b, "the second of two concurrent runs");
+    // The state first: whatever the exit codes, nothing may be lost or doubled.
+    assert_converged(
+        &pool,
+        &cluster,
+        &server().host,
+        server().port,
+        reference,
+        "two concurrent runs",
+    )
+    .await;
+    assert_all_completed(
+        &ledger_scripts(&pool, &metadata, &cluster).await,
+        "two concurrent runs",
+    );
+    let migrations: i64 = sqlx::raw_sql(&format!(
+        "SELECT COUNT(*) FROM `{metadata}`._sqlx_migrations"
+    ))
+    .fetch_one(&pool)
+    .await
+    .unwrap()
+    .get(0);
+    assert_eq!(migrations, 1, "the ledger's migration is recorded once");
+
+    let waited_or_idle = |f: &Finished| {
+        f.stderr.contains("waiting for the run lock") || f.stdout.contains("nothing to change")
+    };
+    assert!(
+        waited_or_idle(&a) || waited_or_idle(&b),
+        "one run waited for the other or found nothing to do:\nfirst: {}\nsecond: {}",
+        a.describe(),
+        b.describe()
+    );
+    // A run that waited for the lock and then found nothing left to do has succeeded, not failed.
+    for (name, finished) in [("first", &a), ("second", &b)] {
+        finished.assert_success(&format!("the {name} of two concurrent runs"));
+    }
+}
+
+/// 6. The server is down when eidb starts and comes up 3 s later: `--wait 30` rides it out.
+#[tokio::test]
+async fn server_that_starts_late_is_waited_for() {
+    let dedicated = tokio::task::spawn_blocking(dedicated).await.unwrap();
+    let pool = dedicated.admin_pool().await;
+    let reference = reference_for(&dedicated, &pool).await;
+    pool.close().await;
+    let cluster = fault_cluster(Some(&dedicated));
+
+    dedicated.stop();
+    let mut late = Background::start(&cluster, &["provision", "--wait", "30"]);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert!(
+        late.running(),
+        "eidb --wait 30 gave up while the server was down:\n{}",
+        late.output_so_far()
+    );
+    dedicated.start();
+    let late = late.finish(RUN_LIMIT).await;
+    late.assert_success("provision --wait 30 on a server that starts late");
+
+    let pool = dedicated.admin_pool().await;
+    assert_converged(
+        &pool,
+        &cluster,
+        &dedicated.host,
+        dedicated.port,
+        &reference,
+        "late server",
+    )
+    .await;
+}
+
+/// 3b. eidb killed (SIGKILL) after a script's data statement ran but before the script ended. The
+///     re-run resumes "where the ledger says it stopped"; the data statement must not run twice.
+///     Many Carbon scripts insert default rows (e.g. `INSERT INTO UM_DOMAIN ...`); the real EI 6.x
+///     kernel script happens to have none, so this uses a small script of that shape.
+#[tokio::test]
+async fn killed_eidb_after_a_data_statement_does_not_repeat_it() {
+    let pool = admin_pool().await;
+    let cluster = Cluster::new(1, Conf::Fixture).with_driver_jar("mysql-connector-java-5.1.49.jar");
+    let script = cluster.dir.path().join("with-data.sql");
+    std::fs::write(
+        &script,
+        "CREATE TABLE FX_DOMAIN (ID INTEGER NOT NULL AUTO_INCREMENT, NAME VARCHAR(32) NOT NULL, PRIMARY KEY (ID)) ENGINE INNODB;\n\
+         INSERT INTO FX_DOMAIN (NAME) VALUES ('PRIMARY');\n\
+         DO SLEEP(1.5);\n\
+         CREATE TABLE FX_LAST (ID INTEGER NOT NULL, PRIMARY KEY (ID)) ENGINE INNODB;\n",
+    )
+    .unwrap();
+    let cluster = cluster.with_script(&script);
+
+    let mut first = Background::start(&cluster, &["provision", "--parallel", "1"]);
+    // Wait until some database holds the inserted row but not yet the last table: the script is cut
+    // after its data statement.
+    let deadline = Instant::now() + RUN_LIMIT;
+    let cut_in = 'wait: loop {
+        assert!(
+            first.running(),
+            "the run ended before it could be cut:\n{}",
+            first.output_so_far()
+        );
+        assert!(
+            Instant::now() < deadline,
+            "never saw the row inserted:\n{}",
+            first.output_so_far()
+        );
+        for db in cluster.databases() {
+            let tables = common::check::tables_of(&pool, &db).await;
+            if tables.contains("FX_DOMAIN")
+                && !tables.contains("FX_LAST")
+                && domain_rows(&pool, &db).await == 1
+            {
+                break 'wait db;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    first.child.kill().unwrap();
+    let first = first.finish(RUN_LIMIT).await;
+    assert_eq!(first.code, None, "SIGKILL ends it: {}", first.describe());
+
+    // The re-run waits for the dead run's lock to expire (30 s), then resumes.
+    let again = run(&cluster, &["provision"]).await;
+    again.assert_success("the re-run after eidb was killed after a data statement");
+    let mut rows = Vec::new();
+    for db in cluster.databases() {
+        rows.push((db.clone(), domain_rows(&pool, &db).await));
+    }
+    assert!(
+        rows.iter().all(|(_, n)| *n == 1),
+        "each database holds the script's one row, as after an uninterrupted run; the run was cut in \
+         {cut_in} after its INSERT: {rows:?}\nre-run: {}",
+        again.describe()
+    );
+    assert_all_completed(
+        &ledger_scripts(&pool, "EIDB_META", &cluster).await,
+        "killed after a data statement",
+    );
+    let verify = run(&cluster, &["verify", "--output", "json"]).await;
+    assert_eq!(
+        verify.code,
+        Some(0),
+        "verify after the re-run: {}",
+        verify.describe()
+    );
+}
+
+async fn domain_rows(pool: &MySqlPool, database: &str) -> i64 {
+    match sqlx::raw_sql(&format!("SELECT COUNT(*) FROM `{database}`.FX_DOMAIN"))
+        .fetch_one(pool)
+        .await
+    {
+        Ok(row) => row.get(0),
+        Err(_) => 0,
+    }
+}
