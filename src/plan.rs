@@ -32,6 +32,8 @@ pub enum Change {
         total: usize,
         /// How many statements (in order) an interrupted earlier run completed, per the ledger; 0 otherwise.
         resume_from: usize,
+        /// The database holds none of the script's objects: the whole script runs, and may be folded.
+        empty: bool,
     },
     CreateAccount {
         account: String,
@@ -166,6 +168,9 @@ pub enum Login {
     /// Not tried: the account does not exist, or the check was not possible from here.
     Unknown,
 }
+
+/// What `missing` says when a database holds none of the script's objects.
+const EVERYTHING: &str = "everything";
 
 /// What the ledger knows, and whether the user asked to re-apply a changed script.
 #[derive(Debug, Default)]
@@ -409,7 +414,7 @@ pub fn statements_to_run(
     let Some(db) = existing.filter(|db| statements.iter().any(|s| object_exists(&s.object, db)))
     else {
         let all = (0..statements.len()).collect();
-        return (all, vec!["everything".to_string()]);
+        return (all, vec![EVERYTHING.to_string()]);
     };
     let mut selected = Vec::new();
     let mut missing = Vec::new();
@@ -443,6 +448,7 @@ fn apply_script(
     resume_from: Option<usize>,
 ) -> Change {
     let (selected, missing) = statements_to_run(&script.statements, existing, resume_from);
+    let missing_everything = missing == [EVERYTHING];
     Change::ApplyScript {
         database: database.name.clone(),
         script: script.file_name(),
@@ -450,6 +456,7 @@ fn apply_script(
         missing,
         total: script.statements.len(),
         resume_from: resume_from.unwrap_or(0),
+        empty: missing_everything,
     }
 }
 

@@ -279,3 +279,43 @@ async fn spec_errors_exit_2_and_touch_nothing() {
     let pool = admin_pool().await;
     assert_eq!(charset_of(&pool, &cluster.user_store).await, None);
 }
+
+/// An empty database is loaded with each table's indexes and foreign keys folded into its CREATE TABLE;
+/// a database that already holds part of the script gets every statement as written. Both must end with
+/// exactly the same schema as the script run by hand.
+#[tokio::test]
+async fn folded_and_statement_by_statement_loads_give_the_same_schema() {
+    let scripts = common::shared_wso2_dir().join("dbscripts");
+    let script = std::fs::read_to_string(scripts.join("mysql5.7.sql")).unwrap();
+    let pool = admin_pool().await;
+
+    // By hand, with the mariadb/mysql client: the reference.
+    let by_hand = common::unique_name("HAND");
+    sqlx::raw_sql(&format!("CREATE DATABASE `{by_hand}` CHARACTER SET latin1")).execute(&pool).await.unwrap();
+    let mut conn = pool.acquire().await.unwrap();
+    sqlx::raw_sql(&format!("USE `{by_hand}`")).execute(&mut *conn).await.unwrap();
+    sqlx::raw_sql(&script).execute(&mut *conn).await.unwrap();
+    drop(conn);
+
+    let folded = Cluster::new(1, Conf::Fixture).with_real_dbscripts().with_databases("charset = \"latin1\"");
+    folded.eidb_ok(&["provision", "--db-only"]);
+
+    let unfolded = Cluster::new(1, Conf::Fixture).with_real_dbscripts().with_databases("charset = \"latin1\"");
+    let first_table = script.split(';').next().unwrap();
+    sqlx::raw_sql(&format!("CREATE DATABASE `{}` CHARACTER SET latin1", unfolded.user_store)).execute(&pool).await.unwrap();
+    let mut conn = pool.acquire().await.unwrap();
+    sqlx::raw_sql(&format!("USE `{}`", unfolded.user_store)).execute(&mut *conn).await.unwrap();
+    sqlx::raw_sql(first_table).execute(&mut *conn).await.unwrap();
+    drop(conn);
+    unfolded.eidb_ok(&["provision", "--db-only"]);
+
+    let reference = check::schema_fingerprint(&pool, &by_hand).await;
+    assert!(reference.len() > 300, "the reference schema looks too small: {}", reference.len());
+    for (how, db) in [("folded", &folded.user_store), ("statement by statement", &unfolded.user_store)] {
+        let got = check::schema_fingerprint(&pool, db).await;
+        let missing: Vec<_> = reference.difference(&got).collect();
+        let extra: Vec<_> = got.difference(&reference).collect();
+        assert!(missing.is_empty() && extra.is_empty(), "{how}: missing {missing:#?}\nextra {extra:#?}");
+    }
+    check::drop_databases(&pool, &[by_hand]).await;
+}

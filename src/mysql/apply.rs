@@ -10,6 +10,7 @@ use sqlx::{Executor, MySqlConnection};
 use std::time::Duration;
 
 use super::connect::{is_transient, statement_error, Endpoint};
+use super::fold;
 use super::facts::{Flavour, ServerFacts};
 use super::inspect;
 use super::ledger::SharedLedger;
@@ -207,7 +208,7 @@ async fn load_database(
     ledger: Option<&SharedLedger>,
     progress: &Progress,
 ) -> Result<()> {
-    let Change::ApplyScript { database, statements, resume_from, .. } = change else { return Ok(()) };
+    let Change::ApplyScript { database, statements, resume_from, empty, .. } = change else { return Ok(()) };
     let script = &desired.script;
     let started = Instant::now();
     let total = script.statements.len();
@@ -217,7 +218,14 @@ async fn load_database(
         ledger.script_started(database, &script.file_name(), &script.sha256, total, *resume_from).await?;
         tracked = Some(ledger.metadata_db().to_string());
     }
-    let outcome = run_script(endpoint, database, statements, script, tracked.as_deref()).await;
+    // An empty database gets each table's indexes and foreign keys inside its CREATE TABLE (built once,
+    // not rebuilt per statement); anywhere else every statement runs as written.
+    let batches = if *empty {
+        fold::fold(&script.statements, statements)
+    } else {
+        statements.iter().map(|&i| fold::Batch { sql: script.statements[i].sql.clone(), statements: vec![i] }).collect()
+    };
+    let outcome = run_script(endpoint, database, &batches, script, tracked.as_deref()).await;
     if let Some(ledger) = ledger {
         let mut ledger = ledger.lock().await;
         match &outcome {
@@ -241,22 +249,34 @@ async fn load_database(
 async fn run_script(
     endpoint: &Endpoint,
     database: &str,
-    statements: &[usize],
+    batches: &[fold::Batch],
     script: &Dbscript,
     ledger_db: Option<&str>,
 ) -> Result<(), (usize, Error)> {
     let mut conn = endpoint.connect(Some(database)).await.map_err(|e| (0, e))?;
     let mut session: Vec<&str> = Vec::new();
-    for &index in statements {
+    for batch in batches {
+        let index = batch.statements[0];
         let statement = &script.statements[index];
-        let place = || format!("database {database}: {}:{} ({})", script.file_name(), statement.line, statement.sql.lines().next().unwrap_or_default());
+        let folded = match batch.statements.len() - 1 {
+            0 => String::new(),
+            n => format!(", with the {n} index/key statement(s) of its table folded in"),
+        };
+        let place = || {
+            format!(
+                "database {database}: {}:{} ({}{folded})",
+                script.file_name(),
+                statement.line,
+                statement.sql.lines().next().unwrap_or_default()
+            )
+        };
         interrupt::check(&format!("before {}", place())).map_err(|e| (index, e))?;
         let counted = ledger_db.filter(|_| statement.object == SchemaObject::Other);
         let mut attempts = 0;
         loop {
             let sent = match counted {
-                Some(ledger_db) => run_counted(&mut conn, &statement.sql, ledger_db, database, index + 1).await,
-                None => conn.execute(sqlx::raw_sql(&statement.sql)).await.map(|_| ()),
+                Some(ledger_db) => run_counted(&mut conn, &batch.sql, ledger_db, database, index + 1).await,
+                None => conn.execute(sqlx::raw_sql(&batch.sql)).await.map(|_| ()),
             };
             match sent {
                 Ok(()) => break,

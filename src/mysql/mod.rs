@@ -4,6 +4,7 @@ pub mod apply;
 pub mod connect;
 pub mod dbscript;
 pub mod facts;
+pub mod fold;
 pub mod inspect;
 pub mod keylen;
 pub mod ledger;

@@ -254,3 +254,24 @@ pub async fn account_exists(pool: &MySqlPool, account: &str) -> bool {
         .get(0);
     count > 0
 }
+
+/// Everything about a database's schema that a load could get wrong, as comparable lines: every column
+/// (type, nullability, default), every index column (uniqueness, type, position) and every foreign-key
+/// column with what it references. Independent of the order things were created in.
+pub async fn schema_fingerprint(pool: &MySqlPool, database: &str) -> BTreeSet<String> {
+    let queries = [
+        "SELECT CONVERT(CONCAT_WS('|', 'column', TABLE_NAME, COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE, IFNULL(COLUMN_DEFAULT, 'NULL'), EXTRA) USING utf8mb4) \
+         FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ?",
+        "SELECT CONVERT(CONCAT_WS('|', 'index', TABLE_NAME, INDEX_NAME, NON_UNIQUE, INDEX_TYPE, SEQ_IN_INDEX, COLUMN_NAME) USING utf8mb4) \
+         FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = ?",
+        "SELECT CONVERT(CONCAT_WS('|', 'key', TABLE_NAME, CONSTRAINT_NAME, ORDINAL_POSITION, COLUMN_NAME, IFNULL(REFERENCED_TABLE_NAME, ''), IFNULL(REFERENCED_COLUMN_NAME, '')) USING utf8mb4) \
+         FROM information_schema.KEY_COLUMN_USAGE WHERE TABLE_SCHEMA = ?",
+    ];
+    let mut lines = BTreeSet::new();
+    for sql in queries {
+        for row in sqlx::query(sql).bind(database).fetch_all(pool).await.unwrap() {
+            lines.insert(row.get::<String, _>(0));
+        }
+    }
+    lines
+}
