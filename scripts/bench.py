@@ -1,0 +1,1062 @@
+#!/usr/bin/env python3
+"""Benchmark of issue 7: `eidb provision` / `eidb verify` against the manual WSO2 procedure.
+
+Usage (from the repository root, after `cargo build --release`):
+
+    python3 scripts/bench.py [--runs 5] [--nodes 2,16] [--eidb target/release/eidb]
+                             [--output FILE.md] [--eidb-parallel N] [--timeout SECONDS]
+                             [--fail-on-target]
+
+Needs python3 (standard library only), mariadbd or mysqld (on PATH or in /usr/sbin), the `mariadb` or
+`mysql` client, `xargs`, and the WSO2 EI files in ../shared/wso2-ei/ei-6.x (or --wso2-dir).
+
+What it does
+------------
+1. Starts its OWN throwaway server (mariadb-install-db + mariadbd, or mysqld --initialize-insecure) in a
+   fresh temporary folder on a free loopback port; never the server on 127.0.0.1:3306. The server runs with
+   the same settings for every contender. It is stopped and its folder removed at the end, also on Ctrl-C,
+   SIGTERM or an error; a watchdog process stops it should this script be killed outright.
+2. For each node count N (default 2 and 16, i.e. 4 and 18 databases: WSO2_USER_DB, REGISTRY_DB and one
+   REGISTRY_LOCAL<i> per node) it builds a temporary cluster: a copy of the dbscripts, one EI_HOME per node
+   with a fresh copy of the EI 6.x conf files (and an empty placeholder Connector/J jar in lib/, which is all
+   eidb looks at), and a cluster.toml (charset latin1, account 'regadmin'@'%').
+3. Each run times these scenarios, with every database and the account dropped before each from-nothing
+   scenario (the order of the groups rotates from run to run):
+     - manual            the WSO2-documented procedure with the mysql/mariadb client, one database after
+                         another: per database one client invocation running `create database X character
+                         set latin1; use X; source <script>; CREATE USER IF NOT EXISTS ...; GRANT ALL ON
+                         X.* TO ...; FLUSH PRIVILEGES;` (that is `xargs -P 1`);
+     - parallel -P k     the same invocations through `xargs -P k`, for k = number of cores and k = number of
+                         databases; the faster median is "best parallel", the best the server allows;
+     - eidb provision --db-only from nothing, then again (no-op), then `eidb verify --db-only` (no-op);
+     - eidb provision (databases and node files) from nothing, then again (no-op), then `eidb verify`.
+   Wall-clock time of the whole command (process start to exit) is measured. eidb's peak memory is its max
+   RSS as GNU time (`/usr/bin/time -f %M`) reports it; os.wait4 alone would add this script's own ~20 MiB
+   (see run_measured), so without GNU time the figure is shown as an upper bound ("≤"). eidb runs from a
+   private copy of the binary, so a concurrent `cargo build` cannot swap it half way.
+4. Correctness is checked after every timed command, through information_schema and mysql.db (not eidb):
+   every database exists in latin1 with exactly the tables the script creates and the same number of indexes
+   and foreign keys as the manual procedure produced; the account has a grant on each database; after a full
+   provision each node's files point its user store, shared registry and local registry at the right
+   database; no-op runs report no change and verify reports no drift. A broken run stops the benchmark
+   (exit status 1): a benchmark that measures a broken run is worthless.
+5. Prints (and with --output writes) a Markdown report: per scenario and database count the median, min and
+   max seconds, the ratios of the medians to manual and to the best parallel client, eidb's peak RSS; then
+   the targets of issue 7, each PASS or FAIL:
+     - eidb provision --db-only / manual <= 0.65 (4 databases), <= 0.6 (18);
+     - eidb provision --db-only / best parallel client <= 1.1;
+     - each no-op (provision and verify, with and without files) / its from-nothing provision <= 0.1 (4
+       databases), <= 0.05 (18), and < 300 ms for 4 databases;
+     - eidb's peak RSS in any scenario < 40 MB (10^6 bytes) for 18 databases;
+     - linear growth: seconds per database at the largest count / at the smallest <= 1.10 (1.0 is linear;
+       10 % allowance for noise), for provision from nothing and the no-op.
+   Targets are defined for 4 and 18 databases; other --nodes values are measured but not judged.
+   On a busy machine the figures are noisy: use --runs 5 or more and look at min/max.
+
+Exit status: 0 when the benchmark ran (targets may fail; with --fail-on-target a failed target gives 3),
+1 when something broke (server, client, a wrong result), 2 on bad usage, 130 on Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import hashlib
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import xml.etree.ElementTree as ElementTree
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_WSO2_DIR = REPO_ROOT.parent / "shared" / "wso2-ei" / "ei-6.x"
+
+SERVER_DIRS = ["/usr/sbin", "/usr/local/sbin", "/usr/local/mysql/bin", "/usr/bin", "/usr/local/bin"]
+CLIENT_DIRS = ["/usr/bin", "/usr/local/bin", "/usr/local/mysql/bin"]
+SYSTEM_DATABASES = {"information_schema", "mysql", "performance_schema", "sys"}
+FORBIDDEN_PORT = 3306
+
+USER_STORE = "WSO2_USER_DB"
+SHARED_REGISTRY = "REGISTRY_DB"
+LOCAL_REGISTRY_PREFIX = "REGISTRY_LOCAL"
+CHARSET = "latin1"
+ACCOUNT_NAME = "regadmin"
+ACCOUNT_HOST = "%"
+ACCOUNT_PASSWORD = "Bench-regadmin-7"
+PASSWORD_ENV = "EIDB_REGADMIN_PASSWORD"
+# eidb only reads the jar's name (to pick the driver class); a real node has the real jar there.
+PLACEHOLDER_DRIVER_JAR = "mysql-connector-java-5.1.49.jar"
+
+SERVER_READY_TIMEOUT = 60.0
+SERVER_STOP_TIMEOUT = 60.0
+QUERY_TIMEOUT = 120.0
+
+# The targets of issue 7. Keyed by the number of databases they are defined for.
+EIDB_VS_MANUAL_LIMIT = {4: 0.65, 18: 0.6}
+EIDB_VS_BEST_PARALLEL_LIMIT = 1.1
+NOOP_VS_FROM_NOTHING_LIMIT = {4: 0.1, 18: 0.05}
+NOOP_ABSOLUTE_LIMIT_SECONDS = {4: 0.300}
+PEAK_RSS_LIMIT_BYTES = {18: 40_000_000}  # "40 MB", read strictly as 10^6 bytes
+# Time per database at the larger count over that at the smaller: 1.0 is exactly linear; the 10 % above it
+# is allowance for run-to-run noise on a shared machine.
+LINEAR_GROWTH_LIMIT = 1.10
+
+
+class BenchError(Exception):
+    """Something is broken: the benchmark cannot produce a trustworthy figure."""
+
+
+def log(message: str) -> None:
+    print(f"bench: {message}", file=sys.stderr, flush=True)
+
+
+def tail(text: str, lines: int = 25) -> str:
+    return "\n".join(text.strip().splitlines()[-lines:])
+
+
+def find_program(names: list[str], extra_dirs: list[str]) -> str | None:
+    """First of `names` found on PATH, then in `extra_dirs`."""
+    for name in names:
+        found = shutil.which(name)
+        if found:
+            return found
+        for folder in extra_dirs:
+            candidate = Path(folder) / name
+            if candidate.is_file() and os.access(candidate, os.X_OK):
+                return str(candidate)
+    return None
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Running a command: wall-clock time and peak memory
+# ---------------------------------------------------------------------------------------------------------
+
+
+def find_gnu_time() -> str | None:
+    """GNU time, to read a command's peak RSS without the benchmark's own memory in it (see run_measured)."""
+    path = find_program(["time"], ["/usr/bin", "/usr/local/bin"])
+    if not path:
+        return None
+    probe = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=10, check=False)
+    return path if "GNU" in probe.stdout + probe.stderr else None
+
+
+GNU_TIME = find_gnu_time()
+
+
+@dataclass
+class Finished:
+    argv: list[str]
+    seconds: float
+    max_rss_bytes: int
+    # False when the figure is only an upper bound (no GNU time: it includes this script's own RSS).
+    max_rss_exact: bool
+    returncode: int
+    stdout: str
+    stderr: str
+
+    def describe_failure(self) -> str:
+        return (
+            f"`{' '.join(self.argv)}` exited with {self.returncode}\n"
+            f"--- stderr (end) ---\n{tail(self.stderr)}\n--- stdout (end) ---\n{tail(self.stdout)}"
+        )
+
+
+def run_measured(
+    argv: list[str], timeout: float, env: dict | None = None, stdin_path: Path | None = None, peak_memory: bool = False
+) -> Finished:
+    """Run `argv` to completion: wall-clock seconds from spawn to exit, output, and the peak RSS.
+
+    The peak RSS comes from os.wait4. Linux folds the memory of the process that forked a child into that
+    child's ru_maxrss (the pre-exec address space is counted), so a command spawned from this Python process
+    never shows less than Python's own ~20 MiB. With `peak_memory` the command is therefore started through
+    GNU time (`-f %M`), a ~1 MiB process, and its figure is used; without GNU time the wait4 figure is kept
+    and marked as an upper bound. The command runs in its own process group, killed on timeout or Ctrl-C."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, tempfile.NamedTemporaryFile() as rss:
+        measured_argv = argv
+        if peak_memory and GNU_TIME:
+            measured_argv = [GNU_TIME, "-f", "%M", "-o", rss.name, *argv]
+        stdin = open(stdin_path, "rb") if stdin_path else subprocess.DEVNULL
+        try:
+            started = time.perf_counter()
+            process = subprocess.Popen(measured_argv, stdin=stdin, stdout=out, stderr=err, env=env, start_new_session=True)
+        except OSError as e:
+            raise BenchError(f"cannot run {argv[0]}: {e}") from e
+        finally:
+            if stdin_path:
+                stdin.close()
+        outcome: dict = {}
+
+        def reap() -> None:
+            _, status, usage = os.wait4(process.pid, 0)
+            outcome.update(ended=time.perf_counter(), status=status, usage=usage)
+
+        reaper = threading.Thread(target=reap, daemon=True)
+        reaper.start()
+        try:
+            reaper.join(timeout)
+            if reaper.is_alive():
+                raise BenchError(f"`{' '.join(argv)}` did not finish within {timeout:.0f} s (killed)")
+        except BaseException:
+            if reaper.is_alive():
+                try:
+                    os.killpg(process.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                reaper.join(10)
+            raise
+        returncode = os.waitstatus_to_exitcode(outcome["status"])
+        process.returncode = returncode  # reaped here; keep Popen from waiting again
+        out.seek(0)
+        err.seek(0)
+        max_rss_kib, exact = outcome["usage"].ru_maxrss, False  # Linux reports KiB
+        if measured_argv is not argv:
+            # GNU time writes "Command exited with non-zero status N" first when the command failed.
+            last = (rss.read().decode(errors="replace").strip().splitlines() or [""])[-1]
+            if last.isdigit():
+                max_rss_kib, exact = int(last), True
+        return Finished(
+            argv=argv,
+            seconds=outcome["ended"] - started,
+            max_rss_bytes=max_rss_kib * 1024,
+            max_rss_exact=exact,
+            returncode=returncode,
+            stdout=out.read().decode("utf-8", "replace"),
+            stderr=err.read().decode("utf-8", "replace"),
+        )
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The throwaway server
+# ---------------------------------------------------------------------------------------------------------
+
+
+def free_loopback_port() -> int:
+    for _ in range(20):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        if port != FORBIDDEN_PORT:
+            return port
+    raise BenchError("found no free port on 127.0.0.1")
+
+
+class ThrowawayServer:
+    """A MariaDB/MySQL server in `workdir`/server, on a free loopback port, root with no password. Should
+    this script die without cleaning up, a watchdog stops the server and removes all of `workdir`."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.server = find_program(["mariadbd", "mysqld"], SERVER_DIRS)
+        if not self.server:
+            raise BenchError(
+                f"no mariadbd or mysqld on PATH or in {', '.join(SERVER_DIRS)}; install mariadb-server "
+                "(its system service is not used)"
+            )
+        self.client = find_program(["mariadb", "mysql"], CLIENT_DIRS)
+        if not self.client:
+            raise BenchError("no mariadb or mysql client found; install mariadb-client")
+        self.version = subprocess.run(
+            [self.server, "--version"], capture_output=True, text=True, timeout=30, check=False
+        ).stdout.strip()
+        self.is_mariadb = "mariadb" in self.version.lower()
+        self.workdir = workdir
+        self.folder = workdir / "server"
+        self.folder.mkdir()
+        self.datadir = self.folder / "data"
+        self.port = 0
+        self.process: subprocess.Popen | None = None
+        self.watchdog: subprocess.Popen | None = None
+        self.settings: list[str] = []
+
+    # -- lifecycle --------------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        user = _current_user()
+        (self.folder / "tmp").mkdir()
+        self._initialize(user)
+        self.port = free_loopback_port()
+        # Short socket path: Unix sockets are limited to about 107 bytes.
+        self.settings = [
+            "--no-defaults",
+            f"--datadir={self.datadir}",
+            f"--port={self.port}",
+            "--bind-address=127.0.0.1",
+            f"--socket={self.folder}/sock",
+            f"--tmpdir={self.folder}/tmp",
+            f"--user={user}",
+            "--skip-log-bin",
+            "--max-connections=200",
+            *self._kind_options(),
+        ]
+        server_log = open(self.folder / "server.log", "ab")
+        self.process = subprocess.Popen(
+            [self.server, *self.settings], stdin=subprocess.DEVNULL, stdout=server_log, stderr=server_log,
+            start_new_session=True,
+        )
+        server_log.close()
+        self._start_watchdog()
+        self._wait_until_ready()
+
+    def stop(self) -> None:
+        """Stop the server (SHUTDOWN, then SIGTERM, then SIGKILL) and remove its folder. Idempotent."""
+        if self.process and self.process.poll() is None:
+            try:
+                subprocess.run(
+                    [*self.client_argv(), "-e", "SHUTDOWN"], capture_output=True, timeout=30, check=False
+                )
+            except (OSError, subprocess.TimeoutExpired):
+                pass
+            try:
+                self.process.wait(SERVER_STOP_TIMEOUT / 2)
+            except subprocess.TimeoutExpired:
+                self.process.terminate()
+                try:
+                    self.process.wait(SERVER_STOP_TIMEOUT / 2)
+                except subprocess.TimeoutExpired:
+                    self.process.kill()
+                    self.process.wait(10)
+        if self.watchdog and self.watchdog.poll() is None:
+            self.watchdog.stdin.close()  # the watchdog finds the server gone and only removes the folders
+            try:
+                self.watchdog.wait(SERVER_STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                self.watchdog.kill()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    def _initialize(self, user: str) -> None:
+        install_log = self.folder / "install.log"
+        if self.is_mariadb:
+            server_dir = Path(self.server).parent
+            install_db = find_program(
+                ["mariadb-install-db", "mysql_install_db"], [str(server_dir), str(server_dir.parent / "bin"), *CLIENT_DIRS]
+            )
+            if not install_db:
+                raise BenchError(f"found {self.server} but no mariadb-install-db; install mariadb-server")
+            argv = [install_db, "--no-defaults", f"--datadir={self.datadir}", f"--tmpdir={self.folder}/tmp",
+                    "--auth-root-authentication-method=normal", "--skip-test-db", f"--user={user}"]
+        else:
+            argv = [self.server, "--no-defaults", "--initialize-insecure", f"--datadir={self.datadir}",
+                    f"--user={user}", *self._kind_options()]
+        finished = run_measured(argv, timeout=300)
+        install_log.write_text(finished.stdout + finished.stderr)
+        if finished.returncode != 0:
+            raise BenchError(f"initialising the data folder failed:\n{finished.describe_failure()}")
+
+    def _kind_options(self) -> list[str]:
+        if self.is_mariadb:
+            return []
+        files = self.folder / "files"
+        files.mkdir(exist_ok=True)
+        options = [f"--secure-file-priv={files}"]
+        major = re.search(r"Ver (\d+)\.", self.version)
+        if major and int(major.group(1)) >= 8:
+            options.append("--mysqlx=OFF")
+        return options
+
+    def _start_watchdog(self) -> None:
+        """A shell that waits for our end of its stdin to close (we exit, however abruptly), then stops the
+        server it was given and removes the benchmark's whole folder."""
+        script = (
+            'cat >/dev/null; kill -TERM "$1" 2>/dev/null; n=0; '
+            'while kill -0 "$1" 2>/dev/null && [ $n -lt 600 ]; do sleep 0.1; n=$((n+1)); done; '
+            'kill -KILL "$1" 2>/dev/null; rm -rf -- "$2"'
+        )
+        self.watchdog = subprocess.Popen(
+            ["sh", "-c", script, "eidb-bench-watchdog", str(self.process.pid), str(self.workdir)],
+            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        )
+
+    def _wait_until_ready(self) -> None:
+        deadline = time.monotonic() + SERVER_READY_TIMEOUT
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                break
+            try:
+                probe = subprocess.run([*self.client_argv(), "-e", "SELECT 1"], capture_output=True, timeout=30, check=False)
+                if probe.returncode == 0:
+                    return
+            except subprocess.TimeoutExpired:
+                pass
+            time.sleep(0.1)
+        server_log = (self.folder / "server.log").read_text(errors="replace")
+        raise BenchError(f"the server did not come up on 127.0.0.1:{self.port}:\n{tail(server_log)}")
+
+    # -- talking to it ----------------------------------------------------------------------------------
+
+    def client_argv(self) -> list[str]:
+        return [self.client, "--no-defaults", "--protocol=tcp", "-h127.0.0.1", f"--port={self.port}", "-uroot"]
+
+    def query(self, sql: str) -> list[list[str]]:
+        """Rows of tab-separated client output; raises on any error."""
+        finished = run_measured([*self.client_argv(), "--batch", "--raw", "--skip-column-names", "-e", sql], QUERY_TIMEOUT)
+        if finished.returncode != 0:
+            raise BenchError(f"query failed: {sql[:200]}\n{finished.describe_failure()}")
+        return [line.split("\t") for line in finished.stdout.splitlines() if line]
+
+    def url(self) -> str:
+        return f"mysql://root@127.0.0.1:{self.port}"
+
+    def describe(self) -> str:
+        shown = [s for s in self.settings if not s.startswith(("--datadir", "--socket", "--tmpdir", "--secure-file"))]
+        return f"{self.version.split(' for ')[0]}; {' '.join(shown)}"
+
+    def reset(self) -> None:
+        """Drop every non-system database and the account: the state 'from nothing'."""
+        databases = [row[0] for row in self.query("SHOW DATABASES") if row[0].lower() not in SYSTEM_DATABASES]
+        statements = [f"DROP DATABASE `{name}`" for name in databases]
+        statements.append(f"DROP USER IF EXISTS '{ACCOUNT_NAME}'@'{ACCOUNT_HOST}'")
+        self.query("; ".join(statements))
+
+
+def _current_user() -> str:
+    import pwd
+
+    return pwd.getpwuid(os.getuid()).pw_name
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The cluster under test: dbscripts, node EI_HOMEs, the spec
+# ---------------------------------------------------------------------------------------------------------
+
+
+class Cluster:
+    """A temporary WSO2 EI cluster of `node_count` nodes, described by a cluster.toml."""
+
+    def __init__(self, root: Path, node_count: int, wso2_dir: Path, server: ThrowawayServer) -> None:
+        self.root = root
+        self.node_count = node_count
+        self.wso2_dir = wso2_dir
+        self.dbscripts = root / "dbscripts"
+        self.spec = root / "cluster.toml"
+        shutil.copytree(wso2_dir / "dbscripts", self.dbscripts)
+        _make_writable(self.dbscripts)
+        self.reset_node_files()
+        self.spec.write_text(self._spec_text(server))
+
+    @property
+    def databases(self) -> list[str]:
+        return [USER_STORE, SHARED_REGISTRY] + [self.local_registry(i) for i in range(1, self.node_count + 1)]
+
+    @staticmethod
+    def local_registry(node_number: int) -> str:
+        return f"{LOCAL_REGISTRY_PREFIX}{node_number}"
+
+    def ei_home(self, node_number: int) -> Path:
+        return self.root / f"node{node_number}"
+
+    def reset_node_files(self) -> None:
+        """Every node gets the unedited EI 6.x conf files again."""
+        for i in range(1, self.node_count + 1):
+            home = self.ei_home(i)
+            shutil.rmtree(home, ignore_errors=True)
+            shutil.copytree(self.wso2_dir / "conf", home / "conf")
+            _make_writable(home)
+            (home / "lib").mkdir()
+            (home / "lib" / PLACEHOLDER_DRIVER_JAR).touch()
+
+    def _spec_text(self, server: ThrowawayServer) -> str:
+        nodes = "".join(
+            f'\n[[nodes]]\nname = "node{i}"\nei_home = "{self.ei_home(i)}"\n' for i in range(1, self.node_count + 1)
+        )
+        return (
+            f'[server]\nurl = "{server.url()}"\n\n'
+            f'[user]\nname = "{ACCOUNT_NAME}"\npassword_env = "{PASSWORD_ENV}"\n\n'
+            f'[databases]\nuser_store = "{USER_STORE}"\nshared_registry = "{SHARED_REGISTRY}"\n'
+            f'local_registry_prefix = "{LOCAL_REGISTRY_PREFIX}"\ncharset = "{CHARSET}"\n\n'
+            f'[dbscripts]\ndir = "{self.dbscripts}"\n{nodes}'
+        )
+
+
+def _make_writable(folder: Path) -> None:
+    """The shared WSO2 files are read-only; their copies must not be."""
+    for path in [folder, *folder.rglob("*")]:
+        path.chmod(path.stat().st_mode | 0o200)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The contenders
+# ---------------------------------------------------------------------------------------------------------
+
+
+class ClientProcedure:
+    """The WSO2-documented procedure: one mysql-client invocation per database, run by `xargs -P k`
+    (k = 1 is the manual procedure, one database after another)."""
+
+    def __init__(self, cluster: Cluster, server: ThrowawayServer, script: Path, timeout: float) -> None:
+        self.server = server
+        self.timeout = timeout
+        folder = cluster.root / "client-procedure"
+        folder.mkdir()
+        self.database_list = folder / "databases.txt"
+        paths = []
+        for database in cluster.databases:
+            path = folder / f"{database}.sql"
+            path.write_text(self._procedure_sql(database, script))
+            paths.append(str(path))
+        self.database_list.write_text("\n".join(paths) + "\n")
+
+    @staticmethod
+    def _procedure_sql(database: str, script: Path) -> str:
+        # As the WSO2 EI 6.x "Setting up MySQL" page does it: create the database in latin1, load the
+        # script into it, create the account and grant it everything on the database.
+        return (
+            f"create database {database} character set {CHARSET};\n"
+            f"use {database};\n"
+            f"source {script};\n"
+            f"CREATE USER IF NOT EXISTS '{ACCOUNT_NAME}'@'{ACCOUNT_HOST}' IDENTIFIED BY '{ACCOUNT_PASSWORD}';\n"
+            f"GRANT ALL ON {database}.* TO '{ACCOUNT_NAME}'@'{ACCOUNT_HOST}';\n"
+            "FLUSH PRIVILEGES;\n"
+        )
+
+    def run(self, parallelism: int) -> Finished:
+        argv = ["xargs", "-P", str(parallelism), "-I{}", *self.server.client_argv(), "--batch", "-e", "source {}"]
+        finished = run_measured(argv, self.timeout, stdin_path=self.database_list)
+        if finished.returncode != 0:
+            raise BenchError(f"the client procedure (xargs -P {parallelism}) failed:\n{finished.describe_failure()}")
+        return finished
+
+
+def eidb_version(binary: Path) -> str:
+    return subprocess.run([str(binary), "--version"], capture_output=True, text=True, timeout=30, check=False).stdout.strip()
+
+
+class Eidb:
+    def __init__(self, binary: Path, spec: Path, parallel: int | None, timeout: float) -> None:
+        self.binary = binary
+        self.spec = spec
+        self.parallel = parallel
+        self.timeout = timeout
+        self.env = {**os.environ, PASSWORD_ENV: ACCOUNT_PASSWORD}
+        self.env.pop("RUST_LOG", None)
+
+    def provision(self, db_only: bool, expect_changes: bool) -> Finished:
+        argv = [str(self.binary), "--output", "json", "provision", "--config", str(self.spec)]
+        if db_only:
+            argv.append("--db-only")
+        if self.parallel is not None:
+            argv += ["--parallel", str(self.parallel)]
+        finished, report = self._run(argv)
+        changes = len(report.get("changes") or [])
+        if expect_changes and changes == 0:
+            raise BenchError(f"`{' '.join(argv)}` from nothing applied no change (status {report.get('status')!r})")
+        if not expect_changes and changes != 0:
+            summaries = [c.get("summary") for c in report["changes"]][:10]
+            raise BenchError(f"`{' '.join(argv)}` on a provisioned cluster was not a no-op: {summaries}")
+        return finished
+
+    def verify(self, db_only: bool) -> Finished:
+        argv = [str(self.binary), "--output", "json", "verify", "--config", str(self.spec)]
+        if db_only:
+            argv.append("--db-only")
+        finished, report = self._run(argv)
+        if report.get("findings") or report.get("changes"):
+            raise BenchError(f"`{' '.join(argv)}` found drift on a provisioned cluster: {report.get('findings')}")
+        return finished
+
+    def chosen_script(self) -> Path:
+        """The dbscript eidb picks for this server (from a --dry-run report): the manual procedure must
+        load the same one."""
+        argv = [str(self.binary), "--output", "json", "provision", "--config", str(self.spec), "--db-only", "--dry-run"]
+        _, report = self._run(argv)
+        try:
+            return Path(report["preflight"]["script"]["path"])
+        except (KeyError, TypeError) as e:
+            raise BenchError(f"eidb's dry-run report does not name the dbscript (preflight.script.path): {e!r}") from e
+
+    def _run(self, argv: list[str]) -> tuple[Finished, dict]:
+        finished = run_measured(argv, self.timeout, env=self.env, peak_memory=True)
+        if finished.returncode != 0:
+            raise BenchError(f"eidb failed:\n{finished.describe_failure()}")
+        try:
+            report = json.loads(finished.stdout)
+        except json.JSONDecodeError as e:
+            raise BenchError(f"eidb printed no JSON report ({e}):\n{finished.describe_failure()}") from e
+        return finished, report
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Correctness: read the server and the node files directly, not through eidb
+# ---------------------------------------------------------------------------------------------------------
+
+CREATE_TABLE = re.compile(r"^\s*CREATE\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?`?(\w+)`?", re.IGNORECASE | re.MULTILINE)
+
+
+def tables_of_script(script: Path) -> frozenset[str]:
+    tables = frozenset(name.upper() for name in CREATE_TABLE.findall(script.read_text(errors="replace")))
+    if not tables:
+        raise BenchError(f"found no CREATE TABLE in {script}")
+    return tables
+
+
+@dataclass(frozen=True)
+class DatabaseShape:
+    """What a loaded database looks like, as information_schema shows it."""
+
+    charset: str
+    tables: frozenset[str]
+    indexes: int
+    foreign_keys: int
+
+    def describe(self) -> str:
+        return f"{self.charset}, {len(self.tables)} tables, {self.indexes} indexes, {self.foreign_keys} foreign keys"
+
+
+def read_shapes(server: ThrowawayServer, databases: list[str]) -> dict[str, DatabaseShape]:
+    names = ",".join(f"'{d}'" for d in databases)
+    rows = server.query(
+        f"SELECT 'db', SCHEMA_NAME, DEFAULT_CHARACTER_SET_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME IN ({names})"
+        f" UNION ALL SELECT 'table', TABLE_SCHEMA, TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA IN ({names})"
+        f" UNION ALL SELECT DISTINCT 'index', TABLE_SCHEMA, CONCAT(TABLE_NAME, '.', INDEX_NAME)"
+        f" FROM information_schema.STATISTICS WHERE TABLE_SCHEMA IN ({names})"
+        f" UNION ALL SELECT 'fk', CONSTRAINT_SCHEMA, CONCAT(TABLE_NAME, '.', CONSTRAINT_NAME)"
+        f" FROM information_schema.REFERENTIAL_CONSTRAINTS WHERE CONSTRAINT_SCHEMA IN ({names})"
+    )
+    found: dict[str, dict] = {}
+    for kind, schema, value in rows:
+        entry = found.setdefault(schema, {"charset": "", "tables": set(), "indexes": 0, "fks": 0})
+        if kind == "db":
+            entry["charset"] = value
+        elif kind == "table":
+            entry["tables"].add(value.upper())
+        elif kind == "index":
+            entry["indexes"] += 1
+        else:
+            entry["fks"] += 1
+    return {
+        schema: DatabaseShape(e["charset"], frozenset(e["tables"]), e["indexes"], e["fks"]) for schema, e in found.items()
+    }
+
+
+def read_granted_databases(server: ThrowawayServer) -> set[str]:
+    rows = server.query(f"SELECT Db FROM mysql.db WHERE User = '{ACCOUNT_NAME}' AND Host = '{ACCOUNT_HOST}'")
+    # eidb escapes `_` in grant targets (`WSO2\_USER\_DB`); the docs' grants do not. Both mean the database.
+    return {row[0].replace("\\_", "_").replace("\\%", "%") for row in rows}
+
+
+class Checker:
+    """Fails loudly when a run left the cluster in any other state than the manual procedure does."""
+
+    def __init__(self, server: ThrowawayServer, cluster: Cluster, script: Path) -> None:
+        self.server = server
+        self.cluster = cluster
+        self.script_tables = tables_of_script(script)
+        self.reference: DatabaseShape | None = None
+
+    def set_reference_from_manual(self) -> DatabaseShape:
+        """Run after the manual procedure: its result is what every contender must produce."""
+        shapes = read_shapes(self.server, self.cluster.databases)
+        shape = shapes.get(USER_STORE)
+        if shape is None or shape.tables != self.script_tables or shape.charset != CHARSET:
+            raise BenchError(f"the manual procedure did not load the script as expected: {USER_STORE} is {shape}")
+        self.reference = shape
+        self.check_databases("manual procedure")
+        return shape
+
+    def check_databases(self, who: str) -> None:
+        shapes = read_shapes(self.server, self.cluster.databases)
+        problems = []
+        for database in self.cluster.databases:
+            shape = shapes.get(database)
+            if shape is None:
+                problems.append(f"{database} does not exist")
+            elif shape != self.reference:
+                missing = sorted(self.reference.tables - shape.tables)[:5]
+                problems.append(
+                    f"{database} is {shape.describe()}, expected {self.reference.describe()}"
+                    + (f" (missing e.g. {', '.join(missing)})" if missing else "")
+                )
+        not_granted = set(self.cluster.databases) - read_granted_databases(self.server)
+        if not_granted:
+            problems.append(f"'{ACCOUNT_NAME}'@'{ACCOUNT_HOST}' has no grant on {', '.join(sorted(not_granted))}")
+        if problems:
+            raise BenchError(f"after {who}, the cluster is wrong:\n  " + "\n  ".join(problems))
+
+    def check_node_files(self, who: str) -> None:
+        problems = []
+        for i in range(1, self.cluster.node_count + 1):
+            problems += [f"node{i}: {p}" for p in node_file_problems(self.cluster.ei_home(i), self.cluster.local_registry(i))]
+        if problems:
+            raise BenchError(f"after {who}, node files are wrong:\n  " + "\n  ".join(problems[:20]))
+
+
+def node_file_problems(ei_home: Path, local_registry: str) -> list[str]:
+    """Follow the references the way a node does: user-mgt.xml and registry.xml name JNDI datasources,
+    master-datasources.xml maps them to JDBC URLs."""
+    conf = ei_home / "conf"
+    try:
+        datasources = ElementTree.parse(conf / "datasources" / "master-datasources.xml").getroot()
+        user_mgt = ElementTree.parse(conf / "user-mgt.xml").getroot()
+        registry = ElementTree.parse(conf / "registry.xml").getroot()
+    except (OSError, ElementTree.ParseError) as e:
+        return [f"cannot read the conf files: {e}"]
+
+    jdbc = {}
+    for datasource in datasources.iter("datasource"):
+        jndi = (datasource.findtext("jndiConfig/name") or "").strip()
+        configuration = datasource.find("definition/configuration")
+        if jndi and configuration is not None:
+            jdbc[jndi] = ((configuration.findtext("url") or "").strip(), (configuration.findtext("username") or "").strip())
+
+    def database_of(jndi: str) -> str:
+        url = jdbc.get(jndi, ("", ""))[0]
+        match = re.match(r"jdbc:mysql://[^/]+/([^?]+)", url)
+        return match.group(1) if match else f"<{url or 'no datasource ' + jndi}>"
+
+    problems = []
+    user_store_jndi = next(
+        ((p.text or "").strip() for p in user_mgt.iter("Property") if p.get("name") == "dataSource"), ""
+    )
+    if database_of(user_store_jndi) != USER_STORE:
+        problems.append(f"the user store ({user_store_jndi}) points at {database_of(user_store_jndi)}")
+
+    db_configs = {c.get("name"): (c.findtext("dataSource") or "").strip() for c in registry.findall("dbConfig")}
+    local_jndi = db_configs.get((registry.findtext("currentDBConfig") or "").strip(), "")
+    if database_of(local_jndi) != local_registry:
+        problems.append(f"the local registry ({local_jndi}) points at {database_of(local_jndi)}, not {local_registry}")
+
+    remote = registry.find("remoteInstance")
+    if remote is None:
+        problems.append("registry.xml has no remoteInstance")
+    else:
+        shared_jndi = db_configs.get((remote.findtext("dbConfig") or "").strip(), "")
+        if database_of(shared_jndi) != SHARED_REGISTRY:
+            problems.append(f"the shared registry ({shared_jndi}) points at {database_of(shared_jndi)}")
+        url, username = jdbc.get(shared_jndi, ("", ""))
+        if (remote.findtext("cacheId") or "").strip() != f"{username}@{url}":
+            problems.append("the registry cacheId is not <username>@<JDBC URL> of the shared registry")
+    if len(registry.findall("mount")) < 2:
+        problems.append("registry.xml lacks the config and governance mounts")
+    return problems
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Scenarios and runs
+# ---------------------------------------------------------------------------------------------------------
+
+MANUAL = "manual"
+BEST_PARALLEL = "best parallel"
+EIDB_DB = "eidb provision --db-only"
+EIDB_DB_NOOP = "eidb provision --db-only (no-op)"
+EIDB_VERIFY_DB_NOOP = "eidb verify --db-only (no-op)"
+EIDB_FULL = "eidb provision (with files)"
+EIDB_FULL_NOOP = "eidb provision (with files, no-op)"
+EIDB_VERIFY_FULL_NOOP = "eidb verify (with files, no-op)"
+EIDB_SCENARIOS = [EIDB_DB, EIDB_DB_NOOP, EIDB_VERIFY_DB_NOOP, EIDB_FULL, EIDB_FULL_NOOP, EIDB_VERIFY_FULL_NOOP]
+NOOP_SCENARIOS = {EIDB_DB_NOOP: EIDB_DB, EIDB_VERIFY_DB_NOOP: EIDB_DB, EIDB_FULL_NOOP: EIDB_FULL, EIDB_VERIFY_FULL_NOOP: EIDB_FULL}
+
+
+def parallel_scenario(k: int) -> str:
+    return f"parallel clients (xargs -P {k})"
+
+
+@dataclass
+class Samples:
+    seconds: list[float] = field(default_factory=list)
+    max_rss_bytes: list[int] = field(default_factory=list)
+    max_rss_exact: bool = True
+
+    def add(self, finished: Finished) -> None:
+        self.seconds.append(finished.seconds)
+        self.max_rss_bytes.append(finished.max_rss_bytes)
+        self.max_rss_exact &= finished.max_rss_exact
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.seconds)
+
+
+@dataclass
+class ClusterResults:
+    node_count: int
+    database_count: int
+    reference: DatabaseShape | None = None
+    by_scenario: dict[str, Samples] = field(default_factory=dict)
+
+    def samples(self, scenario: str) -> Samples:
+        return self.by_scenario.setdefault(scenario, Samples())
+
+    def best_parallel(self) -> str:
+        parallel = [s for s in self.by_scenario if s.startswith("parallel")]
+        return min(parallel, key=lambda s: self.by_scenario[s].median)
+
+
+class Bench:
+    def __init__(self, args: argparse.Namespace, server: ThrowawayServer, workdir: Path) -> None:
+        self.args = args
+        self.server = server
+        self.workdir = workdir
+        self.cores = os.cpu_count() or 1
+
+    def measure_cluster(self, node_count: int) -> ClusterResults:
+        cluster = Cluster(self.workdir / f"{node_count}-nodes", node_count, self.args.wso2_dir, self.server)
+        eidb = Eidb(self.args.eidb_copy, cluster.spec, self.args.eidb_parallel, self.args.timeout)
+        self.server.reset()
+        script = eidb.chosen_script()
+        procedure = ClientProcedure(cluster, self.server, script, self.args.timeout)
+        checker = Checker(self.server, cluster, script)
+        results = ClusterResults(node_count, len(cluster.databases))
+        label = f"{node_count} nodes / {len(cluster.databases)} databases"
+
+        # Untimed warm-up; its result is the reference every timed run must reproduce.
+        log(f"{label}: warm-up with the manual procedure ({script.name})")
+        procedure.run(1)
+        results.reference = checker.set_reference_from_manual()
+
+        parallelisms = sorted({self.cores, len(cluster.databases)})
+        groups = [("manual", lambda: self._manual(procedure, checker, results))]
+        groups += [(f"-P {k}", lambda k=k: self._parallel(procedure, checker, results, k)) for k in parallelisms]
+        groups += [
+            ("eidb --db-only", lambda: self._eidb(eidb, checker, cluster, results, db_only=True)),
+            ("eidb", lambda: self._eidb(eidb, checker, cluster, results, db_only=False)),
+        ]
+        for run in range(self.args.runs):
+            shift = run % len(groups)
+            for _group, measure in groups[shift:] + groups[:shift]:
+                self.server.reset()
+                cluster.reset_node_files()
+                measure()
+            summary = ", ".join(f"{s}: {results.by_scenario[s].seconds[-1]:.3f}s" for s in results.by_scenario)
+            log(f"{label}: run {run + 1}/{self.args.runs}: {summary}")
+        self.server.reset()
+        return results
+
+    def _manual(self, procedure: ClientProcedure, checker: Checker, results: ClusterResults) -> None:
+        results.samples(MANUAL).add(procedure.run(1))
+        checker.check_databases(MANUAL)
+
+    def _parallel(self, procedure: ClientProcedure, checker: Checker, results: ClusterResults, k: int) -> None:
+        results.samples(parallel_scenario(k)).add(procedure.run(k))
+        checker.check_databases(parallel_scenario(k))
+
+    def _eidb(self, eidb: Eidb, checker: Checker, cluster: Cluster, results: ClusterResults, db_only: bool) -> None:
+        from_nothing, noop, verify_noop = (
+            (EIDB_DB, EIDB_DB_NOOP, EIDB_VERIFY_DB_NOOP) if db_only else (EIDB_FULL, EIDB_FULL_NOOP, EIDB_VERIFY_FULL_NOOP)
+        )
+
+        def check(who: str) -> None:
+            checker.check_databases(who)
+            if not db_only:
+                checker.check_node_files(who)
+
+        results.samples(from_nothing).add(eidb.provision(db_only, expect_changes=True))
+        check(from_nothing)
+        results.samples(noop).add(eidb.provision(db_only, expect_changes=False))
+        check(noop)
+        results.samples(verify_noop).add(eidb.verify(db_only))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Report
+# ---------------------------------------------------------------------------------------------------------
+
+
+def file_sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def ratio(value: float, base: float) -> str:
+    return f"{value / base:.2f}" if base > 0 else "n/a"
+
+
+def mib(nbytes: int) -> str:
+    return f"{nbytes / (1 << 20):.1f}"
+
+
+def results_table(all_results: list[ClusterResults]) -> list[str]:
+    lines = [
+        "| Scenario | DBs | median s | min s | max s | × manual | × best parallel | eidb peak RSS MiB |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for results in all_results:
+        manual = results.by_scenario[MANUAL].median
+        best_name = results.best_parallel()
+        best = results.by_scenario[best_name].median
+        for scenario, samples in results.by_scenario.items():
+            shown = scenario + (" ← best parallel" if scenario == best_name else "")
+            rss = ""
+            if scenario.startswith("eidb"):
+                rss = ("" if samples.max_rss_exact else "≤ ") + mib(max(samples.max_rss_bytes))
+            lines.append(
+                f"| {shown} | {results.database_count} | {samples.median:.3f} | {min(samples.seconds):.3f} | "
+                f"{max(samples.seconds):.3f} | {ratio(samples.median, manual)} | {ratio(samples.median, best)} | {rss} |"
+            )
+    return lines
+
+
+@dataclass
+class TargetOutcome:
+    target: str
+    measured: str
+    limit: str
+    passed: bool
+
+
+def evaluate_targets(all_results: list[ClusterResults]) -> list[TargetOutcome]:
+    outcomes = []
+    for r in all_results:
+        dbs = r.database_count
+        s = r.by_scenario
+        from_nothing = s[EIDB_DB].median
+        if dbs in EIDB_VS_MANUAL_LIMIT:
+            value = from_nothing / s[MANUAL].median
+            limit = EIDB_VS_MANUAL_LIMIT[dbs]
+            outcomes.append(TargetOutcome(f"{dbs} DBs: eidb provision / manual", f"{value:.2f}", f"≤ {limit}", value <= limit))
+        best = s[r.best_parallel()].median
+        value = from_nothing / best
+        outcomes.append(
+            TargetOutcome(f"{dbs} DBs: eidb provision / best parallel client", f"{value:.2f}",
+                          f"≤ {EIDB_VS_BEST_PARALLEL_LIMIT}", value <= EIDB_VS_BEST_PARALLEL_LIMIT)
+        )
+        for noop, base in NOOP_SCENARIOS.items():
+            if dbs in NOOP_VS_FROM_NOTHING_LIMIT:
+                value = s[noop].median / s[base].median
+                limit = NOOP_VS_FROM_NOTHING_LIMIT[dbs]
+                outcomes.append(TargetOutcome(f"{dbs} DBs: {noop} / {base} from nothing", f"{value:.3f}", f"≤ {limit}", value <= limit))
+            if dbs in NOOP_ABSOLUTE_LIMIT_SECONDS:
+                limit = NOOP_ABSOLUTE_LIMIT_SECONDS[dbs]
+                value = s[noop].median
+                outcomes.append(TargetOutcome(f"{dbs} DBs: {noop}", f"{value * 1000:.0f} ms", f"< {limit * 1000:.0f} ms", value < limit))
+        if dbs in PEAK_RSS_LIMIT_BYTES:
+            peak = max(max(s[name].max_rss_bytes) for name in EIDB_SCENARIOS if name in s)
+            limit = PEAK_RSS_LIMIT_BYTES[dbs]
+            outcomes.append(
+                TargetOutcome(f"{dbs} DBs: eidb peak RSS (any scenario)", f"{peak / 1e6:.1f} MB ({mib(peak)} MiB)",
+                              f"< {limit / 1e6:.0f} MB", peak < limit)
+            )
+    if len(all_results) >= 2:
+        small, large = min(all_results, key=lambda r: r.database_count), max(all_results, key=lambda r: r.database_count)
+        for scenario in (EIDB_DB, EIDB_DB_NOOP):
+            per_db_small = small.by_scenario[scenario].median / small.database_count
+            per_db_large = large.by_scenario[scenario].median / large.database_count
+            value = per_db_large / per_db_small
+            outcomes.append(
+                TargetOutcome(
+                    f"linear growth: {scenario}, time per DB at {large.database_count} / at {small.database_count} DBs",
+                    f"{value:.2f} ({per_db_large * 1000:.0f} vs {per_db_small * 1000:.0f} ms/DB)",
+                    f"≤ {LINEAR_GROWTH_LIMIT:.2f}",
+                    value <= LINEAR_GROWTH_LIMIT,
+                )
+            )
+    return outcomes
+
+
+def render_report(args: argparse.Namespace, server: ThrowawayServer, eidb_version: str,
+                  all_results: list[ClusterResults], outcomes: list[TargetOutcome]) -> str:
+    now = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
+    reference = all_results[0].reference
+    lines = [
+        "# eidb benchmark (issue 7)",
+        "",
+        f"- When: {now}; host: {platform.node()}, {os.cpu_count()} cores, {platform.system()} {platform.release()}; "
+        f"load average at the end {' '.join(f'{x:.2f}' for x in os.getloadavg())} (other work on the machine adds noise)",
+        f"- Server (same for every contender): {server.describe()}",
+        f"- eidb: {eidb_version} (`{args.eidb}`, sha256 {file_sha256(args.eidb_copy)[:12]}, built "
+        f"{datetime.datetime.fromtimestamp(args.eidb.stat().st_mtime).astimezone():%Y-%m-%d %H:%M}"
+        + (f", --parallel {args.eidb_parallel}" if args.eidb_parallel is not None else ", default --parallel")
+        + ")",
+        f"- Script per database: {reference.describe() if reference else '?'}; charset {CHARSET}",
+        f"- {args.runs} runs per scenario; wall-clock seconds of the whole command; every timed run checked "
+        "against information_schema (and node files after a full provision)",
+        "- Peak RSS: " + (f"GNU time `%M` ({GNU_TIME}) around each eidb run" if GNU_TIME
+                          else "os.wait4 (no GNU time found: an upper bound that includes this script's own RSS)"),
+        "",
+        *results_table(all_results),
+        "",
+        "## Targets of issue 7",
+        "",
+        "| Target | Measured | Limit | Result |",
+        "|---|---:|---:|---|",
+        *[f"| {o.target} | {o.measured} | {o.limit} | {'PASS' if o.passed else '**FAIL**'} |" for o in outcomes],
+        "",
+        f"{sum(o.passed for o in outcomes)} of {len(outcomes)} targets pass.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Entry point
+# ---------------------------------------------------------------------------------------------------------
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=5, help="timed runs per scenario (default 5)")
+    parser.add_argument("--nodes", default="2,16", help="comma-separated node counts (default 2,16)")
+    parser.add_argument("--eidb", type=Path, default=REPO_ROOT / "target" / "release" / "eidb", help="the eidb binary")
+    parser.add_argument("--eidb-parallel", type=int, default=None, help="pass --parallel N to eidb provision")
+    parser.add_argument("--output", type=Path, help="also write the Markdown report here")
+    parser.add_argument("--wso2-dir", type=Path, default=DEFAULT_WSO2_DIR, help="folder with conf/ and dbscripts/")
+    parser.add_argument("--timeout", type=float, default=900, help="seconds allowed per timed command (default 900)")
+    parser.add_argument("--fail-on-target", action="store_true", help="exit 3 when a target fails")
+    args = parser.parse_args(argv)
+    try:
+        args.nodes = [int(n) for n in args.nodes.split(",") if n.strip()]
+    except ValueError:
+        parser.error(f"--nodes takes numbers like 2,16, not {args.nodes!r}")
+    if not args.nodes or min(args.nodes) < 1:
+        parser.error("--nodes needs at least one node count of 1 or more")
+    if args.runs < 1:
+        parser.error("--runs must be at least 1")
+    args.eidb = args.eidb.resolve()
+    if not (args.eidb.is_file() and os.access(args.eidb, os.X_OK)):
+        parser.error(f"{args.eidb} is not an executable; build it with `cargo build --release`")
+    for needed in ("conf/datasources/master-datasources.xml", "conf/user-mgt.xml", "conf/registry.xml", "dbscripts"):
+        if not (args.wso2_dir / needed).exists():
+            parser.error(f"{args.wso2_dir / needed} is missing; point --wso2-dir at the WSO2 EI files")
+    if not shutil.which("xargs"):
+        parser.error("xargs is needed for the parallel-client contender")
+    return args
+
+
+def raise_keyboard_interrupt(signum, frame):  # noqa: ARG001 - signal handler signature
+    raise KeyboardInterrupt
+
+
+def main(argv: list[str]) -> int:
+    args = parse_args(argv)
+    signal.signal(signal.SIGTERM, raise_keyboard_interrupt)
+    workdir = Path(tempfile.mkdtemp(prefix="eidb-bench-"))
+    server = None
+    try:
+        # Run a private copy: a `cargo build` by someone else must not swap the binary half way.
+        args.eidb_copy = workdir / "eidb"
+        shutil.copy2(args.eidb, args.eidb_copy)
+        server = ThrowawayServer(workdir)
+        log(f"starting {server.version} in {server.folder}")
+        server.start()
+        log(f"server ready on 127.0.0.1:{server.port}")
+        bench = Bench(args, server, workdir)
+        all_results = [bench.measure_cluster(n) for n in args.nodes]
+        outcomes = evaluate_targets(all_results)
+        report = render_report(args, server, eidb_version(args.eidb_copy), all_results, outcomes)
+        print(report)
+        if args.output:
+            args.output.write_text(report)
+            log(f"wrote {args.output}")
+        return 3 if args.fail_on_target and not all(o.passed for o in outcomes) else 0
+    except BenchError as e:
+        print(f"bench: error: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("bench: interrupted; stopping the server", file=sys.stderr)
+        return 130
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        if server is not None:
+            server.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
