@@ -76,6 +76,8 @@ pub const WSO2_PRIVILEGES: &[&str] = &["SELECT", "INSERT", "UPDATE", "DELETE", "
 #[derive(Debug, Clone)]
 pub struct DesiredServer {
     pub databases: Vec<DesiredDatabase>,
+    /// MySQL's `partial_revokes`: decides how database-level grants are written and stored.
+    pub partial_revokes: bool,
     pub charset: String,
     pub account: DesiredAccount,
     pub script: Arc<Dbscript>,
@@ -216,6 +218,7 @@ pub fn server(
         account_auth_plugin(&spec.account.auth_plugin, facts, nodes);
     DesiredServer {
         databases: databases(spec),
+        partial_revokes: facts.partial_revokes,
         charset: resolve_charset(&spec.databases.charset, facts),
         account: DesiredAccount {
             name: spec.account.name.clone(),

@@ -9,6 +9,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use crate::desired::{DesiredDatabase, DesiredServer};
 use crate::mysql::dbscript::Dbscript;
+use crate::mysql::quote;
 use crate::mysql::inspect::{key, Actual, ActualDatabase, ActualGrant, GrantTarget};
 use crate::mysql::ledger::ScriptRecord;
 use crate::mysql::script::{SchemaObject, Statement};
@@ -286,8 +287,9 @@ fn account_changes(plan: &mut Plan, desired: &DesiredServer, actual: &Actual, ho
     let grants: &[ActualGrant] = existing.map(|a| a.grants.as_slice()).unwrap_or(&[]);
     let wanted: BTreeSet<String> = account.privileges.iter().cloned().collect();
     for database in &desired.databases {
+        let pattern = quote::grant_pattern(&database.name, desired.partial_revokes);
         let on_db: Vec<&ActualGrant> =
-            grants.iter().filter(|g| matches!(&g.target, GrantTarget::Database(db) if db == &database.name)).collect();
+            grants.iter().filter(|g| matches!(&g.target, GrantTarget::Database(db) if db == &pattern)).collect();
         let have: BTreeSet<String> = on_db.iter().flat_map(|g| g.privilege_names()).collect();
         let has_all = have.contains("ALL PRIVILEGES");
         let (missing, extra): (Vec<String>, Vec<String>) = if account.wants_all_privileges() {
@@ -309,10 +311,10 @@ fn account_changes(plan: &mut Plan, desired: &DesiredServer, actual: &Actual, ho
                 account: name.clone(),
                 host: host.to_string(),
                 privileges,
-                target: describe_target(&GrantTarget::Database(database.name.clone())),
+                target: describe_target(&GrantTarget::Database(pattern.clone())),
                 grant: ActualGrant {
                     privileges: String::new(),
-                    target: GrantTarget::Database(database.name.clone()),
+                    target: GrantTarget::Database(pattern.clone()),
                     with_grant_option: grant_option,
                 },
             });
@@ -326,7 +328,7 @@ fn account_changes(plan: &mut Plan, desired: &DesiredServer, actual: &Actual, ho
             });
         }
     }
-    for grant in grants.iter().filter(|g| !is_ours_or_usage(g, &desired.databases)) {
+    for grant in grants.iter().filter(|g| !is_ours_or_usage(g, desired)) {
         let privileges = if grant.with_grant_option {
             format!("{}, GRANT OPTION", grant.privileges)
         } else {
@@ -344,14 +346,32 @@ fn account_changes(plan: &mut Plan, desired: &DesiredServer, actual: &Actual, ho
 
 /// Grants on the provisioned databases (compared privilege by privilege) and the `USAGE` every account
 /// has; anything else the account holds is revoked.
-fn is_ours_or_usage(grant: &ActualGrant, databases: &[DesiredDatabase]) -> bool {
-    grant.is_usage() || matches!(&grant.target, GrantTarget::Database(db) if databases.iter().any(|d| &d.name == db))
+fn is_ours_or_usage(grant: &ActualGrant, desired: &DesiredServer) -> bool {
+    grant.is_usage()
+        || matches!(&grant.target, GrantTarget::Database(db)
+            if desired.databases.iter().any(|d| &quote::grant_pattern(&d.name, desired.partial_revokes) == db))
+}
+
+/// A grant pattern with an unescaped `_` or `%`.
+fn is_wildcard(pattern: &str) -> bool {
+    let mut escaped = false;
+    for c in pattern.chars() {
+        match (escaped, c) {
+            (false, '\\') => escaped = true,
+            (false, '_' | '%') => return true,
+            _ => escaped = false,
+        }
+    }
+    false
 }
 
 pub fn describe_target(target: &GrantTarget) -> String {
     match target {
         GrantTarget::Global => "*.*".to_string(),
-        GrantTarget::Database(db) => format!("{db}.*"),
+        // Our grants are on escaped patterns (exactly one database): shown as the database's name. A grant on
+        // a pattern with bare `_` or `%` also matches other databases, and says so.
+        GrantTarget::Database(pattern) if is_wildcard(pattern) => format!("{pattern}.* (a wildcard pattern)"),
+        GrantTarget::Database(pattern) => format!("{}.*", pattern.replace("\\_", "_").replace("\\%", "%")),
         GrantTarget::Table(db, table) => format!("{db}.{table}"),
         GrantTarget::Other(other) => other.clone(),
     }

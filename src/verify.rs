@@ -500,6 +500,15 @@ fn labelled(name: &str, value: &Option<String>) -> Option<String> {
 }
 
 /// The server half of a plan, said as findings.
+/// A grant that only re-grants the narrower set after ALL PRIVILEGES is revoked on the same database:
+/// the finding is the extra grant, not a missing one.
+fn replaces_all(changes: &[Change], database: &str, host: &str) -> bool {
+    changes.iter().any(|c| {
+        matches!(c, Change::Revoke { host: h, privileges, target, .. }
+            if h == host && privileges.starts_with("ALL PRIVILEGES") && target == &format!("{database}.*"))
+    })
+}
+
 pub fn from_server_plan(changes: &[Change], conflicts: &[Conflict]) -> Vec<Finding> {
     let mut findings: Vec<Finding> = changes
         .iter()
@@ -536,10 +545,11 @@ pub fn from_server_plan(changes: &[Change], conflicts: &[Conflict]) -> Vec<Findi
                     Some(reason.clone()),
                     FIX_PROVISION,
                 ),
-                Change::Grant { database, .. } => Finding::new(
+                Change::Grant { database, host, .. } if replaces_all(changes, database, host) => return None,
+                Change::Grant { database, privileges, .. } => Finding::new(
                     &subject,
                     "grant_missing",
-                    Some(format!("ALL PRIVILEGES on {database}.*")),
+                    Some(format!("{privileges} on {database}.*")),
                     None,
                     FIX_PROVISION,
                 ),
@@ -548,7 +558,7 @@ pub fn from_server_plan(changes: &[Change], conflicts: &[Conflict]) -> Vec<Findi
                 } => Finding::new(
                     &subject,
                     "grant_extra",
-                    Some("privileges on the provisioned databases only".into()),
+                    Some("only the wanted privileges, on the provisioned databases only".into()),
                     Some(format!("{privileges} on {target}")),
                     FIX_PROVISION,
                 ),

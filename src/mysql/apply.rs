@@ -96,9 +96,8 @@ pub fn sql(
         } => {
             let target = match &grant.target {
                 GrantTarget::Global => "*.*".to_string(),
-                GrantTarget::Database(db) => {
-                    format!("{}.*", quote::grant_database(db, dialect.partial_revokes))
-                }
+                // Revoked exactly as stored: the pattern is already escaped (or deliberately not).
+                GrantTarget::Database(pattern) => format!("{}.*", quote::ident(pattern)),
                 GrantTarget::Table(db, table) => {
                     format!("{}.{}", quote::ident(db), quote::ident(table))
                 }

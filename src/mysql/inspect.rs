@@ -71,9 +71,10 @@ pub struct ActualGrant {
 }
 
 impl ActualGrant {
-    pub fn is_all_on(&self, database: &str) -> bool {
+    /// `ALL PRIVILEGES` on the database-level grant pattern `pattern` (see `quote::grant_pattern`).
+    pub fn is_all_on(&self, pattern: &str) -> bool {
         self.privileges.eq_ignore_ascii_case("ALL PRIVILEGES")
-            && matches!(&self.target, GrantTarget::Database(db) if db == database)
+            && matches!(&self.target, GrantTarget::Database(db) if db == pattern)
     }
 
     /// The privileges granted, upper-case (`ALL PRIVILEGES` stays one entry).
@@ -237,9 +238,9 @@ pub fn parse_grant(line: &str) -> Option<ActualGrant> {
     let target = if object == "*.*" {
         GrantTarget::Global
     } else if let Some(db) = object.strip_suffix(".*") {
-        GrantTarget::Database(unquote_grant_name(db))
+        GrantTarget::Database(unquote_grant_name(db, Escapes::Keep))
     } else if let Some((db, table)) = split_qualified(object) {
-        GrantTarget::Table(unquote_grant_name(&db), unquote_grant_name(&table))
+        GrantTarget::Table(unquote_grant_name(&db, Escapes::Remove), unquote_grant_name(&table, Escapes::Remove))
     } else {
         GrantTarget::Other(object.to_string())
     };
@@ -264,14 +265,21 @@ fn split_qualified(object: &str) -> Option<(String, String)> {
     None
 }
 
-/// `` `WSO2\_USER\_DB` `` -> `WSO2_USER_DB`.
-fn unquote_grant_name(quoted: &str) -> String {
-    let inner = quoted
-        .trim()
-        .trim_start_matches('`')
-        .trim_end_matches('`')
-        .replace("``", "`");
-    inner.replace("\\_", "_").replace("\\%", "%")
+#[derive(Clone, Copy)]
+enum Escapes {
+    /// A database-level grant names a pattern: `WSO2\_USER\_DB` (exactly that database) and `WSO2_USER_DB`
+    /// (a wildcard that also matches `WSO2xUSERxDB`) are different grants, so the escapes stay.
+    Keep,
+    Remove,
+}
+
+/// `` `WSO2\_USER\_DB` `` -> `WSO2\_USER\_DB` (Keep) or `WSO2_USER_DB` (Remove).
+fn unquote_grant_name(quoted: &str, escapes: Escapes) -> String {
+    let inner = quoted.trim().trim_start_matches('`').trim_end_matches('`').replace("``", "`");
+    match escapes {
+        Escapes::Keep => inner,
+        Escapes::Remove => inner.replace("\\_", "_").replace("\\%", "%"),
+    }
 }
 
 #[cfg(test)]
@@ -282,7 +290,8 @@ mod tests {
     fn grants_of_each_flavour() {
         let g =
             parse_grant("GRANT ALL PRIVILEGES ON `WSO2\\_USER\\_DB`.* TO `regadmin`@`%`").unwrap();
-        assert!(g.is_all_on("WSO2_USER_DB"));
+        assert!(g.is_all_on("WSO2\\_USER\\_DB"));
+        assert!(!g.is_all_on("WSO2_USER_DB"), "the escaped and the wildcard grant are different grants");
         let g = parse_grant("GRANT USAGE ON *.* TO `regadmin`@`%` IDENTIFIED BY PASSWORD '*ABC'")
             .unwrap();
         assert!(g.is_usage());

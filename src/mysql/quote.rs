@@ -56,10 +56,16 @@ pub fn account(name: &str, host: &str, mode: Backslashes) -> String {
 /// match `REGISTRYXLOCAL1`), so they are escaped - unless MySQL's `partial_revokes` is on, which makes them
 /// literal and the escape character part of the name.
 pub fn grant_database(name: &str, partial_revokes: bool) -> String {
+    ident(&grant_pattern(name, partial_revokes))
+}
+
+/// The pattern a database-level grant of exactly `name` is stored under (as `SHOW GRANTS` shows it,
+/// without the backticks).
+pub fn grant_pattern(name: &str, partial_revokes: bool) -> String {
     if partial_revokes {
-        ident(name)
+        name.to_string()
     } else {
-        ident(&name.replace('_', "\\_").replace('%', "\\%"))
+        name.replace('_', "\\_").replace('%', "\\%")
     }
 }
 
