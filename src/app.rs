@@ -19,7 +19,7 @@ use crate::mysql::{dbscript, keylen, members};
 use crate::nodefiles;
 use crate::plan::{self, Change, Login, Plan};
 use crate::progress::Progress;
-use crate::report::{ChangeReport, Check, Preflight, Report, ScriptReport};
+use crate::report::{ChangeReport, Check, DatabaseSummary, Preflight, Report, ScriptReport};
 use crate::spec::{CharsetChoice, Spec};
 use crate::verify::{self, Finding, NodeState};
 
@@ -130,32 +130,8 @@ pub async fn run(options: Options<'_>, report: &mut Report) -> Result<i32> {
         options.progress.block(&crate::report::preflight_block(&server.preflight));
         report.preflight_printed = options.progress.enabled();
     }
-    let dialect = planned.server.as_ref().map(|s| s.dialect);
-    report.changes = planned
-        .plan
-        .changes
-        .iter()
-        .map(|change| ChangeReport {
-            subject: change.subject(),
-            summary: change.summary(),
-            sql: match (&planned.server, dialect) {
-                (Some(server), Some(dialect)) if options.mode == (Mode::Provision { dry_run: true }) => {
-                    let mut sql = apply::sql(change, &server.desired, dialect, Secrets::Masked);
-                    sql.extend(apply::script_sql(change, &server.desired).iter().map(|s| {
-                        format!(
-                            "-- {}:{}: {}",
-                            server.desired.script.file_name(),
-                            s.line,
-                            s.sql.lines().next().unwrap_or_default()
-                        )
-                    }));
-                    sql
-                }
-                _ => Vec::new(),
-            },
-            change: change.clone(),
-        })
-        .collect();
+    let dry_run = options.mode == (Mode::Provision { dry_run: true });
+    report.changes = change_reports(&planned.plan.changes, planned.server.as_ref(), dry_run);
 
     let code = match options.mode {
         Mode::Verify => {
@@ -211,9 +187,8 @@ pub async fn run(options: Options<'_>, report: &mut Report) -> Result<i32> {
             let applied = apply_plan(&mut planned, &options).await.inspect_err(|_| {
                 report.status = "failed".to_string();
             })?;
-            report
-                .changes
-                .retain(|c| applied.iter().any(|a| a.summary() == c.summary));
+            // What was applied: the plan made under the lock, which may differ from the first one.
+            report.changes = change_reports(&applied, planned.server.as_ref(), false);
             report.status = if applied.is_empty() {
                 "unchanged"
             } else {
@@ -223,9 +198,62 @@ pub async fn run(options: Options<'_>, report: &mut Report) -> Result<i32> {
             EXIT_OK
         }
     };
+    if options.mode != Mode::Verify {
+        if let Some(server) = &planned.server {
+            let done: Vec<Change> = report.changes.iter().map(|c| c.change.clone()).collect();
+            report.databases = database_summaries(&server.desired, &done, dry_run);
+        }
+    }
     report.preflight = planned.server.map(|s| s.preflight);
     report.elapsed_ms = started.elapsed().as_millis();
     Ok(code)
+}
+
+/// The changes for the report, with their SQL (passwords masked) in a dry run.
+fn change_reports(changes: &[Change], server: Option<&ServerSide>, with_sql: bool) -> Vec<ChangeReport> {
+    changes
+        .iter()
+        .map(|change| ChangeReport {
+            subject: change.subject(),
+            summary: change.summary(),
+            sql: match server {
+                Some(server) if with_sql => {
+                    let desired = &server.desired;
+                    let mut sql = apply::sql(change, desired, server.dialect, Secrets::Masked);
+                    sql.extend(apply::script_sql(change, desired).iter().map(|s| {
+                        format!("-- {}:{}: {}", desired.script.file_name(), s.line, s.sql.lines().next().unwrap_or_default())
+                    }));
+                    sql
+                }
+                _ => Vec::new(),
+            },
+            change: change.clone(),
+        })
+        .collect()
+}
+
+/// Per database: created, completed, or already in place.
+fn database_summaries(desired: &DesiredServer, changes: &[Change], dry_run: bool) -> Vec<DatabaseSummary> {
+    desired
+        .databases
+        .iter()
+        .map(|database| {
+            let created = changes.iter().any(|c| matches!(c, Change::CreateDatabase { database: d, .. } if d == &database.name));
+            let script = changes.iter().find_map(|c| match c {
+                Change::ApplyScript { database: d, statements, total, .. } if d == &database.name => Some((statements.len(), *total)),
+                _ => None,
+            });
+            let state = match (created, script, dry_run) {
+                (true, _, true) => "to be created".to_string(),
+                (true, Some((n, _)), false) => format!("created, {n} statements run"),
+                (true, None, false) => "created".to_string(),
+                (false, Some((n, total)), true) => format!("{n} of {total} statements to run"),
+                (false, Some((n, total)), false) => format!("completed: {n} of {total} statements run"),
+                (false, None, _) => "in place".to_string(),
+            };
+            DatabaseSummary { name: database.name.clone(), role: database.role.clone(), state }
+        })
+        .collect()
 }
 
 /// Verify's view of the plan: every difference said as a finding, plus the checks of the nodes' files

@@ -121,7 +121,7 @@ impl Change {
                 target,
                 ..
             } => format!("revoke {privileges} on {target} from {account}"),
-            Change::EditFile { node, file, .. } => format!("node {node}: edit {}", file.display()),
+            Change::EditFile { file, .. } => format!("edit {}", file.display()),
         }
     }
 

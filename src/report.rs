@@ -17,6 +17,8 @@ pub struct Report {
     /// `changed`, `unchanged`, `planned` (dry run), `in_sync`, `drift`, `failed`.
     pub status: String,
     pub preflight: Option<Preflight>,
+    /// `provision`: each database and what happened to it.
+    pub databases: Vec<DatabaseSummary>,
     pub changes: Vec<ChangeReport>,
     pub conflicts: Vec<Conflict>,
     /// `verify`: every difference found, grouped by subject in the human output.
@@ -40,6 +42,15 @@ pub struct Preflight {
     pub account_auth_plugin_reason: Option<String>,
     pub script: ScriptReport,
     pub checks: Vec<Check>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct DatabaseSummary {
+    pub name: String,
+    #[serde(flatten)]
+    pub role: crate::desired::DatabaseRole,
+    /// `created, N statements run`, `completed: N of M statements run`, `in place`, or the dry-run forms.
+    pub state: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -146,6 +157,17 @@ impl Report {
                     }
                     let _ = writeln!(out, "        fix:      {}", f.fix);
                 }
+            }
+        }
+        if !self.databases.is_empty() {
+            let _ = writeln!(out, "\nDatabases:");
+            for db in &self.databases {
+                let role = match &db.role {
+                    crate::desired::DatabaseRole::UserStore => "user store".to_string(),
+                    crate::desired::DatabaseRole::SharedRegistry => "shared registry".to_string(),
+                    crate::desired::DatabaseRole::LocalRegistry(node) => format!("local registry of {node}"),
+                };
+                let _ = writeln!(out, "  {:<24} {:<28} {}", db.name, role, db.state);
             }
         }
         if !self.conflicts.is_empty() {

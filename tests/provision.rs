@@ -78,12 +78,20 @@ async fn provisions_fixture_cluster_and_second_run_changes_nothing() {
         .filter(|c| c["change"] == "create_database")
         .collect();
     assert_eq!(created.len(), 4);
+    let databases = report["databases"].as_array().unwrap();
+    assert_eq!(databases.len(), 4);
+    assert!(databases.iter().all(|d| d["state"].as_str().unwrap().starts_with("created")), "{report:#}");
+    assert_eq!(databases[0]["role"], "user_store");
+    assert_eq!(databases[2]["role"], "local_registry");
+    assert_eq!(databases[2]["node"], "node1");
     assert_provisioned(&cluster, &script, "latin1").await;
     assert_account_logs_in(&cluster).await;
 
     let (code, again) = cluster.eidb_json(&["provision", "--db-only"]);
     assert_eq!(code, 0, "{again:#}");
     assert_eq!(again["status"], "unchanged", "{again:#}");
+    let states: Vec<&str> = again["databases"].as_array().unwrap().iter().map(|d| d["state"].as_str().unwrap()).collect();
+    assert_eq!(states, ["in place"; 4], "{again:#}");
     assert_eq!(again["changes"].as_array().unwrap().len(), 0);
     assert_provisioned(&cluster, &script, "latin1").await;
 }
