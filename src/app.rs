@@ -56,6 +56,8 @@ struct ServerSide {
     reapply_changed_script: bool,
     /// The spec's other servers (Galera members), read back after changes and by verify.
     members: Vec<Endpoint>,
+    /// How the nodes reach the server: their JDBC host and port, TLS as their URLs say.
+    nodes_way: Endpoint,
 }
 
 impl ServerSide {
@@ -86,7 +88,7 @@ impl ServerSide {
         let login = if actual.accounts.is_empty() {
             Login::Unknown
         } else {
-            check_login(&mut self.conn, &self.endpoint, desired).await
+            check_login(&mut self.conn, &self.endpoint, Some(&self.nodes_way), desired).await
         };
         let history = plan::History {
             scripts,
@@ -125,6 +127,7 @@ pub async fn run(options: Options<'_>, report: &mut Report) -> Result<i32> {
     };
     report.warnings.append(&mut planned.warnings);
     report.conflicts = planned.plan.conflicts.clone();
+    report.warnings.extend(planned.plan.notices.iter().map(|n| format!("{}: {}; {}", n.subject, n.found, n.fix)));
     if let (Some(server), Mode::Provision { dry_run: false }) = (&planned.server, options.mode) {
         // People see what decides success before anything changes, not after.
         options.progress.block(&crate::report::preflight_block(&server.preflight));
@@ -267,6 +270,13 @@ fn findings(planned: &Planned) -> Result<Vec<Finding>> {
         .cloned()
         .collect();
     let mut findings = verify::from_server_plan(&server_changes, &planned.plan.conflicts);
+    findings.extend(planned.plan.notices.iter().map(|n| Finding {
+        subject: n.subject.clone(),
+        check: "account_login_nodes".into(),
+        expected: Some(n.expected.clone()),
+        found: Some(n.found.clone()),
+        fix: n.fix.clone(),
+    }));
     let mut states = Vec::new();
     for node in &planned.nodes {
         let state = NodeState::read(&node.name, &node.ei_home)?;
@@ -426,6 +436,12 @@ async fn plan_server(
         return Err((refusal, Some(preflight)));
     }
     let members = members::others(&spec.server, &endpoint);
+    let nodes_way = Endpoint {
+        host: spec.server.jdbc_host.clone(),
+        port: spec.server.jdbc_port,
+        tls: crate::spec::AdminTls { mode: if spec.jdbc.use_ssl { "required" } else { "disabled" }.to_string(), ca: None },
+        ..endpoint.clone()
+    };
     let mut side = ServerSide {
         conn,
         endpoint,
@@ -435,11 +451,13 @@ async fn plan_server(
         metadata_db: spec.databases.metadata.clone(),
         reapply_changed_script,
         members,
+        nodes_way,
     };
     match side.plan().await {
         Ok(server_plan) => {
             plan.changes.extend(server_plan.changes);
             plan.conflicts.extend(server_plan.conflicts);
+            plan.notices.extend(server_plan.notices);
             Ok(side)
         }
         Err(e) => Err((e, Some(side.preflight))),
@@ -699,7 +717,12 @@ async fn admin_can_provision(conn: &mut MySqlConnection) -> Result<Option<String
 /// Can the account log in with the spec's password? Asked only of the account row this machine would log
 /// in through: the server picks the row whose host pattern matches our address, and a row for other hosts
 /// (the nodes' addresses) cannot be tried from here.
-async fn check_login(admin: &mut MySqlConnection, endpoint: &Endpoint, desired: &DesiredServer) -> Login {
+async fn check_login(
+    admin: &mut MySqlConnection,
+    endpoint: &Endpoint,
+    nodes_way: Option<&Endpoint>,
+    desired: &DesiredServer,
+) -> Login {
     let here_matches = match desired.account.hosts.as_slice() {
         [only] if only == "%" => true,
         hosts => {
@@ -719,10 +742,29 @@ async fn check_login(admin: &mut MySqlConnection, endpoint: &Endpoint, desired: 
     if !here_matches {
         return Login::Unknown;
     }
-    let account = endpoint.as_account(&desired.account.name, &desired.account.password);
-    match account.connect(None).await {
-        Ok(_) => Login::Works,
-        Err(_) => Login::Fails,
+    // As the nodes connect (their JDBC host, port and TLS) when that address is reachable from here, and
+    // through the admin's way too: a server that requires TLS refuses a plain login with the same 1045 as
+    // a wrong password, and only the second way tells the two apart.
+    let login = |via: &Endpoint| {
+        let account = via.as_account(&desired.account.name, &desired.account.password);
+        async move { account.connect_raw(None).await.map(drop) }
+    };
+    let refused = |e: &sqlx::Error| crate::mysql::connect::mysql_code(e) == Some(1045);
+    let nodes_outcome = match nodes_way {
+        Some(via) => Some(login(via).await),
+        None => None,
+    };
+    if matches!(nodes_outcome, Some(Ok(()))) {
+        return Login::Works;
+    }
+    match (login(endpoint).await, nodes_outcome) {
+        (Ok(()), Some(Err(e))) if refused(&e) => Login::RefusedToNodes(crate::redact::redact(&e.to_string())),
+        (Ok(()), _) => Login::Works,
+        (Err(e), _) if refused(&e) => Login::Fails,
+        (Err(e), _) => {
+            tracing::info!("the login check was not possible: {}", crate::redact::redact(&e.to_string()));
+            Login::Unknown
+        }
     }
 }
 

@@ -153,6 +153,9 @@ pub struct Conflict {
 pub struct Plan {
     pub changes: Vec<Change>,
     pub conflicts: Vec<Conflict>,
+    /// Problems outside what eidb changes, which do not stop a run: verify reports them as findings,
+    /// provision as warnings.
+    pub notices: Vec<Conflict>,
 }
 
 impl Plan {
@@ -162,10 +165,13 @@ impl Plan {
 }
 
 /// Whether the account can log in with the spec's password (checked by connecting as it).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Login {
     Works,
+    /// The password is refused.
     Fails,
+    /// The password works, but not the way the nodes connect (their host, port and TLS): the reason.
+    RefusedToNodes(String),
     /// Not tried: the account does not exist, or the check was not possible from here.
     Unknown,
 }
@@ -243,14 +249,22 @@ pub fn server(
             }
         }
     }
+    if let Login::RefusedToNodes(reason) = &login {
+        plan.notices.push(Conflict {
+            subject: format!("account '{}'", desired.account.name),
+            expected: "the account logs in the way the nodes' JDBC URLs say (host, port, useSSL)".to_string(),
+            found: format!("refused that way, while the admin's way works: {reason}"),
+            fix: "if the server requires TLS, set jdbc.use_ssl = true in the spec; check server.jdbc_host/jdbc_port".to_string(),
+        });
+    }
     for host in &desired.account.hosts {
-        account_changes(&mut plan, desired, actual, host, login);
+        account_changes(&mut plan, desired, actual, host, &login);
     }
     plan
 }
 
 /// The changes one account row (`name@host`) needs: exist, log in, hold exactly the wanted grants.
-fn account_changes(plan: &mut Plan, desired: &DesiredServer, actual: &Actual, host: &str, login: Login) {
+fn account_changes(plan: &mut Plan, desired: &DesiredServer, actual: &Actual, host: &str, login: &Login) {
     let account = &desired.account;
     let name = account.display(host);
     let existing = actual.accounts.get(host);
@@ -274,7 +288,7 @@ fn account_changes(plan: &mut Plan, desired: &DesiredServer, actual: &Actual, ho
                         account.auth_plugin_reason.as_deref().unwrap_or("spec")
                     ),
                 });
-            } else if login == Login::Fails {
+            } else if *login == Login::Fails {
                 plan.changes.push(Change::AlterAccount {
                     account: name.clone(),
                     host: host.to_string(),

@@ -50,10 +50,29 @@ async fn admin_connection_uses_tls_as_the_spec_says() {
     let hint = report["error"]["hint"].as_str().unwrap_or_default();
     assert!(hint.contains("ssl_mode"), "{report:#}");
 
-    // Verified against the test's own CA, with the host name checked too: provision and verify work,
-    // including eidb's own login as the account.
+    // Verified against the test's own CA, with the host name checked too: provision works, including
+    // eidb's own login as the account. The nodes' URLs say useSSL=false, which this server refuses: verify
+    // says so (and does not take it for a wrong password).
+    with_server_keys(&cluster, &format!("ssl_mode = \"verify_ca\"\nssl_ca = {:?}", ca.display().to_string()));
+    let (code, report) = cluster.eidb_json(&["provision", "--db-only"]);
+    assert_eq!(code, 0, "{report:#}");
+    let (code, report) = cluster.eidb_json(&["provision", "--db-only"]);
+    assert_eq!(code, 0, "{report:#}");
+    assert_eq!(report["status"], "unchanged", "the refusal is not taken for a wrong password: {report:#}");
+    assert!(report["warnings"].to_string().contains("jdbc.use_ssl"), "{report:#}");
+    let (code, report) = cluster.eidb_json(&["verify", "--db-only"]);
+    assert_eq!(code, 1, "{report:#}");
+    let checks: Vec<&str> = report["findings"].as_array().unwrap().iter().map(|f| f["check"].as_str().unwrap()).collect();
+    assert_eq!(checks, ["account_login_nodes"], "{report:#}");
+
+    // With the nodes on TLS too, everything is in sync, in every verifying mode.
+    let spec_with_node_tls = |keys: &str| {
+        with_server_keys(&cluster, keys);
+        let spec = std::fs::read_to_string(&cluster.spec_path).unwrap() + "\n[jdbc]\nuse_ssl = true\n";
+        std::fs::write(&cluster.spec_path, spec).unwrap();
+    };
     for mode in ["verify_ca", "verify_identity", "required"] {
-        with_server_keys(&cluster, &format!("ssl_mode = \"{mode}\"\nssl_ca = {:?}", ca.display().to_string()));
+        spec_with_node_tls(&format!("ssl_mode = \"{mode}\"\nssl_ca = {:?}", ca.display().to_string()));
         let (code, report) = cluster.eidb_json(&["provision", "--db-only"]);
         assert_eq!(code, 0, "{mode}: {report:#}");
         let (code, report) = cluster.eidb_json(&["verify", "--db-only"]);

@@ -73,6 +73,11 @@ impl Endpoint {
         options
     }
 
+    /// One connection attempt, with the driver's own error (for callers that look at the error code).
+    pub async fn connect_raw(&self, database: Option<&str>) -> std::result::Result<MySqlConnection, sqlx::Error> {
+        MySqlConnection::connect_with(&self.options(database)).await
+    }
+
     /// One connection attempt.
     pub async fn connect(&self, database: Option<&str>) -> Result<MySqlConnection> {
         MySqlConnection::connect_with(&self.options(database))
