@@ -28,17 +28,17 @@
 //! transfer writes as that user); run as anyone else, they run as that user. A missing `mariadbd`,
 //! galera library, `rsync` or `mysql` user is a panic that names the Debian package to install.
 
+use super::watchdog::Watchdog;
 use sqlx::mysql::{MySqlConnectOptions, MySqlPoolOptions};
 use sqlx::{Connection, Executor, MySqlConnection, MySqlPool};
 use std::ffi::OsString;
 use std::fmt;
 use std::fs::{self, OpenOptions};
-use std::io::Write;
 use std::net::TcpListener;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
@@ -304,7 +304,7 @@ impl GaleraCluster {
             .map_err(|error| {
                 format!("cannot make a temp folder for the Galera cluster: {error}")
             })?;
-        let watchdog = Watchdog::spawn(folder.path())?;
+        let watchdog = Watchdog::spawn(WATCHDOG_SCRIPT, "eidb-galera-watchdog", folder.path(), "the Galera cluster")?;
         // From here on, dropping the cluster (also on the error paths below) ends the members and the
         // watchdog removes the folder.
         let root = folder.keep();
@@ -693,49 +693,6 @@ impl Tools {
     }
 }
 
-struct Watchdog {
-    process: Child,
-    /// Closing this (or the test process ending) makes the watchdog clean up.
-    orders: Option<ChildStdin>,
-}
-
-impl Watchdog {
-    fn spawn(folder: &Path) -> Result<Watchdog, String> {
-        let mut process = Command::new("sh")
-            .arg("-c")
-            .arg(WATCHDOG_SCRIPT)
-            .arg("eidb-galera-watchdog")
-            .arg(folder)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            // Out of the terminal's process group, so that Ctrl-C ends the tests but not the
-            // watchdog, which then cleans up.
-            .process_group(0)
-            .spawn()
-            .map_err(|error| format!("cannot start the Galera cluster's watchdog (sh): {error}"))?;
-        let orders = process.stdin.take();
-        Ok(Watchdog { process, orders })
-    }
-
-    fn send(&mut self, order: &str) {
-        let Some(orders) = &mut self.orders else {
-            return;
-        };
-        if writeln!(orders, "{order}")
-            .and_then(|()| orders.flush())
-            .is_err()
-        {
-            eprintln!("warning: the Galera cluster's watchdog has gone; its members may outlive the tests");
-        }
-    }
-
-    /// Closes the pipe and waits while the watchdog removes the folder.
-    fn finish(&mut self) {
-        self.orders = None;
-        let _ = self.process.wait();
-    }
-}
 
 /// The member's wsrep status, over a connection of its own (so it works on a member whose pools
 /// hold dead connections).

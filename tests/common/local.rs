@@ -10,6 +10,7 @@
 //! The data folder is bootstrapped once (mariadb-install-db or mysqld --initialize-insecure) into a
 //! template in cargo's target/tmp and copied for every server after that.
 
+use super::watchdog::Watchdog;
 use super::server::{parse_version, wait_for_login, Flavour, ServerKind};
 
 use sqlx::mysql::MySqlConnectOptions;
@@ -17,12 +18,11 @@ use std::collections::hash_map::DefaultHasher;
 use std::ffi::{OsStr, OsString};
 use std::fs::{self, File, OpenOptions};
 use std::hash::{Hash, Hasher};
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::io::{Read, Seek, SeekFrom};
 use std::net::TcpListener;
 use std::os::unix::fs::PermissionsExt;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::thread::sleep;
@@ -111,7 +111,7 @@ impl LocalServer {
             .prefix("eidb-test-")
             .tempdir()
             .map_err(|error| format!("cannot make a temp folder for the test server: {error}"))?;
-        let watchdog = Watchdog::spawn(folder.path())?;
+        let watchdog = Watchdog::spawn(WATCHDOG_SCRIPT, "eidb-test-watchdog", folder.path(), "the test server")?;
         // From here on, dropping `local` (also on the error paths below) ends the server and the
         // watchdog removes the folder.
         let root = folder.keep();
@@ -449,57 +449,19 @@ impl State {
     }
 }
 
-struct Watchdog {
-    process: Child,
-    /// Closing this (or the test process ending) makes the watchdog clean up.
-    orders: Option<ChildStdin>,
+/// The orders of the single-server watchdog script.
+trait ServerWatch {
+    fn watch(&mut self, pid: u32);
+    fn forget(&mut self);
 }
 
-impl Watchdog {
-    fn spawn(folder: &Path) -> Result<Watchdog, String> {
-        let mut process = Command::new("sh")
-            .arg("-c")
-            .arg(WATCHDOG_SCRIPT)
-            .arg("eidb-test-watchdog")
-            .arg(folder)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            // Out of the terminal's process group, so that Ctrl-C ends the tests but not the
-            // watchdog, which then cleans up.
-            .process_group(0)
-            .spawn()
-            .map_err(|error| format!("cannot start the test server's watchdog (sh): {error}"))?;
-        let orders = process.stdin.take();
-        Ok(Watchdog { process, orders })
-    }
-
+impl ServerWatch for Watchdog {
     fn watch(&mut self, pid: u32) {
         self.send(&format!("pid {pid}"));
     }
 
     fn forget(&mut self) {
         self.send("pid -");
-    }
-
-    fn send(&mut self, order: &str) {
-        let Some(orders) = &mut self.orders else {
-            return;
-        };
-        if writeln!(orders, "{order}")
-            .and_then(|()| orders.flush())
-            .is_err()
-        {
-            eprintln!(
-                "warning: the test server's watchdog has gone; the server may outlive the tests"
-            );
-        }
-    }
-
-    /// Closes the pipe and waits while the watchdog removes the folder.
-    fn finish(&mut self) {
-        self.orders = None;
-        let _ = self.process.wait();
     }
 }
 

@@ -18,6 +18,7 @@ pub mod cluster;
 pub mod galera;
 mod local;
 mod server;
+mod watchdog;
 
 #[allow(unused_imports)] // re-exported for the tests that name them
 pub use server::{Flavour, ServerKind, TestServer};
