@@ -44,7 +44,7 @@ fn main() -> ExitCode {
     };
     if let Command::Verify(args) = &cli.command {
         if verify_target.is_none() {
-            return finish(&cli, runtime.block_on(app::verify_homes(args, &progress, &mut report)), report);
+            return finish(&cli, runtime.block_on(eidb::verify_homes::run(args, &progress, &mut report)), report);
         }
     }
     let options = match &cli.command {
