@@ -9,7 +9,7 @@ use sqlx::{Executor, MySqlConnection};
 
 use std::time::Duration;
 
-use super::connect::{is_transient, statement_error, Endpoint};
+use super::connect::{is_transient, mysql_code, statement_error, Endpoint};
 use super::fold;
 use super::facts::{Flavour, ServerFacts};
 use super::inspect;
@@ -142,7 +142,7 @@ pub async fn apply(admin: &mut MySqlConnection, changes: &[Change], runner: &Run
         .iter()
         .filter(|c| matches!(c, Change::CreateDatabase { .. }))
     {
-        run_change(admin, change, desired, dialect, progress).await?;
+        run_change(admin, endpoint, change, desired, dialect, progress).await?;
     }
     let scripts: Vec<&Change> = changes
         .iter()
@@ -158,13 +158,17 @@ pub async fn apply(admin: &mut MySqlConnection, changes: &[Change], runner: &Run
                 | Change::Revoke { .. }
         )
     }) {
-        run_change(admin, change, desired, dialect, progress).await?;
+        run_change(admin, endpoint, change, desired, dialect, progress).await?;
     }
     Ok(())
 }
 
+/// Run one database or account change on the admin connection. These statements are safe to repeat
+/// (`IF NOT EXISTS`, `GRANT`, `ALTER USER`), so after a dropped connection the admin reconnects and sends
+/// the statement again; a `REVOKE` that finds its grant already gone has done its work.
 async fn run_change(
     conn: &mut MySqlConnection,
+    endpoint: &Endpoint,
     change: &Change,
     desired: &DesiredServer,
     dialect: Dialect,
@@ -172,10 +176,19 @@ async fn run_change(
 ) -> Result<()> {
     interrupt::check(&format!("before: {}", change.summary()))?;
     for statement in sql(change, desired, dialect, Secrets::Real) {
-        sqlx::raw_sql(&statement)
-            .execute(&mut *conn)
-            .await
-            .map_err(|e| statement_error(&e, &change.summary()))?;
+        let mut attempts = 0;
+        loop {
+            match conn.execute(sqlx::raw_sql(&statement)).await {
+                Ok(_) => break,
+                Err(e) if is_transient(&e) && attempts < 3 => {
+                    attempts += 1;
+                    tracing::warn!("{}: connection lost ({}); reconnecting", change.summary(), crate::redact::redact(&e.to_string()));
+                    *conn = endpoint.connect_waiting(None, Duration::from_secs(60)).await?;
+                }
+                Err(e) if attempts > 0 && matches!(change, Change::Revoke { .. }) && matches!(mysql_code(&e), Some(1141 | 1147)) => break,
+                Err(e) => return Err(statement_error(&e, &change.summary())),
+            }
+        }
     }
     progress.done(&change.summary());
     Ok(())
