@@ -22,7 +22,16 @@ if [[ "${1:-}" == "--clean" ]]; then
 fi
 
 mkdir -p "$demo"
+use_docker=false
 if [[ "${1:-}" == "--docker" ]]; then
+    use_docker=true
+fi
+if ! $use_docker; then
+    # shellcheck source=scripts/prerequisites.sh
+    source "$repo/scripts/prerequisites.sh"
+    install_missing_packages server
+fi
+if $use_docker; then
     (cd "$repo" && docker compose up -d --wait mysql)
     admin_url="mysql://root@127.0.0.1:$port"
     export EIDB_DEMO_ADMIN_PASSWORD="${MYSQL_ROOT_PASSWORD:-eidb-root}"
