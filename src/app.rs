@@ -59,13 +59,20 @@ struct ServerSide {
     members: Vec<Endpoint>,
     /// How the nodes reach the server: their JDBC host and port, TLS as their URLs say.
     nodes_way: Endpoint,
+    /// Warnings found while applying (members that could not be read back).
+    warnings: Vec<String>,
 }
 
 impl ServerSide {
+    /// The server in use, then the spec's others to fail over to.
+    fn candidates(&self) -> Vec<Endpoint> {
+        std::iter::once(self.endpoint.clone()).chain(self.members.iter().cloned()).collect()
+    }
+
     /// Every other member must hold what the one in use holds (read with `wsrep_sync_wait`).
-    async fn member_disagreements(&mut self) -> Result<Vec<(String, String)>> {
+    async fn read_back_members(&mut self) -> Result<members::ReadBack> {
         if self.members.is_empty() {
-            return Ok(Vec::new());
+            return Ok(members::ReadBack::default());
         }
         let desired = &self.desired;
         let names: Vec<&str> = desired.databases.iter().map(|d| d.name.as_str()).collect();
@@ -141,7 +148,11 @@ pub async fn run(options: Options<'_>, report: &mut Report) -> Result<i32> {
         Mode::Verify => {
             report.findings = findings(&planned)?;
             if let Some(server) = planned.server.as_mut() {
-                for (member, difference) in server.member_disagreements().await? {
+                let read_back = server.read_back_members().await?;
+                report.warnings.extend(read_back.unreachable.iter().map(|(member, why)| {
+                    format!("member {member} could not be checked: {why}")
+                }));
+                for (member, difference) in read_back.disagreements {
                     report.findings.push(Finding {
                         subject: format!("member {member}"),
                         check: "member_disagrees".into(),
@@ -193,6 +204,9 @@ pub async fn run(options: Options<'_>, report: &mut Report) -> Result<i32> {
             })?;
             // What was applied: the plan made under the lock, which may differ from the first one.
             report.changes = change_reports(&applied, planned.server.as_ref(), false);
+            if let Some(server) = planned.server.as_mut() {
+                report.warnings.append(&mut server.warnings);
+            }
             report.status = if applied.is_empty() {
                 "unchanged"
             } else {
@@ -453,6 +467,7 @@ async fn plan_server(
         reapply_changed_script,
         members,
         nodes_way,
+        warnings: Vec::new(),
     };
     match side.plan().await {
         Ok(server_plan) => {
@@ -542,7 +557,7 @@ async fn apply_plan(planned: &mut Planned, options: &Options<'_>) -> Result<Vec<
         );
         let ledger = Arc::new(tokio::sync::Mutex::new(
             Ledger::open(
-                &server.endpoint,
+                &server.candidates(),
                 &server.metadata_db,
                 &lock_name,
                 options.lock_wait,
@@ -592,8 +607,10 @@ async fn apply_server_locked(
         ))
         .with_hint("run `eidb verify` to see them"));
     }
+    let candidates = server.candidates();
     let runner = apply::Runner {
         endpoint: &server.endpoint,
+        candidates: &candidates,
         desired: &server.desired,
         dialect: server.dialect,
         parallel: options.parallel,
@@ -602,14 +619,20 @@ async fn apply_server_locked(
     };
     apply::apply(&mut server.conn, &fresh.changes, &runner).await?;
     prove_account(server, &options.progress).await?;
-    let disagreements = server.member_disagreements().await?;
-    if !disagreements.is_empty() {
-        let list: Vec<String> = disagreements.iter().map(|(m, d)| format!("{m}: {d}")).collect();
+    let read_back = server.read_back_members().await?;
+    if !read_back.disagreements.is_empty() {
+        let list: Vec<String> = read_back.disagreements.iter().map(|(m, d)| format!("{m}: {d}")).collect();
         return Err(Error::failure(format!("after provisioning, members disagree: {}", list.join("; ")))
             .with_hint("check the members' wsrep state (SHOW STATUS LIKE 'wsrep%'); run provision again once they are Synced"));
     }
-    if !server.members.is_empty() {
-        options.progress.done(&format!("all {} other member(s) hold the same databases, tables and grants", server.members.len()));
+    for (member, why) in &read_back.unreachable {
+        let warning = format!("member {member} could not be checked (it catches up when it rejoins): {why}");
+        options.progress.line(&warning);
+        server.warnings.push(warning);
+    }
+    let checked = server.members.len() - read_back.unreachable.len();
+    if checked > 0 {
+        options.progress.done(&format!("{checked} other member(s) hold the same databases, tables and grants"));
     }
     Ok(fresh.changes)
 }

@@ -200,6 +200,18 @@ async fn galera_checks(spec: &Spec, facts: &ServerFacts, script: &dbscript::Dbsc
             described.join("; ")
         ),
     });
+    let server = &spec.server;
+    if server.endpoints.len() > 1 && server.jdbc_hosts.len() == 1 && server.endpoints.contains(&server.jdbc_hosts[0]) {
+        checks.push(Check {
+            name: "galera jdbc".into(),
+            outcome: "warning".into(),
+            detail: format!(
+                "the nodes' JDBC URLs name one member only ({}:{}); when it is down the nodes lose their databases: set \
+                 server.jdbc_host to a load balancer or VIP, or server.jdbc_hosts to every member",
+                server.jdbc_hosts[0].0, server.jdbc_hosts[0].1
+            ),
+        });
+    }
     if !without_pk.is_empty() {
         checks.push(Check {
             name: "galera primary keys".into(),

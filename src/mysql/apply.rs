@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use super::connect::{is_transient, mysql_code, statement_error, Endpoint};
 use super::fold;
+use super::members;
 use super::facts::{Flavour, ServerFacts};
 use super::inspect;
 use super::ledger::SharedLedger;
@@ -127,6 +128,8 @@ pub fn script_sql<'a>(
 /// progress goes.
 pub struct Runner<'a> {
     pub endpoint: &'a Endpoint,
+    /// `endpoint` first, then the spec's other servers: where to reconnect after a dropped connection.
+    pub candidates: &'a [Endpoint],
     pub desired: &'a DesiredServer,
     pub dialect: Dialect,
     pub parallel: usize,
@@ -137,18 +140,18 @@ pub struct Runner<'a> {
 /// Apply the server changes: databases first, then every script concurrently (at most `parallel`
 /// connections), then the account and its grants.
 pub async fn apply(admin: &mut MySqlConnection, changes: &[Change], runner: &Runner<'_>) -> Result<()> {
-    let Runner { endpoint, desired, dialect, parallel, ledger, progress } = *runner;
+    let Runner { endpoint, candidates, desired, dialect, parallel, ledger, progress } = *runner;
     for change in changes
         .iter()
         .filter(|c| matches!(c, Change::CreateDatabase { .. }))
     {
-        run_change(admin, endpoint, change, desired, dialect, progress).await?;
+        run_change(admin, candidates, change, desired, dialect, progress).await?;
     }
     let scripts: Vec<&Change> = changes
         .iter()
         .filter(|c| matches!(c, Change::ApplyScript { .. }))
         .collect();
-    run_scripts(endpoint, &scripts, desired, parallel, ledger, progress).await?;
+    run_scripts(endpoint, candidates, &scripts, desired, parallel, ledger, progress).await?;
     for change in changes.iter().filter(|c| {
         matches!(
             c,
@@ -158,7 +161,7 @@ pub async fn apply(admin: &mut MySqlConnection, changes: &[Change], runner: &Run
                 | Change::Revoke { .. }
         )
     }) {
-        run_change(admin, endpoint, change, desired, dialect, progress).await?;
+        run_change(admin, candidates, change, desired, dialect, progress).await?;
     }
     Ok(())
 }
@@ -168,7 +171,7 @@ pub async fn apply(admin: &mut MySqlConnection, changes: &[Change], runner: &Run
 /// the statement again; a `REVOKE` that finds its grant already gone has done its work.
 async fn run_change(
     conn: &mut MySqlConnection,
-    endpoint: &Endpoint,
+    candidates: &[Endpoint],
     change: &Change,
     desired: &DesiredServer,
     dialect: Dialect,
@@ -183,7 +186,7 @@ async fn run_change(
                 Err(e) if is_transient(&e) && attempts < 3 => {
                     attempts += 1;
                     tracing::warn!("{}: connection lost ({}); reconnecting", change.summary(), crate::redact::redact(&e.to_string()));
-                    *conn = endpoint.connect_waiting(None, Duration::from_secs(60)).await?;
+                    *conn = members::reconnect(candidates, None, Duration::from_secs(60), progress).await?.1;
                 }
                 Err(e) if attempts > 0 && matches!(change, Change::Revoke { .. }) && matches!(mysql_code(&e), Some(1141 | 1147)) => break,
                 Err(e) => return Err(statement_error(&e, &change.summary())),
@@ -196,6 +199,7 @@ async fn run_change(
 
 async fn run_scripts(
     endpoint: &Endpoint,
+    candidates: &[Endpoint],
     scripts: &[&Change],
     desired: &DesiredServer,
     parallel: usize,
@@ -203,7 +207,7 @@ async fn run_scripts(
     progress: &Progress,
 ) -> Result<()> {
     // Concurrent on one task (no spawn): at most `parallel` databases load at once, each on its own connection.
-    let loads = scripts.iter().map(|change| load_database(endpoint, change, desired, ledger, progress));
+    let loads = scripts.iter().map(|change| load_database(endpoint, candidates, change, desired, ledger, progress));
     let outcomes: Vec<Result<()>> = stream::iter(loads)
         .buffer_unordered(parallel.max(1))
         .collect()
@@ -215,6 +219,7 @@ async fn run_scripts(
 
 async fn load_database(
     endpoint: &Endpoint,
+    candidates: &[Endpoint],
     change: &Change,
     desired: &DesiredServer,
     ledger: Option<&SharedLedger>,
@@ -237,7 +242,7 @@ async fn load_database(
     } else {
         statements.iter().map(|&i| fold::Batch { sql: script.statements[i].sql.clone(), statements: vec![i] }).collect()
     };
-    let outcome = run_script(endpoint, database, &batches, script, tracked.as_deref()).await;
+    let outcome = run_script(endpoint, candidates, database, &batches, script, tracked.as_deref(), progress).await;
     if let Some(ledger) = ledger {
         let mut ledger = ledger.lock().await;
         match &outcome {
@@ -260,10 +265,12 @@ async fn load_database(
 /// failure, returns how many statements of the script (in order) are known complete.
 async fn run_script(
     endpoint: &Endpoint,
+    candidates: &[Endpoint],
     database: &str,
     batches: &[fold::Batch],
     script: &Dbscript,
     ledger_db: Option<&str>,
+    progress: &Progress,
 ) -> Result<(), (usize, Error)> {
     let mut conn = endpoint.connect(Some(database)).await.map_err(|e| (0, e))?;
     let mut session: Vec<&str> = Vec::new();
@@ -292,10 +299,16 @@ async fn run_script(
             };
             match sent {
                 Ok(()) => break,
+                // A counted statement's transaction was rolled back by a deadlock (on Galera also by a
+                // replicated DDL or a conflicting write elsewhere): nothing of it took effect, send it again.
+                Err(e) if counted.is_some() && mysql_code(&e) == Some(1213) && attempts < 5 => {
+                    attempts += 1;
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
                 Err(e) if is_transient(&e) && attempts < 3 => {
                     attempts += 1;
                     tracing::warn!("{}: connection lost ({}); reconnecting", place(), crate::redact::redact(&e.to_string()));
-                    conn = endpoint.connect_waiting(Some(database), Duration::from_secs(60)).await.map_err(|e| (index, e))?;
+                    conn = members::reconnect(candidates, Some(database), Duration::from_secs(60), progress).await.map_err(|e| (index, e))?.1;
                     for setting in &session {
                         conn.execute(sqlx::raw_sql(setting)).await.map_err(|e| (index, statement_error(&e, &place())))?;
                     }

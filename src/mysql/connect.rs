@@ -132,10 +132,9 @@ fn ssl_mode(mode: &str) -> MySqlSslMode {
 pub fn is_transient(e: &sqlx::Error) -> bool {
     match e {
         sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::Tls(_) => true,
-        sqlx::Error::Database(db) => {
-            matches!(db.code().as_deref(), Some("08S01") | Some("HY000"))
-                && matches!(mysql_code(e), Some(1040 | 1053 | 2006 | 2013 | 1927))
-        }
+        // Too many connections, shutdown in progress, gone away, lost, killed; and a Galera member that
+        // left the cluster ("WSREP has not yet prepared node for application use").
+        sqlx::Error::Database(_) => matches!(mysql_code(e), Some(1040 | 1053 | 2006 | 2013 | 1927 | 1047)),
         _ => false,
     }
 }

@@ -88,7 +88,9 @@ pub async fn read_scripts(
 /// The ledger of one run: the metadata database's connection, the run's id and the lock it holds.
 pub struct Ledger {
     conn: MySqlConnection,
-    endpoint: Endpoint,
+    /// The server in use first, then the others of the spec (Galera members) to fail over to.
+    candidates: Vec<Endpoint>,
+    progress: Progress,
     database: String,
     run_id: i64,
     owner: String,
@@ -100,12 +102,13 @@ impl Ledger {
     /// Create the metadata database and its tables (sqlx migrations) if needed, take the run lock
     /// (waiting up to `lock_wait`), and record the run.
     pub async fn open(
-        endpoint: &Endpoint,
+        candidates: &[Endpoint],
         metadata_db: &str,
         lock_name: &str,
         lock_wait: Duration,
         progress: &Progress,
     ) -> Result<Ledger> {
+        let endpoint = &candidates[0];
         let mut admin = endpoint.connect(None).await?;
         admin
             .execute(sqlx::raw_sql(&format!(
@@ -118,6 +121,8 @@ impl Ledger {
             })?;
         drop(admin);
         let mut conn = endpoint.connect(Some(metadata_db)).await?;
+        // On Galera, read what other members wrote (the ledger and the lock are shared through them).
+        let _ = conn.execute(sqlx::raw_sql("SET SESSION wsrep_sync_wait = 1")).await;
         migrate(&mut conn, metadata_db).await?;
         let connection_id: u64 = sqlx::raw_sql("SELECT CONNECTION_ID()")
             .fetch_one(&mut conn)
@@ -132,22 +137,33 @@ impl Ledger {
             std::process::id()
         );
         acquire_lock(&mut conn, lock_name, &owner, lock_wait, progress).await?;
-        let run_id = sqlx::query("INSERT INTO eidb_run (eidb_version, started_at, outcome, owner) VALUES (?, NOW(6), 'running', ?)")
-            .bind(EIDB_VERSION)
-            .bind(&owner)
-            .execute(&mut conn)
-            .await
-            .map_err(|e| statement_error(&e, "recording the run"))?
-            .last_insert_id() as i64;
+        let mut attempts = 0;
+        let run_id = loop {
+            attempts += 1;
+            let inserted = sqlx::query("INSERT INTO eidb_run (eidb_version, started_at, outcome, owner) VALUES (?, NOW(6), 'running', ?)")
+                .bind(EIDB_VERSION)
+                .bind(&owner)
+                .execute(&mut conn)
+                .await;
+            match inserted {
+                Ok(done) => break done.last_insert_id() as i64,
+                // On Galera a replicated DDL or a conflicting write elsewhere aborts it: nothing happened.
+                Err(e) if super::connect::mysql_code(&e) == Some(1213) && attempts <= 5 => {
+                    tokio::time::sleep(Duration::from_millis(100 * attempts)).await;
+                }
+                Err(e) => return Err(statement_error(&e, "recording the run")),
+            }
+        };
         let renewer = Some(spawn_renewer(
-            endpoint.clone(),
+            candidates.to_vec(),
             metadata_db.to_string(),
             lock_name.to_string(),
             owner.clone(),
         ));
         Ok(Ledger {
             conn,
-            endpoint: endpoint.clone(),
+            candidates: candidates.to_vec(),
+            progress: progress.clone(),
             database: metadata_db.to_string(),
             run_id,
             owner,
@@ -239,26 +255,29 @@ impl Ledger {
         .await
     }
 
-    /// Run a ledger statement; after a dropped connection, reconnect once and try again (the statements
-    /// are idempotent upserts and updates).
+    /// Run a ledger statement (an idempotent upsert or update). After a dropped connection it reconnects,
+    /// through another member if need be, and sends it again; so it does after a deadlock (1213), which on
+    /// Galera also means "aborted by a replicated DDL or a conflicting write on another member".
     async fn exec_retrying<'q, F>(&mut self, make: F) -> Result<()>
     where
         F: Fn(i64) -> sqlx::query::Query<'q, sqlx::MySql, sqlx::mysql::MySqlArguments>,
     {
-        match make(self.run_id).execute(&mut self.conn).await {
-            Ok(_) => Ok(()),
-            Err(e) if is_transient(&e) => {
-                self.conn = self
-                    .endpoint
-                    .connect_waiting(Some(&self.database), Duration::from_secs(30))
-                    .await?;
-                make(self.run_id)
-                    .execute(&mut self.conn)
-                    .await
-                    .map(|_| ())
-                    .map_err(|e| statement_error(&e, "writing the ledger"))
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            match make(self.run_id).execute(&mut self.conn).await {
+                Ok(_) => return Ok(()),
+                Err(e) if is_transient(&e) && attempts <= 3 => {
+                    let (_, conn) =
+                        super::members::reconnect(&self.candidates, Some(&self.database), Duration::from_secs(30), &self.progress).await?;
+                    self.conn = conn;
+                    let _ = self.conn.execute(sqlx::raw_sql("SET SESSION wsrep_sync_wait = 1")).await;
+                }
+                Err(e) if super::connect::mysql_code(&e) == Some(1213) && attempts <= 5 => {
+                    tokio::time::sleep(Duration::from_millis(100 * attempts)).await;
+                }
+                Err(e) => return Err(statement_error(&e, "writing the ledger")),
             }
-            Err(e) => Err(statement_error(&e, "writing the ledger")),
         }
     }
 }
@@ -266,29 +285,60 @@ impl Ledger {
 /// Bring the ledger's tables up to date. Concurrent first runs race on sqlx's bookkeeping row (1062), so
 /// migrations run under a server lock, and a lost race is retried: the winner's migration is then seen.
 async fn migrate(conn: &mut MySqlConnection, metadata_db: &str) -> Result<()> {
+    // GET_LOCK holds on one Galera member only, so concurrent first runs through different members can
+    // still meet: a deadlock, a table not there yet, or the other run's migration row marked unfinished.
+    // The migration is idempotent (CREATE TABLE IF NOT EXISTS), so each of these is retried; a row left
+    // unfinished by a run that died is removed and the migration run again.
     let lock = quote::literal(&format!("eidb-migrate-{metadata_db}"), Backslashes::Escape);
-    let _ = conn
-        .execute(sqlx::raw_sql(&format!("DO GET_LOCK({lock}, 60)")))
-        .await;
-    let mut outcome = MIGRATOR.run(&mut *conn).await;
-    for _ in 0..3 {
-        match &outcome {
-            Err(sqlx::migrate::MigrateError::Execute(e))
-                if super::connect::mysql_code(e) == Some(1062) =>
-            {
-                tokio::time::sleep(Duration::from_millis(200)).await;
-                outcome = MIGRATOR.run(&mut *conn).await;
+    let _ = conn.execute(sqlx::raw_sql(&format!("DO GET_LOCK({lock}, 60)"))).await;
+    let started = Instant::now();
+    let outcome = loop {
+        let outcome = MIGRATOR.run(&mut *conn).await;
+        let retry = match &outcome {
+            Ok(()) => false,
+            Err(sqlx::migrate::MigrateError::Execute(e) | sqlx::migrate::MigrateError::ExecuteMigration(e, _)) => {
+                matches!(super::connect::mysql_code(e), Some(1062 | 1213 | 1146 | 1205))
             }
-            _ => break,
+            Err(sqlx::migrate::MigrateError::Dirty(version)) if started.elapsed() > Duration::from_secs(10) => {
+                // Nobody finished it in 10 s: the run that started it is gone.
+                let _ = conn
+                    .execute(sqlx::raw_sql(&format!("DELETE FROM _sqlx_migrations WHERE version = {version} AND success = FALSE")))
+                    .await;
+                true
+            }
+            Err(sqlx::migrate::MigrateError::Dirty(_)) => true,
+            Err(_) => false,
+        };
+        if !retry || started.elapsed() > Duration::from_secs(30) {
+            break outcome;
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    };
+    // Concurrent first runs on Galera can leave sqlx's bookkeeping saying "applied" on this member while
+    // this member has not created every table itself (the other run's DDL raced ours). eidb's migrations
+    // are idempotent (IF NOT EXISTS) by rule, so running them once more makes sure.
+    if outcome.is_ok() && !ledger_tables_exist(conn, metadata_db).await {
+        for migration in MIGRATOR.iter() {
+            conn.execute(sqlx::raw_sql(&migration.sql))
+                .await
+                .map_err(|e| statement_error(&e, &format!("making sure eidb's ledger tables exist in {metadata_db}")))?;
         }
     }
-    let _ = conn
-        .execute(sqlx::raw_sql(&format!("DO RELEASE_LOCK({lock})")))
-        .await;
+    let _ = conn.execute(sqlx::raw_sql(&format!("DO RELEASE_LOCK({lock})"))).await;
     outcome.map_err(|e| {
         Error::failure(format!("setting up eidb's ledger in {metadata_db}: {e}"))
             .with_hint("if a migration of eidb's ledger was changed or is newer than this eidb, use the eidb version that created it")
     })
+}
+
+/// Whether this member holds all of eidb's tables (a no-op `CREATE TABLE IF NOT EXISTS` is still a
+/// replicated DDL on Galera, which aborts other members' transactions on those tables: avoid it).
+async fn ledger_tables_exist(conn: &mut MySqlConnection, metadata_db: &str) -> bool {
+    let sql = format!(
+        "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = {} AND TABLE_NAME IN ('eidb_run', 'eidb_script', 'eidb_lock')",
+        quote::literal(metadata_db, Backslashes::Escape)
+    );
+    sqlx::raw_sql(&sql).fetch_one(&mut *conn).await.ok().and_then(|row| row.try_get::<i64, _>(0).ok()) == Some(3)
 }
 
 /// Take the lock row: insert it, or take it over when it expired; otherwise wait and try again.
@@ -383,7 +433,7 @@ async fn acquire_lock(
 
 /// Keep renewing the lock while the run lasts.
 fn spawn_renewer(
-    endpoint: Endpoint,
+    candidates: Vec<Endpoint>,
     database: String,
     name: String,
     owner: String,
@@ -393,7 +443,12 @@ fn spawn_renewer(
         loop {
             tokio::time::sleep(LOCK_TTL / 3).await;
             if conn.is_none() {
-                conn = endpoint.connect(Some(&database)).await.ok();
+                for endpoint in &candidates {
+                    if let Ok(Ok(c)) = tokio::time::timeout(Duration::from_secs(5), endpoint.connect(Some(&database))).await {
+                        conn = Some(c);
+                        break;
+                    }
+                }
             }
             if let Some(c) = conn.as_mut() {
                 let renewed = sqlx::query("UPDATE eidb_lock SET expires_at = NOW(6) + INTERVAL ? SECOND WHERE name = ? AND owner = ?")

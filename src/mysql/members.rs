@@ -145,9 +145,17 @@ pub fn fingerprint(actual: &Actual) -> BTreeSet<String> {
 
 /// Read the same objects on every other member of the spec, with `wsrep_sync_wait` so each read sees the
 /// writes made through the first; returns, per member that disagrees or cannot be read, what differs.
-pub async fn read_back(others: &[Endpoint], expected: &Actual, databases: &[&str], account: (&str, &[String])) -> Vec<(String, String)> {
+/// What the other members said: those that disagree (member, what differs) and those that could not be
+/// read (member, why): a member that is down is not drift, but the output names it.
+#[derive(Debug, Default)]
+pub struct ReadBack {
+    pub disagreements: Vec<(String, String)>,
+    pub unreachable: Vec<(String, String)>,
+}
+
+pub async fn read_back(others: &[Endpoint], expected: &Actual, databases: &[&str], account: (&str, &[String])) -> ReadBack {
     let reference = fingerprint(expected);
-    let mut disagreements = Vec::new();
+    let mut result = ReadBack::default();
     for endpoint in others {
         let outcome = async {
             let mut conn = endpoint.connect(None).await?;
@@ -164,11 +172,45 @@ pub async fn read_back(others: &[Endpoint], expected: &Actual, databases: &[&str
                 let missing: Vec<&String> = reference.difference(&seen).take(5).collect();
                 let extra: Vec<&String> = seen.difference(&reference).take(5).collect();
                 if !missing.is_empty() || !extra.is_empty() {
-                    disagreements.push((endpoint.describe(), format!("lacks {missing:?}; has besides {extra:?}")));
+                    result.disagreements.push((endpoint.describe(), format!("lacks {missing:?}; has besides {extra:?}")));
                 }
             }
-            Err(e) => disagreements.push((endpoint.describe(), format!("could not be read: {}", e.message))),
+            Err(e) => result.unreachable.push((endpoint.describe(), e.message)),
         }
     }
-    disagreements
+    result
+}
+
+/// Connect again after a dropped connection: to the same server if it comes back, else to the next
+/// usable one of `candidates` (on Galera: ready and Synced), trying for up to `wait`. Returns the server
+/// now in use.
+pub async fn reconnect(candidates: &[Endpoint], database: Option<&str>, wait: Duration, progress: &Progress) -> Result<(Endpoint, MySqlConnection)> {
+    let deadline = Instant::now() + wait;
+    let mut delay = Duration::from_millis(200);
+    let mut last = String::new();
+    loop {
+        for endpoint in candidates {
+            // A server that stopped answering (paused, half down) must not hold the run for ever.
+            let attempt = tokio::time::timeout(Duration::from_secs(5), endpoint.connect_raw(database)).await;
+            match attempt.unwrap_or_else(|_| Err(sqlx::Error::PoolTimedOut)) {
+                Ok(mut conn) => {
+                    let usable = galera_state(&mut conn).await.map(|s| s.is_usable()).unwrap_or(false);
+                    if usable {
+                        if candidates.first().is_some_and(|first| first.describe() != endpoint.describe()) {
+                            progress.line(&format!("continuing through {} after losing the connection", endpoint.describe()));
+                        }
+                        return Ok((endpoint.clone(), conn));
+                    }
+                    last = format!("{} is not Synced", endpoint.describe());
+                }
+                Err(e) => last = format!("{}: {}", endpoint.describe(), crate::redact::redact(&e.to_string())),
+            }
+        }
+        if Instant::now() + delay >= deadline {
+            return Err(Error::failure(format!("lost the connection and could not reconnect within {} s ({last})", wait.as_secs()))
+                .with_hint("check the server (or the Galera members) and run again: the run resumes where it stopped"));
+        }
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(Duration::from_secs(2));
+    }
 }

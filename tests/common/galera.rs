@@ -106,7 +106,12 @@ pub struct GaleraCluster {
     tools: Tools,
     members: Vec<MemberSetup>,
     state: Mutex<State>,
+    /// One cluster at a time per test process: on 2 cores, several clusters joining at once starve each
+    /// other's group communication until members time out of the primary component and abort.
+    _one_at_a_time: std::sync::MutexGuard<'static, ()>,
 }
+
+static ONE_CLUSTER_AT_A_TIME: Mutex<()> = Mutex::new(());
 
 /// Where to reach one member. Root logs in with an empty password.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -321,7 +326,9 @@ impl GaleraCluster {
                 },
             })
             .collect();
+        let one_at_a_time = ONE_CLUSTER_AT_A_TIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let cluster = GaleraCluster {
+            _one_at_a_time: one_at_a_time,
             name: super::unique_name("eidb_galera"),
             tools,
             members: setups,
