@@ -1,14 +1,17 @@
 #!/usr/bin/env python3
-"""Benchmark of issue 7: `eidb provision` / `eidb verify` against the manual WSO2 procedure.
+"""Benchmark of issue 7: `eidb provision` / `eidb verify` against the manual WSO2 procedure; with
+--galera, also on a 3-member MariaDB Galera cluster (issue 9).
 
 Usage (from the repository root, after `cargo build --release`):
 
     python3 scripts/bench.py [--runs 5] [--nodes 2,16] [--eidb target/release/eidb]
                              [--output FILE.md] [--eidb-parallel N] [--timeout SECONDS]
-                             [--fail-on-target]
+                             [--fail-on-target] [--galera]
 
 Needs python3 (standard library only), mariadbd or mysqld (on PATH or in /usr/sbin), the `mariadb` or
-`mysql` client, `xargs`, and the WSO2 EI files in ../shared/wso2-ei/ei-6.x (or --wso2-dir).
+`mysql` client, `xargs`, and the WSO2 EI files in ../shared/wso2-ei/ei-6.x (or --wso2-dir). --galera also
+needs MariaDB's mariadbd and mariadb-install-db, the galera-4 library, rsync and wsrep_sst_rsync (Debian:
+`apt-get install mariadb-server galera-4 rsync`).
 
 What it does
 ------------
@@ -53,6 +56,28 @@ What it does
    Targets are defined for 4 and 18 databases; other --nodes values are measured but not judged.
    On a busy machine the figures are noisy: use --runs 5 or more and look at min/max.
 
+6. With --galera (off by default: it adds a few minutes), after the single server's rows: starts a
+   3-member Galera cluster of its own on loopback ports, as tests/common/galera.rs does (mariadb-install-db
+   per member; run as root, the members run as `mysql` and their folders are given to it, so the rsync
+   state transfer can write; galera-4 provider, gcomm:// addresses of the three, rsync SST, ROW binlog
+   format, autoinc lock mode 2, small buffer pools; the first member with --wsrep-new-cluster) and waits
+   until all three are Synced. For each node count, the same run order and checks as above, with these
+   scenarios (shown as `galera: ...`):
+     - manual and parallel clients, all against member 1 (Galera replicates to the others);
+     - eidb provision --db-only from nothing, its no-op, and eidb verify --db-only, with a spec whose
+       `[server] urls` lists the three members: eidb provisions through the first Synced member, then
+       reads every other member back (with wsrep_sync_wait) and compares;
+     - the same three with a spec that names member 1 only: no other member is probed or read back, so
+       the difference to the rows above is what naming the whole cluster costs.
+   The from-nothing runs use eidb's human output (not JSON): its progress lines carry eidb's own timings,
+   from which the report takes how long eidb's read-back of members 2 and 3 took.
+   Every check reads member 3, not member 1, with `SET SESSION wsrep_sync_wait = 1`: what eidb wrote
+   through member 1 must be there on another member. The report shows these rows beside the single
+   server's, with the ratios to the Galera manual procedure and the Galera best parallel client, and
+   a section with the ratios of the targets side by side (Galera is not judged). The members are stopped
+   and their folder removed at the end, also on Ctrl-C, SIGTERM or an error; a watchdog does it should
+   this script be killed outright.
+
 Exit status: 0 when the benchmark ran (targets may fail; with --fail-on-target a failed target gives 3),
 1 when something broke (server, client, a wrong result), 2 on bad usage, 130 on Ctrl-C.
 """
@@ -65,6 +90,7 @@ import hashlib
 import json
 import os
 import platform
+import random
 import re
 import shutil
 import signal
@@ -78,6 +104,7 @@ import time
 import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_WSO2_DIR = REPO_ROOT.parent / "shared" / "wso2-ei" / "ei-6.x"
@@ -252,7 +279,158 @@ def free_loopback_port() -> int:
     raise BenchError("found no free port on 127.0.0.1")
 
 
-class ThrowawayServer:
+def ports_outside_ephemeral_range(count: int) -> list[int]:
+    """`count` distinct free ports on 127.0.0.1 below the kernel's ephemeral range (so never 3306), where no
+    outgoing connection (nor another program's bind to port 0) takes one between this pick and the server's
+    bind. All are held until all are found, so none repeats."""
+    try:
+        ephemeral_low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        ephemeral_low = 32768
+    candidates = random.sample(range(20000, max(ephemeral_low, 20000 + 10 * count)), 10 * count)
+    held: list[socket.socket] = []
+    try:
+        for port in candidates:
+            if len(held) == count:
+                break
+            probe = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            try:
+                probe.bind(("127.0.0.1", port))
+                held.append(probe)
+            except OSError:
+                probe.close()
+        if len(held) < count:
+            raise BenchError(f"found only {len(held)} of {count} free ports on 127.0.0.1 from 20000 up")
+        return [probe.getsockname()[1] for probe in held]
+    finally:
+        for probe in held:
+            probe.close()
+
+
+class Watchdog:
+    """A shell that outlives this script: once our end of its stdin closes (we exit, however abruptly, even
+    by SIGKILL), it stops every server process group it was told to watch (SIGTERM, up to a minute, then
+    SIGKILL) and removes `folder`. Servers run in sessions of their own, so a group is the server and any
+    helper it runs (a Galera state transfer's rsync)."""
+
+    SCRIPT = r"""
+folder=$1
+groups=
+trap '' INT HUP
+while IFS= read -r order; do
+    case $order in
+        "watch "*) groups="$groups ${order#watch }" ;;
+        "forget "*)
+            kept=
+            for group in $groups; do [ "$group" = "${order#forget }" ] || kept="$kept $group"; done
+            groups=$kept ;;
+    esac
+done
+for group in $groups; do kill -s TERM -- "-$group" 2>/dev/null; done
+n=0
+while [ $n -lt 600 ]; do
+    alive=
+    for group in $groups; do kill -s 0 -- "-$group" 2>/dev/null && alive=yes; done
+    [ -z "$alive" ] && break
+    sleep 0.1; n=$((n+1))
+done
+for group in $groups; do kill -s KILL -- "-$group" 2>/dev/null; done
+rm -rf -- "$folder"
+"""
+
+    def __init__(self, folder: Path) -> None:
+        self.process = subprocess.Popen(
+            ["sh", "-c", self.SCRIPT, "eidb-bench-watchdog", str(folder)],
+            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        )
+
+    def watch(self, process: subprocess.Popen) -> None:
+        self._order(f"watch {process.pid}")
+
+    def forget(self, process: subprocess.Popen) -> None:
+        """Say so right after reaping `process`, so the watchdog never signals a recycled id."""
+        self._order(f"forget {process.pid}")
+
+    def finish(self) -> None:
+        """Close the pipe: the watchdog stops what it still watches, removes the folder, and exits."""
+        if self.process.poll() is None:
+            self.process.stdin.close()
+            try:
+                self.process.wait(SERVER_STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(10)
+
+    def _order(self, order: str) -> None:
+        try:
+            self.process.stdin.write(f"{order}\n".encode())
+            self.process.stdin.flush()
+        except (BrokenPipeError, ValueError):
+            log("warning: the watchdog has gone; should this script be killed, its servers may outlive it")
+
+
+def exited_within(process: subprocess.Popen, seconds: float) -> bool:
+    """True once `process` has exited; it is left unreaped, so its id (and its group's) stays ours."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            if os.waitid(os.P_PID, process.pid, os.WEXITED | os.WNOWAIT | os.WNOHANG) is not None:
+                return True
+        except ChildProcessError:  # already reaped
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.05)
+
+
+def stop_server_process(process: subprocess.Popen, watchdog: Watchdog | None, grace: float = 0.0) -> None:
+    """Stop a server started in a session of its own: `grace` seconds to exit by itself (after SHUTDOWN),
+    then SIGTERM (a clean shutdown), then SIGKILL to its whole group (a state transfer's rsync too). Reaps
+    it last, then tells the watchdog to forget it."""
+    if process.returncode is None:
+        if not exited_within(process, grace):
+            os.kill(process.pid, signal.SIGTERM)
+            exited_within(process, SERVER_STOP_TIMEOUT)
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        process.wait(10)
+    if watchdog:
+        watchdog.forget(process)
+
+
+class ClientAccess:
+    """Talking to a server on 127.0.0.1:`port` as root (no password) with the mariadb/mysql client.
+    `session_setup` runs first in every query's session."""
+
+    client: str
+    port: int
+    session_setup: str = ""
+
+    def client_argv(self) -> list[str]:
+        return [self.client, "--no-defaults", "--protocol=tcp", "-h127.0.0.1", f"--port={self.port}", "-uroot"]
+
+    def query(self, sql: str) -> list[list[str]]:
+        """Rows of tab-separated client output; raises on any error."""
+        sql = self.session_setup + sql
+        finished = run_measured([*self.client_argv(), "--batch", "--raw", "--skip-column-names", "-e", sql], QUERY_TIMEOUT)
+        if finished.returncode != 0:
+            raise BenchError(f"query failed: {sql[:200]}\n{finished.describe_failure()}")
+        return [line.split("\t") for line in finished.stdout.splitlines() if line]
+
+    def url(self) -> str:
+        return f"mysql://root@127.0.0.1:{self.port}"
+
+    def reset(self) -> None:
+        """Drop every non-system database and the account: the state 'from nothing'."""
+        databases = [row[0] for row in self.query("SHOW DATABASES") if row[0].lower() not in SYSTEM_DATABASES]
+        statements = [f"DROP DATABASE `{name}`" for name in databases]
+        statements.append(f"DROP USER IF EXISTS '{ACCOUNT_NAME}'@'{ACCOUNT_HOST}'")
+        self.query("; ".join(statements))
+
+
+class ThrowawayServer(ClientAccess):
     """A MariaDB/MySQL server in `workdir`/server, on a free loopback port, root with no password. Should
     this script die without cleaning up, a watchdog stops the server and removes all of `workdir`."""
 
@@ -276,7 +454,7 @@ class ThrowawayServer:
         self.datadir = self.folder / "data"
         self.port = 0
         self.process: subprocess.Popen | None = None
-        self.watchdog: subprocess.Popen | None = None
+        self.watchdog: Watchdog | None = None
         self.settings: list[str] = []
 
     # -- lifecycle --------------------------------------------------------------------------------------
@@ -305,33 +483,23 @@ class ThrowawayServer:
             start_new_session=True,
         )
         server_log.close()
-        self._start_watchdog()
+        # Stops the server and removes the benchmark's whole folder should this script die.
+        self.watchdog = Watchdog(self.workdir)
+        self.watchdog.watch(self.process)
         self._wait_until_ready()
 
     def stop(self) -> None:
         """Stop the server (SHUTDOWN, then SIGTERM, then SIGKILL) and remove its folder. Idempotent."""
-        if self.process and self.process.poll() is None:
+        if self.process and self.process.returncode is None:
             try:
                 subprocess.run(
                     [*self.client_argv(), "-e", "SHUTDOWN"], capture_output=True, timeout=30, check=False
                 )
             except (OSError, subprocess.TimeoutExpired):
                 pass
-            try:
-                self.process.wait(SERVER_STOP_TIMEOUT / 2)
-            except subprocess.TimeoutExpired:
-                self.process.terminate()
-                try:
-                    self.process.wait(SERVER_STOP_TIMEOUT / 2)
-                except subprocess.TimeoutExpired:
-                    self.process.kill()
-                    self.process.wait(10)
-        if self.watchdog and self.watchdog.poll() is None:
-            self.watchdog.stdin.close()  # the watchdog finds the server gone and only removes the folders
-            try:
-                self.watchdog.wait(SERVER_STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                self.watchdog.kill()
+            stop_server_process(self.process, self.watchdog, grace=SERVER_STOP_TIMEOUT / 2)
+        if self.watchdog:
+            self.watchdog.finish()  # nothing left to stop: it only removes the folders
         shutil.rmtree(self.folder, ignore_errors=True)
 
     def _initialize(self, user: str) -> None:
@@ -364,19 +532,6 @@ class ThrowawayServer:
             options.append("--mysqlx=OFF")
         return options
 
-    def _start_watchdog(self) -> None:
-        """A shell that waits for our end of its stdin to close (we exit, however abruptly), then stops the
-        server it was given and removes the benchmark's whole folder."""
-        script = (
-            'cat >/dev/null; kill -TERM "$1" 2>/dev/null; n=0; '
-            'while kill -0 "$1" 2>/dev/null && [ $n -lt 600 ]; do sleep 0.1; n=$((n+1)); done; '
-            'kill -KILL "$1" 2>/dev/null; rm -rf -- "$2"'
-        )
-        self.watchdog = subprocess.Popen(
-            ["sh", "-c", script, "eidb-bench-watchdog", str(self.process.pid), str(self.workdir)],
-            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-        )
-
     def _wait_until_ready(self) -> None:
         deadline = time.monotonic() + SERVER_READY_TIMEOUT
         while time.monotonic() < deadline:
@@ -392,31 +547,14 @@ class ThrowawayServer:
         server_log = (self.folder / "server.log").read_text(errors="replace")
         raise BenchError(f"the server did not come up on 127.0.0.1:{self.port}:\n{tail(server_log)}")
 
-    # -- talking to it ----------------------------------------------------------------------------------
-
-    def client_argv(self) -> list[str]:
-        return [self.client, "--no-defaults", "--protocol=tcp", "-h127.0.0.1", f"--port={self.port}", "-uroot"]
-
-    def query(self, sql: str) -> list[list[str]]:
-        """Rows of tab-separated client output; raises on any error."""
-        finished = run_measured([*self.client_argv(), "--batch", "--raw", "--skip-column-names", "-e", sql], QUERY_TIMEOUT)
-        if finished.returncode != 0:
-            raise BenchError(f"query failed: {sql[:200]}\n{finished.describe_failure()}")
-        return [line.split("\t") for line in finished.stdout.splitlines() if line]
-
-    def url(self) -> str:
-        return f"mysql://root@127.0.0.1:{self.port}"
-
     def describe(self) -> str:
-        shown = [s for s in self.settings if not s.startswith(("--datadir", "--socket", "--tmpdir", "--secure-file"))]
-        return f"{self.version.split(' for ')[0]}; {' '.join(shown)}"
+        return describe_settings(self.version, self.settings)
 
-    def reset(self) -> None:
-        """Drop every non-system database and the account: the state 'from nothing'."""
-        databases = [row[0] for row in self.query("SHOW DATABASES") if row[0].lower() not in SYSTEM_DATABASES]
-        statements = [f"DROP DATABASE `{name}`" for name in databases]
-        statements.append(f"DROP USER IF EXISTS '{ACCOUNT_NAME}'@'{ACCOUNT_HOST}'")
-        self.query("; ".join(statements))
+
+def describe_settings(version: str, settings: list[str]) -> str:
+    """The server's version and settings, without the paths."""
+    shown = [s for s in settings if not s.startswith(("--datadir", "--socket", "--tmpdir", "--secure-file"))]
+    return f"{version.split(' for ')[0]}; {' '.join(shown)}"
 
 
 def _current_user() -> str:
@@ -426,14 +564,314 @@ def _current_user() -> str:
 
 
 # ---------------------------------------------------------------------------------------------------------
+# The throwaway Galera cluster (--galera), started the way tests/common/galera.rs starts it
+# ---------------------------------------------------------------------------------------------------------
+
+GALERA_MEMBERS = 3
+GALERA_LIBRARIES = [
+    "/usr/lib/galera/libgalera_smm.so",
+    "/usr/lib/galera-4/libgalera_smm.so",
+    "/usr/lib64/galera-4/libgalera_smm.so",
+]
+# How long a member may take to be Synced (a joiner's includes its state transfer).
+GALERA_SYNC_TIMEOUT = 90.0
+# A port picked free can be taken before the member binds it (on a busy machine, by another program's
+# outgoing connection): then the cluster starts again on other ports.
+GALERA_START_ATTEMPTS = 3
+# Passed to mariadb-install-db too, so the redo log it makes already has the size the server wants.
+GALERA_SMALL_INNODB = ["--innodb-buffer-pool-size=32M", "--innodb-log-file-size=16M"]
+# A read on this session first waits until the member has applied every write the cluster had committed.
+SYNC_READS = "SET SESSION wsrep_sync_wait = 1; "
+
+
+@dataclass
+class MemberConnection(ClientAccess):
+    """A client session on one Galera member; with SYNC_READS as its setup, reads see every earlier write
+    made through any member."""
+
+    client: str
+    port: int
+    session_setup: str = ""
+
+
+@dataclass
+class GaleraMember:
+    number: int  # 1-based, as issue 9 counts them: member 1 starts the cluster
+    folder: Path
+    client_port: int
+    gcomm_port: int
+    ist_port: int
+    sst_port: int
+    process: subprocess.Popen | None = None
+
+    @property
+    def data_dir(self) -> Path:
+        return self.folder / "data"
+
+    @property
+    def tmp_dir(self) -> Path:
+        return self.folder / "tmp"
+
+    @property
+    def log_file(self) -> Path:
+        """Outside the data folder, which a state transfer replaces."""
+        return self.folder / "server.log"
+
+    def log_tail(self) -> str:
+        text = self.log_file.read_text(errors="replace") if self.log_file.exists() else ""
+        return f"--- member {self.number} ({self.log_file}), end of its log ---\n{tail(text, 15)}"
+
+
+@dataclass
+class GaleraTools:
+    server: str
+    install_db: str
+    galera_library: str
+    os_user: str  # who the members run as: `mysql` when this script runs as root, else the current user
+
+    @staticmethod
+    def find() -> GaleraTools:
+        def missing(what: str, package: str) -> BenchError:
+            return BenchError(f"--galera needs {what}, which is missing; install it (Debian/Ubuntu: apt-get install {package})")
+
+        server = find_program(["mariadbd"], SERVER_DIRS)
+        if not server:
+            raise missing("mariadbd (MariaDB server)", "mariadb-server")
+        install_db = find_program(["mariadb-install-db"], [str(Path(server).parent), *CLIENT_DIRS])
+        if not install_db:
+            raise missing("mariadb-install-db", "mariadb-server")
+        if not find_program(["wsrep_sst_rsync"], CLIENT_DIRS):
+            raise missing("wsrep_sst_rsync (MariaDB's state-transfer script)", "mariadb-server")
+        if not find_program(["rsync"], CLIENT_DIRS):
+            raise missing("rsync (for state transfers)", "rsync")
+        library = next((path for path in GALERA_LIBRARIES if Path(path).is_file()), None)
+        if not library:
+            raise missing(f"the galera-4 library (looked for {', '.join(GALERA_LIBRARIES)})", "galera-4")
+        return GaleraTools(server, install_db, library, galera_os_user())
+
+
+def galera_os_user() -> str:
+    """Run as root, the members run as `mysql`: the rsync state transfer writes as the server's user."""
+    if os.geteuid() != 0:
+        return _current_user()
+    import pwd
+
+    try:
+        return pwd.getpwnam("mysql").pw_name
+    except KeyError:
+        raise BenchError("--galera runs the members as the `mysql` user, which does not exist; install "
+                         "mariadb-server, which creates it") from None
+
+
+def give_to(folder: Path, user: str) -> None:
+    """chown -R user: folder (only possible, and only needed, as root)."""
+    if os.geteuid() != 0:
+        return
+    import pwd
+
+    entry = pwd.getpwnam(user)
+    for path in [folder, *folder.rglob("*")]:
+        os.chown(path, entry.pw_uid, entry.pw_gid, follow_symlinks=False)
+
+
+def wsrep_status(connection: MemberConnection) -> dict[str, str]:
+    """wsrep_ready, wsrep_local_state_comment and wsrep_cluster_size, or {} when the member cannot say."""
+    sql = ("SHOW GLOBAL STATUS WHERE Variable_name IN "
+           "('wsrep_ready', 'wsrep_local_state_comment', 'wsrep_cluster_size')")
+    try:
+        probe = subprocess.run([*connection.client_argv(), "--batch", "--skip-column-names", "-e", sql],
+                               capture_output=True, text=True, timeout=10, check=False)
+    except subprocess.TimeoutExpired:
+        return {}
+    if probe.returncode != 0:
+        return {}
+    return {name.lower(): value for name, value in (line.split("\t", 1) for line in probe.stdout.splitlines() if "\t" in line)}
+
+
+class GaleraCluster:
+    """Three MariaDB Galera members on loopback ports, each with a folder of its own inside one temp folder
+    (not the benchmark's: the members' user must be able to reach it). Root logs in with no password."""
+
+    def __init__(self, client: str) -> None:
+        self.tools = GaleraTools.find()
+        self.client = client
+        self.version = subprocess.run(
+            [self.tools.server, "--version"], capture_output=True, text=True, timeout=30, check=False
+        ).stdout.strip()
+        self.name = f"eidb_bench_galera_{os.getpid()}"
+        self.folder: Path | None = None
+        self.watchdog: Watchdog | None = None
+        self.members: list[GaleraMember] = []
+
+    # -- lifecycle --------------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Members initialised, member 1 starts a new cluster, the others join it by rsync state transfer;
+        returns once all three are Synced in a cluster of three."""
+        for attempt in range(1, GALERA_START_ATTEMPTS + 1):
+            try:
+                return self._start_once()
+            except BenchError as e:
+                if "Address already in use" not in str(e) or attempt == GALERA_START_ATTEMPTS:
+                    raise
+                log(f"a Galera member's port was taken meanwhile; starting the cluster again on other ports "
+                    f"(attempt {attempt + 1} of {GALERA_START_ATTEMPTS})")
+                self.stop()
+
+    def _start_once(self) -> None:
+        self.folder = Path(tempfile.mkdtemp(prefix="eidb-bench-galera-"))
+        self.watchdog = Watchdog(self.folder)  # from here on, a dying script leaves nothing behind
+        self.folder.chmod(0o755)
+        ports = iter(ports_outside_ephemeral_range(4 * GALERA_MEMBERS))
+        self.members = [
+            GaleraMember(n, self.folder / f"member{n}", next(ports), next(ports), next(ports), next(ports))
+            for n in range(1, GALERA_MEMBERS + 1)
+        ]
+        self._initialize_data_dirs()
+        first, *joiners = self.members
+        self._spawn(first, new_cluster=True)
+        self._wait_until_synced([first])
+        for member in joiners:
+            self._spawn(member, new_cluster=False)
+        self._wait_until_synced(self.members)
+
+    def stop(self) -> None:
+        """Stop every member (all leave at once), then remove the folder. Idempotent."""
+        running = [m for m in self.members if m.process and m.process.returncode is None]
+        for member in running:
+            try:
+                os.kill(member.process.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+        for member in self.members:
+            if member.process:
+                stop_server_process(member.process, self.watchdog, grace=SERVER_STOP_TIMEOUT)
+        if self.watchdog:
+            self.watchdog.finish()
+        if self.folder:
+            shutil.rmtree(self.folder, ignore_errors=True)
+        self.folder, self.watchdog, self.members = None, None, []
+
+    def _initialize_data_dirs(self) -> None:
+        """mariadb-install-db for every member, all at once."""
+        started = []
+        try:
+            for member in self.members:
+                member.tmp_dir.mkdir(parents=True)
+                give_to(member.folder, self.tools.os_user)
+                argv = [self.tools.install_db, "--no-defaults", f"--datadir={member.data_dir}",
+                        f"--tmpdir={member.tmp_dir}", "--auth-root-authentication-method=normal",
+                        "--skip-test-db", f"--user={self.tools.os_user}", *GALERA_SMALL_INNODB]
+                install_log = open(member.folder / "install.log", "wb")
+                started.append((member, subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=install_log,
+                                                         stderr=subprocess.STDOUT)))
+                install_log.close()
+            for member, install in started:
+                if install.wait(300) != 0:
+                    log_text = (member.folder / "install.log").read_text(errors="replace")
+                    raise BenchError(f"mariadb-install-db failed for Galera member {member.number}:\n{tail(log_text)}")
+                give_to(member.folder, self.tools.os_user)
+        finally:
+            for _, install in started:
+                if install.poll() is None:
+                    install.kill()
+                    install.wait()
+
+    def _spawn(self, member: GaleraMember, new_cluster: bool) -> None:
+        server_log = open(member.log_file, "ab")
+        member.process = subprocess.Popen(
+            [self.tools.server, *self._member_settings(member), *self._shared_settings(),
+             *(["--wsrep-new-cluster"] if new_cluster else [])],
+            stdin=subprocess.DEVNULL, stdout=server_log, stderr=server_log,
+            # A session of its own: out of reach of the terminal's Ctrl-C (this script stops it), and a
+            # process group to kill with it (its state transfer's rsync).
+            start_new_session=True,
+        )
+        server_log.close()
+        self.watchdog.watch(member.process)
+
+    def _member_settings(self, member: GaleraMember) -> list[str]:
+        gcomm = ",".join(f"127.0.0.1:{m.gcomm_port}" for m in self.members)
+        return [
+            "--no-defaults",
+            f"--datadir={member.data_dir}",
+            f"--tmpdir={member.tmp_dir}",
+            f"--socket={member.folder}/sock",
+            f"--port={member.client_port}",
+            f"--wsrep-cluster-address=gcomm://{gcomm}",
+            f"--wsrep-node-name=member{member.number}",
+            # The default gcache is a 128 MB file per member; the benchmark writes little.
+            f"--wsrep-provider-options=gmcast.listen_addr=tcp://127.0.0.1:{member.gcomm_port};"
+            f"ist.recv_addr=127.0.0.1:{member.ist_port};gcache.size=32M",
+            f"--wsrep-sst-receive-address=127.0.0.1:{member.sst_port}",
+        ]
+
+    def _shared_settings(self) -> list[str]:
+        """The same for every member; what the report shows."""
+        return [
+            "--bind-address=127.0.0.1",
+            f"--user={self.tools.os_user}",
+            "--innodb-flush-log-at-trx-commit=2",
+            "--max-connections=300",
+            "--wsrep-on=ON",
+            f"--wsrep-provider={self.tools.galera_library}",
+            f"--wsrep-cluster-name={self.name}",
+            "--wsrep-node-address=127.0.0.1",
+            "--wsrep-sst-method=rsync",
+            # What Galera requires of the tables it replicates; the binary log itself stays off.
+            "--binlog-format=ROW",
+            "--innodb-autoinc-lock-mode=2",
+            "--default-storage-engine=InnoDB",
+            *GALERA_SMALL_INNODB,
+        ]
+
+    def _wait_until_synced(self, members: list[GaleraMember]) -> None:
+        """Every one of `members` ready, Synced, and in a cluster of exactly `members`."""
+        deadline = time.monotonic() + GALERA_SYNC_TIMEOUT
+        for member in members:
+            while True:
+                for started in members:
+                    if started.process.poll() is not None:
+                        raise BenchError(f"Galera member {started.number} exited ({started.process.returncode}) "
+                                         f"while starting:\n{self._log_tails()}")
+                status = wsrep_status(self.connection(member.number))
+                if (status.get("wsrep_ready") == "ON" and status.get("wsrep_local_state_comment") == "Synced"
+                        and status.get("wsrep_cluster_size") == str(len(members))):
+                    break
+                if time.monotonic() >= deadline:
+                    raise BenchError(f"Galera member {member.number} (127.0.0.1:{member.client_port}) was not "
+                                     f"Synced in a cluster of {len(members)} after {GALERA_SYNC_TIMEOUT:.0f} s; "
+                                     f"last seen: {status or 'no answer'}\n{self._log_tails()}")
+                time.sleep(0.2)
+
+    def _log_tails(self) -> str:
+        return "\n".join(member.log_tail() for member in self.members)
+
+    # -- talking to it ----------------------------------------------------------------------------------
+
+    def connection(self, member_number: int, sync_reads: bool = False) -> MemberConnection:
+        port = self.members[member_number - 1].client_port
+        return MemberConnection(self.client, port, SYNC_READS if sync_reads else "")
+
+    def urls(self) -> list[str]:
+        return [self.connection(m.number).url() for m in self.members]
+
+    def describe(self) -> str:
+        return (f"{GALERA_MEMBERS} members on loopback, {describe_settings(self.version, self._shared_settings())}; "
+                "gcomm:// addresses of the three, rsync state transfer, gcache.size=32M; member 1 bootstrapped "
+                "the cluster (--wsrep-new-cluster)")
+
+
+# ---------------------------------------------------------------------------------------------------------
 # The cluster under test: dbscripts, node EI_HOMEs, the spec
 # ---------------------------------------------------------------------------------------------------------
 
 
 class Cluster:
-    """A temporary WSO2 EI cluster of `node_count` nodes, described by a cluster.toml."""
+    """A temporary WSO2 EI cluster of `node_count` nodes, described by a cluster.toml whose [server] names
+    `server_urls` (one: `url`; several, the members of a Galera cluster: `urls`)."""
 
-    def __init__(self, root: Path, node_count: int, wso2_dir: Path, server: ThrowawayServer) -> None:
+    def __init__(self, root: Path, node_count: int, wso2_dir: Path, server_urls: list[str]) -> None:
         self.root = root
         self.node_count = node_count
         self.wso2_dir = wso2_dir
@@ -442,7 +880,7 @@ class Cluster:
         shutil.copytree(wso2_dir / "dbscripts", self.dbscripts)
         _make_writable(self.dbscripts)
         self.reset_node_files()
-        self.spec.write_text(self._spec_text(server))
+        self.write_spec(self.spec, server_urls)
 
     @property
     def databases(self) -> list[str]:
@@ -465,12 +903,21 @@ class Cluster:
             (home / "lib").mkdir()
             (home / "lib" / PLACEHOLDER_DRIVER_JAR).touch()
 
-    def _spec_text(self, server: ThrowawayServer) -> str:
+    def write_spec(self, path: Path, server_urls: list[str]) -> Path:
+        """A spec for this cluster at `path`; the benchmark may write several, differing only in [server]."""
+        path.write_text(self._spec_text(server_urls))
+        return path
+
+    def _spec_text(self, server_urls: list[str]) -> str:
         nodes = "".join(
             f'\n[[nodes]]\nname = "node{i}"\nei_home = "{self.ei_home(i)}"\n' for i in range(1, self.node_count + 1)
         )
+        if len(server_urls) == 1:
+            server = f'url = "{server_urls[0]}"'
+        else:
+            server = "urls = [" + ", ".join(f'"{url}"' for url in server_urls) + "]"
         return (
-            f'[server]\nurl = "{server.url()}"\n\n'
+            f'[server]\n{server}\n\n'
             f'[user]\nname = "{ACCOUNT_NAME}"\npassword_env = "{PASSWORD_ENV}"\n\n'
             f'[databases]\nuser_store = "{USER_STORE}"\nshared_registry = "{SHARED_REGISTRY}"\n'
             f'local_registry_prefix = "{LOCAL_REGISTRY_PREFIX}"\ncharset = "{CHARSET}"\n\n'
@@ -493,7 +940,7 @@ class ClientProcedure:
     """The WSO2-documented procedure: one mysql-client invocation per database, run by `xargs -P k`
     (k = 1 is the manual procedure, one database after another)."""
 
-    def __init__(self, cluster: Cluster, server: ThrowawayServer, script: Path, timeout: float) -> None:
+    def __init__(self, cluster: Cluster, server: ClientAccess, script: Path, timeout: float) -> None:
         self.server = server
         self.timeout = timeout
         folder = cluster.root / "client-procedure"
@@ -527,6 +974,27 @@ class ClientProcedure:
         return finished
 
 
+# eidb's progress lines (human output, stderr): "eidb   1.23s [ 12] what was done", time since its start.
+PROGRESS_LINE = re.compile(r"^eidb\s+(\d+(?:\.\d+)?)s (.*)$")
+# The step eidb reports once every other member of `[server] urls` has been read back and agrees.
+MEMBERS_READ_BACK = "other member(s) hold the same"
+
+
+def read_back_seconds(progress: str) -> float | None:
+    """How long eidb took to read the other members back after provisioning, by its own clock: from the
+    progress line before the one saying the other members hold the same to that line. None without one."""
+    previous = None
+    for line in progress.splitlines():
+        match = PROGRESS_LINE.match(line)
+        if not match:
+            continue
+        at = float(match.group(1))
+        if MEMBERS_READ_BACK in match.group(2) and previous is not None:
+            return at - previous
+        previous = at
+    return None
+
+
 def eidb_version(binary: Path) -> str:
     return subprocess.run([str(binary), "--version"], capture_output=True, text=True, timeout=30, check=False).stdout.strip()
 
@@ -541,11 +1009,7 @@ class Eidb:
         self.env.pop("RUST_LOG", None)
 
     def provision(self, db_only: bool, expect_changes: bool) -> Finished:
-        argv = [str(self.binary), "--output", "json", "provision", "--config", str(self.spec)]
-        if db_only:
-            argv.append("--db-only")
-        if self.parallel is not None:
-            argv += ["--parallel", str(self.parallel)]
+        argv = self._provision_argv(db_only, "json")
         finished, report = self._run(argv)
         changes = len(report.get("changes") or [])
         if expect_changes and changes == 0:
@@ -554,6 +1018,24 @@ class Eidb:
             summaries = [c.get("summary") for c in report["changes"]][:10]
             raise BenchError(f"`{' '.join(argv)}` on a provisioned cluster was not a no-op: {summaries}")
         return finished
+
+    def provision_with_progress(self, db_only: bool) -> Finished:
+        """`provision` with human output, whose progress lines on stderr carry eidb's own timings (see
+        read_back_seconds). There is no JSON report to count the changes: the checks after the run show
+        whether it did its work."""
+        argv = self._provision_argv(db_only, "human")
+        finished = run_measured(argv, self.timeout, env=self.env, peak_memory=True)
+        if finished.returncode != 0:
+            raise BenchError(f"eidb failed:\n{finished.describe_failure()}")
+        return finished
+
+    def _provision_argv(self, db_only: bool, output: str) -> list[str]:
+        argv = [str(self.binary), "--output", output, "provision", "--config", str(self.spec)]
+        if db_only:
+            argv.append("--db-only")
+        if self.parallel is not None:
+            argv += ["--parallel", str(self.parallel)]
+        return argv
 
     def verify(self, db_only: bool) -> Finished:
         argv = [str(self.binary), "--output", "json", "verify", "--config", str(self.spec)]
@@ -612,7 +1094,7 @@ class DatabaseShape:
         return f"{self.charset}, {len(self.tables)} tables, {self.indexes} indexes, {self.foreign_keys} foreign keys"
 
 
-def read_shapes(server: ThrowawayServer, databases: list[str]) -> dict[str, DatabaseShape]:
+def read_shapes(server: ClientAccess, databases: list[str]) -> dict[str, DatabaseShape]:
     names = ",".join(f"'{d}'" for d in databases)
     rows = server.query(
         f"SELECT 'db', SCHEMA_NAME, DEFAULT_CHARACTER_SET_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME IN ({names})"
@@ -638,7 +1120,7 @@ def read_shapes(server: ThrowawayServer, databases: list[str]) -> dict[str, Data
     }
 
 
-def read_granted_databases(server: ThrowawayServer) -> set[str]:
+def read_granted_databases(server: ClientAccess) -> set[str]:
     rows = server.query(f"SELECT Db FROM mysql.db WHERE User = '{ACCOUNT_NAME}' AND Host = '{ACCOUNT_HOST}'")
     # eidb escapes `_` in grant targets (`WSO2\_USER\_DB`); the docs' grants do not. Both mean the database.
     return {row[0].replace("\\_", "_").replace("\\%", "%") for row in rows}
@@ -647,8 +1129,8 @@ def read_granted_databases(server: ThrowawayServer) -> set[str]:
 class Checker:
     """Fails loudly when a run left the cluster in any other state than the manual procedure does."""
 
-    def __init__(self, server: ThrowawayServer, cluster: Cluster, script: Path) -> None:
-        self.server = server
+    def __init__(self, server: ClientAccess, cluster: Cluster, script: Path) -> None:
+        self.server = server  # on Galera: another member than the one written through, with SYNC_READS
         self.cluster = cluster
         self.script_tables = tables_of_script(script)
         self.reference: DatabaseShape | None = None
@@ -754,6 +1236,15 @@ EIDB_FULL_NOOP = "eidb provision (with files, no-op)"
 EIDB_VERIFY_FULL_NOOP = "eidb verify (with files, no-op)"
 EIDB_SCENARIOS = [EIDB_DB, EIDB_DB_NOOP, EIDB_VERIFY_DB_NOOP, EIDB_FULL, EIDB_FULL_NOOP, EIDB_VERIFY_FULL_NOOP]
 NOOP_SCENARIOS = {EIDB_DB_NOOP: EIDB_DB, EIDB_VERIFY_DB_NOOP: EIDB_DB, EIDB_FULL_NOOP: EIDB_FULL, EIDB_VERIFY_FULL_NOOP: EIDB_FULL}
+# Each eidb group: from nothing, then the no-op provision, then the no-op verify.
+EIDB_DB_GROUP = (EIDB_DB, EIDB_DB_NOOP, EIDB_VERIFY_DB_NOOP)
+EIDB_FULL_GROUP = (EIDB_FULL, EIDB_FULL_NOOP, EIDB_VERIFY_FULL_NOOP)
+
+# Galera only: the same --db-only group with a spec that names member 1 alone, so eidb neither probes nor
+# reads back the other members. Its difference to EIDB_DB_GROUP is what naming the cluster costs.
+GALERA = "galera"
+MEMBER_1_ONLY = ", spec names member 1 only"
+EIDB_DB_MEMBER_1_GROUP = tuple(scenario + MEMBER_1_ONLY for scenario in EIDB_DB_GROUP)
 
 
 def parallel_scenario(k: int) -> str:
@@ -782,6 +1273,13 @@ class ClusterResults:
     database_count: int
     reference: DatabaseShape | None = None
     by_scenario: dict[str, Samples] = field(default_factory=dict)
+    setup: str = ""  # "" for the single server, GALERA for the Galera cluster
+    # Galera: per from-nothing run of eidb with the three members, its read-back of the other two.
+    read_back_seconds: list[float] = field(default_factory=list)
+
+    def shown(self, scenario: str) -> str:
+        """The scenario's name in the report: Galera rows are prefixed `galera: `."""
+        return f"{self.setup}: {scenario}" if self.setup else scenario
 
     def samples(self, scenario: str) -> Samples:
         return self.by_scenario.setdefault(scenario, Samples())
@@ -799,8 +1297,9 @@ class Bench:
         self.cores = os.cpu_count() or 1
 
     def measure_cluster(self, node_count: int) -> ClusterResults:
-        cluster = Cluster(self.workdir / f"{node_count}-nodes", node_count, self.args.wso2_dir, self.server)
-        eidb = Eidb(self.args.eidb_copy, cluster.spec, self.args.eidb_parallel, self.args.timeout)
+        """The single server: the client procedure, and eidb with and without the node files."""
+        cluster = Cluster(self.workdir / f"{node_count}-nodes", node_count, self.args.wso2_dir, [self.server.url()])
+        eidb = self._eidb_for(cluster.spec)
         self.server.reset()
         script = eidb.chosen_script()
         procedure = ClientProcedure(cluster, self.server, script, self.args.timeout)
@@ -808,48 +1307,98 @@ class Bench:
         results = ClusterResults(node_count, len(cluster.databases))
         label = f"{node_count} nodes / {len(cluster.databases)} databases"
 
-        # Untimed warm-up; its result is the reference every timed run must reproduce.
-        log(f"{label}: warm-up with the manual procedure ({script.name})")
-        procedure.run(1)
-        results.reference = checker.set_reference_from_manual()
-
-        parallelisms = sorted({self.cores, len(cluster.databases)})
-        groups = [("manual", lambda: self._manual(procedure, checker, results))]
-        groups += [(f"-P {k}", lambda k=k: self._parallel(procedure, checker, results, k)) for k in parallelisms]
+        self._warm_up(label, procedure, checker, results, script)
+        groups = self._client_groups(procedure, checker, results, len(cluster.databases))
         groups += [
             ("eidb --db-only", lambda: self._eidb(eidb, checker, cluster, results, db_only=True)),
             ("eidb", lambda: self._eidb(eidb, checker, cluster, results, db_only=False)),
         ]
+        self._run_groups(label, groups, results, self.server, cluster)
+        return results
+
+    def measure_galera_cluster(self, node_count: int, galera: GaleraCluster) -> ClusterResults:
+        """The Galera cluster: everything written through member 1 and checked on member 3; eidb --db-only
+        with a spec naming the three members, and with one naming member 1 only."""
+        member_1 = galera.connection(1)
+        member_3 = galera.connection(3, sync_reads=True)
+        cluster = Cluster(self.workdir / f"galera-{node_count}-nodes", node_count, self.args.wso2_dir, galera.urls())
+        eidb = self._eidb_for(cluster.spec)
+        eidb_member_1_only = self._eidb_for(cluster.write_spec(cluster.root / "cluster-member1.toml", [member_1.url()]))
+        member_1.reset()
+        script = eidb.chosen_script()
+        procedure = ClientProcedure(cluster, member_1, script, self.args.timeout)
+        checker = Checker(member_3, cluster, script)
+        results = ClusterResults(node_count, len(cluster.databases), setup=GALERA)
+        label = f"galera: {node_count} nodes / {len(cluster.databases)} databases"
+
+        self._warm_up(label, procedure, checker, results, script)
+        groups = self._client_groups(procedure, checker, results, len(cluster.databases))
+        groups += [
+            ("eidb --db-only", lambda: self._eidb(eidb, checker, cluster, results, db_only=True, progress=True)),
+            ("eidb --db-only, member 1 only", lambda: self._eidb(
+                eidb_member_1_only, checker, cluster, results, db_only=True, progress=True,
+                scenarios=EIDB_DB_MEMBER_1_GROUP)),
+        ]
+        self._run_groups(label, groups, results, member_1, cluster)
+        return results
+
+    def _eidb_for(self, spec: Path) -> Eidb:
+        return Eidb(self.args.eidb_copy, spec, self.args.eidb_parallel, self.args.timeout)
+
+    def _warm_up(self, label: str, procedure: ClientProcedure, checker: Checker, results: ClusterResults,
+                 script: Path) -> None:
+        """Untimed; its result is the reference every timed run must reproduce."""
+        log(f"{label}: warm-up with the manual procedure ({script.name})")
+        procedure.run(1)
+        results.reference = checker.set_reference_from_manual()
+
+    def _client_groups(self, procedure: ClientProcedure, checker: Checker, results: ClusterResults,
+                       database_count: int) -> list[tuple[str, Callable[[], None]]]:
+        parallelisms = sorted({self.cores, database_count})
+        groups = [("manual", lambda: self._manual(procedure, checker, results))]
+        groups += [(f"-P {k}", lambda k=k: self._parallel(procedure, checker, results, k)) for k in parallelisms]
+        return groups
+
+    def _run_groups(self, label: str, groups: list[tuple[str, Callable[[], None]]], results: ClusterResults,
+                    writer: ClientAccess, cluster: Cluster) -> None:
+        """Each run measures every group once, from nothing; the order rotates from run to run."""
         for run in range(self.args.runs):
             shift = run % len(groups)
             for _group, measure in groups[shift:] + groups[:shift]:
-                self.server.reset()
+                writer.reset()
                 cluster.reset_node_files()
                 measure()
             summary = ", ".join(f"{s}: {results.by_scenario[s].seconds[-1]:.3f}s" for s in results.by_scenario)
             log(f"{label}: run {run + 1}/{self.args.runs}: {summary}")
-        self.server.reset()
-        return results
+        writer.reset()
 
     def _manual(self, procedure: ClientProcedure, checker: Checker, results: ClusterResults) -> None:
         results.samples(MANUAL).add(procedure.run(1))
-        checker.check_databases(MANUAL)
+        checker.check_databases(results.shown(MANUAL))
 
     def _parallel(self, procedure: ClientProcedure, checker: Checker, results: ClusterResults, k: int) -> None:
         results.samples(parallel_scenario(k)).add(procedure.run(k))
-        checker.check_databases(parallel_scenario(k))
+        checker.check_databases(results.shown(parallel_scenario(k)))
 
-    def _eidb(self, eidb: Eidb, checker: Checker, cluster: Cluster, results: ClusterResults, db_only: bool) -> None:
-        from_nothing, noop, verify_noop = (
-            (EIDB_DB, EIDB_DB_NOOP, EIDB_VERIFY_DB_NOOP) if db_only else (EIDB_FULL, EIDB_FULL_NOOP, EIDB_VERIFY_FULL_NOOP)
-        )
+    def _eidb(self, eidb: Eidb, checker: Checker, cluster: Cluster, results: ClusterResults, db_only: bool,
+              scenarios: tuple[str, str, str] | None = None, progress: bool = False) -> None:
+        """From nothing, then the no-op provision and verify. With `progress`, the from-nothing run uses human
+        output, and the read-back of the other members its progress lines time is kept (Galera)."""
+        from_nothing, noop, verify_noop = scenarios or (EIDB_DB_GROUP if db_only else EIDB_FULL_GROUP)
 
         def check(who: str) -> None:
-            checker.check_databases(who)
+            checker.check_databases(results.shown(who))
             if not db_only:
                 checker.check_node_files(who)
 
-        results.samples(from_nothing).add(eidb.provision(db_only, expect_changes=True))
+        if progress:
+            finished = eidb.provision_with_progress(db_only)
+            read_back = read_back_seconds(finished.stderr)
+            if read_back is not None:
+                results.read_back_seconds.append(read_back)
+        else:
+            finished = eidb.provision(db_only, expect_changes=True)
+        results.samples(from_nothing).add(finished)
         check(from_nothing)
         results.samples(noop).add(eidb.provision(db_only, expect_changes=False))
         check(noop)
@@ -883,7 +1432,7 @@ def results_table(all_results: list[ClusterResults]) -> list[str]:
         best_name = results.best_parallel()
         best = results.by_scenario[best_name].median
         for scenario, samples in results.by_scenario.items():
-            shown = scenario + (" ← best parallel" if scenario == best_name else "")
+            shown = results.shown(scenario) + (" ← best parallel" if scenario == best_name else "")
             rss = ""
             if scenario.startswith("eidb"):
                 rss = ("" if samples.max_rss_exact else "≤ ") + mib(max(samples.max_rss_bytes))
@@ -891,6 +1440,106 @@ def results_table(all_results: list[ClusterResults]) -> list[str]:
                 f"| {shown} | {results.database_count} | {samples.median:.3f} | {min(samples.seconds):.3f} | "
                 f"{max(samples.seconds):.3f} | {ratio(samples.median, manual)} | {ratio(samples.median, best)} | {rss} |"
             )
+    return lines
+
+
+def beside(single: list[ClusterResults], galera: list[ClusterResults]) -> list[ClusterResults]:
+    """Each node count's Galera results right after the single server's (both follow --nodes)."""
+    if not galera:
+        return single
+    return [results for pair in zip(single, galera) for results in pair]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Report: Galera beside the single server (issue 9; not judged)
+# ---------------------------------------------------------------------------------------------------------
+
+
+def median_of(results: ClusterResults, scenario: str) -> float:
+    return results.by_scenario[scenario].median
+
+
+def target_ratios(results: ClusterResults) -> list[tuple[str, str]]:
+    """The figures issue 7's targets judge, for one setup and database count, as (name, value)."""
+    from_nothing = median_of(results, EIDB_DB)
+    peak = max(max(results.by_scenario[name].max_rss_bytes) for name in EIDB_DB_GROUP)
+    return [
+        ("manual procedure, s", f"{median_of(results, MANUAL):.3f}"),
+        ("best parallel clients, s", f"{median_of(results, results.best_parallel()):.3f}"),
+        (f"{EIDB_DB}, from nothing, s", f"{from_nothing:.3f}"),
+        (f"{EIDB_DB} / manual", ratio(from_nothing, median_of(results, MANUAL))),
+        (f"{EIDB_DB} / best parallel client", ratio(from_nothing, median_of(results, results.best_parallel()))),
+        (f"{EIDB_DB_NOOP} / from nothing", ratio(median_of(results, EIDB_DB_NOOP), from_nothing)),
+        (f"{EIDB_VERIFY_DB_NOOP} / from nothing", ratio(median_of(results, EIDB_VERIFY_DB_NOOP), from_nothing)),
+        (f"{EIDB_DB_NOOP}, ms", f"{median_of(results, EIDB_DB_NOOP) * 1000:.0f}"),
+        (f"{EIDB_VERIFY_DB_NOOP}, ms", f"{median_of(results, EIDB_VERIFY_DB_NOOP) * 1000:.0f}"),
+        ("eidb peak RSS (--db-only scenarios), MiB", mib(peak)),
+    ]
+
+
+def linear_growth(all_results: list[ClusterResults], scenario: str) -> str:
+    """Time per database at the largest count over that at the smallest (1.0 is linear)."""
+    small = min(all_results, key=lambda r: r.database_count)
+    large = max(all_results, key=lambda r: r.database_count)
+    per_db_small = median_of(small, scenario) / small.database_count
+    per_db_large = median_of(large, scenario) / large.database_count
+    return ratio(per_db_large, per_db_small)
+
+
+def galera_comparison(single: list[ClusterResults], galera: list[ClusterResults]) -> list[str]:
+    lines = [
+        "## Galera beside the single server (issue 9; not judged)",
+        "",
+        "The figures issue 7's targets judge, measured the same way on both setups. Galera ratios are to the "
+        "Galera manual procedure and best parallel client; every Galera run was written through member 1 and "
+        "checked on member 3 (`wsrep_sync_wait = 1`).",
+        "",
+        "| Figure (medians) | DBs | single server | Galera, 3 members |",
+        "|---|---:|---:|---:|",
+    ]
+    for one, cluster in zip(single, galera):
+        for (name, single_value), (_, galera_value) in zip(target_ratios(one), target_ratios(cluster)):
+            lines.append(f"| {name} | {one.database_count} | {single_value} | {galera_value} |")
+    if len(single) >= 2:
+        counts = f"{max(r.database_count for r in single)} / {min(r.database_count for r in single)} DBs"
+        for scenario in (EIDB_DB, EIDB_DB_NOOP):
+            lines.append(f"| linear growth: {scenario}, time per DB at {counts} | | "
+                         f"{linear_growth(single, scenario)} | {linear_growth(galera, scenario)} |")
+    return lines + ["", *member_cost_table(galera)]
+
+
+def member_cost_table(galera: list[ClusterResults]) -> list[str]:
+    """What naming all three members in the spec costs eidb: its read-back of the other members after
+    provisioning, as its own progress lines time it, and the differences of the medians to a spec naming
+    member 1 only (for the from-nothing provision, the no-op provision, which only probes the other members'
+    state, and verify, which reads them back)."""
+    lines = [
+        "What naming the three members costs eidb. The read-back is timed by eidb's own progress lines (from-"
+        "nothing runs use human output for this): after provisioning through member 1 it reads members 2 and 3 "
+        "with `wsrep_sync_wait`, so it also waits until they have applied the DDL. The differences are between "
+        "medians with the spec naming the three members and with one naming member 1 only (which probes and "
+        "reads back no other member); on a busy machine a small difference is within the noise.",
+        "",
+        "| DBs | read-back after provisioning (eidb's timing), median s (share of from nothing) "
+        "| from nothing: 3 members / member 1 only, s (difference) | no-op provision: difference, ms "
+        "| verify no-op: 3 members / member 1 only, ms (difference) |",
+        "|---:|---:|---:|---:|---:|",
+    ]
+    three, one = EIDB_DB_GROUP, EIDB_DB_MEMBER_1_GROUP
+    for results in galera:
+        from_nothing = (median_of(results, three[0]), median_of(results, one[0]))
+        noop = median_of(results, three[1]) - median_of(results, one[1])
+        verify = (median_of(results, three[2]), median_of(results, one[2]))
+        if results.read_back_seconds:
+            read_back = statistics.median(results.read_back_seconds)
+            read_back_shown = f"{read_back:.3f} ({read_back / from_nothing[0] * 100:.0f} %)"
+        else:
+            read_back_shown = "n/a (no progress line names the members)"
+        lines.append(
+            f"| {results.database_count} | {read_back_shown} "
+            f"| {from_nothing[0]:.3f} / {from_nothing[1]:.3f} ({from_nothing[0] - from_nothing[1]:+.3f}) "
+            f"| {noop * 1000:+.0f} | {verify[0] * 1000:.0f} / {verify[1] * 1000:.0f} ({(verify[0] - verify[1]) * 1000:+.0f}) |"
+        )
     return lines
 
 
@@ -952,15 +1601,24 @@ def evaluate_targets(all_results: list[ClusterResults]) -> list[TargetOutcome]:
 
 
 def render_report(args: argparse.Namespace, server: ThrowawayServer, eidb_version: str,
-                  all_results: list[ClusterResults], outcomes: list[TargetOutcome]) -> str:
+                  all_results: list[ClusterResults], outcomes: list[TargetOutcome],
+                  galera: GaleraCluster | None = None, galera_results: list[ClusterResults] | None = None) -> str:
+    """`all_results` and `outcomes` are the single server's; Galera's rows (if any) go beside them."""
     now = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
     reference = all_results[0].reference
+    galera_results = galera_results or []
+    galera_lines = [
+        f"- Galera (rows `{GALERA}: ...`, issue 9): {galera.describe()}; the manual procedure and the parallel "
+        "clients run against member 1; eidb's spec names the three members (or, where the scenario says so, "
+        "member 1 only); every run is checked on member 3 with `wsrep_sync_wait = 1`",
+    ] if galera else []
     lines = [
-        "# eidb benchmark (issue 7)",
+        "# eidb benchmark (issue 7" + (", with Galera rows of issue 9)" if galera_results else ")"),
         "",
         f"- When: {now}; host: {platform.node()}, {os.cpu_count()} cores, {platform.system()} {platform.release()}; "
         f"load average at the end {' '.join(f'{x:.2f}' for x in os.getloadavg())} (other work on the machine adds noise)",
         f"- Server (same for every contender): {server.describe()}",
+        *galera_lines,
         f"- eidb: {eidb_version} (`{args.eidb}`, sha256 {file_sha256(args.eidb_copy)[:12]}, built "
         f"{datetime.datetime.fromtimestamp(args.eidb.stat().st_mtime).astimezone():%Y-%m-%d %H:%M}"
         + (f", --parallel {args.eidb_parallel}" if args.eidb_parallel is not None else ", default --parallel")
@@ -971,9 +1629,9 @@ def render_report(args: argparse.Namespace, server: ThrowawayServer, eidb_versio
         "- Peak RSS: " + (f"GNU time `%M` ({GNU_TIME}) around each eidb run" if GNU_TIME
                           else "os.wait4 (no GNU time found: an upper bound that includes this script's own RSS)"),
         "",
-        *results_table(all_results),
+        *results_table(beside(all_results, galera_results)),
         "",
-        "## Targets of issue 7",
+        "## Targets of issue 7" + (" (single server)" if galera_results else ""),
         "",
         "| Target | Measured | Limit | Result |",
         "|---|---:|---:|---|",
@@ -981,6 +1639,8 @@ def render_report(args: argparse.Namespace, server: ThrowawayServer, eidb_versio
         "",
         f"{sum(o.passed for o in outcomes)} of {len(outcomes)} targets pass.",
     ]
+    if galera_results:
+        lines += ["", *galera_comparison(all_results, galera_results)]
     return "\n".join(lines) + "\n"
 
 
@@ -999,6 +1659,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--wso2-dir", type=Path, default=DEFAULT_WSO2_DIR, help="folder with conf/ and dbscripts/")
     parser.add_argument("--timeout", type=float, default=900, help="seconds allowed per timed command (default 900)")
     parser.add_argument("--fail-on-target", action="store_true", help="exit 3 when a target fails")
+    parser.add_argument("--galera", action="store_true",
+                        help="also measure on a 3-member Galera cluster of the script's own (issue 9; adds minutes)")
     args = parser.parse_args(argv)
     try:
         args.nodes = [int(n) for n in args.nodes.split(",") if n.strip()]
@@ -1019,6 +1681,15 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return args
 
 
+def measure_on_galera(bench: Bench, galera: GaleraCluster, node_counts: list[int]) -> list[ClusterResults]:
+    started = time.monotonic()
+    log(f"starting a {GALERA_MEMBERS}-member Galera cluster ({galera.version.split(' for ')[0]})")
+    galera.start()
+    ports = ", ".join(f"member {m.number} on 127.0.0.1:{m.client_port}" for m in galera.members)
+    log(f"Galera cluster in {galera.folder} Synced after {time.monotonic() - started:.1f} s: {ports}")
+    return [bench.measure_galera_cluster(n, galera) for n in node_counts]
+
+
 def raise_keyboard_interrupt(signum, frame):  # noqa: ARG001 - signal handler signature
     raise KeyboardInterrupt
 
@@ -1028,18 +1699,24 @@ def main(argv: list[str]) -> int:
     signal.signal(signal.SIGTERM, raise_keyboard_interrupt)
     workdir = Path(tempfile.mkdtemp(prefix="eidb-bench-"))
     server = None
+    galera = None
     try:
         # Run a private copy: a `cargo build` by someone else must not swap the binary half way.
         args.eidb_copy = workdir / "eidb"
         shutil.copy2(args.eidb, args.eidb_copy)
         server = ThrowawayServer(workdir)
+        if args.galera:
+            galera = GaleraCluster(server.client)  # finds what it needs now, not after the single server's runs
         log(f"starting {server.version} in {server.folder}")
         server.start()
         log(f"server ready on 127.0.0.1:{server.port}")
         bench = Bench(args, server, workdir)
         all_results = [bench.measure_cluster(n) for n in args.nodes]
+        galera_results = []
+        if galera:
+            galera_results = measure_on_galera(bench, galera, args.nodes)
         outcomes = evaluate_targets(all_results)
-        report = render_report(args, server, eidb_version(args.eidb_copy), all_results, outcomes)
+        report = render_report(args, server, eidb_version(args.eidb_copy), all_results, outcomes, galera, galera_results)
         print(report)
         if args.output:
             args.output.write_text(report)
@@ -1049,10 +1726,12 @@ def main(argv: list[str]) -> int:
         print(f"bench: error: {e}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("bench: interrupted; stopping the server", file=sys.stderr)
+        print("bench: interrupted; stopping the server" + (" and the Galera members" if galera else ""), file=sys.stderr)
         return 130
     finally:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        if galera is not None:
+            galera.stop()
         if server is not None:
             server.stop()
         shutil.rmtree(workdir, ignore_errors=True)
