@@ -17,8 +17,8 @@ use crate::mysql::inspect;
 use crate::mysql::ledger::{self, Ledger, SharedLedger};
 use crate::mysql::{dbscript, members};
 use crate::nodefiles;
-use crate::preflight;
 use crate::plan::{self, Change, Login, Plan};
+use crate::preflight;
 use crate::progress::Progress;
 use crate::report::{ChangeReport, DatabaseSummary, Preflight, Report};
 use crate::spec::Spec;
@@ -66,7 +66,9 @@ struct ServerSide {
 impl ServerSide {
     /// The server in use, then the spec's others to fail over to.
     fn candidates(&self) -> Vec<Endpoint> {
-        std::iter::once(self.endpoint.clone()).chain(self.members.iter().cloned()).collect()
+        std::iter::once(self.endpoint.clone())
+            .chain(self.members.iter().cloned())
+            .collect()
     }
 
     /// Every other member must hold what the one in use holds (read with `wsrep_sync_wait`).
@@ -76,7 +78,10 @@ impl ServerSide {
         }
         let desired = &self.desired;
         let names: Vec<&str> = desired.databases.iter().map(|d| d.name.as_str()).collect();
-        let account = (desired.account.name.as_str(), desired.account.hosts.as_slice());
+        let account = (
+            desired.account.name.as_str(),
+            desired.account.hosts.as_slice(),
+        );
         let here = inspect::read(&mut self.conn, &names, account, self.dialect.backslashes).await?;
         Ok(members::read_back(&self.members, &here, &names, account).await)
     }
@@ -96,7 +101,13 @@ impl ServerSide {
         let login = if actual.accounts.is_empty() {
             Login::Unknown
         } else {
-            check_login(&mut self.conn, &self.endpoint, Some(&self.nodes_way), desired).await
+            check_login(
+                &mut self.conn,
+                &self.endpoint,
+                Some(&self.nodes_way),
+                desired,
+            )
+            .await
         };
         let history = plan::History {
             scripts,
@@ -135,10 +146,18 @@ pub async fn run(options: Options<'_>, report: &mut Report) -> Result<i32> {
     };
     report.warnings.append(&mut planned.warnings);
     report.conflicts = planned.plan.conflicts.clone();
-    report.warnings.extend(planned.plan.notices.iter().map(|n| format!("{}: {}; {}", n.subject, n.found, n.fix)));
+    report.warnings.extend(
+        planned
+            .plan
+            .notices
+            .iter()
+            .map(|n| format!("{}: {}; {}", n.subject, n.found, n.fix)),
+    );
     if let (Some(server), Mode::Provision { dry_run: false }) = (&planned.server, options.mode) {
         // People see what decides success before anything changes, not after.
-        options.progress.block(&crate::report::preflight_block(&server.preflight));
+        options
+            .progress
+            .block(&crate::report::preflight_block(&server.preflight));
         report.preflight_printed = options.progress.enabled();
     }
     let dry_run = options.mode == (Mode::Provision { dry_run: true });
@@ -149,9 +168,11 @@ pub async fn run(options: Options<'_>, report: &mut Report) -> Result<i32> {
             report.findings = findings(&planned)?;
             if let Some(server) = planned.server.as_mut() {
                 let read_back = server.read_back_members().await?;
-                report.warnings.extend(read_back.unreachable.iter().map(|(member, why)| {
-                    format!("member {member} could not be checked: {why}")
-                }));
+                report.warnings.extend(
+                    read_back.unreachable.iter().map(|(member, why)| {
+                        format!("member {member} could not be checked: {why}")
+                    }),
+                );
                 for (member, difference) in read_back.disagreements {
                     report.findings.push(Finding {
                         subject: format!("member {member}"),
@@ -165,7 +186,9 @@ pub async fn run(options: Options<'_>, report: &mut Report) -> Result<i32> {
             // Say the fix with the spec the user actually passed.
             let spec_path = target.config.display().to_string();
             for finding in &mut report.findings {
-                finding.fix = finding.fix.replace("--config SPEC", &format!("--config {spec_path}"));
+                finding.fix = finding
+                    .fix
+                    .replace("--config SPEC", &format!("--config {spec_path}"));
             }
             report.changes.clear();
             report.conflicts.clear();
@@ -228,7 +251,11 @@ pub async fn run(options: Options<'_>, report: &mut Report) -> Result<i32> {
 }
 
 /// The changes for the report, with their SQL (passwords masked) in a dry run.
-fn change_reports(changes: &[Change], server: Option<&ServerSide>, with_sql: bool) -> Vec<ChangeReport> {
+fn change_reports(
+    changes: &[Change],
+    server: Option<&ServerSide>,
+    with_sql: bool,
+) -> Vec<ChangeReport> {
     changes
         .iter()
         .map(|change| ChangeReport {
@@ -239,7 +266,12 @@ fn change_reports(changes: &[Change], server: Option<&ServerSide>, with_sql: boo
                     let desired = &server.desired;
                     let mut sql = apply::sql(change, desired, server.dialect, Secrets::Masked);
                     sql.extend(apply::script_sql(change, desired).iter().map(|s| {
-                        format!("-- {}:{}: {}", desired.script.file_name(), s.line, s.sql.lines().next().unwrap_or_default())
+                        format!(
+                            "-- {}:{}: {}",
+                            desired.script.file_name(),
+                            s.line,
+                            s.sql.lines().next().unwrap_or_default()
+                        )
                     }));
                     sql
                 }
@@ -251,14 +283,25 @@ fn change_reports(changes: &[Change], server: Option<&ServerSide>, with_sql: boo
 }
 
 /// Per database: created, completed, or already in place.
-fn database_summaries(desired: &DesiredServer, changes: &[Change], dry_run: bool) -> Vec<DatabaseSummary> {
+fn database_summaries(
+    desired: &DesiredServer,
+    changes: &[Change],
+    dry_run: bool,
+) -> Vec<DatabaseSummary> {
     desired
         .databases
         .iter()
         .map(|database| {
-            let created = changes.iter().any(|c| matches!(c, Change::CreateDatabase { database: d, .. } if d == &database.name));
+            let created = changes.iter().any(
+                |c| matches!(c, Change::CreateDatabase { database: d, .. } if d == &database.name),
+            );
             let script = changes.iter().find_map(|c| match c {
-                Change::ApplyScript { database: d, statements, total, .. } if d == &database.name => Some((statements.len(), *total)),
+                Change::ApplyScript {
+                    database: d,
+                    statements,
+                    total,
+                    ..
+                } if d == &database.name => Some((statements.len(), *total)),
                 _ => None,
             });
             let state = match (created, script, dry_run) {
@@ -266,10 +309,16 @@ fn database_summaries(desired: &DesiredServer, changes: &[Change], dry_run: bool
                 (true, Some((n, _)), false) => format!("created, {n} statements run"),
                 (true, None, false) => "created".to_string(),
                 (false, Some((n, total)), true) => format!("{n} of {total} statements to run"),
-                (false, Some((n, total)), false) => format!("completed: {n} of {total} statements run"),
+                (false, Some((n, total)), false) => {
+                    format!("completed: {n} of {total} statements run")
+                }
                 (false, None, _) => "in place".to_string(),
             };
-            DatabaseSummary { name: database.name.clone(), role: database.role.clone(), state }
+            DatabaseSummary {
+                name: database.name.clone(),
+                role: database.role.clone(),
+                state,
+            }
         })
         .collect()
 }
@@ -297,7 +346,11 @@ fn findings(planned: &Planned) -> Result<Vec<Finding>> {
         let state = NodeState::read(&node.name, &node.ei_home)?;
         let mut found = verify::node_against_spec(&state, node);
         // Against a spec, the spec says what the cacheId must be; the file's own URL may be the drift.
-        found.extend(verify::node_consistency(&state).into_iter().filter(|f| f.check != "cache_id"));
+        found.extend(
+            verify::node_consistency(&state)
+                .into_iter()
+                .filter(|f| f.check != "cache_id"),
+        );
         let edits = planned
             .plan
             .changes
@@ -322,10 +375,21 @@ fn findings(planned: &Planned) -> Result<Vec<Finding>> {
         findings.extend(found);
         states.push(state);
     }
-    let expected = planned.nodes.first().map(verify::SharedValues::of).unwrap_or_default();
+    let expected = planned
+        .nodes
+        .first()
+        .map(verify::SharedValues::of)
+        .unwrap_or_default();
     findings.extend(verify::cross_node(&states, &expected));
     let mut seen = std::collections::HashSet::new();
-    findings.retain(|f| seen.insert((f.subject.clone(), f.check.clone(), f.expected.clone(), f.found.clone())));
+    findings.retain(|f| {
+        seen.insert((
+            f.subject.clone(),
+            f.check.clone(),
+            f.expected.clone(),
+            f.found.clone(),
+        ))
+    });
     Ok(findings)
 }
 
@@ -349,9 +413,10 @@ async fn plan_everything(
     let mut server = None;
     let mut facts = None;
     if with_server {
-        let (endpoint, mut conn) = members::connect_first_usable(&spec.server, Duration::from_secs(target.wait), progress)
-            .await
-            .map_err(|e| (e, None))?;
+        let (endpoint, mut conn) =
+            members::connect_first_usable(&spec.server, Duration::from_secs(target.wait), progress)
+                .await
+                .map_err(|e| (e, None))?;
         let server_facts = facts::read(&mut conn, target.server_os.as_deref())
             .await
             .map_err(|e| (e, None))?;
@@ -454,7 +519,15 @@ async fn plan_server(
     let nodes_way = Endpoint {
         host: spec.server.jdbc_host.clone(),
         port: spec.server.jdbc_port,
-        tls: crate::spec::AdminTls { mode: if spec.jdbc.use_ssl { "required" } else { "disabled" }.to_string(), ca: None },
+        tls: crate::spec::AdminTls {
+            mode: if spec.jdbc.use_ssl {
+                "required"
+            } else {
+                "disabled"
+            }
+            .to_string(),
+            ca: None,
+        },
         ..endpoint.clone()
     };
     let mut side = ServerSide {
@@ -494,12 +567,13 @@ async fn check_login(
         hosts => {
             let mut any = false;
             for host in hosts {
-                let matched: Option<i64> = sqlx::query("SELECT SUBSTRING_INDEX(USER(), '@', -1) LIKE ?")
-                    .bind(host)
-                    .fetch_one(&mut *admin)
-                    .await
-                    .ok()
-                    .and_then(|row| row.try_get(0).ok());
+                let matched: Option<i64> =
+                    sqlx::query("SELECT SUBSTRING_INDEX(USER(), '@', -1) LIKE ?")
+                        .bind(host)
+                        .fetch_one(&mut *admin)
+                        .await
+                        .ok()
+                        .and_then(|row| row.try_get(0).ok());
                 any |= matched == Some(1);
             }
             any
@@ -524,11 +598,16 @@ async fn check_login(
         return Login::Works;
     }
     match (login(endpoint).await, nodes_outcome) {
-        (Ok(()), Some(Err(e))) if refused(&e) => Login::RefusedToNodes(crate::redact::redact(&e.to_string())),
+        (Ok(()), Some(Err(e))) if refused(&e) => {
+            Login::RefusedToNodes(crate::redact::redact(&e.to_string()))
+        }
         (Ok(()), _) => Login::Works,
         (Err(e), _) if refused(&e) => Login::Fails,
         (Err(e), _) => {
-            tracing::info!("the login check was not possible: {}", crate::redact::redact(&e.to_string()));
+            tracing::info!(
+                "the login check was not possible: {}",
+                crate::redact::redact(&e.to_string())
+            );
             Login::Unknown
         }
     }
@@ -621,18 +700,25 @@ async fn apply_server_locked(
     prove_account(server, &options.progress).await?;
     let read_back = server.read_back_members().await?;
     if !read_back.disagreements.is_empty() {
-        let list: Vec<String> = read_back.disagreements.iter().map(|(m, d)| format!("{m}: {d}")).collect();
+        let list: Vec<String> = read_back
+            .disagreements
+            .iter()
+            .map(|(m, d)| format!("{m}: {d}"))
+            .collect();
         return Err(Error::failure(format!("after provisioning, members disagree: {}", list.join("; ")))
             .with_hint("check the members' wsrep state (SHOW STATUS LIKE 'wsrep%'); run provision again once they are Synced"));
     }
     for (member, why) in &read_back.unreachable {
-        let warning = format!("member {member} could not be checked (it catches up when it rejoins): {why}");
+        let warning =
+            format!("member {member} could not be checked (it catches up when it rejoins): {why}");
         options.progress.line(&warning);
         server.warnings.push(warning);
     }
     let checked = server.members.len() - read_back.unreachable.len();
     if checked > 0 {
-        options.progress.done(&format!("{checked} other member(s) hold the same databases, tables and grants"));
+        options.progress.done(&format!(
+            "{checked} other member(s) hold the same databases, tables and grants"
+        ));
     }
     Ok(fresh.changes)
 }
@@ -640,7 +726,9 @@ async fn apply_server_locked(
 /// Log in as the account to every database, as the nodes will.
 async fn prove_account(server: &ServerSide, progress: &Progress) -> Result<()> {
     let desired = &server.desired;
-    let account = server.endpoint.as_account(&desired.account.name, &desired.account.password);
+    let account = server
+        .endpoint
+        .as_account(&desired.account.name, &desired.account.password);
     for database in &desired.databases {
         match account.connect(Some(&database.name)).await {
             Ok(_) => {}

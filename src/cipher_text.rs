@@ -18,12 +18,19 @@ pub enum EntryState {
 
 /// Set `alias=[value]` for each entry; returns the new text and the entries found already encrypted.
 pub fn edit(original: &str, entries: &[(String, SecretString)]) -> (String, Vec<String>) {
-    let newline = if original.contains("\r\n") { "\r\n" } else { "\n" };
+    let newline = if original.contains("\r\n") {
+        "\r\n"
+    } else {
+        "\n"
+    };
     let mut lines: Vec<String> = original.lines().map(str::to_string).collect();
     let mut encrypted = Vec::new();
     for (alias, secret) in entries {
         let wanted = format!("{alias}=[{}]", escape(secret.expose_secret()));
-        match lines.iter().position(|line| key_of(line) == Some(alias.as_str())) {
+        match lines
+            .iter()
+            .position(|line| key_of(line) == Some(alias.as_str()))
+        {
             Some(i) => match state_of(&lines[i]) {
                 EntryState::Encrypted(_) => encrypted.push(alias.clone()),
                 EntryState::Plain => {
@@ -53,7 +60,10 @@ fn key_of(line: &str) -> Option<&str> {
 }
 
 fn state_of(line: &str) -> EntryState {
-    let value = line.split_once(['=', ':']).map(|(_, v)| v.trim()).unwrap_or("");
+    let value = line
+        .split_once(['=', ':'])
+        .map(|(_, v)| v.trim())
+        .unwrap_or("");
     if value.starts_with('[') && value.ends_with(']') {
         EntryState::Plain
     } else {
@@ -69,12 +79,17 @@ fn escape(value: &str) -> String {
 /// Mask eidb's plain values in a diff of the file.
 pub fn mask(text: &str) -> String {
     text.lines()
-        .map(|line| match (key_of(line.trim_start_matches(['+', '-', ' '])), state_of(line)) {
-            (Some(_), EntryState::Plain) if line.contains("=[") => {
-                let start = line.find("=[").map(|i| i + 2).unwrap_or(line.len());
-                format!("{}********]", &line[..start])
+        .map(|line| {
+            match (
+                key_of(line.trim_start_matches(['+', '-', ' '])),
+                state_of(line),
+            ) {
+                (Some(_), EntryState::Plain) if line.contains("=[") => {
+                    let start = line.find("=[").map(|i| i + 2).unwrap_or(line.len());
+                    format!("{}********]", &line[..start])
+                }
+                _ => line.to_string(),
             }
-            _ => line.to_string(),
         })
         .collect::<Vec<_>>()
         .join("\n")
@@ -92,7 +107,10 @@ mod tests {
     fn adds_updates_and_keeps_the_rest() {
         let original = "# keys\nKeystore.Password=[wso2carbon]\nA=[old]\n";
         let (text, encrypted) = edit(original, &[entry("A", r"n\ew"), entry("B", "b")]);
-        assert_eq!(text, "# keys\nKeystore.Password=[wso2carbon]\nA=[n\\\\ew]\nB=[b]\n");
+        assert_eq!(
+            text,
+            "# keys\nKeystore.Password=[wso2carbon]\nA=[n\\\\ew]\nB=[b]\n"
+        );
         assert!(encrypted.is_empty());
         let (again, _) = edit(&text, &[entry("A", r"n\ew"), entry("B", "b")]);
         assert_eq!(again, text, "a second edit is a fixed point");
@@ -108,8 +126,14 @@ mod tests {
 
     #[test]
     fn new_file_and_masking() {
-        let (text, _) = edit("", &[entry("Datasources.X.Configuration.Password", "s3cret")]);
+        let (text, _) = edit(
+            "",
+            &[entry("Datasources.X.Configuration.Password", "s3cret")],
+        );
         assert_eq!(text, "Datasources.X.Configuration.Password=[s3cret]\n");
-        assert_eq!(mask("+Datasources.X.Configuration.Password=[s3cret]"), "+Datasources.X.Configuration.Password=[********]");
+        assert_eq!(
+            mask("+Datasources.X.Configuration.Password=[s3cret]"),
+            "+Datasources.X.Configuration.Password=[********]"
+        );
     }
 }

@@ -91,7 +91,13 @@ pub struct ProvisionArgs {
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
     /// The cluster spec (TOML). Without one, name the nodes with --ei-home.
-    #[arg(long, short = 'c', value_name = "FILE", required_unless_present = "ei_home", conflicts_with = "ei_home")]
+    #[arg(
+        long,
+        short = 'c',
+        value_name = "FILE",
+        required_unless_present = "ei_home",
+        conflicts_with = "ei_home"
+    )]
     pub config: Option<PathBuf>,
 
     /// Check an existing cluster without a spec: one --ei-home per node (the folder holding conf/ and lib/).
@@ -106,7 +112,12 @@ pub struct VerifyArgs {
     pub server_url: Option<String>,
 
     /// With --server-url: the environment variable holding the admin password.
-    #[arg(long, value_name = "VAR", requires = "server_url", conflicts_with = "admin_password_file")]
+    #[arg(
+        long,
+        value_name = "VAR",
+        requires = "server_url",
+        conflicts_with = "admin_password_file"
+    )]
     pub admin_password_env: Option<String>,
 
     /// With --server-url: the file holding the admin password.

@@ -12,7 +12,9 @@ use secrecy::SecretString;
 use crate::conf;
 use crate::mysql::dbscript::Dbscript;
 use crate::mysql::facts::{Flavour, ServerFacts};
-use crate::spec::{AuthPluginChoice, CharsetChoice, JdbcUrlStyle, LocalRegistryStore, PrivilegeSet, Spec};
+use crate::spec::{
+    AuthPluginChoice, CharsetChoice, JdbcUrlStyle, LocalRegistryStore, PrivilegeSet, Spec,
+};
 
 pub const LOCAL_REGISTRY_DATASOURCE: &str = "WSO2_CARBON_DB";
 pub const LOCAL_REGISTRY_JNDI: &str = "jdbc/WSO2CarbonDB";
@@ -70,7 +72,17 @@ impl DesiredAccount {
 ///   a WSO2 update) create and change tables, indexes and foreign keys.
 ///
 /// Nothing else: no FILE, PROCESS, SUPER or GRANT OPTION, and nothing outside the provisioned databases.
-pub const WSO2_PRIVILEGES: &[&str] = &["SELECT", "INSERT", "UPDATE", "DELETE", "CREATE", "ALTER", "DROP", "INDEX", "REFERENCES"];
+pub const WSO2_PRIVILEGES: &[&str] = &[
+    "SELECT",
+    "INSERT",
+    "UPDATE",
+    "DELETE",
+    "CREATE",
+    "ALTER",
+    "DROP",
+    "INDEX",
+    "REFERENCES",
+];
 
 /// The server half of the desired state.
 #[derive(Debug, Clone)]
@@ -252,7 +264,8 @@ impl JdbcParams {
     /// Retrieval is not allowed"). When the server is unknown (file-only runs), a MySQL server is assumed.
     pub fn derive(spec: &Spec, facts: Option<&ServerFacts>, drivers: &[Driver]) -> JdbcParams {
         let any_driver_8 = drivers.iter().any(Driver::speaks_caching_sha2);
-        let server_mysql_8 = facts.is_none_or(|f| f.flavour == Flavour::Mysql && f.version.major >= 8);
+        let server_mysql_8 =
+            facts.is_none_or(|f| f.flavour == Flavour::Mysql && f.version.major >= 8);
         JdbcParams {
             hosts: spec.server.jdbc_hosts.clone(),
             style: spec.server.jdbc_url_style,
@@ -273,7 +286,11 @@ impl JdbcParams {
             .hosts
             .iter()
             .map(|(host, port)| {
-                let host = if host.contains(':') && !host.starts_with('[') { format!("[{host}]") } else { host.clone() };
+                let host = if host.contains(':') && !host.starts_with('[') {
+                    format!("[{host}]")
+                } else {
+                    host.clone()
+                };
                 format!("{host}:{port}")
             })
             .collect();
@@ -281,13 +298,28 @@ impl JdbcParams {
             JdbcUrlStyle::Loadbalance => "jdbc:mysql:loadbalance://",
             JdbcUrlStyle::Single | JdbcUrlStyle::Failover => "jdbc:mysql://",
         };
-        let mut url = format!("{scheme}{}/{database}?autoReconnect=true", addresses.join(","));
-        url.push_str(if self.use_ssl { "&useSSL=true" } else { "&useSSL=false" });
+        let mut url = format!(
+            "{scheme}{}/{database}?autoReconnect=true",
+            addresses.join(",")
+        );
+        url.push_str(if self.use_ssl {
+            "&useSSL=true"
+        } else {
+            "&useSSL=false"
+        });
         if let Some(require) = self.require_ssl {
-            url.push_str(if require { "&requireSSL=true" } else { "&requireSSL=false" });
+            url.push_str(if require {
+                "&requireSSL=true"
+            } else {
+                "&requireSSL=false"
+            });
         }
         if let Some(verify) = self.verify_server_certificate {
-            url.push_str(if verify { "&verifyServerCertificate=true" } else { "&verifyServerCertificate=false" });
+            url.push_str(if verify {
+                "&verifyServerCertificate=true"
+            } else {
+                "&verifyServerCertificate=false"
+            });
         }
         if self.allow_public_key_retrieval {
             url.push_str("&allowPublicKeyRetrieval=true");
@@ -326,7 +358,11 @@ pub fn nodes(spec: &Spec, facts: Option<&ServerFacts>, drivers: &[Driver]) -> Ve
             url,
             username: username.clone(),
             // With the vault, the element holds WSO2's placeholder and the alias names the real value.
-            password: if vault { SecretString::from(VAULT_PLACEHOLDER.to_string()) } else { spec.account.password.clone() },
+            password: if vault {
+                SecretString::from(VAULT_PLACEHOLDER.to_string())
+            } else {
+                spec.account.password.clone()
+            },
             secret_alias: vault.then(|| vault_alias(name)),
             driver_class: driver.class().to_string(),
             pool: wso2_pool(),
@@ -400,7 +436,10 @@ pub fn nodes(spec: &Spec, facts: Option<&ServerFacts>, drivers: &[Driver]) -> Ve
                 user_store_jndi: USER_STORE_JNDI.to_string(),
                 registry: registry.clone(),
                 vault_entries: if vault {
-                    datasources.iter().map(|d| (vault_alias(&d.name), spec.account.password.clone())).collect()
+                    datasources
+                        .iter()
+                        .map(|d| (vault_alias(&d.name), spec.account.password.clone()))
+                        .collect()
                 } else {
                     Vec::new()
                 },
@@ -577,7 +616,10 @@ ei_home = "/a"
             "jdbc:mysql:loadbalance://db1:3306,db2:3307/REGISTRY_DB?autoReconnect=true&useSSL=true&requireSSL=true&verifyServerCertificate=false"
         );
         let nodes = nodes(&lb, None, &[driver(Some(8))]);
-        assert_eq!(nodes[0].registry.remote_instance.cache_id, format!("regadmin@{}", params.url("REGISTRY_DB")));
+        assert_eq!(
+            nodes[0].registry.remote_instance.cache_id,
+            format!("regadmin@{}", params.url("REGISTRY_DB"))
+        );
     }
 
     #[test]

@@ -44,7 +44,11 @@ fn main() -> ExitCode {
     };
     if let Command::Verify(args) = &cli.command {
         if verify_target.is_none() {
-            return finish(&cli, runtime.block_on(eidb::verify_homes::run(args, &progress, &mut report)), report);
+            return finish(
+                &cli,
+                runtime.block_on(eidb::verify_homes::run(args, &progress, &mut report)),
+                report,
+            );
         }
     }
     let options = match &cli.command {
@@ -59,7 +63,9 @@ fn main() -> ExitCode {
             progress,
         },
         Command::Verify(_) => Options {
-            target: verify_target.as_ref().expect("a verify without a spec returned above"),
+            target: verify_target
+                .as_ref()
+                .expect("a verify without a spec returned above"),
             mode: Mode::Verify,
             parallel: 1,
             lock_wait: Duration::ZERO,

@@ -180,7 +180,13 @@ fn plan_vault(node: &DesiredNode) -> Result<Option<Change>> {
     let before = match fs::read(&path) {
         Ok(bytes) => bytes,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
-        Err(e) => return Err(Error::input(format!("node {}: cannot read {}: {e}", node.name, path.display()))),
+        Err(e) => {
+            return Err(Error::input(format!(
+                "node {}: cannot read {}: {e}",
+                node.name,
+                path.display()
+            )))
+        }
     };
     let text = String::from_utf8_lossy(&before).into_owned();
     let (edited, encrypted) = cipher_text::edit(&text, &node.vault_entries);
@@ -198,7 +204,10 @@ fn plan_vault(node: &DesiredNode) -> Result<Option<Change>> {
     let diff = TextDiff::from_lines(&text, &edited)
         .unified_diff()
         .context_radius(2)
-        .header(&format!("a/{}", cipher_text::RELATIVE_PATH), &format!("b/{}", cipher_text::RELATIVE_PATH))
+        .header(
+            &format!("a/{}", cipher_text::RELATIVE_PATH),
+            &format!("b/{}", cipher_text::RELATIVE_PATH),
+        )
         .to_string();
     Ok(Some(Change::EditFile {
         node: node.name.clone(),
@@ -242,7 +251,9 @@ pub fn write_all(changes: &[Change]) -> Result<usize> {
     let resolved: Vec<PathBuf> = changes
         .iter()
         .filter_map(|c| match c {
-            Change::EditFile { file, .. } => Some(fs::canonicalize(file).unwrap_or_else(|_| file.clone())),
+            Change::EditFile { file, .. } => {
+                Some(fs::canonicalize(file).unwrap_or_else(|_| file.clone()))
+            }
             _ => None,
         })
         .collect();
@@ -250,9 +261,11 @@ pub fn write_all(changes: &[Change]) -> Result<usize> {
     let edits: Vec<(&Path, &[u8], &[u8])> = changes
         .iter()
         .filter_map(|c| match c {
-            Change::EditFile { before, after, .. } => {
-                Some((resolved.next()?.as_path(), before.as_slice(), after.as_slice()))
-            }
+            Change::EditFile { before, after, .. } => Some((
+                resolved.next()?.as_path(),
+                before.as_slice(),
+                after.as_slice(),
+            )),
             _ => None,
         })
         .collect();
@@ -351,7 +364,8 @@ fn write_atomically(path: &Path, content: &[u8]) -> Result<()> {
 /// Write `content` to `path` through a temp file in the same folder, taking permissions from `mode_of`.
 fn write_atomically_new(path: &Path, content: &[u8], mode_of: &Path) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
-    fs::create_dir_all(dir).map_err(|e| Error::failure(format!("cannot create {}: {e}", dir.display())))?;
+    fs::create_dir_all(dir)
+        .map_err(|e| Error::failure(format!("cannot create {}: {e}", dir.display())))?;
     let fail = |e: std::io::Error| Error::failure(format!("cannot write {}: {e}", path.display()));
     let mut temp = tempfile::Builder::new()
         .prefix(".eidb-")
@@ -365,15 +379,17 @@ fn write_atomically_new(path: &Path, content: &[u8], mode_of: &Path) -> Result<(
         use std::os::unix::fs::MetadataExt;
         let created = fs::metadata(temp.path()).map_err(fail)?;
         if (created.uid(), created.gid()) != (meta.uid(), meta.gid()) {
-            std::os::unix::fs::chown(temp.path(), Some(meta.uid()), Some(meta.gid())).map_err(|e| {
-                Error::failure(format!(
-                    "cannot keep the owner {}:{} of {}: {e}",
-                    meta.uid(),
-                    meta.gid(),
-                    mode_of.display()
-                ))
-                .with_hint("run eidb as the file's owner or as root")
-            })?;
+            std::os::unix::fs::chown(temp.path(), Some(meta.uid()), Some(meta.gid())).map_err(
+                |e| {
+                    Error::failure(format!(
+                        "cannot keep the owner {}:{} of {}: {e}",
+                        meta.uid(),
+                        meta.gid(),
+                        mode_of.display()
+                    ))
+                    .with_hint("run eidb as the file's owner or as root")
+                },
+            )?;
         }
         fs::set_permissions(temp.path(), meta.permissions()).map_err(fail)?;
     }

@@ -9,9 +9,9 @@ use std::collections::{BTreeSet, HashMap};
 
 use crate::desired::{DesiredDatabase, DesiredServer};
 use crate::mysql::dbscript::Dbscript;
-use crate::mysql::quote;
 use crate::mysql::inspect::{key, Actual, ActualDatabase, ActualGrant, GrantTarget};
 use crate::mysql::ledger::ScriptRecord;
+use crate::mysql::quote;
 use crate::mysql::script::{SchemaObject, Statement};
 
 #[derive(Debug, Clone, Serialize)]
@@ -112,8 +112,16 @@ impl Change {
             Change::AlterAccount {
                 account, reason, ..
             } => format!("alter account {account}: {reason}"),
-            Change::Grant { account, database, privileges, .. } => {
-                format!("grant {} on {database}.* to {account}", privileges.to_ascii_lowercase())
+            Change::Grant {
+                account,
+                database,
+                privileges,
+                ..
+            } => {
+                format!(
+                    "grant {} on {database}.* to {account}",
+                    privileges.to_ascii_lowercase()
+                )
             }
             Change::Revoke {
                 account,
@@ -212,7 +220,12 @@ pub fn server(
                     plan.conflicts
                         .push(charset_conflict(database, existing, &desired.charset));
                 }
-                plan.conflicts.extend(table_charset_conflicts(database, existing, script, &desired.charset));
+                plan.conflicts.extend(table_charset_conflicts(
+                    database,
+                    existing,
+                    script,
+                    &desired.charset,
+                ));
                 let changed = record.filter(|r| r.sha256 != script.sha256);
                 if let (Some(record), false) = (changed, history.reapply_changed_script) {
                     plan.conflicts.push(Conflict {
@@ -237,10 +250,17 @@ pub fn server(
                     .filter(|r| r.sha256 == script.sha256 && !r.completed())
                     .map(|r| r.done);
                 let mut change = apply_script(database, script, Some(existing), resume_from);
-                if let Change::ApplyScript { statements, missing, .. } = &mut change {
+                if let Change::ApplyScript {
+                    statements,
+                    missing,
+                    ..
+                } = &mut change
+                {
                     if statements.is_empty() && resume_from.is_some() {
                         // Cut off after its last object: nothing to run, but the ledger must say it completed.
-                        missing.push("the ledger's record that the interrupted run completed".to_string());
+                        missing.push(
+                            "the ledger's record that the interrupted run completed".to_string(),
+                        );
                     }
                     if !missing.is_empty() {
                         plan.changes.push(change);
@@ -264,7 +284,13 @@ pub fn server(
 }
 
 /// The changes one account row (`name@host`) needs: exist, log in, hold exactly the wanted grants.
-fn account_changes(plan: &mut Plan, desired: &DesiredServer, actual: &Actual, host: &str, login: &Login) {
+fn account_changes(
+    plan: &mut Plan,
+    desired: &DesiredServer,
+    actual: &Actual,
+    host: &str,
+    login: &Login,
+) {
     let account = &desired.account;
     let name = account.display(host);
     let existing = actual.accounts.get(host);
@@ -276,7 +302,10 @@ fn account_changes(plan: &mut Plan, desired: &DesiredServer, actual: &Actual, ho
             reason: account.auth_plugin_reason.clone(),
         }),
         Some(existing) => {
-            let wrong_plugin = account.auth_plugin.as_ref().filter(|p| !p.eq_ignore_ascii_case(&existing.plugin));
+            let wrong_plugin = account
+                .auth_plugin
+                .as_ref()
+                .filter(|p| !p.eq_ignore_ascii_case(&existing.plugin));
             if let Some(plugin) = wrong_plugin {
                 plan.changes.push(Change::AlterAccount {
                     account: name.clone(),
@@ -293,7 +322,9 @@ fn account_changes(plan: &mut Plan, desired: &DesiredServer, actual: &Actual, ho
                     account: name.clone(),
                     host: host.to_string(),
                     auth_plugin: account.auth_plugin.clone(),
-                    reason: "it cannot log in with the configured password (provision sets it again)".to_string(),
+                    reason:
+                        "it cannot log in with the configured password (provision sets it again)"
+                            .to_string(),
                 });
             }
         }
@@ -302,24 +333,43 @@ fn account_changes(plan: &mut Plan, desired: &DesiredServer, actual: &Actual, ho
     let wanted: BTreeSet<String> = account.privileges.iter().cloned().collect();
     for database in &desired.databases {
         let pattern = quote::grant_pattern(&database.name, desired.partial_revokes);
-        let on_db: Vec<&ActualGrant> =
-            grants.iter().filter(|g| matches!(&g.target, GrantTarget::Database(db) if db == &pattern)).collect();
+        let on_db: Vec<&ActualGrant> = grants
+            .iter()
+            .filter(|g| matches!(&g.target, GrantTarget::Database(db) if db == &pattern))
+            .collect();
         let have: BTreeSet<String> = on_db.iter().flat_map(|g| g.privilege_names()).collect();
         let has_all = have.contains("ALL PRIVILEGES");
         let (missing, extra): (Vec<String>, Vec<String>) = if account.wants_all_privileges() {
-            (if has_all { vec![] } else { vec!["ALL PRIVILEGES".to_string()] }, vec![])
+            (
+                if has_all {
+                    vec![]
+                } else {
+                    vec!["ALL PRIVILEGES".to_string()]
+                },
+                vec![],
+            )
         } else if has_all {
             // ALL is more than wanted: take it away and grant the set.
-            (wanted.iter().cloned().collect(), vec!["ALL PRIVILEGES".to_string()])
+            (
+                wanted.iter().cloned().collect(),
+                vec!["ALL PRIVILEGES".to_string()],
+            )
         } else {
-            (wanted.difference(&have).cloned().collect(), have.difference(&wanted).cloned().collect())
+            (
+                wanted.difference(&have).cloned().collect(),
+                have.difference(&wanted).cloned().collect(),
+            )
         };
         let grant_option = on_db.iter().any(|g| g.with_grant_option);
         if !extra.is_empty() || grant_option {
             let mut privileges = extra.join(", ");
             if grant_option {
                 // Keep the privileges on our own database; take away the right to pass them on.
-                privileges = if privileges.is_empty() { "GRANT OPTION".to_string() } else { format!("{privileges}, GRANT OPTION") };
+                privileges = if privileges.is_empty() {
+                    "GRANT OPTION".to_string()
+                } else {
+                    format!("{privileges}, GRANT OPTION")
+                };
             }
             plan.changes.push(Change::Revoke {
                 account: name.clone(),
@@ -384,8 +434,12 @@ pub fn describe_target(target: &GrantTarget) -> String {
         GrantTarget::Global => "*.*".to_string(),
         // Our grants are on escaped patterns (exactly one database): shown as the database's name. A grant on
         // a pattern with bare `_` or `%` also matches other databases, and says so.
-        GrantTarget::Database(pattern) if is_wildcard(pattern) => format!("{pattern}.* (a wildcard pattern)"),
-        GrantTarget::Database(pattern) => format!("{}.*", pattern.replace("\\_", "_").replace("\\%", "%")),
+        GrantTarget::Database(pattern) if is_wildcard(pattern) => {
+            format!("{pattern}.* (a wildcard pattern)")
+        }
+        GrantTarget::Database(pattern) => {
+            format!("{}.*", pattern.replace("\\_", "_").replace("\\%", "%"))
+        }
         GrantTarget::Table(db, table) => format!("{db}.{table}"),
         GrantTarget::Other(other) => other.clone(),
     }
@@ -411,7 +465,12 @@ fn charset_conflict(
 }
 
 /// Tables of the script whose charset differs from the database's wanted one: eidb never converts data.
-fn table_charset_conflicts(database: &DesiredDatabase, existing: &ActualDatabase, script: &Dbscript, wanted: &str) -> Vec<Conflict> {
+fn table_charset_conflicts(
+    database: &DesiredDatabase,
+    existing: &ActualDatabase,
+    script: &Dbscript,
+    wanted: &str,
+) -> Vec<Conflict> {
     script
         .statements
         .iter()

@@ -165,13 +165,22 @@ pub async fn run(
 }
 
 /// What matters for WSO2 on Galera (and the settings that refuse tables without a primary key anywhere).
-async fn galera_checks(spec: &Spec, facts: &ServerFacts, script: &dbscript::Dbscript, checks: &mut Vec<Check>, refusal: &mut Option<Error>) {
+async fn galera_checks(
+    spec: &Spec,
+    facts: &ServerFacts,
+    script: &dbscript::Dbscript,
+    checks: &mut Vec<Check>,
+    refusal: &mut Option<Error>,
+) {
     let without_pk = script.tables_without_primary_key();
     if let (Some(setting), false) = (&facts.requires_primary_key, without_pk.is_empty()) {
         checks.push(Check {
             name: "primary keys".into(),
             outcome: "refused".into(),
-            detail: format!("{setting} refuses the script's tables without a primary key: {}", without_pk.join(", ")),
+            detail: format!(
+                "{setting} refuses the script's tables without a primary key: {}",
+                without_pk.join(", ")
+            ),
         });
         refusal.get_or_insert(
             Error::failure(format!("the server setting {setting} refuses {} table(s) of the dbscript: {}", without_pk.len(), without_pk.join(", ")))
@@ -185,7 +194,11 @@ async fn galera_checks(spec: &Spec, facts: &ServerFacts, script: &dbscript::Dbsc
     let described: Vec<String> = members
         .iter()
         .map(|(member, state)| match state {
-            Ok(s) => format!("{member} {} (ready {})", s.state.as_deref().unwrap_or("?"), s.ready.as_deref().unwrap_or("?")),
+            Ok(s) => format!(
+                "{member} {} (ready {})",
+                s.state.as_deref().unwrap_or("?"),
+                s.ready.as_deref().unwrap_or("?")
+            ),
             Err(e) => format!("{member} unreachable ({e})"),
         })
         .collect();
@@ -195,13 +208,22 @@ async fn galera_checks(spec: &Spec, facts: &ServerFacts, script: &dbscript::Dbsc
         outcome: "ok".into(),
         detail: format!(
             "cluster {} of size {}; members in the spec: {}",
-            cluster.as_ref().and_then(|c| c.cluster_name.clone()).unwrap_or_else(|| "?".into()),
-            cluster.as_ref().and_then(|c| c.cluster_size.clone()).unwrap_or_else(|| "?".into()),
+            cluster
+                .as_ref()
+                .and_then(|c| c.cluster_name.clone())
+                .unwrap_or_else(|| "?".into()),
+            cluster
+                .as_ref()
+                .and_then(|c| c.cluster_size.clone())
+                .unwrap_or_else(|| "?".into()),
             described.join("; ")
         ),
     });
     let server = &spec.server;
-    if server.endpoints.len() > 1 && server.jdbc_hosts.len() == 1 && server.endpoints.contains(&server.jdbc_hosts[0]) {
+    if server.endpoints.len() > 1
+        && server.jdbc_hosts.len() == 1
+        && server.endpoints.contains(&server.jdbc_hosts[0])
+    {
         checks.push(Check {
             name: "galera jdbc".into(),
             outcome: "warning".into(),
@@ -227,11 +249,21 @@ async fn galera_checks(spec: &Spec, facts: &ServerFacts, script: &dbscript::Dbsc
     }
     let non_innodb = script.non_innodb_tables();
     if !non_innodb.is_empty() {
-        let list: Vec<String> = non_innodb.iter().map(|(t, e)| format!("{t} ({e})")).collect();
-        checks.push(Check { name: "galera engines".into(), outcome: "refused".into(), detail: format!("Galera replicates only InnoDB: {}", list.join(", ")) });
+        let list: Vec<String> = non_innodb
+            .iter()
+            .map(|(t, e)| format!("{t} ({e})"))
+            .collect();
+        checks.push(Check {
+            name: "galera engines".into(),
+            outcome: "refused".into(),
+            detail: format!("Galera replicates only InnoDB: {}", list.join(", ")),
+        });
         refusal.get_or_insert(
-            Error::failure(format!("the dbscript creates tables Galera does not replicate: {}", list.join(", ")))
-                .with_hint("change their ENGINE to InnoDB in the script"),
+            Error::failure(format!(
+                "the dbscript creates tables Galera does not replicate: {}",
+                list.join(", ")
+            ))
+            .with_hint("change their ENGINE to InnoDB in the script"),
         );
     }
 }

@@ -165,7 +165,9 @@ impl Report {
                 let role = match &db.role {
                     crate::desired::DatabaseRole::UserStore => "user store".to_string(),
                     crate::desired::DatabaseRole::SharedRegistry => "shared registry".to_string(),
-                    crate::desired::DatabaseRole::LocalRegistry(node) => format!("local registry of {node}"),
+                    crate::desired::DatabaseRole::LocalRegistry(node) => {
+                        format!("local registry of {node}")
+                    }
                 };
                 let _ = writeln!(out, "  {:<24} {:<28} {}", db.name, role, db.state);
             }
@@ -195,10 +197,17 @@ impl Report {
         let n = self.changes.len();
         match self.status.as_str() {
             "changed" => format!("provisioned: {n} change(s) applied in {seconds:.2} s"),
-            "unchanged" => format!("nothing to change: the cluster matches the spec ({seconds:.2} s)"),
-            "planned" => format!("dry run: {n} change(s) would be made; run without --dry-run to apply"),
+            "unchanged" => {
+                format!("nothing to change: the cluster matches the spec ({seconds:.2} s)")
+            }
+            "planned" => {
+                format!("dry run: {n} change(s) would be made; run without --dry-run to apply")
+            }
             "in_sync" => format!("in sync: the cluster matches the spec ({seconds:.2} s)"),
-            "drift" => format!("drift: {} finding(s); each says how to fix it", self.findings.len() + n + self.conflicts.len()),
+            "drift" => format!(
+                "drift: {} finding(s); each says how to fix it",
+                self.findings.len() + n + self.conflicts.len()
+            ),
             _ => "failed".to_string(),
         }
     }

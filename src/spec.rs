@@ -368,13 +368,16 @@ fn validate(raw: RawSpec, at: &Locator<'_>, base: &Path) -> Result<Spec> {
         (Some(dir), Some(_)) => {
             return Err(at.invalid("dbscripts", dir, "set either `dir` or `file`, not both"))
         }
-        (None, None) => return Err(Error::input(format!(
+        (None, None) => {
+            return Err(Error::input(format!(
             "{}: [dbscripts] needs `dir` (an EI_HOME/dbscripts folder) or `file` (one .sql script)",
             at.path.display()
-        ))),
+        )))
+        }
     };
     let use_ssl = raw.jdbc.use_ssl.unwrap_or(false);
-    if !use_ssl && (raw.jdbc.require_ssl.is_some() || raw.jdbc.verify_server_certificate.is_some()) {
+    if !use_ssl && (raw.jdbc.require_ssl.is_some() || raw.jdbc.verify_server_certificate.is_some())
+    {
         return Err(Error::input(format!(
             "{}: [jdbc] require_ssl and verify_server_certificate need use_ssl = true",
             at.path.display()
@@ -404,14 +407,21 @@ fn validate(raw: RawSpec, at: &Locator<'_>, base: &Path) -> Result<Spec> {
 fn validate_server(raw: &RawServer, at: &Locator<'_>, base: &Path) -> Result<Server> {
     let urls: Vec<Spanned<String>> = match (&raw.url, &raw.urls) {
         (Some(url), None) => vec![url.clone()],
-        (None, Some(urls)) if !urls.get_ref().is_empty() => {
-            urls.get_ref().iter().map(|u| Spanned::new(urls.span(), u.clone())).collect()
-        }
+        (None, Some(urls)) if !urls.get_ref().is_empty() => urls
+            .get_ref()
+            .iter()
+            .map(|u| Spanned::new(urls.span(), u.clone()))
+            .collect(),
         (None, Some(urls)) => return Err(at.invalid("server.urls", urls, "lists no server")),
-        (Some(url), Some(_)) => return Err(at.invalid("server.url", url, "set either `url` or `urls`, not both")),
+        (Some(url), Some(_)) => {
+            return Err(at.invalid("server.url", url, "set either `url` or `urls`, not both"))
+        }
         (None, None) => {
-            return Err(Error::input(format!("{}: [server] needs `url` (or `urls` for a cluster of servers)", at.path.display()))
-                .with_hint("write url = \"mysql://root@HOST:3306\""))
+            return Err(Error::input(format!(
+                "{}: [server] needs `url` (or `urls` for a cluster of servers)",
+                at.path.display()
+            ))
+            .with_hint("write url = \"mysql://root@HOST:3306\""))
         }
     };
     let mut endpoints = Vec::new();
@@ -419,7 +429,11 @@ fn validate_server(raw: &RawServer, at: &Locator<'_>, base: &Path) -> Result<Ser
     for url in &urls {
         let (user, host, port) = parse_server_url(url, at)?;
         if admin_user.as_ref().is_some_and(|u| u != &user) {
-            return Err(at.invalid("server.urls", url, "every URL must name the same admin user"));
+            return Err(at.invalid(
+                "server.urls",
+                url,
+                "every URL must name the same admin user",
+            ));
         }
         admin_user = Some(user);
         endpoints.push((host, port));
@@ -435,17 +449,32 @@ fn validate_server(raw: &RawServer, at: &Locator<'_>, base: &Path) -> Result<Ser
     )?;
     let ssl_mode = match &raw.ssl_mode {
         None => "preferred".to_string(),
-        Some(m) if matches!(m.get_ref().as_str(), "disabled" | "preferred" | "required" | "verify_ca" | "verify_identity") => m.get_ref().clone(),
+        Some(m)
+            if matches!(
+                m.get_ref().as_str(),
+                "disabled" | "preferred" | "required" | "verify_ca" | "verify_identity"
+            ) =>
+        {
+            m.get_ref().clone()
+        }
         Some(m) => {
             return Err(at
-                .invalid("server.ssl_mode", m, format!("`{}` is not a TLS mode", m.get_ref()))
+                .invalid(
+                    "server.ssl_mode",
+                    m,
+                    format!("`{}` is not a TLS mode", m.get_ref()),
+                )
                 .with_hint("use disabled, preferred, required, verify_ca or verify_identity"))
         }
     };
     let ca = raw.ssl_ca.as_ref().map(|c| resolve(base, c.get_ref()));
     if let (Some(path), Some(spanned)) = (&ca, &raw.ssl_ca) {
         if !path.is_file() {
-            return Err(at.invalid("server.ssl_ca", spanned, format!("{} is not a file", path.display())));
+            return Err(at.invalid(
+                "server.ssl_ca",
+                spanned,
+                format!("{} is not a file", path.display()),
+            ));
         }
     }
     let jdbc_hosts = match (&raw.jdbc_hosts, &raw.jdbc_host) {
@@ -453,9 +482,16 @@ fn validate_server(raw: &RawServer, at: &Locator<'_>, base: &Path) -> Result<Ser
             let mut hosts = Vec::new();
             for entry in list.get_ref() {
                 let (h, p) = match entry.rsplit_once(':') {
-                    Some((h, p)) if !h.contains(':') || h.starts_with('[') => {
-                        (h.to_string(), p.parse::<u16>().map_err(|_| at.invalid("server.jdbc_hosts", list, format!("`{entry}` has no valid port")))?)
-                    }
+                    Some((h, p)) if !h.contains(':') || h.starts_with('[') => (
+                        h.to_string(),
+                        p.parse::<u16>().map_err(|_| {
+                            at.invalid(
+                                "server.jdbc_hosts",
+                                list,
+                                format!("`{entry}` has no valid port"),
+                            )
+                        })?,
+                    ),
                     _ => (entry.clone(), port),
                 };
                 validate_host_name(&h).map_err(|p| at.invalid("server.jdbc_hosts", list, p))?;
@@ -466,29 +502,59 @@ fn validate_server(raw: &RawServer, at: &Locator<'_>, base: &Path) -> Result<Ser
             }
             hosts
         }
-        (Some(list), Some(_)) => return Err(at.invalid("server.jdbc_hosts", list, "set either jdbc_host or jdbc_hosts, not both")),
+        (Some(list), Some(_)) => {
+            return Err(at.invalid(
+                "server.jdbc_hosts",
+                list,
+                "set either jdbc_host or jdbc_hosts, not both",
+            ))
+        }
         (None, host_key) => {
             let jdbc_host = match host_key {
                 Some(h) => {
-                    validate_host_name(h.get_ref()).map_err(|p| at.invalid("server.jdbc_host", h, p))?;
+                    validate_host_name(h.get_ref())
+                        .map_err(|p| at.invalid("server.jdbc_host", h, p))?;
                     h.get_ref().clone()
                 }
                 None => host.clone(),
             };
-            vec![(jdbc_host, raw.jdbc_port.as_ref().map(|p| *p.get_ref()).unwrap_or(port))]
+            vec![(
+                jdbc_host,
+                raw.jdbc_port.as_ref().map(|p| *p.get_ref()).unwrap_or(port),
+            )]
         }
     };
-    let jdbc_url_style = match raw.jdbc_url_style.as_ref().map(|s| (s, s.get_ref().as_str())) {
-        None => if jdbc_hosts.len() > 1 { JdbcUrlStyle::Failover } else { JdbcUrlStyle::Single },
+    let jdbc_url_style = match raw
+        .jdbc_url_style
+        .as_ref()
+        .map(|s| (s, s.get_ref().as_str()))
+    {
+        None => {
+            if jdbc_hosts.len() > 1 {
+                JdbcUrlStyle::Failover
+            } else {
+                JdbcUrlStyle::Single
+            }
+        }
         Some((_, "single")) => JdbcUrlStyle::Single,
         Some((_, "failover")) => JdbcUrlStyle::Failover,
         Some((_, "loadbalance")) => JdbcUrlStyle::Loadbalance,
         Some((s, other)) => {
-            return Err(at.invalid("server.jdbc_url_style", s, format!("`{other}` is not known")).with_hint("use single, failover or loadbalance"))
+            return Err(at
+                .invalid(
+                    "server.jdbc_url_style",
+                    s,
+                    format!("`{other}` is not known"),
+                )
+                .with_hint("use single, failover or loadbalance"))
         }
     };
     if jdbc_url_style == JdbcUrlStyle::Single && jdbc_hosts.len() > 1 {
-        return Err(Error::input(format!("{}: server.jdbc_url_style = \"single\" takes one host, but jdbc_hosts lists {}", at.path.display(), jdbc_hosts.len())));
+        return Err(Error::input(format!(
+            "{}: server.jdbc_url_style = \"single\" takes one host, but jdbc_hosts lists {}",
+            at.path.display(),
+            jdbc_hosts.len()
+        )));
     }
     let (jdbc_host, jdbc_port) = jdbc_hosts[0].clone();
     Ok(Server {
@@ -508,7 +574,10 @@ fn validate_server(raw: &RawServer, at: &Locator<'_>, base: &Path) -> Result<Ser
 impl Server {
     /// A server given on the command line (`verify --server-url`), not in a spec.
     pub fn from_url(url: &str, admin_password: SecretString) -> Result<Server> {
-        let at = Locator { text: "", path: Path::new("--server-url") };
+        let at = Locator {
+            text: "",
+            path: Path::new("--server-url"),
+        };
         let (admin_user, host, port) = parse_server_url(&Spanned::new(0..0, url.to_string()), &at)?;
         Ok(Server {
             host: host.clone(),
@@ -516,7 +585,10 @@ impl Server {
             endpoints: vec![(host.clone(), port)],
             admin_user,
             admin_password,
-            ssl: AdminTls { mode: "preferred".to_string(), ca: None },
+            ssl: AdminTls {
+                mode: "preferred".to_string(),
+                ca: None,
+            },
             jdbc_host: host.clone(),
             jdbc_port: port,
             jdbc_hosts: vec![(host, port)],
@@ -527,16 +599,23 @@ impl Server {
 
 /// `mysql://USER@HOST:PORT` -> (user, host, port). Never echoes the URL: it may hold a password by mistake.
 fn parse_server_url(raw: &Spanned<String>, at: &Locator<'_>) -> Result<(String, String, u16)> {
-    let url = url::Url::parse(raw.get_ref()).map_err(|e| at.invalid("server.url", raw, format!("not a valid URL ({e})")))?;
+    let url = url::Url::parse(raw.get_ref())
+        .map_err(|e| at.invalid("server.url", raw, format!("not a valid URL ({e})")))?;
     if url.scheme() != "mysql" && url.scheme() != "mariadb" {
         return Err(at
-            .invalid("server.url", raw, format!("scheme `{}` is not supported", url.scheme()))
+            .invalid(
+                "server.url",
+                raw,
+                format!("scheme `{}` is not supported", url.scheme()),
+            )
             .with_hint("write it as mysql://USER@HOST:PORT"));
     }
     if url.password().is_some() {
         return Err(at
             .invalid("server.url", raw, "the URL contains a password")
-            .with_hint("remove it from the URL and use server.password_env or server.password_file"));
+            .with_hint(
+                "remove it from the URL and use server.password_env or server.password_file",
+            ));
     }
     let host = url
         .host_str()
@@ -561,22 +640,29 @@ fn validate_account(raw: &RawUser, at: &Locator<'_>, base: &Path) -> Result<Acco
                 "use 1 to {MAX_ACCOUNT_NAME_LEN} letters, digits, `_`, `.` or `-`, e.g. \"regadmin\""
             )));
     }
-    let hint = "use `%`, a host name, an IP address, a pattern like `10.0.%` or `10.0.0.0/255.255.255.0`";
+    let hint =
+        "use `%`, a host name, an IP address, a pattern like `10.0.%` or `10.0.0.0/255.255.255.0`";
     let hosts = match &raw.hosts {
         Some(list) => {
             if raw.host.span() != (0..0) {
-                return Err(at.invalid("user.hosts", list, "set either `host` or `hosts`, not both"));
+                return Err(at.invalid(
+                    "user.hosts",
+                    list,
+                    "set either `host` or `hosts`, not both",
+                ));
             }
             if list.get_ref().is_empty() {
                 return Err(at.invalid("user.hosts", list, "lists no host"));
             }
             for host in list.get_ref() {
-                validate_account_host(host).map_err(|problem| at.invalid("user.hosts", list, problem).with_hint(hint))?;
+                validate_account_host(host)
+                    .map_err(|problem| at.invalid("user.hosts", list, problem).with_hint(hint))?;
             }
             list.get_ref().clone()
         }
         None => {
-            validate_account_host(raw.host.get_ref()).map_err(|problem| at.invalid("user.host", &raw.host, problem).with_hint(hint))?;
+            validate_account_host(raw.host.get_ref())
+                .map_err(|problem| at.invalid("user.host", &raw.host, problem).with_hint(hint))?;
             vec![raw.host.get_ref().clone()]
         }
     };
@@ -584,7 +670,9 @@ fn validate_account(raw: &RawUser, at: &Locator<'_>, base: &Path) -> Result<Acco
         None | Some((_, "all")) => PrivilegeSet::All,
         Some((_, "wso2")) => PrivilegeSet::Wso2,
         Some((p, other)) => {
-            return Err(at.invalid("user.privileges", p, format!("`{other}` is not known")).with_hint("use \"all\" or \"wso2\""))
+            return Err(at
+                .invalid("user.privileges", p, format!("`{other}` is not known"))
+                .with_hint("use \"all\" or \"wso2\""))
         }
     };
     let password = load_secret(
@@ -616,7 +704,14 @@ fn validate_account(raw: &RawUser, at: &Locator<'_>, base: &Path) -> Result<Acco
                 .with_hint("use \"auto\", \"mysql_native_password\" or \"caching_sha2_password\""))
         }
     };
-    Ok(Account { name: name.clone(), host: hosts[0].clone(), hosts, password, auth_plugin, privileges })
+    Ok(Account {
+        name: name.clone(),
+        host: hosts[0].clone(),
+        hosts,
+        password,
+        auth_plugin,
+        privileges,
+    })
 }
 
 fn validate_databases(

@@ -259,7 +259,13 @@ pub struct SharedValues {
 
 impl SharedValues {
     pub fn of(desired: &DesiredNode) -> SharedValues {
-        let url_of = |jndi: &str| desired.datasources.iter().find(|d| d.jndi_name == jndi).map(|d| d.url.clone());
+        let url_of = |jndi: &str| {
+            desired
+                .datasources
+                .iter()
+                .find(|d| d.jndi_name == jndi)
+                .map(|d| d.url.clone())
+        };
         SharedValues {
             shared_registry_url: url_of(desired::SHARED_REGISTRY_JNDI),
             cache_id: Some(desired.registry.remote_instance.cache_id.clone()),
@@ -290,9 +296,15 @@ pub fn cross_node(nodes: &[NodeState], expected: &SharedValues) -> Vec<Finding> 
             ));
         }
     }
-    let shared = |f: fn(&NodeState) -> Option<String>, expected: &Option<String>, check: &str, what: &str| -> Vec<Finding> {
-        let values: Vec<(&str, String)> =
-            nodes.iter().map(|n| (n.name.as_str(), f(n).unwrap_or_else(|| "(none)".into()))).collect();
+    let shared = |f: fn(&NodeState) -> Option<String>,
+                  expected: &Option<String>,
+                  check: &str,
+                  what: &str|
+     -> Vec<Finding> {
+        let values: Vec<(&str, String)> = nodes
+            .iter()
+            .map(|n| (n.name.as_str(), f(n).unwrap_or_else(|| "(none)".into())))
+            .collect();
         let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
         for (_, value) in &values {
             *counts.entry(value.as_str()).or_default() += 1;
@@ -308,7 +320,11 @@ pub fn cross_node(nodes: &[NodeState], expected: &SharedValues) -> Vec<Finding> 
             // All nodes agree; whether they agree with the spec is the per-node check's to say.
             return Vec::new();
         }
-        let reference = if expected.is_some() { "as the spec derives it" } else { "as most nodes have" };
+        let reference = if expected.is_some() {
+            "as the spec derives it"
+        } else {
+            "as most nodes have"
+        };
         values
             .iter()
             .filter(|(_, value)| value != majority)
@@ -316,7 +332,9 @@ pub fn cross_node(nodes: &[NodeState], expected: &SharedValues) -> Vec<Finding> 
                 Finding::new(
                     "cluster",
                     check,
-                    Some(format!("the same {what} on every node: {majority} ({reference})")),
+                    Some(format!(
+                        "the same {what} on every node: {majority} ({reference})"
+                    )),
                     Some(format!("{node} has {value}")),
                     format!("make every node use the same {what}; {FIX_PROVISION}"),
                 )
@@ -329,8 +347,18 @@ pub fn cross_node(nodes: &[NodeState], expected: &SharedValues) -> Vec<Finding> 
         "shared_registry_url",
         "shared registry URL",
     ));
-    findings.extend(shared(|n| n.mounted_instance().and_then(|r| r.cache_id.clone()), &expected.cache_id, "shared_cache_id", "cacheId"));
-    findings.extend(shared(|n| n.user_store().and_then(|d| d.url.clone()), &expected.user_store_url, "user_store_url", "user store URL"));
+    findings.extend(shared(
+        |n| n.mounted_instance().and_then(|r| r.cache_id.clone()),
+        &expected.cache_id,
+        "shared_cache_id",
+        "cacheId",
+    ));
+    findings.extend(shared(
+        |n| n.user_store().and_then(|d| d.url.clone()),
+        &expected.user_store_url,
+        "user_store_url",
+        "user store URL",
+    ));
     findings
 }
 
@@ -545,8 +573,14 @@ pub fn from_server_plan(changes: &[Change], conflicts: &[Conflict]) -> Vec<Findi
                     Some(reason.clone()),
                     FIX_PROVISION,
                 ),
-                Change::Grant { database, host, .. } if replaces_all(changes, database, host) => return None,
-                Change::Grant { database, privileges, .. } => Finding::new(
+                Change::Grant { database, host, .. } if replaces_all(changes, database, host) => {
+                    return None
+                }
+                Change::Grant {
+                    database,
+                    privileges,
+                    ..
+                } => Finding::new(
                     &subject,
                     "grant_missing",
                     Some(format!("{privileges} on {database}.*")),
@@ -682,7 +716,10 @@ mod tests {
             .map(|f| f.check)
             .collect();
         assert_eq!(checks, ["cache_id"]);
-        let checks: Vec<String> = cross_node(&nodes, &SharedValues::default()).into_iter().map(|f| f.check).collect();
+        let checks: Vec<String> = cross_node(&nodes, &SharedValues::default())
+            .into_iter()
+            .map(|f| f.check)
+            .collect();
         assert_eq!(checks, ["shared_local_registry", "shared_cache_id"]);
     }
 

@@ -13,7 +13,11 @@ use crate::verify::{self, Finding, NodeState};
 
 /// `verify --ei-home DIR ...`: check a cluster eidb did not set up, from its nodes' files alone, and
 /// (with `--server-url`) that the databases and accounts they name exist and let the nodes in.
-pub async fn run(args: &crate::cli::VerifyArgs, progress: &Progress, report: &mut Report) -> Result<i32> {
+pub async fn run(
+    args: &crate::cli::VerifyArgs,
+    progress: &Progress,
+    report: &mut Report,
+) -> Result<i32> {
     let started = Instant::now();
     report.command = "verify".to_string();
     let mut states = Vec::new();
@@ -22,12 +26,24 @@ pub async fn run(args: &crate::cli::VerifyArgs, progress: &Progress, report: &mu
         states.push(NodeState::read(&name, home)?);
     }
     let mut findings: Vec<Finding> = states.iter().flat_map(verify::node_consistency).collect();
-    findings.extend(verify::cross_node(&states, &verify::SharedValues::default()));
+    findings.extend(verify::cross_node(
+        &states,
+        &verify::SharedValues::default(),
+    ));
     if let Some(url) = &args.server_url {
         findings.extend(check_referenced_databases(args, url, &states, progress).await?);
     }
-    report.status = if findings.is_empty() { "in_sync" } else { "drift" }.to_string();
-    let code = if findings.is_empty() { EXIT_OK } else { EXIT_FAILURE };
+    report.status = if findings.is_empty() {
+        "in_sync"
+    } else {
+        "drift"
+    }
+    .to_string();
+    let code = if findings.is_empty() {
+        EXIT_OK
+    } else {
+        EXIT_FAILURE
+    };
     report.findings = findings;
     report.elapsed_ms = started.elapsed().as_millis();
     Ok(code)
@@ -42,51 +58,76 @@ async fn check_referenced_databases(
     progress: &Progress,
 ) -> Result<Vec<Finding>> {
     let admin_password = match (&args.admin_password_env, &args.admin_password_file) {
-        (Some(var), _) => crate::secret::load(&crate::secret::SecretSource::Env(var.clone())).map_err(Error::input)?,
-        (None, Some(file)) => crate::secret::load(&crate::secret::SecretSource::File(file.clone())).map_err(Error::input)?,
+        (Some(var), _) => crate::secret::load(&crate::secret::SecretSource::Env(var.clone()))
+            .map_err(Error::input)?,
+        (None, Some(file)) => crate::secret::load(&crate::secret::SecretSource::File(file.clone()))
+            .map_err(Error::input)?,
         (None, None) => secrecy::SecretString::from(String::new()),
     };
     let server = crate::spec::Server::from_url(url, admin_password)?;
-    let (endpoint, mut admin) = members::connect_first_usable(&server, Duration::from_secs(args.wait), progress).await?;
+    let (endpoint, mut admin) =
+        members::connect_first_usable(&server, Duration::from_secs(args.wait), progress).await?;
     let mut findings = Vec::new();
     let mut checked = std::collections::BTreeSet::new();
     for state in states {
-        let text = crate::nodefiles::TextFile::read(&state.ei_home.join(crate::nodefiles::ConfFile::Datasources.relative_path()))?.text;
+        let text = crate::nodefiles::TextFile::read(
+            &state
+                .ei_home
+                .join(crate::nodefiles::ConfFile::Datasources.relative_path()),
+        )?
+        .text;
         let passwords = crate::conf::read_datasource_passwords(&text).unwrap_or_default();
         for datasource in &state.datasources {
-            let (Some(url), Some(user)) = (&datasource.url, &datasource.username) else { continue };
+            let (Some(url), Some(user)) = (&datasource.url, &datasource.username) else {
+                continue;
+            };
             if !url.starts_with("jdbc:mysql") {
                 continue;
             }
-            let Some(database) = verify::database_of(url).map(str::to_string) else { continue };
+            let Some(database) = verify::database_of(url).map(str::to_string) else {
+                continue;
+            };
             if !checked.insert((database.clone(), user.clone())) {
                 continue;
             }
             let subject = format!("database {database}");
-            let exists: Option<i64> = sqlx::query("SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?")
-                .bind(&database)
-                .fetch_one(&mut admin)
-                .await
-                .map_err(|e| statement_error(&e, "reading the databases"))?
-                .try_get(0)
-                .ok();
+            let exists: Option<i64> = sqlx::query(
+                "SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?",
+            )
+            .bind(&database)
+            .fetch_one(&mut admin)
+            .await
+            .map_err(|e| statement_error(&e, "reading the databases"))?
+            .try_get(0)
+            .ok();
             if exists != Some(1) {
                 findings.push(Finding {
                     subject,
                     check: "database_missing".into(),
                     expected: Some(format!("database {database}, named by node {}", state.name)),
                     found: None,
-                    fix: "create it and load the dbscript (eidb provision with a spec does both)".into(),
+                    fix: "create it and load the dbscript (eidb provision with a spec does both)"
+                        .into(),
                 });
                 continue;
             }
-            let password = datasource.jndi_name.as_ref().and_then(|jndi| passwords.iter().find(|(j, _)| j == jndi)).and_then(|(_, p)| p.clone());
+            let password = datasource
+                .jndi_name
+                .as_ref()
+                .and_then(|jndi| passwords.iter().find(|(j, _)| j == jndi))
+                .and_then(|(_, p)| p.clone());
             let Some(password) = password else {
-                progress.line(&format!("{database}: {user}'s password is in the Secure Vault; its login is not tried"));
+                progress.line(&format!(
+                    "{database}: {user}'s password is in the Secure Vault; its login is not tried"
+                ));
                 continue;
             };
             crate::redact::register(secrecy::ExposeSecret::expose_secret(&password));
-            if let Err(e) = endpoint.as_account(user, &password).connect(Some(&database)).await {
+            if let Err(e) = endpoint
+                .as_account(user, &password)
+                .connect(Some(&database))
+                .await
+            {
                 findings.push(Finding {
                     subject,
                     check: "account_login".into(),

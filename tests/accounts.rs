@@ -5,20 +5,31 @@ mod common;
 
 use std::collections::BTreeSet;
 
+use common::admin_pool;
 use common::check::grants_of;
 use common::cluster::{Cluster, Conf};
-use common::admin_pool;
 
 /// The privileges on each database, per `SHOW GRANTS` line: `db -> {SELECT, ...}`.
-fn privileges_by_database(grants: &[String]) -> std::collections::BTreeMap<String, BTreeSet<String>> {
+fn privileges_by_database(
+    grants: &[String],
+) -> std::collections::BTreeMap<String, BTreeSet<String>> {
     let mut out = std::collections::BTreeMap::new();
     for grant in grants {
-        let Some(rest) = grant.strip_prefix("GRANT ") else { continue };
-        let Some((privileges, after)) = rest.split_once(" ON ") else { continue };
+        let Some(rest) = grant.strip_prefix("GRANT ") else {
+            continue;
+        };
+        let Some((privileges, after)) = rest.split_once(" ON ") else {
+            continue;
+        };
         let target = after.split(" TO ").next().unwrap_or_default();
-        let Some(db) = target.strip_suffix(".*").filter(|db| *db != "*") else { continue };
+        let Some(db) = target.strip_suffix(".*").filter(|db| *db != "*") else {
+            continue;
+        };
         let db = db.trim_matches('`').replace("\\_", "_");
-        let set: BTreeSet<String> = privileges.split(',').map(|p| p.trim().to_uppercase()).collect();
+        let set: BTreeSet<String> = privileges
+            .split(',')
+            .map(|p| p.trim().to_uppercase())
+            .collect();
         out.insert(db, set);
     }
     out
@@ -37,18 +48,40 @@ async fn several_hosts_get_the_wso2_privilege_set_and_nothing_more() {
     assert_eq!(code, 0, "{report:#}");
 
     let pool = admin_pool().await;
-    let wanted: BTreeSet<String> =
-        ["SELECT", "INSERT", "UPDATE", "DELETE", "CREATE", "ALTER", "DROP", "INDEX", "REFERENCES"].iter().map(|s| s.to_string()).collect();
+    let wanted: BTreeSet<String> = [
+        "SELECT",
+        "INSERT",
+        "UPDATE",
+        "DELETE",
+        "CREATE",
+        "ALTER",
+        "DROP",
+        "INDEX",
+        "REFERENCES",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
     let databases: BTreeSet<String> = cluster.databases().into_iter().collect();
     for host in ["10.20.%", "localhost", "127.0.0.1"] {
         let grants = grants_of(&pool, &cluster.account, host).await;
         let by_db = privileges_by_database(&grants);
-        assert_eq!(by_db.keys().cloned().collect::<BTreeSet<_>>(), databases, "{host}: {grants:#?}");
+        assert_eq!(
+            by_db.keys().cloned().collect::<BTreeSet<_>>(),
+            databases,
+            "{host}: {grants:#?}"
+        );
         for (db, privileges) in &by_db {
             assert_eq!(privileges, &wanted, "{host} on {db}");
         }
-        assert!(grants.iter().all(|g| !g.contains("WITH GRANT OPTION")), "{grants:#?}");
-        assert!(grants.iter().any(|g| g.starts_with("GRANT USAGE ON *.*")), "{grants:#?}");
+        assert!(
+            grants.iter().all(|g| !g.contains("WITH GRANT OPTION")),
+            "{grants:#?}"
+        );
+        assert!(
+            grants.iter().any(|g| g.starts_with("GRANT USAGE ON *.*")),
+            "{grants:#?}"
+        );
     }
     let (code, report) = cluster.eidb_json(&["verify", "--db-only"]);
     assert_eq!(code, 0, "{report:#}");
@@ -57,8 +90,14 @@ async fn several_hosts_get_the_wso2_privilege_set_and_nothing_more() {
     let user_store = &cluster.user_store;
     for sql in [
         format!("GRANT PROCESS ON *.* TO '{}'@'localhost'", cluster.account),
-        format!("GRANT ALL PRIVILEGES ON `{user_store}`.* TO '{}'@'10.20.%'", cluster.account),
-        format!("GRANT SELECT ON mysql.* TO '{}'@'127.0.0.1'", cluster.account),
+        format!(
+            "GRANT ALL PRIVILEGES ON `{user_store}`.* TO '{}'@'10.20.%'",
+            cluster.account
+        ),
+        format!(
+            "GRANT SELECT ON mysql.* TO '{}'@'127.0.0.1'",
+            cluster.account
+        ),
     ] {
         sqlx::raw_sql(&sql).execute(&pool).await.unwrap();
     }
@@ -72,16 +111,38 @@ async fn several_hosts_get_the_wso2_privilege_set_and_nothing_more() {
         .map(|f| format!("{} {}", f["subject"], f["found"]))
         .collect();
     assert_eq!(extra.len(), 3, "{extra:#?}");
-    assert!(extra.iter().any(|f| f.contains("'localhost'") && f.contains("PROCESS on *.*")), "{extra:#?}");
-    assert!(extra.iter().any(|f| f.contains("'10.20.%'") && f.contains("ALL PRIVILEGES")), "{extra:#?}");
-    assert!(extra.iter().any(|f| f.contains("'127.0.0.1'") && f.contains("mysql.*")), "{extra:#?}");
+    assert!(
+        extra
+            .iter()
+            .any(|f| f.contains("'localhost'") && f.contains("PROCESS on *.*")),
+        "{extra:#?}"
+    );
+    assert!(
+        extra
+            .iter()
+            .any(|f| f.contains("'10.20.%'") && f.contains("ALL PRIVILEGES")),
+        "{extra:#?}"
+    );
+    assert!(
+        extra
+            .iter()
+            .any(|f| f.contains("'127.0.0.1'") && f.contains("mysql.*")),
+        "{extra:#?}"
+    );
 
     cluster.eidb_ok(&["provision", "--db-only"]);
     for host in ["10.20.%", "localhost", "127.0.0.1"] {
         let grants = grants_of(&pool, &cluster.account, host).await;
         let by_db = privileges_by_database(&grants);
-        assert_eq!(by_db.keys().cloned().collect::<BTreeSet<_>>(), databases, "{host} after repair: {grants:#?}");
-        assert!(by_db.values().all(|p| p == &wanted), "{host} after repair: {grants:#?}");
+        assert_eq!(
+            by_db.keys().cloned().collect::<BTreeSet<_>>(),
+            databases,
+            "{host} after repair: {grants:#?}"
+        );
+        assert!(
+            by_db.values().all(|p| p == &wanted),
+            "{host} after repair: {grants:#?}"
+        );
         assert!(!grants.iter().any(|g| g.contains("PROCESS")), "{grants:#?}");
     }
     let (code, report) = cluster.eidb_json(&["verify", "--db-only"]);
@@ -91,10 +152,16 @@ async fn several_hosts_get_the_wso2_privilege_set_and_nothing_more() {
 #[tokio::test]
 async fn a_bad_host_in_the_list_is_bad_input_naming_it() {
     let cluster = Cluster::new(1, Conf::Fixture);
-    let spec = cluster.spec_text().replacen("[user]\n", "[user]\nhosts = [\"10.0.%\", \"a b\"]\n", 1);
+    let spec =
+        cluster
+            .spec_text()
+            .replacen("[user]\n", "[user]\nhosts = [\"10.0.%\", \"a b\"]\n", 1);
     std::fs::write(&cluster.spec_path, spec).unwrap();
     let output = cluster.eidb(&["provision"]);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("user.hosts") && stderr.contains("`a b`"), "{stderr}");
+    assert!(
+        stderr.contains("user.hosts") && stderr.contains("`a b`"),
+        "{stderr}"
+    );
 }

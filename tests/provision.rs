@@ -80,7 +80,12 @@ async fn provisions_fixture_cluster_and_second_run_changes_nothing() {
     assert_eq!(created.len(), 4);
     let databases = report["databases"].as_array().unwrap();
     assert_eq!(databases.len(), 4);
-    assert!(databases.iter().all(|d| d["state"].as_str().unwrap().starts_with("created")), "{report:#}");
+    assert!(
+        databases
+            .iter()
+            .all(|d| d["state"].as_str().unwrap().starts_with("created")),
+        "{report:#}"
+    );
     assert_eq!(databases[0]["role"], "user_store");
     assert_eq!(databases[2]["role"], "local_registry");
     assert_eq!(databases[2]["node"], "node1");
@@ -90,7 +95,12 @@ async fn provisions_fixture_cluster_and_second_run_changes_nothing() {
     let (code, again) = cluster.eidb_json(&["provision", "--db-only"]);
     assert_eq!(code, 0, "{again:#}");
     assert_eq!(again["status"], "unchanged", "{again:#}");
-    let states: Vec<&str> = again["databases"].as_array().unwrap().iter().map(|d| d["state"].as_str().unwrap()).collect();
+    let states: Vec<&str> = again["databases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["state"].as_str().unwrap())
+        .collect();
     assert_eq!(states, ["in place"; 4], "{again:#}");
     assert_eq!(again["changes"].as_array().unwrap().len(), 0);
     assert_provisioned(&cluster, &script, "latin1").await;
@@ -264,7 +274,7 @@ async fn existing_database_with_other_charset_is_refused_not_altered() {
         None,
         "nothing is created when a conflict is found"
     );
-    check::drop_databases(&pool, &[cluster.shared_registry.clone()]).await;
+    check::drop_databases(&pool, std::slice::from_ref(&cluster.shared_registry)).await;
 }
 
 #[tokio::test]
@@ -299,31 +309,63 @@ async fn folded_and_statement_by_statement_loads_give_the_same_schema() {
 
     // By hand, with the mariadb/mysql client: the reference.
     let by_hand = common::unique_name("HAND");
-    sqlx::raw_sql(&format!("CREATE DATABASE `{by_hand}` CHARACTER SET latin1")).execute(&pool).await.unwrap();
+    sqlx::raw_sql(&format!("CREATE DATABASE `{by_hand}` CHARACTER SET latin1"))
+        .execute(&pool)
+        .await
+        .unwrap();
     let mut conn = pool.acquire().await.unwrap();
-    sqlx::raw_sql(&format!("USE `{by_hand}`")).execute(&mut *conn).await.unwrap();
+    sqlx::raw_sql(&format!("USE `{by_hand}`"))
+        .execute(&mut *conn)
+        .await
+        .unwrap();
     sqlx::raw_sql(&script).execute(&mut *conn).await.unwrap();
     drop(conn);
 
-    let folded = Cluster::new(1, Conf::Fixture).with_real_dbscripts().with_databases("charset = \"latin1\"");
+    let folded = Cluster::new(1, Conf::Fixture)
+        .with_real_dbscripts()
+        .with_databases("charset = \"latin1\"");
     folded.eidb_ok(&["provision", "--db-only"]);
 
-    let unfolded = Cluster::new(1, Conf::Fixture).with_real_dbscripts().with_databases("charset = \"latin1\"");
+    let unfolded = Cluster::new(1, Conf::Fixture)
+        .with_real_dbscripts()
+        .with_databases("charset = \"latin1\"");
     let first_table = script.split(';').next().unwrap();
-    sqlx::raw_sql(&format!("CREATE DATABASE `{}` CHARACTER SET latin1", unfolded.user_store)).execute(&pool).await.unwrap();
+    sqlx::raw_sql(&format!(
+        "CREATE DATABASE `{}` CHARACTER SET latin1",
+        unfolded.user_store
+    ))
+    .execute(&pool)
+    .await
+    .unwrap();
     let mut conn = pool.acquire().await.unwrap();
-    sqlx::raw_sql(&format!("USE `{}`", unfolded.user_store)).execute(&mut *conn).await.unwrap();
-    sqlx::raw_sql(first_table).execute(&mut *conn).await.unwrap();
+    sqlx::raw_sql(&format!("USE `{}`", unfolded.user_store))
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    sqlx::raw_sql(first_table)
+        .execute(&mut *conn)
+        .await
+        .unwrap();
     drop(conn);
     unfolded.eidb_ok(&["provision", "--db-only"]);
 
     let reference = check::schema_fingerprint(&pool, &by_hand).await;
-    assert!(reference.len() > 300, "the reference schema looks too small: {}", reference.len());
-    for (how, db) in [("folded", &folded.user_store), ("statement by statement", &unfolded.user_store)] {
+    assert!(
+        reference.len() > 300,
+        "the reference schema looks too small: {}",
+        reference.len()
+    );
+    for (how, db) in [
+        ("folded", &folded.user_store),
+        ("statement by statement", &unfolded.user_store),
+    ] {
         let got = check::schema_fingerprint(&pool, db).await;
         let missing: Vec<_> = reference.difference(&got).collect();
         let extra: Vec<_> = got.difference(&reference).collect();
-        assert!(missing.is_empty() && extra.is_empty(), "{how}: missing {missing:#?}\nextra {extra:#?}");
+        assert!(
+            missing.is_empty() && extra.is_empty(),
+            "{how}: missing {missing:#?}\nextra {extra:#?}"
+        );
     }
     check::drop_databases(&pool, &[by_hand]).await;
 }

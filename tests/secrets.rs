@@ -11,13 +11,25 @@ use common::cluster::{Cluster, Conf, ACCOUNT_PASSWORD};
 /// Forms a password could leak in: as is, XML-escaped, SQL-quoted, percent-encoded, and its longest run
 /// free of quotes and backslashes (which survives any further escaping, such as a logger's `{:?}`).
 fn leak_forms(secret: &str) -> Vec<String> {
-    let core = secret.rsplit(['\'', '"', '\\']).next().unwrap_or(secret).to_string();
-    assert!(core.len() >= 6, "the test password needs a distinctive run without quotes: {core:?}");
+    let core = secret
+        .rsplit(['\'', '"', '\\'])
+        .next()
+        .unwrap_or(secret)
+        .to_string();
+    assert!(
+        core.len() >= 6,
+        "the test password needs a distinctive run without quotes: {core:?}"
+    );
     vec![
         core.clone(),
-        core.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;"),
+        core.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;"),
         secret.to_string(),
-        secret.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;"),
+        secret
+            .replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;"),
         secret.replace('\'', "''"),
         secret.replace('\\', "\\\\").replace('\'', "''"),
         secret.replace('\\', "\\\\").replace('\'', "\\'"),
@@ -26,10 +38,17 @@ fn leak_forms(secret: &str) -> Vec<String> {
 }
 
 fn assert_no_leak(output: &Output, secrets: &[&str], what: &str) {
-    let text = format!("{}\n{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    let text = format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
     for secret in secrets {
         for form in leak_forms(secret) {
-            assert!(!text.contains(&form), "{what}: the password leaked as {form:?}:\n{text}");
+            assert!(
+                !text.contains(&form),
+                "{what}: the password leaked as {form:?}:\n{text}"
+            );
         }
     }
 }
@@ -37,7 +56,11 @@ fn assert_no_leak(output: &Output, secrets: &[&str], what: &str) {
 /// Run eidb with RUST_LOG=trace and -vvv, so every library logs everything it would.
 fn run_loud(cluster: &Cluster, args: &[&str]) -> Output {
     let mut command = Command::new(common::eidb_bin());
-    command.args(args).arg("-vvv").arg("--config").arg(&cluster.spec_path);
+    command
+        .args(args)
+        .arg("-vvv")
+        .arg("--config")
+        .arg(&cluster.spec_path);
     cluster.environment(&mut command);
     command.env("RUST_LOG", "trace");
     command.output().expect("run eidb")
@@ -59,43 +82,83 @@ async fn no_command_prints_a_password_at_any_verbosity() {
         let output = run_loud(&cluster, &args);
         assert!(output.status.code().is_some(), "{args:?} was killed");
         assert_no_leak(&output, &secrets, &format!("{args:?}"));
-        assert!(!output.stderr.is_empty(), "{args:?} at -vvv logged nothing, so the check proves nothing");
+        assert!(
+            !output.stderr.is_empty(),
+            "{args:?} at -vvv logged nothing, so the check proves nothing"
+        );
         ran += 1;
     }
     assert_eq!(ran, 6);
 
     // Drift that makes eidb reset the password (and so send it to the server) is still silent.
     let pool = common::admin_pool().await;
-    sqlx::raw_sql(&format!("ALTER USER '{}'@'%' IDENTIFIED BY 'another-one'", cluster.account)).execute(&pool).await.unwrap();
-    for args in [vec!["verify"], vec!["provision", "--dry-run"], vec!["provision"]] {
+    sqlx::raw_sql(&format!(
+        "ALTER USER '{}'@'%' IDENTIFIED BY 'another-one'",
+        cluster.account
+    ))
+    .execute(&pool)
+    .await
+    .unwrap();
+    for args in [
+        vec!["verify"],
+        vec!["provision", "--dry-run"],
+        vec!["provision"],
+    ] {
         let output = run_loud(&cluster, &args);
-        assert_no_leak(&output, &secrets, &format!("after the password drift: {args:?}"));
+        assert_no_leak(
+            &output,
+            &secrets,
+            &format!("after the password drift: {args:?}"),
+        );
     }
     let output = run_loud(&cluster, &["verify"]);
-    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stdout));
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
 }
 
 #[tokio::test]
 async fn errors_do_not_echo_passwords() {
     let cluster = Cluster::new(1, Conf::Fixture);
     // A password typed into the URL by mistake is refused without echoing it.
-    let spec = cluster.spec_text().replacen("mysql://root@", "mysql://root:Typed-In-Url-Pw-77@", 1);
+    let spec = cluster
+        .spec_text()
+        .replacen("mysql://root@", "mysql://root:Typed-In-Url-Pw-77@", 1);
     std::fs::write(&cluster.spec_path, spec).unwrap();
     let output = run_loud(&cluster, &["provision"]);
     assert_eq!(output.status.code(), Some(2));
     assert_no_leak(&output, &["Typed-In-Url-Pw-77"], "password in the URL");
 
     // A wrong admin password: the server's refusal is passed through, the password is not.
-    let spec = cluster.spec_text().replace("[server]\n", "[server]\npassword_env = \"EIDB_IT_WRONG_ADMIN_PW\"\n");
+    let spec = cluster.spec_text().replace(
+        "[server]\n",
+        "[server]\npassword_env = \"EIDB_IT_WRONG_ADMIN_PW\"\n",
+    );
     let spec = spec.replacen("password_env = \"EIDB_IT_ADMIN_PASSWORD\"\n", "", 1);
     std::fs::write(&cluster.spec_path, spec).unwrap();
     let mut command = Command::new(common::eidb_bin());
-    command.args(["provision", "-vvv", "--config"]).arg(&cluster.spec_path);
+    command
+        .args(["provision", "-vvv", "--config"])
+        .arg(&cluster.spec_path);
     cluster.environment(&mut command);
-    command.env("EIDB_IT_WRONG_ADMIN_PW", "Wrong-Admin-'\"-Pw-99x").env("RUST_LOG", "trace");
+    command
+        .env("EIDB_IT_WRONG_ADMIN_PW", "Wrong-Admin-'\"-Pw-99x")
+        .env("RUST_LOG", "trace");
     let output = command.output().unwrap();
-    assert_eq!(output.status.code(), Some(1), "{}", String::from_utf8_lossy(&output.stderr));
-    assert!(String::from_utf8_lossy(&output.stderr).contains("access denied"), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("access denied"),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     assert_no_leak(&output, &["Wrong-Admin-'\"-Pw-99x"], "wrong admin password");
 }
 
@@ -103,14 +166,26 @@ async fn errors_do_not_echo_passwords() {
 async fn secure_vault_writes_aliases_and_an_owner_only_cipher_text_file() {
     let cluster = Cluster::new(1, Conf::Fixture).with_extra("[secure_vault]\nenabled = true\n");
     let output = run_loud(&cluster, &["provision"]);
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     assert_no_leak(&output, &[ACCOUNT_PASSWORD], "secure vault provision");
 
-    let datasources = std::fs::read_to_string(cluster.node_file(0, "conf/datasources/master-datasources.xml")).unwrap();
-    assert!(!datasources.contains("-x9<"), "no plain password may remain in master-datasources.xml");
+    let datasources =
+        std::fs::read_to_string(cluster.node_file(0, "conf/datasources/master-datasources.xml"))
+            .unwrap();
+    assert!(
+        !datasources.contains("-x9<"),
+        "no plain password may remain in master-datasources.xml"
+    );
     for name in ["WSO2_CARBON_DB", "WSO2_REGISTRY_DB", "WSO2_UM_DB"] {
         let element = format!("<password svns:secretAlias=\"Datasources.{name}.Configuration.Password\">password</password>");
-        assert!(datasources.contains(&element), "missing {element}\n{datasources}");
+        assert!(
+            datasources.contains(&element),
+            "missing {element}\n{datasources}"
+        );
     }
     assert!(datasources.contains("xmlns:svns=\"http://org.wso2.securevault/configuration\""));
 
@@ -118,10 +193,18 @@ async fn secure_vault_writes_aliases_and_an_owner_only_cipher_text_file() {
     let text = std::fs::read_to_string(&cipher).unwrap();
     let escaped = ACCOUNT_PASSWORD.replace('\\', "\\\\");
     for name in ["WSO2_CARBON_DB", "WSO2_REGISTRY_DB", "WSO2_UM_DB"] {
-        assert!(text.contains(&format!("Datasources.{name}.Configuration.Password=[{escaped}]")), "{text}");
+        assert!(
+            text.contains(&format!(
+                "Datasources.{name}.Configuration.Password=[{escaped}]"
+            )),
+            "{text}"
+        );
     }
     let mode = std::fs::metadata(&cipher).unwrap().permissions().mode() & 0o777;
-    assert_eq!(mode, 0o600, "a new file holding secrets is readable by its owner only");
+    assert_eq!(
+        mode, 0o600,
+        "a new file holding secrets is readable by its owner only"
+    );
 
     // Other entries of an existing file stay; a second run changes nothing.
     std::fs::write(&cipher, format!("Keystore.Password=[wso2carbon]\n{text}")).unwrap();
@@ -131,7 +214,11 @@ async fn secure_vault_writes_aliases_and_an_owner_only_cipher_text_file() {
     assert_eq!(report["status"], "unchanged", "{report:#}");
     let after = std::fs::read_to_string(&cipher).unwrap();
     assert!(after.starts_with("Keystore.Password=[wso2carbon]\n"));
-    assert_eq!(std::fs::metadata(&cipher).unwrap().permissions().mode() & 0o777, 0o640, "an edited file keeps its mode");
+    assert_eq!(
+        std::fs::metadata(&cipher).unwrap().permissions().mode() & 0o777,
+        0o640,
+        "an edited file keeps its mode"
+    );
 }
 
 /// With no password source for the account and a terminal attached, eidb asks without echo. The terminal
@@ -141,10 +228,16 @@ async fn prompts_for_the_account_password_without_echo_on_a_terminal() {
     use std::io::{Read, Write};
     let cluster = Cluster::new(1, Conf::Fixture).with_driver_jar("mysql-connector-java-5.1.49.jar");
     cluster.eidb_ok(&["provision", "--db-only"]);
-    let spec = cluster.spec_text().replace("password_env = \"EIDB_IT_ACCOUNT_PASSWORD\"\n", "");
+    let spec = cluster
+        .spec_text()
+        .replace("password_env = \"EIDB_IT_ACCOUNT_PASSWORD\"\n", "");
     std::fs::write(&cluster.spec_path, spec).unwrap();
 
-    let inner = format!("{} verify --db-only --config {}", common::eidb_bin().display(), cluster.spec_path.display());
+    let inner = format!(
+        "{} verify --db-only --config {}",
+        common::eidb_bin().display(),
+        cluster.spec_path.display()
+    );
     let mut command = Command::new("script");
     command.args(["-qec", &inner, "/dev/null"]);
     cluster.environment(&mut command);
@@ -158,19 +251,31 @@ async fn prompts_for_the_account_password_without_echo_on_a_terminal() {
     let mut buf = [0u8; 256];
     while !String::from_utf8_lossy(&seen).contains("password for [user]") {
         let n = stdout.read(&mut buf).unwrap();
-        assert!(n > 0, "eidb ended without prompting: {}", String::from_utf8_lossy(&seen));
+        assert!(
+            n > 0,
+            "eidb ended without prompting: {}",
+            String::from_utf8_lossy(&seen)
+        );
         seen.extend_from_slice(&buf[..n]);
     }
     // Like sudo or ssh, eidb turns echo off right after showing the prompt; a line typed ahead before that
     // is echoed by the terminal itself. A person types after the prompt, and so does this test.
     std::thread::sleep(std::time::Duration::from_millis(300));
-    child.stdin.as_mut().unwrap().write_all(format!("{ACCOUNT_PASSWORD}\n").as_bytes()).unwrap();
+    child
+        .stdin
+        .as_mut()
+        .unwrap()
+        .write_all(format!("{ACCOUNT_PASSWORD}\n").as_bytes())
+        .unwrap();
     stdout.read_to_end(&mut seen).unwrap();
     let status = child.wait().unwrap();
     let text = String::from_utf8_lossy(&seen);
     assert!(status.success(), "verify with the typed password: {text}");
     assert!(text.contains("in sync"), "{text}");
     for form in leak_forms(ACCOUNT_PASSWORD) {
-        assert!(!text.contains(&form), "the typed password was echoed as {form:?}:\n{text}");
+        assert!(
+            !text.contains(&form),
+            "the typed password was echoed as {form:?}:\n{text}"
+        );
     }
 }

@@ -25,13 +25,23 @@ fn verify_homes(cluster: &Cluster, with_server: bool) -> (i32, Value) {
     command.args(["--output", "json"]);
     cluster.environment(&mut command);
     let output = command.output().unwrap();
-    let report = serde_json::from_slice(&output.stdout)
-        .unwrap_or_else(|e| panic!("no JSON ({e}): {}\n{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr)));
+    let report = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "no JSON ({e}): {}\n{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        )
+    });
     (output.status.code().unwrap_or(-1), report)
 }
 
 fn checks(report: &Value) -> Vec<String> {
-    report["findings"].as_array().unwrap().iter().map(|f| f["check"].as_str().unwrap().to_string()).collect()
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["check"].as_str().unwrap().to_string())
+        .collect()
 }
 
 fn edit(path: &std::path::Path, from: &str, to: &str) {
@@ -59,32 +69,64 @@ async fn a_cluster_eidb_did_not_set_up_is_checked_from_its_files_and_the_server(
     let (code, report) = verify_homes(&cluster, false);
     assert_eq!(code, 1, "{report:#}");
     let found = checks(&report);
-    assert!(found.contains(&"shared_local_registry".to_string()), "{found:?}");
+    assert!(
+        found.contains(&"shared_local_registry".to_string()),
+        "{found:?}"
+    );
     assert!(found.contains(&"cache_id".to_string()), "{found:?}");
     assert!(found.contains(&"shared_cache_id".to_string()), "{found:?}");
-    let cache = report["findings"].as_array().unwrap().iter().find(|f| f["check"] == "shared_cache_id").unwrap();
-    assert!(cache["found"].as_str().unwrap().starts_with("2 ("), "node 2 is the odd one out: {cache:#}");
+    let cache = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["check"] == "shared_cache_id")
+        .unwrap();
+    assert!(
+        cache["found"].as_str().unwrap().starts_with("2 ("),
+        "node 2 is the odd one out: {cache:#}"
+    );
 
     // With the server: a datasource whose database does not exist, and one whose password is wrong.
     cluster.eidb_ok(&["provision", "--files-only"]);
     let user_store = cluster.user_store.clone();
-    edit(&datasources, &format!("/{user_store}?"), "/NO_SUCH_DB_EIDB?");
+    edit(
+        &datasources,
+        &format!("/{user_store}?"),
+        "/NO_SUCH_DB_EIDB?",
+    );
     let (code, report) = verify_homes(&cluster, true);
     assert_eq!(code, 1, "{report:#}");
-    let missing = report["findings"].as_array().unwrap().iter().find(|f| f["check"] == "database_missing").expect("database_missing");
+    let missing = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["check"] == "database_missing")
+        .expect("database_missing");
     assert_eq!(missing["subject"], "database NO_SUCH_DB_EIDB");
 
     cluster.eidb_ok(&["provision", "--files-only"]);
     let text = std::fs::read_to_string(&datasources).unwrap();
     let start = text.find("<password>").unwrap() + "<password>".len();
     let end = start + text[start..].find("</password>").unwrap();
-    std::fs::write(&datasources, format!("{}not-the-password{}", &text[..start], &text[end..])).unwrap();
+    std::fs::write(
+        &datasources,
+        format!("{}not-the-password{}", &text[..start], &text[end..]),
+    )
+    .unwrap();
     let (code, report) = verify_homes(&cluster, true);
     assert_eq!(code, 1, "{report:#}");
     assert_eq!(checks(&report), ["account_login"], "{report:#}");
 
     // Files only, a node without conf/ is bad input.
-    let output = Command::new(common::eidb_bin()).args(["verify", "--ei-home", "/nonexistent/eidb/home"]).output().unwrap();
-    assert_eq!(output.status.code(), Some(2), "{}", String::from_utf8_lossy(&output.stderr));
+    let output = Command::new(common::eidb_bin())
+        .args(["verify", "--ei-home", "/nonexistent/eidb/home"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     assert!(String::from_utf8_lossy(&output.stderr).contains("has no conf/ folder"));
 }

@@ -81,7 +81,9 @@ fn read_datasource(datasource: &Element) -> ActualDatasource {
 
 /// The plain password of each datasource with a JNDI name, for checking that the nodes can log in
 /// (`verify --ei-home`). Aliased (Secure Vault) passwords are `None`: their values are not in this file.
-pub fn read_datasource_passwords(xml: &str) -> Result<Vec<(String, Option<SecretString>)>, ConfError> {
+pub fn read_datasource_passwords(
+    xml: &str,
+) -> Result<Vec<(String, Option<SecretString>)>, ConfError> {
     let doc = Document::parse(xml)?;
     let list = doc.required_child(doc.expect_root(ROOT)?, "datasources")?;
     Ok(list

@@ -14,7 +14,9 @@ mod xml;
 #[cfg(test)]
 mod test_support;
 
-pub use datasources::{edit_master_datasources, read_datasource_passwords, read_master_datasources};
+pub use datasources::{
+    edit_master_datasources, read_datasource_passwords, read_master_datasources,
+};
 pub use model::{
     ActualDatasource, ActualDbConfig, ActualMount, ActualPool, ActualRegistry,
     ActualRemoteInstance, ActualUserMgt, Datasource, DbConfig, Mount, Pool, Registry,

@@ -10,11 +10,11 @@ use sqlx::{Executor, MySqlConnection};
 use std::time::Duration;
 
 use super::connect::{is_transient, mysql_code, statement_error, Endpoint};
-use super::fold;
-use super::members;
 use super::facts::{Flavour, ServerFacts};
+use super::fold;
 use super::inspect;
 use super::ledger::SharedLedger;
+use super::members;
 use super::quote::{self, Backslashes};
 use super::script::SchemaObject;
 use crate::desired::DesiredServer;
@@ -60,7 +60,10 @@ pub fn sql(
 ) -> Vec<String> {
     let account = &desired.account;
     let host = match change {
-        Change::CreateAccount { host, .. } | Change::AlterAccount { host, .. } | Change::Grant { host, .. } | Change::Revoke { host, .. } => host.as_str(),
+        Change::CreateAccount { host, .. }
+        | Change::AlterAccount { host, .. }
+        | Change::Grant { host, .. }
+        | Change::Revoke { host, .. } => host.as_str(),
         _ => "",
     };
     let who = quote::account(&account.name, host, dialect.backslashes);
@@ -88,7 +91,11 @@ pub fn sql(
         Change::AlterAccount { auth_plugin, .. } => {
             vec![format!("ALTER USER {who} {}", identified(auth_plugin))]
         }
-        Change::Grant { database, privileges, .. } => vec![format!(
+        Change::Grant {
+            database,
+            privileges,
+            ..
+        } => vec![format!(
             "GRANT {privileges} ON {}.* TO {who}",
             quote::grant_database(database, dialect.partial_revokes)
         )],
@@ -139,8 +146,20 @@ pub struct Runner<'a> {
 
 /// Apply the server changes: databases first, then every script concurrently (at most `parallel`
 /// connections), then the account and its grants.
-pub async fn apply(admin: &mut MySqlConnection, changes: &[Change], runner: &Runner<'_>) -> Result<()> {
-    let Runner { endpoint, candidates, desired, dialect, parallel, ledger, progress } = *runner;
+pub async fn apply(
+    admin: &mut MySqlConnection,
+    changes: &[Change],
+    runner: &Runner<'_>,
+) -> Result<()> {
+    let Runner {
+        endpoint,
+        candidates,
+        desired,
+        dialect,
+        parallel,
+        ledger,
+        progress,
+    } = *runner;
     for change in changes
         .iter()
         .filter(|c| matches!(c, Change::CreateDatabase { .. }))
@@ -151,7 +170,10 @@ pub async fn apply(admin: &mut MySqlConnection, changes: &[Change], runner: &Run
         .iter()
         .filter(|c| matches!(c, Change::ApplyScript { .. }))
         .collect();
-    run_scripts(endpoint, candidates, &scripts, desired, parallel, ledger, progress).await?;
+    run_scripts(
+        endpoint, candidates, &scripts, desired, parallel, ledger, progress,
+    )
+    .await?;
     for change in changes.iter().filter(|c| {
         matches!(
             c,
@@ -185,10 +207,22 @@ async fn run_change(
                 Ok(_) => break,
                 Err(e) if is_transient(&e) && attempts < 3 => {
                     attempts += 1;
-                    tracing::warn!("{}: connection lost ({}); reconnecting", change.summary(), crate::redact::redact(&e.to_string()));
-                    *conn = members::reconnect(candidates, None, Duration::from_secs(60), progress).await?.1;
+                    tracing::warn!(
+                        "{}: connection lost ({}); reconnecting",
+                        change.summary(),
+                        crate::redact::redact(&e.to_string())
+                    );
+                    *conn = members::reconnect(candidates, None, Duration::from_secs(60), progress)
+                        .await?
+                        .1;
                 }
-                Err(e) if attempts > 0 && matches!(change, Change::Revoke { .. }) && matches!(mysql_code(&e), Some(1141 | 1147)) => break,
+                Err(e)
+                    if attempts > 0
+                        && matches!(change, Change::Revoke { .. })
+                        && matches!(mysql_code(&e), Some(1141 | 1147)) =>
+                {
+                    break
+                }
                 Err(e) => return Err(statement_error(&e, &change.summary())),
             }
         }
@@ -207,7 +241,9 @@ async fn run_scripts(
     progress: &Progress,
 ) -> Result<()> {
     // Concurrent on one task (no spawn): at most `parallel` databases load at once, each on its own connection.
-    let loads = scripts.iter().map(|change| load_database(endpoint, candidates, change, desired, ledger, progress));
+    let loads = scripts
+        .iter()
+        .map(|change| load_database(endpoint, candidates, change, desired, ledger, progress));
     let outcomes: Vec<Result<()>> = stream::iter(loads)
         .buffer_unordered(parallel.max(1))
         .collect()
@@ -225,14 +261,31 @@ async fn load_database(
     ledger: Option<&SharedLedger>,
     progress: &Progress,
 ) -> Result<()> {
-    let Change::ApplyScript { database, statements, resume_from, empty, .. } = change else { return Ok(()) };
+    let Change::ApplyScript {
+        database,
+        statements,
+        resume_from,
+        empty,
+        ..
+    } = change
+    else {
+        return Ok(());
+    };
     let script = &desired.script;
     let started = Instant::now();
     let total = script.statements.len();
     let mut tracked = None;
     if let Some(ledger) = ledger {
         let mut ledger = ledger.lock().await;
-        ledger.script_started(database, &script.file_name(), &script.sha256, total, *resume_from).await?;
+        ledger
+            .script_started(
+                database,
+                &script.file_name(),
+                &script.sha256,
+                total,
+                *resume_from,
+            )
+            .await?;
         tracked = Some(ledger.metadata_db().to_string());
     }
     // An empty database gets each table's indexes and foreign keys inside its CREATE TABLE (built once,
@@ -240,18 +293,45 @@ async fn load_database(
     let batches = if *empty {
         fold::fold(&script.statements, statements)
     } else {
-        statements.iter().map(|&i| fold::Batch { sql: script.statements[i].sql.clone(), statements: vec![i] }).collect()
+        statements
+            .iter()
+            .map(|&i| fold::Batch {
+                sql: script.statements[i].sql.clone(),
+                statements: vec![i],
+            })
+            .collect()
     };
-    let outcome = run_script(endpoint, candidates, database, &batches, script, tracked.as_deref(), progress).await;
+    let outcome = run_script(
+        endpoint,
+        candidates,
+        database,
+        &batches,
+        script,
+        tracked.as_deref(),
+        progress,
+    )
+    .await;
     if let Some(ledger) = ledger {
         let mut ledger = ledger.lock().await;
         match &outcome {
-            Ok(()) => ledger.script_progress(database, total, "completed", None).await?,
-            Err((done, e)) => ledger.script_progress(database, *done, "failed", Some(&e.to_string())).await?,
+            Ok(()) => {
+                ledger
+                    .script_progress(database, total, "completed", None)
+                    .await?
+            }
+            Err((done, e)) => {
+                ledger
+                    .script_progress(database, *done, "failed", Some(&e.to_string()))
+                    .await?
+            }
         }
     }
     outcome.map_err(|(_, e)| e)?;
-    progress.done(&format!("{} in {:.1} s", change.summary(), started.elapsed().as_secs_f64()));
+    progress.done(&format!(
+        "{} in {:.1} s",
+        change.summary(),
+        started.elapsed().as_secs_f64()
+    ));
     Ok(())
 }
 
@@ -294,7 +374,9 @@ async fn run_script(
         let mut attempts = 0;
         loop {
             let sent = match counted {
-                Some(ledger_db) => run_counted(&mut conn, &batch.sql, ledger_db, database, index + 1).await,
+                Some(ledger_db) => {
+                    run_counted(&mut conn, &batch.sql, ledger_db, database, index + 1).await
+                }
                 None => conn.execute(sqlx::raw_sql(&batch.sql)).await.map(|_| ()),
             };
             match sent {
@@ -307,13 +389,29 @@ async fn run_script(
                 }
                 Err(e) if is_transient(&e) && attempts < 3 => {
                     attempts += 1;
-                    tracing::warn!("{}: connection lost ({}); reconnecting", place(), crate::redact::redact(&e.to_string()));
-                    conn = members::reconnect(candidates, Some(database), Duration::from_secs(60), progress).await.map_err(|e| (index, e))?.1;
+                    tracing::warn!(
+                        "{}: connection lost ({}); reconnecting",
+                        place(),
+                        crate::redact::redact(&e.to_string())
+                    );
+                    conn = members::reconnect(
+                        candidates,
+                        Some(database),
+                        Duration::from_secs(60),
+                        progress,
+                    )
+                    .await
+                    .map_err(|e| (index, e))?
+                    .1;
                     for setting in &session {
-                        conn.execute(sqlx::raw_sql(setting)).await.map_err(|e| (index, statement_error(&e, &place())))?;
+                        conn.execute(sqlx::raw_sql(setting))
+                            .await
+                            .map_err(|e| (index, statement_error(&e, &place())))?;
                     }
                     let done = match counted {
-                        Some(ledger_db) => recorded_progress(&mut conn, ledger_db, database).await > index,
+                        Some(ledger_db) => {
+                            recorded_progress(&mut conn, ledger_db, database).await > index
+                        }
                         None => object_exists_now(&mut conn, database, &statement.object).await,
                     };
                     if done {
@@ -332,7 +430,13 @@ async fn run_script(
 
 /// Run a statement and record `done` in the ledger in one transaction (DML commits with the counter;
 /// DDL commits implicitly, leaving only the moment between its commit and the counter's).
-async fn run_counted(conn: &mut MySqlConnection, sql: &str, ledger_db: &str, database: &str, done: usize) -> Result<(), sqlx::Error> {
+async fn run_counted(
+    conn: &mut MySqlConnection,
+    sql: &str,
+    ledger_db: &str,
+    database: &str,
+    done: usize,
+) -> Result<(), sqlx::Error> {
     conn.execute(sqlx::raw_sql("START TRANSACTION")).await?;
     let outcome = async {
         conn.execute(sqlx::raw_sql(sql)).await?;

@@ -41,7 +41,11 @@ impl Endpoint {
 
     /// The same server and TLS settings, as another account.
     pub fn as_account(&self, user: &str, password: &SecretString) -> Endpoint {
-        Endpoint { user: user.to_string(), password: password.clone(), ..self.clone() }
+        Endpoint {
+            user: user.to_string(),
+            password: password.clone(),
+            ..self.clone()
+        }
     }
 
     pub fn describe(&self) -> String {
@@ -74,7 +78,10 @@ impl Endpoint {
     }
 
     /// One connection attempt, with the driver's own error (for callers that look at the error code).
-    pub async fn connect_raw(&self, database: Option<&str>) -> std::result::Result<MySqlConnection, sqlx::Error> {
+    pub async fn connect_raw(
+        &self,
+        database: Option<&str>,
+    ) -> std::result::Result<MySqlConnection, sqlx::Error> {
         MySqlConnection::connect_with(&self.options(database)).await
     }
 
@@ -134,7 +141,9 @@ pub fn is_transient(e: &sqlx::Error) -> bool {
         sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::Tls(_) => true,
         // Too many connections, shutdown in progress, gone away, lost, killed; and a Galera member that
         // left the cluster ("WSREP has not yet prepared node for application use").
-        sqlx::Error::Database(_) => matches!(mysql_code(e), Some(1040 | 1053 | 2006 | 2013 | 1927 | 1047)),
+        sqlx::Error::Database(_) => {
+            matches!(mysql_code(e), Some(1040 | 1053 | 2006 | 2013 | 1927 | 1047))
+        }
         _ => false,
     }
 }

@@ -157,14 +157,21 @@ impl Dbscript {
             .statements
             .iter()
             .filter_map(|s| match &s.object {
-                SchemaObject::Constraint { table, name } if name.eq_ignore_ascii_case("PRIMARY") => Some(table.to_ascii_uppercase()),
+                SchemaObject::Constraint { table, name }
+                    if name.eq_ignore_ascii_case("PRIMARY") =>
+                {
+                    Some(table.to_ascii_uppercase())
+                }
                 _ => None,
             })
             .collect();
         self.statements
             .iter()
             .filter_map(|s| match &s.object {
-                SchemaObject::Table { name } if !declares_primary_key(&s.sql) && !added_later.contains(&name.to_ascii_uppercase()) => {
+                SchemaObject::Table { name }
+                    if !declares_primary_key(&s.sql)
+                        && !added_later.contains(&name.to_ascii_uppercase()) =>
+                {
                     Some(name.clone())
                 }
                 _ => None,
@@ -177,7 +184,9 @@ impl Dbscript {
         self.statements
             .iter()
             .filter_map(|s| match &s.object {
-                SchemaObject::Table { name } => engine_of(&s.sql).filter(|e| !e.eq_ignore_ascii_case("INNODB")).map(|e| (name.clone(), e)),
+                SchemaObject::Table { name } => engine_of(&s.sql)
+                    .filter(|e| !e.eq_ignore_ascii_case("INNODB"))
+                    .map(|e| (name.clone(), e)),
                 _ => None,
             })
             .collect()
@@ -186,7 +195,10 @@ impl Dbscript {
 
 fn declares_primary_key(sql: &str) -> bool {
     let upper = sql.to_ascii_uppercase();
-    let words: Vec<&str> = upper.split(|c: char| !c.is_ascii_alphanumeric() && c != '_').filter(|w| !w.is_empty()).collect();
+    let words: Vec<&str> = upper
+        .split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
+        .filter(|w| !w.is_empty())
+        .collect();
     words.windows(2).any(|w| w == ["PRIMARY", "KEY"])
 }
 
@@ -194,8 +206,14 @@ fn declares_primary_key(sql: &str) -> bool {
 fn engine_of(sql: &str) -> Option<String> {
     let upper = sql.to_ascii_uppercase();
     let at = upper.rfind("ENGINE")?;
-    let rest = upper[at + 6..].trim_start().trim_start_matches('=').trim_start();
-    let engine: String = rest.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+    let rest = upper[at + 6..]
+        .trim_start()
+        .trim_start_matches('=')
+        .trim_start();
+    let engine: String = rest
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .collect();
     (!engine.is_empty()).then_some(engine)
 }
 
@@ -222,16 +240,34 @@ mod tests {
              ALTER TABLE D ADD CONSTRAINT PK_D PRIMARY KEY (ID);",
         );
         assert_eq!(s.tables_without_primary_key(), ["B", "C"]);
-        assert_eq!(s.non_innodb_tables(), [("C".to_string(), "MYISAM".to_string())]);
+        assert_eq!(
+            s.non_innodb_tables(),
+            [("C".to_string(), "MYISAM".to_string())]
+        );
     }
 
     #[test]
     fn the_real_carbon_script_has_five_tables_without_primary_key() {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/wso2-ei/ei-6.x/dbscripts/mysql5.7.sql");
-        let s = load(&path, String::new()).unwrap_or_else(|e| panic!("the real WSO2 dbscript is needed at {}: {e}", path.display()));
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../shared/wso2-ei/ei-6.x/dbscripts/mysql5.7.sql");
+        let s = load(&path, String::new()).unwrap_or_else(|e| {
+            panic!(
+                "the real WSO2 dbscript is needed at {}: {e}",
+                path.display()
+            )
+        });
         let mut found = s.tables_without_primary_key();
         found.sort();
-        assert_eq!(found, ["REG_RESOURCE_COMMENT", "REG_RESOURCE_PROPERTY", "REG_RESOURCE_RATING", "REG_RESOURCE_TAG", "UM_SHARED_USER_ROLE"]);
+        assert_eq!(
+            found,
+            [
+                "REG_RESOURCE_COMMENT",
+                "REG_RESOURCE_PROPERTY",
+                "REG_RESOURCE_RATING",
+                "REG_RESOURCE_TAG",
+                "UM_SHARED_USER_ROLE"
+            ]
+        );
         assert!(s.non_innodb_tables().is_empty());
     }
 }

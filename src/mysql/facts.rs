@@ -273,7 +273,10 @@ fn from_variables(
             Some("innodb_force_primary_key=ON".to_string())
         } else if on("sql_require_primary_key") {
             Some("sql_require_primary_key=ON".to_string())
-        } else if get("wsrep_mode").to_ascii_uppercase().contains("REQUIRED_PRIMARY_KEY") {
+        } else if get("wsrep_mode")
+            .to_ascii_uppercase()
+            .contains("REQUIRED_PRIMARY_KEY")
+        {
             Some("wsrep_mode=REQUIRED_PRIMARY_KEY".to_string())
         } else {
             None

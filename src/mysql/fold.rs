@@ -26,10 +26,12 @@ pub fn fold(script: &[Statement], selected: &[usize]) -> Vec<Batch> {
     for &index in selected {
         let statement = &script[index];
         let folded = match &statement.object {
-            SchemaObject::Index { table, .. } | SchemaObject::Constraint { table, .. } => table_batch
-                .get(&table.to_ascii_uppercase())
-                .copied()
-                .and_then(|at| fold_clause(statement, &table_batch).map(|clause| (at, clause))),
+            SchemaObject::Index { table, .. } | SchemaObject::Constraint { table, .. } => {
+                table_batch
+                    .get(&table.to_ascii_uppercase())
+                    .copied()
+                    .and_then(|at| fold_clause(statement, &table_batch).map(|clause| (at, clause)))
+            }
             _ => None,
         };
         match folded {
@@ -43,7 +45,10 @@ pub fn fold(script: &[Statement], selected: &[usize]) -> Vec<Batch> {
                         table_batch.insert(name.to_ascii_uppercase(), batches.len());
                     }
                 }
-                batches.push(Batch { sql: statement.sql.clone(), statements: vec![index] });
+                batches.push(Batch {
+                    sql: statement.sql.clone(),
+                    statements: vec![index],
+                });
                 clauses.push(Vec::new());
             }
         }
@@ -54,7 +59,11 @@ pub fn fold(script: &[Statement], selected: &[usize]) -> Vec<Batch> {
         }
         if let Some(end) = body_end(&batch.sql) {
             let head = batch.sql[..end].trim_end();
-            batch.sql = format!("{head},\n    {}\n{}", extra.join(",\n    "), &batch.sql[end..]);
+            batch.sql = format!(
+                "{head},\n    {}\n{}",
+                extra.join(",\n    "),
+                &batch.sql[end..]
+            );
         }
     }
     batches
@@ -62,7 +71,10 @@ pub fn fold(script: &[Statement], selected: &[usize]) -> Vec<Batch> {
 
 /// The clause to put inside `CREATE TABLE (...)` for an index or constraint statement, if it is a form
 /// that folds exactly.
-fn fold_clause(statement: &Statement, tables: &std::collections::HashMap<String, usize>) -> Option<String> {
+fn fold_clause(
+    statement: &Statement,
+    tables: &std::collections::HashMap<String, usize>,
+) -> Option<String> {
     let sql = statement.sql.trim();
     let words = tokens(sql);
     let upper: Vec<String> = words.iter().map(|w| w.to_ascii_uppercase()).collect();
@@ -86,20 +98,37 @@ fn fold_clause(statement: &Statement, tables: &std::collections::HashMap<String,
             let after = sql[columns.1..].trim();
             let using_after = match tokens(after).as_slice() {
                 [] => None,
-                [using, kind] if using.eq_ignore_ascii_case("USING") => Some(format!(" USING {}", kind.to_ascii_uppercase())),
+                [using, kind] if using.eq_ignore_ascii_case("USING") => {
+                    Some(format!(" USING {}", kind.to_ascii_uppercase()))
+                }
                 _ => return None, // options we do not fold (ALGORITHM, LOCK, COMMENT, ...)
             };
             let using = using_before.or(using_after).unwrap_or_default();
-            Some(format!("{kind}INDEX {}{using} {}", quoted(name), &sql[columns.0..columns.1]))
+            Some(format!(
+                "{kind}INDEX {}{using} {}",
+                quoted(name),
+                &sql[columns.0..columns.1]
+            ))
         }
         // ALTER TABLE t ADD CONSTRAINT name FOREIGN KEY (cols) REFERENCES other (cols) [ON ...]
-        (SchemaObject::Constraint { name, .. }, "ALTER", "TABLE") if word(3) == "ADD" && word(4) == "CONSTRAINT" && word(6) == "FOREIGN" => {
+        (SchemaObject::Constraint { name, .. }, "ALTER", "TABLE")
+            if word(3) == "ADD" && word(4) == "CONSTRAINT" && word(6) == "FOREIGN" =>
+        {
             let references = upper.iter().position(|w| w == "REFERENCES")?;
-            let target = words.get(references + 1)?.trim_matches('`').split('(').next()?.to_ascii_uppercase();
+            let target = words
+                .get(references + 1)?
+                .trim_matches('`')
+                .split('(')
+                .next()?
+                .to_ascii_uppercase();
             // The referenced table must exist when the folded CREATE TABLE runs: created earlier in the script.
             tables.get(&target)?;
             let start = sql.to_ascii_uppercase().find("FOREIGN")?;
-            Some(format!("CONSTRAINT {} {}", quoted(name), sql[start..].trim_end_matches(';').trim()))
+            Some(format!(
+                "CONSTRAINT {} {}",
+                quoted(name),
+                sql[start..].trim_end_matches(';').trim()
+            ))
         }
         _ => None,
     }
@@ -185,13 +214,29 @@ INSERT INTO REG_PATH VALUES (1, '/');
         let all: Vec<usize> = (0..statements.len()).collect();
         let batches = fold(&statements, &all);
         let covered: Vec<Vec<usize>> = batches.iter().map(|b| b.statements.clone()).collect();
-        assert_eq!(covered, [vec![0, 1], vec![2, 3, 4], vec![5], vec![6], vec![7]]);
+        assert_eq!(
+            covered,
+            [vec![0, 1], vec![2, 3, 4], vec![5], vec![6], vec![7]]
+        );
         assert!(batches[0].sql.contains(",\n    INDEX `REG_PATH_IND_BY_PATH_VALUE` USING HASH (REG_PATH_VALUE, REG_PATH_ID)\n)ENGINE INNODB"), "{}", batches[0].sql);
-        assert!(batches[0].sql.contains("DEFAULT '(x)'"), "a paren in a string does not end the body");
+        assert!(
+            batches[0].sql.contains("DEFAULT '(x)'"),
+            "a paren in a string does not end the body"
+        );
         assert!(batches[1].sql.contains("CONSTRAINT `REG_RESOURCE_FK_BY_PATH_ID` FOREIGN KEY (REG_PATH_ID) REFERENCES REG_PATH (REG_PATH_ID)"), "{}", batches[1].sql);
-        assert!(batches[1].sql.contains("UNIQUE INDEX `U_NAME` (REG_NAME)"), "{}", batches[1].sql);
-        assert!(batches[2].sql.contains("REG_LATER"), "a key to a table not created yet stays as written");
-        assert!(batches[3].sql.contains("ALGORITHM"), "unknown options stay as written");
+        assert!(
+            batches[1].sql.contains("UNIQUE INDEX `U_NAME` (REG_NAME)"),
+            "{}",
+            batches[1].sql
+        );
+        assert!(
+            batches[2].sql.contains("REG_LATER"),
+            "a key to a table not created yet stays as written"
+        );
+        assert!(
+            batches[3].sql.contains("ALGORITHM"),
+            "unknown options stay as written"
+        );
     }
 
     #[test]

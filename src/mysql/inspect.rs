@@ -12,8 +12,14 @@ use crate::mysql::connect::statement_error;
 
 /// `'a','b'` for an `IN (...)`; `''` for none (matches nothing).
 fn quoted_list<'a>(items: impl Iterator<Item = &'a str>, backslashes: Backslashes) -> String {
-    let quoted: Vec<String> = items.map(|item| quote::literal(item, backslashes)).collect();
-    if quoted.is_empty() { "''".to_string() } else { quoted.join(",") }
+    let quoted: Vec<String> = items
+        .map(|item| quote::literal(item, backslashes))
+        .collect();
+    if quoted.is_empty() {
+        "''".to_string()
+    } else {
+        quoted.join(",")
+    }
 }
 
 /// The inspection query, shipped as SQL (see the file for its placeholders).
@@ -79,7 +85,11 @@ impl ActualGrant {
 
     /// The privileges granted, upper-case (`ALL PRIVILEGES` stays one entry).
     pub fn privilege_names(&self) -> std::collections::BTreeSet<String> {
-        self.privileges.split(',').map(|p| p.trim().to_ascii_uppercase()).filter(|p| !p.is_empty()).collect()
+        self.privileges
+            .split(',')
+            .map(|p| p.trim().to_ascii_uppercase())
+            .filter(|p| !p.is_empty())
+            .collect()
     }
 
     /// `GRANT USAGE ON *.*`: every account has it; it grants nothing.
@@ -120,7 +130,10 @@ pub async fn read(
     let sql = INSPECT_SQL
         .replace("{databases}", &list)
         .replace("{user}", &quote::literal(account.0, backslashes))
-        .replace("{hosts}", &quoted_list(account.1.iter().map(String::as_str), backslashes));
+        .replace(
+            "{hosts}",
+            &quoted_list(account.1.iter().map(String::as_str), backslashes),
+        );
     let rows = sqlx::raw_sql(&sql)
         .fetch_all(&mut *conn)
         .await
@@ -185,7 +198,9 @@ pub async fn read(
     actual.databases.retain(|_, db| !db.charset.is_empty());
     for (host, plugin) in account_plugins {
         let grants = show_grants(conn, (account.0, &host), backslashes).await?;
-        actual.accounts.insert(host, ActualAccount { plugin, grants });
+        actual
+            .accounts
+            .insert(host, ActualAccount { plugin, grants });
     }
     Ok(actual)
 }
@@ -240,7 +255,10 @@ pub fn parse_grant(line: &str) -> Option<ActualGrant> {
     } else if let Some(db) = object.strip_suffix(".*") {
         GrantTarget::Database(unquote_grant_name(db, Escapes::Keep))
     } else if let Some((db, table)) = split_qualified(object) {
-        GrantTarget::Table(unquote_grant_name(&db, Escapes::Remove), unquote_grant_name(&table, Escapes::Remove))
+        GrantTarget::Table(
+            unquote_grant_name(&db, Escapes::Remove),
+            unquote_grant_name(&table, Escapes::Remove),
+        )
     } else {
         GrantTarget::Other(object.to_string())
     };
@@ -275,7 +293,11 @@ enum Escapes {
 
 /// `` `WSO2\_USER\_DB` `` -> `WSO2\_USER\_DB` (Keep) or `WSO2_USER_DB` (Remove).
 fn unquote_grant_name(quoted: &str, escapes: Escapes) -> String {
-    let inner = quoted.trim().trim_start_matches('`').trim_end_matches('`').replace("``", "`");
+    let inner = quoted
+        .trim()
+        .trim_start_matches('`')
+        .trim_end_matches('`')
+        .replace("``", "`");
     match escapes {
         Escapes::Keep => inner,
         Escapes::Remove => inner.replace("\\_", "_").replace("\\%", "%"),
@@ -291,7 +313,10 @@ mod tests {
         let g =
             parse_grant("GRANT ALL PRIVILEGES ON `WSO2\\_USER\\_DB`.* TO `regadmin`@`%`").unwrap();
         assert!(g.is_all_on("WSO2\\_USER\\_DB"));
-        assert!(!g.is_all_on("WSO2_USER_DB"), "the escaped and the wildcard grant are different grants");
+        assert!(
+            !g.is_all_on("WSO2_USER_DB"),
+            "the escaped and the wildcard grant are different grants"
+        );
         let g = parse_grant("GRANT USAGE ON *.* TO `regadmin`@`%` IDENTIFIED BY PASSWORD '*ABC'")
             .unwrap();
         assert!(g.is_usage());

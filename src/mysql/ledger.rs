@@ -122,7 +122,9 @@ impl Ledger {
         drop(admin);
         let mut conn = endpoint.connect(Some(metadata_db)).await?;
         // On Galera, read what other members wrote (the ledger and the lock are shared through them).
-        let _ = conn.execute(sqlx::raw_sql("SET SESSION wsrep_sync_wait = 1")).await;
+        let _ = conn
+            .execute(sqlx::raw_sql("SET SESSION wsrep_sync_wait = 1"))
+            .await;
         migrate(&mut conn, metadata_db).await?;
         let connection_id: u64 = sqlx::raw_sql("SELECT CONNECTION_ID()")
             .fetch_one(&mut conn)
@@ -268,10 +270,18 @@ impl Ledger {
             match make(self.run_id).execute(&mut self.conn).await {
                 Ok(_) => return Ok(()),
                 Err(e) if is_transient(&e) && attempts <= 3 => {
-                    let (_, conn) =
-                        super::members::reconnect(&self.candidates, Some(&self.database), Duration::from_secs(30), &self.progress).await?;
+                    let (_, conn) = super::members::reconnect(
+                        &self.candidates,
+                        Some(&self.database),
+                        Duration::from_secs(30),
+                        &self.progress,
+                    )
+                    .await?;
                     self.conn = conn;
-                    let _ = self.conn.execute(sqlx::raw_sql("SET SESSION wsrep_sync_wait = 1")).await;
+                    let _ = self
+                        .conn
+                        .execute(sqlx::raw_sql("SET SESSION wsrep_sync_wait = 1"))
+                        .await;
                 }
                 Err(e) if super::connect::mysql_code(&e) == Some(1213) && attempts <= 5 => {
                     tokio::time::sleep(Duration::from_millis(100 * attempts)).await;
@@ -290,16 +300,26 @@ async fn migrate(conn: &mut MySqlConnection, metadata_db: &str) -> Result<()> {
     // The migration is idempotent (CREATE TABLE IF NOT EXISTS), so each of these is retried; a row left
     // unfinished by a run that died is removed and the migration run again.
     let lock = quote::literal(&format!("eidb-migrate-{metadata_db}"), Backslashes::Escape);
-    let _ = conn.execute(sqlx::raw_sql(&format!("DO GET_LOCK({lock}, 60)"))).await;
+    let _ = conn
+        .execute(sqlx::raw_sql(&format!("DO GET_LOCK({lock}, 60)")))
+        .await;
     let started = Instant::now();
     let outcome = loop {
         let outcome = MIGRATOR.run(&mut *conn).await;
         let retry = match &outcome {
             Ok(()) => false,
-            Err(sqlx::migrate::MigrateError::Execute(e) | sqlx::migrate::MigrateError::ExecuteMigration(e, _)) => {
-                matches!(super::connect::mysql_code(e), Some(1062 | 1213 | 1146 | 1205))
+            Err(
+                sqlx::migrate::MigrateError::Execute(e)
+                | sqlx::migrate::MigrateError::ExecuteMigration(e, _),
+            ) => {
+                matches!(
+                    super::connect::mysql_code(e),
+                    Some(1062 | 1213 | 1146 | 1205)
+                )
             }
-            Err(sqlx::migrate::MigrateError::Dirty(version)) if started.elapsed() > Duration::from_secs(10) => {
+            Err(sqlx::migrate::MigrateError::Dirty(version))
+                if started.elapsed() > Duration::from_secs(10) =>
+            {
                 // Nobody finished it in 10 s: the run that started it is gone.
                 let _ = conn
                     .execute(sqlx::raw_sql(&format!("DELETE FROM _sqlx_migrations WHERE version = {version} AND success = FALSE")))
@@ -321,10 +341,17 @@ async fn migrate(conn: &mut MySqlConnection, metadata_db: &str) -> Result<()> {
         for migration in MIGRATOR.iter() {
             conn.execute(sqlx::raw_sql(&migration.sql))
                 .await
-                .map_err(|e| statement_error(&e, &format!("making sure eidb's ledger tables exist in {metadata_db}")))?;
+                .map_err(|e| {
+                    statement_error(
+                        &e,
+                        &format!("making sure eidb's ledger tables exist in {metadata_db}"),
+                    )
+                })?;
         }
     }
-    let _ = conn.execute(sqlx::raw_sql(&format!("DO RELEASE_LOCK({lock})"))).await;
+    let _ = conn
+        .execute(sqlx::raw_sql(&format!("DO RELEASE_LOCK({lock})")))
+        .await;
     outcome.map_err(|e| {
         Error::failure(format!("setting up eidb's ledger in {metadata_db}: {e}"))
             .with_hint("if a migration of eidb's ledger was changed or is newer than this eidb, use the eidb version that created it")
@@ -338,7 +365,12 @@ async fn ledger_tables_exist(conn: &mut MySqlConnection, metadata_db: &str) -> b
         "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = {} AND TABLE_NAME IN ('eidb_run', 'eidb_script', 'eidb_lock')",
         quote::literal(metadata_db, Backslashes::Escape)
     );
-    sqlx::raw_sql(&sql).fetch_one(&mut *conn).await.ok().and_then(|row| row.try_get::<i64, _>(0).ok()) == Some(3)
+    sqlx::raw_sql(&sql)
+        .fetch_one(&mut *conn)
+        .await
+        .ok()
+        .and_then(|row| row.try_get::<i64, _>(0).ok())
+        == Some(3)
 }
 
 /// Take the lock row: insert it, or take it over when it expired; otherwise wait and try again.
@@ -444,7 +476,12 @@ fn spawn_renewer(
             tokio::time::sleep(LOCK_TTL / 3).await;
             if conn.is_none() {
                 for endpoint in &candidates {
-                    if let Ok(Ok(c)) = tokio::time::timeout(Duration::from_secs(5), endpoint.connect(Some(&database))).await {
+                    if let Ok(Ok(c)) = tokio::time::timeout(
+                        Duration::from_secs(5),
+                        endpoint.connect(Some(&database)),
+                    )
+                    .await
+                    {
                         conn = Some(c);
                         break;
                     }

@@ -32,7 +32,11 @@ impl GaleraState {
     /// Ready for DDL: not Galera at all, or `wsrep_ready=ON` and `Synced`.
     pub fn is_usable(&self) -> bool {
         !self.is_galera()
-            || (self.ready.as_deref().is_some_and(|r| r.eq_ignore_ascii_case("ON")) && self.state.as_deref() == Some("Synced"))
+            || (self
+                .ready
+                .as_deref()
+                .is_some_and(|r| r.eq_ignore_ascii_case("ON"))
+                && self.state.as_deref() == Some("Synced"))
     }
 }
 
@@ -46,14 +50,17 @@ pub async fn galera_state(conn: &mut MySqlConnection) -> Result<GaleraState> {
     let value = |name: &str| {
         rows.iter().find_map(|r| {
             let n: String = r.try_get(0).ok()?;
-            (n.eq_ignore_ascii_case(name)).then(|| r.try_get::<String, _>(1).ok()).flatten()
+            (n.eq_ignore_ascii_case(name))
+                .then(|| r.try_get::<String, _>(1).ok())
+                .flatten()
         })
     };
-    let cluster_name = sqlx::raw_sql("SHOW GLOBAL VARIABLES WHERE Variable_name = 'wsrep_cluster_name'")
-        .fetch_optional(&mut *conn)
-        .await
-        .ok()
-        .and_then(|row| row.try_get::<String, _>(1).ok());
+    let cluster_name =
+        sqlx::raw_sql("SHOW GLOBAL VARIABLES WHERE Variable_name = 'wsrep_cluster_name'")
+            .fetch_optional(&mut *conn)
+            .await
+            .ok()
+            .and_then(|row| row.try_get::<String, _>(1).ok());
     Ok(GaleraState {
         ready: value("wsrep_ready"),
         state: value("wsrep_local_state_comment"),
@@ -73,8 +80,16 @@ pub fn others(server: &Server, used: &Endpoint) -> Vec<Endpoint> {
 }
 
 /// Connect to the first usable server of the spec, retrying all of them until `wait` has passed.
-pub async fn connect_first_usable(server: &Server, wait: Duration, progress: &Progress) -> Result<(Endpoint, MySqlConnection)> {
-    let endpoints: Vec<Endpoint> = server.endpoints.iter().map(|(host, port)| Endpoint::admin(server, host, *port)).collect();
+pub async fn connect_first_usable(
+    server: &Server,
+    wait: Duration,
+    progress: &Progress,
+) -> Result<(Endpoint, MySqlConnection)> {
+    let endpoints: Vec<Endpoint> = server
+        .endpoints
+        .iter()
+        .map(|(host, port)| Endpoint::admin(server, host, *port))
+        .collect();
     if let [only] = endpoints.as_slice() {
         let conn = only.connect_waiting(None, wait).await?;
         return Ok((only.clone(), conn));
@@ -103,16 +118,25 @@ pub async fn connect_first_usable(server: &Server, wait: Duration, progress: &Pr
             }
         }
         if Instant::now() >= deadline {
-            let detail = last_error.map(|e| e.message).unwrap_or_else(|| "no member is Synced".into());
-            return Err(Error::failure(format!("none of the {} servers in server.urls is usable: {detail}", endpoints.len()))
-                .with_hint("start a member (or wait until one is Synced); --wait SECONDS keeps trying"));
+            let detail = last_error
+                .map(|e| e.message)
+                .unwrap_or_else(|| "no member is Synced".into());
+            return Err(Error::failure(format!(
+                "none of the {} servers in server.urls is usable: {detail}",
+                endpoints.len()
+            ))
+            .with_hint(
+                "start a member (or wait until one is Synced); --wait SECONDS keeps trying",
+            ));
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
 }
 
 /// Every server of the spec and what it says about itself (for the pre-flight report).
-pub async fn member_states(server: &Server) -> Vec<(String, std::result::Result<GaleraState, String>)> {
+pub async fn member_states(
+    server: &Server,
+) -> Vec<(String, std::result::Result<GaleraState, String>)> {
     let mut states = Vec::new();
     for (host, port) in &server.endpoints {
         let endpoint = Endpoint::admin(server, host, *port);
@@ -132,13 +156,32 @@ pub fn fingerprint(actual: &Actual) -> BTreeSet<String> {
     for db in actual.databases.values() {
         lines.insert(format!("database {} ({})", db.name, db.charset));
         lines.extend(db.tables.keys().map(|t| format!("table {}.{t}", db.name)));
-        lines.extend(db.indexes.iter().map(|(t, i)| format!("index {}.{t}.{i}", db.name)));
-        lines.extend(db.constraints.iter().map(|(t, c)| format!("constraint {}.{t}.{c}", db.name)));
-        lines.extend(db.routines.iter().chain(&db.triggers).chain(&db.views).map(|r| format!("routine {}.{r}", db.name)));
+        lines.extend(
+            db.indexes
+                .iter()
+                .map(|(t, i)| format!("index {}.{t}.{i}", db.name)),
+        );
+        lines.extend(
+            db.constraints
+                .iter()
+                .map(|(t, c)| format!("constraint {}.{t}.{c}", db.name)),
+        );
+        lines.extend(
+            db.routines
+                .iter()
+                .chain(&db.triggers)
+                .chain(&db.views)
+                .map(|r| format!("routine {}.{r}", db.name)),
+        );
     }
     for (host, account) in &actual.accounts {
         lines.insert(format!("account @{host} ({})", account.plugin));
-        lines.extend(account.grants.iter().map(|g| format!("grant @{host} {} on {:?}", g.privileges, g.target)));
+        lines.extend(
+            account
+                .grants
+                .iter()
+                .map(|g| format!("grant @{host} {} on {:?}", g.privileges, g.target)),
+        );
     }
     lines
 }
@@ -153,7 +196,12 @@ pub struct ReadBack {
     pub unreachable: Vec<(String, String)>,
 }
 
-pub async fn read_back(others: &[Endpoint], expected: &Actual, databases: &[&str], account: (&str, &[String])) -> ReadBack {
+pub async fn read_back(
+    others: &[Endpoint],
+    expected: &Actual,
+    databases: &[&str],
+    account: (&str, &[String]),
+) -> ReadBack {
     let reference = fingerprint(expected);
     let mut result = ReadBack::default();
     for endpoint in others {
@@ -172,7 +220,10 @@ pub async fn read_back(others: &[Endpoint], expected: &Actual, databases: &[&str
                 let missing: Vec<&String> = reference.difference(&seen).take(5).collect();
                 let extra: Vec<&String> = seen.difference(&reference).take(5).collect();
                 if !missing.is_empty() || !extra.is_empty() {
-                    result.disagreements.push((endpoint.describe(), format!("lacks {missing:?}; has besides {extra:?}")));
+                    result.disagreements.push((
+                        endpoint.describe(),
+                        format!("lacks {missing:?}; has besides {extra:?}"),
+                    ));
                 }
             }
             Err(e) => result.unreachable.push((endpoint.describe(), e.message)),
@@ -184,26 +235,47 @@ pub async fn read_back(others: &[Endpoint], expected: &Actual, databases: &[&str
 /// Connect again after a dropped connection: to the same server if it comes back, else to the next
 /// usable one of `candidates` (on Galera: ready and Synced), trying for up to `wait`. Returns the server
 /// now in use.
-pub async fn reconnect(candidates: &[Endpoint], database: Option<&str>, wait: Duration, progress: &Progress) -> Result<(Endpoint, MySqlConnection)> {
+pub async fn reconnect(
+    candidates: &[Endpoint],
+    database: Option<&str>,
+    wait: Duration,
+    progress: &Progress,
+) -> Result<(Endpoint, MySqlConnection)> {
     let deadline = Instant::now() + wait;
     let mut delay = Duration::from_millis(200);
     let mut last = String::new();
     loop {
         for endpoint in candidates {
             // A server that stopped answering (paused, half down) must not hold the run for ever.
-            let attempt = tokio::time::timeout(Duration::from_secs(5), endpoint.connect_raw(database)).await;
+            let attempt =
+                tokio::time::timeout(Duration::from_secs(5), endpoint.connect_raw(database)).await;
             match attempt.unwrap_or_else(|_| Err(sqlx::Error::PoolTimedOut)) {
                 Ok(mut conn) => {
-                    let usable = galera_state(&mut conn).await.map(|s| s.is_usable()).unwrap_or(false);
+                    let usable = galera_state(&mut conn)
+                        .await
+                        .map(|s| s.is_usable())
+                        .unwrap_or(false);
                     if usable {
-                        if candidates.first().is_some_and(|first| first.describe() != endpoint.describe()) {
-                            progress.line(&format!("continuing through {} after losing the connection", endpoint.describe()));
+                        if candidates
+                            .first()
+                            .is_some_and(|first| first.describe() != endpoint.describe())
+                        {
+                            progress.line(&format!(
+                                "continuing through {} after losing the connection",
+                                endpoint.describe()
+                            ));
                         }
                         return Ok((endpoint.clone(), conn));
                     }
                     last = format!("{} is not Synced", endpoint.describe());
                 }
-                Err(e) => last = format!("{}: {}", endpoint.describe(), crate::redact::redact(&e.to_string())),
+                Err(e) => {
+                    last = format!(
+                        "{}: {}",
+                        endpoint.describe(),
+                        crate::redact::redact(&e.to_string())
+                    )
+                }
             }
         }
         if Instant::now() + delay >= deadline {

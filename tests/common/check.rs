@@ -269,7 +269,12 @@ pub async fn schema_fingerprint(pool: &MySqlPool, database: &str) -> BTreeSet<St
     ];
     let mut lines = BTreeSet::new();
     for sql in queries {
-        for row in sqlx::query(sql).bind(database).fetch_all(pool).await.unwrap() {
+        for row in sqlx::query(sql)
+            .bind(database)
+            .fetch_all(pool)
+            .await
+            .unwrap()
+        {
             lines.insert(row.get::<String, _>(0));
         }
     }

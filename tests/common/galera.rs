@@ -309,7 +309,12 @@ impl GaleraCluster {
             .map_err(|error| {
                 format!("cannot make a temp folder for the Galera cluster: {error}")
             })?;
-        let watchdog = Watchdog::spawn(WATCHDOG_SCRIPT, "eidb-galera-watchdog", folder.path(), "the Galera cluster")?;
+        let watchdog = Watchdog::spawn(
+            WATCHDOG_SCRIPT,
+            "eidb-galera-watchdog",
+            folder.path(),
+            "the Galera cluster",
+        )?;
         // From here on, dropping the cluster (also on the error paths below) ends the members and the
         // watchdog removes the folder.
         let root = folder.keep();
@@ -326,7 +331,9 @@ impl GaleraCluster {
                 },
             })
             .collect();
-        let one_at_a_time = ONE_CLUSTER_AT_A_TIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let one_at_a_time = ONE_CLUSTER_AT_A_TIME
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         let cluster = GaleraCluster {
             _one_at_a_time: one_at_a_time,
             name: super::unique_name("eidb_galera"),
@@ -699,7 +706,6 @@ impl Tools {
         })
     }
 }
-
 
 /// The member's wsrep status, over a connection of its own (so it works on a member whose pools
 /// hold dead connections).

@@ -10,8 +10,8 @@
 //! The data folder is bootstrapped once (mariadb-install-db or mysqld --initialize-insecure) into a
 //! template in cargo's target/tmp and copied for every server after that.
 
-use super::watchdog::Watchdog;
 use super::server::{parse_version, wait_for_login, Flavour, ServerKind};
+use super::watchdog::Watchdog;
 
 use sqlx::mysql::MySqlConnectOptions;
 use std::collections::hash_map::DefaultHasher;
@@ -111,7 +111,12 @@ impl LocalServer {
             .prefix("eidb-test-")
             .tempdir()
             .map_err(|error| format!("cannot make a temp folder for the test server: {error}"))?;
-        let watchdog = Watchdog::spawn(WATCHDOG_SCRIPT, "eidb-test-watchdog", folder.path(), "the test server")?;
+        let watchdog = Watchdog::spawn(
+            WATCHDOG_SCRIPT,
+            "eidb-test-watchdog",
+            folder.path(),
+            "the test server",
+        )?;
         // From here on, dropping `local` (also on the error paths below) ends the server and the
         // watchdog removes the folder.
         let root = folder.keep();

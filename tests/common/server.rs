@@ -121,7 +121,8 @@ impl TestServer {
 
     /// A dedicated server started with extra options (e.g. `--ssl-cert=...`).
     pub fn dedicated_with(extra_args: &[String]) -> TestServer {
-        TestServer::start_local_with(extra_args.iter().map(Into::into).collect()).unwrap_or_else(|message| panic!("{message}"))
+        TestServer::start_local_with(extra_args.iter().map(Into::into).collect())
+            .unwrap_or_else(|message| panic!("{message}"))
     }
 
     fn start_local() -> Result<TestServer, String> {

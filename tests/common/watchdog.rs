@@ -17,7 +17,12 @@ pub(super) struct Watchdog {
 
 impl Watchdog {
     /// Start `script` as `sh -c SCRIPT NAME FOLDER`.
-    pub(super) fn spawn(script: &str, name: &str, folder: &Path, guards: &'static str) -> Result<Watchdog, String> {
+    pub(super) fn spawn(
+        script: &str,
+        name: &str,
+        folder: &Path,
+        guards: &'static str,
+    ) -> Result<Watchdog, String> {
         let mut process = Command::new("sh")
             .arg("-c")
             .arg(script)
@@ -32,7 +37,11 @@ impl Watchdog {
             .spawn()
             .map_err(|error| format!("cannot start the watchdog of {guards} (sh): {error}"))?;
         let orders = process.stdin.take();
-        Ok(Watchdog { process, orders, guards })
+        Ok(Watchdog {
+            process,
+            orders,
+            guards,
+        })
     }
 
     /// One line of orders for the script.
@@ -40,8 +49,14 @@ impl Watchdog {
         let Some(orders) = &mut self.orders else {
             return;
         };
-        if writeln!(orders, "{order}").and_then(|()| orders.flush()).is_err() {
-            eprintln!("warning: the watchdog of {} has gone; it may outlive the tests", self.guards);
+        if writeln!(orders, "{order}")
+            .and_then(|()| orders.flush())
+            .is_err()
+        {
+            eprintln!(
+                "warning: the watchdog of {} has gone; it may outlive the tests",
+                self.guards
+            );
         }
     }
 
