@@ -16,29 +16,38 @@ pub async fn charset_of(pool: &MySqlPool, database: &str) -> Option<String> {
 
 /// Upper-cased table names of a database.
 pub async fn tables_of(pool: &MySqlPool, database: &str) -> BTreeSet<String> {
-    sqlx::query("SELECT CONVERT(TABLE_NAME USING utf8mb4) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ?")
-        .bind(database)
+    upper_names(
+        pool,
+        "SELECT CONVERT(TABLE_NAME USING utf8mb4) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ?",
+        &[database],
+    )
+    .await
+}
+
+/// Upper-cased index names of a database (primary keys excluded).
+pub async fn indexes_of(pool: &MySqlPool, database: &str) -> BTreeSet<String> {
+    upper_names(
+        pool,
+        "SELECT DISTINCT CONVERT(INDEX_NAME USING utf8mb4) FROM information_schema.STATISTICS \
+         WHERE TABLE_SCHEMA = ? AND INDEX_NAME <> 'PRIMARY'",
+        &[database],
+    )
+    .await
+}
+
+/// The first column of every row, upper-cased: names read from `information_schema`.
+async fn upper_names(pool: &MySqlPool, sql: &str, binds: &[&str]) -> BTreeSet<String> {
+    let mut query = sqlx::query(sql);
+    for value in binds {
+        query = query.bind(*value);
+    }
+    query
         .fetch_all(pool)
         .await
         .unwrap()
         .iter()
         .map(|row| row.get::<String, _>(0).to_uppercase())
         .collect()
-}
-
-/// Upper-cased index names of a database (primary keys excluded).
-pub async fn indexes_of(pool: &MySqlPool, database: &str) -> BTreeSet<String> {
-    sqlx::query(
-        "SELECT DISTINCT CONVERT(INDEX_NAME USING utf8mb4) FROM information_schema.STATISTICS \
-         WHERE TABLE_SCHEMA = ? AND INDEX_NAME <> 'PRIMARY'",
-    )
-    .bind(database)
-    .fetch_all(pool)
-    .await
-    .unwrap()
-    .iter()
-    .map(|row| row.get::<String, _>(0).to_uppercase())
-    .collect()
 }
 
 /// Table charsets of a database that differ from `charset`.
@@ -119,45 +128,34 @@ pub fn script_objects(script: &str) -> (BTreeSet<String>, BTreeSet<String>) {
 
 /// Upper-cased names of the foreign-key constraints of a database.
 pub async fn foreign_keys_of(pool: &MySqlPool, database: &str) -> BTreeSet<String> {
-    sqlx::query(
+    upper_names(
+        pool,
         "SELECT CONVERT(CONSTRAINT_NAME USING utf8mb4) FROM information_schema.TABLE_CONSTRAINTS \
          WHERE CONSTRAINT_SCHEMA = ? AND CONSTRAINT_TYPE = 'FOREIGN KEY'",
+        &[database],
     )
-    .bind(database)
-    .fetch_all(pool)
     .await
-    .unwrap()
-    .iter()
-    .map(|row| row.get::<String, _>(0).to_uppercase())
-    .collect()
 }
 
 /// Upper-cased trigger names of a database.
 pub async fn triggers_of(pool: &MySqlPool, database: &str) -> BTreeSet<String> {
-    sqlx::query("SELECT CONVERT(TRIGGER_NAME USING utf8mb4) FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = ?")
-        .bind(database)
-        .fetch_all(pool)
-        .await
-        .unwrap()
-        .iter()
-        .map(|row| row.get::<String, _>(0).to_uppercase())
-        .collect()
+    upper_names(
+        pool,
+        "SELECT CONVERT(TRIGGER_NAME USING utf8mb4) FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = ?",
+        &[database],
+    )
+    .await
 }
 
 /// Upper-cased index names of one table (primary key excluded).
 pub async fn indexes_of_table(pool: &MySqlPool, database: &str, table: &str) -> BTreeSet<String> {
-    sqlx::query(
+    upper_names(
+        pool,
         "SELECT DISTINCT CONVERT(INDEX_NAME USING utf8mb4) FROM information_schema.STATISTICS \
          WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND INDEX_NAME <> 'PRIMARY'",
+        &[database, table],
     )
-    .bind(database)
-    .bind(table)
-    .fetch_all(pool)
     .await
-    .unwrap()
-    .iter()
-    .map(|row| row.get::<String, _>(0).to_uppercase())
-    .collect()
 }
 
 /// Run one or more statements on one connection of the pool (so `SET` applies to what follows).
