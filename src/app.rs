@@ -587,7 +587,16 @@ async fn check_login(
     // a wrong password, and only the second way tells the two apart.
     let login = |via: &Endpoint| {
         let account = via.as_account(&desired.account.name, &desired.account.password);
-        async move { account.connect_raw(None).await.map(drop) }
+        // An address that does not answer from here (a VIP for the nodes only) must not hold the run.
+        async move {
+            match tokio::time::timeout(Duration::from_secs(5), account.connect_raw(None)).await {
+                Ok(outcome) => outcome.map(drop),
+                Err(_) => Err(sqlx::Error::Io(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    "no answer within 5 s",
+                ))),
+            }
+        }
     };
     let refused = |e: &sqlx::Error| crate::mysql::connect::mysql_code(e) == Some(1045);
     let nodes_outcome = match nodes_way {

@@ -40,6 +40,8 @@ pub const BACKUP_SUFFIX: &str = ".eidb-orig";
 /// A file's text and how to turn it back into bytes.
 pub struct TextFile {
     pub path: PathBuf,
+    /// The file's bytes as read: what an edit is checked against before it is written.
+    pub bytes: Vec<u8>,
     pub text: String,
     pub encoding: Encoding,
 }
@@ -61,36 +63,23 @@ impl TextFile {
             let head = String::from_utf8_lossy(&bytes[..bytes.len().min(200)]).to_ascii_lowercase();
             head.starts_with("<?xml") && head.contains("iso-8859-1")
         };
-        match String::from_utf8(bytes) {
-            Ok(text) if !declares_latin1 || text.is_ascii() => {
-                // A byte order mark stays part of the text: the XML engine keeps it, so it is written back.
-                Ok(TextFile {
-                    path: path.to_path_buf(),
-                    text,
-                    encoding: Encoding::Utf8,
-                })
+        // A byte order mark stays part of the text: the XML engine keeps it, so it is written back.
+        let (text, encoding) = match std::str::from_utf8(&bytes) {
+            Ok(text) if !declares_latin1 || text.is_ascii() => (text.to_string(), Encoding::Utf8),
+            _ if declares_latin1 => (latin1_decode(&bytes), Encoding::Latin1),
+            _ => {
+                return Err(Error::input(format!(
+                    "{} is neither UTF-8 nor declared ISO-8859-1",
+                    path.display()
+                )))
             }
-            Ok(text) => Ok(TextFile {
-                path: path.to_path_buf(),
-                text: latin1_decode(text.as_bytes()),
-                encoding: Encoding::Latin1,
-            }),
-            Err(e) => {
-                let bytes = e.into_bytes();
-                if declares_latin1 {
-                    Ok(TextFile {
-                        path: path.to_path_buf(),
-                        text: latin1_decode(&bytes),
-                        encoding: Encoding::Latin1,
-                    })
-                } else {
-                    Err(Error::input(format!(
-                        "{} is neither UTF-8 nor declared ISO-8859-1",
-                        path.display()
-                    )))
-                }
-            }
-        }
+        };
+        Ok(TextFile {
+            path: path.to_path_buf(),
+            bytes,
+            text,
+            encoding,
+        })
     }
 
     pub fn encode(&self, text: &str) -> Result<Vec<u8>> {
@@ -157,8 +146,8 @@ pub fn plan(node: &DesiredNode) -> Result<Vec<Change>> {
             let after = current
                 .encode(&edited)
                 .map_err(|e| e.context(format!("node {}", node.name)))?;
-            let before = fs::read(&path)
-                .map_err(|e| Error::input(format!("cannot read {}: {e}", path.display())))?;
+            // The bytes the edit was computed from: a change made after this read is detected, not lost.
+            let before = current.bytes.clone();
             changes.push(Change::EditFile {
                 node: node.name.clone(),
                 diff: masked_diff(file.relative_path(), &current.text, &edited),
@@ -283,12 +272,28 @@ pub fn write_all(changes: &[Change]) -> Result<usize> {
     for (path, before, after) in &pending {
         let outcome = backup_once(path, before).and_then(|()| write_atomically(path, after));
         if let Err(e) = outcome {
+            let mut not_restored = Vec::new();
             for (done, original) in written.iter().rev() {
-                let _ = write_atomically(done, original);
+                // A file eidb created (nothing before) is removed; any other gets its old bytes back.
+                let restored = if original.is_empty() {
+                    fs::remove_file(done).map_err(|e| e.to_string())
+                } else {
+                    write_atomically(done, original).map_err(|e| e.message)
+                };
+                if let Err(why) = restored {
+                    not_restored.push(format!("{} ({why})", done.display()));
+                }
             }
-            return Err(e.with_hint(
-                "no file was left changed: the files written before this one were restored",
-            ));
+            let hint = if not_restored.is_empty() {
+                "no file was left changed: the files written before this one were restored"
+                    .to_string()
+            } else {
+                format!(
+                    "these files could not be restored and hold eidb's new content: {}",
+                    not_restored.join(", ")
+                )
+            };
+            return Err(e.with_hint(hint));
         }
         written.push((path, before));
     }

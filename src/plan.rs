@@ -31,7 +31,9 @@ pub enum Change {
         /// What the statements create that is missing now, e.g. "table REG_LOG".
         missing: Vec<String>,
         total: usize,
-        /// How many statements (in order) an interrupted earlier run completed, per the ledger; 0 otherwise.
+        /// How many statements (in order) are known done before this run: 0 for an empty database, the
+        /// ledger's count when an interrupted run is resumed, all of them when a complete script is only
+        /// repaired (its data statements must never run again).
         resume_from: usize,
         /// The database holds none of the script's objects: the whole script runs, and may be folded.
         empty: bool,
@@ -441,6 +443,7 @@ pub fn describe_target(target: &GrantTarget) -> String {
             format!("{}.*", pattern.replace("\\_", "_").replace("\\%", "%"))
         }
         GrantTarget::Table(db, table) => format!("{db}.{table}"),
+        GrantTarget::Routine(routine) => routine.clone(),
         GrantTarget::Other(other) => other.clone(),
     }
 }
@@ -548,7 +551,11 @@ fn apply_script(
         statements: selected,
         missing,
         total: script.statements.len(),
-        resume_from: resume_from.unwrap_or(0),
+        resume_from: match resume_from {
+            Some(done) => done,
+            None if missing_everything => 0,
+            None => script.statements.len(),
+        },
         empty: missing_everything,
     }
 }

@@ -21,9 +21,17 @@ pub fn register(secret: &str) {
     }
     let mut forms = vec![
         secret.to_string(),
+        // XML: in attributes (quotes escaped too) and in element text (quotes as they are).
         xml_escaped(secret),
+        secret
+            .replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;"),
+        // SQL string literals, as `mysql::quote::literal` writes them in both backslash modes.
+        secret.replace('\\', "\\\\").replace('\'', "''"),
         secret.replace('\\', "\\\\").replace('\'', "\\'"),
         secret.replace('\'', "''"),
+        // Java properties (cipher-text.properties).
         secret.replace('\\', "\\\\"),
         url::form_urlencoded::byte_serialize(secret.as_bytes()).collect::<String>(),
     ];

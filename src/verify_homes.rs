@@ -118,7 +118,8 @@ async fn check_referenced_databases(
                 .and_then(|(_, p)| p.clone());
             let Some(password) = password else {
                 progress.line(&format!(
-                    "{database}: {user}'s password is in the Secure Vault; its login is not tried"
+                    "{database}: no plain password for {user} in node {}'s files (a Secure Vault alias, or none); its login is not tried",
+                    state.name
                 ));
                 continue;
             };

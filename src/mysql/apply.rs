@@ -109,6 +109,8 @@ pub fn sql(
                 GrantTarget::Table(db, table) => {
                     format!("{}.{}", quote::ident(db), quote::ident(table))
                 }
+                // Routine grants are revoked on the routine, as SHOW GRANTS wrote it.
+                GrantTarget::Routine(routine) => routine.clone(),
                 GrantTarget::Other(role) => return vec![format!("REVOKE {role} FROM {who}")],
             };
             vec![format!("REVOKE {privileges} ON {target} FROM {who}")]
@@ -320,9 +322,18 @@ async fn load_database(
                     .await?
             }
             Err((done, e)) => {
-                ledger
-                    .script_progress(database, *done, "failed", Some(&e.to_string()))
-                    .await?
+                // The counter never goes back: statements done before this run stay done. And the
+                // script's own error is what the user needs, not a ledger error on top of it.
+                let done = (*done).max(*resume_from);
+                if let Err(ledger_error) = ledger
+                    .script_progress(database, done, "failed", Some(&e.to_string()))
+                    .await
+                {
+                    tracing::warn!(
+                        "could not record the failure in the ledger: {}",
+                        ledger_error.message
+                    );
+                }
             }
         }
     }

@@ -202,19 +202,32 @@ fn declares_primary_key(sql: &str) -> bool {
     words.windows(2).any(|w| w == ["PRIMARY", "KEY"])
 }
 
-/// `... ) ENGINE INNODB` / `ENGINE=MyISAM` -> the engine named, if any.
+/// `... ) ENGINE INNODB` / `ENGINE=MyISAM` -> the engine named, if any: the table options after the
+/// column list only, `ENGINE` as a word of its own (not a column such as `MY_ENGINE`).
 fn engine_of(sql: &str) -> Option<String> {
-    let upper = sql.to_ascii_uppercase();
-    let at = upper.rfind("ENGINE")?;
-    let rest = upper[at + 6..]
-        .trim_start()
-        .trim_start_matches('=')
-        .trim_start();
-    let engine: String = rest
-        .chars()
-        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+    let open = sql.find('(')?;
+    let mut depth = 0usize;
+    let mut end = None;
+    for (i, c) in sql[open..].char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' => {
+                depth -= 1;
+                if depth == 0 {
+                    end = Some(open + i + 1);
+                    break;
+                }
+            }
+            _ => {}
+        }
+    }
+    let options = sql[end?..].to_ascii_uppercase();
+    let words: Vec<&str> = options
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|w| !w.is_empty())
         .collect();
-    (!engine.is_empty()).then_some(engine)
+    let at = words.iter().position(|w| *w == "ENGINE")?;
+    words.get(at + 1).map(|engine| engine.to_string())
 }
 
 #[cfg(test)]
@@ -233,7 +246,8 @@ mod tests {
     #[test]
     fn finds_tables_without_primary_key_and_other_engines() {
         let s = script(
-            "CREATE TABLE A (ID INT, PRIMARY KEY (ID)) ENGINE INNODB;
+            "CREATE TABLE Z (MY_ENGINE VARCHAR(10), PRIMARY KEY (MY_ENGINE));
+             CREATE TABLE A (ID INT, PRIMARY KEY (ID)) ENGINE INNODB;
              CREATE TABLE B (ID INT) ENGINE INNODB;
              CREATE TABLE C (ID INT) ENGINE=MyISAM;
              CREATE TABLE D (ID INT);

@@ -66,6 +66,9 @@ pub enum GrantTarget {
     Global,
     Database(String),
     Table(String, String),
+    /// `PROCEDURE `db`.`name`` or `FUNCTION ...`, as `SHOW GRANTS` writes it.
+    Routine(String),
+    /// A role granted to the account, or anything not understood: kept as written.
     Other(String),
 }
 
@@ -246,11 +249,9 @@ pub fn parse_grant(line: &str) -> Option<ActualGrant> {
     let after_on = &rest[on + 4..];
     let to = after_on.find(" TO ")?;
     let object = after_on[..to].trim();
-    let object = object
-        .strip_prefix("PROCEDURE ")
-        .or_else(|| object.strip_prefix("FUNCTION "))
-        .unwrap_or(object);
-    let target = if object == "*.*" {
+    let target = if object.starts_with("PROCEDURE ") || object.starts_with("FUNCTION ") {
+        GrantTarget::Routine(object.to_string())
+    } else if object == "*.*" {
         GrantTarget::Global
     } else if let Some(db) = object.strip_suffix(".*") {
         GrantTarget::Database(unquote_grant_name(db, Escapes::Keep))
@@ -332,6 +333,8 @@ mod tests {
         let g = parse_grant("GRANT SUPER ON *.* TO `regadmin`@`%`").unwrap();
         assert_eq!(g.target, GrantTarget::Global);
         assert!(!g.is_usage());
+        let g = parse_grant("GRANT EXECUTE ON PROCEDURE `DB`.`P` TO `regadmin`@`%`").unwrap();
+        assert_eq!(g.target, GrantTarget::Routine("PROCEDURE `DB`.`P`".into()));
         assert_eq!(
             parse_grant("GRANT `app_role`@`%` TO `regadmin`@`%`")
                 .unwrap()

@@ -239,22 +239,26 @@ impl Ledger {
         }
         let error = error.map(crate::redact::redact);
         let run_id = self.run_id;
-        self.exec_retrying(|_| {
-            sqlx::query(
-                "UPDATE eidb_run SET finished_at = NOW(6), outcome = ?, error = ? WHERE id = ?",
-            )
-            .bind(outcome)
-            .bind(error.clone())
-            .bind(run_id)
-        })
-        .await?;
+        let recorded = self
+            .exec_retrying(|_| {
+                sqlx::query(
+                    "UPDATE eidb_run SET finished_at = NOW(6), outcome = ?, error = ? WHERE id = ?",
+                )
+                .bind(outcome)
+                .bind(error.clone())
+                .bind(run_id)
+            })
+            .await;
+        // Release the lock even when the outcome could not be recorded: others must not wait for its expiry.
         let (name, owner) = (self.lock_name.clone(), self.owner.clone());
-        self.exec_retrying(|_| {
-            sqlx::query("DELETE FROM eidb_lock WHERE name = ? AND owner = ?")
-                .bind(name.clone())
-                .bind(owner.clone())
-        })
-        .await
+        let released = self
+            .exec_retrying(|_| {
+                sqlx::query("DELETE FROM eidb_lock WHERE name = ? AND owner = ?")
+                    .bind(name.clone())
+                    .bind(owner.clone())
+            })
+            .await;
+        recorded.and(released)
     }
 
     /// Run a ledger statement (an idempotent upsert or update). After a dropped connection it reconnects,
@@ -494,8 +498,17 @@ fn spawn_renewer(
                     .bind(&owner)
                     .execute(&mut *c)
                     .await;
-                if renewed.is_err() {
-                    conn = None;
+                match renewed {
+                    // The row is no longer ours: it expired and another run took it over. Stop
+                    // between steps rather than work beside that run.
+                    Ok(done) if done.rows_affected() == 0 => {
+                        crate::interrupt::stop(&format!(
+                            "the run lock `{name}` was taken over by another run"
+                        ));
+                        return;
+                    }
+                    Ok(_) => {}
+                    Err(_) => conn = None,
                 }
             }
         }

@@ -91,7 +91,17 @@ pub async fn connect_first_usable(
         .map(|(host, port)| Endpoint::admin(server, host, *port))
         .collect();
     if let [only] = endpoints.as_slice() {
-        let conn = only.connect_waiting(None, wait).await?;
+        let mut conn = only.connect_waiting(None, wait).await?;
+        let state = galera_state(&mut conn).await?;
+        if !state.is_usable() {
+            return Err(Error::failure(format!(
+                "{} is a Galera member that is {} (wsrep_ready {}): not ready for changes",
+                only.describe(),
+                state.state.as_deref().unwrap_or("?"),
+                state.ready.as_deref().unwrap_or("?")
+            ))
+            .with_hint("wait until it is Synced, or list every member in server.urls so eidb can use another"));
+        }
         return Ok((only.clone(), conn));
     }
     let deadline = Instant::now() + wait;
@@ -249,7 +259,13 @@ pub async fn reconnect(
             // A server that stopped answering (paused, half down) must not hold the run for ever.
             let attempt =
                 tokio::time::timeout(Duration::from_secs(5), endpoint.connect_raw(database)).await;
-            match attempt.unwrap_or_else(|_| Err(sqlx::Error::PoolTimedOut)) {
+            let no_answer = || {
+                sqlx::Error::Io(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    "no answer within 5 s",
+                ))
+            };
+            match attempt.unwrap_or_else(|_| Err(no_answer())) {
                 Ok(mut conn) => {
                     let usable = galera_state(&mut conn)
                         .await
