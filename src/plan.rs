@@ -440,7 +440,7 @@ pub fn describe_target(target: &GrantTarget) -> String {
             format!("{pattern}.* (a wildcard pattern)")
         }
         GrantTarget::Database(pattern) => {
-            format!("{}.*", pattern.replace("\\_", "_").replace("\\%", "%"))
+            format!("{}.*", quote::unescape_grant_pattern(pattern))
         }
         GrantTarget::Table(db, table) => format!("{db}.{table}"),
         GrantTarget::Routine(routine) => routine.clone(),

@@ -195,8 +195,7 @@ pub enum JdbcUrlStyle {
 #[derive(Debug)]
 pub struct Account {
     pub name: String,
-    /// The account's host part; with several (`hosts`), one account per host, all alike.
-    pub host: String,
+    /// The account's host parts (`host`, or several with `hosts`): one account row per host, all alike.
     pub hosts: Vec<String>,
     pub password: SecretString,
     pub auth_plugin: AuthPluginChoice,
@@ -706,7 +705,6 @@ fn validate_account(raw: &RawUser, at: &Locator<'_>, base: &Path) -> Result<Acco
     };
     Ok(Account {
         name: name.clone(),
-        host: hosts[0].clone(),
         hosts,
         password,
         auth_plugin,
@@ -1059,7 +1057,7 @@ ei_home = "n2"
         assert_eq!(spec.databases.shared_registry, "REGISTRY_DB");
         assert_eq!(spec.databases.local_registry_prefix, "REGISTRY_LOCAL");
         assert_eq!(spec.databases.charset, CharsetChoice::Auto);
-        assert_eq!(spec.account.host, "%");
+        assert_eq!(spec.account.hosts, ["%"]);
         assert_eq!(spec.server.jdbc_host, "127.0.0.1");
         assert_eq!(spec.server.jdbc_port, 3306);
         assert_eq!(spec.nodes[1].ei_home, PathBuf::from("/etc/eidb/n2"));

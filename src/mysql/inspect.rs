@@ -301,7 +301,7 @@ fn unquote_grant_name(quoted: &str, escapes: Escapes) -> String {
         .replace("``", "`");
     match escapes {
         Escapes::Keep => inner,
-        Escapes::Remove => inner.replace("\\_", "_").replace("\\%", "%"),
+        Escapes::Remove => quote::unescape_grant_pattern(&inner),
     }
 }
 

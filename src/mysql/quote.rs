@@ -69,6 +69,11 @@ pub fn grant_pattern(name: &str, partial_revokes: bool) -> String {
     }
 }
 
+/// A grant pattern back to the name it escapes: `WSO2\_USER\_DB` -> `WSO2_USER_DB`.
+pub fn unescape_grant_pattern(pattern: &str) -> String {
+    pattern.replace("\\_", "_").replace("\\%", "%")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
