@@ -2,9 +2,9 @@
 
 mod common;
 
+use common::admin_pool;
 use common::check::{self, charset_of, granted_databases, indexes_of, script_objects, tables_of};
 use common::cluster::{Cluster, Conf, ACCOUNT_PASSWORD};
-use common::{admin_pool, server};
 
 async fn assert_provisioned(cluster: &Cluster, script: &str, charset: &str) {
     let pool = admin_pool().await;
@@ -40,26 +40,6 @@ async fn assert_provisioned(cluster: &Cluster, script: &str, charset: &str) {
     );
 }
 
-/// Log in as the account to each database, as a node would.
-async fn assert_account_logs_in(cluster: &Cluster) {
-    let server = server();
-    for db in cluster.databases() {
-        let options = sqlx::mysql::MySqlConnectOptions::new()
-            .host(&server.host)
-            .port(server.port)
-            .username(&cluster.account)
-            .password(ACCOUNT_PASSWORD)
-            .database(&db);
-        let mut conn = sqlx::ConnectOptions::connect(&options)
-            .await
-            .unwrap_or_else(|e| panic!("login to {db}: {e}"));
-        sqlx::raw_sql("SELECT COUNT(*) FROM information_schema.TABLES")
-            .execute(&mut conn)
-            .await
-            .unwrap();
-    }
-}
-
 #[tokio::test]
 async fn provisions_fixture_cluster_and_second_run_changes_nothing() {
     let cluster = Cluster::new(2, Conf::Fixture).with_databases("charset = \"latin1\"");
@@ -90,7 +70,7 @@ async fn provisions_fixture_cluster_and_second_run_changes_nothing() {
     assert_eq!(databases[2]["role"], "local_registry");
     assert_eq!(databases[2]["node"], "node1");
     assert_provisioned(&cluster, &script, "latin1").await;
-    assert_account_logs_in(&cluster).await;
+    cluster.assert_account_logs_in().await;
 
     let (code, again) = cluster.eidb_json(&["provision", "--db-only"]);
     assert_eq!(code, 0, "{again:#}");

@@ -247,23 +247,6 @@ async fn assert_grants_exact(pool: &MySqlPool, cluster: &Cluster) {
     assert_eq!(usage.len(), 1, "{grants:#?}");
 }
 
-/// Log in as the account to each database with the spec's password, as a node would.
-async fn assert_account_logs_in(cluster: &Cluster) {
-    let server = server();
-    for db in cluster.databases() {
-        let options = sqlx::mysql::MySqlConnectOptions::new()
-            .host(&server.host)
-            .port(server.port)
-            .username(&cluster.account)
-            .password(ACCOUNT_PASSWORD)
-            .database(&db);
-        let mut conn = sqlx::ConnectOptions::connect(&options)
-            .await
-            .unwrap_or_else(|e| panic!("login to {db}: {e}"));
-        sqlx::raw_sql("SELECT 1").execute(&mut conn).await.unwrap();
-    }
-}
-
 // ---------------------------------------------------------------------------------------------------------
 // databases
 // ---------------------------------------------------------------------------------------------------------
@@ -606,7 +589,7 @@ async fn dropped_account_is_found_and_recreated() {
 
     repaired(&cluster);
     assert_grants_exact(&pool, &cluster).await;
-    assert_account_logs_in(&cluster).await;
+    cluster.assert_account_logs_in().await;
 }
 
 #[tokio::test]
@@ -635,7 +618,7 @@ async fn changed_password_is_found_and_reset() {
     );
 
     repaired(&cluster);
-    assert_account_logs_in(&cluster).await;
+    cluster.assert_account_logs_in().await;
     assert_grants_exact(&pool, &cluster).await;
 }
 
@@ -681,7 +664,7 @@ async fn revoked_grant_is_found_and_granted_again() {
 
     repaired(&cluster);
     assert_grants_exact(&pool, &cluster).await;
-    assert_account_logs_in(&cluster).await;
+    cluster.assert_account_logs_in().await;
 }
 
 #[tokio::test]
@@ -708,7 +691,7 @@ async fn extra_global_privilege_is_found_and_revoked() {
     assert_grants_exact(&pool, &cluster).await;
     let grants = grants_of(&pool, &cluster.account, "%").await;
     assert!(grants.iter().all(|g| !g.contains("PROCESS")), "{grants:#?}");
-    assert_account_logs_in(&cluster).await;
+    cluster.assert_account_logs_in().await;
 }
 
 #[tokio::test]

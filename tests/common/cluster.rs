@@ -316,6 +316,26 @@ impl Cluster {
         String::from_utf8_lossy(&output.stdout).into_owned()
     }
 
+    /// Log in as the account to each database with the spec's password, as a node would.
+    pub async fn assert_account_logs_in(&self) {
+        let server = self.target();
+        for db in self.databases() {
+            let options = sqlx::mysql::MySqlConnectOptions::new()
+                .host(&server.host)
+                .port(server.port)
+                .username(&self.account)
+                .password(ACCOUNT_PASSWORD)
+                .database(&db);
+            let mut conn = sqlx::ConnectOptions::connect(&options)
+                .await
+                .unwrap_or_else(|e| panic!("login to {db}: {e}"));
+            sqlx::raw_sql("SELECT COUNT(*) FROM information_schema.TABLES")
+                .execute(&mut conn)
+                .await
+                .unwrap();
+        }
+    }
+
     pub fn node_file(&self, node: usize, relative: &str) -> PathBuf {
         self.nodes[node].join(relative)
     }
