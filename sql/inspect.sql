@@ -1,5 +1,5 @@
 -- What exists now, for the plan: every database eidb manages, what each holds, and the account, in one
--- round trip. eidb fills in {databases} and {hosts} (quoted lists) and {user} (a quoted literal).
+-- round trip. eidb fills in {databases} (a quoted list) and {user} (a quoted literal).
 -- Every column is converted to utf8mb4 so the UNION has one type whatever information_schema uses
 -- (utf8mb3 on MySQL 8, where sqlx would otherwise see VARBINARY).
 SELECT 'db' AS k, CONVERT(SCHEMA_NAME USING utf8mb4) AS s, '' AS t, '' AS n,
@@ -23,5 +23,7 @@ UNION ALL
 SELECT 'trigger', CONVERT(TRIGGER_SCHEMA USING utf8mb4), CONVERT(EVENT_OBJECT_TABLE USING utf8mb4), CONVERT(TRIGGER_NAME USING utf8mb4), ''
   FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA IN ({databases})
 UNION ALL
+-- Every row of the account's name, whatever its host (rows the spec no longer names, rows that win over
+-- the spec's for some clients), and the anonymous rows ('' matches every user name).
 SELECT 'account', CONVERT(User USING utf8mb4), CONVERT(Host USING utf8mb4), CONVERT(plugin USING utf8mb4), ''
-  FROM mysql.user WHERE User = {user} AND Host IN ({hosts})
+  FROM mysql.user WHERE User IN ({user}, '')

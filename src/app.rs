@@ -8,7 +8,7 @@ use sqlx::{MySqlConnection, Row};
 
 use crate::cli::Target;
 use crate::desired::{self, DesiredNode, DesiredServer};
-use crate::error::{Error, Result, EXIT_FAILURE, EXIT_OK};
+use crate::error::{Error, Result, EXIT_FAILURE, EXIT_HELD_BACK, EXIT_OK};
 use crate::interrupt;
 use crate::mysql::apply::{self, Dialect, Secrets};
 use crate::mysql::connect::{statement_error, Endpoint};
@@ -36,6 +36,8 @@ pub struct Options<'a> {
     pub parallel: usize,
     pub lock_wait: Duration,
     pub reapply_changed_script: bool,
+    /// Apply destructive changes too (revokes, password resets, dropped rows, repointed nodes).
+    pub allow_destructive: bool,
     pub progress: Progress,
 }
 
@@ -78,10 +80,7 @@ impl ServerSide {
         }
         let desired = &self.desired;
         let names: Vec<&str> = desired.databases.iter().map(|d| d.name.as_str()).collect();
-        let account = (
-            desired.account.name.as_str(),
-            desired.account.hosts.as_slice(),
-        );
+        let account = desired.account.name.as_str();
         let here = inspect::read(&mut self.conn, &names, account, self.dialect.backslashes).await?;
         Ok(members::read_back(&self.members, &here, &names, account).await)
     }
@@ -90,27 +89,32 @@ impl ServerSide {
         let desired = &self.desired;
         let names: Vec<&str> = desired.databases.iter().map(|d| d.name.as_str()).collect();
         let backslashes = self.dialect.backslashes;
-        let actual = inspect::read(
+        let actual =
+            inspect::read(&mut self.conn, &names, &desired.account.name, backslashes).await?;
+        let scripts = ledger::read_scripts(&mut self.conn, &self.metadata_db, backslashes).await?;
+        let ownership = ledger::read_ownership(
             &mut self.conn,
-            &names,
-            (&desired.account.name, &desired.account.hosts),
-            backslashes,
+            &self.metadata_db,
+            &desired.cluster,
+            &desired.account.name,
         )
         .await?;
-        let scripts = ledger::read_scripts(&mut self.conn, &self.metadata_db, backslashes).await?;
         let login = if actual.accounts.is_empty() {
-            Login::Unknown
+            Login::Unknown("the account does not exist yet".to_string())
         } else {
             check_login(
                 &mut self.conn,
                 &self.endpoint,
                 Some(&self.nodes_way),
                 desired,
+                &actual,
             )
             .await
         };
         let history = plan::History {
             scripts,
+            owners: ownership.databases,
+            created_hosts: ownership.created_hosts,
             reapply_changed_script: self.reapply_changed_script,
             metadata_db: &self.metadata_db,
         };
@@ -151,6 +155,7 @@ pub async fn run(options: Options<'_>, report: &mut Report) -> Result<i32> {
             .plan
             .notices
             .iter()
+            .chain(&planned.plan.warnings)
             .map(|n| format!("{}: {}; {}", n.subject, n.found, n.fix)),
     );
     if let (Some(server), Mode::Provision { dry_run: false }) = (&planned.server, options.mode) {
@@ -192,7 +197,14 @@ pub async fn run(options: Options<'_>, report: &mut Report) -> Result<i32> {
             }
             report.changes.clear();
             report.conflicts.clear();
-            let in_sync = report.findings.is_empty() && planned.plan.is_empty();
+            // Recording ownership in the ledger is eidb's bookkeeping, not drift of the cluster.
+            let in_sync = report.findings.is_empty()
+                && planned.plan.conflicts.is_empty()
+                && planned
+                    .plan
+                    .changes
+                    .iter()
+                    .all(|c| matches!(c, Change::RecordOwnership { .. }));
             report.status = if in_sync { "in_sync" } else { "drift" }.to_string();
             if in_sync {
                 EXIT_OK
@@ -222,21 +234,29 @@ pub async fn run(options: Options<'_>, report: &mut Report) -> Result<i32> {
                     planned.plan.conflicts.len()
                 )));
             }
-            let applied = apply_plan(&mut planned, &options).await.inspect_err(|_| {
-                report.status = "failed".to_string();
-            })?;
+            let (applied, held_back) =
+                apply_plan(&mut planned, &options).await.inspect_err(|_| {
+                    report.status = "failed".to_string();
+                })?;
             // What was applied: the plan made under the lock, which may differ from the first one.
             report.changes = change_reports(&applied, planned.server.as_ref(), false);
+            report.held_back = change_reports(&held_back, planned.server.as_ref(), false);
             if let Some(server) = planned.server.as_mut() {
                 report.warnings.append(&mut server.warnings);
             }
-            report.status = if applied.is_empty() {
+            report.status = if !held_back.is_empty() {
+                "held_back"
+            } else if applied.is_empty() {
                 "unchanged"
             } else {
                 "changed"
             }
             .to_string();
-            EXIT_OK
+            if held_back.is_empty() {
+                EXIT_OK
+            } else {
+                EXIT_HELD_BACK
+            }
         }
     };
     if options.mode != Mode::Verify {
@@ -261,6 +281,7 @@ fn change_reports(
         .map(|change| ChangeReport {
             subject: change.subject(),
             summary: change.summary(),
+            destructive: change.destructive(),
             sql: match server {
                 Some(server) if with_sql => {
                     let desired = &server.desired;
@@ -547,40 +568,55 @@ async fn plan_server(
             plan.changes.extend(server_plan.changes);
             plan.conflicts.extend(server_plan.conflicts);
             plan.notices.extend(server_plan.notices);
+            plan.warnings.extend(server_plan.warnings);
             Ok(side)
         }
         Err(e) => Err((e, Some(side.preflight))),
     }
 }
 
-/// Can the account log in with the spec's password? Asked only of the account row this machine would log
-/// in through: the server picks the row whose host pattern matches our address, and a row for other hosts
-/// (the nodes' addresses) cannot be tried from here.
+/// Can the account log in with the spec's password? Asked only when the row the server would pick for
+/// this machine is one of the spec's: the server sorts the rows of the account's name and the anonymous
+/// rows by how specific their host is and takes the first that matches the client, so from here another
+/// row may stand in for the spec's (or none may match at all). After a login, `CURRENT_USER()` says which
+/// row the server really used.
 async fn check_login(
     admin: &mut MySqlConnection,
     endpoint: &Endpoint,
     nodes_way: Option<&Endpoint>,
     desired: &DesiredServer,
+    actual: &inspect::Actual,
 ) -> Login {
-    let here_matches = match desired.account.hosts.as_slice() {
-        [only] if only == "%" => true,
-        hosts => {
-            let mut any = false;
-            for host in hosts {
-                let matched: Option<i64> =
-                    sqlx::query("SELECT SUBSTRING_INDEX(USER(), '@', -1) LIKE ?")
-                        .bind(host)
-                        .fetch_one(&mut *admin)
-                        .await
-                        .ok()
-                        .and_then(|row| row.try_get(0).ok());
-                any |= matched == Some(1);
-            }
-            any
-        }
+    let client: String = sqlx::raw_sql("SELECT SUBSTRING_INDEX(USER(), '@', -1)")
+        .fetch_one(&mut *admin)
+        .await
+        .ok()
+        .and_then(|row| row.try_get(0).ok())
+        .unwrap_or_default();
+    let spec_row = |host: &str| {
+        desired
+            .account
+            .hosts
+            .iter()
+            .any(|h| inspect::host_key(h) == inspect::host_key(host))
     };
-    if !here_matches {
-        return Login::Unknown;
+    match winning_row(actual, &client) {
+        None => {
+            return Login::Unknown(format!(
+            "this machine reaches the server as {client}, which none of the account's rows matches"
+        ))
+        }
+        Some((named, host)) if !named || !spec_row(&host) => {
+            let user = if named {
+                desired.account.name.as_str()
+            } else {
+                ""
+            };
+            return Login::Unknown(format!(
+                "from this machine ({client}) the server picks '{user}'@'{host}', not one of the spec's rows"
+            ));
+        }
+        Some(_) => {}
     }
     // As the nodes connect (their JDBC host, port and TLS) when that address is reachable from here, and
     // through the admin's way too: a server that requires TLS refuses a plain login with the same 1045 as
@@ -589,8 +625,16 @@ async fn check_login(
         let account = via.as_account(&desired.account.name, &desired.account.password);
         // An address that does not answer from here (a VIP for the nodes only) must not hold the run.
         async move {
-            match tokio::time::timeout(Duration::from_secs(5), account.connect_raw(None)).await {
-                Ok(outcome) => outcome.map(drop),
+            let attempt = async {
+                let mut conn = account.connect_raw(None).await?;
+                let row: String = sqlx::raw_sql("SELECT CURRENT_USER()")
+                    .fetch_one(&mut conn)
+                    .await?
+                    .try_get(0)?;
+                Ok::<String, sqlx::Error>(row)
+            };
+            match tokio::time::timeout(Duration::from_secs(5), attempt).await {
+                Ok(outcome) => outcome,
                 Err(_) => Err(sqlx::Error::Io(std::io::Error::new(
                     std::io::ErrorKind::TimedOut,
                     "no answer within 5 s",
@@ -598,51 +642,72 @@ async fn check_login(
             }
         }
     };
+    let through = |current_user: &str| {
+        let host = current_user.rsplit_once('@').map_or("", |(_, h)| h);
+        if spec_row(host) {
+            Login::Works
+        } else {
+            Login::Through(format!("'{}'@'{host}'", desired.account.name))
+        }
+    };
     let refused = |e: &sqlx::Error| crate::mysql::connect::mysql_code(e) == Some(1045);
     let nodes_outcome = match nodes_way {
         Some(via) => Some(login(via).await),
         None => None,
     };
-    if matches!(nodes_outcome, Some(Ok(()))) {
-        return Login::Works;
+    if let Some(Ok(current_user)) = &nodes_outcome {
+        return through(current_user);
     }
     match (login(endpoint).await, nodes_outcome) {
-        (Ok(()), Some(Err(e))) if refused(&e) => {
+        (Ok(_), Some(Err(e))) if refused(&e) => {
             Login::RefusedToNodes(crate::redact::redact(&e.to_string()))
         }
-        (Ok(()), _) => Login::Works,
+        (Ok(current_user), _) => through(&current_user),
         (Err(e), _) if refused(&e) => Login::Fails,
-        (Err(e), _) => {
-            tracing::info!(
-                "the login check was not possible: {}",
-                crate::redact::redact(&e.to_string())
-            );
-            Login::Unknown
-        }
+        (Err(e), _) => Login::Unknown(format!(
+            "the login check was not possible: {}",
+            crate::redact::redact(&e.to_string())
+        )),
     }
 }
 
-/// Apply the plan; returns the changes made. The server half is planned again under the run lock, so a
-/// run that waited for another applies only what is still missing.
-async fn apply_plan(planned: &mut Planned, options: &Options<'_>) -> Result<Vec<Change>> {
+/// The account row (named user or anonymous, host) the server would pick for a client of the account's name from `client`
+/// (a host name or an address, as `USER()` shows it), among the account's rows and the anonymous ones.
+fn winning_row(actual: &inspect::Actual, client: &str) -> Option<(bool, String)> {
+    use crate::mysql::grants::{host_matches, host_rank};
+    let matches = |pattern: &str| {
+        host_matches(pattern, client)
+            || (client.eq_ignore_ascii_case("localhost")
+                && (host_matches(pattern, "127.0.0.1") || host_matches(pattern, "::1")))
+    };
+    let named = actual.accounts.values().map(|a| (a.host.clone(), true));
+    let anonymous = actual.anonymous_hosts.iter().map(|h| (h.clone(), false));
+    named
+        .chain(anonymous)
+        .filter(|(host, _)| matches(host))
+        .max_by_key(|(host, is_named)| (host_rank(host), *is_named))
+        .map(|(host, is_named)| (is_named, host))
+}
+
+/// Apply the plan; returns the changes made and the destructive ones held back (without
+/// `--allow-destructive`). The server half is planned again under the run lock, so a run that waited for
+/// another applies only what is still missing.
+async fn apply_plan(
+    planned: &mut Planned,
+    options: &Options<'_>,
+) -> Result<(Vec<Change>, Vec<Change>)> {
     let progress = &options.progress;
+    let allow = options.allow_destructive;
     let mut applied: Vec<Change> = Vec::new();
-    let has_server_changes = planned
+    let (server_changes, file_changes): (Vec<Change>, Vec<Change>) = planned
         .plan
         .changes
         .iter()
-        .any(|c| !matches!(c, Change::EditFile { .. }));
-    if let (Some(server), true) = (planned.server.as_mut(), has_server_changes) {
-        let lock_name = format!(
-            "cluster:{}",
-            server
-                .desired
-                .databases
-                .iter()
-                .map(|d| d.name.as_str())
-                .nth(1)
-                .unwrap_or("eidb")
-        );
+        .cloned()
+        .partition(|c| !matches!(c, Change::EditFile { .. }));
+    let (server_now, mut held_back) = Plan::applicable(&server_changes, allow);
+    if let (Some(server), false) = (planned.server.as_mut(), server_now.is_empty()) {
+        let lock_name = format!("cluster:{}", server.desired.cluster);
         let ledger = Arc::new(tokio::sync::Mutex::new(
             Ledger::open(
                 &server.candidates(),
@@ -663,30 +728,33 @@ async fn apply_plan(planned: &mut Planned, options: &Options<'_>) -> Result<Vec<
             .map_err(|_| Error::failure("the ledger is still in use"))
             .map(|m| m.into_inner())?;
         let closed = ledger.close(status, error.as_deref()).await;
-        applied = outcome?;
+        let (done, held) = outcome?;
         closed?;
+        applied = done;
+        held_back = held;
     }
+    let (files_now, files_held) = Plan::applicable(&file_changes, allow);
+    held_back.extend(files_held);
     interrupt::check("before writing the node files")?;
-    let written = nodefiles::write_all(&planned.plan.changes)?;
+    let written = nodefiles::write_all(&files_now)?;
     if written > 0 {
         progress.done(&format!("wrote {written} node file(s)"));
     }
-    applied.extend(
-        planned
-            .plan
-            .changes
-            .iter()
-            .filter(|c| matches!(c, Change::EditFile { .. }))
-            .cloned(),
-    );
-    Ok(applied)
+    applied.extend(files_now);
+    for change in &held_back {
+        progress.line(&format!(
+            "held back (destructive, needs --allow-destructive): {}",
+            change.summary()
+        ));
+    }
+    Ok((applied, held_back))
 }
 
 async fn apply_server_locked(
     server: &mut ServerSide,
     ledger: &SharedLedger,
     options: &Options<'_>,
-) -> Result<Vec<Change>> {
+) -> Result<(Vec<Change>, Vec<Change>)> {
     let fresh = server.plan().await?;
     if !fresh.conflicts.is_empty() {
         return Err(Error::failure(format!(
@@ -695,6 +763,7 @@ async fn apply_server_locked(
         ))
         .with_hint("run `eidb verify` to see them"));
     }
+    let (changes, held_back) = Plan::applicable(&fresh.changes, options.allow_destructive);
     let candidates = server.candidates();
     let runner = apply::Runner {
         endpoint: &server.endpoint,
@@ -705,8 +774,8 @@ async fn apply_server_locked(
         ledger: Some(ledger),
         progress: &options.progress,
     };
-    apply::apply(&mut server.conn, &fresh.changes, &runner).await?;
-    prove_account(server, &options.progress).await?;
+    apply::apply(&mut server.conn, &changes, &runner).await?;
+    prove_account(server, &held_back, &options.progress).await?;
     let read_back = server.read_back_members().await?;
     if !read_back.disagreements.is_empty() {
         let list: Vec<String> = read_back
@@ -729,18 +798,54 @@ async fn apply_server_locked(
             "{checked} other member(s) hold the same databases, tables and grants"
         ));
     }
-    Ok(fresh.changes)
+    Ok((changes, held_back))
 }
 
-/// Log in as the account to every database, as the nodes will.
-async fn prove_account(server: &ServerSide, progress: &Progress) -> Result<()> {
+/// Log in as the account to every database, as the nodes will. A login that the server took through
+/// another row than the spec's (`CURRENT_USER()`) proves nothing, and is said so. Skipped when a password
+/// reset was held back: the account keeps its old password, as asked.
+async fn prove_account(
+    server: &ServerSide,
+    held_back: &[Change],
+    progress: &Progress,
+) -> Result<()> {
     let desired = &server.desired;
+    if held_back
+        .iter()
+        .any(|c| matches!(c, Change::AlterAccount { .. }))
+    {
+        progress.line(&format!(
+            "note: the login of {} is not proven: its password or plugin change was held back",
+            desired.account.name
+        ));
+        return Ok(());
+    }
     let account = server
         .endpoint
         .as_account(&desired.account.name, &desired.account.password);
     for database in &desired.databases {
         match account.connect(Some(&database.name)).await {
-            Ok(_) => {}
+            Ok(mut conn) => {
+                let current: String = sqlx::raw_sql("SELECT CURRENT_USER()")
+                    .fetch_one(&mut conn)
+                    .await
+                    .and_then(|row| row.try_get(0))
+                    .unwrap_or_default();
+                let host = current.rsplit_once('@').map_or("", |(_, h)| h);
+                let ours = desired
+                    .account
+                    .hosts
+                    .iter()
+                    .any(|h| inspect::host_key(h) == inspect::host_key(host));
+                if !ours {
+                    progress.line(&format!(
+                        "note: from here the server logs {} in through '{}'@'{host}', not one of the spec's rows; \
+                         the spec's rows are not proven from this machine",
+                        desired.account.name, desired.account.name
+                    ));
+                    return Ok(());
+                }
+            }
             // An account limited to the nodes' addresses may not be usable from where eidb runs.
             Err(e) if !desired.account.hosts.iter().any(|h| h == "%") => {
                 progress.line(&format!(

@@ -82,6 +82,12 @@ pub struct ProvisionArgs {
     #[arg(long, value_name = "SECONDS", default_value_t = 300)]
     pub lock_wait: u64,
 
+    /// Also apply destructive changes: revokes, password or plugin resets of existing accounts, dropping
+    /// account rows an earlier spec created, pointing a node at another database. Without it provision
+    /// applies the additive changes, lists the destructive ones as held back and exits 3.
+    #[arg(long)]
+    pub allow_destructive: bool,
+
     /// Run a dbscript again on databases where a different version of it was applied (the ledger
     /// records each script's SHA-256). Only statements whose objects are missing run.
     #[arg(long)]

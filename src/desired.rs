@@ -87,12 +87,28 @@ pub const WSO2_PRIVILEGES: &[&str] = &[
 /// The server half of the desired state.
 #[derive(Debug, Clone)]
 pub struct DesiredServer {
+    /// The cluster's identity in the ledger (`Spec::cluster`).
+    pub cluster: String,
     pub databases: Vec<DesiredDatabase>,
     /// MySQL's `partial_revokes`: decides how database-level grants are written and stored.
     pub partial_revokes: bool,
+    /// The server's `lower_case_table_names`: decides how database names in grants compare.
+    pub lower_case_table_names: u32,
+    /// The server's `skip_name_resolve`: account rows for host names never match a TCP client.
+    pub skip_name_resolve: bool,
     pub charset: String,
     pub account: DesiredAccount,
     pub script: Arc<Dbscript>,
+}
+
+impl DesiredServer {
+    /// How the server compares database names in grants.
+    pub fn name_rules(&self) -> crate::mysql::grants::NameRules {
+        crate::mysql::grants::NameRules {
+            lower_case_table_names: self.lower_case_table_names,
+            partial_revokes: self.partial_revokes,
+        }
+    }
 }
 
 /// The JDBC driver found in a node's `lib/`.
@@ -229,8 +245,11 @@ pub fn server(
     let (auth_plugin, auth_plugin_reason) =
         account_auth_plugin(&spec.account.auth_plugin, facts, nodes);
     DesiredServer {
+        cluster: spec.cluster.clone(),
         databases: databases(spec),
         partial_revokes: facts.partial_revokes,
+        lower_case_table_names: facts.lower_case_table_names,
+        skip_name_resolve: facts.skip_name_resolve,
         charset: resolve_charset(&spec.databases.charset, facts),
         account: DesiredAccount {
             name: spec.account.name.clone(),

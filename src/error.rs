@@ -12,6 +12,11 @@ pub const EXIT_OK: i32 = 0;
 pub const EXIT_FAILURE: i32 = 1;
 /// Exit code for bad input: the spec, the command line, the dbscript, or a node's files.
 pub const EXIT_BAD_INPUT: i32 = 2;
+/// Exit code of `provision` that applied every additive change but held back destructive ones (a revoke,
+/// a password reset, a dropped account row, a node pointed at another database) because
+/// `--allow-destructive` was not given. Not a failure: nothing was made worse; not success: the cluster
+/// does not match the spec yet.
+pub const EXIT_HELD_BACK: i32 = 3;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {

@@ -60,6 +60,7 @@ fn main() -> ExitCode {
             parallel: args.parallel,
             lock_wait: Duration::from_secs(args.lock_wait),
             reapply_changed_script: args.reapply_changed_script,
+            allow_destructive: args.allow_destructive,
             progress,
         },
         Command::Verify(_) => Options {
@@ -70,6 +71,7 @@ fn main() -> ExitCode {
             parallel: 1,
             lock_wait: Duration::ZERO,
             reapply_changed_script: false,
+            allow_destructive: false,
             progress,
         },
     };

@@ -150,6 +150,7 @@ pub fn plan(node: &DesiredNode) -> Result<Vec<Change>> {
             let before = current.bytes.clone();
             changes.push(Change::EditFile {
                 node: node.name.clone(),
+                repoints: crate::plan::repoints(&current.text, &edited),
                 diff: masked_diff(file.relative_path(), &current.text, &edited),
                 file: path,
                 before,
@@ -200,6 +201,7 @@ fn plan_vault(node: &DesiredNode) -> Result<Option<Change>> {
         .to_string();
     Ok(Some(Change::EditFile {
         node: node.name.clone(),
+        repoints: Vec::new(),
         file: path,
         diff: crate::redact::redact(&cipher_text::mask(&diff)),
         before,
@@ -435,6 +437,7 @@ mod tests {
         fs::set_permissions(&path, fs::Permissions::from_mode(0o640)).unwrap();
         let change = |before: &str, after: &str| Change::EditFile {
             node: "n".into(),
+            repoints: Vec::new(),
             file: path.clone(),
             diff: String::new(),
             before: before.into(),

@@ -9,7 +9,8 @@ use std::collections::{BTreeSet, HashMap};
 
 use crate::desired::{DesiredDatabase, DesiredServer};
 use crate::mysql::dbscript::Dbscript;
-use crate::mysql::inspect::{key, Actual, ActualDatabase, ActualGrant, GrantTarget};
+use crate::mysql::grants::{self, NameRules, PatternMatch};
+use crate::mysql::inspect::{host_key, key, Actual, ActualDatabase, ActualGrant, GrantTarget};
 use crate::mysql::ledger::ScriptRecord;
 use crate::mysql::quote;
 use crate::mysql::script::{SchemaObject, Statement};
@@ -57,6 +58,10 @@ pub enum Change {
         /// `ALL PRIVILEGES` or a list.
         privileges: String,
         database: String,
+        /// The grant pattern to grant on: the one the account already has for this database (as the server
+        /// stores it, so the privileges join that row), else the escaped name.
+        #[serde(skip)]
+        pattern: String,
     },
     Revoke {
         account: String,
@@ -66,9 +71,24 @@ pub enum Change {
         #[serde(skip)]
         grant: ActualGrant,
     },
+    /// Remove an account row that an earlier spec of this cluster created and the spec no longer names.
+    DropAccount {
+        account: String,
+        host: String,
+        reason: String,
+    },
+    /// Record in the ledger that this cluster manages these databases (and the account rows it created).
+    RecordOwnership {
+        cluster: String,
+        databases: Vec<String>,
+    },
     EditFile {
         node: String,
         file: PathBuf,
+        /// Datasources whose URL would name another database than the node uses now, e.g.
+        /// `jdbc/WSO2CarbonDB: REGISTRY_LOCAL1 -> REGISTRY_LOCAL2`: the node would leave its data behind.
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        repoints: Vec<String>,
         /// Unified diff with passwords masked.
         diff: String,
         #[serde(skip)]
@@ -131,7 +151,37 @@ impl Change {
                 target,
                 ..
             } => format!("revoke {privileges} on {target} from {account}"),
+            Change::DropAccount { account, .. } => format!("drop account row {account}"),
+            Change::RecordOwnership { cluster, databases } => format!(
+                "record in the ledger that cluster {cluster} manages {}",
+                databases.join(", ")
+            ),
             Change::EditFile { file, .. } => format!("edit {}", file.display()),
+        }
+    }
+
+    /// Why the change is destructive (it removes access or data, or changes what a working node or
+    /// client uses), or `None` for an additive one. Destructive changes are applied only with
+    /// `--allow-destructive`.
+    pub fn destructive(&self) -> Option<String> {
+        match self {
+            Change::Revoke { .. } => Some(
+                "takes privileges away from an existing account; whatever uses them stops working"
+                    .to_string(),
+            ),
+            Change::AlterAccount { .. } => Some(
+                "changes the password or plugin of an existing account; whatever logs in with the current \
+                 password is locked out"
+                    .to_string(),
+            ),
+            Change::DropAccount { .. } => Some(
+                "removes an account row; clients that log in through it are refused".to_string(),
+            ),
+            Change::EditFile { repoints, .. } if !repoints.is_empty() => Some(format!(
+                "points the node at another database than the one it uses now ({}); it would leave its data behind",
+                repoints.join("; ")
+            )),
+            _ => None,
         }
     }
 
@@ -144,7 +194,9 @@ impl Change {
             Change::CreateAccount { account, .. }
             | Change::AlterAccount { account, .. }
             | Change::Grant { account, .. }
-            | Change::Revoke { account, .. } => format!("account {account}"),
+            | Change::Revoke { account, .. }
+            | Change::DropAccount { account, .. } => format!("account {account}"),
+            Change::RecordOwnership { cluster, .. } => format!("cluster {cluster}"),
             Change::EditFile { node, .. } => format!("node {node}"),
         }
     }
@@ -166,11 +218,22 @@ pub struct Plan {
     /// Problems outside what eidb changes, which do not stop a run: verify reports them as findings,
     /// provision as warnings.
     pub notices: Vec<Conflict>,
+    /// What a person should know but is not drift (a shared account, a login that could not be proven
+    /// from here, account rows eidb did not create): warnings in provision and verify alike.
+    pub warnings: Vec<Conflict>,
 }
 
 impl Plan {
     pub fn is_empty(&self) -> bool {
         self.changes.is_empty() && self.conflicts.is_empty()
+    }
+
+    /// The changes a run may apply: all of them with `allow_destructive`, else the additive ones.
+    pub fn applicable(changes: &[Change], allow_destructive: bool) -> (Vec<Change>, Vec<Change>) {
+        changes
+            .iter()
+            .cloned()
+            .partition(|c| allow_destructive || c.destructive().is_none())
     }
 }
 
@@ -182,8 +245,11 @@ pub enum Login {
     Fails,
     /// The password works, but not the way the nodes connect (their host, port and TLS): the reason.
     RefusedToNodes(String),
-    /// Not tried: the account does not exist, or the check was not possible from here.
-    Unknown,
+    /// The password works, but the server logged eidb in through another row than the spec's (the
+    /// row named): that proves nothing about the spec's rows.
+    Through(String),
+    /// Not tried: the account does not exist, or the check was not possible from here (the reason).
+    Unknown(String),
 }
 
 /// What `missing` says when a database holds none of the script's objects.
@@ -193,8 +259,43 @@ const EVERYTHING: &str = "everything";
 #[derive(Debug, Default)]
 pub struct History<'a> {
     pub scripts: HashMap<String, ScriptRecord>,
+    /// Which cluster manages which database: (database as recorded, cluster).
+    pub owners: Vec<(String, String)>,
+    /// Host parts of the account rows this cluster created (for the spec's account name).
+    pub created_hosts: BTreeSet<String>,
     pub reapply_changed_script: bool,
     pub metadata_db: &'a str,
+}
+
+impl History<'_> {
+    /// The cluster the ledger says manages `database`, compared as the server compares names.
+    fn owner_of(&self, database: &str, rules: NameRules) -> Option<&str> {
+        self.owners
+            .iter()
+            .find(|(db, _)| grants::same_name(db, database, rules))
+            .map(|(_, cluster)| cluster.as_str())
+    }
+
+    /// The other clusters whose databases a grant target covers.
+    fn other_clusters_on(
+        &self,
+        target: &GrantTarget,
+        cluster: &str,
+        rules: NameRules,
+    ) -> BTreeSet<String> {
+        self.owners
+            .iter()
+            .filter(|(_, owner)| owner != cluster)
+            .filter(|(db, _)| match target {
+                GrantTarget::Database(pattern) => {
+                    grants::pattern_match(pattern, db, rules) != PatternMatch::None
+                }
+                GrantTarget::Table(table_db, _) => grants::same_name(table_db, db, rules),
+                _ => false,
+            })
+            .map(|(_, owner)| owner.clone())
+            .collect()
+    }
 }
 
 /// The server half of the plan.
@@ -279,10 +380,186 @@ pub fn server(
             fix: "if the server requires TLS, set jdbc.use_ssl = true in the spec; check server.jdbc_host/jdbc_port".to_string(),
         });
     }
+    match &login {
+        Login::Through(row) => plan.warnings.push(Conflict {
+            subject: format!("account '{}'", desired.account.name),
+            expected: format!("a login through one of the spec's rows ({})", spec_rows(desired)),
+            found: format!("the server logged in through {row}, a row the spec does not name; the spec's rows are not proven"),
+            fix: format!("if {row} is left over, remove it (DROP USER {row}) so it cannot stand in for the spec's rows"),
+        }),
+        Login::Unknown(why) if !actual.accounts.is_empty() => plan.warnings.push(Conflict {
+            subject: format!("account '{}'", desired.account.name),
+            expected: "the account's login proven the way the nodes connect".to_string(),
+            found: format!("not proven from here: {why}"),
+            fix: "check the login from a node: mysql -h <jdbc_host> -u <user> -p <database>".to_string(),
+        }),
+        _ => {}
+    }
+    let rules = desired.name_rules();
+    for database in &desired.databases {
+        if let Some(owner) = history
+            .owner_of(&database.name, rules)
+            .filter(|o| *o != desired.cluster)
+        {
+            plan.conflicts.push(Conflict {
+                subject: format!("database {}", database.name),
+                expected: format!("a database of cluster {}", desired.cluster),
+                found: format!("cluster {owner} manages it, per the ledger in {}", history.metadata_db),
+                fix: format!(
+                    "two specs name the same database: give this cluster its own database names, or, if this spec \
+                     describes cluster {owner}, set [cluster] name = \"{owner}\""
+                ),
+            });
+        }
+    }
+    if desired.skip_name_resolve {
+        for host in desired.account.hosts.iter().filter(|h| is_host_name(h)) {
+            plan.conflicts.push(Conflict {
+                subject: format!("account {}", desired.account.display(host)),
+                expected: "an account row the nodes' TCP connections can match".to_string(),
+                found: format!(
+                    "the server runs with skip_name_resolve, so it matches clients by IP address only: '{host}' is a \
+                     host name and matches no JDBC (TCP) connection{}",
+                    if host.eq_ignore_ascii_case("localhost") { " (only local socket clients)" } else { "" }
+                ),
+                fix: format!(
+                    "name the nodes' addresses instead, e.g. user.host = \"{}\" or an IP pattern such as \"10.0.%\"",
+                    if host.eq_ignore_ascii_case("localhost") { "127.0.0.1" } else { "10.0.0.5" }
+                ),
+            });
+        }
+    }
+    shadowing_rows(&mut plan, desired, actual, history);
     for host in &desired.account.hosts {
-        account_changes(&mut plan, desired, actual, host, &login);
+        account_changes(&mut plan, desired, actual, history, host, &login);
+    }
+    let unrecorded: Vec<String> = desired
+        .databases
+        .iter()
+        .filter(|d| history.owner_of(&d.name, rules).is_none())
+        .map(|d| d.name.clone())
+        .collect();
+    if !unrecorded.is_empty() {
+        plan.changes.push(Change::RecordOwnership {
+            cluster: desired.cluster.clone(),
+            databases: unrecorded,
+        });
     }
     plan
+}
+
+/// A host part that names a host (not an IP address, an IP pattern or `%`).
+fn is_host_name(host: &str) -> bool {
+    host.parse::<std::net::IpAddr>().is_err()
+        && !host.contains('/')
+        && host.chars().any(|c| c.is_ascii_alphabetic())
+        && host != "%"
+}
+
+fn spec_rows(desired: &DesiredServer) -> String {
+    let rows: Vec<String> = desired
+        .account
+        .hosts
+        .iter()
+        .map(|h| desired.account.display(h))
+        .collect();
+    rows.join(", ")
+}
+
+/// Account rows that the server would pick instead of the spec's for some client (it sorts rows by how
+/// specific their host is, the named user before the anonymous one, and takes the first that matches),
+/// and rows of the account that the spec no longer names.
+fn shadowing_rows(
+    plan: &mut Plan,
+    desired: &DesiredServer,
+    actual: &Actual,
+    history: &History<'_>,
+) {
+    let account = &desired.account;
+    let ours: BTreeSet<String> = account.hosts.iter().map(|h| host_key(h)).collect();
+    for anonymous in &actual.anonymous_hosts {
+        let shadowed: Vec<&String> = account
+            .hosts
+            .iter()
+            .filter(|h| {
+                grants::host_rank(anonymous) > grants::host_rank(h)
+                    && grants::hosts_overlap(anonymous, h)
+            })
+            .collect();
+        if let Some(host) = shadowed.first() {
+            plan.conflicts.push(Conflict {
+                subject: format!("account '{}'", account.name),
+                expected: format!("clients matching '{host}' log in as {}", account.display(host)),
+                found: format!(
+                    "the anonymous account ''@'{anonymous}' wins for clients from {anonymous} (the server prefers the more \
+                     specific host), so {} cannot log in from there",
+                    account.name
+                ),
+                fix: format!(
+                    "remove the anonymous account (what mysql_secure_installation does): DROP USER ''@'{anonymous}'; \
+                     eidb never drops accounts it did not create"
+                ),
+            });
+        }
+    }
+    for (key, row) in &actual.accounts {
+        if ours.contains(key) {
+            continue;
+        }
+        let row_name = account.display(&row.host);
+        let created_by_us = history.created_hosts.contains(key);
+        let shadows: Vec<&String> = account
+            .hosts
+            .iter()
+            .filter(|h| {
+                grants::host_rank(&row.host) > grants::host_rank(h)
+                    && grants::hosts_overlap(&row.host, h)
+            })
+            .collect();
+        let grants: Vec<String> = row
+            .grants
+            .iter()
+            .filter(|g| !g.is_usage())
+            .map(|g| format!("{} on {}", g.privileges, describe_target(&g.target)))
+            .collect();
+        let holds = if grants.is_empty() {
+            "no privileges".to_string()
+        } else {
+            grants.join("; ")
+        };
+        let winning = match shadows.first() {
+            Some(h) => format!(
+                "; it wins over {} for clients from {} (the server prefers the more specific host)",
+                account.display(h),
+                row.host
+            ),
+            None => String::new(),
+        };
+        if created_by_us {
+            plan.changes.push(Change::DropAccount {
+                account: row_name.clone(),
+                host: row.host.clone(),
+                reason: format!("an earlier spec of this cluster created it; the spec's hosts no longer include it (it holds {holds}){winning}"),
+            });
+        } else if !shadows.is_empty() {
+            plan.conflicts.push(Conflict {
+                subject: format!("account '{}'", account.name),
+                expected: format!("clients matching the spec's hosts log in through {}", spec_rows(desired)),
+                found: format!("{row_name} (not created by eidb) holds {holds}{winning}"),
+                fix: format!(
+                    "add \"{}\" to user.hosts so eidb manages that row too, or remove it if nothing uses it: DROP USER {row_name}",
+                    row.host
+                ),
+            });
+        } else {
+            plan.warnings.push(Conflict {
+                subject: format!("account '{}'", account.name),
+                expected: format!("the account's rows are the spec's: {}", spec_rows(desired)),
+                found: format!("{row_name} also exists (not created by eidb) and holds {holds}"),
+                fix: format!("if nothing uses it, remove it: DROP USER {row_name}; eidb never drops accounts it did not create"),
+            });
+        }
+    }
 }
 
 /// The changes one account row (`name@host`) needs: exist, log in, hold exactly the wanted grants.
@@ -290,12 +567,19 @@ fn account_changes(
     plan: &mut Plan,
     desired: &DesiredServer,
     actual: &Actual,
+    history: &History<'_>,
     host: &str,
     login: &Login,
 ) {
     let account = &desired.account;
     let name = account.display(host);
-    let existing = actual.accounts.get(host);
+    let existing = actual.account(host);
+    let rules = desired.name_rules();
+    let grants: &[ActualGrant] = existing.map(|a| a.grants.as_slice()).unwrap_or(&[]);
+    let shared_with: BTreeSet<String> = grants
+        .iter()
+        .flat_map(|g| history.other_clusters_on(&g.target, &desired.cluster, rules))
+        .collect();
     match existing {
         None => plan.changes.push(Change::CreateAccount {
             account: name.clone(),
@@ -320,27 +604,54 @@ fn account_changes(
                     ),
                 });
             } else if *login == Login::Fails {
+                let shared = if shared_with.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        "; cluster(s) {} use this account too, and would be locked out",
+                        shared_with.iter().cloned().collect::<Vec<_>>().join(", ")
+                    )
+                };
                 plan.changes.push(Change::AlterAccount {
                     account: name.clone(),
                     host: host.to_string(),
                     auth_plugin: account.auth_plugin.clone(),
-                    reason:
-                        "it cannot log in with the configured password (provision sets it again)"
-                            .to_string(),
+                    reason: format!(
+                        "it cannot log in with the configured password (provision sets it again){shared}"
+                    ),
                 });
             }
         }
     }
-    let grants: &[ActualGrant] = existing.map(|a| a.grants.as_slice()).unwrap_or(&[]);
+    if !shared_with.is_empty() {
+        plan.warnings.push(Conflict {
+            subject: format!("account {name}"),
+            expected: format!("an account of cluster {} alone", desired.cluster),
+            found: format!(
+                "a shared account: it also holds grants on databases of cluster(s) {}, which eidb leaves as they are",
+                shared_with.iter().cloned().collect::<Vec<_>>().join(", ")
+            ),
+            fix: "give each cluster its own account name (user.name), so that a password or grant change for one \
+                  cluster cannot lock out another"
+                .to_string(),
+        });
+    }
     let wanted: BTreeSet<String> = account.privileges.iter().cloned().collect();
+    // The rows that decide each database's privileges; every other grant is not ours.
+    let mut governing_rows: Vec<&GrantTarget> = Vec::new();
     for database in &desired.databases {
-        let pattern = quote::grant_pattern(&database.name, desired.partial_revokes);
-        let on_db: Vec<&ActualGrant> = grants
-            .iter()
-            .filter(|g| matches!(&g.target, GrantTarget::Database(db) if db == &pattern))
-            .collect();
-        let have: BTreeSet<String> = on_db.iter().flat_map(|g| g.privilege_names()).collect();
-        let has_all = have.contains("ALL PRIVILEGES");
+        let governing = governing_row(grants, &database.name, desired);
+        let pattern = match governing.map(|g| &g.target) {
+            Some(target @ GrantTarget::Database(p)) => {
+                governing_rows.push(target);
+                p.clone()
+            }
+            _ => quote::grant_pattern(&database.name, desired.partial_revokes),
+        };
+        let have: BTreeSet<String> = governing
+            .map(|g| g.expanded_privilege_names())
+            .unwrap_or_default();
+        let has_all = governing.is_some_and(|g| g.privilege_names().contains("ALL PRIVILEGES"));
         let (missing, extra): (Vec<String>, Vec<String>) = if account.wants_all_privileges() {
             (
                 if has_all {
@@ -350,22 +661,15 @@ fn account_changes(
                 },
                 vec![],
             )
-        } else if has_all {
-            // ALL is more than wanted: take it away and grant the set.
-            (
-                wanted.iter().cloned().collect(),
-                vec!["ALL PRIVILEGES".to_string()],
-            )
         } else {
             (
                 wanted.difference(&have).cloned().collect(),
                 have.difference(&wanted).cloned().collect(),
             )
         };
-        let grant_option = on_db.iter().any(|g| g.with_grant_option);
-        if !extra.is_empty() || grant_option {
+        if let Some(row) = governing.filter(|g| !extra.is_empty() || g.with_grant_option) {
             let mut privileges = extra.join(", ");
-            if grant_option {
+            if row.with_grant_option {
                 // Keep the privileges on our own database; take away the right to pass them on.
                 privileges = if privileges.is_empty() {
                     "GRANT OPTION".to_string()
@@ -377,11 +681,12 @@ fn account_changes(
                 account: name.clone(),
                 host: host.to_string(),
                 privileges,
-                target: describe_target(&GrantTarget::Database(pattern.clone())),
+                target: describe_target(&row.target),
                 grant: ActualGrant {
                     privileges: String::new(),
-                    target: GrantTarget::Database(pattern.clone()),
-                    with_grant_option: grant_option,
+                    expanded: Vec::new(),
+                    target: row.target.clone(),
+                    with_grant_option: row.with_grant_option,
                 },
             });
         }
@@ -391,10 +696,20 @@ fn account_changes(
                 host: host.to_string(),
                 privileges: missing.join(", "),
                 database: database.name.clone(),
+                pattern,
             });
         }
     }
-    for grant in grants.iter().filter(|g| !is_ours_or_usage(g, desired)) {
+    for grant in grants
+        .iter()
+        .filter(|g| !g.is_usage() && !governing_rows.contains(&&g.target))
+    {
+        if !history
+            .other_clusters_on(&grant.target, &desired.cluster, rules)
+            .is_empty()
+        {
+            continue;
+        }
         let privileges = if grant.with_grant_option {
             format!("{}, GRANT OPTION", grant.privileges)
         } else {
@@ -410,12 +725,65 @@ fn account_changes(
     }
 }
 
-/// Grants on the provisioned databases (compared privilege by privilege) and the `USAGE` every account
-/// has; anything else the account holds is revoked.
-fn is_ours_or_usage(grant: &ActualGrant, desired: &DesiredServer) -> bool {
-    grant.is_usage()
-        || matches!(&grant.target, GrantTarget::Database(db)
-            if desired.databases.iter().any(|d| &quote::grant_pattern(&d.name, desired.partial_revokes) == db))
+/// The database-level row that decides the account's privileges on `database`: of the rows that name
+/// exactly this database (in any form the server takes for it), the one the server prefers, a pattern
+/// without wildcards (eidb's escaped form) before the WSO2 guide's unescaped `_`.
+fn governing_row<'g>(
+    grants: &'g [ActualGrant],
+    database: &str,
+    desired: &DesiredServer,
+) -> Option<&'g ActualGrant> {
+    let rules = desired.name_rules();
+    grants
+        .iter()
+        .filter(|g| matches!(&g.target, GrantTarget::Database(p) if grants::pattern_match(p, database, rules) == PatternMatch::Exact))
+        .max_by_key(|g| match &g.target {
+            GrantTarget::Database(p) => desired.partial_revokes || !is_wildcard(p),
+            _ => false,
+        })
+}
+
+/// The datasources of a `master-datasources.xml` edit whose MySQL URL would name another database than
+/// now (`jdbc/WSO2CarbonDB: REGISTRY_LOCAL1 -> REGISTRY_LOCAL2`). A node pointed at another existing
+/// database leaves its data behind, so such an edit is destructive. A datasource that is not on MySQL
+/// yet (WSO2's shipped H2) or is new is not repointed.
+pub fn repoints(before: &str, after: &str) -> Vec<String> {
+    let (Ok(old), Ok(new)) = (
+        crate::conf::read_master_datasources(before),
+        crate::conf::read_master_datasources(after),
+    ) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for datasource in &new {
+        let Some(jndi) = &datasource.jndi_name else {
+            continue;
+        };
+        let was = old
+            .iter()
+            .find(|d| d.jndi_name.as_ref() == Some(jndi))
+            .and_then(|d| d.url.as_deref())
+            .and_then(mysql_database);
+        let will = datasource.url.as_deref().and_then(mysql_database);
+        if let (Some(was), Some(will)) = (was, will) {
+            if was != will {
+                out.push(format!("{jndi}: {was} -> {will}"));
+            }
+        }
+    }
+    out
+}
+
+/// The database a MySQL JDBC URL names: `jdbc:mysql://h1:3306,h2/DB?x=y` -> `DB`.
+pub fn mysql_database(url: &str) -> Option<&str> {
+    let rest = url.trim().strip_prefix("jdbc:")?;
+    if !(rest.starts_with("mysql") || rest.starts_with("mariadb")) {
+        return None;
+    }
+    let after_scheme = &rest[rest.find("//")? + 2..];
+    let path = &after_scheme[after_scheme.find('/')? + 1..];
+    let database = path.split(['?', ';']).next()?;
+    (!database.is_empty()).then_some(database)
 }
 
 /// A grant pattern with an unescaped `_` or `%`.
@@ -637,6 +1005,23 @@ mod tests {
             stmt(SchemaObject::Table { name: "B".into() }),
             stmt(SchemaObject::Other),
         ]
+    }
+
+    #[test]
+    fn database_of_a_jdbc_url() {
+        assert_eq!(
+            mysql_database("jdbc:mysql://h:3306/REGISTRY_DB?useSSL=false"),
+            Some("REGISTRY_DB")
+        );
+        assert_eq!(
+            mysql_database("jdbc:mysql:loadbalance://a,b/DB"),
+            Some("DB")
+        );
+        assert_eq!(
+            mysql_database("jdbc:h2:./repository/database/WSO2CARBON_DB;DB_CLOSE_ON_EXIT=FALSE"),
+            None
+        );
+        assert_eq!(mysql_database("jdbc:mysql://h:3306/"), None);
     }
 
     #[test]

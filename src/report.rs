@@ -14,12 +14,15 @@ pub struct Report {
     /// `provision` or `verify`.
     pub command: String,
     pub dry_run: bool,
-    /// `changed`, `unchanged`, `planned` (dry run), `in_sync`, `drift`, `failed`.
+    /// `changed`, `unchanged`, `held_back` (additive changes applied, destructive ones not), `planned`
+    /// (dry run), `in_sync`, `drift`, `failed`.
     pub status: String,
     pub preflight: Option<Preflight>,
     /// `provision`: each database and what happened to it.
     pub databases: Vec<DatabaseSummary>,
     pub changes: Vec<ChangeReport>,
+    /// `provision` without `--allow-destructive`: the destructive changes it did not apply.
+    pub held_back: Vec<ChangeReport>,
     pub conflicts: Vec<Conflict>,
     /// `verify`: every difference found, grouped by subject in the human output.
     pub findings: Vec<Finding>,
@@ -76,6 +79,9 @@ pub struct ChangeReport {
     pub summary: String,
     #[serde(flatten)]
     pub change: Change,
+    /// Why the change is destructive (it removes access or data); absent for additive changes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub destructive: Option<String>,
     /// The SQL of the change, passwords masked (dry run and verbose output).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub sql: Vec<String>,
@@ -116,6 +122,9 @@ impl Report {
                     let _ = writeln!(out, "  {subject}");
                 }
                 let _ = writeln!(out, "    {} {}", marker(&change.change), change.summary);
+                if let Some(why) = &change.destructive {
+                    let _ = writeln!(out, "        DESTRUCTIVE: {why}");
+                }
                 for sql in &change.sql {
                     let _ = writeln!(out, "        {sql}");
                 }
@@ -125,6 +134,18 @@ impl Report {
                             let _ = writeln!(out, "        {line}");
                         }
                     }
+                }
+            }
+        }
+        if !self.held_back.is_empty() {
+            let _ = writeln!(
+                out,
+                "\nHeld back (destructive; applied only with --allow-destructive):"
+            );
+            for change in &self.held_back {
+                let _ = writeln!(out, "  ! {}: {}", change.subject, change.summary);
+                if let Some(why) = &change.destructive {
+                    let _ = writeln!(out, "      why: {why}");
                 }
             }
         }
@@ -197,11 +218,28 @@ impl Report {
         let n = self.changes.len();
         match self.status.as_str() {
             "changed" => format!("provisioned: {n} change(s) applied in {seconds:.2} s"),
+            "held_back" => format!(
+                "provisioned: {n} change(s) applied in {seconds:.2} s; {} destructive change(s) held back: \
+                 review them, then run again with --allow-destructive to apply them",
+                self.held_back.len()
+            ),
             "unchanged" => {
                 format!("nothing to change: the cluster matches the spec ({seconds:.2} s)")
             }
             "planned" => {
-                format!("dry run: {n} change(s) would be made; run without --dry-run to apply")
+                let destructive = self
+                    .changes
+                    .iter()
+                    .filter(|c| c.destructive.is_some())
+                    .count();
+                if destructive == 0 {
+                    format!("dry run: {n} change(s) would be made; run without --dry-run to apply")
+                } else {
+                    format!(
+                        "dry run: {n} change(s) would be made, {destructive} of them DESTRUCTIVE (applied only with \
+                         --allow-destructive); run without --dry-run to apply"
+                    )
+                }
             }
             "in_sync" => format!("in sync: the cluster matches the spec ({seconds:.2} s)"),
             "drift" => format!(
@@ -214,9 +252,15 @@ impl Report {
 }
 
 fn marker(change: &Change) -> &'static str {
+    if change.destructive().is_some() {
+        return "!";
+    }
     match change {
-        Change::CreateDatabase { .. } | Change::CreateAccount { .. } | Change::Grant { .. } => "+",
-        Change::Revoke { .. } => "-",
+        Change::CreateDatabase { .. }
+        | Change::CreateAccount { .. }
+        | Change::Grant { .. }
+        | Change::RecordOwnership { .. } => "+",
+        Change::Revoke { .. } | Change::DropAccount { .. } => "-",
         Change::ApplyScript { .. } | Change::AlterAccount { .. } | Change::EditFile { .. } => "~",
     }
 }

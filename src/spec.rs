@@ -27,6 +27,8 @@ const MAX_ACCOUNT_HOST_LEN: usize = 255;
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawSpec {
+    #[serde(default)]
+    cluster: RawCluster,
     server: RawServer,
     user: RawUser,
     #[serde(default)]
@@ -40,6 +42,12 @@ struct RawSpec {
     secure_vault: RawSecureVault,
     #[serde(default)]
     nodes: Vec<RawNode>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCluster {
+    name: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -146,6 +154,10 @@ struct RawNode {
 #[derive(Debug)]
 pub struct Spec {
     pub path: PathBuf,
+    /// The cluster's identity in eidb's ledger (`[cluster] name`; by default the shared registry
+    /// database's name, which no two clusters on one server can share). The ledger records which
+    /// cluster manages which databases, so one cluster never takes away what another granted.
+    pub cluster: String,
     pub server: Server,
     pub account: Account,
     pub databases: Databases,
@@ -391,8 +403,17 @@ fn validate(raw: RawSpec, at: &Locator<'_>, base: &Path) -> Result<Spec> {
     };
     let registry = validate_registry(&raw.registry, at)?;
     let nodes = validate_nodes(&raw.nodes, at, base)?;
+    let cluster = match &raw.cluster.name {
+        Some(name) => {
+            validate_cluster_name(name.get_ref())
+                .map_err(|problem| at.invalid("cluster.name", name, problem))?;
+            name.get_ref().clone()
+        }
+        None => databases.shared_registry.clone(),
+    };
     Ok(Spec {
         path: at.path.to_path_buf(),
+        cluster,
         server,
         account,
         databases,
@@ -932,11 +953,28 @@ fn resolve(base: &Path, path: &str) -> PathBuf {
     }
 }
 
+/// The user part of a URL as RFC 3986 says: `%XX` escapes decoded, `+` left a plus (it means a space only
+/// in HTML form data, never in a URL's authority).
 fn percent_decode(s: &str) -> String {
-    url::form_urlencoded::parse(format!("x={s}").as_bytes())
-        .next()
-        .map(|(_, v)| v.into_owned())
-        .unwrap_or_else(|| s.to_string())
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
+/// A cluster's name in the ledger: 1 to 64 letters, digits, `_`, `-` and `.`.
+fn validate_cluster_name(name: &str) -> std::result::Result<(), String> {
+    if name.is_empty() || name.len() > MAX_IDENTIFIER_LEN {
+        return Err(format!("must be 1 to {MAX_IDENTIFIER_LEN} characters long"));
+    }
+    match name
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || "_-.".contains(*c)))
+    {
+        Some(bad) => Err(format!(
+            "`{name}` contains `{bad}`; use only letters, digits, `_`, `-` and `.`"
+        )),
+        None => Ok(()),
+    }
 }
 
 fn is_account_char(c: char) -> bool {
@@ -1048,6 +1086,23 @@ ei_home = "n2"
     fn parse(text: &str) -> Result<Spec> {
         std::env::set_var("EIDB_SPEC_TEST_PW", "pw-for-spec-tests");
         Spec::parse(text, Path::new("/etc/eidb/cluster.toml"))
+    }
+
+    #[test]
+    fn url_user_names_decode_as_rfc_3986_says() {
+        let text = spec_text("").replace("mysql://root@", "mysql://svc+eidb%2Bops@");
+        assert_eq!(parse(&text).unwrap().server.admin_user, "svc+eidb+ops");
+    }
+
+    #[test]
+    fn the_cluster_name_defaults_to_the_shared_registry_and_is_validated() {
+        assert_eq!(parse(&spec_text("")).unwrap().cluster, "REGISTRY_DB");
+        let named =
+            spec_text("").replace("[server]", "[cluster]\nname = \"prod-eu.1\"\n\n[server]");
+        assert_eq!(parse(&named).unwrap().cluster, "prod-eu.1");
+        let bad = spec_text("").replace("[server]", "[cluster]\nname = \"a b\"\n\n[server]");
+        let e = parse(&bad).unwrap_err();
+        assert!(e.message.contains("cluster.name"), "{}", e.message);
     }
 
     #[test]

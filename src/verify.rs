@@ -533,7 +533,7 @@ fn labelled(name: &str, value: &Option<String>) -> Option<String> {
 fn replaces_all(changes: &[Change], database: &str, host: &str) -> bool {
     changes.iter().any(|c| {
         matches!(c, Change::Revoke { host: h, privileges, target, .. }
-            if h == host && privileges.starts_with("ALL PRIVILEGES") && target == &format!("{database}.*"))
+            if h == host && privileges.starts_with("ALL PRIVILEGES") && target.eq_ignore_ascii_case(&format!("{database}.*")))
     })
 }
 
@@ -596,7 +596,14 @@ pub fn from_server_plan(changes: &[Change], conflicts: &[Conflict]) -> Vec<Findi
                     Some(format!("{privileges} on {target}")),
                     FIX_PROVISION,
                 ),
-                Change::EditFile { .. } => return None,
+                Change::DropAccount { reason, .. } => Finding::new(
+                    &subject,
+                    "account_row_leftover",
+                    Some("only the account rows the spec names".into()),
+                    Some(reason.clone()),
+                    "run `eidb provision --config SPEC --allow-destructive` to drop it (destructive)",
+                ),
+                Change::EditFile { .. } | Change::RecordOwnership { .. } => return None,
             };
             Some(finding)
         })

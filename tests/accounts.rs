@@ -130,7 +130,34 @@ async fn several_hosts_get_the_wso2_privilege_set_and_nothing_more() {
         "{extra:#?}"
     );
 
-    cluster.eidb_ok(&["provision", "--db-only"]);
+    // Taking them away is destructive: without --allow-destructive provision changes nothing of them,
+    // lists each as held back and exits 3.
+    let (code, report) = cluster.eidb_json(&["provision", "--db-only"]);
+    assert_eq!(code, 3, "{report:#}");
+    assert_eq!(report["status"], "held_back", "{report:#}");
+    let held: Vec<String> = report["held_back"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| format!("{} {}", c["change"], c["destructive"]))
+        .collect();
+    assert_eq!(held.len(), 3, "{held:#?}");
+    assert!(
+        held.iter()
+            .all(|h| h.starts_with("\"revoke\"") && !h.ends_with("null")),
+        "{held:#?}"
+    );
+    assert!(
+        report["changes"].as_array().unwrap().is_empty(),
+        "nothing additive to do: {report:#}"
+    );
+    let grants = grants_of(&pool, &cluster.account, "localhost").await;
+    assert!(
+        grants.iter().any(|g| g.contains("PROCESS")),
+        "kept: {grants:#?}"
+    );
+
+    cluster.eidb_ok(&["provision", "--db-only", "--allow-destructive"]);
     for host in ["10.20.%", "localhost", "127.0.0.1"] {
         let grants = grants_of(&pool, &cluster.account, host).await;
         let by_db = privileges_by_database(&grants);

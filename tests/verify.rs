@@ -134,6 +134,38 @@ fn repaired(cluster: &Cluster) -> Value {
     report
 }
 
+/// The drift takes something away to repair (a revoke, a password reset, a node pointed at another
+/// database): provision alone holds it back (exit 3, nothing of it applied, verify still finds it), and
+/// `--allow-destructive` repairs it. Returns the second provision's JSON report.
+fn repaired_destructively(cluster: &Cluster, check: &str) -> Value {
+    let (code, report) = cluster.eidb_json(&["provision"]);
+    assert_eq!(code, 3, "destructive repairs are held back:\n{report:#}");
+    assert_eq!(report["status"], "held_back", "{report:#}");
+    let held = report["held_back"].as_array().unwrap();
+    assert!(
+        !held.is_empty() && held.iter().all(|c| c["destructive"].is_string()),
+        "each held-back change says why it is destructive: {report:#}"
+    );
+    let (code, after) = cluster.eidb_json(&["verify"]);
+    assert_eq!(code, 1, "still drift after the held-back run: {after:#}");
+    assert!(
+        after["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["check"] == check),
+        "{after:#}"
+    );
+    let (code, report) = cluster.eidb_json(&["provision", "--allow-destructive"]);
+    assert_eq!(
+        code, 0,
+        "--allow-destructive repairs the drift:\n{report:#}"
+    );
+    assert_eq!(report["status"], "changed", "{report:#}");
+    assert_in_sync(cluster, "after provision --allow-destructive");
+    report
+}
+
 fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
 }
@@ -617,7 +649,7 @@ async fn changed_password_is_found_and_reset() {
         "no password in the report"
     );
 
-    repaired(&cluster);
+    repaired_destructively(&cluster, "account_login");
     cluster.assert_account_logs_in().await;
     assert_grants_exact(&pool, &cluster).await;
 }
@@ -687,7 +719,7 @@ async fn extra_global_privilege_is_found_and_revoked() {
     assert!(text(&finding["found"]).contains("PROCESS"), "{finding:#}");
     assert!(text(&finding["found"]).contains("*.*"), "{finding:#}");
 
-    repaired(&cluster);
+    repaired_destructively(&cluster, "grant_extra");
     assert_grants_exact(&pool, &cluster).await;
     let grants = grants_of(&pool, &cluster.account, "%").await;
     assert!(grants.iter().all(|g| !g.contains("PROCESS")), "{grants:#?}");
@@ -714,7 +746,7 @@ async fn extra_database_grant_is_found_and_revoked() {
     assert!(text(&finding["found"]).contains("SELECT"), "{finding:#}");
     assert!(text(&finding["found"]).contains("mysql"), "{finding:#}");
 
-    repaired(&cluster);
+    repaired_destructively(&cluster, "grant_extra");
     assert_grants_exact(&pool, &cluster).await;
     let grants = grants_of(&pool, &cluster.account, "%").await;
     assert!(grants.iter().all(|g| !g.contains("`mysql`")), "{grants:#?}");
@@ -1057,7 +1089,7 @@ async fn two_nodes_sharing_a_local_registry_are_found_and_put_back() {
         "node 2's own datasource is named too: {own:#}"
     );
 
-    repaired(&cluster);
+    repaired_destructively(&cluster, "datasource_url");
     assert_eq!(
         read(&cluster.node_file(1, DATASOURCES)),
         before,

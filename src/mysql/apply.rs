@@ -63,7 +63,8 @@ pub fn sql(
         Change::CreateAccount { host, .. }
         | Change::AlterAccount { host, .. }
         | Change::Grant { host, .. }
-        | Change::Revoke { host, .. } => host.as_str(),
+        | Change::Revoke { host, .. }
+        | Change::DropAccount { host, .. } => host.as_str(),
         _ => "",
     };
     let who = quote::account(&account.name, host, dialect.backslashes);
@@ -92,13 +93,14 @@ pub fn sql(
             vec![format!("ALTER USER {who} {}", identified(auth_plugin))]
         }
         Change::Grant {
-            database,
             privileges,
+            pattern,
             ..
         } => vec![format!(
             "GRANT {privileges} ON {}.* TO {who}",
-            quote::grant_database(database, dialect.partial_revokes)
+            quote::ident(pattern)
         )],
+        Change::DropAccount { .. } => vec![format!("DROP USER IF EXISTS {who}")],
         Change::Revoke {
             privileges, grant, ..
         } => {
@@ -115,7 +117,9 @@ pub fn sql(
             };
             vec![format!("REVOKE {privileges} ON {target} FROM {who}")]
         }
-        Change::ApplyScript { .. } | Change::EditFile { .. } => Vec::new(),
+        Change::ApplyScript { .. } | Change::EditFile { .. } | Change::RecordOwnership { .. } => {
+            Vec::new()
+        }
     }
 }
 
@@ -183,9 +187,29 @@ pub async fn apply(
                 | Change::AlterAccount { .. }
                 | Change::Grant { .. }
                 | Change::Revoke { .. }
+                | Change::DropAccount { .. }
+                | Change::RecordOwnership { .. }
         )
     }) {
-        run_change(admin, candidates, change, desired, dialect, progress).await?;
+        if !matches!(change, Change::RecordOwnership { .. }) {
+            run_change(admin, candidates, change, desired, dialect, progress).await?;
+        }
+        let Some(ledger) = ledger else { continue };
+        let mut ledger = ledger.lock().await;
+        let (cluster, user) = (&desired.cluster, &desired.account.name);
+        match change {
+            Change::CreateAccount { host, .. } => {
+                ledger.record_account(cluster, user, host, true).await?
+            }
+            Change::DropAccount { host, .. } => {
+                ledger.record_account(cluster, user, host, false).await?
+            }
+            Change::RecordOwnership { cluster, databases } => {
+                ledger.record_databases(cluster, databases).await?;
+                progress.done(&change.summary());
+            }
+            _ => {}
+        }
     }
     Ok(())
 }
@@ -493,7 +517,7 @@ async fn object_exists_now(
     ) {
         return false;
     }
-    match inspect::read(conn, &[database], ("", &[]), Backslashes::Escape).await {
+    match inspect::read(conn, &[database], "", Backslashes::Escape).await {
         Ok(actual) => actual
             .database(database)
             .is_some_and(|db| crate::plan::object_exists(object, db)),

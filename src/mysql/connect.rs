@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use secrecy::{ExposeSecret, SecretString};
 use sqlx::mysql::{MySqlConnectOptions, MySqlConnection, MySqlSslMode};
-use sqlx::{ConnectOptions, Connection};
+use sqlx::{ConnectOptions, Connection, Executor};
 use tracing::{info, warn};
 
 use crate::error::{Error, Result};
@@ -78,16 +78,20 @@ impl Endpoint {
     }
 
     /// One connection attempt, with the driver's own error (for callers that look at the error code).
+    /// The session's `sql_mode` is made eidb's own (see [`SESSION_SQL_MODE`]) before it is returned.
     pub async fn connect_raw(
         &self,
         database: Option<&str>,
     ) -> std::result::Result<MySqlConnection, sqlx::Error> {
-        MySqlConnection::connect_with(&self.options(database)).await
+        let mut conn = MySqlConnection::connect_with(&self.options(database)).await?;
+        conn.execute(sqlx::raw_sql(SESSION_SQL_MODE.as_str()))
+            .await?;
+        Ok(conn)
     }
 
     /// One connection attempt.
     pub async fn connect(&self, database: Option<&str>) -> Result<MySqlConnection> {
-        MySqlConnection::connect_with(&self.options(database))
+        self.connect_raw(database)
             .await
             .map_err(|e| connect_error(e, self, database))
     }
@@ -102,7 +106,7 @@ impl Endpoint {
         let deadline = Instant::now() + wait;
         let mut delay = Duration::from_millis(200);
         loop {
-            match MySqlConnection::connect_with(&self.options(database)).await {
+            match self.connect_raw(database).await {
                 Ok(conn) => return Ok(conn),
                 Err(e) if is_transient(&e) && Instant::now() + delay < deadline => {
                     info!(
@@ -124,6 +128,46 @@ impl Endpoint {
         }
     }
 }
+
+/// The `sql_mode` flags that change how SQL text is read or written back: identifiers in double quotes
+/// (`ANSI_QUOTES`, also in `ANSI` and MariaDB's `ORACLE`), `||` as concatenation, backslashes as ordinary
+/// characters, the other dialects, and `SHOW CREATE`/`SHOW GRANTS` output without options. A server may
+/// have any of them in its global `sql_mode`; eidb's sessions drop them all, so the statements eidb
+/// writes, what it reads back and the WSO2 dbscripts (written for MySQL's own syntax) mean the same on
+/// every server. The flags about data (strict mode, zero dates, ...) stay as the server has them: the
+/// dbscript variant is chosen for the server's rules.
+pub const SYNTAX_SQL_MODES: &[&str] = &[
+    "ANSI_QUOTES",
+    "PIPES_AS_CONCAT",
+    "NO_BACKSLASH_ESCAPES",
+    "IGNORE_SPACE",
+    "HIGH_NOT_PRECEDENCE",
+    "REAL_AS_FLOAT",
+    "ANSI",
+    "ORACLE",
+    "MSSQL",
+    "DB2",
+    "POSTGRESQL",
+    "MAXDB",
+    "MYSQL323",
+    "MYSQL40",
+    "NO_KEY_OPTIONS",
+    "NO_TABLE_OPTIONS",
+    "NO_FIELD_OPTIONS",
+    "EMPTY_STRING_IS_NULL",
+    "SIMULTANEOUS_ASSIGNMENT",
+];
+
+/// The statement every eidb session runs first: the session's `sql_mode` (the server's global one, as
+/// sqlx set it up) without [`SYNTAX_SQL_MODES`]. Computed by the server from its own value, so no flag
+/// unknown to this server is ever sent.
+pub static SESSION_SQL_MODE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    let mut expression = "CONCAT(',', @@SESSION.sql_mode, ',')".to_string();
+    for flag in SYNTAX_SQL_MODES {
+        expression = format!("REPLACE({expression}, ',{flag},', ',')");
+    }
+    format!("SET SESSION sql_mode = TRIM(BOTH ',' FROM {expression})")
+});
 
 fn ssl_mode(mode: &str) -> MySqlSslMode {
     match mode {

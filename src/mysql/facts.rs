@@ -82,6 +82,8 @@ pub struct ServerFacts {
     /// MySQL 8 `partial_revokes`: with it on, `_` and `%` in database-level grants are literal.
     pub partial_revokes: bool,
     pub lower_case_table_names: u32,
+    /// `skip_name_resolve`: the server matches clients by IP address only, never by host name.
+    pub skip_name_resolve: bool,
     pub galera: bool,
     /// The setting that makes the server refuse tables without a primary key, if one is on.
     pub requires_primary_key: Option<String>,
@@ -130,6 +132,7 @@ impl ServerFacts {
             sql_mode: String::new(),
             partial_revokes: false,
             lower_case_table_names: 0,
+            skip_name_resolve: false,
             galera: false,
             requires_primary_key: None,
         }
@@ -151,6 +154,7 @@ const VARIABLES: &[&str] = &[
     "sql_mode",
     "partial_revokes",
     "lower_case_table_names",
+    "skip_name_resolve",
     "wsrep_on",
     "wsrep_mode",
     "innodb_force_primary_key",
@@ -268,6 +272,7 @@ fn from_variables(
         sql_mode: get("sql_mode"),
         partial_revokes: on("partial_revokes"),
         lower_case_table_names: get("lower_case_table_names").parse().unwrap_or(0),
+        skip_name_resolve: on("skip_name_resolve"),
         galera: on("wsrep_on"),
         requires_primary_key: if on("innodb_force_primary_key") {
             Some("innodb_force_primary_key=ON".to_string())

@@ -1,11 +1,13 @@
-//! Actual: what exists on the server now, read in two round trips however many databases and tables
-//! there are (one UNION over `information_schema` and the account row, then `SHOW GRANTS`).
+//! Actual: what exists on the server now, read in a few round trips however many databases and tables
+//! there are (one UNION over `information_schema` and the account's rows, then the account's grants from
+//! the privilege tables: see [`super::grants`]).
 
 use std::collections::{BTreeMap, HashSet};
 
 use serde::Serialize;
 use sqlx::{MySqlConnection, Row};
 
+use super::grants;
 use super::quote::{self, Backslashes};
 use crate::error::Result;
 use crate::mysql::connect::statement_error;
@@ -75,6 +77,10 @@ pub enum GrantTarget {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ActualGrant {
     pub privileges: String,
+    /// With `ALL PRIVILEGES`: each privilege it stands for on this server (from the privilege table's
+    /// columns), so that a narrower set can be kept by revoking only the rest.
+    #[serde(skip)]
+    pub expanded: Vec<String>,
     pub target: GrantTarget,
     pub with_grant_option: bool,
 }
@@ -95,6 +101,15 @@ impl ActualGrant {
             .collect()
     }
 
+    /// The privileges granted, with `ALL PRIVILEGES` spelled out where the server said what it stands for.
+    pub fn expanded_privilege_names(&self) -> std::collections::BTreeSet<String> {
+        let mut names = self.privilege_names();
+        if !self.expanded.is_empty() && names.remove("ALL PRIVILEGES") {
+            names.extend(self.expanded.iter().cloned());
+        }
+        names
+    }
+
     /// `GRANT USAGE ON *.*`: every account has it; it grants nothing.
     pub fn is_usage(&self) -> bool {
         self.privileges.eq_ignore_ascii_case("USAGE") && self.target == GrantTarget::Global
@@ -103,6 +118,8 @@ impl ActualGrant {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ActualAccount {
+    /// The host part as the server stores it.
+    pub host: String,
     pub plugin: String,
     pub grants: Vec<ActualGrant>,
 }
@@ -111,37 +128,46 @@ pub struct ActualAccount {
 pub struct Actual {
     /// Database key -> what it holds. Only the databases asked about.
     pub databases: BTreeMap<String, ActualDatabase>,
-    /// The account's rows that exist, by host part.
+    /// Every row of the account's name, by host key ([`host_key`]): the spec's hosts and any other.
     pub accounts: BTreeMap<String, ActualAccount>,
+    /// The host parts of the anonymous rows (`''@host`), which match every user name.
+    pub anonymous_hosts: Vec<String>,
 }
 
 impl Actual {
     pub fn database(&self, name: &str) -> Option<&ActualDatabase> {
         self.databases.get(&key(name))
     }
+
+    /// The account row at `host` (host names compare without case, as the server compares them).
+    pub fn account(&self, host: &str) -> Option<&ActualAccount> {
+        self.accounts.get(&host_key(host))
+    }
 }
 
-/// Read the databases named and the account `name` at each of `hosts`.
+/// Host parts compare case-insensitively (the server matches client host names that way).
+pub fn host_key(host: &str) -> String {
+    host.to_ascii_lowercase()
+}
+
+/// Read the databases named, and every row of the account `account` (none when it is empty) with its
+/// grants.
 pub async fn read(
     conn: &mut MySqlConnection,
     databases: &[&str],
-    account: (&str, &[String]),
+    account: &str,
     backslashes: Backslashes,
 ) -> Result<Actual> {
     let mut actual = Actual::default();
     let list = quoted_list(databases.iter().copied(), backslashes);
     let sql = INSPECT_SQL
         .replace("{databases}", &list)
-        .replace("{user}", &quote::literal(account.0, backslashes))
-        .replace(
-            "{hosts}",
-            &quoted_list(account.1.iter().map(String::as_str), backslashes),
-        );
+        .replace("{user}", &quote::literal(account, backslashes));
     let rows = sqlx::raw_sql(&sql)
         .fetch_all(&mut *conn)
         .await
         .map_err(|e| statement_error(&e, "reading the databases and the account"))?;
-    let mut account_plugins = Vec::new();
+    let mut account_rows = Vec::new();
     for row in rows {
         let get = |i: usize| {
             row.try_get::<Option<String>, _>(i)
@@ -151,7 +177,11 @@ pub async fn read(
         };
         let (kind, schema, table, name, extra) = (get(0), get(1), get(2), get(3), get(4));
         if kind == "account" {
-            account_plugins.push((table, name));
+            match schema.as_str() {
+                _ if account.is_empty() => {}
+                "" => actual.anonymous_hosts.push(table),
+                _ => account_rows.push((table, name)),
+            }
             continue;
         }
         let db = actual
@@ -199,38 +229,20 @@ pub async fn read(
     }
     // Rows of tables in a database that SCHEMATA did not list cannot happen; drop half-filled entries anyway.
     actual.databases.retain(|_, db| !db.charset.is_empty());
-    for (host, plugin) in account_plugins {
-        let grants = show_grants(conn, (account.0, &host), backslashes).await?;
-        actual
-            .accounts
-            .insert(host, ActualAccount { plugin, grants });
+    if !account_rows.is_empty() {
+        let mut grants = grants::read(conn, account, backslashes).await?;
+        for (host, plugin) in account_rows {
+            actual.accounts.insert(
+                host_key(&host),
+                ActualAccount {
+                    grants: grants.remove(&host_key(&host)).unwrap_or_default(),
+                    host,
+                    plugin,
+                },
+            );
+        }
     }
     Ok(actual)
-}
-
-async fn show_grants(
-    conn: &mut MySqlConnection,
-    account: (&str, &str),
-    backslashes: Backslashes,
-) -> Result<Vec<ActualGrant>> {
-    let sql = format!(
-        "SHOW GRANTS FOR {}",
-        quote::account(account.0, account.1, backslashes)
-    );
-    let rows = sqlx::raw_sql(&sql)
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(|e| {
-            statement_error(
-                &e,
-                &format!("reading the grants of '{}'@'{}'", account.0, account.1),
-            )
-        })?;
-    Ok(rows
-        .iter()
-        .filter_map(|row| row.try_get::<String, _>(0).ok())
-        .filter_map(|line| parse_grant(&line))
-        .collect())
 }
 
 /// Parse one line of `SHOW GRANTS` (MySQL 5.7, 8.x and MariaDB spellings).
@@ -241,6 +253,7 @@ pub fn parse_grant(line: &str) -> Option<ActualGrant> {
         let role = rest.split(" TO ").next().unwrap_or(rest).to_string();
         return Some(ActualGrant {
             privileges: "ROLE".into(),
+            expanded: Vec::new(),
             target: GrantTarget::Other(role),
             with_grant_option: false,
         });
@@ -265,6 +278,7 @@ pub fn parse_grant(line: &str) -> Option<ActualGrant> {
     };
     Some(ActualGrant {
         privileges,
+        expanded: Vec::new(),
         target,
         with_grant_option: line.ends_with("WITH GRANT OPTION"),
     })

@@ -85,6 +85,60 @@ pub async fn read_scripts(
         .collect())
 }
 
+/// What the ledger says about ownership: which cluster manages which database (as recorded), and the
+/// host parts of the rows of `user` that `cluster` created.
+#[derive(Debug, Default)]
+pub struct Ownership {
+    pub databases: Vec<(String, String)>,
+    pub created_hosts: std::collections::BTreeSet<String>,
+}
+
+/// Read the ownership records, if the ledger has them (a ledger written before they existed has none).
+pub async fn read_ownership(
+    conn: &mut MySqlConnection,
+    metadata_db: &str,
+    cluster: &str,
+    user: &str,
+) -> Result<Ownership> {
+    let exists = sqlx::raw_sql(&format!(
+        "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = {} AND TABLE_NAME IN ('eidb_database', 'eidb_account')",
+        quote::literal(metadata_db, Backslashes::Escape)
+    ))
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(|e| statement_error(&e, "reading the ledger"))?
+    .try_get::<i64, _>(0)
+    .unwrap_or(0);
+    if exists < 2 {
+        return Ok(Ownership::default());
+    }
+    let db = quote::ident(metadata_db);
+    let sql = format!(
+        "SELECT 'database', target_db, cluster FROM {db}.eidb_database
+         UNION ALL
+         SELECT 'account', host, cluster FROM {db}.eidb_account WHERE cluster = {} AND user_name = {}",
+        quote::literal(cluster, Backslashes::Escape),
+        quote::literal(user, Backslashes::Escape)
+    );
+    let rows = sqlx::raw_sql(&sql)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(|e| statement_error(&e, "reading the ledger's ownership records"))?;
+    let mut ownership = Ownership::default();
+    for row in rows {
+        let get = |i| row.try_get_unchecked::<String, _>(i).unwrap_or_default();
+        match get(0).as_str() {
+            "database" => ownership.databases.push((get(1), get(2))),
+            _ => {
+                ownership
+                    .created_hosts
+                    .insert(super::inspect::host_key(&get(1)));
+            }
+        }
+    }
+    Ok(ownership)
+}
+
 /// The ledger of one run: the metadata database's connection, the run's id and the lock it holds.
 pub struct Ledger {
     conn: MySqlConnection,
@@ -232,6 +286,55 @@ impl Ledger {
         .await
     }
 
+    /// Record that `cluster` manages these databases (a database already recorded keeps its cluster).
+    pub async fn record_databases(&mut self, cluster: &str, databases: &[String]) -> Result<()> {
+        for database in databases {
+            self.exec_retrying(|run| {
+                sqlx::query(
+                    "INSERT IGNORE INTO eidb_database (target_db, cluster, recorded_at, run_id) VALUES (?, ?, NOW(6), ?)",
+                )
+                .bind(database.clone())
+                .bind(cluster.to_string())
+                .bind(run)
+            })
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Record that `cluster` created the account row `user@host` (so a later spec may drop it), or,
+    /// with `created = false`, that the row is gone.
+    pub async fn record_account(
+        &mut self,
+        cluster: &str,
+        user: &str,
+        host: &str,
+        created: bool,
+    ) -> Result<()> {
+        if created {
+            self.exec_retrying(|run| {
+                sqlx::query(
+                    "INSERT IGNORE INTO eidb_account (cluster, user_name, host, created_at, run_id) VALUES (?, ?, ?, NOW(6), ?)",
+                )
+                .bind(cluster.to_string())
+                .bind(user.to_string())
+                .bind(host.to_string())
+                .bind(run)
+            })
+            .await
+        } else {
+            self.exec_retrying(|_| {
+                sqlx::query(
+                    "DELETE FROM eidb_account WHERE cluster = ? AND user_name = ? AND host = ?",
+                )
+                .bind(cluster.to_string())
+                .bind(user.to_string())
+                .bind(host.to_string())
+            })
+            .await
+        }
+    }
+
     /// Record the run's outcome and release the lock.
     pub async fn close(mut self, outcome: &str, error: Option<&str>) -> Result<()> {
         if let Some(renewer) = self.renewer.take() {
@@ -366,7 +469,7 @@ async fn migrate(conn: &mut MySqlConnection, metadata_db: &str) -> Result<()> {
 /// replicated DDL on Galera, which aborts other members' transactions on those tables: avoid it).
 async fn ledger_tables_exist(conn: &mut MySqlConnection, metadata_db: &str) -> bool {
     let sql = format!(
-        "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = {} AND TABLE_NAME IN ('eidb_run', 'eidb_script', 'eidb_lock')",
+        "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = {} AND TABLE_NAME IN ('eidb_run', 'eidb_script', 'eidb_lock', 'eidb_database', 'eidb_account')",
         quote::literal(metadata_db, Backslashes::Escape)
     );
     sqlx::raw_sql(&sql)
@@ -374,7 +477,7 @@ async fn ledger_tables_exist(conn: &mut MySqlConnection, metadata_db: &str) -> b
         .await
         .ok()
         .and_then(|row| row.try_get::<i64, _>(0).ok())
-        == Some(3)
+        == Some(5)
 }
 
 /// Take the lock row: insert it, or take it over when it expired; otherwise wait and try again.

@@ -210,7 +210,7 @@ pub async fn read_back(
     others: &[Endpoint],
     expected: &Actual,
     databases: &[&str],
-    account: (&str, &[String]),
+    account: &str,
 ) -> ReadBack {
     let reference = fingerprint(expected);
     let mut result = ReadBack::default();

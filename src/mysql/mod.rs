@@ -5,6 +5,7 @@ pub mod connect;
 pub mod dbscript;
 pub mod facts;
 pub mod fold;
+pub mod grants;
 pub mod inspect;
 pub mod keylen;
 pub mod ledger;

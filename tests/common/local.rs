@@ -77,6 +77,21 @@ done
 clean_up
 "#;
 
+/// How a test server's data folder is made, beyond the defaults.
+#[derive(Debug, Clone, Default)]
+pub struct Setup {
+    /// Given when the data folder is made and at every start (e.g. `--lower-case-table-names=1`).
+    pub both_args: Vec<OsString>,
+    /// Keep the anonymous accounts (`''@'localhost'`, `''@'<hostname>'`) a default MariaDB install makes.
+    pub anonymous_accounts: bool,
+}
+
+impl Setup {
+    fn is_default(&self) -> bool {
+        self.both_args.is_empty() && !self.anonymous_accounts
+    }
+}
+
 pub(super) struct LocalServer {
     /// The temp folder holding `data/`, `tmp/` and `server.log`; the watchdog removes it.
     root: PathBuf,
@@ -88,6 +103,8 @@ pub(super) struct LocalServer {
     port: u16,
     /// Options a test adds to every start of this server (e.g. TLS certificates).
     extra_args: Vec<OsString>,
+    /// How the data folder is made: options given when it is made and at every start.
+    setup: Setup,
     state: Mutex<State>,
 }
 
@@ -105,6 +122,16 @@ impl LocalServer {
 
     /// [`LocalServer::launch`] with extra server options.
     pub(super) fn launch_with(extra_args: Vec<OsString>) -> Result<(LocalServer, Flavour), String> {
+        LocalServer::launch_configured(Setup::default(), extra_args)
+    }
+
+    /// A server set up the way some operators' servers are: options that must be given both when the
+    /// data folder is made and when the server runs (`--lower-case-table-names=1`), and the anonymous
+    /// accounts a default install makes.
+    pub(super) fn launch_configured(
+        setup: Setup,
+        extra_args: Vec<OsString>,
+    ) -> Result<(LocalServer, Flavour), String> {
         let binary = ServerBinary::find()?;
         let os_user = current_os_user()?;
         let folder = tempfile::Builder::new()
@@ -127,6 +154,7 @@ impl LocalServer {
             os_user,
             port: 0,
             extra_args,
+            setup,
             state: Mutex::new(State {
                 server: None,
                 paused: false,
@@ -162,7 +190,9 @@ impl LocalServer {
     /// a busy one; copying a data folder bootstrapped before costs some 30 ms (mysql-test-run does
     /// the same). Templates live in cargo's target/tmp, one per server binary, version and OS user.
     fn prepare_data_dir(&self) -> Result<(), String> {
-        let Some(template) = self.template_dir() else {
+        // A data folder made with other options cannot come from the shared template.
+        let template = self.template_dir().filter(|_| self.setup.is_default());
+        let Some(template) = template else {
             return self.initialize_data_dir();
         };
         if template.join(TEMPLATE_COMPLETE).exists() {
@@ -224,9 +254,12 @@ impl LocalServer {
                     .arg(path_arg("--datadir=", &self.data_dir()))
                     .arg(self.tmpdir_arg()?)
                     .arg("--auth-root-authentication-method=normal")
-                    .arg("--skip-test-db")
                     .arg(format!("--user={}", self.os_user))
-                    .args(self.kind_args()?);
+                    .args(self.kind_args()?)
+                    .args(&self.setup.both_args);
+                if !self.setup.anonymous_accounts {
+                    command.arg("--skip-test-db");
+                }
                 if let Some(basedir) = &install_db.basedir {
                     command.arg(path_arg("--basedir=", basedir));
                 }
@@ -381,6 +414,7 @@ impl LocalServer {
             "--max-connections=300".into(),
         ];
         args.extend(self.kind_args()?);
+        args.extend(self.setup.both_args.iter().cloned());
         args.extend(self.extra_args.iter().cloned());
         Ok(args)
     }

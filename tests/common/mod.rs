@@ -21,6 +21,8 @@ mod server;
 mod watchdog;
 
 #[allow(unused_imports)] // re-exported for the tests that name them
+pub use local::Setup;
+#[allow(unused_imports)] // re-exported for the tests that name them
 pub use server::{Flavour, ServerKind, TestServer};
 
 use std::path::{Path, PathBuf};

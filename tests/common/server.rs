@@ -1,7 +1,7 @@
 //! `TestServer`: where the server is, how to log in as its administrator, what it is, and (for a
 //! server the harness started) stopping, starting and pausing it.
 
-use super::local::LocalServer;
+use super::local::{LocalServer, Setup};
 use super::TEST_URL_ENV;
 
 use sqlx::mysql::{MySqlConnectOptions, MySqlPoolOptions};
@@ -125,20 +125,31 @@ impl TestServer {
             .unwrap_or_else(|message| panic!("{message}"))
     }
 
-    fn start_local() -> Result<TestServer, String> {
-        TestServer::start_local_with(Vec::new())
+    /// A dedicated server set up the way some operators' servers are (see [`Setup`]), started with
+    /// `server_args` too (e.g. `--sql-mode=ANSI_QUOTES`, `--skip-name-resolve`).
+    pub fn dedicated_configured(setup: Setup, server_args: &[&str]) -> TestServer {
+        LocalServer::launch_configured(setup, server_args.iter().map(Into::into).collect())
+            .map(TestServer::from_local)
+            .unwrap_or_else(|message| panic!("{message}"))
     }
 
-    fn start_local_with(extra_args: Vec<std::ffi::OsString>) -> Result<TestServer, String> {
-        let (local, flavour) = LocalServer::launch_with(extra_args)?;
-        Ok(TestServer {
+    fn from_local((local, flavour): (LocalServer, Flavour)) -> TestServer {
+        TestServer {
             admin_user: "root".to_string(),
             admin_password: String::new(),
             host: "127.0.0.1".to_string(),
             port: local.port(),
             flavour,
             local: Some(local),
-        })
+        }
+    }
+
+    fn start_local() -> Result<TestServer, String> {
+        TestServer::start_local_with(Vec::new())
+    }
+
+    fn start_local_with(extra_args: Vec<std::ffi::OsString>) -> Result<TestServer, String> {
+        LocalServer::launch_with(extra_args).map(TestServer::from_local)
     }
 
     fn external(url: &str) -> Result<TestServer, String> {

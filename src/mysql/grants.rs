@@ -1,0 +1,505 @@
+//! An account's grants, read from the server's privilege tables rather than from `SHOW GRANTS` text.
+//!
+//! `SHOW GRANTS` writes identifiers the way the session's `sql_mode` says (double quotes under
+//! `ANSI_QUOTES`), lower-cases names under `lower_case_table_names`, and spells privileges differently per
+//! server. The privilege tables hold what the server itself matches against: `mysql.user` (global),
+//! `mysql.db` (database patterns, exactly as stored), `mysql.tables_priv`, `mysql.procs_priv`, and the
+//! role mappings. eidb reads those, and compares database patterns the way the server matches them
+//! ([`pattern_match`]).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use sqlx::mysql::MySqlRow;
+use sqlx::{Column, MySqlConnection, Row};
+
+use super::inspect::{host_key, ActualGrant, GrantTarget};
+use super::quote::{self, Backslashes};
+use crate::error::Result;
+use crate::mysql::connect::statement_error;
+
+/// What one statement reads: every privilege table row of the account's name, in four result sets.
+fn privilege_tables_sql(user: &str, backslashes: Backslashes) -> String {
+    let user = quote::literal(user, backslashes);
+    format!(
+        "SELECT * FROM mysql.user WHERE User = {user};\n\
+         SELECT * FROM mysql.db WHERE User = {user};\n\
+         SELECT Host, Db, Table_name, Table_priv FROM mysql.tables_priv WHERE User = {user};\n\
+         SELECT Host, Db, Routine_name, Routine_type, Proc_priv FROM mysql.procs_priv WHERE User = {user}"
+    )
+}
+
+/// Read the grants of every row of `user`, by host key.
+pub async fn read(
+    conn: &mut MySqlConnection,
+    user: &str,
+    backslashes: Backslashes,
+) -> Result<BTreeMap<String, Vec<ActualGrant>>> {
+    use futures_util::TryStreamExt;
+    let sql = privilege_tables_sql(user, backslashes);
+    let mut out: BTreeMap<String, Vec<ActualGrant>> = BTreeMap::new();
+    {
+        let mut results = sqlx::raw_sql(&sql).fetch_many(&mut *conn);
+        // Result sets are told apart by the query results that end them.
+        let mut set = 0;
+        while let Some(item) = results
+            .try_next()
+            .await
+            .map_err(|e| statement_error(&e, &format!("reading the grants of '{user}'")))?
+        {
+            let row = match item {
+                sqlx::Either::Left(_) => {
+                    set += 1;
+                    continue;
+                }
+                sqlx::Either::Right(row) => row,
+            };
+            let (host, grant) = match set {
+                0 => global_grant(&row),
+                1 => database_grant(&row),
+                2 => table_grant(&row),
+                _ => routine_grant(&row),
+            };
+            let entry = out.entry(host_key(&host)).or_default();
+            entry.extend(grant);
+        }
+    }
+    // Roles: MariaDB keeps them in mysql.roles_mapping, MySQL 8 in mysql.role_edges; a server without
+    // roles has neither table, and the error only says so.
+    let roles = [
+        format!(
+            "SELECT Host, CONCAT('`', REPLACE(Role, '`', '``'), '`') FROM mysql.roles_mapping WHERE User = {}",
+            quote::literal(user, backslashes)
+        ),
+        format!(
+            "SELECT TO_HOST, CONCAT('`', REPLACE(FROM_USER, '`', '``'), '`@`', REPLACE(FROM_HOST, '`', '``'), '`') \
+             FROM mysql.role_edges WHERE TO_USER = {}",
+            quote::literal(user, backslashes)
+        ),
+    ];
+    for sql in roles {
+        if let Ok(rows) = sqlx::raw_sql(&sql).fetch_all(&mut *conn).await {
+            for row in rows {
+                let host = text(&row, 0);
+                out.entry(host_key(&host)).or_default().push(ActualGrant {
+                    privileges: "ROLE".into(),
+                    expanded: Vec::new(),
+                    target: GrantTarget::Other(text(&row, 1)),
+                    with_grant_option: false,
+                });
+            }
+            break;
+        }
+    }
+    Ok(out)
+}
+
+fn text(row: &MySqlRow, index: usize) -> String {
+    row.try_get_unchecked::<Option<String>, _>(index)
+        .ok()
+        .flatten()
+        .unwrap_or_default()
+}
+
+fn named(row: &MySqlRow, name: &str) -> String {
+    row.columns()
+        .iter()
+        .position(|c| c.name().eq_ignore_ascii_case(name))
+        .map(|i| text(row, i))
+        .unwrap_or_default()
+}
+
+/// The `*_priv` columns of a `mysql.user` or `mysql.db` row: (privilege, granted).
+fn privilege_columns(row: &MySqlRow) -> Vec<(String, bool)> {
+    row.columns()
+        .iter()
+        .enumerate()
+        .filter_map(|(i, column)| {
+            let name = column.name().strip_suffix("_priv")?;
+            Some((name.to_string(), text(row, i).eq_ignore_ascii_case("Y")))
+        })
+        .collect()
+}
+
+/// A privilege column's name (without `_priv`) as SQL names the privilege.
+pub fn privilege_name(column: &str) -> String {
+    match column.to_ascii_lowercase().as_str() {
+        "create_tmp_table" => "CREATE TEMPORARY TABLES".into(),
+        "show_db" => "SHOW DATABASES".into(),
+        "repl_slave" => "REPLICATION SLAVE".into(),
+        "repl_client" => "REPLICATION CLIENT".into(),
+        other => other.replace('_', " ").to_ascii_uppercase(),
+    }
+}
+
+/// The privileges of one row as a grant: `ALL PRIVILEGES` when every column is granted, `None` when
+/// none is (the row grants nothing), else the granted ones; whether it has the grant option; and the
+/// granted privileges one by one.
+pub fn grant_from_columns(columns: &[(String, bool)]) -> (Option<String>, bool, Vec<String>) {
+    let grant_option = columns
+        .iter()
+        .any(|(name, granted)| *granted && name.eq_ignore_ascii_case("Grant"));
+    let privileges: Vec<&(String, bool)> = columns
+        .iter()
+        .filter(|(name, _)| !name.eq_ignore_ascii_case("Grant"))
+        .collect();
+    let granted: Vec<String> = privileges
+        .iter()
+        .filter(|(_, granted)| *granted)
+        .map(|(name, _)| privilege_name(name))
+        .collect();
+    let text = if granted.is_empty() {
+        None
+    } else if granted.len() == privileges.len() {
+        Some("ALL PRIVILEGES".to_string())
+    } else {
+        Some(granted.join(", "))
+    };
+    (text, grant_option, granted)
+}
+
+fn global_grant(row: &MySqlRow) -> (String, Vec<ActualGrant>) {
+    // MariaDB lists roles in mysql.user too; they are not account rows.
+    if named(row, "is_role").eq_ignore_ascii_case("Y") {
+        return (String::new(), Vec::new());
+    }
+    let (privileges, with_grant_option, expanded) = grant_from_columns(&privilege_columns(row));
+    let grant = ActualGrant {
+        privileges: privileges.unwrap_or_else(|| "USAGE".to_string()),
+        expanded,
+        target: GrantTarget::Global,
+        with_grant_option,
+    };
+    (named(row, "Host"), vec![grant])
+}
+
+fn database_grant(row: &MySqlRow) -> (String, Vec<ActualGrant>) {
+    let (privileges, with_grant_option, expanded) = grant_from_columns(&privilege_columns(row));
+    let grant = (privileges.is_some() || with_grant_option).then(|| ActualGrant {
+        privileges: privileges.unwrap_or_else(|| "USAGE".to_string()),
+        expanded,
+        target: GrantTarget::Database(named(row, "Db")),
+        with_grant_option,
+    });
+    (named(row, "Host"), grant.into_iter().collect())
+}
+
+/// `Select,Insert,Grant` (a SET column) -> the privileges, and whether `Grant` was among them.
+fn set_privileges(set: &str) -> (String, bool) {
+    let mut grant_option = false;
+    let names: Vec<String> = set
+        .split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .filter(|p| {
+            let is_grant = p.eq_ignore_ascii_case("Grant");
+            grant_option |= is_grant;
+            !is_grant
+        })
+        .map(str::to_ascii_uppercase)
+        .collect();
+    (names.join(", "), grant_option)
+}
+
+fn table_grant(row: &MySqlRow) -> (String, Vec<ActualGrant>) {
+    let (privileges, with_grant_option) = set_privileges(&text(row, 3));
+    let grant = ActualGrant {
+        expanded: Vec::new(),
+        privileges: if privileges.is_empty() {
+            "USAGE".into()
+        } else {
+            privileges
+        },
+        target: GrantTarget::Table(text(row, 1), text(row, 2)),
+        with_grant_option,
+    };
+    (text(row, 0), vec![grant])
+}
+
+fn routine_grant(row: &MySqlRow) -> (String, Vec<ActualGrant>) {
+    let (privileges, with_grant_option) = set_privileges(&text(row, 4));
+    let routine = format!(
+        "{} {}.{}",
+        text(row, 3).to_ascii_uppercase(),
+        quote::ident(&text(row, 1)),
+        quote::ident(&text(row, 2))
+    );
+    let grant = ActualGrant {
+        privileges,
+        expanded: Vec::new(),
+        target: GrantTarget::Routine(routine),
+        with_grant_option,
+    };
+    (text(row, 0), vec![grant])
+}
+
+/// How the server compares database names in grants: `lower_case_table_names` and MySQL's
+/// `partial_revokes` decide it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct NameRules {
+    pub lower_case_table_names: u32,
+    pub partial_revokes: bool,
+}
+
+/// Two database names that the server takes for the same database.
+pub fn same_name(a: &str, b: &str, rules: NameRules) -> bool {
+    if rules.lower_case_table_names == 0 {
+        a == b
+    } else {
+        a.to_lowercase() == b.to_lowercase()
+    }
+}
+
+/// How a database-level grant pattern (as stored in `mysql.db`) relates to one database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PatternMatch {
+    /// The pattern names exactly this database: the escaped form eidb grants (`WSO2\_USER\_DB`), the
+    /// same lower-cased under `lower_case_table_names`, or the WSO2 guide's unescaped form
+    /// (`WSO2_USER_DB`, whose `_` may also match another character but reads as this name).
+    Exact,
+    /// A pattern with `%` (or `_` standing for another character) that covers this database and others.
+    Wildcard,
+    None,
+}
+
+/// Compare a stored grant pattern with a database name the way the server matches them.
+pub fn pattern_match(pattern: &str, database: &str, rules: NameRules) -> PatternMatch {
+    let fold = |s: &str| {
+        if rules.lower_case_table_names == 0 {
+            s.to_string()
+        } else {
+            s.to_lowercase()
+        }
+    };
+    let (pattern, database) = (fold(pattern), fold(database));
+    if rules.partial_revokes {
+        // With partial_revokes the pattern is a literal name.
+        return if pattern == database {
+            PatternMatch::Exact
+        } else {
+            PatternMatch::None
+        };
+    }
+    let tokens = tokenize(&pattern);
+    let literal: Option<String> = tokens
+        .iter()
+        .map(|t| match t {
+            Token::Char(c) => Some(*c),
+            Token::One => Some('_'),
+            Token::Any => None,
+        })
+        .collect();
+    if literal.as_deref() == Some(database.as_str()) {
+        return PatternMatch::Exact;
+    }
+    let name: Vec<char> = database.chars().collect();
+    if wildcard_matches(&tokens, &name) {
+        PatternMatch::Wildcard
+    } else {
+        PatternMatch::None
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Token {
+    Char(char),
+    /// `_`: any one character.
+    One,
+    /// `%`: any run of characters.
+    Any,
+}
+
+fn tokenize(pattern: &str) -> Vec<Token> {
+    let mut tokens = Vec::new();
+    let mut chars = pattern.chars();
+    while let Some(c) = chars.next() {
+        tokens.push(match c {
+            '\\' => Token::Char(chars.next().unwrap_or('\\')),
+            '_' => Token::One,
+            '%' => Token::Any,
+            c => Token::Char(c),
+        });
+    }
+    tokens
+}
+
+fn wildcard_matches(tokens: &[Token], name: &[char]) -> bool {
+    match tokens.split_first() {
+        None => name.is_empty(),
+        Some((Token::Any, rest)) => (0..=name.len()).any(|i| wildcard_matches(rest, &name[i..])),
+        Some((Token::One, rest)) => !name.is_empty() && wildcard_matches(rest, &name[1..]),
+        Some((Token::Char(c), rest)) => {
+            name.first() == Some(c) && wildcard_matches(rest, &name[1..])
+        }
+    }
+}
+
+/// Host patterns (`%`, `10.0.%`, `app_.example.com`) matched like the server matches a client's host.
+pub fn host_matches(pattern: &str, host: &str) -> bool {
+    let pattern: Vec<Token> = tokenize(&pattern.to_ascii_lowercase());
+    let host: Vec<char> = host.to_ascii_lowercase().chars().collect();
+    if let Some((ip, mask)) = pattern_text(&pattern).split_once('/') {
+        return netmask_matches(ip, mask, &host.iter().collect::<String>());
+    }
+    wildcard_matches(&pattern, &host)
+}
+
+fn pattern_text(tokens: &[Token]) -> String {
+    tokens
+        .iter()
+        .map(|t| match t {
+            Token::Char(c) => *c,
+            Token::One => '_',
+            Token::Any => '%',
+        })
+        .collect()
+}
+
+fn netmask_matches(ip: &str, mask: &str, host: &str) -> bool {
+    match (
+        ip.parse::<std::net::Ipv4Addr>(),
+        mask.parse::<std::net::Ipv4Addr>(),
+        host.parse::<std::net::Ipv4Addr>(),
+    ) {
+        (Ok(ip), Ok(mask), Ok(host)) => {
+            u32::from(host) & u32::from(mask) == u32::from(ip) & u32::from(mask)
+        }
+        _ => false,
+    }
+}
+
+/// How specific a host pattern is, as the server sorts account rows before matching a client: a name
+/// or address without wildcards first, then patterns by the characters before their first wildcard,
+/// `%` (and `''`) last. Among rows of equal rank the server prefers a named user to the anonymous one.
+pub fn host_rank(pattern: &str) -> (u8, usize) {
+    if pattern.is_empty() || pattern == "%" {
+        return (0, 0);
+    }
+    match pattern.find(['%', '_']) {
+        None => (2, pattern.len()),
+        Some(first_wildcard) => (1, first_wildcard),
+    }
+}
+
+/// Whether some client could match both host patterns (so the more specific row decides for it).
+pub fn hosts_overlap(a: &str, b: &str) -> bool {
+    let literal = |p: &str| !p.contains(['%', '_']) && !p.contains('/');
+    match (literal(a), literal(b)) {
+        (true, _) => host_matches(b, a),
+        (_, true) => host_matches(a, b),
+        _ => {
+            // Two patterns: they can meet when the literal heads before their first wildcards agree.
+            let head = |p: &str| {
+                p.split(['%', '_', '/'])
+                    .next()
+                    .unwrap_or_default()
+                    .to_ascii_lowercase()
+            };
+            let (ha, hb) = (head(a), head(b));
+            ha.starts_with(&hb) || hb.starts_with(&ha)
+        }
+    }
+}
+
+/// The names in a privilege list, upper-case (`ALL PRIVILEGES` stays one).
+pub fn names(privileges: &str) -> BTreeSet<String> {
+    privileges
+        .split(',')
+        .map(|p| p.trim().to_ascii_uppercase())
+        .filter(|p| !p.is_empty())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PLAIN: NameRules = NameRules {
+        lower_case_table_names: 0,
+        partial_revokes: false,
+    };
+    const LOWER: NameRules = NameRules {
+        lower_case_table_names: 1,
+        partial_revokes: false,
+    };
+
+    #[test]
+    fn patterns_match_as_the_server_matches_them() {
+        use PatternMatch::*;
+        assert_eq!(
+            pattern_match(r"WSO2\_USER\_DB", "WSO2_USER_DB", PLAIN),
+            Exact
+        );
+        assert_eq!(pattern_match("WSO2_USER_DB", "WSO2_USER_DB", PLAIN), Exact);
+        assert_eq!(
+            pattern_match(r"wso2\_user\_db", "WSO2_USER_DB", PLAIN),
+            None
+        );
+        assert_eq!(
+            pattern_match(r"wso2\_user\_db", "WSO2_USER_DB", LOWER),
+            Exact
+        );
+        assert_eq!(pattern_match("wso2_user_db", "WSO2_USER_DB", LOWER), Exact);
+        assert_eq!(
+            pattern_match(r"REGISTRY\_LOCAL%", "REGISTRY_LOCAL1", PLAIN),
+            Wildcard
+        );
+        assert_eq!(
+            pattern_match("REGISTRY_LOCAL_", "REGISTRY_LOCAL1", PLAIN),
+            Wildcard
+        );
+        assert_eq!(pattern_match("%", "REGISTRY_DB", PLAIN), Wildcard);
+        assert_eq!(pattern_match(r"REGISTRY\_DB", "REGISTRYXDB", PLAIN), None);
+        assert_eq!(pattern_match("REGISTRY_DB", "REGISTRYXDB", PLAIN), Wildcard);
+        let partial = NameRules {
+            lower_case_table_names: 0,
+            partial_revokes: true,
+        };
+        assert_eq!(pattern_match("REGISTRY_DB", "REGISTRY_DB", partial), Exact);
+        assert_eq!(pattern_match("REGISTRY_%", "REGISTRY_DB", partial), None);
+    }
+
+    #[test]
+    fn privilege_columns_become_grants() {
+        let cols = |granted: &[&str], all: &[&str]| -> Vec<(String, bool)> {
+            all.iter()
+                .map(|c| (c.to_string(), granted.contains(c)))
+                .collect()
+        };
+        let all = ["Select", "Insert", "Create_tmp_table", "Grant"];
+        let (text, grant_option, each) =
+            grant_from_columns(&cols(&["Select", "Insert", "Create_tmp_table"], &all));
+        assert_eq!(
+            (text.as_deref(), grant_option),
+            (Some("ALL PRIVILEGES"), false)
+        );
+        assert_eq!(each, ["SELECT", "INSERT", "CREATE TEMPORARY TABLES"]);
+        let (text, grant_option, _) =
+            grant_from_columns(&cols(&["Select", "Create_tmp_table", "Grant"], &all));
+        assert_eq!(
+            (text.as_deref(), grant_option),
+            (Some("SELECT, CREATE TEMPORARY TABLES"), true)
+        );
+        assert_eq!(grant_from_columns(&cols(&[], &all)).0, None);
+        assert_eq!(privilege_name("Show_db"), "SHOW DATABASES");
+        assert_eq!(privilege_name("Delete_history"), "DELETE HISTORY");
+        assert_eq!(
+            set_privileges("Select,Grant,Create View"),
+            ("SELECT, CREATE VIEW".into(), true)
+        );
+    }
+
+    #[test]
+    fn hosts_rank_and_overlap_as_the_server_sorts_them() {
+        assert!(host_rank("localhost") > host_rank("10.0.%"));
+        assert!(host_rank("10.0.%") > host_rank("10.%"));
+        assert!(host_rank("10.%") > host_rank("%"));
+        assert!(hosts_overlap("localhost", "%"));
+        assert!(hosts_overlap("10.0.%", "%"));
+        assert!(hosts_overlap("10.0.%", "10.%"));
+        assert!(!hosts_overlap("localhost", "10.0.%"));
+        assert!(!hosts_overlap("10.1.%", "10.0.%"));
+        assert!(host_matches("10.0.0.0/255.255.0.0", "10.0.7.1"));
+        assert!(!host_matches("10.0.0.0/255.255.0.0", "10.1.7.1"));
+        assert!(host_matches("LocalHost", "localhost"));
+    }
+}
