@@ -1063,3 +1063,234 @@ mod tests {
         assert!(run.is_empty());
     }
 }
+
+#[cfg(test)]
+mod account_tests {
+    //! The account half of the plan, without a server: rows and grants as the privilege tables hold them.
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::desired::{DatabaseRole, DesiredAccount, DesiredDatabase};
+    use crate::mysql::inspect::ActualAccount;
+
+    fn desired(lower_case_table_names: u32) -> DesiredServer {
+        DesiredServer {
+            cluster: "A".into(),
+            databases: ["WSO2_USER_DB", "REGISTRY_DB"]
+                .iter()
+                .map(|name| DesiredDatabase {
+                    name: name.to_string(),
+                    role: DatabaseRole::UserStore,
+                })
+                .collect(),
+            partial_revokes: false,
+            lower_case_table_names,
+            skip_name_resolve: false,
+            charset: "latin1".into(),
+            account: DesiredAccount {
+                name: "regadmin".into(),
+                hosts: vec!["%".into()],
+                password: "pw".to_string().into(),
+                privileges: vec!["ALL PRIVILEGES".into()],
+                auth_plugin: None,
+                auth_plugin_reason: None,
+            },
+            script: Arc::new(Dbscript {
+                path: "s.sql".into(),
+                sha256: "0".repeat(64),
+                statements: Vec::new(),
+                chosen_because: String::new(),
+            }),
+        }
+    }
+
+    fn all_on(pattern: &str) -> ActualGrant {
+        ActualGrant {
+            privileges: "ALL PRIVILEGES".into(),
+            expanded: vec!["SELECT".into(), "INSERT".into()],
+            target: GrantTarget::Database(pattern.into()),
+            with_grant_option: false,
+        }
+    }
+
+    fn with_row(actual: &mut Actual, host: &str, grants: Vec<ActualGrant>) {
+        actual.accounts.insert(
+            host_key(host),
+            ActualAccount {
+                host: host.into(),
+                plugin: "mysql_native_password".into(),
+                grants,
+            },
+        );
+    }
+
+    fn account_changes_of(plan: &Plan) -> Vec<String> {
+        plan.changes
+            .iter()
+            .filter(|c| c.subject().starts_with("account"))
+            .map(Change::summary)
+            .collect()
+    }
+
+    #[test]
+    fn grants_stored_lower_case_or_unescaped_are_the_same_grants() {
+        for (lctn, patterns) in [
+            (1, ["wso2\\_user\\_db", "registry\\_db"]),
+            (1, ["wso2_user_db", "registry_db"]),
+            (0, ["WSO2_USER_DB", "REGISTRY_DB"]),
+        ] {
+            let mut actual = Actual::default();
+            with_row(
+                &mut actual,
+                "%",
+                patterns.iter().map(|p| all_on(p)).collect(),
+            );
+            let plan = server(&desired(lctn), &actual, Login::Works, &History::default());
+            assert!(
+                account_changes_of(&plan).is_empty(),
+                "{lctn} {patterns:?}: {:#?}",
+                plan.changes
+            );
+        }
+        // Without lower_case_table_names, a lower-case grant is another database's.
+        let mut actual = Actual::default();
+        with_row(
+            &mut actual,
+            "%",
+            vec![all_on("wso2\\_user\\_db"), all_on("REGISTRY\\_DB")],
+        );
+        let plan = server(&desired(0), &actual, Login::Works, &History::default());
+        let changes = account_changes_of(&plan);
+        assert_eq!(changes.len(), 2, "{changes:#?}");
+        assert!(plan
+            .changes
+            .iter()
+            .any(|c| matches!(c, Change::Revoke { .. }) && c.destructive().is_some()));
+    }
+
+    #[test]
+    fn another_clusters_grants_are_a_shared_account_not_extra() {
+        let mut actual = Actual::default();
+        with_row(
+            &mut actual,
+            "%",
+            vec![
+                all_on("WSO2\\_USER\\_DB"),
+                all_on("REGISTRY\\_DB"),
+                all_on("B\\_REG"),
+            ],
+        );
+        let history = History {
+            owners: vec![("B_REG".into(), "B".into())],
+            ..History::default()
+        };
+        let plan = server(&desired(0), &actual, Login::Works, &history);
+        assert!(account_changes_of(&plan).is_empty(), "{:#?}", plan.changes);
+        assert!(plan
+            .warnings
+            .iter()
+            .any(|w| w.found.contains("shared account")));
+        // Without the ledger's word it is an extra grant, and taking it is destructive.
+        let plan = server(&desired(0), &actual, Login::Works, &History::default());
+        let revokes: Vec<&Change> = plan
+            .changes
+            .iter()
+            .filter(|c| c.destructive().is_some())
+            .collect();
+        assert_eq!(revokes.len(), 1, "{:#?}", plan.changes);
+    }
+
+    #[test]
+    fn anonymous_and_more_specific_rows_are_conflicts_and_only_our_own_leftovers_are_dropped() {
+        let mut actual = Actual::default();
+        with_row(
+            &mut actual,
+            "%",
+            vec![all_on("WSO2\\_USER\\_DB"), all_on("REGISTRY\\_DB")],
+        );
+        actual.anonymous_hosts.push("localhost".into());
+        let plan = server(&desired(0), &actual, Login::Works, &History::default());
+        assert!(
+            plan.conflicts
+                .iter()
+                .any(|c| c.fix.contains("DROP USER ''@'localhost'")),
+            "{:#?}",
+            plan.conflicts
+        );
+
+        let mut actual = Actual::default();
+        with_row(
+            &mut actual,
+            "%",
+            vec![all_on("WSO2\\_USER\\_DB"), all_on("REGISTRY\\_DB")],
+        );
+        with_row(&mut actual, "10.0.%", vec![]);
+        let plan = server(&desired(0), &actual, Login::Works, &History::default());
+        assert_eq!(
+            plan.conflicts.len(),
+            1,
+            "not ours and it wins for 10.0.%: {:#?}",
+            plan.conflicts
+        );
+        assert!(!plan
+            .changes
+            .iter()
+            .any(|c| matches!(c, Change::DropAccount { .. })));
+
+        let history = History {
+            created_hosts: ["10.0.%".to_string()].into(),
+            ..History::default()
+        };
+        let plan = server(&desired(0), &actual, Login::Works, &history);
+        assert!(plan.conflicts.is_empty(), "{:#?}", plan.conflicts);
+        let drop = plan
+            .changes
+            .iter()
+            .find(|c| matches!(c, Change::DropAccount { .. }))
+            .unwrap();
+        assert!(drop.destructive().is_some());
+    }
+
+    #[test]
+    fn a_wrong_password_is_reset_only_as_a_destructive_change() {
+        let mut actual = Actual::default();
+        with_row(
+            &mut actual,
+            "%",
+            vec![all_on("WSO2\\_USER\\_DB"), all_on("REGISTRY\\_DB")],
+        );
+        let plan = server(&desired(0), &actual, Login::Fails, &History::default());
+        let (now, held) = Plan::applicable(&plan.changes, false);
+        assert!(
+            !now.iter().any(|c| c.subject().starts_with("account")),
+            "{now:#?}"
+        );
+        assert!(
+            matches!(held.as_slice(), [Change::AlterAccount { .. }]),
+            "{held:#?}"
+        );
+    }
+
+    #[test]
+    fn a_node_pointed_at_another_database_is_destructive() {
+        let file = |db: &str| {
+            format!(
+                "<datasources-configuration><datasources><datasource><name>WSO2_CARBON_DB</name>\
+                 <jndiConfig><name>jdbc/WSO2CarbonDB</name></jndiConfig><definition type=\"RDBMS\"><configuration>\
+                 <url>{db}</url></configuration></definition></datasource></datasources></datasources-configuration>"
+            )
+        };
+        let local1 = file("jdbc:mysql://db:3306/REGISTRY_LOCAL1?useSSL=false");
+        let local2 = file("jdbc:mysql://db:3306/REGISTRY_LOCAL2?useSSL=false");
+        let h2 = file("jdbc:h2:./repository/database/WSO2CARBON_DB");
+        assert_eq!(
+            repoints(&local1, &local2),
+            ["jdbc/WSO2CarbonDB: REGISTRY_LOCAL1 -> REGISTRY_LOCAL2"]
+        );
+        assert!(
+            repoints(&h2, &local2).is_empty(),
+            "leaving H2 is the first provision"
+        );
+        assert!(repoints(&local1, &local1).is_empty());
+    }
+}

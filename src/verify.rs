@@ -146,6 +146,9 @@ fn subject(node: &NodeState) -> String {
 
 const FIX_PROVISION: &str =
     "run `eidb provision --config SPEC` (add --files-only for the node files alone)";
+/// The fix of drift whose repair takes something away: shown, and applied only when allowed.
+const FIX_DESTRUCTIVE: &str =
+    "review it, then run `eidb provision --config SPEC --allow-destructive` (a destructive change)";
 
 /// Checks of one node's files against themselves (no spec needed).
 pub fn node_consistency(node: &NodeState) -> Vec<Finding> {
@@ -571,7 +574,7 @@ pub fn from_server_plan(changes: &[Change], conflicts: &[Conflict]) -> Vec<Findi
                     "account_login",
                     Some("the account logs in with the spec's password and plugin".into()),
                     Some(reason.clone()),
-                    FIX_PROVISION,
+                    FIX_DESTRUCTIVE,
                 ),
                 Change::Grant { database, host, .. } if replaces_all(changes, database, host) => {
                     return None
@@ -594,14 +597,14 @@ pub fn from_server_plan(changes: &[Change], conflicts: &[Conflict]) -> Vec<Findi
                     "grant_extra",
                     Some("only the wanted privileges, on the provisioned databases only".into()),
                     Some(format!("{privileges} on {target}")),
-                    FIX_PROVISION,
+                    FIX_DESTRUCTIVE,
                 ),
                 Change::DropAccount { reason, .. } => Finding::new(
                     &subject,
                     "account_row_leftover",
                     Some("only the account rows the spec names".into()),
                     Some(reason.clone()),
-                    "run `eidb provision --config SPEC --allow-destructive` to drop it (destructive)",
+                    FIX_DESTRUCTIVE,
                 ),
                 Change::EditFile { .. } | Change::RecordOwnership { .. } => return None,
             };
