@@ -662,6 +662,14 @@ async fn check_login(
         (Ok(_), Some(Err(e))) if refused(&e) => {
             Login::RefusedToNodes(crate::redact::redact(&e.to_string()))
         }
+        (Ok(current_user), Some(Err(e))) => match through(&current_user) {
+            Login::Works => Login::WorksNotAsNodes(format!(
+                "{} does not answer from here ({})",
+                nodes_way.map(Endpoint::describe).unwrap_or_default(),
+                crate::redact::redact(&e.to_string())
+            )),
+            other => other,
+        },
         (Ok(current_user), _) => through(&current_user),
         (Err(e), _) if refused(&e) => Login::Fails,
         (Err(e), _) => Login::Unknown(format!(

@@ -248,6 +248,9 @@ pub enum Login {
     /// The password works, but the server logged eidb in through another row than the spec's (the
     /// row named): that proves nothing about the spec's rows.
     Through(String),
+    /// The password works from here, but the way the nodes connect (their JDBC host and port) could not
+    /// be tried from here (the reason): not proof that the nodes get in.
+    WorksNotAsNodes(String),
     /// Not tried: the account does not exist, or the check was not possible from here (the reason).
     Unknown(String),
 }
@@ -386,6 +389,12 @@ pub fn server(
             expected: format!("a login through one of the spec's rows ({})", spec_rows(desired)),
             found: format!("the server logged in through {row}, a row the spec does not name; the spec's rows are not proven"),
             fix: format!("if {row} is left over, remove it (DROP USER {row}) so it cannot stand in for the spec's rows"),
+        }),
+        Login::WorksNotAsNodes(why) => plan.warnings.push(Conflict {
+            subject: format!("account '{}'", desired.account.name),
+            expected: "the account's login proven the way the nodes connect".to_string(),
+            found: format!("the password works from here, but the nodes' way was not proven: {why}"),
+            fix: "check the login from a node: mysql -h <jdbc_host> -P <jdbc_port> -u <user> -p <database>".to_string(),
         }),
         Login::Unknown(why) if !actual.accounts.is_empty() => plan.warnings.push(Conflict {
             subject: format!("account '{}'", desired.account.name),
