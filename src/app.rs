@@ -84,6 +84,16 @@ impl ServerSide {
         let here = inspect::read(&mut self.conn, &names, account, self.dialect.backslashes).await?;
         Ok(members::read_back(&self.members, &here, &names, account).await)
     }
+    /// Which of these databases exist (by [`inspect::key`]).
+    async fn existing_databases(
+        &mut self,
+        names: &[String],
+    ) -> Result<std::collections::BTreeSet<String>> {
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        let actual = inspect::read(&mut self.conn, &names, "", self.dialect.backslashes).await?;
+        Ok(actual.databases.keys().cloned().collect())
+    }
+
     /// Read what exists (databases, account, ledger) and compute the server half of the plan.
     async fn plan(&mut self) -> Result<Plan> {
         let desired = &self.desired;
@@ -485,13 +495,37 @@ async fn plan_everything(
     }
 
     let mut plan = Plan::default();
-    let server_side = match (server, facts) {
+    let mut server_side = match (server, facts) {
         (Some((conn, endpoint)), Some(facts)) => {
             let side = plan_server(spec, conn, endpoint, facts, &nodes, reapply, &mut plan).await?;
             Some(side)
         }
         _ => None,
     };
+    // Moving a datasource away from a database that does not exist leaves nothing behind: only moves
+    // away from existing databases are destructive. Without the server (--files-only) every move counts.
+    if let Some(side) = server_side.as_mut() {
+        let from: Vec<String> = file_changes
+            .iter()
+            .flat_map(|c| match c {
+                Change::EditFile { repoints, .. } => {
+                    repoints.iter().map(|r| r.from.clone()).collect()
+                }
+                _ => Vec::new(),
+            })
+            .collect();
+        if !from.is_empty() {
+            let existing = side
+                .existing_databases(&from)
+                .await
+                .map_err(|e| (e, None))?;
+            for change in &mut file_changes {
+                if let Change::EditFile { repoints, .. } = change {
+                    repoints.retain(|r| existing.contains(&inspect::key(&r.from)));
+                }
+            }
+        }
+    }
     if let Some(side) = &server_side {
         warnings.extend(
             side.preflight
@@ -741,8 +775,16 @@ async fn apply_plan(
         applied = done;
         held_back = held;
     }
-    let (files_now, files_held) = Plan::applicable(&file_changes, allow);
+    // A node's files go together: when one of its edits is held back, so are its others, so that its
+    // three files never disagree with each other.
+    let (mut files_now, files_held) = Plan::applicable(&file_changes, allow);
+    let held_nodes: Vec<String> = files_held.iter().map(Change::subject).collect();
+    let (siblings, kept): (Vec<Change>, Vec<Change>) = files_now
+        .into_iter()
+        .partition(|c| held_nodes.contains(&c.subject()));
+    files_now = kept;
     held_back.extend(files_held);
+    held_back.extend(siblings);
     interrupt::check("before writing the node files")?;
     let written = nodefiles::write_all(&files_now)?;
     if written > 0 {

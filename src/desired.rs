@@ -509,7 +509,7 @@ mod tests {
     use crate::mysql::facts::Version;
 
     fn spec(extra: &str) -> Spec {
-        std::env::set_var("EIDB_DESIRED_TEST_PW", "pw");
+        let password_file = crate::secret::test_password_file();
         let text = format!(
             r#"
 [server]
@@ -517,7 +517,7 @@ url = "mysql://root@db.internal:3306"
 jdbc_host = "carbondb.mysql-wso2.com"
 [user]
 name = "regadmin"
-password_env = "EIDB_DESIRED_TEST_PW"
+password_file = "{password_file}"
 [dbscripts]
 file = "x.sql"
 {extra}
@@ -607,15 +607,17 @@ ei_home = "/b"
     fn multi_host_urls_and_tls_parameters() {
         let failover = spec("").server;
         assert_eq!(failover.jdbc_hosts.len(), 1);
+        let password_file = crate::secret::test_password_file();
         let lb = super::Spec::parse(
-            r#"
+            &format!(
+                r#"
 [server]
 urls = ["mysql://root@db1:3306", "mysql://root@db2:3306"]
 jdbc_hosts = ["db1:3306", "db2:3307"]
 jdbc_url_style = "loadbalance"
 [user]
 name = "regadmin"
-password_env = "EIDB_DESIRED_TEST_PW"
+password_file = "{password_file}"
 [dbscripts]
 file = "x.sql"
 [jdbc]
@@ -625,7 +627,8 @@ verify_server_certificate = false
 [[nodes]]
 name = "a"
 ei_home = "/a"
-"#,
+"#
+            ),
             Path::new("/t/c.toml"),
         )
         .unwrap();

@@ -85,10 +85,10 @@ pub enum Change {
     EditFile {
         node: String,
         file: PathBuf,
-        /// Datasources whose URL would name another database than the node uses now, e.g.
+        /// Datasources whose URL would name another existing database than the node uses now, e.g.
         /// `jdbc/WSO2CarbonDB: REGISTRY_LOCAL1 -> REGISTRY_LOCAL2`: the node would leave its data behind.
         #[serde(skip_serializing_if = "Vec::is_empty")]
-        repoints: Vec<String>,
+        repoints: Vec<Repoint>,
         /// Unified diff with passwords masked.
         diff: String,
         #[serde(skip)]
@@ -177,10 +177,13 @@ impl Change {
             Change::DropAccount { .. } => Some(
                 "removes an account row; clients that log in through it are refused".to_string(),
             ),
-            Change::EditFile { repoints, .. } if !repoints.is_empty() => Some(format!(
-                "points the node at another database than the one it uses now ({}); it would leave its data behind",
-                repoints.join("; ")
-            )),
+            Change::EditFile { repoints, .. } if !repoints.is_empty() => {
+                let list: Vec<String> = repoints.iter().map(Repoint::to_string).collect();
+                Some(format!(
+                    "points the node at another database than the one it uses now ({}); it would leave its data behind",
+                    list.join("; ")
+                ))
+            }
             _ => None,
         }
     }
@@ -199,6 +202,20 @@ impl Change {
             Change::RecordOwnership { cluster, .. } => format!("cluster {cluster}"),
             Change::EditFile { node, .. } => format!("node {node}"),
         }
+    }
+}
+
+/// A datasource whose URL an edit moves from one MySQL database to another.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Repoint {
+    pub jndi_name: String,
+    pub from: String,
+    pub to: String,
+}
+
+impl std::fmt::Display for Repoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {} -> {}", self.jndi_name, self.from, self.to)
     }
 }
 
@@ -753,10 +770,11 @@ fn governing_row<'g>(
 }
 
 /// The datasources of a `master-datasources.xml` edit whose MySQL URL would name another database than
-/// now (`jdbc/WSO2CarbonDB: REGISTRY_LOCAL1 -> REGISTRY_LOCAL2`). A node pointed at another existing
-/// database leaves its data behind, so such an edit is destructive. A datasource that is not on MySQL
-/// yet (WSO2's shipped H2) or is new is not repointed.
-pub fn repoints(before: &str, after: &str) -> Vec<String> {
+/// now (`jdbc/WSO2CarbonDB: REGISTRY_LOCAL1 -> REGISTRY_LOCAL2`). A node pointed away from a database
+/// that exists leaves its data behind, so such an edit is destructive (the caller keeps only the moves
+/// away from databases that exist, when it can ask the server). A datasource that is not on MySQL yet
+/// (WSO2's shipped H2) or is new is not repointed.
+pub fn repoints(before: &str, after: &str) -> Vec<Repoint> {
     let (Ok(old), Ok(new)) = (
         crate::conf::read_master_datasources(before),
         crate::conf::read_master_datasources(after),
@@ -776,7 +794,11 @@ pub fn repoints(before: &str, after: &str) -> Vec<String> {
         let will = datasource.url.as_deref().and_then(mysql_database);
         if let (Some(was), Some(will)) = (was, will) {
             if was != will {
-                out.push(format!("{jndi}: {was} -> {will}"));
+                out.push(Repoint {
+                    jndi_name: jndi.clone(),
+                    from: was.to_string(),
+                    to: will.to_string(),
+                });
             }
         }
     }
@@ -1292,8 +1314,12 @@ mod account_tests {
         let local1 = file("jdbc:mysql://db:3306/REGISTRY_LOCAL1?useSSL=false");
         let local2 = file("jdbc:mysql://db:3306/REGISTRY_LOCAL2?useSSL=false");
         let h2 = file("jdbc:h2:./repository/database/WSO2CARBON_DB");
+        let moved: Vec<String> = repoints(&local1, &local2)
+            .iter()
+            .map(Repoint::to_string)
+            .collect();
         assert_eq!(
-            repoints(&local1, &local2),
+            moved,
             ["jdbc/WSO2CarbonDB: REGISTRY_LOCAL1 -> REGISTRY_LOCAL2"]
         );
         assert!(

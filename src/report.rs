@@ -144,9 +144,10 @@ impl Report {
             );
             for change in &self.held_back {
                 let _ = writeln!(out, "  ! {}: {}", change.subject, change.summary);
-                if let Some(why) = &change.destructive {
-                    let _ = writeln!(out, "      why: {why}");
-                }
+                let why = change.destructive.as_deref().unwrap_or(
+                    "held with the destructive edit of the same node, so that its files stay consistent",
+                );
+                let _ = writeln!(out, "      why: {why}");
             }
         }
         if !self.findings.is_empty() {

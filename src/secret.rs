@@ -65,6 +65,20 @@ fn register(secret: SecretString) -> SecretString {
     secret
 }
 
+/// For unit tests of specs: a file holding a password, made once per test process (so no test needs to
+/// change the process environment, which parallel tests share).
+#[cfg(test)]
+pub fn test_password_file() -> String {
+    use std::io::Write;
+    static FILE: std::sync::OnceLock<tempfile::NamedTempFile> = std::sync::OnceLock::new();
+    let file = FILE.get_or_init(|| {
+        let mut file = tempfile::NamedTempFile::new().expect("a temp file");
+        file.write_all(b"pw-for-spec-tests\n").expect("write it");
+        file
+    });
+    file.path().display().to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1060,6 +1060,7 @@ mod tests {
     use super::*;
 
     fn spec_text(extra: &str) -> String {
+        let password_file = crate::secret::test_password_file();
         format!(
             r#"
 [server]
@@ -1067,7 +1068,7 @@ url = "mysql://root@127.0.0.1:3306"
 
 [user]
 name = "regadmin"
-password_env = "EIDB_SPEC_TEST_PW"
+password_file = "{password_file}"
 
 [dbscripts]
 file = "x.sql"
@@ -1084,7 +1085,6 @@ ei_home = "n2"
     }
 
     fn parse(text: &str) -> Result<Spec> {
-        std::env::set_var("EIDB_SPEC_TEST_PW", "pw-for-spec-tests");
         Spec::parse(text, Path::new("/etc/eidb/cluster.toml"))
     }
 
@@ -1170,7 +1170,13 @@ ei_home = "n2"
 
     #[test]
     fn missing_env_secret_names_the_variable() {
-        let text = spec_text("").replace("EIDB_SPEC_TEST_PW", "EIDB_SPEC_TEST_UNSET_VAR");
+        let text = spec_text("").replace(
+            &format!(
+                "password_file = \"{}\"",
+                crate::secret::test_password_file()
+            ),
+            "password_env = \"EIDB_SPEC_TEST_UNSET_VAR\"",
+        );
         let err = parse(&text).unwrap_err();
         assert!(
             err.message.contains("EIDB_SPEC_TEST_UNSET_VAR"),

@@ -288,7 +288,7 @@ pub fn cross_node(nodes: &[NodeState], expected: &SharedValues) -> Vec<Finding> 
         if !url.starts_with("jdbc:mysql") {
             continue; // H2 local registries live inside each node.
         }
-        let key = database_of(url).unwrap_or(url).to_string();
+        let key = crate::plan::mysql_database(url).unwrap_or(url).to_string();
         if let Some(first) = local_owner.insert(key.clone(), &node.name) {
             findings.push(Finding::new(
                 "cluster",
@@ -363,13 +363,6 @@ pub fn cross_node(nodes: &[NodeState], expected: &SharedValues) -> Vec<Finding> 
         "user store URL",
     ));
     findings
-}
-
-/// `jdbc:mysql://h:p/DB?x` -> `DB`.
-pub fn database_of(url: &str) -> Option<&str> {
-    let after_scheme = url.split("://").nth(1)?;
-    let path = after_scheme.split_once('/')?.1;
-    Some(path.split(['?', ';']).next().unwrap_or(path))
 }
 
 /// The node against its desired state: which owned values differ, said field by field.
@@ -752,19 +745,6 @@ mod tests {
                 "user_store_datasource",
                 "jdbc_driver"
             ]
-        );
-    }
-
-    #[test]
-    fn database_of_urls() {
-        assert_eq!(
-            database_of("jdbc:mysql://h:3306/REG_DB?x=1"),
-            Some("REG_DB")
-        );
-        assert_eq!(database_of("jdbc:mysql://h1:3306,h2:3306/DB"), Some("DB"));
-        assert_eq!(
-            database_of("jdbc:h2:./repository/database/WSO2CARBON_DB;DB_CLOSE_ON_EXIT=FALSE"),
-            None
         );
     }
 }

@@ -84,7 +84,7 @@ async fn check_referenced_databases(
             if !url.starts_with("jdbc:mysql") {
                 continue;
             }
-            let Some(database) = verify::database_of(url).map(str::to_string) else {
+            let Some(database) = crate::plan::mysql_database(url).map(str::to_string) else {
                 continue;
             };
             if !checked.insert((database.clone(), user.clone())) {

@@ -102,7 +102,9 @@ async fn no_command_prints_a_password_at_any_verbosity() {
     for args in [
         vec!["verify"],
         vec!["provision", "--dry-run"],
+        // The reset is destructive: held back first, then sent once allowed.
         vec!["provision"],
+        vec!["provision", "--allow-destructive"],
     ] {
         let output = run_loud(&cluster, &args);
         assert_no_leak(
@@ -259,8 +261,9 @@ async fn prompts_for_the_account_password_without_echo_on_a_terminal() {
         seen.extend_from_slice(&buf[..n]);
     }
     // Like sudo or ssh, eidb turns echo off right after showing the prompt; a line typed ahead before that
-    // is echoed by the terminal itself. A person types after the prompt, and so does this test.
-    std::thread::sleep(std::time::Duration::from_millis(300));
+    // is echoed by the terminal itself. A person types once echo is off, and so does this test: it reads
+    // the terminal's state from eidb's own stdin (the pseudo-terminal `script` made).
+    wait_for_echo_off(child.id());
     child
         .stdin
         .as_mut()
@@ -278,4 +281,58 @@ async fn prompts_for_the_account_password_without_echo_on_a_terminal() {
             "the typed password was echoed as {form:?}:\n{text}"
         );
     }
+}
+
+/// Wait until the terminal eidb (a descendant of `root`) reads from has echo turned off.
+fn wait_for_echo_off(root: u32) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let eidb = common::eidb_bin();
+    loop {
+        let echo_off = descendants(root).into_iter().any(|pid| {
+            let exe = std::fs::read_link(format!("/proc/{pid}/exe")).ok();
+            let tty = std::fs::read_link(format!("/proc/{pid}/fd/0")).ok();
+            match (exe, tty) {
+                (Some(exe), Some(tty)) if exe == eidb => Command::new("stty")
+                    .arg("-F")
+                    .arg(&tty)
+                    .arg("-a")
+                    .output()
+                    .map(|o| {
+                        String::from_utf8_lossy(&o.stdout)
+                            .split_whitespace()
+                            .any(|flag| flag == "-echo")
+                    })
+                    .unwrap_or(false),
+                _ => false,
+            }
+        });
+        if echo_off {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "eidb showed the prompt but did not turn echo off within 20 s"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// Every process below `root`, from /proc/PID/task/*/children.
+fn descendants(root: u32) -> Vec<u32> {
+    let mut found = Vec::new();
+    let mut queue = vec![root];
+    while let Some(pid) = queue.pop() {
+        let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+            continue;
+        };
+        for task in tasks.flatten() {
+            let children =
+                std::fs::read_to_string(task.path().join("children")).unwrap_or_default();
+            for child in children.split_whitespace().filter_map(|c| c.parse().ok()) {
+                found.push(child);
+                queue.push(child);
+            }
+        }
+    }
+    found
 }

@@ -87,7 +87,9 @@ async fn a_cluster_eidb_did_not_set_up_is_checked_from_its_files_and_the_server(
     );
 
     // With the server: a datasource whose database does not exist, and one whose password is wrong.
-    cluster.eidb_ok(&["provision", "--files-only"]);
+    // Putting node 2 back on its own local registry moves it away from node 1's: destructive, and
+    // without the server (--files-only) eidb cannot tell, so it must be allowed.
+    cluster.eidb_ok(&["provision", "--files-only", "--allow-destructive"]);
     let user_store = cluster.user_store.clone();
     edit(
         &datasources,
@@ -104,7 +106,8 @@ async fn a_cluster_eidb_did_not_set_up_is_checked_from_its_files_and_the_server(
         .expect("database_missing");
     assert_eq!(missing["subject"], "database NO_SUCH_DB_EIDB");
 
-    cluster.eidb_ok(&["provision", "--files-only"]);
+    // With the server, eidb sees that NO_SUCH_DB_EIDB does not exist: moving away from it loses nothing.
+    cluster.eidb_ok(&["provision"]);
     let text = std::fs::read_to_string(&datasources).unwrap();
     let start = text.find("<password>").unwrap() + "<password>".len();
     let end = start + text[start..].find("</password>").unwrap();
