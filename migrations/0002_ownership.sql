@@ -21,3 +21,14 @@ CREATE TABLE IF NOT EXISTS eidb_account (
     run_id       BIGINT       NOT NULL,
     PRIMARY KEY (cluster, user_name, host)
 ) ENGINE InnoDB DEFAULT CHARSET ascii;
+
+-- Which local registry database each node of a cluster uses, recorded the first time eidb assigns it:
+-- reordering, renaming or removing nodes in the spec never points a node at another node's database.
+CREATE TABLE IF NOT EXISTS eidb_node (
+    cluster      VARCHAR(64)  NOT NULL,
+    node         VARCHAR(64)  NOT NULL,
+    target_db    VARCHAR(64)  NOT NULL,
+    recorded_at  DATETIME(6)  NOT NULL,
+    run_id       BIGINT       NOT NULL,
+    PRIMARY KEY (cluster, node)
+) ENGINE InnoDB DEFAULT CHARSET ascii;

@@ -125,6 +125,7 @@ impl ServerSide {
             scripts,
             owners: ownership.databases,
             created_hosts: ownership.created_hosts,
+            nodes: ownership.nodes,
             reapply_changed_script: self.reapply_changed_script,
             metadata_db: &self.metadata_db,
         };
@@ -426,6 +427,27 @@ fn findings(planned: &Planned) -> Result<Vec<Finding>> {
 
 type PlanError = (Error, Option<Preflight>);
 
+/// Two nodes on one EI_HOME (after resolving symlinks) would each rewrite the other's files: bad input,
+/// found before anything changes.
+fn distinct_homes(spec: &Spec) -> Result<()> {
+    let mut seen: std::collections::BTreeMap<std::path::PathBuf, &str> = Default::default();
+    for node in &spec.nodes {
+        let home = node
+            .ei_home
+            .canonicalize()
+            .unwrap_or_else(|_| node.ei_home.clone());
+        if let Some(other) = seen.insert(home.clone(), &node.name) {
+            return Err(Error::input(format!(
+                "nodes {other} and {} have the same ei_home ({})",
+                node.name,
+                home.display()
+            ))
+            .with_hint("every [[nodes]] entry is one EI installation: give each its own ei_home"));
+        }
+    }
+    Ok(())
+}
+
 async fn plan_everything(
     spec: &Spec,
     target: &Target,
@@ -440,9 +462,13 @@ async fn plan_everything(
     let mut warnings = Vec::new();
     let with_files = !target.db_only;
     let with_server = !target.files_only;
+    if with_files {
+        distinct_homes(spec).map_err(|e| (e, None))?;
+    }
 
     let mut server = None;
     let mut facts = None;
+    let mut recorded_nodes = std::collections::BTreeMap::new();
     if with_server {
         let (endpoint, mut conn) =
             members::connect_first_usable(&spec.server, Duration::from_secs(target.wait), progress)
@@ -456,11 +482,22 @@ async fn plan_everything(
             endpoint.describe(),
             server_facts.describe()
         ));
+        // Which database each node was given before: the nodes keep them, whatever their order now.
+        recorded_nodes = ledger::read_ownership(
+            &mut conn,
+            &spec.databases.metadata,
+            &spec.cluster,
+            &spec.account.name,
+        )
+        .await
+        .map_err(|e| (e, None))?
+        .nodes;
         facts = Some(server_facts);
         server = Some((conn, endpoint));
     }
+    let local = desired::assign_local_registries(spec, &recorded_nodes).map_err(|e| (e, None))?;
 
-    let nodes = desired::nodes(spec, facts.as_ref(), &drivers);
+    let nodes = desired::nodes(spec, facts.as_ref(), &drivers, &local);
     if with_files {
         for node in &nodes {
             if node.driver.jar.is_none() {
@@ -497,7 +534,10 @@ async fn plan_everything(
     let mut plan = Plan::default();
     let mut server_side = match (server, facts) {
         (Some((conn, endpoint)), Some(facts)) => {
-            let side = plan_server(spec, conn, endpoint, facts, &nodes, reapply, &mut plan).await?;
+            let side = plan_server(
+                spec, conn, endpoint, facts, &nodes, &local, reapply, &mut plan,
+            )
+            .await?;
             Some(side)
         }
         _ => None,
@@ -551,12 +591,13 @@ async fn plan_server(
     endpoint: Endpoint,
     facts: ServerFacts,
     nodes: &[DesiredNode],
+    local: &desired::LocalRegistries,
     reapply_changed_script: bool,
     plan: &mut Plan,
 ) -> std::result::Result<ServerSide, PlanError> {
     let (path, because) = dbscript::choose(&spec.dbscript, &facts).map_err(|e| (e, None))?;
     let script = Arc::new(dbscript::load(&path, because).map_err(|e| (e, None))?);
-    let desired = desired::server(spec, &facts, nodes, script.clone());
+    let desired = desired::server(spec, &facts, nodes, local, script.clone());
     let session_sql_mode: String = sqlx::raw_sql("SELECT @@SESSION.sql_mode")
         .fetch_one(&mut conn)
         .await

@@ -4,6 +4,7 @@
 //! account's authentication plugin are computed by the pure functions in this module. Nothing downstream
 //! derives them again, so the nodes cannot disagree with each other or with the databases.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -90,6 +91,12 @@ pub struct DesiredServer {
     /// The cluster's identity in the ledger (`Spec::cluster`).
     pub cluster: String,
     pub databases: Vec<DesiredDatabase>,
+    /// Each node's local registry: (node, database), to be recorded in the ledger.
+    pub local_registries: Vec<(String, String)>,
+    /// Nodes the ledger knows but the spec no longer names, and their databases, which stay.
+    pub orphans: Vec<(String, String)>,
+    /// Renamed nodes: (old name, new name).
+    pub renamed: Vec<(String, String)>,
     /// MySQL's `partial_revokes`: decides how database-level grants are written and stored.
     pub partial_revokes: bool,
     /// The server's `lower_case_table_names`: decides how database names in grants compare.
@@ -157,8 +164,8 @@ pub fn vault_alias(datasource: &str) -> String {
 /// What the `<password>` element holds when the real value is in the vault (as WSO2 documents it).
 pub const VAULT_PLACEHOLDER: &str = "password";
 
-/// Databases in the order eidb creates them: user store, shared registry, then one local registry per node.
-pub fn databases(spec: &Spec) -> Vec<DesiredDatabase> {
+/// Databases in the order eidb creates them: user store, shared registry, then each node's local registry.
+pub fn databases(spec: &Spec, local: &LocalRegistries) -> Vec<DesiredDatabase> {
     let db = &spec.databases;
     let mut out = vec![
         DesiredDatabase {
@@ -170,25 +177,107 @@ pub fn databases(spec: &Spec) -> Vec<DesiredDatabase> {
             role: DatabaseRole::SharedRegistry,
         },
     ];
-    out.extend(spec.nodes.iter().enumerate().filter_map(|(i, node)| {
-        local_registry_name(spec, i).map(|name| DesiredDatabase {
-            name,
-            role: DatabaseRole::LocalRegistry(node.name.clone()),
-        })
-    }));
+    out.extend(
+        spec.nodes
+            .iter()
+            .zip(&local.by_node)
+            .filter_map(|(node, name)| {
+                name.as_ref().map(|name| DesiredDatabase {
+                    name: name.clone(),
+                    role: DatabaseRole::LocalRegistry(node.name.clone()),
+                })
+            }),
+    );
     out
 }
 
-/// Node `index` (0-based in spec order) gets `<prefix><index + 1>`, unless local registries stay on H2.
-pub fn local_registry_name(spec: &Spec, index: usize) -> Option<String> {
-    match spec.databases.local_registry {
-        LocalRegistryStore::Mysql => Some(format!(
-            "{}{}",
-            spec.databases.local_registry_prefix,
-            index + 1
-        )),
-        LocalRegistryStore::EmbeddedH2 => None,
+/// Which local registry database each node uses. A node's database belongs to the node, not to its place
+/// in the spec: the spec may name it (`local_registry`), else the ledger's record for the node (or for the
+/// name it was `renamed_from`) keeps it, else a new node gets the first `<prefix><n>` that no node of the
+/// cluster, present or removed, holds. Without records (a cluster provisioned before they existed, or
+/// `--files-only`) that is spec order, as it always was.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LocalRegistries {
+    /// Per spec node, in spec order; `None` when local registries stay on H2.
+    pub by_node: Vec<Option<String>>,
+    /// Nodes the ledger knows but the spec no longer names, with their databases: left in place.
+    pub orphans: Vec<(String, String)>,
+    /// Renamed nodes: (old name, new name).
+    pub renamed: Vec<(String, String)>,
+}
+
+pub fn assign_local_registries(
+    spec: &Spec,
+    recorded: &BTreeMap<String, String>,
+) -> Result<LocalRegistries, crate::error::Error> {
+    if spec.databases.local_registry == LocalRegistryStore::EmbeddedH2 {
+        return Ok(LocalRegistries {
+            by_node: vec![None; spec.nodes.len()],
+            ..LocalRegistries::default()
+        });
     }
+    let key = |s: &str| s.to_ascii_lowercase();
+    let mut renamed = Vec::new();
+    let mut by_node: Vec<Option<String>> = spec
+        .nodes
+        .iter()
+        .map(|node| {
+            if let Some(explicit) = &node.local_registry {
+                return Some(explicit.clone());
+            }
+            if let Some(db) = recorded.get(&node.name) {
+                return Some(db.clone());
+            }
+            let old = node.renamed_from.as_ref()?;
+            let db = recorded.get(old)?;
+            renamed.push((old.clone(), node.name.clone()));
+            Some(db.clone())
+        })
+        .collect();
+    let mut taken: BTreeSet<String> = recorded.values().map(|d| key(d)).collect();
+    taken.extend(by_node.iter().flatten().map(|d| key(d)));
+    let mut next = 1;
+    for slot in by_node.iter_mut().filter(|slot| slot.is_none()) {
+        let name = loop {
+            let candidate = format!("{}{next}", spec.databases.local_registry_prefix);
+            next += 1;
+            if !taken.contains(&key(&candidate)) {
+                break candidate;
+            }
+        };
+        taken.insert(key(&name));
+        *slot = Some(name);
+    }
+    let mut users: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+    for (node, db) in spec.nodes.iter().zip(&by_node) {
+        if let Some(db) = db {
+            users.entry(key(db)).or_default().push(&node.name);
+        }
+    }
+    if let Some((db, nodes)) = users.iter().find(|(_, nodes)| nodes.len() > 1) {
+        return Err(crate::error::Error::input(format!(
+            "nodes {} would share the local registry {db}",
+            nodes.join(" and ")
+        ))
+        .with_hint(
+            "every node needs a local registry of its own: check nodes.local_registry and nodes.renamed_from",
+        ));
+    }
+    let present: BTreeSet<&str> = spec
+        .nodes
+        .iter()
+        .flat_map(|n| std::iter::once(n.name.as_str()).chain(n.renamed_from.as_deref()))
+        .collect();
+    let orphans = recorded
+        .iter()
+        .filter(|(node, db)| !present.contains(node.as_str()) && !users.contains_key(&key(db)))
+        .map(|(node, db)| (node.clone(), db.clone()))
+        .collect();
+    Ok(LocalRegistries {
+        by_node,
+        orphans,
+        renamed,
+    })
 }
 
 /// `charset = "auto"`: latin1 when the server runs on Windows (WSO2's advice there), else the server default.
@@ -240,13 +329,22 @@ pub fn server(
     spec: &Spec,
     facts: &ServerFacts,
     nodes: &[DesiredNode],
+    local: &LocalRegistries,
     script: Arc<Dbscript>,
 ) -> DesiredServer {
     let (auth_plugin, auth_plugin_reason) =
         account_auth_plugin(&spec.account.auth_plugin, facts, nodes);
     DesiredServer {
         cluster: spec.cluster.clone(),
-        databases: databases(spec),
+        databases: databases(spec, local),
+        local_registries: spec
+            .nodes
+            .iter()
+            .zip(&local.by_node)
+            .filter_map(|(node, db)| Some((node.name.clone(), db.clone()?)))
+            .collect(),
+        orphans: local.orphans.clone(),
+        renamed: local.renamed.clone(),
         partial_revokes: facts.partial_revokes,
         lower_case_table_names: facts.lower_case_table_names,
         skip_name_resolve: facts.skip_name_resolve,
@@ -364,7 +462,12 @@ fn wso2_pool() -> conf::Pool {
 }
 
 /// Every node's files, given the driver found on each node (in spec order).
-pub fn nodes(spec: &Spec, facts: Option<&ServerFacts>, drivers: &[Driver]) -> Vec<DesiredNode> {
+pub fn nodes(
+    spec: &Spec,
+    facts: Option<&ServerFacts>,
+    drivers: &[Driver],
+    local: &LocalRegistries,
+) -> Vec<DesiredNode> {
     let jdbc = JdbcParams::derive(spec, facts, drivers);
     let username = &spec.account.name;
     let shared_url = jdbc.url(&spec.databases.shared_registry);
@@ -420,9 +523,9 @@ pub fn nodes(spec: &Spec, facts: Option<&ServerFacts>, drivers: &[Driver]) -> Ve
     spec.nodes
         .iter()
         .zip(drivers)
-        .enumerate()
-        .map(|(i, (node, driver))| {
-            let local_registry = local_registry_name(spec, i);
+        .zip(&local.by_node)
+        .map(|((node, driver), local_registry)| {
+            let local_registry = local_registry.clone();
             let mut datasources = Vec::with_capacity(3);
             if let Some(local) = &local_registry {
                 datasources.push(datasource(
@@ -508,6 +611,105 @@ mod tests {
     use super::*;
     use crate::mysql::facts::Version;
 
+    /// The local registries of a cluster the ledger knows nothing of yet: spec order.
+    fn fresh(spec: &Spec) -> LocalRegistries {
+        assign_local_registries(spec, &BTreeMap::new()).unwrap()
+    }
+
+    fn recorded(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(n, d)| (n.to_string(), d.to_string()))
+            .collect()
+    }
+
+    fn with_nodes(nodes: &str) -> Spec {
+        let password_file = crate::secret::test_password_file();
+        Spec::parse(
+            &format!(
+                "[server]\nurl = \"mysql://root@db:3306\"\n[user]\nname = \"regadmin\"\npassword_file = \"{password_file}\"\n\
+                 [dbscripts]\nfile = \"x.sql\"\n{nodes}"
+            ),
+            Path::new("/t/c.toml"),
+        )
+        .unwrap()
+    }
+
+    fn node(name: &str, extra: &str) -> String {
+        format!("[[nodes]]\nname = \"{name}\"\nei_home = \"/{name}\"\n{extra}\n")
+    }
+
+    fn assigned(spec: &Spec, ledger: &[(&str, &str)]) -> Vec<String> {
+        assign_local_registries(spec, &recorded(ledger))
+            .unwrap()
+            .by_node
+            .into_iter()
+            .map(|d| d.unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn a_node_keeps_its_database_when_nodes_are_reordered_removed_or_renamed() {
+        let ledger = [
+            ("node1", "REGISTRY_LOCAL1"),
+            ("node2", "REGISTRY_LOCAL2"),
+            ("node3", "REGISTRY_LOCAL3"),
+        ];
+        let first_removed = with_nodes(&(node("node2", "") + &node("node3", "")));
+        assert_eq!(
+            assigned(&first_removed, &ledger),
+            ["REGISTRY_LOCAL2", "REGISTRY_LOCAL3"]
+        );
+        let orphans = assign_local_registries(&first_removed, &recorded(&ledger))
+            .unwrap()
+            .orphans;
+        assert_eq!(
+            orphans,
+            [("node1".to_string(), "REGISTRY_LOCAL1".to_string())]
+        );
+
+        let reordered = with_nodes(&(node("node3", "") + &node("node1", "") + &node("node2", "")));
+        assert_eq!(
+            assigned(&reordered, &ledger),
+            ["REGISTRY_LOCAL3", "REGISTRY_LOCAL1", "REGISTRY_LOCAL2"]
+        );
+
+        // A new node takes the first number no node of the cluster holds, a removed one's included.
+        let added = with_nodes(&(node("node2", "") + &node("node4", "")));
+        assert_eq!(
+            assigned(&added, &ledger),
+            ["REGISTRY_LOCAL2", "REGISTRY_LOCAL4"]
+        );
+
+        let renamed = with_nodes(&(node("node2", "") + &node("edge1", "renamed_from = \"node1\"")));
+        let local = assign_local_registries(&renamed, &recorded(&ledger)).unwrap();
+        assert_eq!(local.by_node[1].as_deref(), Some("REGISTRY_LOCAL1"));
+        assert_eq!(local.renamed, [("node1".to_string(), "edge1".to_string())]);
+        assert_eq!(
+            local.orphans,
+            [("node3".to_string(), "REGISTRY_LOCAL3".to_string())]
+        );
+
+        let explicit = with_nodes(&node("node9", "local_registry = \"OLD_LOCAL_DB\""));
+        assert_eq!(assigned(&explicit, &[]), ["OLD_LOCAL_DB"]);
+    }
+
+    #[test]
+    fn two_nodes_on_one_local_registry_are_bad_input() {
+        let clash = with_nodes(
+            &(node("node1", "") + &node("node2", "local_registry = \"REGISTRY_LOCAL1\"")),
+        );
+        // Without records node1 simply gets the next free name; with node1's record they clash.
+        assert_eq!(
+            assigned(&clash, &[]),
+            ["REGISTRY_LOCAL2", "REGISTRY_LOCAL1"]
+        );
+        let e = assign_local_registries(&clash, &recorded(&[("node1", "REGISTRY_LOCAL1")]))
+            .unwrap_err();
+        assert!(e.message.contains("node1 and node2"), "{}", e.message);
+        assert_eq!(e.exit_code(), crate::error::EXIT_BAD_INPUT);
+    }
+
     fn spec(extra: &str) -> Spec {
         let password_file = crate::secret::test_password_file();
         let text = format!(
@@ -555,7 +757,12 @@ ei_home = "/b"
     #[test]
     fn every_node_gets_its_own_local_registry_and_the_same_shared_values() {
         let spec = spec("");
-        let nodes = nodes(&spec, None, &[driver(Some(5)), driver(Some(5))]);
+        let nodes = nodes(
+            &spec,
+            None,
+            &[driver(Some(5)), driver(Some(5))],
+            &fresh(&spec),
+        );
         assert_eq!(nodes[0].local_registry.as_deref(), Some("REGISTRY_LOCAL1"));
         assert_eq!(nodes[1].local_registry.as_deref(), Some("REGISTRY_LOCAL2"));
         assert_eq!(
@@ -578,11 +785,14 @@ ei_home = "/b"
     #[test]
     fn h2_local_registries_drop_the_local_datasource_and_databases() {
         let spec = spec("[databases]\nlocal_registry = \"h2\"\n");
-        let nodes = nodes(&spec, None, &[driver(None), driver(None)]);
+        let nodes = nodes(&spec, None, &[driver(None), driver(None)], &fresh(&spec));
         assert!(nodes
             .iter()
             .all(|n| n.local_registry.is_none() && n.datasources.len() == 2));
-        let names: Vec<_> = databases(&spec).into_iter().map(|d| d.name).collect();
+        let names: Vec<_> = databases(&spec, &fresh(&spec))
+            .into_iter()
+            .map(|d| d.name)
+            .collect();
         assert_eq!(names, ["WSO2_USER_DB", "REGISTRY_DB"]);
     }
 
@@ -637,7 +847,7 @@ ei_home = "/a"
             params.url("REGISTRY_DB"),
             "jdbc:mysql:loadbalance://db1:3306,db2:3307/REGISTRY_DB?autoReconnect=true&useSSL=true&requireSSL=true&verifyServerCertificate=false"
         );
-        let nodes = nodes(&lb, None, &[driver(Some(8))]);
+        let nodes = nodes(&lb, None, &[driver(Some(8))], &fresh(&lb));
         assert_eq!(
             nodes[0].registry.remote_instance.cache_id,
             format!("regadmin@{}", params.url("REGISTRY_DB"))
@@ -666,7 +876,12 @@ ei_home = "/a"
     #[test]
     fn native_password_for_old_drivers_on_mysql_8_only() {
         let spec = spec("");
-        let old = nodes(&spec, None, &[driver(Some(8)), driver(Some(5))]);
+        let old = nodes(
+            &spec,
+            None,
+            &[driver(Some(8)), driver(Some(5))],
+            &fresh(&spec),
+        );
         let (plugin, why) = account_auth_plugin(
             &spec.account.auth_plugin,
             &facts(Flavour::Mysql, 8, "Linux"),
@@ -680,7 +895,12 @@ ei_home = "/a"
             &old,
         );
         assert_eq!(plugin, None);
-        let new = nodes(&spec, None, &[driver(Some(8)), driver(Some(9))]);
+        let new = nodes(
+            &spec,
+            None,
+            &[driver(Some(8)), driver(Some(9))],
+            &fresh(&spec),
+        );
         let (plugin, _) = account_auth_plugin(
             &spec.account.auth_plugin,
             &facts(Flavour::Mysql, 8, "Linux"),

@@ -77,10 +77,13 @@ pub enum Change {
         host: String,
         reason: String,
     },
-    /// Record in the ledger that this cluster manages these databases (and the account rows it created).
+    /// Record in the ledger that this cluster manages these databases, which local registry each node
+    /// uses, and forget the records of renamed nodes' old names.
     RecordOwnership {
         cluster: String,
         databases: Vec<String>,
+        nodes: Vec<(String, String)>,
+        forget_nodes: Vec<String>,
     },
     EditFile {
         node: String,
@@ -152,10 +155,29 @@ impl Change {
                 ..
             } => format!("revoke {privileges} on {target} from {account}"),
             Change::DropAccount { account, .. } => format!("drop account row {account}"),
-            Change::RecordOwnership { cluster, databases } => format!(
-                "record in the ledger that cluster {cluster} manages {}",
-                databases.join(", ")
-            ),
+            Change::RecordOwnership {
+                cluster,
+                databases,
+                nodes,
+                forget_nodes,
+            } => {
+                let mut parts = Vec::new();
+                if !databases.is_empty() {
+                    parts.push(format!(
+                        "cluster {cluster} manages {}",
+                        databases.join(", ")
+                    ));
+                }
+                if !nodes.is_empty() {
+                    let list: Vec<String> =
+                        nodes.iter().map(|(n, d)| format!("{n} uses {d}")).collect();
+                    parts.push(list.join(", "));
+                }
+                if !forget_nodes.is_empty() {
+                    parts.push(format!("{} renamed", forget_nodes.join(", ")));
+                }
+                format!("record in the ledger: {}", parts.join("; "))
+            }
             Change::EditFile { file, .. } => format!("edit {}", file.display()),
         }
     }
@@ -283,6 +305,8 @@ pub struct History<'a> {
     pub owners: Vec<(String, String)>,
     /// Host parts of the account rows this cluster created (for the spec's account name).
     pub created_hosts: BTreeSet<String>,
+    /// This cluster's nodes and their local registries, as recorded.
+    pub nodes: std::collections::BTreeMap<String, String>,
     pub reapply_changed_script: bool,
     pub metadata_db: &'a str,
 }
@@ -459,16 +483,44 @@ pub fn server(
     for host in &desired.account.hosts {
         account_changes(&mut plan, desired, actual, history, host, &login);
     }
+    for (node, database) in &desired.orphans {
+        plan.warnings.push(Conflict {
+            subject: format!("database {database}"),
+            expected: format!("the local registry of a node in the spec (the ledger says node {node} used it)"),
+            found: format!(
+                "orphaned: node {node} is no longer in the spec; eidb leaves {database} and the account's grants on it as \
+                 they are, and never drops a database"
+            ),
+            fix: format!(
+                "if node {node} was renamed, add renamed_from = \"{node}\" to its [[nodes]] entry; if it is gone for good and \
+                 its data is not needed: DROP DATABASE `{database}`"
+            ),
+        });
+    }
     let unrecorded: Vec<String> = desired
         .databases
         .iter()
         .filter(|d| history.owner_of(&d.name, rules).is_none())
         .map(|d| d.name.clone())
         .collect();
-    if !unrecorded.is_empty() {
+    let nodes: Vec<(String, String)> = desired
+        .local_registries
+        .iter()
+        .filter(|(node, db)| history.nodes.get(node) != Some(db))
+        .cloned()
+        .collect();
+    let forget_nodes: Vec<String> = desired
+        .renamed
+        .iter()
+        .filter(|(old, _)| history.nodes.contains_key(old))
+        .map(|(old, _)| old.clone())
+        .collect();
+    if !unrecorded.is_empty() || !nodes.is_empty() || !forget_nodes.is_empty() {
         plan.changes.push(Change::RecordOwnership {
             cluster: desired.cluster.clone(),
             databases: unrecorded,
+            nodes,
+            forget_nodes,
         });
     }
     plan
@@ -733,6 +785,7 @@ fn account_changes(
         if !history
             .other_clusters_on(&grant.target, &desired.cluster, rules)
             .is_empty()
+            || on_orphan(&grant.target, desired)
         {
             continue;
         }
@@ -749,6 +802,18 @@ fn account_changes(
             grant: grant.clone(),
         });
     }
+}
+
+/// A grant on the database of a node that left the spec: it stays, like the database.
+fn on_orphan(target: &GrantTarget, desired: &DesiredServer) -> bool {
+    let rules = desired.name_rules();
+    desired.orphans.iter().any(|(_, db)| match target {
+        GrantTarget::Database(pattern) => {
+            grants::pattern_match(pattern, db, rules) == PatternMatch::Exact
+        }
+        GrantTarget::Table(table_db, _) => grants::same_name(table_db, db, rules),
+        _ => false,
+    })
 }
 
 /// The database-level row that decides the account's privileges on `database`: of the rows that name
@@ -1114,6 +1179,9 @@ mod account_tests {
                     role: DatabaseRole::UserStore,
                 })
                 .collect(),
+            local_registries: Vec::new(),
+            orphans: Vec::new(),
+            renamed: Vec::new(),
             partial_revokes: false,
             lower_case_table_names,
             skip_name_resolve: false,

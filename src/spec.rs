@@ -145,6 +145,8 @@ struct RawRegistry {
 struct RawNode {
     name: Spanned<String>,
     ei_home: Spanned<String>,
+    local_registry: Option<Spanned<String>>,
+    renamed_from: Option<Spanned<String>>,
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -291,6 +293,11 @@ pub struct RegistryLayout {
 pub struct Node {
     pub name: String,
     pub ei_home: PathBuf,
+    /// The node's local registry database, named in the spec (`local_registry`); by default the one the
+    /// ledger recorded for the node, or the next free `<prefix><n>` for a new node.
+    pub local_registry: Option<String>,
+    /// The node's earlier name (`renamed_from`): it keeps the database recorded under that name.
+    pub renamed_from: Option<String>,
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -860,6 +867,7 @@ fn validate_registry(raw: &RawRegistry, at: &Locator<'_>) -> Result<RegistryLayo
 
 fn validate_nodes(raw: &[RawNode], at: &Locator<'_>, base: &Path) -> Result<Vec<Node>> {
     let mut seen = HashSet::new();
+    let mut databases_seen = HashSet::new();
     let mut nodes = Vec::with_capacity(raw.len());
     for node in raw {
         let name = node.name.get_ref();
@@ -888,9 +896,24 @@ fn validate_nodes(raw: &[RawNode], at: &Locator<'_>, base: &Path) -> Result<Vec<
         if node.ei_home.get_ref().trim().is_empty() {
             return Err(at.invalid("nodes.ei_home", &node.ei_home, "must not be empty"));
         }
+        if let Some(database) = &node.local_registry {
+            validate_identifier(database.get_ref(), MAX_IDENTIFIER_LEN)
+                .map_err(|problem| at.invalid("nodes.local_registry", database, problem))?;
+            if !databases_seen.insert(database.get_ref().to_ascii_lowercase()) {
+                return Err(at
+                    .invalid(
+                        "nodes.local_registry",
+                        database,
+                        format!("`{}` is named for two nodes", database.get_ref()),
+                    )
+                    .with_hint("every node needs a local registry of its own"));
+            }
+        }
         nodes.push(Node {
             name: name.clone(),
             ei_home: resolve(base, node.ei_home.get_ref()),
+            local_registry: node.local_registry.as_ref().map(|d| d.get_ref().clone()),
+            renamed_from: node.renamed_from.as_ref().map(|r| r.get_ref().clone()),
         });
     }
     Ok(nodes)

@@ -204,8 +204,17 @@ pub async fn apply(
             Change::DropAccount { host, .. } => {
                 ledger.record_account(cluster, user, host, false).await?
             }
-            Change::RecordOwnership { cluster, databases } => {
+            Change::RecordOwnership {
+                cluster,
+                databases,
+                nodes,
+                forget_nodes,
+            } => {
+                for old in forget_nodes {
+                    ledger.forget_node(cluster, old).await?;
+                }
                 ledger.record_databases(cluster, databases).await?;
+                ledger.record_nodes(cluster, nodes).await?;
                 progress.done(&change.summary());
             }
             _ => {}

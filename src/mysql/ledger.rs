@@ -91,6 +91,8 @@ pub async fn read_scripts(
 pub struct Ownership {
     pub databases: Vec<(String, String)>,
     pub created_hosts: std::collections::BTreeSet<String>,
+    /// This cluster's nodes and the local registry each was given: node name -> database.
+    pub nodes: std::collections::BTreeMap<String, String>,
 }
 
 /// Read the ownership records, if the ledger has them (a ledger written before they existed has none).
@@ -101,7 +103,7 @@ pub async fn read_ownership(
     user: &str,
 ) -> Result<Ownership> {
     let exists = sqlx::raw_sql(&format!(
-        "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = {} AND TABLE_NAME IN ('eidb_database', 'eidb_account')",
+        "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = {} AND TABLE_NAME IN ('eidb_database', 'eidb_account', 'eidb_node')",
         quote::literal(metadata_db, Backslashes::Escape)
     ))
     .fetch_one(&mut *conn)
@@ -109,16 +111,18 @@ pub async fn read_ownership(
     .map_err(|e| statement_error(&e, "reading the ledger"))?
     .try_get::<i64, _>(0)
     .unwrap_or(0);
-    if exists < 2 {
+    if exists < 3 {
         return Ok(Ownership::default());
     }
     let db = quote::ident(metadata_db);
     let sql = format!(
         "SELECT 'database', target_db, cluster FROM {db}.eidb_database
          UNION ALL
-         SELECT 'account', host, cluster FROM {db}.eidb_account WHERE cluster = {} AND user_name = {}",
-        quote::literal(cluster, Backslashes::Escape),
-        quote::literal(user, Backslashes::Escape)
+         SELECT 'account', host, cluster FROM {db}.eidb_account WHERE cluster = {cluster} AND user_name = {}
+         UNION ALL
+         SELECT 'node', node, target_db FROM {db}.eidb_node WHERE cluster = {cluster}",
+        quote::literal(user, Backslashes::Escape),
+        cluster = quote::literal(cluster, Backslashes::Escape),
     );
     let rows = sqlx::raw_sql(&sql)
         .fetch_all(&mut *conn)
@@ -129,6 +133,9 @@ pub async fn read_ownership(
         let get = |i| row.try_get_unchecked::<String, _>(i).unwrap_or_default();
         match get(0).as_str() {
             "database" => ownership.databases.push((get(1), get(2))),
+            "node" => {
+                ownership.nodes.insert(get(1), get(2));
+            }
             _ => {
                 ownership
                     .created_hosts
@@ -302,6 +309,35 @@ impl Ledger {
         Ok(())
     }
 
+    /// Record which local registry each of these nodes of `cluster` uses (a node's record is replaced:
+    /// the spec may name another database for it, or a node may have been renamed).
+    pub async fn record_nodes(&mut self, cluster: &str, nodes: &[(String, String)]) -> Result<()> {
+        for (node, database) in nodes {
+            self.exec_retrying(|run| {
+                sqlx::query(
+                    "INSERT INTO eidb_node (cluster, node, target_db, recorded_at, run_id) VALUES (?, ?, ?, NOW(6), ?)
+                     ON DUPLICATE KEY UPDATE target_db = VALUES(target_db), recorded_at = VALUES(recorded_at), run_id = VALUES(run_id)",
+                )
+                .bind(cluster.to_string())
+                .bind(node.clone())
+                .bind(database.clone())
+                .bind(run)
+            })
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Forget the record of a node that was renamed (its database now belongs to its new name).
+    pub async fn forget_node(&mut self, cluster: &str, node: &str) -> Result<()> {
+        self.exec_retrying(|_| {
+            sqlx::query("DELETE FROM eidb_node WHERE cluster = ? AND node = ?")
+                .bind(cluster.to_string())
+                .bind(node.to_string())
+        })
+        .await
+    }
+
     /// Record that `cluster` created the account row `user@host` (so a later spec may drop it), or,
     /// with `created = false`, that the row is gone.
     pub async fn record_account(
@@ -469,7 +505,7 @@ async fn migrate(conn: &mut MySqlConnection, metadata_db: &str) -> Result<()> {
 /// replicated DDL on Galera, which aborts other members' transactions on those tables: avoid it).
 async fn ledger_tables_exist(conn: &mut MySqlConnection, metadata_db: &str) -> bool {
     let sql = format!(
-        "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = {} AND TABLE_NAME IN ('eidb_run', 'eidb_script', 'eidb_lock', 'eidb_database', 'eidb_account')",
+        "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = {} AND TABLE_NAME IN ('eidb_run', 'eidb_script', 'eidb_lock', 'eidb_database', 'eidb_account', 'eidb_node')",
         quote::literal(metadata_db, Backslashes::Escape)
     );
     sqlx::raw_sql(&sql)
@@ -477,7 +513,7 @@ async fn ledger_tables_exist(conn: &mut MySqlConnection, metadata_db: &str) -> b
         .await
         .ok()
         .and_then(|row| row.try_get::<i64, _>(0).ok())
-        == Some(5)
+        == Some(6)
 }
 
 /// Take the lock row: insert it, or take it over when it expired; otherwise wait and try again.
