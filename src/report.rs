@@ -32,6 +32,9 @@ pub struct Report {
     /// The pre-flight block was already shown to people, before the changes.
     #[serde(skip)]
     pub preflight_printed: bool,
+    /// `verify --ei-home`: there is no spec; what the nodes were checked against instead.
+    #[serde(skip)]
+    pub without_spec: Option<&'static str>,
 }
 
 #[derive(Debug, Serialize)]
@@ -242,6 +245,10 @@ impl Report {
                     )
                 }
             }
+            "in_sync" if self.without_spec.is_some() => format!(
+                "in sync: {} ({seconds:.2} s)",
+                self.without_spec.unwrap_or_default()
+            ),
             "in_sync" => format!("in sync: the cluster matches the spec ({seconds:.2} s)"),
             "drift" => format!(
                 "drift: {} finding(s); each says how to fix it",

@@ -211,6 +211,27 @@ pub fn node_consistency(node: &NodeState) -> Vec<Finding> {
             ));
         }
     }
+    // Carbon mounts each <mount> in turn; two for one path leave it to file order which one wins, and
+    // eidb (which owns the mounts) cannot tell which one is meant.
+    let mut paths: Vec<&str> = node
+        .registry
+        .mounts
+        .iter()
+        .filter_map(|m| m.path.as_deref())
+        .collect();
+    paths.sort_unstable();
+    for pair in paths.windows(2).filter(|pair| pair[0] == pair[1]) {
+        findings.push(Finding::new(
+            &s,
+            "mount_duplicate",
+            Some(format!(
+                "one <mount path=\"{}\"> in conf/registry.xml",
+                pair[0]
+            )),
+            Some(format!("more than one <mount path=\"{}\">", pair[0])),
+            "keep the one you mean and remove the others from conf/registry.xml",
+        ));
+    }
     if let (Some(instance), Some(shared)) = (node.mounted_instance(), node.shared_registry()) {
         let expected = desired::cache_id(
             shared.username.as_deref().unwrap_or(""),

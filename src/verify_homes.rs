@@ -20,6 +20,11 @@ pub async fn run(
 ) -> Result<i32> {
     let started = Instant::now();
     report.command = "verify".to_string();
+    report.without_spec = Some(if args.server_url.is_some() {
+        "the nodes' files are consistent, agree with each other, and their databases and logins work on the server"
+    } else {
+        "the nodes' files are consistent and agree with each other"
+    });
     let mut states = Vec::new();
     for (i, home) in args.ei_home.iter().enumerate() {
         let name = format!("{} ({})", i + 1, home.display());

@@ -133,3 +133,41 @@ async fn a_cluster_eidb_did_not_set_up_is_checked_from_its_files_and_the_server(
     );
     assert!(String::from_utf8_lossy(&output.stderr).contains("has no conf/ folder"));
 }
+
+/// Two `<mount>` elements for one path, which spec mode refuses to edit, are a finding without a spec too;
+/// and the closing line of a clean spec-less verify does not speak of a spec.
+#[tokio::test]
+async fn duplicate_mounts_are_found_without_a_spec() {
+    let cluster = Cluster::new(2, Conf::Fixture).with_driver_jar("mysql-connector-java-5.1.49.jar");
+    cluster.eidb_ok(&["provision", "--files-only"]);
+    let mut command = Command::new(common::eidb_bin());
+    command.arg("verify");
+    for home in &cluster.nodes {
+        command.arg("--ei-home").arg(home);
+    }
+    cluster.environment(&mut command);
+    let output = command.output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains("in sync: the nodes' files are consistent") && !stdout.contains("spec"),
+        "{stdout}"
+    );
+
+    let registry = cluster.node_file(1, "conf/registry.xml");
+    let text = std::fs::read_to_string(&registry).unwrap();
+    let start = text.find("<mount path=\"/_system/config\"").unwrap();
+    let end = start + text[start..].find("</mount>").unwrap() + "</mount>".len();
+    let second = text[start..end].replace("/_system/eiconfig", "/_system/otherconfig");
+    std::fs::write(
+        &registry,
+        format!("{}\n    {second}{}", &text[..end], &text[end..]),
+    )
+    .unwrap();
+    let (code, report) = verify_homes(&cluster, false);
+    assert_eq!(code, 1, "{report:#}");
+    assert!(
+        checks(&report).contains(&"mount_duplicate".to_string()),
+        "{report:#}"
+    );
+}
