@@ -145,13 +145,7 @@ pub async fn run(options: Options<'_>, report: &mut Report) -> Result<i32> {
     report.dry_run = matches!(options.mode, Mode::Provision { dry_run: true });
 
     let spec = Spec::load(&target.config)?;
-    let planned = plan_everything(
-        &spec,
-        target,
-        options.reapply_changed_script,
-        &options.progress,
-    )
-    .await;
+    let planned = plan_everything(&spec, &options).await;
     let mut planned = match planned {
         Ok(p) => p,
         Err((e, preflight)) => {
@@ -373,6 +367,13 @@ fn findings(planned: &Planned) -> Result<Vec<Finding>> {
         found: Some(n.found.clone()),
         fix: n.fix.clone(),
     }));
+    findings.extend(planned.plan.unchecked.iter().map(|n| Finding {
+        subject: n.subject.clone(),
+        check: "not_checked".into(),
+        expected: Some(n.expected.clone()),
+        found: Some(n.found.clone()),
+        fix: n.fix.clone(),
+    }));
     let mut states = Vec::new();
     for node in &planned.nodes {
         let state = NodeState::read(&node.name, &node.ei_home)?;
@@ -450,10 +451,9 @@ fn distinct_homes(spec: &Spec) -> Result<()> {
 
 async fn plan_everything(
     spec: &Spec,
-    target: &Target,
-    reapply: bool,
-    progress: &Progress,
+    options: &Options<'_>,
 ) -> std::result::Result<Planned, PlanError> {
+    let (target, progress) = (options.target, &options.progress);
     let drivers: Vec<desired::Driver> = spec
         .nodes
         .iter()
@@ -534,10 +534,8 @@ async fn plan_everything(
     let mut plan = Plan::default();
     let mut server_side = match (server, facts) {
         (Some((conn, endpoint)), Some(facts)) => {
-            let side = plan_server(
-                spec, conn, endpoint, facts, &nodes, &local, reapply, &mut plan,
-            )
-            .await?;
+            let connected = (conn, endpoint, facts);
+            let side = plan_server(spec, connected, &nodes, &local, options, &mut plan).await?;
             Some(side)
         }
         _ => None,
@@ -587,14 +585,13 @@ async fn plan_everything(
 
 async fn plan_server(
     spec: &Spec,
-    mut conn: MySqlConnection,
-    endpoint: Endpoint,
-    facts: ServerFacts,
+    (mut conn, endpoint, facts): (MySqlConnection, Endpoint, ServerFacts),
     nodes: &[DesiredNode],
     local: &desired::LocalRegistries,
-    reapply_changed_script: bool,
+    options: &Options<'_>,
     plan: &mut Plan,
 ) -> std::result::Result<ServerSide, PlanError> {
+    let reapply_changed_script = options.reapply_changed_script;
     let (path, because) = dbscript::choose(&spec.dbscript, &facts).map_err(|e| (e, None))?;
     let script = Arc::new(dbscript::load(&path, because).map_err(|e| (e, None))?);
     let desired = desired::server(spec, &facts, nodes, local, script.clone());
@@ -608,7 +605,9 @@ async fn plan_server(
     let (preflight, refusal) = preflight::run(spec, &mut conn, &endpoint, &facts, &desired)
         .await
         .map_err(|e| (e, None))?;
-    if let Some(refusal) = refusal {
+    // What would make provisioning fail (an admin that may not create accounts, a charset whose keys are
+    // too long) is no reason not to look: verify only reads, and the pre-flight block still says it.
+    if let (Some(refusal), false) = (refusal, options.mode == Mode::Verify) {
         return Err((refusal, Some(preflight)));
     }
     let members = members::others(&spec.server, &endpoint);
@@ -644,6 +643,7 @@ async fn plan_server(
             plan.conflicts.extend(server_plan.conflicts);
             plan.notices.extend(server_plan.notices);
             plan.warnings.extend(server_plan.warnings);
+            plan.unchecked.extend(server_plan.unchecked);
             Ok(side)
         }
         Err(e) => Err((e, Some(side.preflight))),

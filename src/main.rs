@@ -88,7 +88,12 @@ fn finish(cli: &Cli, outcome: eidb::error::Result<i32>, mut report: Report) -> E
         Ok(code) => code,
         Err(error) => {
             report.status = "failed".to_string();
-            let code = error.exit_code();
+            // verify exits 0 in sync, 1 drift, 2 trouble (as `diff` does): a monitor must tell a cluster
+            // that drifted from one that could not be checked.
+            let code = match cli.command {
+                Command::Verify(_) => EXIT_BAD_INPUT,
+                Command::Provision(_) => error.exit_code(),
+            };
             report.error = Some(ErrorReport {
                 message: error.message.clone(),
                 hint: error.hint.clone(),

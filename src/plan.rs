@@ -260,6 +260,8 @@ pub struct Plan {
     /// What a person should know but is not drift (a shared account, a login that could not be proven
     /// from here, account rows eidb did not create): warnings in provision and verify alike.
     pub warnings: Vec<Conflict>,
+    /// What could not be checked for lack of a privilege (verify's `not_checked` findings).
+    pub unchecked: Vec<Conflict>,
 }
 
 impl Plan {
@@ -479,9 +481,19 @@ pub fn server(
             });
         }
     }
-    shadowing_rows(&mut plan, desired, actual, history);
-    for host in &desired.account.hosts {
-        account_changes(&mut plan, desired, actual, history, host, &login);
+    if let Some(needed) = &actual.accounts_unreadable {
+        plan.unchecked.push(Conflict {
+            subject: format!("account '{}'", desired.account.name),
+            expected: format!("the account's rows and grants, read with {needed}"),
+            found: "not checked: the connecting account may not read the privilege tables"
+                .to_string(),
+            fix: format!("grant the account verify connects as {needed}"),
+        });
+    } else {
+        shadowing_rows(&mut plan, desired, actual, history);
+        for host in &desired.account.hosts {
+            account_changes(&mut plan, desired, actual, history, host, &login);
+        }
     }
     for (node, database) in &desired.orphans {
         plan.warnings.push(Conflict {

@@ -1266,3 +1266,89 @@ async fn clean_two_node_cluster_verifies_in_sync_and_writes_nothing() {
         "verify records no run in the ledger"
     );
 }
+
+/// verify as a monitor runs it: with an account that may only read, and against a server that is down.
+/// Exit codes: 0 in sync, 1 drift (what could not be checked for lack of a privilege is a finding that
+/// names it), 2 trouble.
+#[tokio::test]
+async fn verify_works_with_a_read_only_account_and_tells_trouble_from_drift() {
+    let cluster = provisioned();
+    let pool = admin_pool().await;
+    let as_monitor = |user: &str| {
+        let spec = cluster.spec_text().replacen(
+            &format!("url = \"mysql://{}@", server().admin_user),
+            &format!("password_env = \"EIDB_IT_MONITOR_PW\"\nurl = \"mysql://{user}@"),
+            1,
+        );
+        let path = cluster.dir.path().join(format!("{user}.toml"));
+        std::fs::write(&path, spec).unwrap();
+        let mut output = cluster.eidb_command(&path, &["verify", "--output", "json"]);
+        let output = output
+            .env("EIDB_IT_MONITOR_PW", "monitor-pw-1")
+            .output()
+            .unwrap();
+        let report: Value = serde_json::from_slice(&output.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&output.stderr)));
+        (output.status.code().unwrap_or(-1), report)
+    };
+
+    let reader = common::unique_name("mon");
+    exec(
+        &pool,
+        &format!("CREATE USER '{reader}'@'%' IDENTIFIED BY 'monitor-pw-1'"),
+    )
+    .await;
+    exec(
+        &pool,
+        &format!("GRANT SELECT, REFERENCES, TRIGGER ON *.* TO '{reader}'@'%'"),
+    )
+    .await;
+    let (code, report) = as_monitor(&reader);
+    assert_eq!(code, 0, "SELECT ON *.* is all verify needs: {report:#}");
+    assert_eq!(report["status"], "in_sync", "{report:#}");
+
+    // Only the cluster's databases and the ledger: the account and its grants cannot be read.
+    let narrow = common::unique_name("mon");
+    exec(
+        &pool,
+        &format!("CREATE USER '{narrow}'@'%' IDENTIFIED BY 'monitor-pw-1'"),
+    )
+    .await;
+    for db in cluster
+        .databases()
+        .iter()
+        .chain(["EIDB_META".to_string()].iter())
+    {
+        exec(
+            &pool,
+            &format!("GRANT SELECT, REFERENCES, TRIGGER, EXECUTE ON `{db}`.* TO '{narrow}'@'%'"),
+        )
+        .await;
+    }
+    let (code, report) = as_monitor(&narrow);
+    assert_eq!(code, 1, "{report:#}");
+    let findings = report["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 1, "{report:#}");
+    assert_eq!(findings[0]["check"], "not_checked");
+    assert!(
+        text(&findings[0]["fix"]).contains("mysql.user"),
+        "{report:#}"
+    );
+
+    // The server is not there: trouble, not drift.
+    let spec = cluster
+        .spec_text()
+        .replace(&format!(":{}\"", server().port), ":1\"");
+    let down = cluster.dir.path().join("down.toml");
+    std::fs::write(&down, spec).unwrap();
+    let output = cluster.eidb_with(&down, &["verify", "--output", "json"]);
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["status"], "failed", "{report:#}");
+    assert_eq!(report["error"]["exit_code"], 2, "{report:#}");
+}

@@ -27,6 +27,21 @@ fn quoted_list<'a>(items: impl Iterator<Item = &'a str>, backslashes: Backslashe
 /// The inspection query, shipped as SQL (see the file for its placeholders).
 const INSPECT_SQL: &str = include_str!("../../sql/inspect.sql");
 
+/// Where the inspection query's last part, the account's rows from `mysql.user`, begins.
+const ACCOUNT_PART: &str = "-- Every row of the account's name";
+
+/// What reading the account and its grants takes (besides the cluster's databases).
+pub const PRIVILEGE_TABLES_NEEDED: &str =
+    "SELECT on mysql.user, mysql.db, mysql.tables_priv and mysql.procs_priv (or SELECT ON *.*)";
+
+/// Access denied to a table or database (1142, 1143, 1044).
+fn is_denied(e: &sqlx::Error) -> bool {
+    matches!(
+        crate::mysql::connect::mysql_code(e),
+        Some(1142 | 1143 | 1044)
+    )
+}
+
 /// Names compared case-insensitively, as MySQL compares index names and as WSO2's upper-case names are
 /// found on servers with `lower_case_table_names` set.
 pub fn key(name: &str) -> String {
@@ -132,6 +147,8 @@ pub struct Actual {
     pub accounts: BTreeMap<String, ActualAccount>,
     /// The host parts of the anonymous rows (`''@host`), which match every user name.
     pub anonymous_hosts: Vec<String>,
+    /// The accounts and grants could not be read for lack of a privilege: what is missing.
+    pub accounts_unreadable: Option<String>,
 }
 
 impl Actual {
@@ -163,10 +180,17 @@ pub async fn read(
     let sql = INSPECT_SQL
         .replace("{databases}", &list)
         .replace("{user}", &quote::literal(account, backslashes));
-    let rows = sqlx::raw_sql(&sql)
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(|e| statement_error(&e, "reading the databases and the account"))?;
+    let rows = match sqlx::raw_sql(&sql).fetch_all(&mut *conn).await {
+        // A monitoring account that may not read the privilege tables still checks everything else.
+        Err(e) if is_denied(&e) && !account.is_empty() => {
+            actual.accounts_unreadable = Some(PRIVILEGE_TABLES_NEEDED.to_string());
+            let without_accounts = &sql[..sql.find(ACCOUNT_PART).unwrap_or(sql.len())];
+            let without_accounts = without_accounts.trim_end().trim_end_matches("UNION ALL");
+            sqlx::raw_sql(without_accounts).fetch_all(&mut *conn).await
+        }
+        other => other,
+    }
+    .map_err(|e| statement_error(&e, "reading the databases and the account"))?;
     let mut account_rows = Vec::new();
     for row in rows {
         let get = |i: usize| {
@@ -230,7 +254,13 @@ pub async fn read(
     // Rows of tables in a database that SCHEMATA did not list cannot happen; drop half-filled entries anyway.
     actual.databases.retain(|_, db| !db.charset.is_empty());
     if !account_rows.is_empty() {
-        let mut grants = grants::read(conn, account, backslashes).await?;
+        let mut grants = match grants::read(conn, account, backslashes).await {
+            Err(e) if e.message.contains("denied") => {
+                actual.accounts_unreadable = Some(PRIVILEGE_TABLES_NEEDED.to_string());
+                Default::default()
+            }
+            other => other?,
+        };
         for (host, plugin) in account_rows {
             actual.accounts.insert(
                 host_key(&host),
