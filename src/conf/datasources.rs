@@ -101,6 +101,45 @@ pub fn read_datasource_passwords(
         .collect())
 }
 
+/// WSO2's shipped password of the embedded H2 database: known to everyone, so not a secret to protect.
+pub const SHIPPED_H2_PASSWORD: &str = "wso2carbon";
+
+/// The datasources whose `<password>` holds a real password in plain text (no `secretAlias`, not empty,
+/// not WSO2's shipped H2 default), by name (or JNDI name), for messages. A file that does not parse holds
+/// none that eidb can tell.
+pub fn plaintext_password_holders(xml: &str) -> Vec<String> {
+    let Ok(doc) = Document::parse(xml) else {
+        return Vec::new();
+    };
+    let Some(list) = doc
+        .expect_root(ROOT)
+        .ok()
+        .and_then(|root| doc.required_child(root, "datasources").ok())
+    else {
+        return Vec::new();
+    };
+    list.children_named("datasource")
+        .filter(|datasource| {
+            let Some(configuration) = configuration_of(datasource) else {
+                return false;
+            };
+            let Some(password) = configuration.child(PASSWORD) else {
+                return false;
+            };
+            let text = password.text().trim();
+            let url = configuration.child("url").map(Element::text).unwrap_or("");
+            let shipped_default = text == SHIPPED_H2_PASSWORD && url.trim().starts_with("jdbc:h2:");
+            secret_alias_attribute(password).is_none() && !text.is_empty() && !shipped_default
+        })
+        .map(|datasource| {
+            name_of(datasource)
+                .or_else(|| jndi_name(datasource))
+                .unwrap_or("(unnamed)")
+                .to_string()
+        })
+        .collect()
+}
+
 fn configuration_of(datasource: &Element) -> Option<&Element> {
     datasource.child("definition")?.child("configuration")
 }
