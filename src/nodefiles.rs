@@ -246,7 +246,7 @@ fn secret_mode(
     }
     if keep_mode {
         warnings.push(format!(
-            "node {}: {} holds a password in plain text ({}) and every local user can read it (mode {from:04o});              kept so because the spec sets node_files.keep_mode = true (remove it to have eidb take the              others' permissions away, or turn on secure_vault)",
+            "node {}: {} holds a password in plain text ({}) and every local user can read it (mode {from:04o}); kept so because the spec sets node_files.keep_mode = true (remove it to have eidb take the others' permissions away, or turn on secure_vault)",
             node.name,
             path.display(),
             holders.join(", ")
@@ -513,7 +513,7 @@ fn probe(path: &Path) -> Result<()> {
     }
     let temp = temp_builder(&temp_prefix("probe")).tempfile_in(dir).map_err(|e| {
         Error::input(format!("cannot create a file in {}: {e}", dir.display())).with_hint(format!(
-            "eidb replaces each file through a temp file in its folder: run eidb as the owner of the EI              installation, or make the folder writable (`lsattr -d {}` shows an immutable folder); nothing              was changed",
+            "eidb replaces each file through a temp file in its folder: run eidb as the owner of the EI installation, or make the folder writable (`lsattr -d {}` shows an immutable folder); nothing was changed",
             dir.display()
         ))
     })?;
@@ -539,10 +539,19 @@ fn probe(path: &Path) -> Result<()> {
                 group_name(meta.gid()),
                 user_name(me.0),
             ))
-            .with_hint(format!(
-                "run eidb as {} (the file's owner) or as root, or give the file to the account that runs the                  node and eidb (chown); nothing was changed",
-                user_name(meta.uid())
-            ))
+            .with_hint(if meta.uid() == 0 {
+                format!(
+                    "run eidb as root (sudo), or give the file back to the account that runs the node \
+                     (chown {} {}); nothing was changed",
+                    id_name("/etc/passwd", me.0).unwrap_or_else(|| me.0.to_string()),
+                    path.display()
+                )
+            } else {
+                format!(
+                    "run eidb as {} (the file's owner) or as root; nothing was changed",
+                    user_name(meta.uid())
+                )
+            })
         })?;
     }
     // Replacing a file is a rename over its directory entry: try one over a second link to it.
@@ -553,7 +562,7 @@ fn probe(path: &Path) -> Result<()> {
         {
             return Err(Error::input(format!("{} cannot be replaced: {e}", path.display()))
                 .with_hint(format!(
-                    "it is probably immutable or append-only (`lsattr {0}` shows `i` or `a`); remove the                      flag (chattr -i {0}) if eidb should change it; nothing was changed",
+                    "it is probably immutable or append-only (`lsattr {0}` shows `i` or `a`); remove the flag (chattr -i {0}) if eidb should change it; nothing was changed",
                     path.display()
                 )));
         }
@@ -562,7 +571,7 @@ fn probe(path: &Path) -> Result<()> {
     };
     fs::rename(temp.path(), link.path()).map_err(|e| {
         Error::input(format!("{} cannot be replaced: {e}", path.display())).with_hint(format!(
-            "eidb renames a new file over it; in a folder with the sticky bit only the owner of the file              or folder (or root) may: run eidb as {}; nothing was changed",
+            "eidb renames a new file over it; in a folder with the sticky bit only the owner of the file or folder (or root) may: run eidb as {}; nothing was changed",
             user_name(meta.uid())
         ))
     })?;
@@ -665,33 +674,12 @@ pub fn write_all(changes: &[Change]) -> Result<usize> {
     }
 
     // 1. Everything written in full, nothing renamed: a failure here leaves every file as it was.
-    let mut staged = Vec::with_capacity(pending.len());
-    for (path, before, after, final_mode, private_backup) in &pending {
-        let owner = fs::metadata(path).ok();
-        let dir = path.parent().unwrap_or(Path::new("."));
-        fs::create_dir_all(dir)
-            .map_err(|e| Error::failure(format!("cannot create {}: {e}", dir.display())))?;
-        let new = write_temp(dir, "new", after, *final_mode, owner.as_ref(), path)?;
-        let backup = if owner.is_some() && before != after && !backup_path(path).exists() {
-            let mode = owner
-                .as_ref()
-                .map(|m| m.permissions().mode() & 0o7777)
-                .map(|m| if *private_backup { m & !OTHERS } else { m });
-            Some(write_temp(dir, "orig", before, mode, owner.as_ref(), path)?)
-        } else {
-            None
-        };
-        let undo = match &owner {
-            None => None,
-            Some(meta) => Some(keep_old(dir, path, before, meta)?),
-        };
-        staged.push(Staged {
-            path,
-            new,
-            backup,
-            undo,
-        });
-    }
+    let staged = stage(&pending).map_err(|e| {
+        e.with_hint(
+            "no node file was changed: every new file is written in full before any is renamed; make room \
+             (or fix the folder) and run eidb again",
+        )
+    })?;
     sync_folders(staged.iter().map(|s| s.path));
 
     // 2. Every rename; a failure puts back the files already replaced.
@@ -767,6 +755,42 @@ pub fn write_all(changes: &[Change]) -> Result<usize> {
     sync_folders(written.iter().copied());
     Ok(written.len())
     // `done` drops here: the kept old inodes' names are removed.
+}
+
+/// A write waiting to happen: the file, its bytes before and after, its final mode, a private backup.
+type Pending<'a> = (&'a Path, &'a [u8], &'a [u8], Option<u32>, bool);
+
+/// Write every new file and backup beside its file and keep each file's current inode; rename nothing.
+fn stage<'a>(pending: &[Pending<'a>]) -> Result<Vec<Staged<'a>>> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut staged = Vec::with_capacity(pending.len());
+    for &(path, before, after, final_mode, private_backup) in pending {
+        let owner = fs::metadata(path).ok();
+        let dir = path.parent().unwrap_or(Path::new("."));
+        fs::create_dir_all(dir)
+            .map_err(|e| Error::failure(format!("cannot create {}: {e}", dir.display())))?;
+        let new = write_temp(dir, "new", after, final_mode, owner.as_ref(), path)?;
+        let backup = if owner.is_some() && before != after && !backup_path(path).exists() {
+            let mode = owner
+                .as_ref()
+                .map(|m| m.permissions().mode() & 0o7777)
+                .map(|m| if private_backup { m & !OTHERS } else { m });
+            Some(write_temp(dir, "orig", before, mode, owner.as_ref(), path)?)
+        } else {
+            None
+        };
+        let undo = match &owner {
+            None => None,
+            Some(meta) => Some(keep_old(dir, path, before, meta)?),
+        };
+        staged.push(Staged {
+            path,
+            new,
+            backup,
+            undo,
+        });
+    }
+    Ok(staged)
 }
 
 /// A temp file in `dir` holding `content`, with `mode` from its creation and `owner`'s owner and group
