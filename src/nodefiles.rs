@@ -533,7 +533,7 @@ fn probe(path: &Path) -> Result<()> {
     if me != (meta.uid(), meta.gid()) {
         std::os::unix::fs::chown(temp.path(), Some(meta.uid()), Some(meta.gid())).map_err(|e| {
             Error::input(format!(
-                "{} belongs to {}:{} and eidb runs as {}: it cannot give the new file that owner and group ({e})",
+                "{} belongs to {} (group {}) and eidb runs as {}: it cannot give the new file that owner and group ({e})",
                 path.display(),
                 user_name(meta.uid()),
                 group_name(meta.gid()),
