@@ -147,6 +147,19 @@ pub async fn run(options: Options<'_>, report: &mut Report) -> Result<i32> {
         }
     };
     report.warnings.append(&mut planned.warnings);
+    if options.mode != (Mode::Provision { dry_run: false }) {
+        let left = nodefiles::leftovers(&planned.nodes);
+        if !left.is_empty() {
+            report.warnings.push(format!(
+                "{} temp file(s) left by an interrupted eidb run: {}; the next provision removes them",
+                left.len(),
+                left.iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+    }
     report.conflicts = planned.plan.conflicts.clone();
     report.warnings.extend(
         planned

@@ -460,11 +460,10 @@ fn node_folders(ei_home: &Path) -> Vec<PathBuf> {
     folders
 }
 
-/// Remove the temp files an interrupted run (killed in its file phase) left in the nodes' folders: only
-/// eidb's own (by name), and not those of a process that still runs (another eidb writing the same
-/// files now). Provision only; returns what was removed.
-pub fn remove_leftovers(nodes: &[DesiredNode]) -> Vec<PathBuf> {
-    let mut removed = Vec::new();
+/// The temp files interrupted runs (killed in their file phase) left in the nodes' folders: eidb's own (by
+/// name), not those of a process that still runs (another eidb writing the same files now). Read only.
+pub fn leftovers(nodes: &[DesiredNode]) -> Vec<PathBuf> {
+    let mut found = Vec::new();
     for node in nodes {
         for folder in node_folders(&node.ei_home) {
             let Ok(entries) = fs::read_dir(&folder) else {
@@ -475,17 +474,21 @@ pub fn remove_leftovers(nodes: &[DesiredNode]) -> Vec<PathBuf> {
                     continue;
                 };
                 let running = maker.is_some_and(|pid| Path::new(&format!("/proc/{pid}")).exists());
-                if running || !entry.file_type().is_ok_and(|t| t.is_file()) {
-                    continue;
-                }
-                let path = entry.path();
-                if fs::remove_file(&path).is_ok() {
-                    removed.push(path);
+                if !running && entry.file_type().is_ok_and(|t| t.is_file()) {
+                    found.push(entry.path());
                 }
             }
         }
     }
-    removed
+    found
+}
+
+/// Remove the [`leftovers`]; provision only. Returns what was removed.
+pub fn remove_leftovers(nodes: &[DesiredNode]) -> Vec<PathBuf> {
+    leftovers(nodes)
+        .into_iter()
+        .filter(|path| fs::remove_file(path).is_ok())
+        .collect()
 }
 
 /// Before any change (database or file): can every file of the plan be replaced as the write will do
@@ -642,6 +645,7 @@ pub fn write_all(changes: &[Change]) -> Result<usize> {
     let mut pending = Vec::with_capacity(edits.len());
     for (path, change) in &edits {
         let Change::EditFile {
+            node,
             before,
             after,
             mode,
@@ -661,13 +665,14 @@ pub fn write_all(changes: &[Change]) -> Result<usize> {
         }
         check_unchanged(path, before)?;
         let final_mode = mode.as_ref().map(|m| m.to).or(mode_now);
-        pending.push((
-            path.as_path(),
-            before.as_slice(),
-            after.as_slice(),
+        pending.push(Pending {
+            node,
+            path,
+            before,
+            after,
             final_mode,
-            *private_backup,
-        ));
+            private_backup: *private_backup,
+        });
     }
     if pending.is_empty() {
         return Ok(0);
@@ -757,31 +762,46 @@ pub fn write_all(changes: &[Change]) -> Result<usize> {
     // `done` drops here: the kept old inodes' names are removed.
 }
 
-/// A write waiting to happen: the file, its bytes before and after, its final mode, a private backup.
-type Pending<'a> = (&'a Path, &'a [u8], &'a [u8], Option<u32>, bool);
+/// A write waiting to happen.
+struct Pending<'a> {
+    node: &'a str,
+    path: &'a Path,
+    before: &'a [u8],
+    after: &'a [u8],
+    final_mode: Option<u32>,
+    /// The backup, if one is made, loses the others' permissions (it holds a real password).
+    private_backup: bool,
+}
 
 /// Write every new file and backup beside its file and keep each file's current inode; rename nothing.
 fn stage<'a>(pending: &[Pending<'a>]) -> Result<Vec<Staged<'a>>> {
     use std::os::unix::fs::PermissionsExt;
     let mut staged = Vec::with_capacity(pending.len());
-    for &(path, before, after, final_mode, private_backup) in pending {
+    for write in pending {
+        let in_node = |e: Error| e.context(format!("node {}", write.node));
+        let (path, before, after) = (write.path, write.before, write.after);
         let owner = fs::metadata(path).ok();
         let dir = path.parent().unwrap_or(Path::new("."));
-        fs::create_dir_all(dir)
-            .map_err(|e| Error::failure(format!("cannot create {}: {e}", dir.display())))?;
-        let new = write_temp(dir, "new", after, final_mode, owner.as_ref(), path)?;
+        fs::create_dir_all(dir).map_err(|e| {
+            in_node(Error::failure(format!(
+                "cannot create {}: {e}",
+                dir.display()
+            )))
+        })?;
+        let new = write_temp(dir, "new", after, write.final_mode, owner.as_ref(), path)
+            .map_err(in_node)?;
         let backup = if owner.is_some() && before != after && !backup_path(path).exists() {
             let mode = owner
                 .as_ref()
                 .map(|m| m.permissions().mode() & 0o7777)
-                .map(|m| if private_backup { m & !OTHERS } else { m });
-            Some(write_temp(dir, "orig", before, mode, owner.as_ref(), path)?)
+                .map(|m| if write.private_backup { m & !OTHERS } else { m });
+            Some(write_temp(dir, "orig", before, mode, owner.as_ref(), path).map_err(in_node)?)
         } else {
             None
         };
         let undo = match &owner {
             None => None,
-            Some(meta) => Some(keep_old(dir, path, before, meta)?),
+            Some(meta) => Some(keep_old(dir, path, before, meta).map_err(in_node)?),
         };
         staged.push(Staged {
             path,

@@ -374,7 +374,10 @@ async fn full_disk_is_found_before_the_first_rename_and_every_file_stays() {
         (vec![], vec![]),
         "no temp file, no backup"
     );
-    assert!(said.contains("No space left"), "says why:\n{said}");
+    assert!(
+        said.contains("No space left") && said.contains("node node"),
+        "says why, and on which node:\n{said}"
+    );
     assert!(
         said.contains("no node file was changed"),
         "says that every file is as it was:\n{said}"
@@ -435,6 +438,18 @@ async fn sigkill_in_the_file_phase_then_rerun_removes_the_temp_files_and_converg
     );
     let (left, _) = eidb_files(&cluster);
     assert_eq!(left, temps, "the killed run's temp files stay behind");
+
+    // verify says so and removes nothing (it stays read-only).
+    let verify = cluster.eidb(&["verify"]);
+    let verify_said = outputs(&verify);
+    assert!(
+        verify_said.contains(&format!(
+            "{} temp file(s) left by an interrupted eidb run",
+            temps.len()
+        )),
+        "{verify_said}"
+    );
+    assert_eq!(eidb_files(&cluster).0, temps, "verify removes nothing");
 
     let rerun = cluster.eidb(&["provision"]);
     let said = outputs(&rerun);
