@@ -604,8 +604,8 @@ fn id_name(file: &str, id: u32) -> Option<String> {
 /// file's current inode kept under a temp name.
 struct Staged<'a> {
     path: &'a Path,
-    new: tempfile::NamedTempFile,
-    backup: Option<tempfile::NamedTempFile>,
+    new: tempfile::TempPath,
+    backup: Option<tempfile::TempPath>,
     undo: Option<Undo>,
 }
 
@@ -614,14 +614,14 @@ enum Undo {
     /// A second link to the file's inode (the file itself: owner, mode, content).
     Link(tempfile::NamedTempFile<()>),
     /// A copy, where hard links cannot be made.
-    Copy(tempfile::NamedTempFile),
+    Copy(tempfile::TempPath),
 }
 
 impl Undo {
     fn path(&self) -> &Path {
         match self {
             Undo::Link(t) => t.path(),
-            Undo::Copy(t) => t.path(),
+            Undo::Copy(t) => t,
         }
     }
 }
@@ -814,7 +814,8 @@ fn stage<'a>(pending: &[Pending<'a>]) -> Result<Vec<Staged<'a>>> {
 }
 
 /// A temp file in `dir` holding `content`, with `mode` from its creation and `owner`'s owner and group
-/// (when they differ from eidb's), fsynced.
+/// (when they differ from eidb's), fsynced and closed (a run over many nodes holds no file open); the
+/// path is removed when dropped unless persisted.
 fn write_temp(
     dir: &Path,
     kind: &str,
@@ -822,7 +823,7 @@ fn write_temp(
     mode: Option<u32>,
     owner: Option<&fs::Metadata>,
     for_file: &Path,
-) -> Result<tempfile::NamedTempFile> {
+) -> Result<tempfile::TempPath> {
     use std::os::unix::fs::{MetadataExt, PermissionsExt};
     let fail =
         |e: std::io::Error| Error::failure(format!("cannot write {}: {e}", for_file.display()));
@@ -860,7 +861,7 @@ fn write_temp(
     }
     temp.write_all(content).map_err(fail)?;
     temp.as_file().sync_all().map_err(fail)?;
-    Ok(temp)
+    Ok(temp.into_temp_path())
 }
 
 /// Keep the file's current inode under a temp name until every file is replaced: a second hard link
