@@ -253,6 +253,19 @@ fn secret_mode(
         ));
         return None;
     }
+    let meta = fs::metadata(path).ok()?;
+    if std::os::unix::fs::MetadataExt::uid(&meta) == 0 {
+        // The node may read the file as "other" (an installation left to root, the node run as a
+        // service account): after the change it would not.
+        warnings.push(format!(
+            "node {}: {} belongs to root; once others lose their permissions only root and group {} read it: \
+             make sure the WSO2 process runs as one of them, or give the file to the account that runs it \
+             (chown), or keep the mode with node_files.keep_mode = true",
+            node.name,
+            path.display(),
+            group_name(std::os::unix::fs::MetadataExt::gid(&meta))
+        ));
+    }
     Some(ModeChange {
         from,
         to: from & !OTHERS,

@@ -105,6 +105,15 @@ async fn provision_takes_others_read_away_from_the_file_with_the_password() {
         "{change:#}"
     );
     assert_eq!(mode_of(&datasources), 0o644, "a dry run changes nothing");
+    if uid == 0 {
+        // The tests run as root, so the copies are root's: the node may have read them as "other".
+        assert!(
+            dry_run["warnings"]
+                .to_string()
+                .contains("belongs to root; once others lose their permissions"),
+            "{dry_run:#}"
+        );
+    }
 
     let (code, report) = cluster.eidb_json(&["provision"]);
     assert_eq!(code, 0, "{report:#}");

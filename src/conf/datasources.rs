@@ -369,6 +369,26 @@ mod tests {
     use super::super::xml::mask_passwords;
     use super::*;
 
+    #[test]
+    fn plaintext_passwords_are_found_but_not_aliases_empties_or_the_shipped_h2_default() {
+        let ds = |name: &str, url: &str, password: &str| {
+            format!(
+                "<datasource><name>{name}</name><definition type=\"RDBMS\"><configuration><url>{url}</url>\
+                 {password}</configuration></definition></datasource>"
+            )
+        };
+        let xml = format!(
+            "<datasources-configuration xmlns:svns=\"http://org.wso2.securevault/configuration\"><datasources>{}{}{}{}{}</datasources></datasources-configuration>",
+            ds("H2", "jdbc:h2:./repository/database/WSO2CARBON_DB", "<password>wso2carbon</password>"),
+            ds("ALIAS", "jdbc:mysql://db/A", "<password svns:secretAlias=\"A.Password\">password</password>"),
+            ds("EMPTY", "jdbc:mysql://db/E", "<password></password>"),
+            ds("MYSQL", "jdbc:mysql://db/M", "<password>wso2carbon</password>"),
+            ds("OTHER_H2", "jdbc:h2:mem:x", "<password>s3cret</password>"),
+        );
+        assert_eq!(plaintext_password_holders(&xml), ["MYSQL", "OTHER_H2"]);
+        assert!(plaintext_password_holders("<not-xml").is_empty());
+    }
+
     const FIXTURE: &str =
         include_str!("../../tests/fixtures/ei-home/conf/datasources/master-datasources.xml");
     const OWNED: &[&str] = &[
