@@ -47,6 +47,8 @@ struct Planned {
     server: Option<ServerSide>,
     nodes: Vec<DesiredNode>,
     warnings: Vec<String>,
+    /// The spec keeps the modes of files with plaintext passwords (`node_files.keep_mode`).
+    keep_mode: bool,
 }
 
 struct ServerSide {
@@ -154,6 +156,19 @@ pub async fn run(options: Options<'_>, report: &mut Report) -> Result<i32> {
         }
     };
     report.warnings.append(&mut planned.warnings);
+    if options.mode != (Mode::Provision { dry_run: false }) {
+        let left = nodefiles::leftovers(&planned.nodes);
+        if !left.is_empty() {
+            report.warnings.push(format!(
+                "{} temp file(s) left by an interrupted eidb run: {}; the next provision removes them",
+                left.len(),
+                left.iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+    }
     report.conflicts = planned.plan.conflicts.clone();
     report.warnings.extend(
         planned
@@ -239,6 +254,23 @@ pub async fn run(options: Options<'_>, report: &mut Report) -> Result<i32> {
                     planned.plan.conflicts.len()
                 )));
             }
+            // Before any change, database or file: a file that cannot be replaced is found now, not
+            // after the databases were made; and what a run killed in its file phase left is removed.
+            let leftovers = nodefiles::remove_leftovers(&planned.nodes);
+            if !leftovers.is_empty() {
+                options.progress.line(&format!(
+                    "removed {} temp file(s) an interrupted run left: {}",
+                    leftovers.len(),
+                    leftovers
+                        .iter()
+                        .map(|p| p.display().to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+            }
+            nodefiles::check_replaceable(&planned.plan.changes).inspect_err(|_| {
+                report.status = "failed".to_string();
+            })?;
             let (applied, held_back) =
                 apply_plan(&mut planned, &options).await.inspect_err(|_| {
                     report.status = "failed".to_string();
@@ -384,11 +416,10 @@ fn findings(planned: &Planned) -> Result<Vec<Finding>> {
                 .into_iter()
                 .filter(|f| f.check != "cache_id"),
         );
-        let edits = planned
-            .plan
-            .changes
-            .iter()
-            .filter(|c| matches!(c, Change::EditFile { node: n, .. } if n == &node.name));
+        // A change of mode alone is said by the `password_readable` finding, not as a content difference.
+        let edits = planned.plan.changes.iter().filter(|c| {
+            matches!(c, Change::EditFile { node: n, before, after, .. } if n == &node.name && before != after)
+        });
         if found.is_empty() {
             // The owned values read back right but the file still differs from what eidb writes (a password,
             // an element order eidb would normalise): say so with the diff.
@@ -406,6 +437,10 @@ fn findings(planned: &Planned) -> Result<Vec<Finding>> {
             }));
         }
         findings.extend(found);
+        if !planned.keep_mode {
+            // With keep_mode the plan's warning says it on every run; it is not drift.
+            findings.extend(verify::secrets_at_rest(&state, true));
+        }
         states.push(state);
     }
     let expected = planned
@@ -527,7 +562,10 @@ async fn plan_everything(
     let mut file_changes = Vec::new();
     if with_files {
         for node in &nodes {
-            file_changes.extend(nodefiles::plan(node).map_err(|e| (e, None))?);
+            let node_plan =
+                nodefiles::plan(node, spec.node_files.keep_mode).map_err(|e| (e, None))?;
+            file_changes.extend(node_plan.changes);
+            warnings.extend(node_plan.warnings);
         }
     }
 
@@ -580,6 +618,7 @@ async fn plan_everything(
         server: server_side,
         nodes,
         warnings,
+        keep_mode: spec.node_files.keep_mode,
     })
 }
 

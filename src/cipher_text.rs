@@ -49,6 +49,20 @@ pub fn edit(original: &str, entries: &[(String, SecretString)]) -> (String, Vec<
     (text, encrypted)
 }
 
+/// The keys whose value is a password in plain text (`key=[value]`, not yet encrypted by the cipher tool),
+/// WSO2's shipped default (`wso2carbon`) aside: what must not be readable by other users.
+pub fn plaintext_holders(text: &str) -> Vec<String> {
+    text.lines()
+        .filter_map(|line| {
+            let key = key_of(line)?;
+            let value = line.split_once(['=', ':'])?.1.trim();
+            let plain = value.strip_prefix('[')?.strip_suffix(']')?;
+            (!plain.is_empty() && plain != crate::conf::SHIPPED_H2_PASSWORD)
+                .then(|| key.to_string())
+        })
+        .collect()
+}
+
 /// The key of a `key=value` / `key: value` line; `None` for comments and blank lines.
 fn key_of(line: &str) -> Option<&str> {
     let trimmed = line.trim_start();
@@ -122,6 +136,13 @@ mod tests {
         let (text, encrypted) = edit(original, &[entry("A", "new")]);
         assert_eq!(text, original);
         assert_eq!(encrypted, ["A"]);
+    }
+
+    #[test]
+    fn plaintext_entries_are_found_and_the_shipped_default_is_not() {
+        let text =
+            "# c\nCarbon.Security.KeyStore.Password=[wso2carbon]\nA=[s3cret]\nB=kX3p9Qz==\nC=[]\n";
+        assert_eq!(plaintext_holders(text), ["A"]);
     }
 
     #[test]

@@ -12,7 +12,7 @@ use crate::cipher_text;
 use crate::conf;
 use crate::desired::DesiredNode;
 use crate::error::{Error, Result};
-use crate::plan::Change;
+use crate::plan::{Change, ModeChange};
 
 /// The three files eidb owns parts of, relative to EI_HOME.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -128,10 +128,18 @@ pub fn check_ei_home(node: &DesiredNode) -> Result<()> {
     Ok(())
 }
 
-/// The edits one node needs: an `EditFile` for each file whose content must change.
-pub fn plan(node: &DesiredNode) -> Result<Vec<Change>> {
+/// What one node needs: an `EditFile` for each file whose content or mode must change, and warnings.
+#[derive(Default)]
+pub struct NodePlan {
+    pub changes: Vec<Change>,
+    pub warnings: Vec<String>,
+}
+
+/// The edits one node needs. `keep_mode`: the spec keeps the modes of files that hold a plaintext password
+/// even when other users can read them (warned about on every run).
+pub fn plan(node: &DesiredNode, keep_mode: bool) -> Result<NodePlan> {
     check_ei_home(node)?;
-    let mut changes = Vec::new();
+    let mut out = NodePlan::default();
     for file in ConfFile::ALL {
         let path = node.ei_home.join(file.relative_path());
         let current =
@@ -140,32 +148,183 @@ pub fn plan(node: &DesiredNode) -> Result<Vec<Change>> {
             Error::input(format!("node {}: {}:{}:{}: {}", node.name, path.display(), e.line, e.column, e.message))
                 .with_hint("fix the XML by hand (or restore the file from the EI distribution); no file was changed")
         })?;
-        if edited != current.text {
-            // Found now, before anything changes anywhere, not half way through a run.
-            check_writable(&path).map_err(|e| e.context(format!("node {}", node.name)))?;
+        let holders = |text: &str| match file {
+            ConfFile::Datasources => conf::plaintext_password_holders(text),
+            _ => Vec::new(),
+        };
+        let mode = secret_mode(node, &path, &holders(&edited), keep_mode, &mut out.warnings);
+        if edited != current.text || mode.is_some() {
             let after = current
                 .encode(&edited)
                 .map_err(|e| e.context(format!("node {}", node.name)))?;
-            // The bytes the edit was computed from: a change made after this read is detected, not lost.
-            let before = current.bytes.clone();
-            changes.push(Change::EditFile {
+            out.changes.push(Change::EditFile {
                 node: node.name.clone(),
                 repoints: crate::plan::repoints(&current.text, &edited),
-                diff: masked_diff(file.relative_path(), &current.text, &edited),
+                diff: if edited == current.text {
+                    String::new()
+                } else {
+                    masked_diff(file.relative_path(), &current.text, &edited)
+                },
+                private_backup: !keep_mode && !holders(&current.text).is_empty(),
                 file: path,
-                before,
+                // The bytes the edit was computed from: a change made after this read is detected, not lost.
+                before: current.bytes,
                 after,
+                mode,
             });
         }
     }
     if !node.vault_entries.is_empty() {
-        changes.extend(plan_vault(node)?);
+        out.changes
+            .extend(plan_vault(node, keep_mode, &mut out.warnings)?);
+    } else {
+        // Without the vault eidb does not edit cipher-text.properties, but one holding plain passwords
+        // must not be readable by others either.
+        let path = node.ei_home.join(cipher_text::RELATIVE_PATH);
+        if let Ok(bytes) = fs::read(&path) {
+            let holders = cipher_text::plaintext_holders(&String::from_utf8_lossy(&bytes));
+            if let Some(mode) = secret_mode(node, &path, &holders, keep_mode, &mut out.warnings) {
+                out.changes.push(mode_only(node, path, bytes, mode));
+            }
+        }
     }
-    Ok(changes)
+    // The one-time backups hold the content before eidb first changed it: a real password too, maybe.
+    for live in [
+        node.ei_home.join(ConfFile::Datasources.relative_path()),
+        node.ei_home.join(cipher_text::RELATIVE_PATH),
+    ] {
+        let backup = backup_path(&live);
+        let Ok(bytes) = fs::read(&backup) else {
+            continue;
+        };
+        let holders = secret_holders(&live, &bytes);
+        if let Some(mode) = secret_mode(node, &backup, &holders, keep_mode, &mut out.warnings) {
+            out.changes.push(mode_only(node, backup, bytes, mode));
+        }
+    }
+    Ok(out)
+}
+
+fn mode_only(node: &DesiredNode, file: PathBuf, bytes: Vec<u8>, mode: ModeChange) -> Change {
+    Change::EditFile {
+        node: node.name.clone(),
+        repoints: Vec::new(),
+        file,
+        diff: String::new(),
+        before: bytes.clone(),
+        after: bytes,
+        mode: Some(mode),
+        private_backup: false,
+    }
+}
+
+/// What in a file's content is a password in plain text (by the live file's name: a backup is judged
+/// as the file it backs up).
+fn secret_holders(live: &Path, bytes: &[u8]) -> Vec<String> {
+    let text = String::from_utf8_lossy(bytes);
+    if live.ends_with(cipher_text::RELATIVE_PATH) {
+        cipher_text::plaintext_holders(&text)
+    } else {
+        conf::plaintext_password_holders(&text)
+    }
+}
+
+/// Permission bits for "other users": a file holding a plaintext password has none of them.
+const OTHERS: u32 = 0o007;
+
+/// The mode change a file holding these plaintext passwords needs (owner and group bits kept, so the
+/// WSO2 process that reads the file through its owner or group still does), or none.
+fn secret_mode(
+    node: &DesiredNode,
+    path: &Path,
+    holders: &[String],
+    keep_mode: bool,
+    warnings: &mut Vec<String>,
+) -> Option<ModeChange> {
+    use std::os::unix::fs::PermissionsExt;
+    let from = fs::metadata(path).ok()?.permissions().mode() & 0o7777;
+    if holders.is_empty() || from & OTHERS == 0 {
+        return None;
+    }
+    if keep_mode {
+        warnings.push(format!(
+            "node {}: {} holds a password in plain text ({}) and every local user can read it (mode {from:04o}); kept so because the spec sets node_files.keep_mode = true (remove it to have eidb take the others' permissions away, or turn on secure_vault)",
+            node.name,
+            path.display(),
+            holders.join(", ")
+        ));
+        return None;
+    }
+    let meta = fs::metadata(path).ok()?;
+    if std::os::unix::fs::MetadataExt::uid(&meta) == 0 {
+        // The node may read the file as "other" (an installation left to root, the node run as a
+        // service account): after the change it would not.
+        warnings.push(format!(
+            "node {}: {} belongs to root; once others lose their permissions only root and group {} read it: \
+             make sure the WSO2 process runs as one of them, or give the file to the account that runs it \
+             (chown), or keep the mode with node_files.keep_mode = true",
+            node.name,
+            path.display(),
+            group_name(std::os::unix::fs::MetadataExt::gid(&meta))
+        ));
+    }
+    Some(ModeChange {
+        from,
+        to: from & !OTHERS,
+        reason: format!(
+            "it holds a password in plain text ({}); other users must not read it",
+            holders.join(", ")
+        ),
+    })
+}
+
+/// A file that holds a password in plain text, as found, for verify.
+#[derive(Debug, Clone)]
+pub struct SecretFile {
+    pub path: PathBuf,
+    pub mode: u32,
+    /// What holds a plaintext password: datasource names or property keys.
+    pub holders: Vec<String>,
+}
+
+impl SecretFile {
+    pub fn readable_by_others(&self) -> bool {
+        self.mode & OTHERS != 0
+    }
+}
+
+/// The files under EI_HOME that hold a plaintext password (master-datasources.xml, cipher-text.properties
+/// and their `.eidb-orig` backups), read only.
+pub fn secret_files(ei_home: &Path) -> Vec<SecretFile> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut out = Vec::new();
+    for live in [
+        ei_home.join(ConfFile::Datasources.relative_path()),
+        ei_home.join(cipher_text::RELATIVE_PATH),
+    ] {
+        for path in [backup_path(&live), live.clone()] {
+            let (Ok(meta), Ok(bytes)) = (fs::metadata(&path), fs::read(&path)) else {
+                continue;
+            };
+            let holders = secret_holders(&live, &bytes);
+            if !holders.is_empty() {
+                out.push(SecretFile {
+                    path,
+                    mode: meta.permissions().mode() & 0o7777,
+                    holders,
+                });
+            }
+        }
+    }
+    out
 }
 
 /// The Secure Vault entries in conf/security/cipher-text.properties (a new file is made owner-only).
-fn plan_vault(node: &DesiredNode) -> Result<Option<Change>> {
+fn plan_vault(
+    node: &DesiredNode,
+    keep_mode: bool,
+    warnings: &mut Vec<String>,
+) -> Result<Option<Change>> {
     let path = node.ei_home.join(cipher_text::RELATIVE_PATH);
     let before = match fs::read(&path) {
         Ok(bytes) => bytes,
@@ -187,25 +346,38 @@ fn plan_vault(node: &DesiredNode) -> Result<Option<Change>> {
             path.display()
         );
     }
-    if edited == text {
+    let mode = secret_mode(
+        node,
+        &path,
+        &cipher_text::plaintext_holders(&edited),
+        keep_mode,
+        warnings,
+    );
+    if edited == text && mode.is_none() {
         return Ok(None);
     }
-    check_writable(&path).map_err(|e| e.context(format!("node {}", node.name)))?;
-    let diff = TextDiff::from_lines(&text, &edited)
-        .unified_diff()
-        .context_radius(2)
-        .header(
-            &format!("a/{}", cipher_text::RELATIVE_PATH),
-            &format!("b/{}", cipher_text::RELATIVE_PATH),
-        )
-        .to_string();
+    let diff = if edited == text {
+        String::new()
+    } else {
+        let diff = TextDiff::from_lines(&text, &edited)
+            .unified_diff()
+            .context_radius(2)
+            .header(
+                &format!("a/{}", cipher_text::RELATIVE_PATH),
+                &format!("b/{}", cipher_text::RELATIVE_PATH),
+            )
+            .to_string();
+        crate::redact::redact(&cipher_text::mask(&diff))
+    };
     Ok(Some(Change::EditFile {
         node: node.name.clone(),
         repoints: Vec::new(),
         file: path,
-        diff: crate::redact::redact(&cipher_text::mask(&diff)),
+        diff,
+        private_backup: !keep_mode && !cipher_text::plaintext_holders(&text).is_empty(),
         before,
         after: edited.into_bytes(),
+        mode,
     }))
 }
 
@@ -233,101 +405,516 @@ pub fn masked_diff(name: &str, before: &str, after: &str) -> String {
     crate::redact::redact(&diff.replace('\r', ""))
 }
 
-/// Write every file edit, or none: all folders are checked writable first, each file is backed up once
-/// (`<file>.eidb-orig`, the content before eidb first changed it), written to a temp file beside it,
-/// fsynced and renamed over it with its permissions kept. Should a later write fail, the files already
-/// written are put back.
-pub fn write_all(changes: &[Change]) -> Result<usize> {
-    // A conf file that is a symlink is written where it points, and stays a symlink.
-    let resolved: Vec<PathBuf> = changes
-        .iter()
-        .filter_map(|c| match c {
-            Change::EditFile { file, .. } => {
-                Some(fs::canonicalize(file).unwrap_or_else(|_| file.clone()))
-            }
-            _ => None,
-        })
-        .collect();
-    let mut resolved = resolved.iter();
-    let edits: Vec<(&Path, &[u8], &[u8])> = changes
-        .iter()
-        .filter_map(|c| match c {
-            Change::EditFile { before, after, .. } => Some((
-                resolved.next()?.as_path(),
-                before.as_slice(),
-                after.as_slice(),
-            )),
-            _ => None,
-        })
-        .collect();
-    let mut pending = Vec::with_capacity(edits.len());
-    for (path, before, after) in &edits {
-        check_writable(path)?;
-        // Another run (which held the lock while this one waited) may have written the same content.
-        if current_content(path)? == *after {
-            continue;
-        }
-        check_unchanged(path, before)?;
-        pending.push((*path, *before, *after));
-    }
-    let mut written: Vec<(&Path, &[u8])> = Vec::new();
-    for (path, before, after) in &pending {
-        let outcome = backup_once(path, before).and_then(|()| write_atomically(path, after));
-        if let Err(e) = outcome {
-            let mut not_restored = Vec::new();
-            for (done, original) in written.iter().rev() {
-                // A file eidb created (nothing before) is removed; any other gets its old bytes back.
-                let restored = if original.is_empty() {
-                    fs::remove_file(done).map_err(|e| e.to_string())
-                } else {
-                    write_atomically(done, original).map_err(|e| e.message)
-                };
-                if let Err(why) = restored {
-                    not_restored.push(format!("{} ({why})", done.display()));
-                }
-            }
-            let hint = if not_restored.is_empty() {
-                "no file was left changed: the files written before this one were restored"
-                    .to_string()
-            } else {
-                format!(
-                    "these files could not be restored and hold eidb's new content: {}",
-                    not_restored.join(", ")
-                )
-            };
-            return Err(e.with_hint(hint));
-        }
-        written.push((path, before));
-    }
-    Ok(written.len())
+// ---------------------------------------------------------------------------------------------------------
+// Writing: every new file is written in full (temp file beside it, final owner and mode from creation,
+// fsync) before any is renamed into place, so that a full disk or a failing folder is found while every
+// file is still as it was. Each replaced file's old inode is kept under a temp name (a hard link: no space
+// needed) until all are renamed, so that a failure half way puts the old files back by renaming alone.
+// ---------------------------------------------------------------------------------------------------------
+
+/// eidb's temp files are named `.eidb-<kind>-<pid>-XXXXXX.tmp` (earlier versions: `.eidb-XXXXXX.tmp`), in
+/// the folder of the file they belong to; nothing else is ever named so. The process id tells a live run's
+/// temp files from those of a run that was killed.
+const TEMP_PREFIX: &str = ".eidb-";
+const TEMP_SUFFIX: &str = ".tmp";
+const TEMP_RANDOM_LEN: usize = 6;
+/// `new`: a file's new content; `orig`: its one-time backup; `undo`: the replaced file, kept until every
+/// file is in place; `probe`: the check, before any change, that a file can be replaced.
+const TEMP_KINDS: [&str; 4] = ["new", "orig", "undo", "probe"];
+
+/// Test hook: when set to a path, the file phase stops after the first file is renamed into place (every
+/// other new file and backup is then written, not yet renamed), creates that path and waits until it is
+/// removed. Lets the tests look at the temp files' modes and kill a run in the file phase.
+const PAUSE_ENV: &str = "EIDB_TEST_PAUSE_IN_FILE_PHASE";
+
+/// Whether a file name is one of eidb's temp files.
+pub fn is_eidb_temp(name: &str) -> bool {
+    temp_name_parts(name).is_some()
 }
 
-fn check_writable(path: &Path) -> Result<()> {
-    // A file eidb creates may sit in a folder it creates too: check the nearest folder that exists.
+/// The process that made an eidb temp file (`None` for the names of earlier versions), or `None` for a
+/// name that is not one.
+fn temp_name_parts(name: &str) -> Option<Option<u32>> {
+    let middle = name.strip_prefix(TEMP_PREFIX)?.strip_suffix(TEMP_SUFFIX)?;
+    let random_ok =
+        |r: &str| r.len() == TEMP_RANDOM_LEN && r.chars().all(|c| c.is_ascii_alphanumeric());
+    if random_ok(middle) {
+        return Some(None);
+    }
+    let rest = TEMP_KINDS
+        .iter()
+        .find_map(|kind| middle.strip_prefix(kind)?.strip_prefix('-'))?;
+    let (pid, random) = rest.split_once('-')?;
+    let pid_ok = !pid.is_empty() && pid.len() <= 10 && pid.chars().all(|c| c.is_ascii_digit());
+    (pid_ok && random_ok(random)).then(|| pid.parse().ok())
+}
+
+/// The start of this process's temp file names of a kind.
+fn temp_prefix(kind: &str) -> String {
+    format!("{TEMP_PREFIX}{kind}-{}-", std::process::id())
+}
+
+fn temp_builder(prefix: &str) -> tempfile::Builder<'_, 'static> {
+    let mut builder = tempfile::Builder::new();
+    builder
+        .prefix(prefix)
+        .suffix(TEMP_SUFFIX)
+        .rand_bytes(TEMP_RANDOM_LEN);
+    builder
+}
+
+/// The folders eidb writes in under a node's EI_HOME.
+fn node_folders(ei_home: &Path) -> Vec<PathBuf> {
+    let mut folders: Vec<PathBuf> = ConfFile::ALL
+        .iter()
+        .map(|f| f.relative_path())
+        .chain([cipher_text::RELATIVE_PATH])
+        .filter_map(|f| ei_home.join(f).parent().map(Path::to_path_buf))
+        .collect();
+    folders.sort();
+    folders.dedup();
+    folders
+}
+
+/// The temp files interrupted runs (killed in their file phase) left in the nodes' folders: eidb's own (by
+/// name), not those of a process that still runs (another eidb writing the same files now). Read only.
+pub fn leftovers(nodes: &[DesiredNode]) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    for node in nodes {
+        for folder in node_folders(&node.ei_home) {
+            let Ok(entries) = fs::read_dir(&folder) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                let Some(maker) = entry.file_name().to_str().and_then(temp_name_parts) else {
+                    continue;
+                };
+                let running = maker.is_some_and(|pid| Path::new(&format!("/proc/{pid}")).exists());
+                if !running && entry.file_type().is_ok_and(|t| t.is_file()) {
+                    found.push(entry.path());
+                }
+            }
+        }
+    }
+    found
+}
+
+/// Remove the [`leftovers`]; provision only. Returns what was removed.
+pub fn remove_leftovers(nodes: &[DesiredNode]) -> Vec<PathBuf> {
+    leftovers(nodes)
+        .into_iter()
+        .filter(|path| fs::remove_file(path).is_ok())
+        .collect()
+}
+
+/// Before any change (database or file): can every file of the plan be replaced as the write will do
+/// it? In the file's folder: create a temp file, give it the file's owner and group, and rename it over
+/// a second link to the file (so the file itself is untouched). Finds a read-only folder, an immutable or
+/// append-only file (`chattr +i`/`+a`), a file of another owner that eidb's user cannot give a new file
+/// to, a sticky folder. Provision only: verify and --dry-run create no file.
+pub fn check_replaceable(changes: &[Change]) -> Result<()> {
+    for change in changes {
+        let Change::EditFile { node, file, .. } = change else {
+            continue;
+        };
+        let path = fs::canonicalize(file).unwrap_or_else(|_| file.clone());
+        probe(&path).map_err(|e| e.context(format!("node {node}")))?;
+    }
+    Ok(())
+}
+
+fn probe(path: &Path) -> Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    // A file eidb creates may sit in a folder it creates too: try the nearest folder that exists.
     let mut dir = path.parent().unwrap_or(Path::new("."));
     while !dir.exists() {
         dir = dir.parent().unwrap_or(Path::new("."));
     }
-    let probe = tempfile::Builder::new()
-        .prefix(".eidb-probe")
-        .tempfile_in(dir);
-    let meta = fs::metadata(path);
-    let read_only = meta
-        .as_ref()
-        .map(|m| m.permissions().readonly())
-        .unwrap_or(false);
-    match (probe, read_only) {
-        (Ok(_), false) => Ok(()),
-        (Err(e), _) => Err(
-            Error::input(format!("cannot write in {}: {e}", dir.display())).with_hint(
-                "run eidb as the user that owns the EI installation; no file was changed",
-            ),
-        ),
-        (_, true) => Err(
+    let temp = temp_builder(&temp_prefix("probe")).tempfile_in(dir).map_err(|e| {
+        Error::input(format!("cannot create a file in {}: {e}", dir.display())).with_hint(format!(
+            "eidb replaces each file through a temp file in its folder: run eidb as the owner of the EI installation, or make the folder writable (`lsattr -d {}` shows an immutable folder); nothing was changed",
+            dir.display()
+        ))
+    })?;
+    let Ok(meta) = fs::metadata(path) else {
+        return Ok(()); // a new file: creating one in its folder is all the write needs
+    };
+    if meta.permissions().readonly() {
+        return Err(
             Error::input(format!("{} is read-only", path.display())).with_hint(
-                "make it writable (chmod u+w) or run eidb as its owner; no file was changed",
+                "make it writable (chmod u+w) or run eidb as its owner; nothing was changed",
             ),
-        ),
+        );
+    }
+    let me = fs::metadata(temp.path())
+        .map(|m| (m.uid(), m.gid()))
+        .unwrap_or_default();
+    if me != (meta.uid(), meta.gid()) {
+        std::os::unix::fs::chown(temp.path(), Some(meta.uid()), Some(meta.gid())).map_err(|e| {
+            Error::input(format!(
+                "{} belongs to {} (group {}) and eidb runs as {}: it cannot give the new file that owner and group ({e})",
+                path.display(),
+                user_name(meta.uid()),
+                group_name(meta.gid()),
+                user_name(me.0),
+            ))
+            .with_hint(if meta.uid() == 0 {
+                format!(
+                    "run eidb as root (sudo), or give the file back to the account that runs the node \
+                     (chown {} {}); nothing was changed",
+                    id_name("/etc/passwd", me.0).unwrap_or_else(|| me.0.to_string()),
+                    path.display()
+                )
+            } else {
+                format!(
+                    "run eidb as {} (the file's owner) or as root; nothing was changed",
+                    user_name(meta.uid())
+                )
+            })
+        })?;
+    }
+    // Replacing a file is a rename over its directory entry: try one over a second link to it.
+    let link = match temp_builder(&temp_prefix("probe")).make_in(dir, |p| fs::hard_link(path, p)) {
+        Ok(link) => link,
+        Err(e)
+            if e.kind() == std::io::ErrorKind::PermissionDenied || e.raw_os_error() == Some(1) =>
+        {
+            return Err(Error::input(format!("{} cannot be replaced: {e}", path.display()))
+                .with_hint(format!(
+                    "it is probably immutable or append-only (`lsattr {0}` shows `i` or `a`); remove the flag (chattr -i {0}) if eidb should change it; nothing was changed",
+                    path.display()
+                )));
+        }
+        // A file system without hard links: the rename cannot be tried beforehand.
+        Err(_) => return Ok(()),
+    };
+    fs::rename(temp.path(), link.path()).map_err(|e| {
+        Error::input(format!("{} cannot be replaced: {e}", path.display())).with_hint(format!(
+            "eidb renames a new file over it; in a folder with the sticky bit only the owner of the file or folder (or root) may: run eidb as {}; nothing was changed",
+            user_name(meta.uid())
+        ))
+    })?;
+    drop(link); // removes the probe, now under the link's name
+    drop(temp); // its name is gone already
+    Ok(())
+}
+
+/// `name (uid N)` from /etc/passwd, or `uid N`.
+fn user_name(uid: u32) -> String {
+    id_name("/etc/passwd", uid).map_or_else(|| format!("uid {uid}"), |n| format!("{n} (uid {uid})"))
+}
+
+fn group_name(gid: u32) -> String {
+    id_name("/etc/group", gid).unwrap_or_else(|| format!("gid {gid}"))
+}
+
+fn id_name(file: &str, id: u32) -> Option<String> {
+    fs::read_to_string(file).ok()?.lines().find_map(|line| {
+        let mut fields = line.split(':');
+        let name = fields.next()?;
+        (fields.nth(1)?.parse::<u32>().ok()? == id).then(|| name.to_string())
+    })
+}
+
+/// One file's write, prepared: the new content and the backup written in full beside the file, the
+/// file's current inode kept under a temp name.
+struct Staged<'a> {
+    path: &'a Path,
+    new: tempfile::TempPath,
+    backup: Option<tempfile::TempPath>,
+    undo: Option<Undo>,
+}
+
+/// The file as it was, to put back by a rename.
+enum Undo {
+    /// A second link to the file's inode (the file itself: owner, mode, content).
+    Link(tempfile::NamedTempFile<()>),
+    /// A copy, where hard links cannot be made.
+    Copy(tempfile::TempPath),
+}
+
+impl Undo {
+    fn path(&self) -> &Path {
+        match self {
+            Undo::Link(t) => t.path(),
+            Undo::Copy(t) => t,
+        }
+    }
+}
+
+/// Write every file edit, or none. Each file is backed up once (`<file>.eidb-orig`, the content before
+/// eidb first changed it); its new content keeps the file's owner and group and gets its final mode from
+/// creation. Every new file and backup is written and fsynced before the first is renamed into place;
+/// should a rename fail, the files already replaced get their old inodes back and this run's backups go.
+pub fn write_all(changes: &[Change]) -> Result<usize> {
+    use std::os::unix::fs::PermissionsExt;
+    // A conf file that is a symlink is written where it points, and stays a symlink.
+    let edits: Vec<(PathBuf, &Change)> = changes
+        .iter()
+        .filter_map(|c| match c {
+            Change::EditFile { file, .. } => {
+                Some((fs::canonicalize(file).unwrap_or_else(|_| file.clone()), c))
+            }
+            _ => None,
+        })
+        .collect();
+    let mut pending = Vec::with_capacity(edits.len());
+    for (path, change) in &edits {
+        let Change::EditFile {
+            node,
+            before,
+            after,
+            mode,
+            private_backup,
+            ..
+        } = change
+        else {
+            continue;
+        };
+        // Another run (which held the lock while this one waited) may have done the same.
+        let mode_now = fs::metadata(path)
+            .ok()
+            .map(|m| m.permissions().mode() & 0o7777);
+        let mode_done = mode.as_ref().is_none_or(|m| mode_now == Some(m.to));
+        if current_content(path)? == *after && mode_done {
+            continue;
+        }
+        check_unchanged(path, before)?;
+        let final_mode = mode.as_ref().map(|m| m.to).or(mode_now);
+        pending.push(Pending {
+            node,
+            path,
+            before,
+            after,
+            final_mode,
+            private_backup: *private_backup,
+        });
+    }
+    if pending.is_empty() {
+        return Ok(0);
+    }
+
+    // 1. Everything written in full, nothing renamed: a failure here leaves every file as it was.
+    let staged = stage(&pending).map_err(|e| {
+        e.with_hint(
+            "no node file was changed: every new file is written in full before any is renamed; make room \
+             (or fix the folder) and run eidb again",
+        )
+    })?;
+    sync_folders(staged.iter().map(|s| s.path));
+
+    // 2. Every rename; a failure puts back the files already replaced.
+    let mut done: Vec<(&Path, Option<Undo>, bool)> = Vec::new();
+    let mut staged = staged.into_iter();
+    let mut first = true;
+    let failure = loop {
+        let Some(Staged {
+            path,
+            new,
+            backup,
+            undo,
+        }) = staged.next()
+        else {
+            break None;
+        };
+        let mut backed_up = false;
+        if let Some(backup) = backup {
+            match backup.persist_noclobber(backup_path(path)) {
+                Ok(_) => backed_up = true,
+                // Made meanwhile: the first backup stays.
+                Err(e) if e.error.kind() == std::io::ErrorKind::AlreadyExists => {}
+                Err(e) => {
+                    break Some(Error::failure(format!(
+                        "cannot write {}: {}",
+                        backup_path(path).display(),
+                        e.error
+                    )))
+                }
+            }
+        }
+        if let Err(e) = new.persist(path) {
+            if backed_up {
+                let _ = fs::remove_file(backup_path(path));
+            }
+            break Some(Error::failure(format!(
+                "cannot write {}: {}",
+                path.display(),
+                e.error
+            )));
+        }
+        done.push((path, undo, backed_up));
+        if first {
+            first = false;
+            pause_for_tests();
+        }
+    };
+    if let Some(e) = failure {
+        drop(staged); // removes the temp files not renamed
+        let mut not_restored = Vec::new();
+        for (path, undo, backed_up) in done.into_iter().rev() {
+            let restored = match &undo {
+                Some(undo) => fs::rename(undo.path(), path),
+                None => fs::remove_file(path), // a file eidb created
+            };
+            if let Err(why) = restored {
+                not_restored.push(format!("{} ({why})", path.display()));
+            } else if backed_up {
+                let _ = fs::remove_file(backup_path(path));
+            }
+        }
+        let hint = if not_restored.is_empty() {
+            "no file was left changed: the files replaced before this one were put back".to_string()
+        } else {
+            format!(
+                "these files could not be put back and hold eidb's new content: {}",
+                not_restored.join(", ")
+            )
+        };
+        return Err(e.with_hint(hint));
+    }
+    let written: Vec<&Path> = done.iter().map(|(path, ..)| *path).collect();
+    sync_folders(written.iter().copied());
+    Ok(written.len())
+    // `done` drops here: the kept old inodes' names are removed.
+}
+
+/// A write waiting to happen.
+struct Pending<'a> {
+    node: &'a str,
+    path: &'a Path,
+    before: &'a [u8],
+    after: &'a [u8],
+    final_mode: Option<u32>,
+    /// The backup, if one is made, loses the others' permissions (it holds a real password).
+    private_backup: bool,
+}
+
+/// Write every new file and backup beside its file and keep each file's current inode; rename nothing.
+fn stage<'a>(pending: &[Pending<'a>]) -> Result<Vec<Staged<'a>>> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut staged = Vec::with_capacity(pending.len());
+    for write in pending {
+        let in_node = |e: Error| e.context(format!("node {}", write.node));
+        let (path, before, after) = (write.path, write.before, write.after);
+        let owner = fs::metadata(path).ok();
+        let dir = path.parent().unwrap_or(Path::new("."));
+        fs::create_dir_all(dir).map_err(|e| {
+            in_node(Error::failure(format!(
+                "cannot create {}: {e}",
+                dir.display()
+            )))
+        })?;
+        let new = write_temp(dir, "new", after, write.final_mode, owner.as_ref(), path)
+            .map_err(in_node)?;
+        let backup = if owner.is_some() && before != after && !backup_path(path).exists() {
+            let mode = owner
+                .as_ref()
+                .map(|m| m.permissions().mode() & 0o7777)
+                .map(|m| if write.private_backup { m & !OTHERS } else { m });
+            Some(write_temp(dir, "orig", before, mode, owner.as_ref(), path).map_err(in_node)?)
+        } else {
+            None
+        };
+        let undo = match &owner {
+            None => None,
+            Some(meta) => Some(keep_old(dir, path, before, meta).map_err(in_node)?),
+        };
+        staged.push(Staged {
+            path,
+            new,
+            backup,
+            undo,
+        });
+    }
+    Ok(staged)
+}
+
+/// A temp file in `dir` holding `content`, with `mode` from its creation and `owner`'s owner and group
+/// (when they differ from eidb's), fsynced and closed (a run over many nodes holds no file open); the
+/// path is removed when dropped unless persisted.
+fn write_temp(
+    dir: &Path,
+    kind: &str,
+    content: &[u8],
+    mode: Option<u32>,
+    owner: Option<&fs::Metadata>,
+    for_file: &Path,
+) -> Result<tempfile::TempPath> {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let fail =
+        |e: std::io::Error| Error::failure(format!("cannot write {}: {e}", for_file.display()));
+    let prefix = temp_prefix(kind);
+    let mut builder = temp_builder(&prefix);
+    if let Some(mode) = mode {
+        // Created with the final mode (the umask may only take bits away), so the new content is never
+        // readable by more users than the finished file.
+        builder.permissions(fs::Permissions::from_mode(mode));
+    }
+    let mut temp = builder.tempfile_in(dir).map_err(fail)?;
+    if let Some(meta) = owner {
+        // Keep owner and group too: a file of the WSO2 service account edited by eidb under sudo must stay
+        // readable by the node.
+        let created = temp.as_file().metadata().map_err(fail)?;
+        if (created.uid(), created.gid()) != (meta.uid(), meta.gid()) {
+            std::os::unix::fs::fchown(temp.as_file(), Some(meta.uid()), Some(meta.gid())).map_err(
+                |e| {
+                    Error::failure(format!(
+                        "cannot keep the owner {}:{} of {}: {e}",
+                        user_name(meta.uid()),
+                        group_name(meta.gid()),
+                        for_file.display()
+                    ))
+                    .with_hint("run eidb as the file's owner or as root")
+                },
+            )?;
+        }
+    }
+    if let Some(mode) = mode {
+        // Exactly the mode (the umask took bits away; a chown clears set-id bits).
+        temp.as_file()
+            .set_permissions(fs::Permissions::from_mode(mode))
+            .map_err(fail)?;
+    }
+    temp.write_all(content).map_err(fail)?;
+    temp.as_file().sync_all().map_err(fail)?;
+    Ok(temp.into_temp_path())
+}
+
+/// Keep the file's current inode under a temp name until every file is replaced: a second hard link
+/// (no space needed, owner and mode kept as they are), or a copy where links cannot be made.
+fn keep_old(dir: &Path, path: &Path, before: &[u8], meta: &fs::Metadata) -> Result<Undo> {
+    use std::os::unix::fs::PermissionsExt;
+    let linked = temp_builder(&temp_prefix("undo")).make_in(dir, |p| fs::hard_link(path, p));
+    match linked {
+        Ok(link) => Ok(Undo::Link(link)),
+        Err(_) => {
+            let mode = meta.permissions().mode() & 0o7777;
+            write_temp(dir, "undo", before, Some(mode), Some(meta), path).map(Undo::Copy)
+        }
+    }
+}
+
+fn sync_folders<'p>(paths: impl Iterator<Item = &'p Path>) {
+    let mut folders: Vec<&Path> = paths.filter_map(Path::parent).collect();
+    folders.sort();
+    folders.dedup();
+    for folder in folders {
+        if let Ok(dir) = fs::File::open(folder) {
+            let _ = dir.sync_all();
+        }
+    }
+}
+
+fn pause_for_tests() {
+    let Some(marker) = std::env::var_os(PAUSE_ENV) else {
+        return;
+    };
+    let marker = PathBuf::from(marker);
+    if fs::write(&marker, b"paused in the file phase\n").is_err() {
+        return;
+    }
+    while marker.exists() {
+        std::thread::sleep(std::time::Duration::from_millis(20));
     }
 }
 
@@ -354,58 +941,6 @@ fn backup_path(path: &Path) -> PathBuf {
     let mut name = path.file_name().unwrap_or_default().to_os_string();
     name.push(BACKUP_SUFFIX);
     path.with_file_name(name)
-}
-
-fn backup_once(path: &Path, original: &[u8]) -> Result<()> {
-    let backup = backup_path(path);
-    if backup.exists() || !path.exists() {
-        return Ok(());
-    }
-    write_atomically_new(&backup, original, path)
-}
-
-fn write_atomically(path: &Path, content: &[u8]) -> Result<()> {
-    write_atomically_new(path, content, path)
-}
-
-/// Write `content` to `path` through a temp file in the same folder, taking permissions from `mode_of`.
-fn write_atomically_new(path: &Path, content: &[u8], mode_of: &Path) -> Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    fs::create_dir_all(dir)
-        .map_err(|e| Error::failure(format!("cannot create {}: {e}", dir.display())))?;
-    let fail = |e: std::io::Error| Error::failure(format!("cannot write {}: {e}", path.display()));
-    let mut temp = tempfile::Builder::new()
-        .prefix(".eidb-")
-        .suffix(".tmp")
-        .tempfile_in(dir)
-        .map_err(fail)?;
-    temp.write_all(content).map_err(fail)?;
-    if let Ok(meta) = fs::metadata(mode_of) {
-        // Keep owner and group too: a file of the WSO2 service account edited by eidb under sudo must stay
-        // readable by the node.
-        use std::os::unix::fs::MetadataExt;
-        let created = fs::metadata(temp.path()).map_err(fail)?;
-        if (created.uid(), created.gid()) != (meta.uid(), meta.gid()) {
-            std::os::unix::fs::chown(temp.path(), Some(meta.uid()), Some(meta.gid())).map_err(
-                |e| {
-                    Error::failure(format!(
-                        "cannot keep the owner {}:{} of {}: {e}",
-                        meta.uid(),
-                        meta.gid(),
-                        mode_of.display()
-                    ))
-                    .with_hint("run eidb as the file's owner or as root")
-                },
-            )?;
-        }
-        fs::set_permissions(temp.path(), meta.permissions()).map_err(fail)?;
-    }
-    temp.as_file().sync_all().map_err(fail)?;
-    temp.persist(path).map_err(|e| fail(e.error))?;
-    if let Ok(dir) = fs::File::open(dir) {
-        let _ = dir.sync_all();
-    }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -442,6 +977,8 @@ mod tests {
             diff: String::new(),
             before: before.into(),
             after: after.into(),
+            mode: None,
+            private_backup: false,
         };
         write_all(&[change("one", "two")]).unwrap();
         write_all(&[change("two", "three")]).unwrap();
@@ -454,5 +991,85 @@ mod tests {
         let err = write_all(&[change("stale", "four")]).unwrap_err();
         assert!(err.message.contains("changed while"), "{}", err.message);
         assert_eq!(fs::read_to_string(&path).unwrap(), "three");
+    }
+
+    #[test]
+    fn temp_names_are_recognised_and_nothing_else() {
+        for name in [
+            ".eidb-new-1-Ab3dE1.tmp",
+            ".eidb-orig-4194304-000000.tmp",
+            ".eidb-undo-77-zzzzzz.tmp",
+            ".eidb-probe-123-Q1w2E3.tmp",
+            ".eidb-Ab3dE1.tmp",
+        ] {
+            assert!(is_eidb_temp(name), "{name}");
+        }
+        for name in [
+            "master-datasources.xml",
+            "registry.xml.eidb-orig",
+            ".eidb-new-Ab3dE1.tmp",
+            ".eidb-new-12-Ab3dE.tmp",
+            ".eidb-new-12-Ab3dE12.tmp",
+            ".eidb-new-x1-Ab3dE1.tmp",
+            ".eidb-new--Ab3dE1.tmp",
+            ".eidb-mine-12-Ab3dE1.tmp",
+            "x.eidb-new-12-Ab3dE1.tmp",
+            ".eidb-new-12-Ab3dE1.tmp~",
+        ] {
+            assert!(!is_eidb_temp(name), "{name}");
+        }
+    }
+
+    #[test]
+    fn a_mode_change_is_written_with_a_private_backup_and_no_temp_left() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.xml");
+        fs::write(&path, "old secret").unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
+        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let edit = Change::EditFile {
+            node: "n".into(),
+            repoints: Vec::new(),
+            file: path.clone(),
+            diff: String::new(),
+            before: b"old secret".to_vec(),
+            after: b"new secret".to_vec(),
+            mode: Some(ModeChange {
+                from: 0o644,
+                to: 0o640,
+                reason: "test".into(),
+            }),
+            private_backup: true,
+        };
+        assert_eq!(write_all(&[edit]).unwrap(), 1);
+        assert_eq!(fs::read_to_string(&path).unwrap(), "new secret");
+        assert_eq!(mode(&path), 0o640);
+        assert_eq!(mode(&backup_path(&path)), 0o640);
+        // The mode alone: the content stays, no second backup.
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o604)).unwrap();
+        let mode_only = Change::EditFile {
+            node: "n".into(),
+            repoints: Vec::new(),
+            file: path.clone(),
+            diff: String::new(),
+            before: b"new secret".to_vec(),
+            after: b"new secret".to_vec(),
+            mode: Some(ModeChange {
+                from: 0o604,
+                to: 0o600,
+                reason: "test".into(),
+            }),
+            private_backup: false,
+        };
+        assert_eq!(write_all(std::slice::from_ref(&mode_only)).unwrap(), 1);
+        assert_eq!(mode(&path), 0o600);
+        assert_eq!(write_all(&[mode_only]).unwrap(), 0, "done already");
+        let mut names: Vec<String> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["f.xml", "f.xml.eidb-orig"]);
     }
 }

@@ -98,7 +98,28 @@ pub enum Change {
         before: Vec<u8>,
         #[serde(skip)]
         after: Vec<u8>,
+        /// The file's mode changes too (a plaintext password must not be readable by other users).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        mode: Option<ModeChange>,
+        /// The one-time backup of `before`, when one is made, is not readable by other users: `before`
+        /// holds a real password in plain text.
+        #[serde(skip)]
+        private_backup: bool,
     },
+}
+
+/// A file's permission bits, before and after, and why they change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ModeChange {
+    #[serde(serialize_with = "octal")]
+    pub from: u32,
+    #[serde(serialize_with = "octal")]
+    pub to: u32,
+    pub reason: String,
+}
+
+fn octal<S: serde::Serializer>(mode: &u32, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(&format!("{mode:04o}"))
 }
 
 impl Change {
@@ -178,7 +199,29 @@ impl Change {
                 }
                 format!("record in the ledger: {}", parts.join("; "))
             }
-            Change::EditFile { file, .. } => format!("edit {}", file.display()),
+            Change::EditFile {
+                file,
+                mode,
+                before,
+                after,
+                ..
+            } => match mode {
+                Some(m) if before == after => format!(
+                    "set the mode of {} from {:04o} to {:04o}: {}",
+                    file.display(),
+                    m.from,
+                    m.to,
+                    m.reason
+                ),
+                Some(m) => format!(
+                    "edit {}, mode {:04o} -> {:04o}: {}",
+                    file.display(),
+                    m.from,
+                    m.to,
+                    m.reason
+                ),
+                None => format!("edit {}", file.display()),
+            },
         }
     }
 

@@ -41,6 +41,8 @@ struct RawSpec {
     #[serde(default)]
     secure_vault: RawSecureVault,
     #[serde(default)]
+    node_files: RawNodeFiles,
+    #[serde(default)]
     nodes: Vec<RawNode>,
 }
 
@@ -131,6 +133,12 @@ struct RawSecureVault {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
+struct RawNodeFiles {
+    keep_mode: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct RawRegistry {
     remote_instance_url: Option<String>,
     instance_id: Option<Spanned<String>>,
@@ -166,7 +174,16 @@ pub struct Spec {
     pub dbscript: DbscriptSource,
     pub jdbc: Jdbc,
     pub registry: RegistryLayout,
+    pub node_files: NodeFiles,
     pub nodes: Vec<Node>,
+}
+
+/// `[node_files]`: how eidb treats the nodes' files beyond their content.
+#[derive(Debug, Default)]
+pub struct NodeFiles {
+    /// Keep the mode of a file that holds a plaintext password even when other users can read it
+    /// (eidb then warns on every run); by default eidb takes the others' permissions away.
+    pub keep_mode: bool,
 }
 
 #[derive(Debug)]
@@ -427,6 +444,9 @@ fn validate(raw: RawSpec, at: &Locator<'_>, base: &Path) -> Result<Spec> {
         dbscript,
         jdbc,
         registry,
+        node_files: NodeFiles {
+            keep_mode: raw.node_files.keep_mode.unwrap_or(false),
+        },
         nodes,
     })
 }

@@ -53,6 +53,8 @@ pub struct NodeState {
     pub user_mgt: ActualUserMgt,
     pub registry: ActualRegistry,
     pub driver: Driver,
+    /// The files that hold a password in plain text, with their modes.
+    pub secret_files: Vec<crate::nodefiles::SecretFile>,
 }
 
 impl NodeState {
@@ -96,6 +98,7 @@ impl NodeState {
             user_mgt,
             registry,
             driver: desired::find_driver(ei_home),
+            secret_files: crate::nodefiles::secret_files(ei_home),
         })
     }
 
@@ -270,6 +273,40 @@ pub fn node_consistency(node: &NodeState) -> Vec<Finding> {
         ));
     }
     findings
+}
+
+/// Files that hold a password in plain text and that every local user can read. `with_spec`: the fix
+/// names eidb's provision and the spec's Secure Vault switch.
+pub fn secrets_at_rest(node: &NodeState, with_spec: bool) -> Vec<Finding> {
+    node.secret_files
+        .iter()
+        .filter(|f| f.readable_by_others())
+        .map(|f| {
+            let path = f.path.display();
+            let fix = if with_spec {
+                format!(
+                    "take the others' permissions away (chmod o-rwx {path}; `eidb provision --config SPEC \
+                     --files-only` does it, keeping owner and group), or set `[secure_vault] enabled = true` \
+                     so that the datasources hold no password"
+                )
+            } else {
+                format!(
+                    "take the others' permissions away (chmod o-rwx {path}; owner and group keep reading it), \
+                     or encrypt the passwords with WSO2 Secure Vault (the cipher tool)"
+                )
+            };
+            Finding::new(
+                &subject(node),
+                "password_readable",
+                Some(format!(
+                    "{path} not readable by other users: it holds a password in plain text ({})",
+                    f.holders.join(", ")
+                )),
+                Some(format!("mode {:04o}: every local user can read it", f.mode)),
+                fix,
+            )
+        })
+        .collect()
 }
 
 /// The values every node must share. With a spec they come from it; without one, the value most nodes
@@ -709,6 +746,7 @@ mod tests {
                 jar: Some("x.jar".into()),
                 major: Some(5),
             },
+            secret_files: Vec::new(),
         }
     }
 
@@ -767,5 +805,28 @@ mod tests {
                 "jdbc_driver"
             ]
         );
+    }
+
+    #[test]
+    fn a_plaintext_password_readable_by_others_is_a_finding_with_the_fix() {
+        let mut state = node("n1", "REGISTRY_LOCAL1", GOOD_CACHE_ID);
+        let file = |mode| crate::nodefiles::SecretFile {
+            path: PathBuf::from("/ei/conf/datasources/master-datasources.xml"),
+            mode,
+            holders: vec!["WSO2_UM_DB".into()],
+        };
+        state.secret_files = vec![file(0o640), file(0o600)];
+        assert!(secrets_at_rest(&state, true).is_empty());
+        state.secret_files.push(file(0o644));
+        let found = secrets_at_rest(&state, false);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].check, "password_readable");
+        assert!(found[0].found.as_deref().unwrap().contains("0644"));
+        assert!(found[0]
+            .fix
+            .contains("chmod o-rwx /ei/conf/datasources/master-datasources.xml"));
+        assert!(secrets_at_rest(&state, true)[0]
+            .fix
+            .contains("secure_vault"));
     }
 }

@@ -31,6 +31,11 @@ pub async fn run(
         states.push(NodeState::read(&name, home)?);
     }
     let mut findings: Vec<Finding> = states.iter().flat_map(verify::node_consistency).collect();
+    findings.extend(
+        states
+            .iter()
+            .flat_map(|s| verify::secrets_at_rest(s, false)),
+    );
     findings.extend(verify::cross_node(
         &states,
         &verify::SharedValues::default(),

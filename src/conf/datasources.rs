@@ -101,6 +101,45 @@ pub fn read_datasource_passwords(
         .collect())
 }
 
+/// WSO2's shipped password of the embedded H2 database: known to everyone, so not a secret to protect.
+pub const SHIPPED_H2_PASSWORD: &str = "wso2carbon";
+
+/// The datasources whose `<password>` holds a real password in plain text (no `secretAlias`, not empty,
+/// not WSO2's shipped H2 default), by name (or JNDI name), for messages. A file that does not parse holds
+/// none that eidb can tell.
+pub fn plaintext_password_holders(xml: &str) -> Vec<String> {
+    let Ok(doc) = Document::parse(xml) else {
+        return Vec::new();
+    };
+    let Some(list) = doc
+        .expect_root(ROOT)
+        .ok()
+        .and_then(|root| doc.required_child(root, "datasources").ok())
+    else {
+        return Vec::new();
+    };
+    list.children_named("datasource")
+        .filter(|datasource| {
+            let Some(configuration) = configuration_of(datasource) else {
+                return false;
+            };
+            let Some(password) = configuration.child(PASSWORD) else {
+                return false;
+            };
+            let text = password.text().trim();
+            let url = configuration.child("url").map(Element::text).unwrap_or("");
+            let shipped_default = text == SHIPPED_H2_PASSWORD && url.trim().starts_with("jdbc:h2:");
+            secret_alias_attribute(password).is_none() && !text.is_empty() && !shipped_default
+        })
+        .map(|datasource| {
+            name_of(datasource)
+                .or_else(|| jndi_name(datasource))
+                .unwrap_or("(unnamed)")
+                .to_string()
+        })
+        .collect()
+}
+
 fn configuration_of(datasource: &Element) -> Option<&Element> {
     datasource.child("definition")?.child("configuration")
 }
@@ -329,6 +368,26 @@ mod tests {
     };
     use super::super::xml::mask_passwords;
     use super::*;
+
+    #[test]
+    fn plaintext_passwords_are_found_but_not_aliases_empties_or_the_shipped_h2_default() {
+        let ds = |name: &str, url: &str, password: &str| {
+            format!(
+                "<datasource><name>{name}</name><definition type=\"RDBMS\"><configuration><url>{url}</url>\
+                 {password}</configuration></definition></datasource>"
+            )
+        };
+        let xml = format!(
+            "<datasources-configuration xmlns:svns=\"http://org.wso2.securevault/configuration\"><datasources>{}{}{}{}{}</datasources></datasources-configuration>",
+            ds("H2", "jdbc:h2:./repository/database/WSO2CARBON_DB", "<password>wso2carbon</password>"),
+            ds("ALIAS", "jdbc:mysql://db/A", "<password svns:secretAlias=\"A.Password\">password</password>"),
+            ds("EMPTY", "jdbc:mysql://db/E", "<password></password>"),
+            ds("MYSQL", "jdbc:mysql://db/M", "<password>wso2carbon</password>"),
+            ds("OTHER_H2", "jdbc:h2:mem:x", "<password>s3cret</password>"),
+        );
+        assert_eq!(plaintext_password_holders(&xml), ["MYSQL", "OTHER_H2"]);
+        assert!(plaintext_password_holders("<not-xml").is_empty());
+    }
 
     const FIXTURE: &str =
         include_str!("../../tests/fixtures/ei-home/conf/datasources/master-datasources.xml");

@@ -15,7 +15,8 @@ mod xml;
 mod test_support;
 
 pub use datasources::{
-    edit_master_datasources, read_datasource_passwords, read_master_datasources,
+    edit_master_datasources, plaintext_password_holders, read_datasource_passwords,
+    read_master_datasources, SHIPPED_H2_PASSWORD,
 };
 pub use model::{
     ActualDatasource, ActualDbConfig, ActualMount, ActualPool, ActualRegistry,
