@@ -8,7 +8,7 @@ use sqlx::{MySqlConnection, Row};
 
 use crate::cli::Target;
 use crate::desired::{self, DesiredNode, DesiredServer};
-use crate::error::{Error, Result, EXIT_FAILURE, EXIT_HELD_BACK, EXIT_OK};
+use crate::error::{Error, Result, EXIT_CHANGES_PENDING, EXIT_FAILURE, EXIT_HELD_BACK, EXIT_OK};
 use crate::interrupt;
 use crate::mysql::apply::{self, Dialect, Secrets};
 use crate::mysql::connect::{statement_error, Endpoint};
@@ -38,6 +38,8 @@ pub struct Options<'a> {
     pub reapply_changed_script: bool,
     /// Apply destructive changes too (revokes, password resets, dropped rows, repointed nodes).
     pub allow_destructive: bool,
+    /// A dry run exits 4 when changes are pending.
+    pub detailed_exitcode: bool,
     pub progress: Progress,
 }
 
@@ -239,10 +241,12 @@ pub async fn run(options: Options<'_>, report: &mut Report) -> Result<i32> {
                 "planned"
             }
             .to_string();
-            if planned.plan.conflicts.is_empty() {
-                EXIT_OK
-            } else {
+            if !planned.plan.conflicts.is_empty() {
                 EXIT_FAILURE
+            } else if options.detailed_exitcode && !planned.plan.changes.is_empty() {
+                EXIT_CHANGES_PENDING
+            } else {
+                EXIT_OK
             }
         }
         Mode::Provision { dry_run: false } => {

@@ -74,6 +74,11 @@ pub struct ProvisionArgs {
     #[arg(long)]
     pub dry_run: bool,
 
+    /// With --dry-run: exit 4 when changes are pending (0 when there is nothing to do), as
+    /// `terraform plan -detailed-exitcode` does, so a pipeline can tell the two apart.
+    #[arg(long, requires = "dry_run")]
+    pub detailed_exitcode: bool,
+
     /// How many databases to load at once (each on its own connection).
     #[arg(long, value_name = "N", default_value_t = 4)]
     pub parallel: usize,

@@ -17,6 +17,8 @@ pub const EXIT_BAD_INPUT: i32 = 2;
 /// `--allow-destructive` was not given. Not a failure: nothing was made worse; not success: the cluster
 /// does not match the spec yet.
 pub const EXIT_HELD_BACK: i32 = 3;
+/// Exit code of `provision --dry-run --detailed-exitcode` when the plan holds changes.
+pub const EXIT_CHANGES_PENDING: i32 = 4;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {

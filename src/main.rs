@@ -61,6 +61,7 @@ fn main() -> ExitCode {
             lock_wait: Duration::from_secs(args.lock_wait),
             reapply_changed_script: args.reapply_changed_script,
             allow_destructive: args.allow_destructive,
+            detailed_exitcode: args.detailed_exitcode,
             progress,
         },
         Command::Verify(_) => Options {
@@ -72,6 +73,7 @@ fn main() -> ExitCode {
             lock_wait: Duration::ZERO,
             reapply_changed_script: false,
             allow_destructive: false,
+            detailed_exitcode: false,
             progress,
         },
     };

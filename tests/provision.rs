@@ -349,3 +349,26 @@ async fn folded_and_statement_by_statement_loads_give_the_same_schema() {
     }
     check::drop_databases(&pool, &[by_hand]).await;
 }
+
+/// `--dry-run --detailed-exitcode`: 4 while changes are pending, 0 once there is nothing to do; without
+/// the flag a dry run exits 0 either way.
+#[tokio::test]
+async fn dry_run_detailed_exitcode_tells_pending_changes_from_none() {
+    let cluster = Cluster::new(1, Conf::Fixture).with_driver_jar("mysql-connector-java-5.1.49.jar");
+    let code = |args: &[&str]| cluster.eidb(args).status.code();
+    assert_eq!(
+        code(&["provision", "--dry-run", "--detailed-exitcode"]),
+        Some(4)
+    );
+    assert_eq!(code(&["provision", "--dry-run"]), Some(0));
+    cluster.eidb_ok(&["provision"]);
+    assert_eq!(
+        code(&["provision", "--dry-run", "--detailed-exitcode"]),
+        Some(0)
+    );
+    assert_eq!(
+        code(&["provision", "--detailed-exitcode"]),
+        Some(2),
+        "it goes with --dry-run only"
+    );
+}
