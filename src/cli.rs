@@ -40,6 +40,25 @@ pub enum Command {
     Provision(ProvisionArgs),
     /// Report every difference between the spec and the cluster, changing nothing. Exit 1 on drift.
     Verify(VerifyArgs),
+    /// Write the spec of a cluster that exists (built by hand or by another tool), read from its nodes'
+    /// files, so that eidb adopts it as it is instead of rewriting it.
+    Init(InitArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// One per node: the EI installation folder (the one holding conf/ and lib/).
+    #[arg(long = "ei-home", value_name = "DIR", required = true)]
+    pub ei_home: Vec<PathBuf>,
+
+    /// The admin URL to write into the spec (mysql://ADMIN@HOST:PORT); by default root at the host and
+    /// port the nodes' URLs name.
+    #[arg(long, value_name = "URL")]
+    pub server_url: Option<String>,
+
+    /// Write the spec to this new file (never overwritten) instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

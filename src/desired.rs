@@ -369,6 +369,8 @@ pub fn server(
 pub struct JdbcParams {
     /// `host:port` of every address in the URL (several for the failover and load-balancing forms).
     pub hosts: Vec<(String, u16)>,
+    /// The query string as the spec gives it (`[jdbc] parameters`), instead of the derived one.
+    pub parameters: Option<String>,
     pub style: JdbcUrlStyle,
     pub use_ssl: bool,
     pub require_ssl: Option<bool>,
@@ -385,6 +387,7 @@ impl JdbcParams {
             facts.is_none_or(|f| f.flavour == Flavour::Mysql && f.version.major >= 8);
         JdbcParams {
             hosts: spec.server.jdbc_hosts.clone(),
+            parameters: spec.jdbc.parameters.clone(),
             style: spec.server.jdbc_url_style,
             use_ssl: spec.jdbc.use_ssl,
             require_ssl: spec.jdbc.require_ssl,
@@ -415,6 +418,14 @@ impl JdbcParams {
             JdbcUrlStyle::Loadbalance => "jdbc:mysql:loadbalance://",
             JdbcUrlStyle::Single | JdbcUrlStyle::Failover => "jdbc:mysql://",
         };
+        if let Some(parameters) = &self.parameters {
+            let query = if parameters.is_empty() {
+                String::new()
+            } else {
+                format!("?{parameters}")
+            };
+            return format!("{scheme}{}/{database}{query}", addresses.join(","));
+        }
         let mut url = format!(
             "{scheme}{}/{database}?autoReconnect=true",
             addresses.join(",")

@@ -10,6 +10,7 @@ pub mod cli;
 pub mod conf;
 pub mod desired;
 pub mod error;
+pub mod init;
 pub mod interrupt;
 pub mod logging;
 pub mod mysql;

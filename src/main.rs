@@ -38,9 +38,24 @@ fn main() -> ExitCode {
     };
     let progress = Progress::new(cli.output == Output::Human);
     let mut report = Report::default();
+    if let Command::Init(args) = &cli.command {
+        return match eidb::init::run(args) {
+            Ok(text) => {
+                match &args.out {
+                    Some(path) => eprintln!("eidb: wrote {}", path.display()),
+                    None => print!("{text}"),
+                }
+                ExitCode::SUCCESS
+            }
+            Err(error) => {
+                print_error(&error);
+                ExitCode::from(error.exit_code() as u8)
+            }
+        };
+    }
     let verify_target = match &cli.command {
         Command::Verify(args) => args.target(),
-        Command::Provision(_) => None,
+        Command::Provision(_) | Command::Init(_) => None,
     };
     if let Command::Verify(args) = &cli.command {
         if verify_target.is_none() {
@@ -76,6 +91,7 @@ fn main() -> ExitCode {
             detailed_exitcode: false,
             progress,
         },
+        Command::Init(_) => unreachable!("init returned above"),
     };
     let outcome = runtime.block_on(async {
         eidb::interrupt::install();
@@ -94,7 +110,7 @@ fn finish(cli: &Cli, outcome: eidb::error::Result<i32>, mut report: Report) -> E
             // that drifted from one that could not be checked.
             let code = match cli.command {
                 Command::Verify(_) => EXIT_BAD_INPUT,
-                Command::Provision(_) => error.exit_code(),
+                Command::Provision(_) | Command::Init(_) => error.exit_code(),
             };
             report.error = Some(ErrorReport {
                 message: error.message.clone(),

@@ -119,6 +119,7 @@ struct RawDbscripts {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawJdbc {
+    parameters: Option<Spanned<String>>,
     use_ssl: Option<bool>,
     require_ssl: Option<bool>,
     verify_server_certificate: Option<bool>,
@@ -286,6 +287,9 @@ pub enum DbscriptSource {
 
 #[derive(Debug, Clone)]
 pub struct Jdbc {
+    /// The URLs' query string exactly as the nodes have it (`[jdbc] parameters`, e.g. the WSO2 guide's
+    /// `autoReconnect=true`), instead of the one eidb derives from the keys below.
+    pub parameters: Option<String>,
     pub use_ssl: bool,
     /// With TLS: `requireSSL` and `verifyServerCertificate` in the URLs (None: not written).
     pub require_ssl: Option<bool>,
@@ -410,7 +414,40 @@ fn validate(raw: RawSpec, at: &Locator<'_>, base: &Path) -> Result<Spec> {
         )))
         }
     };
-    let use_ssl = raw.jdbc.use_ssl.unwrap_or(false);
+    if let Some(parameters) = &raw.jdbc.parameters {
+        let derived_keys = raw.jdbc.use_ssl.is_some()
+            || raw.jdbc.require_ssl.is_some()
+            || raw.jdbc.verify_server_certificate.is_some()
+            || raw.jdbc.allow_public_key_retrieval.is_some();
+        if derived_keys {
+            return Err(at
+                .invalid(
+                    "jdbc.parameters",
+                    parameters,
+                    "set either `parameters` or use_ssl / require_ssl / verify_server_certificate / allow_public_key_retrieval",
+                )
+                .with_hint("`parameters` is the URLs' query string as it is; the other keys let eidb write it"));
+        }
+        if let Some(bad) = parameters
+            .get_ref()
+            .chars()
+            .find(|c| c.is_whitespace() || "?#<>\"'".contains(*c))
+        {
+            return Err(at.invalid(
+                "jdbc.parameters",
+                parameters,
+                format!("contains `{bad}`; write key=value pairs joined by &, e.g. \"autoReconnect=true&useSSL=false\""),
+            ));
+        }
+    }
+    let parameters = raw.jdbc.parameters.as_ref().map(|p| p.get_ref().clone());
+    // With the query string given as it is, the nodes use TLS when it says so.
+    let use_ssl = match &parameters {
+        Some(p) => p.split('&').any(|kv| {
+            kv.eq_ignore_ascii_case("useSSL=true") || kv.eq_ignore_ascii_case("requireSSL=true")
+        }),
+        None => raw.jdbc.use_ssl.unwrap_or(false),
+    };
     if !use_ssl && (raw.jdbc.require_ssl.is_some() || raw.jdbc.verify_server_certificate.is_some())
     {
         return Err(Error::input(format!(
@@ -419,6 +456,7 @@ fn validate(raw: RawSpec, at: &Locator<'_>, base: &Path) -> Result<Spec> {
         )));
     }
     let jdbc = Jdbc {
+        parameters,
         use_ssl,
         require_ssl: raw.jdbc.require_ssl,
         verify_server_certificate: raw.jdbc.verify_server_certificate,
