@@ -222,9 +222,18 @@ pub async fn run(options: Options<'_>, report: &mut Report) -> Result<i32> {
                     planned.plan.conflicts.len()
                 )));
             }
-            let applied = apply_plan(&mut planned, &options).await.inspect_err(|_| {
-                report.status = "failed".to_string();
-            })?;
+            let applied = match apply_plan(&mut planned, &options).await {
+                Ok(applied) => applied,
+                Err(e) => {
+                    // The closing line on stdout says the run failed; what it had planned is not what it
+                    // did, so the planned changes are not listed as if applied (stderr says what was done).
+                    report.status = "failed".to_string();
+                    report.changes.clear();
+                    report.preflight = planned.server.map(|s| s.preflight);
+                    report.elapsed_ms = started.elapsed().as_millis();
+                    return Err(e);
+                }
+            };
             // What was applied: the plan made under the lock, which may differ from the first one.
             report.changes = change_reports(&applied, planned.server.as_ref(), false);
             if let Some(server) = planned.server.as_mut() {
@@ -667,18 +676,25 @@ async fn apply_plan(planned: &mut Planned, options: &Options<'_>) -> Result<Vec<
         closed?;
     }
     interrupt::check("before writing the node files")?;
+    // A run that waited for the lock may find its files already written by the run it waited for: those
+    // are not changes of this run, and the report must not count them.
+    let to_write: Vec<Change> = planned
+        .plan
+        .changes
+        .iter()
+        .filter(|c| match c {
+            Change::EditFile { file, after, .. } => {
+                std::fs::read(file).map_or(true, |now| now != *after)
+            }
+            _ => false,
+        })
+        .cloned()
+        .collect();
     let written = nodefiles::write_all(&planned.plan.changes)?;
     if written > 0 {
         progress.done(&format!("wrote {written} node file(s)"));
     }
-    applied.extend(
-        planned
-            .plan
-            .changes
-            .iter()
-            .filter(|c| matches!(c, Change::EditFile { .. }))
-            .cloned(),
-    );
+    applied.extend(to_write);
     Ok(applied)
 }
 

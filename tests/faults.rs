@@ -1039,3 +1039,274 @@ async fn domain_rows(pool: &MySqlPool, database: &str) -> i64 {
         Err(_) => 0,
     }
 }
+
+// ---------------------------------------------------------------------------------------------------
+// Faults, round two (issue 13): the server side
+// ---------------------------------------------------------------------------------------------------
+
+/// A one-node cluster on the project's fixture files whose script is `sql` (written next to the spec).
+fn scripted_cluster(sql: &str) -> Cluster {
+    let cluster = Cluster::new(1, Conf::Fixture).with_driver_jar("mysql-connector-java-5.1.49.jar");
+    let script = cluster.dir.path().join("script.sql");
+    std::fs::write(&script, sql).unwrap();
+    cluster.with_script(&script)
+}
+
+/// A script that keeps its run busy (and so holding the lock) for about `seconds`.
+fn slow_script(seconds: f64) -> String {
+    format!(
+        "CREATE TABLE FX_FIRST (ID INTEGER NOT NULL, PRIMARY KEY (ID)) ENGINE INNODB;\n\
+         DO SLEEP({seconds});\n\
+         CREATE TABLE FX_LAST (ID INTEGER NOT NULL, PRIMARY KEY (ID)) ENGINE INNODB;\n"
+    )
+}
+
+/// Wait until the cluster's run lock is held; returns its owner.
+async fn wait_for_lock(pool: &MySqlPool, cluster: &Cluster, run: &mut Background) -> String {
+    let deadline = Instant::now() + RUN_LIMIT;
+    loop {
+        let owner = match sqlx::query(
+            "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'EIDB_META' AND TABLE_NAME = 'eidb_lock'",
+        )
+        .fetch_one(pool)
+        .await
+        .unwrap()
+        .get::<i64, _>(0)
+        {
+            0 => None,
+            _ => lock_owner(pool, "EIDB_META", cluster).await,
+        };
+        if let Some(owner) = owner {
+            return owner;
+        }
+        assert!(
+            run.running() && Instant::now() < deadline,
+            "the run never took the lock:\n{}",
+            run.output_so_far()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// The seconds eidb's progress line (`eidb   2.95s <text>`) containing `text` says it was printed at.
+fn printed_at(stderr: &str, text: &str) -> Option<f64> {
+    let line = stderr.lines().find(|l| l.contains(text))?;
+    line.strip_prefix("eidb")?
+        .trim_start()
+        .split('s')
+        .next()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// 7. A run killed while it holds the lock: on a single server the next run sees that the holder's
+///    connection is gone and takes the lock over at once, instead of waiting 30 s for it to expire.
+#[tokio::test]
+async fn stale_lock_of_a_killed_run_is_taken_over_at_once() {
+    let pool = admin_pool().await;
+    let cluster = scripted_cluster(&slow_script(1.0));
+
+    let mut first = Background::start(&cluster, &["provision"]);
+    let pid = first.pid();
+    let owner = wait_for_lock(&pool, &cluster, &mut first).await;
+    assert!(
+        owner.contains(&format!(" pid {pid} connection ")) && owner.contains(" on "),
+        "the lock names its holder's process, connection and server: {owner}"
+    );
+    first.child.kill().unwrap();
+    let first = first.finish(RUN_LIMIT).await;
+    assert_eq!(first.code, None, "SIGKILL ends it: {}", first.describe());
+
+    let again = run(&cluster, &["provision"]).await;
+    again.assert_success("the run after the lock holder was killed");
+    let took_over = printed_at(&again.stderr, "took over the run lock").unwrap_or_else(|| {
+        panic!(
+            "the run says it took over the dead run's lock: {}",
+            again.describe()
+        )
+    });
+    eprintln!(
+        "took over the stale lock after {took_over:.2} s (the whole run: {:.2} s)",
+        again.elapsed.as_secs_f64()
+    );
+    assert!(
+        again.stderr.contains("is gone from the server") || again.stderr.contains("has been gone"),
+        "the run says why it could take the lock over: {}",
+        again.describe()
+    );
+    assert!(
+        took_over < 10.0,
+        "the lock of a run whose connection is gone is taken over at once (a few seconds), not after the \
+         30 s expiry: {took_over:.2} s\n{}",
+        again.describe()
+    );
+    let runs = runs_of_pid(&pool, "EIDB_META", pid).await;
+    assert_eq!(
+        runs.iter().map(|(o, _)| o.as_str()).collect::<Vec<_>>(),
+        vec!["abandoned"],
+        "the killed run is marked abandoned: {runs:?}"
+    );
+    assert_eq!(lock_owner(&pool, "EIDB_META", &cluster).await, None);
+}
+
+/// 7 and 5. A live holder keeps its lock (its connection is there): a second run waits, gives up after
+///    `--lock-wait`, and still ends stdout with a closing line that says it failed.
+#[tokio::test]
+async fn live_lock_holder_is_waited_for_and_the_timeout_closes_stdout() {
+    let pool = admin_pool().await;
+    let cluster = scripted_cluster(&slow_script(8.0));
+
+    let mut holder = Background::start(&cluster, &["provision"]);
+    wait_for_lock(&pool, &cluster, &mut holder).await;
+    let waiter = run(&cluster, &["provision", "--lock-wait", "4"]).await;
+    assert_eq!(waiter.code, Some(1), "{}", waiter.describe());
+    assert!(
+        waiter.stderr.contains("another eidb run holds the lock")
+            && !waiter.stderr.contains("took over"),
+        "the waiter gives up without taking a live run's lock: {}",
+        waiter.describe()
+    );
+    let closing = waiter.stdout.trim_end().lines().last().unwrap_or_default();
+    assert!(
+        closing.starts_with("failed after") && closing.contains("another eidb run holds the lock"),
+        "stdout ends with a closing line saying the run failed and why: {closing:?}\n{}",
+        waiter.describe()
+    );
+    assert!(
+        !waiter.stdout.contains("Changes:"),
+        "the failed run does not list its plan as changes: {}",
+        waiter.describe()
+    );
+    let holder = holder.finish(RUN_LIMIT).await;
+    holder.assert_success("the run that held the lock");
+    assert!(
+        !holder.stderr.contains("taken over"),
+        "{}",
+        holder.describe()
+    );
+}
+
+/// 5. A run that waited for the lock while another run did everything reports what it did itself: no
+///    change, not the other run's database changes and file writes.
+#[tokio::test]
+async fn a_run_that_waited_reports_only_its_own_changes() {
+    let pool = admin_pool().await;
+    let cluster = scripted_cluster(&slow_script(3.0));
+
+    let mut first = Background::start(&cluster, &["provision"]);
+    wait_for_lock(&pool, &cluster, &mut first).await;
+    let second = run(&cluster, &["provision"]).await;
+    let first = first.finish(RUN_LIMIT).await;
+    first.assert_success("the run that held the lock");
+    second.assert_success("the run that waited");
+    assert!(
+        second.stderr.contains("waiting for the run lock"),
+        "the second run waited: {}",
+        second.describe()
+    );
+    assert!(
+        first.stdout.contains("provisioned:"),
+        "the first run made the changes: {}",
+        first.describe()
+    );
+    let closing = second.stdout.trim_end().lines().last().unwrap_or_default();
+    assert!(
+        closing.starts_with("nothing to change"),
+        "the run that waited changed nothing and says so: {closing:?}\n{}",
+        second.describe()
+    );
+}
+
+/// 5. WARN lines carry no ANSI colour codes when stderr is not a terminal (here a file).
+#[tokio::test]
+async fn warnings_have_no_colour_codes_when_stderr_is_a_file() {
+    // A Secure Vault entry the cipher tool already encrypted: eidb leaves it and warns.
+    let cluster =
+        scripted_cluster(&slow_script(0.0)).with_extra("[secure_vault]\nenabled = true\n");
+    let cipher = cluster.node_file(0, "conf/security/cipher-text.properties");
+    std::fs::create_dir_all(cipher.parent().unwrap()).unwrap();
+    std::fs::write(
+        &cipher,
+        "Datasources.WSO2_UM_DB.Configuration.Password=kXDT4gD0fN0cIYnT0MSmzL7sFsVfNWwqRBQ==\n",
+    )
+    .unwrap();
+    let dry_run = run(&cluster, &["provision", "--dry-run"]).await;
+    let warning = dry_run
+        .stderr
+        .lines()
+        .find(|l| l.contains("already encrypted"))
+        .unwrap_or_else(|| {
+            panic!(
+                "a warning about the encrypted entry: {}",
+                dry_run.describe()
+            )
+        });
+    assert!(warning.contains("WARN"), "{warning:?}");
+    assert!(
+        !dry_run.stderr.contains('\u{1b}'),
+        "stderr redirected to a file holds escape codes: {warning:?}"
+    );
+}
+
+/// Start eidb with SIGINT and SIGTERM blocked, as a parent can leave them: a signal sent at once then
+/// waits, pending, until eidb unblocks it, which is exactly a signal arriving before eidb is ready.
+fn start_with_signals_blocked(cluster: &Cluster, args: &[&str]) -> Background {
+    use std::os::unix::process::CommandExt;
+    let out = cluster.dir.path().join("early.out");
+    let err = cluster.dir.path().join("early.err");
+    let mut command = Command::new(eidb_bin());
+    command
+        .args(args)
+        .arg("--config")
+        .arg(&cluster.spec_path)
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(&out).unwrap())
+        .stderr(std::fs::File::create(&err).unwrap());
+    cluster.environment(&mut command);
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        command.pre_exec(|| {
+            let mut set: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut set);
+            libc::sigaddset(&mut set, libc::SIGINT);
+            libc::sigaddset(&mut set, libc::SIGTERM);
+            libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+            Ok(())
+        });
+    }
+    Background {
+        child: command.spawn().expect("start eidb"),
+        stdout: out,
+        stderr: err,
+        started: Instant::now(),
+    }
+}
+
+/// 5. SIGINT or SIGTERM in eidb's first milliseconds stops the run like any other interruption (exit 1,
+///    nothing changed), instead of killing the process before its handler is installed.
+#[tokio::test]
+async fn a_signal_in_the_first_milliseconds_stops_the_run_cleanly() {
+    let pool = admin_pool().await;
+    // Deterministic: the signal is already there when eidb starts.
+    for signal in ["INT", "TERM"] {
+        let cluster = scripted_cluster(&slow_script(0.0));
+        let early = start_with_signals_blocked(&cluster, &["provision"]);
+        early.signal(signal);
+        let early = early.finish(RUN_LIMIT).await;
+        assert_eq!(
+            early.code,
+            Some(1),
+            "SIG{signal} before eidb is ready: it exits 1 by itself (None: killed by the signal; 0: the \
+             signal was lost): {}",
+            early.describe()
+        );
+        assert!(early.stderr.contains("interrupted"), "{}", early.describe());
+        for db in cluster.databases() {
+            assert!(
+                !common::check::database_exists(&pool, &db).await,
+                "an interrupted run created {db}"
+            );
+        }
+    }
+}
