@@ -404,6 +404,9 @@ fn findings(planned: &Planned) -> Result<Vec<Finding>> {
 
 type PlanError = (Error, Option<Preflight>);
 
+/// How many times the server is read again after the connection dropped while reading it.
+const READ_AGAIN: usize = 2;
+
 async fn plan_everything(
     spec: &Spec,
     target: &Target,
@@ -422,13 +425,24 @@ async fn plan_everything(
     let mut server = None;
     let mut facts = None;
     if with_server {
-        let (endpoint, mut conn) =
-            members::connect_first_usable(&spec.server, Duration::from_secs(target.wait), progress)
-                .await
-                .map_err(|e| (e, None))?;
-        let server_facts = facts::read(&mut conn, target.server_os.as_deref())
+        let mut dropped = 0;
+        let (endpoint, conn, server_facts) = loop {
+            let (endpoint, mut conn) = members::connect_first_usable(
+                &spec.server,
+                Duration::from_secs(target.wait),
+                progress,
+            )
             .await
             .map_err(|e| (e, None))?;
+            match facts::read(&mut conn, target.server_os.as_deref()).await {
+                Ok(server_facts) => break (endpoint, conn, server_facts),
+                Err(e) if e.connection_lost && dropped < READ_AGAIN => {
+                    dropped += 1;
+                    progress.line(&format!("{}; reading the server again", e.message));
+                }
+                Err(e) => return Err((e, None)),
+            }
+        };
         progress.line(&format!(
             "connected to {} ({})",
             endpoint.describe(),
@@ -475,8 +489,44 @@ async fn plan_everything(
     let mut plan = Plan::default();
     let server_side = match (server, facts) {
         (Some((conn, endpoint)), Some(facts)) => {
-            let side = plan_server(spec, conn, endpoint, facts, &nodes, reapply, &mut plan).await?;
-            Some(side)
+            // Everything here only reads: a connection dropped while reading (a restart, a KILL) is
+            // reconnected and the server read again from the start.
+            let mut attempt = plan_server(
+                spec,
+                conn,
+                endpoint,
+                facts.clone(),
+                &nodes,
+                reapply,
+                &mut plan,
+            )
+            .await;
+            let mut dropped = 0;
+            while let Err((e, _)) = &attempt {
+                if !e.connection_lost || dropped == READ_AGAIN {
+                    break;
+                }
+                dropped += 1;
+                progress.line(&format!("{}; reading the server again", e.message));
+                let (endpoint, conn) = members::connect_first_usable(
+                    &spec.server,
+                    Duration::from_secs(target.wait.max(30)),
+                    progress,
+                )
+                .await
+                .map_err(|e| (e, None))?;
+                attempt = plan_server(
+                    spec,
+                    conn,
+                    endpoint,
+                    facts.clone(),
+                    &nodes,
+                    reapply,
+                    &mut plan,
+                )
+                .await;
+            }
+            Some(attempt?)
         }
         _ => None,
     };
@@ -703,7 +753,25 @@ async fn apply_server_locked(
     ledger: &SharedLedger,
     options: &Options<'_>,
 ) -> Result<Vec<Change>> {
-    let fresh = server.plan().await?;
+    let mut fresh = server.plan().await;
+    if let Err(e) = &fresh {
+        // The admin connection may have dropped while this run waited for the lock.
+        if e.connection_lost {
+            options
+                .progress
+                .line(&format!("{}; reading the server again", e.message));
+            server.conn = members::reconnect(
+                &server.candidates(),
+                None,
+                Duration::from_secs(60),
+                &options.progress,
+            )
+            .await?
+            .1;
+            fresh = server.plan().await;
+        }
+    }
+    let fresh = fresh?;
     if !fresh.conflicts.is_empty() {
         return Err(Error::failure(format!(
             "{} conflict(s) appeared while waiting for the lock; nothing was changed",

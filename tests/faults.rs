@@ -1310,3 +1310,181 @@ async fn a_signal_in_the_first_milliseconds_stops_the_run_cleanly() {
         }
     }
 }
+
+/// A one-node cluster whose every connection goes through `proxy` (no TLS, so the proxy sees the
+/// statements), running `sql`.
+fn proxied_cluster(proxy: &common::proxy::Proxy, sql: &str) -> Cluster {
+    let server = server();
+    let cluster = Cluster::new_on_servers(
+        &server.admin_user,
+        &server.admin_password,
+        &[("127.0.0.1".to_string(), proxy.port)],
+        1,
+        Conf::Fixture,
+    )
+    .with_server_keys("ssl_mode = \"disabled\"")
+    .with_driver_jar("mysql-connector-java-5.1.49.jar");
+    let script = cluster.dir.path().join("script.sql");
+    std::fs::write(&script, sql).unwrap();
+    cluster.with_script(&script)
+}
+
+fn proxy_to_test_server(
+    trigger: &str,
+    times: usize,
+    mode: common::proxy::CutMode,
+) -> common::proxy::Proxy {
+    let server = server();
+    common::proxy::Proxy::start((server.host.as_str(), server.port), trigger, times, mode)
+}
+
+const THREE_TABLES: &str =
+    "CREATE TABLE FX_ONE (ID INTEGER NOT NULL, PRIMARY KEY (ID)) ENGINE INNODB;\n\
+     CREATE TABLE FX_TWO (ID INTEGER NOT NULL, NAME VARCHAR(20), PRIMARY KEY (ID)) ENGINE INNODB;\n\
+     CREATE TABLE FX_THREE (ID INTEGER NOT NULL, PRIMARY KEY (ID)) ENGINE INNODB;\n";
+
+/// 1. The connection drops while `CREATE TABLE FX_TWO` is on its way, and the server runs that statement
+///    only after eidb, reconnected, has looked for the table (deterministic, through a proxy). eidb must
+///    not collide with its own statement (1050 Table already exists): the run succeeds.
+#[tokio::test]
+async fn a_dropped_statement_that_the_server_finishes_late_is_no_collision() {
+    let pool = admin_pool().await;
+    let proxy = proxy_to_test_server(
+        "CREATE TABLE FX_TWO",
+        1,
+        common::proxy::CutMode::HoldUntil {
+            release_on: "information_schema".into(),
+        },
+    );
+    let cluster = proxied_cluster(&proxy, THREE_TABLES);
+    let first = run(&cluster, &["provision", "--db-only"]).await;
+    assert_eq!(
+        proxy.cuts(),
+        1,
+        "the connection was cut: {}",
+        first.describe()
+    );
+    first.assert_success("the run whose statement the server finished after the drop");
+    assert!(
+        first.stderr.contains("connection lost"),
+        "the run says it lost the connection: {}",
+        first.describe()
+    );
+    assert!(
+        !first.stderr.contains('\u{1b}'),
+        "no colour codes in the WARN line when stderr is a file: {}",
+        first.describe()
+    );
+    for db in cluster.databases() {
+        let tables = common::check::tables_of(&pool, &db).await;
+        assert_eq!(
+            tables,
+            ["FX_ONE", "FX_THREE", "FX_TWO"].map(String::from).into(),
+            "{db}"
+        );
+    }
+    assert_all_completed(
+        &ledger_scripts(&pool, "EIDB_META", &cluster).await,
+        "late statement",
+    );
+}
+
+/// 1. The script connection killed (`KILL`) again and again during one run of the real dbscript: each
+///    kill ends in the run carrying on, never in `1050 Table already exists` from its own statement.
+#[tokio::test]
+async fn repeatedly_killed_script_connection_never_collides_with_its_own_statement() {
+    let reference = reference().await;
+    let pool = admin_pool().await;
+    let admin = server().admin_user.clone();
+    let cluster = fault_cluster(None);
+
+    let mut run_ = Background::start(&cluster, &["provision", "--parallel", "1"]);
+    // Each plain `CREATE TABLE UM_...` (the Carbon script's user-store tables, without IF NOT EXISTS: a
+    // second sending collides) is killed once, in flight, up to 20 times in the run.
+    let mut killed: BTreeSet<(String, String)> = BTreeSet::new();
+    let deadline = Instant::now() + RUN_LIMIT;
+    while run_.running() && Instant::now() < deadline && killed.len() < 20 {
+        let rows = sqlx::query(
+            "SELECT CAST(ID AS SIGNED), CONVERT(DB USING utf8mb4), CONVERT(LEFT(INFO, 40) USING utf8mb4) \
+             FROM information_schema.PROCESSLIST \
+             WHERE USER = ? AND COMMAND = 'Query' AND INFO LIKE 'CREATE TABLE UM%'",
+        )
+        .bind(&admin)
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+        let mut any = false;
+        for row in rows {
+            let (id, db, statement): (i64, String, String) = (row.get(0), row.get(1), row.get(2));
+            if killed.insert((db, statement)) {
+                let _ = sqlx::raw_sql(&format!("KILL {id}")).execute(&pool).await;
+                any = true;
+            }
+        }
+        if !any {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    }
+    let kills = killed.len();
+    let finished = run_.finish(RUN_LIMIT).await;
+    eprintln!("killed the script connection {kills} times during CREATE TABLE");
+    assert!(
+        kills >= 3,
+        "the test killed too few statements: {kills}\n{}",
+        finished.describe()
+    );
+    assert!(
+        !finished.stderr.contains("already exists"),
+        "a killed connection ended in a collision with eidb's own statement: {}",
+        finished.describe()
+    );
+    finished.assert_success("the run whose script connection was killed again and again");
+    assert_converged(
+        &pool,
+        &cluster,
+        &server().host,
+        server().port,
+        reference,
+        "repeatedly killed connection",
+    )
+    .await;
+}
+
+/// 6. The connection drops during the first inspection of the server: eidb reads it again and the run
+///    succeeds. When it keeps dropping, the error says what happened and what to do, not sqlx's
+///    "expected to read 4 bytes".
+#[tokio::test]
+async fn a_connection_dropped_during_the_first_inspection_is_read_again() {
+    let pool = admin_pool().await;
+    let proxy = proxy_to_test_server("SELECT 'db' AS k", 1, common::proxy::CutMode::Drop);
+    let cluster = proxied_cluster(&proxy, THREE_TABLES);
+    let first = run(&cluster, &["provision", "--db-only"]).await;
+    assert_eq!(
+        proxy.cuts(),
+        1,
+        "the inspection was cut: {}",
+        first.describe()
+    );
+    first.assert_success("the run whose first inspection was cut");
+    assert!(
+        first.stderr.contains("reading the server again"),
+        "{}",
+        first.describe()
+    );
+    for db in cluster.databases() {
+        assert_eq!(common::check::tables_of(&pool, &db).await.len(), 3, "{db}");
+    }
+
+    let always = proxy_to_test_server("SELECT 'db' AS k", usize::MAX, common::proxy::CutMode::Drop);
+    let cluster = proxied_cluster(&always, THREE_TABLES);
+    let failed = run(&cluster, &["provision", "--db-only"]).await;
+    assert_eq!(failed.code, Some(1), "{}", failed.describe());
+    assert!(
+        failed
+            .stderr
+            .contains("the connection to the server was lost")
+            && failed.stderr.contains("run the same command again"),
+        "the error says what happened and what to do: {}",
+        failed.describe()
+    );
+}

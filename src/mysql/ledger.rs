@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use sqlx::{Executor, MySqlConnection, Row};
 
-use super::connect::{is_transient, statement_error, Endpoint};
+use super::connect::{connection_and_server, is_transient, statement_error, Endpoint};
 use super::quote::{self, Backslashes};
 use crate::error::{Error, Result};
 use crate::progress::Progress;
@@ -398,13 +398,6 @@ async fn owner_on(conn: &mut MySqlConnection) -> Result<String> {
         host.trim(),
         std::process::id()
     ))
-}
-
-async fn connection_and_server(conn: &mut MySqlConnection) -> Result<(u64, String), sqlx::Error> {
-    let row = sqlx::query("SELECT CONNECTION_ID(), CONCAT(@@hostname, ':', @@port)")
-        .fetch_one(&mut *conn)
-        .await?;
-    Ok((row.try_get(0)?, row.try_get(1)?))
 }
 
 /// The owner with another connection named in it (after a reconnect).
