@@ -11,10 +11,12 @@ use crate::desired::{self, DesiredNode, DesiredServer};
 use crate::error::{Error, Result, EXIT_FAILURE, EXIT_OK};
 use crate::interrupt;
 use crate::mysql::apply::{self, Dialect, Secrets};
+use crate::mysql::columns::{self, ScriptColumns};
 use crate::mysql::connect::{statement_error, Endpoint};
 use crate::mysql::facts::{self, ServerFacts};
 use crate::mysql::inspect;
 use crate::mysql::ledger::{self, Ledger, SharedLedger};
+use crate::mysql::script::SchemaObject;
 use crate::mysql::{dbscript, members};
 use crate::nodefiles;
 use crate::plan::{self, Change, Login, Plan};
@@ -61,6 +63,8 @@ struct ServerSide {
     nodes_way: Endpoint,
     /// Warnings found while applying (members that could not be read back).
     warnings: Vec<String>,
+    /// The script tables' columns as the server makes them (read once, when some table exists).
+    script_columns: Option<ScriptColumns>,
 }
 
 impl ServerSide {
@@ -109,12 +113,30 @@ impl ServerSide {
             )
             .await
         };
+        // The script's columns as this server makes them, asked once, in a database that holds some of
+        // the script's tables (where there are none, there are no columns to compare).
+        if self.script_columns.is_none() {
+            let holder = desired.databases.iter().find(|d| {
+                actual.database(&d.name).is_some_and(|db| {
+                    desired.script.statements.iter().any(
+                        |s| matches!(&s.object, SchemaObject::Table { name } if db.has_table(name)),
+                    )
+                })
+            });
+            if let Some(holder) = holder {
+                self.script_columns = Some(
+                    columns::probe(&self.endpoint, &holder.name, &desired.script.statements)
+                        .await?,
+                );
+            }
+        }
         let history = plan::History {
             scripts,
             reapply_changed_script: self.reapply_changed_script,
             metadata_db: &self.metadata_db,
+            columns: self.script_columns.as_ref(),
         };
-        Ok(plan::server(desired, &actual, login, &history))
+        Ok(plan::server(&self.desired, &actual, login, &history))
     }
 }
 
@@ -153,6 +175,18 @@ pub async fn run(options: Options<'_>, report: &mut Report) -> Result<i32> {
             .iter()
             .map(|n| format!("{}: {}; {}", n.subject, n.found, n.fix)),
     );
+    if options.mode != Mode::Verify {
+        report
+            .warnings
+            .extend(planned.plan.columns.iter().map(|c| {
+                format!(
+                    "database {}: {}: eidb changes an existing column only with --reapply-changed-script (it would run `{}`)",
+                    c.database,
+                    c.describe(),
+                    c.sql
+                )
+            }));
+    }
     if let (Some(server), Mode::Provision { dry_run: false }) = (&planned.server, options.mode) {
         // People see what decides success before anything changes, not after.
         options
@@ -282,6 +316,9 @@ fn change_reports(
                             s.sql.lines().next().unwrap_or_default()
                         )
                     }));
+                    if let Change::ApplyScript { columns, .. } = change {
+                        sql.extend(columns.iter().map(|c| c.sql.clone()));
+                    }
                     sql
                 }
                 _ => Vec::new(),
@@ -318,6 +355,7 @@ fn database_summaries(
                 (true, Some((n, _)), false) => format!("created, {n} statements run"),
                 (true, None, false) => "created".to_string(),
                 (false, Some((n, total)), true) => format!("{n} of {total} statements to run"),
+                (false, Some((0, _)), false) => "brought up to the script".to_string(),
                 (false, Some((n, total)), false) => {
                     format!("completed: {n} of {total} statements run")
                 }
@@ -343,6 +381,16 @@ fn findings(planned: &Planned) -> Result<Vec<Finding>> {
         .cloned()
         .collect();
     let mut findings = verify::from_server_plan(&server_changes, &planned.plan.conflicts);
+    findings.extend(planned.plan.columns.iter().map(|c| Finding {
+        subject: format!("database {}", c.database),
+        check: "column".into(),
+        expected: Some(format!("column {}.{} {}", c.table, c.column, c.expected)),
+        found: c.found.clone(),
+        fix: format!(
+            "run `eidb provision --config SPEC --reapply-changed-script` to run `{}` (check first that the data fits)",
+            c.sql
+        ),
+    }));
     findings.extend(planned.plan.notices.iter().map(|n| Finding {
         subject: n.subject.clone(),
         check: "account_login_nodes".into(),
@@ -600,12 +648,14 @@ async fn plan_server(
         members,
         nodes_way,
         warnings: Vec::new(),
+        script_columns: None,
     };
     match side.plan().await {
         Ok(server_plan) => {
             plan.changes.extend(server_plan.changes);
             plan.conflicts.extend(server_plan.conflicts);
             plan.notices.extend(server_plan.notices);
+            plan.columns.extend(server_plan.columns);
             Ok(side)
         }
         Err(e) => Err((e, Some(side.preflight))),

@@ -1488,3 +1488,199 @@ async fn a_connection_dropped_during_the_first_inspection_is_read_again() {
         failed.describe()
     );
 }
+
+async fn ledger_sha(pool: &MySqlPool, cluster: &Cluster) -> Vec<(String, String, String)> {
+    let mut rows = Vec::new();
+    for db in cluster.databases() {
+        let row = sqlx::query(
+            "SELECT CONVERT(script_sha256 USING utf8mb4), CONVERT(outcome USING utf8mb4) FROM EIDB_META.eidb_script WHERE target_db = ?",
+        )
+        .bind(&db)
+        .fetch_one(pool)
+        .await
+        .unwrap();
+        rows.push((db, row.get(0), row.get(1)));
+    }
+    rows
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+async fn column_type(pool: &MySqlPool, database: &str, table: &str, column: &str) -> String {
+    sqlx::query(
+        "SELECT CONVERT(COLUMN_TYPE USING utf8mb4) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND COLUMN_NAME = ?",
+    )
+    .bind(database)
+    .bind(table)
+    .bind(column)
+    .fetch_one(pool)
+    .await
+    .unwrap()
+    .get(0)
+}
+
+fn assert_ledger_settled(rows: &[(String, String, String)], script: &[u8], what: &str) {
+    let sha = sha256_hex(script);
+    for (db, recorded, outcome) in rows {
+        assert!(
+            recorded == &sha && outcome == "completed",
+            "{what}: the ledger of {db} says {recorded} ({outcome}); expected the new script's {sha}, completed. All: {rows:#?}"
+        );
+    }
+}
+
+/// 2. A changed dbscript and `--reapply-changed-script`: a comment-only change settles the ledger of
+///    every database (later runs are clean); a changed column (VARCHAR(20) -> VARCHAR(64)) is reported by
+///    verify in every database and applied to every database by the reapply run; a column changed by
+///    hand is reported by verify and left alone (with a warning) by a plain provision.
+#[tokio::test]
+async fn a_changed_script_is_reapplied_in_every_database_and_settles_the_ledger() {
+    let pool = admin_pool().await;
+    let cluster = scripted_cluster(THREE_TABLES);
+    let script = cluster.dir.path().join("script.sql");
+    cluster.eidb_ok(&["provision", "--db-only"]);
+    let databases = cluster.databases();
+
+    // A comment-only change.
+    let commented = format!("-- reviewed for EI 6.6\n{THREE_TABLES}");
+    std::fs::write(&script, &commented).unwrap();
+    let blocked = run(&cluster, &["provision", "--db-only"]).await;
+    assert_eq!(
+        blocked.code,
+        Some(1),
+        "a changed script is a conflict: {}",
+        blocked.describe()
+    );
+    let reapplied = run(
+        &cluster,
+        &["provision", "--db-only", "--reapply-changed-script"],
+    )
+    .await;
+    reapplied.assert_success("the reapply run after a comment-only change");
+    assert_ledger_settled(
+        &ledger_sha(&pool, &cluster).await,
+        commented.as_bytes(),
+        "comment-only",
+    );
+    let again = run(&cluster, &["provision", "--db-only"]).await;
+    again.assert_success("provision after the reapply run");
+    assert!(
+        again.stdout.contains("nothing to change"),
+        "{}",
+        again.describe()
+    );
+    let verify = run(&cluster, &["verify", "--db-only"]).await;
+    assert_eq!(
+        verify.code,
+        Some(0),
+        "verify after the reapply run: {}",
+        verify.describe()
+    );
+
+    // A changed column.
+    let widened = commented.replace("NAME VARCHAR(20)", "NAME VARCHAR(64)");
+    std::fs::write(&script, &widened).unwrap();
+    let (code, report) = cluster.eidb_json(&["verify", "--db-only"]);
+    assert_eq!(code, 1, "{report:#}");
+    let findings = report["findings"].as_array().unwrap();
+    for db in &databases {
+        assert!(
+            findings.iter().any(|f| f["check"] == "column"
+                && f["subject"] == format!("database {db}").as_str()
+                && f["expected"]
+                    .as_str()
+                    .unwrap_or("")
+                    .contains("FX_TWO.NAME varchar(64)")
+                && f["found"].as_str().unwrap_or("").contains("varchar(20)")),
+            "verify reports the changed column in {db}: {report:#}"
+        );
+    }
+    let dry_run = run(
+        &cluster,
+        &[
+            "provision",
+            "--db-only",
+            "--reapply-changed-script",
+            "--dry-run",
+        ],
+    )
+    .await;
+    assert!(
+        dry_run.stdout.contains("MODIFY COLUMN NAME VARCHAR(64)"),
+        "the dry run shows the ALTER: {}",
+        dry_run.describe()
+    );
+    let reapplied = run(
+        &cluster,
+        &["provision", "--db-only", "--reapply-changed-script"],
+    )
+    .await;
+    reapplied.assert_success("the reapply run after a column change");
+    for db in &databases {
+        assert_eq!(
+            column_type(&pool, db, "FX_TWO", "NAME").await,
+            "varchar(64)",
+            "{db}"
+        );
+    }
+    assert_ledger_settled(
+        &ledger_sha(&pool, &cluster).await,
+        widened.as_bytes(),
+        "column change",
+    );
+    let verify = run(&cluster, &["verify", "--db-only"]).await;
+    assert_eq!(
+        verify.code,
+        Some(0),
+        "verify after the column change was applied: {}",
+        verify.describe()
+    );
+
+    // A column changed by hand, the script unchanged.
+    let first = &databases[0];
+    common::check::exec(
+        &pool,
+        &format!("ALTER TABLE `{first}`.FX_TWO MODIFY NAME VARCHAR(10)"),
+    )
+    .await;
+    let (code, report) = cluster.eidb_json(&["verify", "--db-only"]);
+    let columns: Vec<&serde_json::Value> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["check"] == "column")
+        .collect();
+    assert!(
+        code == 1
+            && columns.len() == 1
+            && columns[0]["subject"] == format!("database {first}").as_str(),
+        "verify reports the hand-changed column, in that database only: {report:#}"
+    );
+    let plain = run(&cluster, &["provision", "--db-only"]).await;
+    plain.assert_success("a plain provision with a hand-changed column");
+    assert!(
+        plain.stdout.contains("only with --reapply-changed-script"),
+        "a plain provision warns and leaves it: {}",
+        plain.describe()
+    );
+    assert_eq!(
+        column_type(&pool, first, "FX_TWO", "NAME").await,
+        "varchar(10)"
+    );
+    run(
+        &cluster,
+        &["provision", "--db-only", "--reapply-changed-script"],
+    )
+    .await
+    .assert_success("reapply after a hand-made change");
+    assert_eq!(
+        column_type(&pool, first, "FX_TWO", "NAME").await,
+        "varchar(64)"
+    );
+}

@@ -268,6 +268,7 @@ async fn load_database(
         statements,
         resume_from,
         empty,
+        columns,
         ..
     } = change
     else {
@@ -303,7 +304,7 @@ async fn load_database(
             })
             .collect()
     };
-    let outcome = run_script(
+    let mut outcome = run_script(
         endpoint,
         candidates,
         database,
@@ -313,6 +314,12 @@ async fn load_database(
         progress,
     )
     .await;
+    if outcome.is_ok() && !columns.is_empty() {
+        // Every statement of the script is done; what is left is bringing columns to its definition.
+        outcome = alter_columns(endpoint, database, columns)
+            .await
+            .map_err(|e| (total, e));
+    }
     if let Some(ledger) = ledger {
         let mut ledger = ledger.lock().await;
         match &outcome {
@@ -574,4 +581,30 @@ async fn settle_dropped(
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// Bring existing columns to the script's definition (`--reapply-changed-script`), on a connection of
+/// its own in the database; the first refusal (e.g. data that does not fit) stops it, named.
+async fn alter_columns(
+    endpoint: &Endpoint,
+    database: &str,
+    columns: &[crate::plan::ColumnDrift],
+) -> Result<()> {
+    let mut conn = endpoint.connect(Some(database)).await?;
+    for column in columns {
+        interrupt::check(&format!("before changing {}", column.describe()))?;
+        conn.execute(sqlx::raw_sql(&column.sql))
+            .await
+            .map_err(|e| {
+                statement_error(
+                    &e,
+                    &format!(
+                        "database {database}: {} (`{}`)",
+                        column.describe(),
+                        column.sql
+                    ),
+                )
+            })?;
+    }
+    Ok(())
 }
