@@ -1684,3 +1684,24 @@ async fn a_changed_script_is_reapplied_in_every_database_and_settles_the_ledger(
         "varchar(64)"
     );
 }
+
+/// 5. Ctrl-C while `--wait` waits for a server that is down stops eidb at once, not after the wait.
+#[tokio::test]
+async fn ctrl_c_while_waiting_for_the_server_stops_at_once() {
+    let dedicated = tokio::task::spawn_blocking(dedicated).await.unwrap();
+    let cluster = Cluster::new_on(&dedicated, 1, Conf::Fixture);
+    dedicated.stop();
+    let mut waiting = Background::start(&cluster, &["provision", "--wait", "60"]);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(waiting.running(), "{}", waiting.output_so_far());
+    waiting.signal("INT");
+    let stopped = waiting.finish(Duration::from_secs(60)).await;
+    assert_eq!(stopped.code, Some(1), "{}", stopped.describe());
+    assert!(
+        stopped.stderr.contains("interrupted while waiting for")
+            && stopped.elapsed < Duration::from_secs(10),
+        "stopped at once, saying so: {}",
+        stopped.describe()
+    );
+    dedicated.start();
+}

@@ -105,6 +105,7 @@ impl Endpoint {
             match MySqlConnection::connect_with(&self.options(database)).await {
                 Ok(conn) => return Ok(conn),
                 Err(e) if is_transient(&e) && Instant::now() + delay < deadline => {
+                    crate::interrupt::check(&format!("while waiting for {}", self.describe()))?;
                     info!(
                         "{} is not ready yet ({}); retrying in {:?}",
                         self.describe(),
