@@ -1705,3 +1705,42 @@ async fn ctrl_c_while_waiting_for_the_server_stops_at_once() {
     );
     dedicated.start();
 }
+
+/// 7. The connection a live run's lock names is killed: the run opens another within a second and names
+///    it in the lock, so a waiting run does not take the lock of a run that is alive.
+#[tokio::test]
+async fn a_live_run_whose_lock_connection_was_killed_keeps_its_lock() {
+    let pool = admin_pool().await;
+    let cluster = scripted_cluster(&slow_script(9.0));
+
+    let mut holder = Background::start(&cluster, &["provision"]);
+    wait_for_lock(&pool, &cluster, &mut holder).await;
+    // The renewer names its own connection in the row once it is up.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let owner = lock_owner(&pool, "EIDB_META", &cluster).await.unwrap();
+    let id: u64 = owner
+        .rsplit_once(" connection ")
+        .and_then(|(_, rest)| rest.split(' ').next())
+        .and_then(|id| id.parse().ok())
+        .unwrap_or_else(|| panic!("the lock names a connection: {owner}"));
+    sqlx::raw_sql(&format!("KILL {id}"))
+        .execute(&pool)
+        .await
+        .unwrap();
+    let waiter = run(&cluster, &["provision", "--lock-wait", "5"]).await;
+    assert_eq!(
+        waiter.code,
+        Some(1),
+        "the waiter gives up, it does not take a live run's lock: {}",
+        waiter.describe()
+    );
+    assert!(
+        !waiter.stderr.contains("took over"),
+        "{}",
+        waiter.describe()
+    );
+    let holder = holder.finish(RUN_LIMIT).await;
+    holder.assert_success("the run whose lock connection was killed");
+    let renamed = lock_owner(&pool, "EIDB_META", &cluster).await;
+    assert_eq!(renamed, None, "the holder released its lock at the end");
+}
