@@ -300,6 +300,7 @@ pub async fn probe(
 ) -> crate::error::Result<ScriptColumns> {
     let mut conn = endpoint.connect(Some(database)).await?;
     let mut found = ScriptColumns::new();
+    let mut skipped = Vec::new();
     for statement in statements {
         if statement.object == SchemaObject::Session {
             let _ = conn.execute(sqlx::raw_sql(&statement.sql)).await;
@@ -311,7 +312,7 @@ pub async fn probe(
             continue;
         };
         if let Err(e) = conn.execute(sqlx::raw_sql(&probe)).await {
-            tracing::debug!("the columns of {name} cannot be compared: {e}");
+            skipped.push(format!("{name} ({e})"));
             continue;
         }
         let rows = sqlx::raw_sql(&format!(
@@ -358,6 +359,14 @@ pub async fn probe(
             )))
             .await;
         found.insert(key(name), (name.clone(), columns));
+    }
+    if !skipped.is_empty() {
+        tracing::warn!(
+            "the columns of {} table(s) of the dbscript are not compared: the server would not make them as \
+             temporary tables in {database}: {}",
+            skipped.len(),
+            crate::redact::redact(&skipped.join("; "))
+        );
     }
     Ok(found)
 }
