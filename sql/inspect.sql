@@ -23,6 +23,10 @@ UNION ALL
 SELECT 'trigger', CONVERT(TRIGGER_SCHEMA USING utf8mb4), CONVERT(EVENT_OBJECT_TABLE USING utf8mb4), CONVERT(TRIGGER_NAME USING utf8mb4), ''
   FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA IN ({databases})
 UNION ALL
+SELECT 'column', CONVERT(TABLE_SCHEMA USING utf8mb4), CONVERT(TABLE_NAME USING utf8mb4), CONVERT(COLUMN_NAME USING utf8mb4),
+       CONVERT(CONCAT(IS_NULLABLE, IF(COLUMN_DEFAULT IS NULL, '-', '+'), COLUMN_TYPE, CHAR(10), IFNULL(COLUMN_DEFAULT, '')) USING utf8mb4)
+  FROM information_schema.COLUMNS WHERE TABLE_SCHEMA IN ({databases})
+UNION ALL
 -- Every row of the account's name, whatever its host (rows the spec no longer names, rows that win over
 -- the spec's for some clients), and the anonymous rows ('' matches every user name).
 SELECT 'account', CONVERT(User USING utf8mb4), CONVERT(Host USING utf8mb4), CONVERT(plugin USING utf8mb4), ''

@@ -11,10 +11,12 @@ use crate::desired::{self, DesiredNode, DesiredServer};
 use crate::error::{Error, Result, EXIT_CHANGES_PENDING, EXIT_FAILURE, EXIT_HELD_BACK, EXIT_OK};
 use crate::interrupt;
 use crate::mysql::apply::{self, Dialect, Secrets};
+use crate::mysql::columns::{self, ScriptColumns};
 use crate::mysql::connect::{statement_error, Endpoint};
 use crate::mysql::facts::{self, ServerFacts};
 use crate::mysql::inspect;
 use crate::mysql::ledger::{self, Ledger, SharedLedger};
+use crate::mysql::script::SchemaObject;
 use crate::mysql::{dbscript, members};
 use crate::nodefiles;
 use crate::plan::{self, Change, Login, Plan};
@@ -67,6 +69,8 @@ struct ServerSide {
     nodes_way: Endpoint,
     /// Warnings found while applying (members that could not be read back).
     warnings: Vec<String>,
+    /// The script tables' columns as the server makes them (read once, when some table exists).
+    script_columns: Option<ScriptColumns>,
 }
 
 impl ServerSide {
@@ -125,6 +129,23 @@ impl ServerSide {
             )
             .await
         };
+        // The script's columns as this server makes them, asked once, in a database that holds some of
+        // the script's tables (where there are none, there are no columns to compare).
+        if self.script_columns.is_none() {
+            let holder = desired.databases.iter().find(|d| {
+                actual.database(&d.name).is_some_and(|db| {
+                    desired.script.statements.iter().any(
+                        |s| matches!(&s.object, SchemaObject::Table { name } if db.has_table(name)),
+                    )
+                })
+            });
+            if let Some(holder) = holder {
+                self.script_columns = Some(
+                    columns::probe(&self.endpoint, &holder.name, &desired.script.statements)
+                        .await?,
+                );
+            }
+        }
         let history = plan::History {
             scripts,
             owners: ownership.databases,
@@ -132,8 +153,9 @@ impl ServerSide {
             nodes: ownership.nodes,
             reapply_changed_script: self.reapply_changed_script,
             metadata_db: &self.metadata_db,
+            columns: self.script_columns.as_ref(),
         };
-        Ok(plan::server(desired, &actual, login, &history))
+        Ok(plan::server(&self.desired, &actual, login, &history))
     }
 }
 
@@ -180,6 +202,18 @@ pub async fn run(options: Options<'_>, report: &mut Report) -> Result<i32> {
             .chain(&planned.plan.warnings)
             .map(|n| format!("{}: {}; {}", n.subject, n.found, n.fix)),
     );
+    if options.mode != Mode::Verify {
+        report
+            .warnings
+            .extend(planned.plan.columns.iter().map(|c| {
+                format!(
+                    "database {}: {}: eidb changes an existing column only with --reapply-changed-script (it would run `{}`)",
+                    c.database,
+                    c.describe(),
+                    c.sql
+                )
+            }));
+    }
     if let (Some(server), Mode::Provision { dry_run: false }) = (&planned.server, options.mode) {
         // People see what decides success before anything changes, not after.
         options
@@ -275,10 +309,18 @@ pub async fn run(options: Options<'_>, report: &mut Report) -> Result<i32> {
             nodefiles::check_replaceable(&planned.plan.changes).inspect_err(|_| {
                 report.status = "failed".to_string();
             })?;
-            let (applied, held_back) =
-                apply_plan(&mut planned, &options).await.inspect_err(|_| {
+            let (applied, held_back) = match apply_plan(&mut planned, &options).await {
+                Ok(outcome) => outcome,
+                Err(e) => {
+                    // The closing line on stdout says the run failed; what it had planned is not what it
+                    // did, so the planned changes are not listed as if applied (stderr says what was done).
                     report.status = "failed".to_string();
-                })?;
+                    report.changes.clear();
+                    report.preflight = planned.server.map(|s| s.preflight);
+                    report.elapsed_ms = started.elapsed().as_millis();
+                    return Err(e);
+                }
+            };
             // What was applied: the plan made under the lock, which may differ from the first one.
             report.changes = change_reports(&applied, planned.server.as_ref(), false);
             report.held_back = change_reports(&held_back, planned.server.as_ref(), false);
@@ -335,6 +377,9 @@ fn change_reports(
                             s.sql.lines().next().unwrap_or_default()
                         )
                     }));
+                    if let Change::ApplyScript { columns, .. } = change {
+                        sql.extend(columns.iter().map(|c| c.sql.clone()));
+                    }
                     sql
                 }
                 _ => Vec::new(),
@@ -371,6 +416,7 @@ fn database_summaries(
                 (true, Some((n, _)), false) => format!("created, {n} statements run"),
                 (true, None, false) => "created".to_string(),
                 (false, Some((n, total)), true) => format!("{n} of {total} statements to run"),
+                (false, Some((0, _)), false) => "brought up to the script".to_string(),
                 (false, Some((n, total)), false) => {
                     format!("completed: {n} of {total} statements run")
                 }
@@ -396,6 +442,16 @@ fn findings(planned: &Planned) -> Result<Vec<Finding>> {
         .cloned()
         .collect();
     let mut findings = verify::from_server_plan(&server_changes, &planned.plan.conflicts);
+    findings.extend(planned.plan.columns.iter().map(|c| Finding {
+        subject: format!("database {}", c.database),
+        check: "column".into(),
+        expected: Some(format!("column {}.{} {}", c.table, c.column, c.expected)),
+        found: c.found.clone(),
+        fix: format!(
+            "run `eidb provision --config SPEC --reapply-changed-script` to run `{}` (check first that the data fits)",
+            c.sql
+        ),
+    }));
     findings.extend(planned.plan.notices.iter().map(|n| Finding {
         subject: n.subject.clone(),
         check: "account_login_nodes".into(),
@@ -488,6 +544,9 @@ fn distinct_homes(spec: &Spec) -> Result<()> {
     Ok(())
 }
 
+/// How many times the server is read again after the connection dropped while reading it.
+const READ_AGAIN: usize = 2;
+
 async fn plan_everything(
     spec: &Spec,
     options: &Options<'_>,
@@ -509,13 +568,24 @@ async fn plan_everything(
     let mut facts = None;
     let mut recorded_nodes = std::collections::BTreeMap::new();
     if with_server {
-        let (endpoint, mut conn) =
-            members::connect_first_usable(&spec.server, Duration::from_secs(target.wait), progress)
-                .await
-                .map_err(|e| (e, None))?;
-        let server_facts = facts::read(&mut conn, target.server_os.as_deref())
+        let mut dropped = 0;
+        let (endpoint, mut conn, server_facts) = loop {
+            let (endpoint, mut conn) = members::connect_first_usable(
+                &spec.server,
+                Duration::from_secs(target.wait),
+                progress,
+            )
             .await
             .map_err(|e| (e, None))?;
+            match facts::read(&mut conn, target.server_os.as_deref()).await {
+                Ok(server_facts) => break (endpoint, conn, server_facts),
+                Err(e) if e.connection_lost && dropped < READ_AGAIN => {
+                    dropped += 1;
+                    progress.line(&format!("{}; reading the server again", e.message));
+                }
+                Err(e) => return Err((e, None)),
+            }
+        };
         progress.line(&format!(
             "connected to {} ({})",
             endpoint.describe(),
@@ -576,9 +646,29 @@ async fn plan_everything(
     let mut plan = Plan::default();
     let mut server_side = match (server, facts) {
         (Some((conn, endpoint)), Some(facts)) => {
-            let connected = (conn, endpoint, facts);
-            let side = plan_server(spec, connected, &nodes, &local, options, &mut plan).await?;
-            Some(side)
+            // Everything here only reads: a connection dropped while reading (a restart, a KILL) is
+            // reconnected and the server read again from the start.
+            let connected = (conn, endpoint, facts.clone());
+            let mut attempt =
+                plan_server(spec, connected, &nodes, &local, options, &mut plan).await;
+            let mut dropped = 0;
+            while let Err((e, _)) = &attempt {
+                if !e.connection_lost || dropped == READ_AGAIN {
+                    break;
+                }
+                dropped += 1;
+                progress.line(&format!("{}; reading the server again", e.message));
+                let (endpoint, conn) = members::connect_first_usable(
+                    &spec.server,
+                    Duration::from_secs(target.wait.max(30)),
+                    progress,
+                )
+                .await
+                .map_err(|e| (e, None))?;
+                let connected = (conn, endpoint, facts.clone());
+                attempt = plan_server(spec, connected, &nodes, &local, options, &mut plan).await;
+            }
+            Some(attempt?)
         }
         _ => None,
     };
@@ -679,6 +769,7 @@ async fn plan_server(
         members,
         nodes_way,
         warnings: Vec::new(),
+        script_columns: None,
     };
     match side.plan().await {
         Ok(server_plan) => {
@@ -687,6 +778,7 @@ async fn plan_server(
             plan.notices.extend(server_plan.notices);
             plan.warnings.extend(server_plan.warnings);
             plan.unchecked.extend(server_plan.unchecked);
+            plan.columns.extend(server_plan.columns);
             Ok(side)
         }
         Err(e) => Err((e, Some(side.preflight))),
@@ -870,11 +962,31 @@ async fn apply_plan(
     held_back.extend(files_held);
     held_back.extend(siblings);
     interrupt::check("before writing the node files")?;
+    // A run that waited for the lock may find its files already written by the run it waited for: those
+    // are not changes of this run, and the report must not count them.
+    let to_write: Vec<Change> = files_now
+        .iter()
+        .filter(|c| match c {
+            Change::EditFile {
+                file, after, mode, ..
+            } => {
+                use std::os::unix::fs::PermissionsExt;
+                let content_differs = std::fs::read(file).map_or(true, |now| now != *after);
+                let mode_differs = mode.as_ref().is_some_and(|m| {
+                    std::fs::metadata(file)
+                        .map_or(true, |meta| meta.permissions().mode() & 0o7777 != m.to)
+                });
+                content_differs || mode_differs
+            }
+            _ => false,
+        })
+        .cloned()
+        .collect();
     let written = nodefiles::write_all(&files_now)?;
     if written > 0 {
         progress.done(&format!("wrote {written} node file(s)"));
     }
-    applied.extend(files_now);
+    applied.extend(to_write);
     for change in &held_back {
         progress.line(&format!(
             "held back (destructive, needs --allow-destructive): {}",
@@ -889,7 +1001,25 @@ async fn apply_server_locked(
     ledger: &SharedLedger,
     options: &Options<'_>,
 ) -> Result<(Vec<Change>, Vec<Change>)> {
-    let fresh = server.plan().await?;
+    let mut fresh = server.plan().await;
+    if let Err(e) = &fresh {
+        // The admin connection may have dropped while this run waited for the lock.
+        if e.connection_lost {
+            options
+                .progress
+                .line(&format!("{}; reading the server again", e.message));
+            server.conn = members::reconnect(
+                &server.candidates(),
+                None,
+                Duration::from_secs(60),
+                &options.progress,
+            )
+            .await?
+            .1;
+            fresh = server.plan().await;
+        }
+    }
+    let fresh = fresh?;
     if !fresh.conflicts.is_empty() {
         return Err(Error::failure(format!(
             "{} conflict(s) appeared while waiting for the lock; nothing was changed",

@@ -33,6 +33,9 @@ pub struct Error {
     pub kind: Kind,
     pub message: String,
     pub hint: Option<String>,
+    /// The connection to the server dropped (restart, `KILL`, network): what was being read can be read
+    /// again on a new connection.
+    pub connection_lost: bool,
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -43,6 +46,7 @@ impl Error {
             kind: Kind::BadInput,
             message: message.into(),
             hint: None,
+            connection_lost: false,
         }
     }
 
@@ -51,6 +55,7 @@ impl Error {
             kind: Kind::Failure,
             message: message.into(),
             hint: None,
+            connection_lost: false,
         }
     }
 

@@ -14,7 +14,34 @@ pub fn stop(reason: &str) {
     REQUESTED.store(true, Ordering::SeqCst);
 }
 
-/// Install the handlers (inside the tokio runtime).
+/// Catch SIGINT and SIGTERM from the first moment of `main`, before anything else runs: a signal sent
+/// while eidb starts (arguments, logging, the runtime) must stop it like any other, not kill it outright.
+/// The handler only sets a flag (async-signal-safe); the run stops at its next step. Afterwards the two
+/// signals are unblocked, so that one sent before eidb was ready (pending in a mask inherited from the
+/// parent) is handled now rather than lost.
+pub fn install_early() {
+    for signal in [libc::SIGINT, libc::SIGTERM] {
+        // SAFETY: the action only stores to an atomic, which is async-signal-safe.
+        let registered = unsafe {
+            signal_hook_registry::register(signal, || REQUESTED.store(true, Ordering::SeqCst))
+        };
+        if let Err(e) = registered {
+            eprintln!("eidb: cannot catch signal {signal}: {e}");
+            return;
+        }
+    }
+    // SAFETY: plain libc calls on a local, zero-initialised signal set.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGINT);
+        libc::sigaddset(&mut set, libc::SIGTERM);
+        libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
+    }
+}
+
+/// Say so when a signal arrives during the run (inside the tokio runtime); [`install_early`] has already
+/// made it stop the run.
 pub fn install() {
     tokio::spawn(async {
         let mut term =

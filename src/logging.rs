@@ -1,7 +1,8 @@
-//! Logging to stderr: `-v` raises the level (info, debug, trace), `RUST_LOG` overrides. Every line passes
-//! through the redactor, and sqlx's statement logging is off on every connection (see `mysql::connect`).
+//! Logging to stderr: `-v` raises the level (info, debug, trace), `RUST_LOG` overrides; colours only when
+//! stderr is a terminal and `NO_COLOR` is unset. Every line passes through the redactor, and sqlx's
+//! statement logging is off on every connection (see `mysql::connect`).
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::EnvFilter;
@@ -14,8 +15,11 @@ pub fn init(verbose: u8) {
         _ => "trace",
     };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level));
+    // Colour only for a person at a terminal: a log file or a CI capture gets plain text.
+    let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(colour)
         .with_writer(RedactingStderr)
         .with_target(true)
         .try_init();

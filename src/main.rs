@@ -13,6 +13,8 @@ use eidb::progress::Progress;
 use eidb::report::{ErrorReport, Report};
 
 fn main() -> ExitCode {
+    // First of all: from here on SIGINT/SIGTERM stop the run between steps instead of killing it.
+    eidb::interrupt::install_early();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

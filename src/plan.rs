@@ -8,6 +8,7 @@ use serde::Serialize;
 use std::collections::{BTreeSet, HashMap};
 
 use crate::desired::{DesiredDatabase, DesiredServer};
+use crate::mysql::columns::ScriptColumns;
 use crate::mysql::dbscript::Dbscript;
 use crate::mysql::grants::{self, NameRules, PatternMatch};
 use crate::mysql::inspect::{host_key, key, Actual, ActualDatabase, ActualGrant, GrantTarget};
@@ -38,6 +39,9 @@ pub enum Change {
         resume_from: usize,
         /// The database holds none of the script's objects: the whole script runs, and may be folded.
         empty: bool,
+        /// Columns of existing tables brought to the script's definition (`--reapply-changed-script`).
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        columns: Vec<ColumnDrift>,
     },
     CreateAccount {
         account: String,
@@ -139,6 +143,8 @@ impl Change {
             } => {
                 if statements.len() == *total {
                     format!("run {script} in {database} ({total} statements)")
+                } else if statements.is_empty() {
+                    format!("bring {database} up to {script}: {}", missing.join(", "))
                 } else {
                     format!(
                         "run {} of {total} statements of {script} in {database} (missing: {})",
@@ -293,10 +299,40 @@ pub struct Conflict {
     pub fix: String,
 }
 
+/// A column of a script table that is not what the script defines: missing, or another type,
+/// nullability or default.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ColumnDrift {
+    pub database: String,
+    pub table: String,
+    pub column: String,
+    /// As the server makes the script's definition: `varchar(64) NOT NULL`.
+    pub expected: String,
+    /// As it is; `None` when the column is missing.
+    pub found: Option<String>,
+    /// The statement that makes it the script's: `ALTER TABLE ... ADD|MODIFY COLUMN <definition>`.
+    pub sql: String,
+}
+
+impl ColumnDrift {
+    pub fn describe(&self) -> String {
+        match &self.found {
+            Some(found) => format!(
+                "column {}.{} ({found} -> {})",
+                self.table, self.column, self.expected
+            ),
+            None => format!("column {}.{} (missing)", self.table, self.column),
+        }
+    }
+}
+
 #[derive(Debug, Default, Serialize)]
 pub struct Plan {
     pub changes: Vec<Change>,
     pub conflicts: Vec<Conflict>,
+    /// Column differences not changed by this plan (without `--reapply-changed-script`): verify reports
+    /// them as drift, provision as warnings.
+    pub columns: Vec<ColumnDrift>,
     /// Problems outside what eidb changes, which do not stop a run: verify reports them as findings,
     /// provision as warnings.
     pub notices: Vec<Conflict>,
@@ -309,7 +345,7 @@ pub struct Plan {
 
 impl Plan {
     pub fn is_empty(&self) -> bool {
-        self.changes.is_empty() && self.conflicts.is_empty()
+        self.changes.is_empty() && self.conflicts.is_empty() && self.columns.is_empty()
     }
 
     /// The changes a run may apply: all of them with `allow_destructive`, else the additive ones.
@@ -354,6 +390,8 @@ pub struct History<'a> {
     pub nodes: std::collections::BTreeMap<String, String>,
     pub reapply_changed_script: bool,
     pub metadata_db: &'a str,
+    /// The script tables' columns as the server makes them (none: columns are not compared).
+    pub columns: Option<&'a ScriptColumns>,
 }
 
 impl History<'_> {
@@ -418,7 +456,14 @@ pub fn server(
                     script,
                     &desired.charset,
                 ));
+                let drift = history
+                    .columns
+                    .map(|columns| column_drift(&database.name, columns, existing))
+                    .unwrap_or_default();
                 let changed = record.filter(|r| r.sha256 != script.sha256);
+                if !history.reapply_changed_script {
+                    plan.columns.extend(drift.iter().cloned());
+                }
                 if let (Some(record), false) = (changed, history.reapply_changed_script) {
                     plan.conflicts.push(Conflict {
                         subject: format!("database {}", database.name),
@@ -445,9 +490,22 @@ pub fn server(
                 if let Change::ApplyScript {
                     statements,
                     missing,
+                    columns,
                     ..
                 } = &mut change
                 {
+                    if history.reapply_changed_script {
+                        missing.extend(drift.iter().map(ColumnDrift::describe));
+                        *columns = drift;
+                    }
+                    if let (Some(record), true) = (changed, history.reapply_changed_script) {
+                        // Whatever had to be done for it, the ledger must say the new version is applied.
+                        missing.push(format!(
+                            "the ledger's record of the changed script (SHA-256 {} -> {})",
+                            short(&record.sha256),
+                            short(&script.sha256)
+                        ));
+                    }
                     if statements.is_empty() && resume_from.is_some() {
                         // Cut off after its last object: nothing to run, but the ledger must say it completed.
                         missing.push(
@@ -1076,7 +1134,47 @@ fn apply_script(
             None => script.statements.len(),
         },
         empty: missing_everything,
+        columns: Vec::new(),
     }
+}
+
+/// The columns of the script's tables in `existing` that differ from the script's definition.
+fn column_drift(
+    database: &str,
+    columns: &ScriptColumns,
+    existing: &ActualDatabase,
+) -> Vec<ColumnDrift> {
+    let mut drift = Vec::new();
+    let mut tables: Vec<&String> = columns.keys().collect();
+    tables.sort();
+    for table_key in tables {
+        let (table, wanted) = &columns[table_key];
+        if !existing.tables.contains_key(table_key) {
+            continue;
+        }
+        for column in wanted {
+            let found = existing
+                .columns
+                .get(&(table_key.clone(), key(&column.name)));
+            if found == Some(&column.shape) {
+                continue;
+            }
+            let verb = if found.is_some() { "MODIFY" } else { "ADD" };
+            drift.push(ColumnDrift {
+                database: database.to_string(),
+                table: table.clone(),
+                column: column.name.clone(),
+                expected: column.shape.describe(),
+                found: found.map(|f| f.describe()),
+                sql: format!(
+                    "ALTER TABLE {} {verb} COLUMN {}",
+                    quote::ident(table),
+                    column.definition
+                ),
+            });
+        }
+    }
+    drift
 }
 
 fn short(sha256: &str) -> &str {

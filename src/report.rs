@@ -254,7 +254,13 @@ impl Report {
                 "drift: {} finding(s); each says how to fix it",
                 self.findings.len() + n + self.conflicts.len()
             ),
-            _ => "failed".to_string(),
+            _ => match &self.error {
+                Some(error) => format!(
+                    "failed after {seconds:.2} s: {}",
+                    error.message.lines().next().unwrap_or_default()
+                ),
+                None => "failed".to_string(),
+            },
         }
     }
 }

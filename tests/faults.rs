@@ -1049,3 +1049,708 @@ async fn domain_rows(pool: &MySqlPool, database: &str) -> i64 {
         Err(_) => 0,
     }
 }
+
+// ---------------------------------------------------------------------------------------------------
+// Faults, round two (issue 13): the server side
+// ---------------------------------------------------------------------------------------------------
+
+/// A one-node cluster on the project's fixture files whose script is `sql` (written next to the spec).
+fn scripted_cluster(sql: &str) -> Cluster {
+    let cluster = Cluster::new(1, Conf::Fixture).with_driver_jar("mysql-connector-java-5.1.49.jar");
+    let script = cluster.dir.path().join("script.sql");
+    std::fs::write(&script, sql).unwrap();
+    cluster.with_script(&script)
+}
+
+/// A script that keeps its run busy (and so holding the lock) for about `seconds`.
+fn slow_script(seconds: f64) -> String {
+    format!(
+        "CREATE TABLE FX_FIRST (ID INTEGER NOT NULL, PRIMARY KEY (ID)) ENGINE INNODB;\n\
+         DO SLEEP({seconds});\n\
+         CREATE TABLE FX_LAST (ID INTEGER NOT NULL, PRIMARY KEY (ID)) ENGINE INNODB;\n"
+    )
+}
+
+/// Wait until the cluster's run lock is held; returns its owner.
+async fn wait_for_lock(pool: &MySqlPool, cluster: &Cluster, run: &mut Background) -> String {
+    let deadline = Instant::now() + RUN_LIMIT;
+    loop {
+        let owner = match sqlx::query(
+            "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'EIDB_META' AND TABLE_NAME = 'eidb_lock'",
+        )
+        .fetch_one(pool)
+        .await
+        .unwrap()
+        .get::<i64, _>(0)
+        {
+            0 => None,
+            _ => lock_owner(pool, "EIDB_META", cluster).await,
+        };
+        if let Some(owner) = owner {
+            return owner;
+        }
+        assert!(
+            run.running() && Instant::now() < deadline,
+            "the run never took the lock:\n{}",
+            run.output_so_far()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// The seconds eidb's progress line (`eidb   2.95s <text>`) containing `text` says it was printed at.
+fn printed_at(stderr: &str, text: &str) -> Option<f64> {
+    let line = stderr.lines().find(|l| l.contains(text))?;
+    line.strip_prefix("eidb")?
+        .trim_start()
+        .split('s')
+        .next()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// 7. A run killed while it holds the lock: on a single server the next run sees that the holder's
+///    connection is gone and takes the lock over at once, instead of waiting 30 s for it to expire.
+#[tokio::test]
+async fn stale_lock_of_a_killed_run_is_taken_over_at_once() {
+    let pool = admin_pool().await;
+    let cluster = scripted_cluster(&slow_script(1.0));
+
+    let mut first = Background::start(&cluster, &["provision"]);
+    let pid = first.pid();
+    let owner = wait_for_lock(&pool, &cluster, &mut first).await;
+    assert!(
+        owner.contains(&format!(" pid {pid} connection ")) && owner.contains(" on "),
+        "the lock names its holder's process, connection and server: {owner}"
+    );
+    first.child.kill().unwrap();
+    let first = first.finish(RUN_LIMIT).await;
+    assert_eq!(first.code, None, "SIGKILL ends it: {}", first.describe());
+
+    let again = run(&cluster, &["provision"]).await;
+    again.assert_success("the run after the lock holder was killed");
+    let took_over = printed_at(&again.stderr, "took over the run lock").unwrap_or_else(|| {
+        panic!(
+            "the run says it took over the dead run's lock: {}",
+            again.describe()
+        )
+    });
+    eprintln!(
+        "took over the stale lock after {took_over:.2} s (the whole run: {:.2} s)",
+        again.elapsed.as_secs_f64()
+    );
+    assert!(
+        again.stderr.contains("is gone from the server") || again.stderr.contains("has been gone"),
+        "the run says why it could take the lock over: {}",
+        again.describe()
+    );
+    assert!(
+        took_over < 10.0,
+        "the lock of a run whose connection is gone is taken over at once (a few seconds), not after the \
+         30 s expiry: {took_over:.2} s\n{}",
+        again.describe()
+    );
+    let runs = runs_of_pid(&pool, "EIDB_META", pid).await;
+    assert_eq!(
+        runs.iter().map(|(o, _)| o.as_str()).collect::<Vec<_>>(),
+        vec!["abandoned"],
+        "the killed run is marked abandoned: {runs:?}"
+    );
+    assert_eq!(lock_owner(&pool, "EIDB_META", &cluster).await, None);
+}
+
+/// 7 and 5. A live holder keeps its lock (its connection is there): a second run waits, gives up after
+///    `--lock-wait`, and still ends stdout with a closing line that says it failed.
+#[tokio::test]
+async fn live_lock_holder_is_waited_for_and_the_timeout_closes_stdout() {
+    let pool = admin_pool().await;
+    let cluster = scripted_cluster(&slow_script(8.0));
+
+    let mut holder = Background::start(&cluster, &["provision"]);
+    wait_for_lock(&pool, &cluster, &mut holder).await;
+    let waiter = run(&cluster, &["provision", "--lock-wait", "4"]).await;
+    assert_eq!(waiter.code, Some(1), "{}", waiter.describe());
+    assert!(
+        waiter.stderr.contains("another eidb run holds the lock")
+            && !waiter.stderr.contains("took over"),
+        "the waiter gives up without taking a live run's lock: {}",
+        waiter.describe()
+    );
+    let closing = waiter.stdout.trim_end().lines().last().unwrap_or_default();
+    assert!(
+        closing.starts_with("failed after") && closing.contains("another eidb run holds the lock"),
+        "stdout ends with a closing line saying the run failed and why: {closing:?}\n{}",
+        waiter.describe()
+    );
+    assert!(
+        !waiter.stdout.contains("Changes:"),
+        "the failed run does not list its plan as changes: {}",
+        waiter.describe()
+    );
+    let holder = holder.finish(RUN_LIMIT).await;
+    holder.assert_success("the run that held the lock");
+    assert!(
+        !holder.stderr.contains("taken over"),
+        "{}",
+        holder.describe()
+    );
+}
+
+/// 5. A run that waited for the lock while another run did everything reports what it did itself: no
+///    change, not the other run's database changes and file writes.
+#[tokio::test]
+async fn a_run_that_waited_reports_only_its_own_changes() {
+    let pool = admin_pool().await;
+    let cluster = scripted_cluster(&slow_script(3.0));
+
+    let mut first = Background::start(&cluster, &["provision"]);
+    wait_for_lock(&pool, &cluster, &mut first).await;
+    let second = run(&cluster, &["provision"]).await;
+    let first = first.finish(RUN_LIMIT).await;
+    first.assert_success("the run that held the lock");
+    second.assert_success("the run that waited");
+    assert!(
+        second.stderr.contains("waiting for the run lock"),
+        "the second run waited: {}",
+        second.describe()
+    );
+    assert!(
+        first.stdout.contains("provisioned:"),
+        "the first run made the changes: {}",
+        first.describe()
+    );
+    let closing = second.stdout.trim_end().lines().last().unwrap_or_default();
+    assert!(
+        closing.starts_with("nothing to change"),
+        "the run that waited changed nothing and says so: {closing:?}\n{}",
+        second.describe()
+    );
+}
+
+/// 5. WARN lines carry no ANSI colour codes when stderr is not a terminal (here a file).
+#[tokio::test]
+async fn warnings_have_no_colour_codes_when_stderr_is_a_file() {
+    // A Secure Vault entry the cipher tool already encrypted: eidb leaves it and warns.
+    let cluster =
+        scripted_cluster(&slow_script(0.0)).with_extra("[secure_vault]\nenabled = true\n");
+    let cipher = cluster.node_file(0, "conf/security/cipher-text.properties");
+    std::fs::create_dir_all(cipher.parent().unwrap()).unwrap();
+    std::fs::write(
+        &cipher,
+        "Datasources.WSO2_UM_DB.Configuration.Password=kXDT4gD0fN0cIYnT0MSmzL7sFsVfNWwqRBQ==\n",
+    )
+    .unwrap();
+    let dry_run = run(&cluster, &["provision", "--dry-run"]).await;
+    let warning = dry_run
+        .stderr
+        .lines()
+        .find(|l| l.contains("already encrypted"))
+        .unwrap_or_else(|| {
+            panic!(
+                "a warning about the encrypted entry: {}",
+                dry_run.describe()
+            )
+        });
+    assert!(warning.contains("WARN"), "{warning:?}");
+    assert!(
+        !dry_run.stderr.contains('\u{1b}'),
+        "stderr redirected to a file holds escape codes: {warning:?}"
+    );
+}
+
+/// Start eidb with SIGINT and SIGTERM blocked, as a parent can leave them: a signal sent at once then
+/// waits, pending, until eidb unblocks it, which is exactly a signal arriving before eidb is ready.
+fn start_with_signals_blocked(cluster: &Cluster, args: &[&str]) -> Background {
+    use std::os::unix::process::CommandExt;
+    let out = cluster.dir.path().join("early.out");
+    let err = cluster.dir.path().join("early.err");
+    let mut command = Command::new(eidb_bin());
+    command
+        .args(args)
+        .arg("--config")
+        .arg(&cluster.spec_path)
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(&out).unwrap())
+        .stderr(std::fs::File::create(&err).unwrap());
+    cluster.environment(&mut command);
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        command.pre_exec(|| {
+            let mut set: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut set);
+            libc::sigaddset(&mut set, libc::SIGINT);
+            libc::sigaddset(&mut set, libc::SIGTERM);
+            libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+            Ok(())
+        });
+    }
+    Background {
+        child: command.spawn().expect("start eidb"),
+        stdout: out,
+        stderr: err,
+        started: Instant::now(),
+    }
+}
+
+/// 5. SIGINT or SIGTERM in eidb's first milliseconds stops the run like any other interruption (exit 1,
+///    nothing changed), instead of killing the process before its handler is installed.
+#[tokio::test]
+async fn a_signal_in_the_first_milliseconds_stops_the_run_cleanly() {
+    let pool = admin_pool().await;
+    // Deterministic: the signal is already there when eidb starts.
+    for signal in ["INT", "TERM"] {
+        let cluster = scripted_cluster(&slow_script(0.0));
+        let early = start_with_signals_blocked(&cluster, &["provision"]);
+        early.signal(signal);
+        let early = early.finish(RUN_LIMIT).await;
+        assert_eq!(
+            early.code,
+            Some(1),
+            "SIG{signal} before eidb is ready: it exits 1 by itself (None: killed by the signal; 0: the \
+             signal was lost): {}",
+            early.describe()
+        );
+        assert!(early.stderr.contains("interrupted"), "{}", early.describe());
+        for db in cluster.databases() {
+            assert!(
+                !common::check::database_exists(&pool, &db).await,
+                "an interrupted run created {db}"
+            );
+        }
+    }
+}
+
+/// A one-node cluster whose every connection goes through `proxy` (no TLS, so the proxy sees the
+/// statements), running `sql`.
+fn proxied_cluster(proxy: &common::proxy::Proxy, sql: &str) -> Cluster {
+    let server = server();
+    let cluster = Cluster::new_on_servers(
+        &server.admin_user,
+        &server.admin_password,
+        &[("127.0.0.1".to_string(), proxy.port)],
+        1,
+        Conf::Fixture,
+    )
+    .with_server_keys("ssl_mode = \"disabled\"")
+    .with_driver_jar("mysql-connector-java-5.1.49.jar");
+    let script = cluster.dir.path().join("script.sql");
+    std::fs::write(&script, sql).unwrap();
+    cluster.with_script(&script)
+}
+
+fn proxy_to_test_server(
+    trigger: &str,
+    times: usize,
+    mode: common::proxy::CutMode,
+) -> common::proxy::Proxy {
+    let server = server();
+    common::proxy::Proxy::start((server.host.as_str(), server.port), trigger, times, mode)
+}
+
+const THREE_TABLES: &str =
+    "CREATE TABLE FX_ONE (ID INTEGER NOT NULL, PRIMARY KEY (ID)) ENGINE INNODB;\n\
+     CREATE TABLE FX_TWO (ID INTEGER NOT NULL, NAME VARCHAR(20), PRIMARY KEY (ID)) ENGINE INNODB;\n\
+     CREATE TABLE FX_THREE (ID INTEGER NOT NULL, PRIMARY KEY (ID)) ENGINE INNODB;\n";
+
+/// 1. The connection drops while `CREATE TABLE FX_TWO` is on its way, and the server runs that statement
+///    only after eidb, reconnected, has looked for the table (deterministic, through a proxy). eidb must
+///    not collide with its own statement (1050 Table already exists): the run succeeds.
+#[tokio::test]
+async fn a_dropped_statement_that_the_server_finishes_late_is_no_collision() {
+    let pool = admin_pool().await;
+    let proxy = proxy_to_test_server(
+        "CREATE TABLE FX_TWO",
+        1,
+        common::proxy::CutMode::HoldUntil {
+            release_on: "information_schema".into(),
+        },
+    );
+    let cluster = proxied_cluster(&proxy, THREE_TABLES);
+    let first = run(&cluster, &["provision", "--db-only"]).await;
+    assert_eq!(
+        proxy.cuts(),
+        1,
+        "the connection was cut: {}",
+        first.describe()
+    );
+    first.assert_success("the run whose statement the server finished after the drop");
+    assert!(
+        first.stderr.contains("connection lost"),
+        "the run says it lost the connection: {}",
+        first.describe()
+    );
+    assert!(
+        !first.stderr.contains('\u{1b}'),
+        "no colour codes in the WARN line when stderr is a file: {}",
+        first.describe()
+    );
+    for db in cluster.databases() {
+        let tables = common::check::tables_of(&pool, &db).await;
+        assert_eq!(
+            tables,
+            ["FX_ONE", "FX_THREE", "FX_TWO"].map(String::from).into(),
+            "{db}"
+        );
+    }
+    assert_all_completed(
+        &ledger_scripts(&pool, "EIDB_META", &cluster).await,
+        "late statement",
+    );
+}
+
+/// 1. The script connection killed (`KILL`) again and again during one run of the real dbscript: each
+///    kill ends in the run carrying on, never in `1050 Table already exists` from its own statement.
+#[tokio::test]
+async fn repeatedly_killed_script_connection_never_collides_with_its_own_statement() {
+    let reference = reference().await;
+    let pool = admin_pool().await;
+    let admin = server().admin_user.clone();
+    let cluster = fault_cluster(None);
+
+    let mut run_ = Background::start(&cluster, &["provision", "--parallel", "1"]);
+    // Each plain `CREATE TABLE UM_...` (the Carbon script's user-store tables, without IF NOT EXISTS: a
+    // second sending collides) is killed once, in flight, up to 20 times in the run.
+    let mut killed: BTreeSet<(String, String)> = BTreeSet::new();
+    let deadline = Instant::now() + RUN_LIMIT;
+    while run_.running() && Instant::now() < deadline && killed.len() < 20 {
+        let rows = sqlx::query(
+            "SELECT CAST(ID AS SIGNED), CONVERT(DB USING utf8mb4), CONVERT(LEFT(INFO, 40) USING utf8mb4) \
+             FROM information_schema.PROCESSLIST \
+             WHERE USER = ? AND COMMAND = 'Query' AND INFO LIKE 'CREATE TABLE UM%'",
+        )
+        .bind(&admin)
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+        let mut any = false;
+        for row in rows {
+            let (id, db, statement): (i64, String, String) = (row.get(0), row.get(1), row.get(2));
+            if killed.insert((db, statement)) {
+                let _ = sqlx::raw_sql(&format!("KILL {id}")).execute(&pool).await;
+                any = true;
+            }
+        }
+        if !any {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    }
+    let kills = killed.len();
+    let finished = run_.finish(RUN_LIMIT).await;
+    eprintln!("killed the script connection {kills} times during CREATE TABLE");
+    assert!(
+        kills >= 3,
+        "the test killed too few statements: {kills}\n{}",
+        finished.describe()
+    );
+    assert!(
+        !finished.stderr.contains("already exists"),
+        "a killed connection ended in a collision with eidb's own statement: {}",
+        finished.describe()
+    );
+    finished.assert_success("the run whose script connection was killed again and again");
+    assert_converged(
+        &pool,
+        &cluster,
+        &server().host,
+        server().port,
+        reference,
+        "repeatedly killed connection",
+    )
+    .await;
+}
+
+/// 6. The connection drops during the first inspection of the server: eidb reads it again and the run
+///    succeeds. When it keeps dropping, the error says what happened and what to do, not sqlx's
+///    "expected to read 4 bytes".
+#[tokio::test]
+async fn a_connection_dropped_during_the_first_inspection_is_read_again() {
+    let pool = admin_pool().await;
+    let proxy = proxy_to_test_server("SELECT 'db' AS k", 1, common::proxy::CutMode::Drop);
+    let cluster = proxied_cluster(&proxy, THREE_TABLES);
+    let first = run(&cluster, &["provision", "--db-only"]).await;
+    assert_eq!(
+        proxy.cuts(),
+        1,
+        "the inspection was cut: {}",
+        first.describe()
+    );
+    first.assert_success("the run whose first inspection was cut");
+    assert!(
+        first.stderr.contains("reading the server again"),
+        "{}",
+        first.describe()
+    );
+    for db in cluster.databases() {
+        assert_eq!(common::check::tables_of(&pool, &db).await.len(), 3, "{db}");
+    }
+
+    let always = proxy_to_test_server("SELECT 'db' AS k", usize::MAX, common::proxy::CutMode::Drop);
+    let cluster = proxied_cluster(&always, THREE_TABLES);
+    let failed = run(&cluster, &["provision", "--db-only"]).await;
+    assert_eq!(failed.code, Some(1), "{}", failed.describe());
+    assert!(
+        failed
+            .stderr
+            .contains("the connection to the server was lost")
+            && failed.stderr.contains("run the same command again"),
+        "the error says what happened and what to do: {}",
+        failed.describe()
+    );
+}
+
+async fn ledger_sha(pool: &MySqlPool, cluster: &Cluster) -> Vec<(String, String, String)> {
+    let mut rows = Vec::new();
+    for db in cluster.databases() {
+        let row = sqlx::query(
+            "SELECT CONVERT(script_sha256 USING utf8mb4), CONVERT(outcome USING utf8mb4) FROM EIDB_META.eidb_script WHERE target_db = ?",
+        )
+        .bind(&db)
+        .fetch_one(pool)
+        .await
+        .unwrap();
+        rows.push((db, row.get(0), row.get(1)));
+    }
+    rows
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+async fn column_type(pool: &MySqlPool, database: &str, table: &str, column: &str) -> String {
+    sqlx::query(
+        "SELECT CONVERT(COLUMN_TYPE USING utf8mb4) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND COLUMN_NAME = ?",
+    )
+    .bind(database)
+    .bind(table)
+    .bind(column)
+    .fetch_one(pool)
+    .await
+    .unwrap()
+    .get(0)
+}
+
+fn assert_ledger_settled(rows: &[(String, String, String)], script: &[u8], what: &str) {
+    let sha = sha256_hex(script);
+    for (db, recorded, outcome) in rows {
+        assert!(
+            recorded == &sha && outcome == "completed",
+            "{what}: the ledger of {db} says {recorded} ({outcome}); expected the new script's {sha}, completed. All: {rows:#?}"
+        );
+    }
+}
+
+/// 2. A changed dbscript and `--reapply-changed-script`: a comment-only change settles the ledger of
+///    every database (later runs are clean); a changed column (VARCHAR(20) -> VARCHAR(64)) is reported by
+///    verify in every database and applied to every database by the reapply run; a column changed by
+///    hand is reported by verify and left alone (with a warning) by a plain provision.
+#[tokio::test]
+async fn a_changed_script_is_reapplied_in_every_database_and_settles_the_ledger() {
+    let pool = admin_pool().await;
+    let cluster = scripted_cluster(THREE_TABLES);
+    let script = cluster.dir.path().join("script.sql");
+    cluster.eidb_ok(&["provision", "--db-only"]);
+    let databases = cluster.databases();
+
+    // A comment-only change.
+    let commented = format!("-- reviewed for EI 6.6\n{THREE_TABLES}");
+    std::fs::write(&script, &commented).unwrap();
+    let blocked = run(&cluster, &["provision", "--db-only"]).await;
+    assert_eq!(
+        blocked.code,
+        Some(1),
+        "a changed script is a conflict: {}",
+        blocked.describe()
+    );
+    let reapplied = run(
+        &cluster,
+        &["provision", "--db-only", "--reapply-changed-script"],
+    )
+    .await;
+    reapplied.assert_success("the reapply run after a comment-only change");
+    assert_ledger_settled(
+        &ledger_sha(&pool, &cluster).await,
+        commented.as_bytes(),
+        "comment-only",
+    );
+    let again = run(&cluster, &["provision", "--db-only"]).await;
+    again.assert_success("provision after the reapply run");
+    assert!(
+        again.stdout.contains("nothing to change"),
+        "{}",
+        again.describe()
+    );
+    let verify = run(&cluster, &["verify", "--db-only"]).await;
+    assert_eq!(
+        verify.code,
+        Some(0),
+        "verify after the reapply run: {}",
+        verify.describe()
+    );
+
+    // A changed column.
+    let widened = commented.replace("NAME VARCHAR(20)", "NAME VARCHAR(64)");
+    std::fs::write(&script, &widened).unwrap();
+    let (code, report) = cluster.eidb_json(&["verify", "--db-only"]);
+    assert_eq!(code, 1, "{report:#}");
+    let findings = report["findings"].as_array().unwrap();
+    for db in &databases {
+        assert!(
+            findings.iter().any(|f| f["check"] == "column"
+                && f["subject"] == format!("database {db}").as_str()
+                && f["expected"]
+                    .as_str()
+                    .unwrap_or("")
+                    .contains("FX_TWO.NAME varchar(64)")
+                && f["found"].as_str().unwrap_or("").contains("varchar(20)")),
+            "verify reports the changed column in {db}: {report:#}"
+        );
+    }
+    let dry_run = run(
+        &cluster,
+        &[
+            "provision",
+            "--db-only",
+            "--reapply-changed-script",
+            "--dry-run",
+        ],
+    )
+    .await;
+    assert!(
+        dry_run.stdout.contains("MODIFY COLUMN NAME VARCHAR(64)"),
+        "the dry run shows the ALTER: {}",
+        dry_run.describe()
+    );
+    let reapplied = run(
+        &cluster,
+        &["provision", "--db-only", "--reapply-changed-script"],
+    )
+    .await;
+    reapplied.assert_success("the reapply run after a column change");
+    for db in &databases {
+        assert_eq!(
+            column_type(&pool, db, "FX_TWO", "NAME").await,
+            "varchar(64)",
+            "{db}"
+        );
+    }
+    assert_ledger_settled(
+        &ledger_sha(&pool, &cluster).await,
+        widened.as_bytes(),
+        "column change",
+    );
+    let verify = run(&cluster, &["verify", "--db-only"]).await;
+    assert_eq!(
+        verify.code,
+        Some(0),
+        "verify after the column change was applied: {}",
+        verify.describe()
+    );
+
+    // A column changed by hand, the script unchanged.
+    let first = &databases[0];
+    common::check::exec(
+        &pool,
+        &format!("ALTER TABLE `{first}`.FX_TWO MODIFY NAME VARCHAR(10)"),
+    )
+    .await;
+    let (code, report) = cluster.eidb_json(&["verify", "--db-only"]);
+    let columns: Vec<&serde_json::Value> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["check"] == "column")
+        .collect();
+    assert!(
+        code == 1
+            && columns.len() == 1
+            && columns[0]["subject"] == format!("database {first}").as_str(),
+        "verify reports the hand-changed column, in that database only: {report:#}"
+    );
+    let plain = run(&cluster, &["provision", "--db-only"]).await;
+    plain.assert_success("a plain provision with a hand-changed column");
+    assert!(
+        plain.stdout.contains("only with --reapply-changed-script"),
+        "a plain provision warns and leaves it: {}",
+        plain.describe()
+    );
+    assert_eq!(
+        column_type(&pool, first, "FX_TWO", "NAME").await,
+        "varchar(10)"
+    );
+    run(
+        &cluster,
+        &["provision", "--db-only", "--reapply-changed-script"],
+    )
+    .await
+    .assert_success("reapply after a hand-made change");
+    assert_eq!(
+        column_type(&pool, first, "FX_TWO", "NAME").await,
+        "varchar(64)"
+    );
+}
+
+/// 5. Ctrl-C while `--wait` waits for a server that is down stops eidb at once, not after the wait.
+#[tokio::test]
+async fn ctrl_c_while_waiting_for_the_server_stops_at_once() {
+    let dedicated = tokio::task::spawn_blocking(dedicated).await.unwrap();
+    let cluster = Cluster::new_on(&dedicated, 1, Conf::Fixture);
+    dedicated.stop();
+    let mut waiting = Background::start(&cluster, &["provision", "--wait", "60"]);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(waiting.running(), "{}", waiting.output_so_far());
+    waiting.signal("INT");
+    let stopped = waiting.finish(Duration::from_secs(60)).await;
+    assert_eq!(stopped.code, Some(1), "{}", stopped.describe());
+    assert!(
+        stopped.stderr.contains("interrupted while waiting for")
+            && stopped.elapsed < Duration::from_secs(10),
+        "stopped at once, saying so: {}",
+        stopped.describe()
+    );
+    dedicated.start();
+}
+
+/// 7. The connection a live run's lock names is killed: the run opens another within a second and names
+///    it in the lock, so a waiting run does not take the lock of a run that is alive.
+#[tokio::test]
+async fn a_live_run_whose_lock_connection_was_killed_keeps_its_lock() {
+    let pool = admin_pool().await;
+    let cluster = scripted_cluster(&slow_script(9.0));
+
+    let mut holder = Background::start(&cluster, &["provision"]);
+    wait_for_lock(&pool, &cluster, &mut holder).await;
+    // The renewer names its own connection in the row once it is up.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let owner = lock_owner(&pool, "EIDB_META", &cluster).await.unwrap();
+    let id: u64 = owner
+        .rsplit_once(" connection ")
+        .and_then(|(_, rest)| rest.split(' ').next())
+        .and_then(|id| id.parse().ok())
+        .unwrap_or_else(|| panic!("the lock names a connection: {owner}"));
+    sqlx::raw_sql(&format!("KILL {id}"))
+        .execute(&pool)
+        .await
+        .unwrap();
+    let waiter = run(&cluster, &["provision", "--lock-wait", "5"]).await;
+    assert_eq!(
+        waiter.code,
+        Some(1),
+        "the waiter gives up, it does not take a live run's lock: {}",
+        waiter.describe()
+    );
+    assert!(
+        !waiter.stderr.contains("took over"),
+        "{}",
+        waiter.describe()
+    );
+    let holder = holder.finish(RUN_LIMIT).await;
+    holder.assert_success("the run whose lock connection was killed");
+    let renamed = lock_owner(&pool, "EIDB_META", &cluster).await;
+    assert_eq!(renamed, None, "the holder released its lock at the end");
+}

@@ -9,7 +9,7 @@ use sqlx::{Executor, MySqlConnection};
 
 use std::time::Duration;
 
-use super::connect::{is_transient, mysql_code, statement_error, Endpoint};
+use super::connect::{connection_and_server, is_transient, mysql_code, statement_error, Endpoint};
 use super::facts::{Flavour, ServerFacts};
 use super::fold;
 use super::inspect;
@@ -301,6 +301,7 @@ async fn load_database(
         statements,
         resume_from,
         empty,
+        columns,
         ..
     } = change
     else {
@@ -336,7 +337,7 @@ async fn load_database(
             })
             .collect()
     };
-    let outcome = run_script(
+    let mut outcome = run_script(
         endpoint,
         candidates,
         database,
@@ -346,6 +347,12 @@ async fn load_database(
         progress,
     )
     .await;
+    if outcome.is_ok() && !columns.is_empty() {
+        // Every statement of the script is done; what is left is bringing columns to its definition.
+        outcome = alter_columns(endpoint, database, columns)
+            .await
+            .map_err(|e| (total, e));
+    }
     if let Some(ledger) = ledger {
         let mut ledger = ledger.lock().await;
         match &outcome {
@@ -397,6 +404,7 @@ async fn run_script(
     progress: &Progress,
 ) -> Result<(), (usize, Error)> {
     let mut conn = endpoint.connect(Some(database)).await.map_err(|e| (0, e))?;
+    let mut identity = connection_and_server(&mut conn).await.ok();
     let mut session: Vec<&str> = Vec::new();
     for batch in batches {
         let index = batch.statements[0];
@@ -416,6 +424,7 @@ async fn run_script(
         interrupt::check(&format!("before {}", place())).map_err(|e| (index, e))?;
         let counted = ledger_db.filter(|_| statement.object == SchemaObject::Other);
         let mut attempts = 0;
+        let mut resent = false;
         loop {
             let sent = match counted {
                 Some(ledger_db) => {
@@ -447,6 +456,10 @@ async fn run_script(
                     .await
                     .map_err(|e| (index, e))?
                     .1;
+                    // The server may still be running the statement of the dropped connection: what it did
+                    // is known only once that connection is gone.
+                    settle_dropped(&mut conn, identity.take(), database, progress).await;
+                    identity = connection_and_server(&mut conn).await.ok();
                     for setting in &session {
                         conn.execute(sqlx::raw_sql(setting))
                             .await
@@ -461,6 +474,20 @@ async fn run_script(
                     if done {
                         break;
                     }
+                    resent = true;
+                }
+                // Sent again after a dropped connection and refused because its object exists: the first
+                // sending did it after all (the server finished it after the check). Success, not a
+                // collision with our own statement.
+                Err(e)
+                    if resent
+                        && matches!(
+                            mysql_code(&e),
+                            Some(1050 | 1061 | 1068 | 1826 | 1304 | 1359 | 1005)
+                        )
+                        && object_exists_now(&mut conn, database, &statement.object).await =>
+                {
+                    break
                 }
                 Err(e) => return Err((index, statement_error(&e, &place()))),
             }
@@ -532,4 +559,85 @@ async fn object_exists_now(
             .is_some_and(|db| crate::plan::object_exists(object, db)),
         Err(_) => false,
     }
+}
+
+/// After a reconnect: make sure the dropped connection's statement is over before anyone checks what it
+/// did. A connection whose client went away lives on in the server until it notices (a network drop), and
+/// a killed one finishes a DDL statement that is past its last kill check: on the same server, kill it
+/// (only if it is still ours: same user, same database) and wait until it has left the process list.
+/// On another member (Galera failover) the old member's connections are out of reach and out of the way.
+async fn settle_dropped(
+    conn: &mut MySqlConnection,
+    dropped: Option<(u64, String)>,
+    database: &str,
+    progress: &Progress,
+) {
+    let Some((id, server)) = dropped else {
+        return;
+    };
+    match connection_and_server(conn).await {
+        Ok((_, here)) if here == server => {}
+        _ => return,
+    }
+    let started = Instant::now();
+    let mut killed = false;
+    let mut told = false;
+    loop {
+        let present = sqlx::query(
+            "SELECT COUNT(*) FROM information_schema.PROCESSLIST
+             WHERE ID = ? AND USER = SUBSTRING_INDEX(USER(), '@', 1) AND DB = ?",
+        )
+        .bind(id)
+        .bind(database)
+        .fetch_one(&mut *conn)
+        .await
+        .ok()
+        .and_then(|row| sqlx::Row::try_get::<i64, _>(&row, 0).ok());
+        if present.unwrap_or(0) == 0 {
+            return;
+        }
+        if !killed {
+            // 1094: it ended in the meantime.
+            let _ = conn
+                .execute(sqlx::raw_sql(&format!("KILL CONNECTION {id}")))
+                .await;
+            killed = true;
+        }
+        if !told && started.elapsed() > Duration::from_secs(2) {
+            progress.line(&format!(
+                "database {database}: waiting for the server to end the dropped connection {id} (its statement is still running)"
+            ));
+            told = true;
+        }
+        if started.elapsed() > Duration::from_secs(120) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Bring existing columns to the script's definition (`--reapply-changed-script`), on a connection of
+/// its own in the database; the first refusal (e.g. data that does not fit) stops it, named.
+async fn alter_columns(
+    endpoint: &Endpoint,
+    database: &str,
+    columns: &[crate::plan::ColumnDrift],
+) -> Result<()> {
+    let mut conn = endpoint.connect(Some(database)).await?;
+    for column in columns {
+        interrupt::check(&format!("before changing {}", column.describe()))?;
+        conn.execute(sqlx::raw_sql(&column.sql))
+            .await
+            .map_err(|e| {
+                statement_error(
+                    &e,
+                    &format!(
+                        "database {database}: {} (`{}`)",
+                        column.describe(),
+                        column.sql
+                    ),
+                )
+            })?;
+    }
+    Ok(())
 }

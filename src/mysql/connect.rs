@@ -109,6 +109,7 @@ impl Endpoint {
             match self.connect_raw(database).await {
                 Ok(conn) => return Ok(conn),
                 Err(e) if is_transient(&e) && Instant::now() + delay < deadline => {
+                    crate::interrupt::check(&format!("while waiting for {}", self.describe()))?;
                     info!(
                         "{} is not ready yet ({}); retrying in {:?}",
                         self.describe(),
@@ -192,6 +193,17 @@ pub fn is_transient(e: &sqlx::Error) -> bool {
     }
 }
 
+/// This connection's id and the server it is on (`@@hostname:@@port`): together they name a connection
+/// that another connection to the same server can look for in the process list, or kill.
+pub async fn connection_and_server(
+    conn: &mut MySqlConnection,
+) -> std::result::Result<(u64, String), sqlx::Error> {
+    let row = sqlx::query("SELECT CONNECTION_ID(), CONCAT(@@hostname, ':', @@port)")
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok((sqlx::Row::try_get(&row, 0)?, sqlx::Row::try_get(&row, 1)?))
+}
+
 /// The MySQL error number of a server error.
 pub fn mysql_code(e: &sqlx::Error) -> Option<u16> {
     match e {
@@ -225,6 +237,17 @@ fn connect_error(e: sqlx::Error, endpoint: &Endpoint, database: Option<&str>) ->
 /// A statement failed: name what, and add the hints the WSO2 documentation's warnings call for.
 pub fn statement_error(e: &sqlx::Error, what: &str) -> Error {
     let detail = crate::redact::redact(&e.to_string());
+    if is_transient(e) {
+        // sqlx says "expected to read 4 bytes, got 0 bytes at EOF": say what happened instead.
+        let mut err = Error::failure(format!(
+            "{what}: the connection to the server was lost ({detail})"
+        ))
+        .with_hint(
+            "the server closed the connection (restarted, the connection was killed, or the network dropped);              check that the server is up and run the same command again: it carries on from where this run stopped",
+        );
+        err.connection_lost = true;
+        return err;
+    }
     let err = Error::failure(format!("{what}: {detail}"));
     match mysql_code(e) {
         Some(1071) | Some(1709) => err.with_hint(

@@ -173,7 +173,7 @@ pub async fn read(conn: &mut MySqlConnection, os_override: Option<&str>) -> Resu
     ))
     .fetch_all(&mut *conn)
     .await
-    .map_err(|e| Error::failure(format!("cannot read the server's settings: {e}")))?;
+    .map_err(|e| super::connect::statement_error(&e, "cannot read the server's settings"))?;
     let vars: HashMap<String, String> = rows
         .iter()
         .filter_map(|row| {

@@ -62,6 +62,9 @@ pub struct ActualDatabase {
     pub routines: HashSet<String>,
     pub triggers: HashSet<String>,
     pub views: HashSet<String>,
+    /// (table key, column key) -> the column as the server describes it.
+    #[serde(skip)]
+    pub columns: std::collections::HashMap<(String, String), super::columns::ColumnShape>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -247,6 +250,22 @@ pub async fn read(
             }
             "trigger" => {
                 db.triggers.insert(key(&name));
+            }
+            "column" => {
+                // `YES+varchar(20)\n'x'`: nullability, whether there is a default, the type, the default.
+                let (head, default) = extra.split_once('\n').unwrap_or((&extra, ""));
+                let nullable = head.starts_with("YES");
+                let rest = head.trim_start_matches("YES").trim_start_matches("NO");
+                let has_default = rest.starts_with('+');
+                let column_type = rest.get(1..).unwrap_or("");
+                db.columns.insert(
+                    (key(&table), key(&name)),
+                    super::columns::ColumnShape::new(
+                        column_type,
+                        nullable,
+                        has_default.then_some(default),
+                    ),
+                );
             }
             _ => {}
         }

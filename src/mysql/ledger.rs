@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use sqlx::{Executor, MySqlConnection, Row};
 
-use super::connect::{is_transient, statement_error, Endpoint};
+use super::connect::{connection_and_server, is_transient, statement_error, Endpoint};
 use super::quote::{self, Backslashes};
 use crate::error::{Error, Result};
 use crate::progress::Progress;
@@ -154,7 +154,9 @@ pub struct Ledger {
     progress: Progress,
     database: String,
     run_id: i64,
-    owner: String,
+    /// Who holds the lock, as written in its row; the renewer rewrites the connection part when it
+    /// reconnects, so that the connection it names is always one this run keeps open.
+    owner: SharedOwner,
     lock_name: String,
     renewer: Option<tokio::task::JoinHandle<()>>,
 }
@@ -187,18 +189,7 @@ impl Ledger {
             .execute(sqlx::raw_sql("SET SESSION wsrep_sync_wait = 1"))
             .await;
         migrate(&mut conn, metadata_db).await?;
-        let connection_id: u64 = sqlx::raw_sql("SELECT CONNECTION_ID()")
-            .fetch_one(&mut conn)
-            .await
-            .and_then(|row| row.try_get(0))
-            .map_err(|e| statement_error(&e, "reading the connection id"))?;
-        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-            .unwrap_or_else(|_| "unknown-host".into());
-        let owner = format!(
-            "{} pid {} connection {connection_id}",
-            host.trim(),
-            std::process::id()
-        );
+        let owner = owner_on(&mut conn).await?;
         acquire_lock(&mut conn, lock_name, &owner, lock_wait, progress).await?;
         let mut attempts = 0;
         let run_id = loop {
@@ -217,6 +208,7 @@ impl Ledger {
                 Err(e) => return Err(statement_error(&e, "recording the run")),
             }
         };
+        let owner: SharedOwner = std::sync::Arc::new(std::sync::Mutex::new(owner));
         let renewer = Some(spawn_renewer(
             candidates.to_vec(),
             metadata_db.to_string(),
@@ -389,7 +381,7 @@ impl Ledger {
             })
             .await;
         // Release the lock even when the outcome could not be recorded: others must not wait for its expiry.
-        let (name, owner) = (self.lock_name.clone(), self.owner.clone());
+        let (name, owner) = (self.lock_name.clone(), current(&self.owner));
         let released = self
             .exec_retrying(|_| {
                 sqlx::query("DELETE FROM eidb_lock WHERE name = ? AND owner = ?")
@@ -516,7 +508,80 @@ async fn ledger_tables_exist(conn: &mut MySqlConnection, metadata_db: &str) -> b
         == Some(6)
 }
 
-/// Take the lock row: insert it, or take it over when it expired; otherwise wait and try again.
+/// The lock's owner shared by the run and its renewer.
+type SharedOwner = std::sync::Arc<std::sync::Mutex<String>>;
+
+fn current(owner: &SharedOwner) -> String {
+    owner.lock().unwrap_or_else(|e| e.into_inner()).clone()
+}
+
+/// How long a holder's connection must stay gone before its lock is taken over: longer than the renewer
+/// needs to notice a dropped connection and name its new one in the row (a run that lost its connection
+/// to a restart is alive and must keep its lock).
+const GONE_FOR: Duration = Duration::from_secs(3);
+
+/// How often the renewer checks that its connection is alive.
+const PING_EVERY: Duration = Duration::from_secs(1);
+
+/// Who this run is, as the lock row names it: `<host> pid <pid> connection <id> on <server>`. The
+/// connection is `conn` (one the run keeps open); the server is `@@hostname:@@port`, so another run on the
+/// same server can tell from the server's process list whether that connection still exists.
+async fn owner_on(conn: &mut MySqlConnection) -> Result<String> {
+    let (connection_id, server) = connection_and_server(conn)
+        .await
+        .map_err(|e| statement_error(&e, "reading the connection id"))?;
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .unwrap_or_else(|_| "unknown-host".into());
+    Ok(format!(
+        "{} pid {} connection {connection_id} on {server}",
+        host.trim(),
+        std::process::id()
+    ))
+}
+
+/// The owner with another connection named in it (after a reconnect).
+fn with_connection(owner: &str, connection_id: u64, server: &str) -> String {
+    let person = owner.split(" connection ").next().unwrap_or(owner);
+    format!("{person} connection {connection_id} on {server}")
+}
+
+/// `(connection id, server)` named by an owner, when it names them (owners written by older eidb do not).
+fn owner_connection(owner: &str) -> Option<(u64, &str)> {
+    let rest = owner.rsplit_once(" connection ")?.1;
+    let (id, server) = rest.split_once(" on ")?;
+    Some((id.parse().ok()?, server))
+}
+
+/// Whether the holder's connection is known to be gone: it is on the server `conn` is connected to, this
+/// session may see every connection (`PROCESS`), and the process list does not have it. `None` when that
+/// cannot be known (another Galera member, no `PROCESS` privilege, an owner of an older eidb): then only
+/// the lock's expiry frees it.
+async fn holder_gone(conn: &mut MySqlConnection, holder: &str) -> Option<bool> {
+    let (id, server) = owner_connection(holder)?;
+    let (_, here) = connection_and_server(conn).await.ok()?;
+    if here != server {
+        return None;
+    }
+    let row = sqlx::query(
+        "SELECT (SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE ID = ?),
+                (SELECT COUNT(*) FROM information_schema.USER_PRIVILEGES
+                  WHERE PRIVILEGE_TYPE IN ('PROCESS', 'SUPER')
+                    AND GRANTEE = CONCAT('''', SUBSTRING_INDEX(CURRENT_USER(), '@', 1), '''@''',
+                                         SUBSTRING_INDEX(CURRENT_USER(), '@', -1), ''''))",
+    )
+    .bind(id)
+    .fetch_one(&mut *conn)
+    .await
+    .ok()?;
+    let (present, sees_all): (i64, i64) = (row.try_get(0).ok()?, row.try_get(1).ok()?);
+    if sees_all == 0 {
+        return None;
+    }
+    Some(present == 0)
+}
+
+/// Take the lock row: insert it, or take it over when it expired or its holder's connection is gone from
+/// this server; otherwise wait and try again.
 async fn acquire_lock(
     conn: &mut MySqlConnection,
     name: &str,
@@ -526,7 +591,10 @@ async fn acquire_lock(
 ) -> Result<()> {
     let started = Instant::now();
     let mut told = false;
+    // A holder whose connection was seen gone, and since when.
+    let mut gone_since: Option<(String, Instant)> = None;
     loop {
+        crate::interrupt::check(&format!("while waiting for the run lock `{name}`"))?;
         // Who holds it now, so that a holder whose lock expired can be named and its run marked.
         let previous: Option<String> = sqlx::query("SELECT owner FROM eidb_lock WHERE name = ?")
             .bind(name)
@@ -569,11 +637,7 @@ async fn acquire_lock(
                                 "took over the run lock `{name}` from {previous}: it was not renewed for {} s (that run died)",
                                 LOCK_TTL.as_secs()
                             ));
-                            sqlx::query("UPDATE eidb_run SET outcome = 'abandoned', finished_at = NOW(6) WHERE owner = ? AND outcome = 'running'")
-                                .bind(&previous)
-                                .execute(&mut *conn)
-                                .await
-                                .map_err(|e| statement_error(&e, "marking the abandoned run"))?;
+                            mark_abandoned(conn, &previous).await?;
                         }
                         if told {
                             progress.line(&format!(
@@ -584,12 +648,35 @@ async fn acquire_lock(
                         return Ok(());
                     }
                     Some((holder, since)) => {
+                        // On this server the holder's connection can be looked for: a run that died
+                        // (killed, its machine gone) has none, and its lock is taken over without waiting
+                        // for the expiry.
+                        match holder_gone(conn, &holder).await {
+                            Some(true) => match &gone_since {
+                                Some((seen, at)) if *seen == holder && at.elapsed() >= GONE_FOR => {
+                                    if take_over(conn, name, &holder, owner).await? {
+                                        let (id, _) = owner_connection(&holder).unwrap_or_default();
+                                        progress.line(&format!(
+                                            "took over the run lock `{name}` from {holder}: its connection {id} has been \
+                                             gone from the server for {:.0} s (that run died)",
+                                            at.elapsed().as_secs_f64()
+                                        ));
+                                        mark_abandoned(conn, &holder).await?;
+                                        return Ok(());
+                                    }
+                                }
+                                Some((seen, _)) if *seen == holder => {}
+                                _ => gone_since = Some((holder.clone(), Instant::now())),
+                            },
+                            _ => gone_since = None,
+                        }
                         if started.elapsed() >= wait {
                             return Err(Error::failure(format!(
                                 "another eidb run holds the lock `{name}`: {holder}, since {since}; gave up after {} s",
                                 wait.as_secs()
                             ))
-                            .with_hint("wait for that run to finish (or raise --lock-wait); a run that died releases it after 30 s"));
+                            .with_hint("wait for that run to finish (or raise --lock-wait); the lock of a run that died \
+                                        is taken over once its connection is gone, or after 30 s where that cannot be seen"));
                         }
                         if !told {
                             progress.line(&format!(
@@ -606,17 +693,63 @@ async fn acquire_lock(
     }
 }
 
-/// Keep renewing the lock while the run lasts.
+/// Take the lock from `holder`, whose connection is gone; false when the row changed meanwhile.
+async fn take_over(
+    conn: &mut MySqlConnection,
+    name: &str,
+    holder: &str,
+    owner: &str,
+) -> Result<bool> {
+    let taken = sqlx::query(
+        "UPDATE eidb_lock SET owner = ?, acquired_at = NOW(6), expires_at = NOW(6) + INTERVAL ? SECOND
+         WHERE name = ? AND owner = ?",
+    )
+    .bind(owner)
+    .bind(LOCK_TTL.as_secs())
+    .bind(name)
+    .bind(holder)
+    .execute(&mut *conn)
+    .await;
+    match taken {
+        Ok(done) => Ok(done.rows_affected() == 1),
+        Err(e) if matches!(super::connect::mysql_code(&e), Some(1213 | 1205)) => Ok(false),
+        Err(e) => Err(statement_error(&e, "taking over the run lock")),
+    }
+}
+
+/// Mark the runs of a dead lock holder (its process: the connection part changes on reconnects).
+async fn mark_abandoned(conn: &mut MySqlConnection, holder: &str) -> Result<()> {
+    let process = holder.split(" connection ").next().unwrap_or(holder);
+    sqlx::query(
+        "UPDATE eidb_run SET outcome = 'abandoned', finished_at = NOW(6)
+         WHERE (owner = ? OR owner LIKE CONCAT(?, ' connection %')) AND outcome = 'running'",
+    )
+    .bind(holder)
+    .bind(process)
+    .execute(&mut *conn)
+    .await
+    .map_err(|e| statement_error(&e, "marking the abandoned run"))?;
+    Ok(())
+}
+
+/// Keep renewing the lock while the run lasts, on a connection of its own whose id the lock row names:
+/// checked every second and, when it dropped, opened again and named in the row at once, so that other
+/// runs never see a live run's lock without its connection for long.
 fn spawn_renewer(
     candidates: Vec<Endpoint>,
     database: String,
     name: String,
-    owner: String,
+    owner: SharedOwner,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut conn: Option<MySqlConnection> = None;
+        let mut last_renewal = Instant::now();
+        let lost = |name: &str| {
+            crate::interrupt::stop(&format!(
+                "the run lock `{name}` was taken over by another run"
+            ))
+        };
         loop {
-            tokio::time::sleep(LOCK_TTL / 3).await;
             if conn.is_none() {
                 for endpoint in &candidates {
                     if let Ok(Ok(c)) = tokio::time::timeout(
@@ -629,27 +762,85 @@ fn spawn_renewer(
                         break;
                     }
                 }
+                // Name the new connection in the row (only if the row is still ours).
+                if let Some(c) = conn.as_mut() {
+                    let _ = sqlx::query("SET SESSION wsrep_sync_wait = 1")
+                        .execute(&mut *c)
+                        .await;
+                    match connection_and_server(c).await {
+                        Ok((id, server)) => {
+                            let old = current(&owner);
+                            let new = with_connection(&old, id, &server);
+                            let renamed = sqlx::query(
+                                "UPDATE eidb_lock SET owner = ?, expires_at = NOW(6) + INTERVAL ? SECOND WHERE name = ? AND owner = ?",
+                            )
+                            .bind(&new)
+                            .bind(LOCK_TTL.as_secs())
+                            .bind(&name)
+                            .bind(&old)
+                            .execute(&mut *c)
+                            .await;
+                            match renamed {
+                                Ok(done) if done.rows_affected() == 0 => {
+                                    lost(&name);
+                                    return;
+                                }
+                                Ok(_) => {
+                                    *owner.lock().unwrap_or_else(|e| e.into_inner()) = new;
+                                    last_renewal = Instant::now();
+                                }
+                                Err(_) => conn = None,
+                            }
+                        }
+                        Err(_) => conn = None,
+                    }
+                }
             }
-            if let Some(c) = conn.as_mut() {
+            tokio::time::sleep(PING_EVERY).await;
+            let Some(c) = conn.as_mut() else { continue };
+            let outcome = if last_renewal.elapsed() >= LOCK_TTL / 3 {
                 let renewed = sqlx::query("UPDATE eidb_lock SET expires_at = NOW(6) + INTERVAL ? SECOND WHERE name = ? AND owner = ?")
                     .bind(LOCK_TTL.as_secs())
                     .bind(&name)
-                    .bind(&owner)
+                    .bind(current(&owner))
                     .execute(&mut *c)
                     .await;
                 match renewed {
                     // The row is no longer ours: it expired and another run took it over. Stop
                     // between steps rather than work beside that run.
                     Ok(done) if done.rows_affected() == 0 => {
-                        crate::interrupt::stop(&format!(
-                            "the run lock `{name}` was taken over by another run"
-                        ));
+                        lost(&name);
                         return;
                     }
-                    Ok(_) => {}
-                    Err(_) => conn = None,
+                    Ok(_) => {
+                        last_renewal = Instant::now();
+                        Ok(())
+                    }
+                    Err(e) => Err(e),
                 }
+            } else {
+                sqlx::query("DO 1").execute(&mut *c).await.map(drop)
+            };
+            if outcome.is_err() {
+                conn = None;
             }
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_owner_names_its_connection_and_server() {
+        let owner = "ci-7 pid 42 connection 17 on db1:3306";
+        assert_eq!(owner_connection(owner), Some((17, "db1:3306")));
+        assert_eq!(
+            with_connection(owner, 99, "db2:3306"),
+            "ci-7 pid 42 connection 99 on db2:3306"
+        );
+        // Owners written by an older eidb name no server: the holder cannot be looked for.
+        assert_eq!(owner_connection("ci-7 pid 42 connection 17"), None);
+    }
 }

@@ -1,6 +1,7 @@
 //! The server side: connecting, reading what exists, applying DDL and grants.
 
 pub mod apply;
+pub mod columns;
 pub mod connect;
 pub mod dbscript;
 pub mod facts;

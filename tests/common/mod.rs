@@ -17,6 +17,7 @@ pub mod check;
 pub mod cluster;
 pub mod galera;
 mod local;
+pub mod proxy;
 mod server;
 mod watchdog;
 
