@@ -456,6 +456,31 @@ pub fn server(
                     script,
                     &desired.charset,
                 ));
+                let renamed: Vec<String> = script
+                    .statements
+                    .iter()
+                    .filter_map(|statement| {
+                        let existing_name = same_index_under_another_name(statement, existing)?;
+                        Some(format!(
+                            "{} as {existing_name}",
+                            describe_object(&statement.object)
+                        ))
+                    })
+                    .collect();
+                if !renamed.is_empty() {
+                    plan.warnings.push(Conflict {
+                        subject: format!("database {}", database.name),
+                        expected: format!("the indexes of {} under its names", script.file_name()),
+                        found: format!(
+                            "the same indexes (table, columns, uniqueness) under other names, as another variant of the \
+                             script creates them (e.g. mysql.sql vs mysql5.7.sql): {}; eidb does not create them again",
+                            renamed.join(", ")
+                        ),
+                        fix: "nothing is needed; to make this spec name the variant the database was built from, set \
+                              [dbscripts] file = \"<that script>\" (verify then also compares its columns and defaults)"
+                            .to_string(),
+                    });
+                }
                 let drift = history
                     .columns
                     .map(|columns| column_drift(&database.name, columns, existing))
@@ -1092,7 +1117,10 @@ pub fn statements_to_run(
     let mut selected = Vec::new();
     let mut missing = Vec::new();
     for (i, statement) in statements.iter().enumerate() {
-        if is_guardable(&statement.object) && !object_exists(&statement.object, db) {
+        if is_guardable(&statement.object)
+            && !object_exists(&statement.object, db)
+            && same_index_under_another_name(statement, db).is_none()
+        {
             selected.push(i);
             missing.push(describe_object(&statement.object));
         } else if statement.object == SchemaObject::Other
@@ -1112,6 +1140,21 @@ pub fn statements_to_run(
         selected.sort_unstable();
     }
     (selected, missing)
+}
+
+/// The name of an index that the statement's index already exists as, on the same table with the same
+/// columns in the same order and the same uniqueness, under another name (as when a database was built from
+/// another variant of the Carbon script: `REG_LOG_IND_BY_REGLOG` vs `REG_LOG_IND_BY_REG_LOGTIME`). That
+/// index is the same object, and is never created twice.
+pub fn same_index_under_another_name(statement: &Statement, db: &ActualDatabase) -> Option<String> {
+    let SchemaObject::Index { table, name } = &statement.object else {
+        return None;
+    };
+    if db.indexes.contains(&(key(table), key(name))) {
+        return None;
+    }
+    let shape = crate::mysql::inspect::IndexShape::of_statement(&statement.sql)?;
+    db.index_shapes.get(&(key(table), shape)).cloned()
 }
 
 fn apply_script(

@@ -264,3 +264,54 @@ async fn a_cluster_built_by_hand_is_adopted_as_it_is() {
     assert_eq!(code, 0, "{report:#}");
     assert_eq!(report["status"], "unchanged", "{report:#}");
 }
+
+/// A database built from the other variant of the Carbon script (`mysql.sql`, while eidb picks
+/// `mysql5.7.sql` on this server): its indexes exist under other names with the same columns, and are
+/// the same indexes; eidb never creates them a second time, and says which they are. What truly differs
+/// (the TIMESTAMP defaults) is reported by verify as column drift.
+#[tokio::test]
+async fn a_database_built_from_the_other_script_variant_gets_no_second_indexes() {
+    let pool = admin_pool().await;
+    let cluster = Cluster::new(1, Conf::Fixture)
+        .with_driver_jar("mysql-connector-java-5.1.49.jar")
+        .with_real_dbscripts();
+    let older = common::shared_wso2_dir().join("dbscripts/mysql.sql");
+    for db in cluster.databases() {
+        mariadb(&format!(
+            "CREATE DATABASE {db} CHARACTER SET latin1; USE {db}; SOURCE {};",
+            older.display()
+        ));
+    }
+    let indexes_before = common::check::indexes_of(&pool, &cluster.user_store).await;
+    let (code, report) = cluster.eidb_json(&["provision", "--db-only", "--dry-run"]);
+    assert_eq!(code, 0, "{report:#}");
+    let planned = report["changes"].to_string();
+    assert!(
+        !planned.contains("index "),
+        "no index is created again: {report:#}"
+    );
+    let warnings = report["warnings"].to_string();
+    assert!(
+        warnings.contains("REG_LOG_IND_BY_REGLOG as REG_LOG_IND_BY_REG_LOGTIME"),
+        "the dry run says which indexes it found under other names: {report:#}"
+    );
+    cluster.eidb_ok(&["provision", "--db-only"]);
+    assert_eq!(
+        common::check::indexes_of(&pool, &cluster.user_store).await,
+        indexes_before,
+        "the same indexes, none twice"
+    );
+    let (code, report) = cluster.eidb_json(&["verify", "--db-only"]);
+    assert_eq!(code, 1, "{report:#}");
+    let findings = report["findings"].as_array().unwrap();
+    assert!(
+        findings.iter().all(|f| f["check"] == "column"),
+        "only the columns differ: {report:#}"
+    );
+    assert!(
+        report["findings"]
+            .to_string()
+            .contains("DEFAULT 0000-00-00"),
+        "the TIMESTAMP default of the older script: {report:#}"
+    );
+}

@@ -57,6 +57,10 @@ pub struct ActualDatabase {
     pub tables: BTreeMap<String, ActualTable>,
     /// (table key, index key)
     pub indexes: HashSet<(String, String)>,
+    /// Each index as what it is: table key -> (unique, column keys in order) -> its name. An index of the
+    /// script that exists under another name with the same shape is the same index.
+    #[serde(skip)]
+    pub index_shapes: std::collections::HashMap<(String, IndexShape), String>,
     /// (table key, constraint key)
     pub constraints: HashSet<(String, String)>,
     pub routines: HashSet<String>,
@@ -65,6 +69,71 @@ pub struct ActualDatabase {
     /// (table key, column key) -> the column as the server describes it.
     #[serde(skip)]
     pub columns: std::collections::HashMap<(String, String), super::columns::ColumnShape>,
+}
+
+/// What makes an index the index it is: uniqueness and its columns in order (keys, lower case).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct IndexShape {
+    pub unique: bool,
+    pub columns: Vec<String>,
+}
+
+impl IndexShape {
+    /// `0:A,B` (NON_UNIQUE, then the columns) as the inspection query writes it.
+    fn from_inspection(text: &str) -> Option<IndexShape> {
+        let (non_unique, columns) = text.split_once(':')?;
+        Some(IndexShape {
+            unique: non_unique == "0",
+            columns: columns.split(',').map(key).collect(),
+        })
+    }
+
+    /// The shape a `CREATE [UNIQUE] INDEX name ON t (a, b(255) DESC)` or `ALTER TABLE t ADD [UNIQUE]
+    /// INDEX name (a, b)` statement gives its index (prefix lengths and order do not make another index).
+    pub fn of_statement(sql: &str) -> Option<IndexShape> {
+        let upper = sql.to_ascii_uppercase();
+        let index_at = upper.find(" INDEX ").or_else(|| upper.find(" KEY "))?;
+        let unique = upper[..index_at].split_whitespace().any(|w| w == "UNIQUE");
+        let open = index_at + sql[index_at..].find('(')?;
+        let mut depth = 0;
+        let mut close = None;
+        for (i, c) in sql[open..].char_indices() {
+            match c {
+                '(' => depth += 1,
+                ')' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        close = Some(open + i);
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+        let list = &sql[open + 1..close?];
+        let mut columns = Vec::new();
+        let mut depth = 0;
+        let mut current = String::new();
+        for c in list.chars().chain(std::iter::once(',')) {
+            match c {
+                '(' => depth += 1,
+                ')' => depth -= 1,
+                ',' if depth == 0 => {
+                    let name = current
+                        .split_whitespace()
+                        .next()?
+                        .trim_matches('`')
+                        .to_string();
+                    columns.push(key(&name));
+                    current.clear();
+                    continue;
+                }
+                _ if depth == 0 => current.push(c),
+                _ => {}
+            }
+        }
+        Some(IndexShape { unique, columns })
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -241,6 +310,9 @@ pub async fn read(
             }
             "index" => {
                 db.indexes.insert((key(&table), key(&name)));
+                if let Some(shape) = IndexShape::from_inspection(&extra) {
+                    db.index_shapes.insert((key(&table), shape), name);
+                }
             }
             "constraint" => {
                 db.constraints.insert((key(&table), key(&name)));
@@ -371,6 +443,30 @@ fn unquote_grant_name(quoted: &str, escapes: Escapes) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn index_shapes_of_statements_and_of_the_server() {
+        let shape = |unique, columns: &[&str]| IndexShape {
+            unique,
+            columns: columns.iter().map(|c| c.to_string()).collect(),
+        };
+        assert_eq!(
+            IndexShape::of_statement("CREATE INDEX REG_LOG_IND_BY_REGLOG USING HASH ON REG_LOG(REG_LOGGED_TIME, REG_TENANT_ID)"),
+            Some(shape(false, &["reg_logged_time", "reg_tenant_id"]))
+        );
+        assert_eq!(
+            IndexShape::of_statement("CREATE UNIQUE INDEX X ON T (`A`(255) DESC, b)"),
+            Some(shape(true, &["a", "b"]))
+        );
+        assert_eq!(
+            IndexShape::of_statement("ALTER TABLE T ADD UNIQUE KEY X (A)"),
+            Some(shape(true, &["a"]))
+        );
+        assert_eq!(
+            IndexShape::from_inspection("1:REG_LOGGED_TIME,REG_TENANT_ID"),
+            Some(shape(false, &["reg_logged_time", "reg_tenant_id"]))
+        );
+    }
 
     #[test]
     fn grants_of_each_flavour() {
