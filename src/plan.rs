@@ -472,8 +472,8 @@ pub fn server(
                         subject: format!("database {}", database.name),
                         expected: format!("the indexes of {} under its names", script.file_name()),
                         found: format!(
-                            "the same indexes (table, columns, uniqueness) under other names, as another variant of the \
-                             script creates them (e.g. mysql.sql vs mysql5.7.sql): {}; eidb does not create them again",
+                            "the same indexes or foreign keys (table, columns, uniqueness, what they reference) under \
+                             other names, as another variant of the script creates them (e.g. mysql.sql vs mysql5.7.sql): {}; eidb does not create them again",
                             renamed.join(", ")
                         ),
                         fix: "nothing is needed; to make this spec name the variant the database was built from, set \
@@ -1146,15 +1146,21 @@ pub fn statements_to_run(
 /// columns in the same order and the same uniqueness, under another name (as when a database was built from
 /// another variant of the Carbon script: `REG_LOG_IND_BY_REGLOG` vs `REG_LOG_IND_BY_REG_LOGTIME`). That
 /// index is the same object, and is never created twice.
+/// The same holds for a foreign key with the same columns referencing the same table and columns.
 pub fn same_index_under_another_name(statement: &Statement, db: &ActualDatabase) -> Option<String> {
-    let SchemaObject::Index { table, name } = &statement.object else {
-        return None;
-    };
-    if db.indexes.contains(&(key(table), key(name))) {
-        return None;
+    match &statement.object {
+        SchemaObject::Index { table, name } if !db.indexes.contains(&(key(table), key(name))) => {
+            let shape = crate::mysql::inspect::IndexShape::of_statement(&statement.sql)?;
+            db.index_shapes.get(&(key(table), shape)).cloned()
+        }
+        SchemaObject::Constraint { table, name }
+            if !db.constraints.contains(&(key(table), key(name))) =>
+        {
+            let shape = crate::mysql::inspect::foreign_key_shape(&statement.sql)?;
+            db.foreign_key_shapes.get(&(key(table), shape)).cloned()
+        }
+        _ => None,
     }
-    let shape = crate::mysql::inspect::IndexShape::of_statement(&statement.sql)?;
-    db.index_shapes.get(&(key(table), shape)).cloned()
 }
 
 fn apply_script(

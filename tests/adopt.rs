@@ -301,6 +301,31 @@ async fn a_database_built_from_the_other_script_variant_gets_no_second_indexes()
         indexes_before,
         "the same indexes, none twice"
     );
+    // A foreign key renamed by hand is the same key: not added a second time.
+    let user_store = &cluster.user_store;
+    sqlx::raw_sql(&format!(
+        "ALTER TABLE `{user_store}`.REG_RESOURCE DROP FOREIGN KEY REG_RESOURCE_FK_BY_PATH_ID, \
+         ADD CONSTRAINT HAND_MADE_FK FOREIGN KEY (REG_PATH_ID, REG_TENANT_ID) REFERENCES REG_PATH (REG_PATH_ID, REG_TENANT_ID)"
+    ))
+    .execute(&pool)
+    .await
+    .unwrap();
+    let keys_before = common::check::foreign_keys_of(&pool, user_store).await;
+    let (code, report) = cluster.eidb_json(&["provision", "--db-only"]);
+    assert_eq!(code, 0, "{report:#}");
+    assert!(
+        !report["changes"].to_string().contains("constraint"),
+        "{report:#}"
+    );
+    assert!(
+        report["warnings"].to_string().contains("as HAND_MADE_FK"),
+        "{report:#}"
+    );
+    assert_eq!(
+        common::check::foreign_keys_of(&pool, user_store).await,
+        keys_before
+    );
+
     let (code, report) = cluster.eidb_json(&["verify", "--db-only"]);
     assert_eq!(code, 1, "{report:#}");
     let findings = report["findings"].as_array().unwrap();

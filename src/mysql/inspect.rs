@@ -61,6 +61,9 @@ pub struct ActualDatabase {
     /// script that exists under another name with the same shape is the same index.
     #[serde(skip)]
     pub index_shapes: std::collections::HashMap<(String, IndexShape), String>,
+    /// Each foreign key as what it is: (table key, `a,b>t(x,y)` in keys) -> its name.
+    #[serde(skip)]
+    pub foreign_key_shapes: std::collections::HashMap<(String, String), String>,
     /// (table key, constraint key)
     pub constraints: HashSet<(String, String)>,
     pub routines: HashSet<String>,
@@ -134,6 +137,32 @@ impl IndexShape {
         }
         Some(IndexShape { unique, columns })
     }
+}
+
+/// What makes a foreign key the key it is, as `a,b>t(x,y)` in keys, from an `ALTER TABLE ... ADD
+/// CONSTRAINT name FOREIGN KEY (a, b) REFERENCES t (x, y)` statement.
+pub fn foreign_key_shape(sql: &str) -> Option<String> {
+    let upper = sql.to_ascii_uppercase();
+    let list = |from: usize| -> Option<(String, usize)> {
+        let open = from + sql[from..].find('(')?;
+        let close = open + sql[open..].find(')')?;
+        let columns: Vec<String> = sql[open + 1..close]
+            .split(',')
+            .map(|c| key(c.trim().trim_matches('`')))
+            .collect();
+        Some((columns.join(","), close))
+    };
+    let (columns, after) = list(upper.find("FOREIGN KEY")?)?;
+    let references = after + upper[after..].find("REFERENCES")? + "REFERENCES".len();
+    let rest = sql[references..].trim_start();
+    let table = rest
+        .split(|c: char| c == '(' || c.is_whitespace())
+        .next()?
+        .rsplit('.')
+        .next()?
+        .trim_matches('`');
+    let (referenced, _) = list(references)?;
+    Some(format!("{columns}>{}({referenced})", key(table)))
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -317,6 +346,10 @@ pub async fn read(
             "constraint" => {
                 db.constraints.insert((key(&table), key(&name)));
             }
+            "foreign_key" => {
+                db.foreign_key_shapes
+                    .insert((key(&table), key(&extra)), name);
+            }
             "routine" => {
                 db.routines.insert(key(&name));
             }
@@ -461,6 +494,10 @@ mod tests {
         assert_eq!(
             IndexShape::of_statement("ALTER TABLE T ADD UNIQUE KEY X (A)"),
             Some(shape(true, &["a"]))
+        );
+        assert_eq!(
+            foreign_key_shape("ALTER TABLE REG_RESOURCE ADD CONSTRAINT X FOREIGN KEY (REG_PATH_ID, REG_TENANT_ID) REFERENCES REG_PATH (REG_PATH_ID, REG_TENANT_ID)").as_deref(),
+            Some("reg_path_id,reg_tenant_id>reg_path(reg_path_id,reg_tenant_id)")
         );
         assert_eq!(
             IndexShape::from_inspection("1:REG_LOGGED_TIME,REG_TENANT_ID"),
