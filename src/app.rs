@@ -63,6 +63,8 @@ struct ServerSide {
     nodes_way: Endpoint,
     /// Warnings found while applying (members that could not be read back).
     warnings: Vec<String>,
+    /// The nodes whose mount records are checked in their local registry (`crate::mounts`).
+    mount_inputs: Vec<crate::mounts::NodeInput>,
 }
 
 impl ServerSide {
@@ -118,7 +120,9 @@ impl ServerSide {
             reapply_changed_script: self.reapply_changed_script,
             metadata_db: &self.metadata_db,
         };
-        Ok(plan::server(desired, &actual, login, &history))
+        let mut plan = plan::server(desired, &actual, login, &history);
+        crate::mysql::mounts::plan_into(&mut self.conn, &self.mount_inputs, &mut plan).await?;
+        Ok(plan)
     }
 }
 
@@ -150,6 +154,7 @@ pub async fn run(options: Options<'_>, report: &mut Report) -> Result<i32> {
     };
     report.warnings.append(&mut planned.warnings);
     report.conflicts = planned.plan.conflicts.clone();
+    report.mount_records = planned.plan.mount_records.clone();
     report.warnings.extend(
         planned
             .plan
@@ -562,6 +567,24 @@ async fn plan_server(
         members,
         nodes_way,
         warnings: Vec::new(),
+        mount_inputs: nodes
+            .iter()
+            .filter_map(|node| {
+                let registry_xml = nodefiles::TextFile::read(
+                    &node
+                        .ei_home
+                        .join(nodefiles::ConfFile::Registry.relative_path()),
+                )
+                .ok()
+                .map(|file| file.text);
+                crate::mounts::input_for_spec_node(
+                    node,
+                    &spec.account.name,
+                    &spec.databases.shared_registry,
+                    registry_xml.as_deref(),
+                )
+            })
+            .collect(),
     };
     match side.plan().await {
         Ok(server_plan) => {
@@ -569,6 +592,7 @@ async fn plan_server(
             plan.conflicts.extend(server_plan.conflicts);
             plan.notices.extend(server_plan.notices);
             plan.warnings.extend(server_plan.warnings);
+            plan.mount_records.extend(server_plan.mount_records);
             Ok(side)
         }
         Err(e) => Err((e, Some(side.preflight))),
@@ -783,6 +807,13 @@ async fn apply_server_locked(
         progress: &options.progress,
     };
     apply::apply(&mut server.conn, &changes, &runner).await?;
+    for change in &changes {
+        if let Change::RepairMountRecord(repair) = change {
+            let warning = crate::mounts::restart_warning(repair);
+            options.progress.line(&warning);
+            server.warnings.push(warning);
+        }
+    }
     prove_account(server, &held_back, &options.progress).await?;
     let read_back = server.read_back_members().await?;
     if !read_back.disagreements.is_empty() {

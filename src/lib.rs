@@ -12,6 +12,7 @@ pub mod desired;
 pub mod error;
 pub mod interrupt;
 pub mod logging;
+pub mod mounts;
 pub mod mysql;
 pub mod nodefiles;
 pub mod plan;

@@ -96,6 +96,8 @@ pub enum Change {
         #[serde(skip)]
         after: Vec<u8>,
     },
+    /// Rewrite a node's stale mount record in its local registry (see `crate::mounts`).
+    RepairMountRecord(crate::mounts::RepairMountRecord),
 }
 
 impl Change {
@@ -157,6 +159,7 @@ impl Change {
                 databases.join(", ")
             ),
             Change::EditFile { file, .. } => format!("edit {}", file.display()),
+            Change::RepairMountRecord(repair) => repair.summary(),
         }
     }
 
@@ -181,6 +184,11 @@ impl Change {
                 "points the node at another database than the one it uses now ({}); it would leave its data behind",
                 repoints.join("; ")
             )),
+            Change::RepairMountRecord(repair) => Some(format!(
+                "changes what node {} mounts at {} at its next start (registry.xml's mount instead of the stored \
+                 record); the node must be restarted for it to take effect",
+                repair.node, repair.mount_path
+            )),
             _ => None,
         }
     }
@@ -198,6 +206,7 @@ impl Change {
             | Change::DropAccount { account, .. } => format!("account {account}"),
             Change::RecordOwnership { cluster, .. } => format!("cluster {cluster}"),
             Change::EditFile { node, .. } => format!("node {node}"),
+            Change::RepairMountRecord(repair) => format!("node {}", repair.node),
         }
     }
 }
@@ -221,6 +230,8 @@ pub struct Plan {
     /// What a person should know but is not drift (a shared account, a login that could not be proven
     /// from here, account rows eidb did not create): warnings in provision and verify alike.
     pub warnings: Vec<Conflict>,
+    /// The state of every mount record checked (`crate::mounts`), stale or not.
+    pub mount_records: Vec<crate::mounts::RecordStatus>,
 }
 
 impl Plan {
