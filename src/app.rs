@@ -246,6 +246,14 @@ pub async fn run(options: Options<'_>, report: &mut Report) -> Result<i32> {
             // What was applied: the plan made under the lock, which may differ from the first one.
             report.changes = change_reports(&applied, planned.server.as_ref(), false);
             report.held_back = change_reports(&held_back, planned.server.as_ref(), false);
+            let repaired: Vec<&crate::mounts::RepairMountRecord> = applied
+                .iter()
+                .filter_map(|c| match c {
+                    Change::RepairMountRecord(repair) => Some(repair),
+                    _ => None,
+                })
+                .collect();
+            crate::mounts::mark_repaired(&mut report.mount_records, &repaired);
             if let Some(server) = planned.server.as_mut() {
                 report.warnings.append(&mut server.warnings);
             }

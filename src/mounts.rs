@@ -227,7 +227,7 @@ pub struct RecordStatus {
     pub database: String,
     pub mount_path: String,
     pub record: String,
-    /// `no_record`, `matching`, `stale` or `not_checked`.
+    /// `no_record`, `matching`, `stale`, `not_checked`, or `repaired` (by this provision run).
     pub state: String,
     pub detail: String,
 }
@@ -314,11 +314,10 @@ fn next_start_text(
         NextStart::RebuiltFromRecord => {
             let target = stored("target");
             let mut what = format!(
-                "Carbon rebuilds the mount from the record at the next start (RegistryCoreServiceComponent.addFixedMount) \
-                 and ignores registry.xml's instanceId {}",
+                "Carbon rebuilds the mount from the record (RegistryCoreServiceComponent.addFixedMount) and ignores registry.xml's instanceId {}",
                 wanted.instance_id
             );
-            if !input.remote_instance_ids.iter().any(|id| *id == target) {
+            if !input.remote_instance_ids.contains(&target) {
                 what.push_str(&format!(
                     ": no <remoteInstance> has the record's id {target}, so the mount is not made at all \
                      (RegistryUtils.registerHandlerForRemoteLinks logs it at debug level only) and the node keeps \
@@ -441,7 +440,7 @@ pub fn plan(input: &NodeInput, observed: &Observed) -> NodePlan {
     for mount in &input.mounts {
         let name = record_name(&mount.path);
         let record = records.iter().find(|r| r.name == name);
-        let path_exists = observed.existing_paths.iter().any(|p| *p == mount.path);
+        let path_exists = observed.existing_paths.contains(&mount.path);
         match compare(mount, record, path_exists) {
             Verdict::Matching => out.statuses.push(status(
                 mount,
@@ -492,6 +491,22 @@ pub fn plan(input: &NodeInput, observed: &Observed) -> NodePlan {
         }
     }
     out
+}
+
+/// After a run applied repairs: their records are now as registry.xml says, until the node restarts.
+pub fn mark_repaired(statuses: &mut [RecordStatus], repaired: &[&RepairMountRecord]) {
+    for status in statuses.iter_mut() {
+        if let Some(repair) = repaired
+            .iter()
+            .find(|r| r.node == status.node && r.mount_path == status.mount_path)
+        {
+            status.state = "repaired".to_string();
+            status.detail = format!(
+                "the record now says what registry.xml says; node {} follows it from its next start",
+                repair.node
+            );
+        }
+    }
 }
 
 /// What a person must do after a record was repaired (or must know before).

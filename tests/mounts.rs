@@ -563,6 +563,7 @@ async fn a_stale_instance_id_is_found_held_back_repaired_and_then_clean() {
     sqlx::Connection::close(node_connection).await.unwrap();
 
     let report = repair(&cluster, &carbon, CONFIG).await;
+    assert_eq!(state_of(&report, "node1", CONFIG), "repaired", "{report:#}");
     assert!(
         report["warnings"].to_string().contains("probably stopped"),
         "no open connection of the account now: {report:#}"

@@ -58,8 +58,8 @@ async fn read_records(
         Ok(rows) => rows,
         Err(e) if matches!(mysql_code(&e), Some(1049 | 1146)) => {
             return Ok(Err(format!(
-                "{database} has no registry tables yet, so it holds no mount records"
-            )))
+            "{database} does not exist or has no registry tables yet, so it holds no mount records"
+        )))
         }
         Err(e) => {
             return Err(statement_error(
@@ -279,7 +279,8 @@ pub fn repair_sql(repair: &RepairMountRecord, backslashes: Backslashes) -> Vec<S
             Some(_) => out.push(format!(
                 "UPDATE {db}.REG_PROPERTY P \
                  JOIN {db}.REG_RESOURCE_PROPERTY RP ON RP.REG_PROPERTY_ID = P.REG_ID AND RP.REG_TENANT_ID = P.REG_TENANT_ID \
-                 JOIN {resource} ON R.REG_TENANT_ID = RP.REG_TENANT_ID AND {link} \
+                 JOIN {db}.REG_RESOURCE R ON R.REG_TENANT_ID = RP.REG_TENANT_ID AND {link} \
+                 JOIN {db}.REG_PATH PA ON PA.REG_PATH_ID = R.REG_PATH_ID AND PA.REG_TENANT_ID = R.REG_TENANT_ID \
                  SET P.REG_VALUE = {value} WHERE {record} AND P.REG_NAME = {name}",
                 link = property_link(repair.versioned_properties),
                 value = lit(&fix.wanted),
