@@ -56,7 +56,8 @@ async fn read_records(
         .await
     {
         Ok(rows) => rows,
-        Err(e) if matches!(mysql_code(&e), Some(1049 | 1146)) => {
+        // No such database (1049), no such table (1146), or tables by those names that are not Carbon's (1054).
+        Err(e) if matches!(mysql_code(&e), Some(1049 | 1146 | 1054)) => {
             return Ok(Err(format!(
             "{database} does not exist or has no registry tables yet, so it holds no mount records"
         )))
