@@ -163,7 +163,7 @@ impl Running {
 /// What the observe step read from the server for one node.
 #[derive(Debug, Clone)]
 pub struct Observed {
-    /// `None`: the local registry has no registry tables (yet), with the reason.
+    /// `Err(reason)`: the local registry database or its registry tables do not exist (yet).
     pub records: Result<Vec<StoredRecord>, String>,
     /// Mount paths at which a resource exists in the local registry (`registry.resourceExists`).
     pub existing_paths: Vec<String>,
