@@ -71,6 +71,8 @@ struct ServerSide {
     warnings: Vec<String>,
     /// The script tables' columns as the server makes them (read once, when some table exists).
     script_columns: Option<ScriptColumns>,
+    /// The nodes whose mount records are checked in their local registry (`crate::mounts`).
+    mount_inputs: Vec<crate::mounts::NodeInput>,
 }
 
 impl ServerSide {
@@ -155,7 +157,9 @@ impl ServerSide {
             metadata_db: &self.metadata_db,
             columns: self.script_columns.as_ref(),
         };
-        Ok(plan::server(&self.desired, &actual, login, &history))
+        let mut plan = plan::server(&self.desired, &actual, login, &history);
+        crate::mysql::mounts::plan_into(&mut self.conn, &self.mount_inputs, &mut plan).await?;
+        Ok(plan)
     }
 }
 
@@ -194,6 +198,7 @@ pub async fn run(options: Options<'_>, report: &mut Report) -> Result<i32> {
         }
     }
     report.conflicts = planned.plan.conflicts.clone();
+    report.mount_records = planned.plan.mount_records.clone();
     report.warnings.extend(
         planned
             .plan
@@ -324,6 +329,14 @@ pub async fn run(options: Options<'_>, report: &mut Report) -> Result<i32> {
             // What was applied: the plan made under the lock, which may differ from the first one.
             report.changes = change_reports(&applied, planned.server.as_ref(), false);
             report.held_back = change_reports(&held_back, planned.server.as_ref(), false);
+            let repaired: Vec<&crate::mounts::RepairMountRecord> = applied
+                .iter()
+                .filter_map(|c| match c {
+                    Change::RepairMountRecord(repair) => Some(repair),
+                    _ => None,
+                })
+                .collect();
+            crate::mounts::mark_repaired(&mut report.mount_records, &repaired);
             if let Some(server) = planned.server.as_mut() {
                 report.warnings.append(&mut server.warnings);
             }
@@ -770,6 +783,24 @@ async fn plan_server(
         nodes_way,
         warnings: Vec::new(),
         script_columns: None,
+        mount_inputs: nodes
+            .iter()
+            .filter_map(|node| {
+                let registry_xml = nodefiles::TextFile::read(
+                    &node
+                        .ei_home
+                        .join(nodefiles::ConfFile::Registry.relative_path()),
+                )
+                .ok()
+                .map(|file| file.text);
+                crate::mounts::input_for_spec_node(
+                    node,
+                    &spec.account.name,
+                    &spec.databases.shared_registry,
+                    registry_xml.as_deref(),
+                )
+            })
+            .collect(),
     };
     match side.plan().await {
         Ok(server_plan) => {
@@ -779,6 +810,7 @@ async fn plan_server(
             plan.warnings.extend(server_plan.warnings);
             plan.unchecked.extend(server_plan.unchecked);
             plan.columns.extend(server_plan.columns);
+            plan.mount_records.extend(server_plan.mount_records);
             Ok(side)
         }
         Err(e) => Err((e, Some(side.preflight))),
@@ -1039,6 +1071,13 @@ async fn apply_server_locked(
         progress: &options.progress,
     };
     apply::apply(&mut server.conn, &changes, &runner).await?;
+    for change in &changes {
+        if let Change::RepairMountRecord(repair) = change {
+            let warning = crate::mounts::restart_warning(repair);
+            options.progress.line(&warning);
+            server.warnings.push(warning);
+        }
+    }
     prove_account(server, &held_back, &options.progress).await?;
     let read_back = server.read_back_members().await?;
     if !read_back.disagreements.is_empty() {

@@ -13,6 +13,7 @@ pub mod error;
 pub mod init;
 pub mod interrupt;
 pub mod logging;
+pub mod mounts;
 pub mod mysql;
 pub mod nodefiles;
 pub mod plan;

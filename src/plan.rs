@@ -110,6 +110,8 @@ pub enum Change {
         #[serde(skip)]
         private_backup: bool,
     },
+    /// Rewrite a node's stale mount record in its local registry (see `crate::mounts`).
+    RepairMountRecord(crate::mounts::RepairMountRecord),
 }
 
 /// A file's permission bits, before and after, and why they change.
@@ -228,6 +230,7 @@ impl Change {
                 ),
                 None => format!("edit {}", file.display()),
             },
+            Change::RepairMountRecord(repair) => repair.summary(),
         }
     }
 
@@ -255,6 +258,11 @@ impl Change {
                     list.join("; ")
                 ))
             }
+            Change::RepairMountRecord(repair) => Some(format!(
+                "changes what node {} mounts at {} at its next start (registry.xml's mount instead of the stored \
+                 record); the node must be restarted for it to take effect",
+                repair.node, repair.mount_path
+            )),
             _ => None,
         }
     }
@@ -272,6 +280,7 @@ impl Change {
             | Change::DropAccount { account, .. } => format!("account {account}"),
             Change::RecordOwnership { cluster, .. } => format!("cluster {cluster}"),
             Change::EditFile { node, .. } => format!("node {node}"),
+            Change::RepairMountRecord(repair) => format!("node {}", repair.node),
         }
     }
 }
@@ -341,6 +350,8 @@ pub struct Plan {
     pub warnings: Vec<Conflict>,
     /// What could not be checked for lack of a privilege (verify's `not_checked` findings).
     pub unchecked: Vec<Conflict>,
+    /// The state of every mount record checked (`crate::mounts`), stale or not.
+    pub mount_records: Vec<crate::mounts::RecordStatus>,
 }
 
 impl Plan {

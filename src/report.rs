@@ -27,6 +27,9 @@ pub struct Report {
     /// `verify`: every difference found, grouped by subject in the human output.
     pub findings: Vec<Finding>,
     pub warnings: Vec<String>,
+    /// `verify` and `provision`: the state of each node's mount records in its local registry
+    /// (`no_record`, `matching`, `stale`, `not_checked`).
+    pub mount_records: Vec<crate::mounts::RecordStatus>,
     pub error: Option<ErrorReport>,
     pub elapsed_ms: u128,
     /// The pre-flight block was already shown to people, before the changes.
@@ -207,6 +210,16 @@ impl Report {
                 );
             }
         }
+        if !self.mount_records.is_empty() {
+            let _ = writeln!(out, "\nMount records (in each node's local registry):");
+            for r in &self.mount_records {
+                let _ = writeln!(
+                    out,
+                    "  node {} {} ({}): {}: {}",
+                    r.node, r.mount_path, r.database, r.state, r.detail
+                );
+            }
+        }
         if !self.warnings.is_empty() {
             let _ = writeln!(out, "\nWarnings:");
             for w in &self.warnings {
@@ -275,7 +288,10 @@ fn marker(change: &Change) -> &'static str {
         | Change::Grant { .. }
         | Change::RecordOwnership { .. } => "+",
         Change::Revoke { .. } | Change::DropAccount { .. } => "-",
-        Change::ApplyScript { .. } | Change::AlterAccount { .. } | Change::EditFile { .. } => "~",
+        Change::ApplyScript { .. }
+        | Change::AlterAccount { .. }
+        | Change::EditFile { .. }
+        | Change::RepairMountRecord(_) => "~",
     }
 }
 

@@ -657,6 +657,39 @@ pub fn from_server_plan(changes: &[Change], conflicts: &[Conflict]) -> Vec<Findi
                     Some(reason.clone()),
                     FIX_DESTRUCTIVE,
                 ),
+                Change::RepairMountRecord(repair) => Finding::new(
+                    &subject,
+                    "mount_record_stale",
+                    Some(format!(
+                        "the mount record {} in {} as registry.xml says: {}",
+                        repair.record,
+                        repair.database,
+                        repair
+                            .set
+                            .iter()
+                            .map(|f| format!("{} {}", f.name, f.wanted))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )),
+                    Some(format!(
+                        "{}; at the next start: {}",
+                        repair
+                            .set
+                            .iter()
+                            .map(|f| format!(
+                                "{} {}",
+                                f.name,
+                                f.stored.as_deref().unwrap_or("(missing)")
+                            ))
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        repair.at_next_start
+                    )),
+                    format!(
+                        "{FIX_DESTRUCTIVE}, then restart node {}; {}",
+                        repair.node, repair.running
+                    ),
+                ),
                 Change::EditFile { .. } | Change::RecordOwnership { .. } => return None,
             };
             Some(finding)

@@ -41,7 +41,7 @@ pub async fn run(
         &verify::SharedValues::default(),
     ));
     if let Some(url) = &args.server_url {
-        findings.extend(check_referenced_databases(args, url, &states, progress).await?);
+        findings.extend(check_referenced_databases(args, url, &states, progress, report).await?);
     }
     report.status = if findings.is_empty() {
         "in_sync"
@@ -66,6 +66,7 @@ async fn check_referenced_databases(
     url: &str,
     states: &[NodeState],
     progress: &Progress,
+    report: &mut Report,
 ) -> Result<Vec<Finding>> {
     let admin_password = match (&args.admin_password_env, &args.admin_password_file) {
         (Some(var), _) => crate::secret::load(&crate::secret::SecretSource::Env(var.clone()))
@@ -149,5 +150,29 @@ async fn check_referenced_databases(
             }
         }
     }
+    // The nodes' mount records, planned and rendered as a spec run does (one comparer).
+    let inputs: Vec<crate::mounts::NodeInput> = states
+        .iter()
+        .filter_map(|state| {
+            let registry_xml = crate::nodefiles::TextFile::read(
+                &state
+                    .ei_home
+                    .join(crate::nodefiles::ConfFile::Registry.relative_path()),
+            )
+            .ok()
+            .map(|file| file.text);
+            crate::mounts::input_for_home(state, registry_xml.as_deref())
+        })
+        .collect();
+    let mut plan = crate::plan::Plan::default();
+    crate::mysql::mounts::plan_into(&mut admin, &inputs, &mut plan).await?;
+    findings.extend(verify::from_server_plan(&plan.changes, &[]));
+    // As in a spec run, a mount Carbon will fail to make with no record in the way is a warning.
+    report.warnings.extend(
+        plan.warnings
+            .iter()
+            .map(|w| format!("{}: {}; {}", w.subject, w.found, w.fix)),
+    );
+    report.mount_records = plan.mount_records;
     Ok(findings)
 }

@@ -8,6 +8,7 @@
 mod datasources;
 mod model;
 mod registry;
+mod registry_settings;
 mod user_mgt;
 mod xml;
 
@@ -24,5 +25,6 @@ pub use model::{
     RemoteInstance,
 };
 pub use registry::{edit_registry, read_registry};
+pub use registry_settings::read_registry_settings;
 pub use user_mgt::{edit_user_mgt, read_user_mgt};
 pub use xml::{mask_passwords, ConfError};

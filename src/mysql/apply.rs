@@ -117,6 +117,7 @@ pub fn sql(
             };
             vec![format!("REVOKE {privileges} ON {target} FROM {who}")]
         }
+        Change::RepairMountRecord(repair) => super::mounts::repair_sql(repair, dialect.backslashes),
         Change::ApplyScript { .. } | Change::EditFile { .. } | Change::RecordOwnership { .. } => {
             Vec::new()
         }
@@ -218,6 +219,13 @@ pub async fn apply(
                 progress.done(&change.summary());
             }
             _ => {}
+        }
+    }
+    for change in changes {
+        if let Change::RepairMountRecord(repair) = change {
+            interrupt::check(&format!("before: {}", change.summary()))?;
+            super::mounts::repair(admin, repair, dialect.backslashes).await?;
+            progress.done(&change.summary());
         }
     }
     Ok(())

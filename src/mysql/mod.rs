@@ -11,5 +11,6 @@ pub mod inspect;
 pub mod keylen;
 pub mod ledger;
 pub mod members;
+pub mod mounts;
 pub mod quote;
 pub mod script;

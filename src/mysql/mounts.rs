@@ -1,0 +1,370 @@
+//! Mount records on the server: read them from each node's local registry database (observe), and
+//! repair a stale one (apply). The comparison is [`crate::mounts`]'s; this module only reads and writes.
+//!
+//! How Carbon stores a record (`JDBCResourceDAO`, `JDBCPathCache`, tenant -1234): the mount collection is
+//! a `REG_PATH` row (`REG_PATH_VALUE` = the collection's path); the record is a `REG_RESOURCE` row with
+//! that `REG_PATH_ID` and `REG_NAME` = the record's name (`JDBCResourceDAO.createResourceID`: a
+//! non-collection resource lives at its parent's path id); each property value is a `REG_PROPERTY` row
+//! (`REG_NAME`, `REG_VALUE`) linked by a `REG_RESOURCE_PROPERTY` row, to the resource's `REG_VERSION`
+//! when `versioningProperties` is true, else to its `REG_PATH_ID` and `REG_RESOURCE_NAME`
+//! (`JDBCResourceDAO.addProperties`, read back the same way by `fillResourceProperties`).
+
+use std::collections::BTreeMap;
+
+use sqlx::{Executor, MySqlConnection, Row};
+
+use super::connect::{mysql_code, statement_error};
+use super::quote::{self, Backslashes};
+use crate::error::{Error, Result};
+use crate::mounts::{
+    self, NodeInput, Observed, RepairMountRecord, Running, StoredRecord, MOUNT_COLLECTION,
+    SUPER_TENANT_ID,
+};
+use crate::plan::{Change, Conflict, Plan};
+
+/// How `REG_RESOURCE_PROPERTY` rows join the resource `R` (`JDBCResourceDAO.fillResourceProperties`).
+fn property_link(versioned: bool) -> &'static str {
+    if versioned {
+        "RP.REG_VERSION = R.REG_VERSION"
+    } else {
+        "RP.REG_PATH_ID = R.REG_PATH_ID AND RP.REG_RESOURCE_NAME = R.REG_NAME"
+    }
+}
+
+/// Every record in the node's mount collection, with its properties in `REG_PROPERTY` id order.
+/// `Err(reason)` when the database or its registry tables do not exist (yet).
+async fn read_records(
+    conn: &mut MySqlConnection,
+    database: &str,
+    versioned: bool,
+) -> Result<std::result::Result<Vec<StoredRecord>, String>> {
+    let db = quote::ident(database);
+    let sql = format!(
+        "SELECT R.REG_NAME, R.REG_VERSION, P.REG_NAME, P.REG_VALUE \
+         FROM {db}.REG_PATH PA \
+         JOIN {db}.REG_RESOURCE R ON R.REG_PATH_ID = PA.REG_PATH_ID AND R.REG_TENANT_ID = PA.REG_TENANT_ID \
+         LEFT JOIN {db}.REG_RESOURCE_PROPERTY RP ON RP.REG_TENANT_ID = R.REG_TENANT_ID AND {link} \
+         LEFT JOIN {db}.REG_PROPERTY P ON P.REG_ID = RP.REG_PROPERTY_ID AND P.REG_TENANT_ID = RP.REG_TENANT_ID \
+         WHERE PA.REG_PATH_VALUE = ? AND PA.REG_TENANT_ID = ? AND R.REG_NAME IS NOT NULL \
+         ORDER BY R.REG_NAME, R.REG_VERSION DESC, P.REG_ID",
+        link = property_link(versioned)
+    );
+    let rows = match sqlx::query(&sql)
+        .bind(MOUNT_COLLECTION)
+        .bind(SUPER_TENANT_ID)
+        .fetch_all(&mut *conn)
+        .await
+    {
+        Ok(rows) => rows,
+        // No such database (1049), no such table (1146), or tables by those names that are not Carbon's (1054).
+        Err(e) if matches!(mysql_code(&e), Some(1049 | 1146 | 1054)) => {
+            return Ok(Err(format!(
+            "{database} does not exist or has no registry tables yet, so it holds no mount records"
+        )))
+        }
+        Err(e) => {
+            return Err(statement_error(
+                &e,
+                &format!("reading the mount records in {database}"),
+            ))
+        }
+    };
+    let mut records: Vec<StoredRecord> = Vec::new();
+    for row in rows {
+        let name: String = row.try_get(0).unwrap_or_default();
+        let version: i64 = row.try_get::<i32, _>(1).map(i64::from).unwrap_or_default();
+        let property: Option<String> = row.try_get(2).ok().flatten();
+        let value: Option<String> = row.try_get(3).ok().flatten();
+        // Carbon's getVersion takes one row per name; should there be several, the newest counts.
+        let record = match records.last_mut() {
+            Some(last) if last.name == name => last,
+            _ => {
+                records.push(StoredRecord {
+                    name,
+                    version,
+                    properties: Vec::new(),
+                });
+                records.last_mut().expect("just pushed")
+            }
+        };
+        if record.version != version {
+            continue;
+        }
+        if let Some(property) = property {
+            record
+                .properties
+                .push((property, value.unwrap_or_default()));
+        }
+    }
+    Ok(Ok(records))
+}
+
+/// The mount paths at which a resource exists in the local registry (`JDBCResourceDAO.resourceExists`:
+/// a collection at the path, or a resource named after the last segment under its parent).
+async fn existing_paths(
+    conn: &mut MySqlConnection,
+    database: &str,
+    paths: &[String],
+) -> Result<Vec<String>> {
+    let db = quote::ident(database);
+    let sql = format!(
+        "SELECT COUNT(*) FROM {db}.REG_PATH PA \
+         JOIN {db}.REG_RESOURCE R ON R.REG_PATH_ID = PA.REG_PATH_ID AND R.REG_TENANT_ID = PA.REG_TENANT_ID \
+         WHERE PA.REG_TENANT_ID = ? AND ((PA.REG_PATH_VALUE = ? AND R.REG_NAME IS NULL) \
+         OR (PA.REG_PATH_VALUE = ? AND R.REG_NAME = ?))"
+    );
+    let mut out = Vec::new();
+    for path in paths {
+        let (parent, name) = match path.rsplit_once('/') {
+            Some(("", name)) => ("/", name),
+            Some((parent, name)) => (parent, name),
+            None => ("/", path.as_str()),
+        };
+        let count: i64 = sqlx::query(&sql)
+            .bind(SUPER_TENANT_ID)
+            .bind(path)
+            .bind(parent)
+            .bind(name)
+            .fetch_one(&mut *conn)
+            .await
+            .and_then(|row| row.try_get(0))
+            .map_err(|e| statement_error(&e, &format!("reading {path} in {database}")))?;
+        if count > 0 {
+            out.push(path.clone());
+        }
+    }
+    Ok(out)
+}
+
+/// Whether the node looks connected: open connections of its account whose database is its local
+/// registry. A running node's datasource pool normally keeps some; none proves nothing for certain.
+async fn running(conn: &mut MySqlConnection, input: &NodeInput) -> Result<Running> {
+    let hosts: Vec<String> =
+        sqlx::query("SELECT HOST FROM information_schema.PROCESSLIST WHERE USER = ? AND DB = ?")
+            .bind(&input.account)
+            .bind(&input.database)
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(|e| statement_error(&e, "reading the server's process list"))?
+            .iter()
+            .map(|row| row.try_get::<String, _>(0).unwrap_or_default())
+            .collect();
+    if !hosts.is_empty() {
+        let mut names: Vec<String> = hosts
+            .iter()
+            .map(|h| {
+                h.rsplit_once(':')
+                    .map_or(h.as_str(), |(host, _)| host)
+                    .to_string()
+            })
+            .collect();
+        names.sort();
+        names.dedup();
+        return Ok(Running::Connected {
+            count: hosts.len() as u32,
+            hosts: names,
+        });
+    }
+    // Without PROCESS, the process list holds the admin's own connections only.
+    let sees_all: i64 = sqlx::raw_sql(
+        "SELECT COUNT(*) FROM information_schema.USER_PRIVILEGES WHERE PRIVILEGE_TYPE = 'PROCESS' \
+         AND GRANTEE = CONCAT('''', SUBSTRING_INDEX(CURRENT_USER(), '@', 1), '''@''', \
+         SUBSTRING_INDEX(CURRENT_USER(), '@', -1), '''')",
+    )
+    .fetch_one(&mut *conn)
+    .await
+    .and_then(|row| row.try_get(0))
+    .unwrap_or(0);
+    Ok(if sees_all > 0 {
+        Running::NoneSeen
+    } else {
+        Running::CannotSee
+    })
+}
+
+/// `REG_PATH` rows of the super tenant at or under each path, in the shared registry database.
+async fn shared_paths(
+    conn: &mut MySqlConnection,
+    database: &str,
+    paths: &[String],
+) -> BTreeMap<String, u64> {
+    let db = quote::ident(database);
+    let sql = format!(
+        "SELECT COUNT(*) FROM {db}.REG_PATH WHERE REG_TENANT_ID = ? \
+         AND (REG_PATH_VALUE = ? OR LEFT(REG_PATH_VALUE, CHAR_LENGTH(?) + 1) = CONCAT(?, '/'))"
+    );
+    let mut out = BTreeMap::new();
+    for path in paths {
+        let count = sqlx::query(&sql)
+            .bind(SUPER_TENANT_ID)
+            .bind(path)
+            .bind(path)
+            .bind(path)
+            .fetch_one(&mut *conn)
+            .await
+            .and_then(|row| row.try_get::<i64, _>(0));
+        // A shared database that is missing or empty says nothing here; other checks report it.
+        if let Ok(count) = count {
+            out.insert(path.clone(), count.max(0) as u64);
+        }
+    }
+    out
+}
+
+/// Read everything the mount-record plan of one node needs.
+pub async fn observe(conn: &mut MySqlConnection, input: &NodeInput) -> Result<Observed> {
+    let records = read_records(conn, &input.database, input.versioned_properties).await?;
+    let (existing, shared) = match &records {
+        Ok(records) => {
+            let paths: Vec<String> = input.mounts.iter().map(|m| m.path.clone()).collect();
+            let existing = existing_paths(conn, &input.database, &paths).await?;
+            let to_count = mounts::shared_paths_to_count(input, records);
+            let shared = match &input.shared_database {
+                Some(db) if !to_count.is_empty() => shared_paths(conn, db, &to_count).await,
+                _ => BTreeMap::new(),
+            };
+            (existing, shared)
+        }
+        Err(_) => (Vec::new(), BTreeMap::new()),
+    };
+    let running = running(conn, input).await?;
+    Ok(Observed {
+        records,
+        existing_paths: existing,
+        running,
+        shared_paths: shared,
+    })
+}
+
+/// Observe and plan the mount records of every node into `plan`: a repair change per stale record, the
+/// state of every mount, and warnings.
+pub async fn plan_into(
+    conn: &mut MySqlConnection,
+    inputs: &[NodeInput],
+    plan: &mut Plan,
+) -> Result<()> {
+    for input in inputs {
+        let observed = observe(conn, input).await?;
+        let node_plan = mounts::plan(input, &observed);
+        plan.changes
+            .extend(node_plan.repairs.into_iter().map(Change::RepairMountRecord));
+        plan.mount_records.extend(node_plan.statuses);
+        plan.warnings
+            .extend(node_plan.warnings.into_iter().map(|w| Conflict {
+                subject: format!("node {}", input.node),
+                expected: "a mount Carbon can make at the next start".to_string(),
+                found: w,
+                fix: "see the README, \"Mount records\"".to_string(),
+            }));
+    }
+    Ok(())
+}
+
+/// The statements of a repair, as they are sent (and shown by `--dry-run`): each stored value set in
+/// place (`REG_PROPERTY` rows of the record's current version, or path and name), each missing property
+/// added as `JDBCResourceDAO.addProperties` adds one, and the resource marked as updated by eidb.
+pub fn repair_sql(repair: &RepairMountRecord, backslashes: Backslashes) -> Vec<String> {
+    let db = quote::ident(&repair.database);
+    let lit = |s: &str| quote::literal(s, backslashes);
+    let record = format!(
+        "PA.REG_PATH_VALUE = {} AND PA.REG_TENANT_ID = {SUPER_TENANT_ID} AND R.REG_NAME = {}",
+        lit(MOUNT_COLLECTION),
+        lit(&repair.record_name)
+    );
+    let resource = format!(
+        "{db}.REG_RESOURCE R JOIN {db}.REG_PATH PA ON PA.REG_PATH_ID = R.REG_PATH_ID AND PA.REG_TENANT_ID = R.REG_TENANT_ID"
+    );
+    let mut out = Vec::new();
+    for fix in &repair.set {
+        match &fix.stored {
+            Some(_) => out.push(format!(
+                "UPDATE {db}.REG_PROPERTY P \
+                 JOIN {db}.REG_RESOURCE_PROPERTY RP ON RP.REG_PROPERTY_ID = P.REG_ID AND RP.REG_TENANT_ID = P.REG_TENANT_ID \
+                 JOIN {db}.REG_RESOURCE R ON R.REG_TENANT_ID = RP.REG_TENANT_ID AND {link} \
+                 JOIN {db}.REG_PATH PA ON PA.REG_PATH_ID = R.REG_PATH_ID AND PA.REG_TENANT_ID = R.REG_TENANT_ID \
+                 SET P.REG_VALUE = {value} WHERE {record} AND P.REG_NAME = {name}",
+                link = property_link(repair.versioned_properties),
+                value = lit(&fix.wanted),
+                name = lit(&fix.name),
+            )),
+            None => {
+                out.push(format!(
+                    "INSERT INTO {db}.REG_PROPERTY (REG_NAME, REG_VALUE, REG_TENANT_ID) VALUES ({}, {}, {SUPER_TENANT_ID})",
+                    lit(&fix.name),
+                    lit(&fix.wanted)
+                ));
+                out.push(if repair.versioned_properties {
+                    format!(
+                        "INSERT INTO {db}.REG_RESOURCE_PROPERTY (REG_PROPERTY_ID, REG_VERSION, REG_TENANT_ID) \
+                         SELECT LAST_INSERT_ID(), R.REG_VERSION, R.REG_TENANT_ID FROM {resource} WHERE {record} \
+                         ORDER BY R.REG_VERSION DESC LIMIT 1"
+                    )
+                } else {
+                    format!(
+                        "INSERT INTO {db}.REG_RESOURCE_PROPERTY (REG_PROPERTY_ID, REG_PATH_ID, REG_RESOURCE_NAME, REG_TENANT_ID) \
+                         SELECT LAST_INSERT_ID(), R.REG_PATH_ID, R.REG_NAME, R.REG_TENANT_ID FROM {resource} WHERE {record} \
+                         ORDER BY R.REG_VERSION DESC LIMIT 1"
+                    )
+                });
+            }
+        }
+    }
+    out.push(format!(
+        "UPDATE {resource} SET R.REG_LAST_UPDATOR = 'eidb', R.REG_LAST_UPDATED_TIME = CURRENT_TIMESTAMP WHERE {record}"
+    ));
+    out
+}
+
+/// Apply a repair in one transaction (a node starting meanwhile reads the old record or the new one,
+/// never half of each), then read the record back and commit only when it now matches.
+pub async fn repair(
+    conn: &mut MySqlConnection,
+    repair: &RepairMountRecord,
+    backslashes: Backslashes,
+) -> Result<()> {
+    let what = || {
+        format!(
+            "repairing the mount record of {} in {}",
+            repair.mount_path, repair.database
+        )
+    };
+    conn.execute(sqlx::raw_sql("START TRANSACTION"))
+        .await
+        .map_err(|e| statement_error(&e, &what()))?;
+    let outcome = async {
+        for statement in repair_sql(repair, backslashes) {
+            conn.execute(sqlx::raw_sql(&statement))
+                .await
+                .map_err(|e| statement_error(&e, &what()))?;
+        }
+        let records = read_records(conn, &repair.database, repair.versioned_properties)
+            .await?
+            .map_err(Error::failure)?;
+        let record = records.iter().find(|r| r.name == repair.record_name);
+        let wrong: Vec<String> = repair
+            .set
+            .iter()
+            .filter(|fix| record.and_then(|r| r.property(&fix.name)) != Some(fix.wanted.as_str()))
+            .map(|fix| fix.name.clone())
+            .collect();
+        if wrong.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::failure(format!(
+                "{}: after the change, {} still differ; nothing was changed",
+                what(),
+                wrong.join(", ")
+            )))
+        }
+    }
+    .await;
+    let end = if outcome.is_ok() {
+        "COMMIT"
+    } else {
+        "ROLLBACK"
+    };
+    let ended = conn.execute(sqlx::raw_sql(end)).await;
+    outcome?;
+    ended.map_err(|e| statement_error(&e, &what()))?;
+    Ok(())
+}
