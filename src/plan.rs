@@ -88,6 +88,8 @@ pub enum Change {
         databases: Vec<String>,
         nodes: Vec<(String, String)>,
         forget_nodes: Vec<String>,
+        /// Databases that hold the whole script without a ledger record of it: recorded as completed.
+        script_baselines: Vec<String>,
     },
     EditFile {
         node: String,
@@ -189,6 +191,7 @@ impl Change {
                 databases,
                 nodes,
                 forget_nodes,
+                script_baselines,
             } => {
                 let mut parts = Vec::new();
                 if !databases.is_empty() {
@@ -204,6 +207,12 @@ impl Change {
                 }
                 if !forget_nodes.is_empty() {
                     parts.push(format!("{} renamed", forget_nodes.join(", ")));
+                }
+                if !script_baselines.is_empty() {
+                    parts.push(format!(
+                        "the dbscript as the baseline of {}",
+                        script_baselines.join(", ")
+                    ));
                 }
                 format!("record in the ledger: {}", parts.join("; "))
             }
@@ -445,6 +454,7 @@ pub fn server(
 ) -> Plan {
     let mut plan = Plan::default();
     let script = &desired.script;
+    let mut baselines = Vec::new();
     for database in &desired.databases {
         let record = history.scripts.get(&key(&database.name));
         match actual.database(&database.name) {
@@ -550,6 +560,10 @@ pub fn server(
                     }
                     if !missing.is_empty() {
                         plan.changes.push(change);
+                    } else if record.is_none() {
+                        // Complete, but not by eidb's hand (built by hand, or before the ledger): the ledger
+                        // records the script as the baseline, so a later change of it is noticed.
+                        baselines.push(database.name.clone());
                     }
                 }
             }
@@ -664,12 +678,17 @@ pub fn server(
         .filter(|(old, _)| history.nodes.contains_key(old))
         .map(|(old, _)| old.clone())
         .collect();
-    if !unrecorded.is_empty() || !nodes.is_empty() || !forget_nodes.is_empty() {
+    if !unrecorded.is_empty()
+        || !nodes.is_empty()
+        || !forget_nodes.is_empty()
+        || !baselines.is_empty()
+    {
         plan.changes.push(Change::RecordOwnership {
             cluster: desired.cluster.clone(),
             databases: unrecorded,
             nodes,
             forget_nodes,
+            script_baselines: baselines,
         });
     }
     plan

@@ -210,9 +210,20 @@ pub async fn apply(
                 databases,
                 nodes,
                 forget_nodes,
+                script_baselines,
             } => {
                 for old in forget_nodes {
                     ledger.forget_node(cluster, old).await?;
+                }
+                let script = &desired.script;
+                let total = script.statements.len();
+                for database in script_baselines {
+                    ledger
+                        .script_started(database, &script.file_name(), &script.sha256, total, total)
+                        .await?;
+                    ledger
+                        .script_progress(database, total, "completed", None)
+                        .await?;
                 }
                 ledger.record_databases(cluster, databases).await?;
                 ledger.record_nodes(cluster, nodes).await?;
