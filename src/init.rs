@@ -240,19 +240,19 @@ pub fn spec_text(adopted: &Adopted, admin_url: Option<&str>) -> String {
     out
 }
 
-/// Node names: the folder of each EI_HOME when they are all different and valid, else node1, node2, ...
+/// Node names from the folders: an EI_HOME's own name (`/srv/edge1`), or the folder holding the
+/// distribution (`/opt/node1/wso2ei-6.6.0`); node1, node2, ... when those are not all different and valid.
 fn node_names(homes: &[PathBuf]) -> Vec<String> {
-    let folders: Vec<String> = homes
-        .iter()
-        .filter_map(|h| {
-            h.canonicalize()
-                .ok()
-                .unwrap_or(h.clone())
-                .parent()
-                .and_then(|p| p.file_name())
-                .map(|n| n.to_string_lossy().into_owned())
-        })
-        .collect();
+    let name_of = |home: &PathBuf| -> Option<String> {
+        let home = home.canonicalize().unwrap_or(home.clone());
+        let own = home.file_name()?.to_string_lossy().into_owned();
+        if own.to_ascii_lowercase().starts_with("wso2") {
+            Some(home.parent()?.file_name()?.to_string_lossy().into_owned())
+        } else {
+            Some(own)
+        }
+    };
+    let folders: Vec<String> = homes.iter().filter_map(name_of).collect();
     let valid = |n: &String| {
         !n.is_empty()
             && n.chars()
@@ -295,6 +295,23 @@ pub fn run(args: &InitArgs) -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn nodes_are_named_after_their_folders() {
+        let homes = |paths: &[&str]| -> Vec<PathBuf> { paths.iter().map(PathBuf::from).collect() };
+        assert_eq!(
+            node_names(&homes(&[
+                "/opt/node1/wso2ei-6.6.0",
+                "/opt/edge2/wso2ei-6.6.0"
+            ])),
+            ["node1", "edge2"]
+        );
+        assert_eq!(node_names(&homes(&["/srv/a", "/srv/b"])), ["a", "b"]);
+        assert_eq!(
+            node_names(&homes(&["/x/same", "/y/same"])),
+            ["node1", "node2"]
+        );
+    }
 
     #[test]
     fn urls_split_into_host_port_database_and_parameters() {
