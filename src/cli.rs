@@ -5,10 +5,18 @@ use std::path::PathBuf;
 
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 
+/// The version `--version` prints: the crate's version and the git commit it was built from (build.rs).
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("EIDB_GIT_COMMIT"),
+    ")"
+);
+
 #[derive(Debug, Parser)]
 #[command(
     name = "eidb",
-    version,
+    version = VERSION,
     about = "Provision and verify the databases of a WSO2 Enterprise Integrator 6.x cluster",
     long_about = "eidb creates the WSO2 EI databases (user store, shared registry, one local registry per node) \
                   on MySQL or MariaDB, loads the Carbon dbscript into each, creates the account the nodes use, \
