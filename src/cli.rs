@@ -48,6 +48,27 @@ pub enum Command {
     Provision(ProvisionArgs),
     /// Report every difference between the spec and the cluster, changing nothing. Exit 1 on drift.
     Verify(VerifyArgs),
+    /// Print a shell completion script, e.g. `eidb completions bash > /etc/bash_completion.d/eidb`.
+    Completions(CompletionsArgs),
+    /// Print the man page (roff), e.g. `eidb man > eidb.1; man -l eidb.1`; or write every page with --dir.
+    Man(ManArgs),
+    /// Print the JSON Schema of the cluster spec, for editors (`#:schema` in cluster.toml; see the README).
+    Schema,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write eidb.1 and a page per subcommand (eidb-provision.1, ...) into this folder instead of
+    /// printing eidb.1, e.g. --dir /usr/local/share/man/man1.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Args)]

@@ -24,6 +24,9 @@ fn main() -> ExitCode {
             });
         }
     };
+    if let Some(code) = generate(&cli.command) {
+        return code;
+    }
     eidb::logging::init(cli.verbose);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -40,7 +43,7 @@ fn main() -> ExitCode {
     let mut report = Report::default();
     let verify_target = match &cli.command {
         Command::Verify(args) => args.target(),
-        Command::Provision(_) => None,
+        _ => None,
     };
     if let Command::Verify(args) = &cli.command {
         if verify_target.is_none() {
@@ -62,7 +65,8 @@ fn main() -> ExitCode {
             reapply_changed_script: args.reapply_changed_script,
             progress,
         },
-        Command::Verify(_) => Options {
+        // verify; the commands that only generate returned above
+        _ => Options {
             target: verify_target
                 .as_ref()
                 .expect("a verify without a spec returned above"),
@@ -78,6 +82,38 @@ fn main() -> ExitCode {
         app::run(options, &mut report).await
     });
     finish(&cli, outcome, report)
+}
+
+/// The commands that only print what eidb generates about itself (no server, no spec, no logging).
+fn generate(command: &Command) -> Option<ExitCode> {
+    let mut stdout = std::io::stdout().lock();
+    let written = match command {
+        Command::Completions(args) => {
+            // Into memory first: clap_complete panics on a failed write (a closed pipe).
+            let mut script = Vec::new();
+            eidb::generate::completions(args.shell, &mut script);
+            stdout.write_all(&script)
+        }
+        Command::Man(args) => match &args.dir {
+            Some(dir) => eidb::generate::man_pages(dir).map(|pages| {
+                for page in pages {
+                    eprintln!("wrote {}", page.display());
+                }
+            }),
+            None => eidb::generate::man_page(&mut stdout),
+        },
+        Command::Schema => eidb::generate::spec_schema(&mut stdout),
+        Command::Provision(_) | Command::Verify(_) => return None,
+    };
+    Some(match written.and_then(|()| stdout.flush()) {
+        Ok(()) => ExitCode::SUCCESS,
+        // A closed pipe (`eidb man | head`) is not worth an error message.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("eidb: error: cannot write: {e}");
+            ExitCode::from(1)
+        }
+    })
 }
 
 /// Print the report (and the error, if any) and turn the outcome into the exit code.
