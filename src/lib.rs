@@ -25,3 +25,8 @@ pub mod spanned;
 pub mod spec;
 pub mod verify;
 pub mod verify_homes;
+
+/// Where the unit tests find the real WSO2 files: the same code as the integration tests'.
+#[cfg(test)]
+#[path = "../tests/common/wso2_files.rs"]
+mod wso2_files;
