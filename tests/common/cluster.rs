@@ -267,15 +267,14 @@ impl Cluster {
 
     /// Run eidb with these arguments (the spec is added as `--config`), passwords in the environment.
     pub fn eidb(&self, args: &[&str]) -> Output {
-        let mut command = Command::new(eidb_bin());
-        command.args(args).arg("--config").arg(&self.spec_path);
-        self.environment(&mut command);
-        command.output().expect("run eidb")
+        self.eidb_with(&self.spec_path, args)
     }
 
     /// Like [`Cluster::eidb`], with another spec (e.g. from [`Cluster::spec_variant`]).
     pub fn eidb_with(&self, spec: &Path, args: &[&str]) -> Output {
-        self.eidb_command(spec, args).output().expect("run eidb")
+        let output = self.eidb_command(spec, args).output().expect("run eidb");
+        super::spec_schema::assert_schema_agrees(spec, &output);
+        output
     }
 
     /// The eidb command for `spec` with these arguments and the passwords in its environment, for

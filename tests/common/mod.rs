@@ -18,6 +18,7 @@ pub mod cluster;
 pub mod galera;
 mod local;
 mod server;
+pub mod spec_schema;
 mod watchdog;
 pub mod wso2_files;
 
