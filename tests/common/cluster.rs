@@ -18,7 +18,7 @@ const ADMIN_PASSWORD_ENV: &str = "EIDB_IT_ADMIN_PASSWORD";
 pub enum Conf {
     /// tests/fixtures/ei-home (the project's own look-alike files).
     Fixture,
-    /// ../shared/wso2-ei/ei-6.x/conf, the real files, copied at test time.
+    /// The real WSO2 files' conf/ (found by tests/common/wso2_files.rs), copied at test time.
     RealWso2,
 }
 
