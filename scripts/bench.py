@@ -9,7 +9,8 @@ Usage (from the repository root, after `cargo build --release`):
                              [--fail-on-target] [--galera]
 
 Needs python3 (standard library only), mariadbd or mysqld (on PATH or in /usr/sbin), the `mariadb` or
-`mysql` client, `xargs`, and the WSO2 EI files in ../shared/wso2-ei/ei-6.x (or --wso2-dir). --galera also
+`mysql` client, `xargs`, and the real WSO2 EI files where the tests find them ($EIDB_WSO2_FILES,
+../shared/wso2-ei, or the cache `scripts/fetch-wso2-files.sh` fills; or --wso2-dir). --galera also
 needs MariaDB's mariadbd and mariadb-install-db, the galera-4 library, rsync and wsrep_sst_rsync (Debian:
 `apt-get install mariadb-server galera-4 rsync`).
 
@@ -107,7 +108,23 @@ from pathlib import Path
 from typing import Callable
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_WSO2_DIR = REPO_ROOT.parent / "shared" / "wso2-ei" / "ei-6.x"
+
+
+def default_wso2_dir() -> Path:
+    """ei-6.x of the real WSO2 files, where the tests find them (tests/common/wso2_files.rs):
+    $EIDB_WSO2_FILES, else ../shared/wso2-ei, else the cache scripts/fetch-wso2-files.sh fills."""
+    if os.environ.get("EIDB_WSO2_FILES"):
+        return Path(os.environ["EIDB_WSO2_FILES"]) / "ei-6.x"
+    beside = REPO_ROOT.parent / "shared" / "wso2-ei" / "ei-6.x"
+    if beside.is_dir():
+        return beside
+    cache = os.environ.get("EIDB_WSO2_CACHE") or str(
+        Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "eidb" / "wso2-ei"
+    )
+    return Path(cache) / "ei-6.x"
+
+
+DEFAULT_WSO2_DIR = default_wso2_dir()
 
 SERVER_DIRS = ["/usr/sbin", "/usr/local/sbin", "/usr/local/mysql/bin", "/usr/bin", "/usr/local/bin"]
 CLIENT_DIRS = ["/usr/bin", "/usr/local/bin", "/usr/local/mysql/bin"]
@@ -1675,7 +1692,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         parser.error(f"{args.eidb} is not an executable; build it with `cargo build --release`")
     for needed in ("conf/datasources/master-datasources.xml", "conf/user-mgt.xml", "conf/registry.xml", "dbscripts"):
         if not (args.wso2_dir / needed).exists():
-            parser.error(f"{args.wso2_dir / needed} is missing; point --wso2-dir at the WSO2 EI files")
+            parser.error(
+                f"{args.wso2_dir / needed} is missing; run scripts/fetch-wso2-files.sh or point --wso2-dir at the WSO2 EI files"
+            )
     if not shutil.which("xargs"):
         parser.error("xargs is needed for the parallel-client contender")
     return args

@@ -5,10 +5,18 @@ use std::path::PathBuf;
 
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 
+/// The version `--version` prints: the crate's version and the git commit it was built from (build.rs).
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("EIDB_GIT_COMMIT"),
+    ")"
+);
+
 #[derive(Debug, Parser)]
 #[command(
     name = "eidb",
-    version,
+    version = VERSION,
     about = "Provision and verify the databases of a WSO2 Enterprise Integrator 6.x cluster",
     long_about = "eidb creates the WSO2 EI databases (user store, shared registry, one local registry per node) \
                   on MySQL or MariaDB, loads the Carbon dbscript into each, creates the account the nodes use, \
@@ -43,6 +51,12 @@ pub enum Command {
     /// Write the spec of a cluster that exists (built by hand or by another tool), read from its nodes'
     /// files, so that eidb adopts it as it is instead of rewriting it.
     Init(InitArgs),
+    /// Print a shell completion script, e.g. `eidb completions bash > /etc/bash_completion.d/eidb`.
+    Completions(CompletionsArgs),
+    /// Print the man page (roff), e.g. `eidb man > eidb.1; man -l eidb.1`; or write every page with --dir.
+    Man(ManArgs),
+    /// Print the JSON Schema of the cluster spec, for editors (`#:schema` in cluster.toml; see the README).
+    Schema,
 }
 
 #[derive(Debug, Args)]
@@ -59,6 +73,21 @@ pub struct InitArgs {
     /// Write the spec to this new file (never overwritten) instead of stdout.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write eidb.1 and a page per subcommand (eidb-provision.1, ...) into this folder instead of
+    /// printing eidb.1, e.g. --dir /usr/local/share/man/man1.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Args)]

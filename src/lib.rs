@@ -10,6 +10,7 @@ pub mod cli;
 pub mod conf;
 pub mod desired;
 pub mod error;
+pub mod generate;
 pub mod init;
 pub mod interrupt;
 pub mod logging;
@@ -22,6 +23,12 @@ pub mod progress;
 pub mod redact;
 pub mod report;
 pub mod secret;
+pub mod spanned;
 pub mod spec;
 pub mod verify;
 pub mod verify_homes;
+
+/// Where the unit tests find the real WSO2 files: the same code as the integration tests'.
+#[cfg(test)]
+#[path = "../tests/common/wso2_files.rs"]
+mod wso2_files;

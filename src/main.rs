@@ -26,6 +26,9 @@ fn main() -> ExitCode {
             });
         }
     };
+    if let Some(code) = generate(&cli.command) {
+        return code;
+    }
     eidb::logging::init(cli.verbose);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -57,7 +60,7 @@ fn main() -> ExitCode {
     }
     let verify_target = match &cli.command {
         Command::Verify(args) => args.target(),
-        Command::Provision(_) | Command::Init(_) => None,
+        _ => None,
     };
     if let Command::Verify(args) = &cli.command {
         if verify_target.is_none() {
@@ -81,7 +84,8 @@ fn main() -> ExitCode {
             detailed_exitcode: args.detailed_exitcode,
             progress,
         },
-        Command::Verify(_) => Options {
+        // verify; init and the commands that only generate returned above
+        _ => Options {
             target: verify_target
                 .as_ref()
                 .expect("a verify without a spec returned above"),
@@ -93,13 +97,44 @@ fn main() -> ExitCode {
             detailed_exitcode: false,
             progress,
         },
-        Command::Init(_) => unreachable!("init returned above"),
     };
     let outcome = runtime.block_on(async {
         eidb::interrupt::install();
         app::run(options, &mut report).await
     });
     finish(&cli, outcome, report)
+}
+
+/// The commands that only print what eidb generates about itself (no server, no spec, no logging).
+fn generate(command: &Command) -> Option<ExitCode> {
+    let mut stdout = std::io::stdout().lock();
+    let written = match command {
+        Command::Completions(args) => {
+            // Into memory first: clap_complete panics on a failed write (a closed pipe).
+            let mut script = Vec::new();
+            eidb::generate::completions(args.shell, &mut script);
+            stdout.write_all(&script)
+        }
+        Command::Man(args) => match &args.dir {
+            Some(dir) => eidb::generate::man_pages(dir).map(|pages| {
+                for page in pages {
+                    eprintln!("wrote {}", page.display());
+                }
+            }),
+            None => eidb::generate::man_page(&mut stdout),
+        },
+        Command::Schema => eidb::generate::spec_schema(&mut stdout),
+        Command::Provision(_) | Command::Verify(_) | Command::Init(_) => return None,
+    };
+    Some(match written.and_then(|()| stdout.flush()) {
+        Ok(()) => ExitCode::SUCCESS,
+        // A closed pipe (`eidb man | head`) is not worth an error message.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("eidb: error: cannot write: {e}");
+            ExitCode::from(1)
+        }
+    })
 }
 
 /// Print the report (and the error, if any) and turn the outcome into the exit code.
@@ -112,7 +147,7 @@ fn finish(cli: &Cli, outcome: eidb::error::Result<i32>, mut report: Report) -> E
             // that drifted from one that could not be checked.
             let code = match cli.command {
                 Command::Verify(_) => EXIT_BAD_INPUT,
-                Command::Provision(_) | Command::Init(_) => error.exit_code(),
+                _ => error.exit_code(),
             };
             report.error = Some(ErrorReport {
                 message: error.message.clone(),

@@ -6,12 +6,13 @@
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
+use schemars::JsonSchema;
 use secrecy::SecretString;
 use serde::Deserialize;
-use toml::Spanned;
 
 use crate::error::{Error, Result};
 use crate::secret::{self, SecretSource};
+use crate::spanned::Spanned;
 
 /// Longest identifier MySQL accepts for a database.
 const MAX_IDENTIFIER_LEN: usize = 64;
@@ -24,7 +25,7 @@ const MAX_ACCOUNT_HOST_LEN: usize = 255;
 // The file as written (serde). Every field that validation may complain about is `Spanned`, for its line.
 // ---------------------------------------------------------------------------------------------------------
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawSpec {
     #[serde(default)]
@@ -46,13 +47,13 @@ struct RawSpec {
     nodes: Vec<RawNode>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawCluster {
     name: Option<Spanned<String>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawServer {
     url: Option<Spanned<String>>,
@@ -67,7 +68,7 @@ struct RawServer {
     jdbc_url_style: Option<Spanned<String>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawUser {
     name: Spanned<String>,
@@ -84,7 +85,7 @@ fn default_account_host() -> Spanned<String> {
     Spanned::new(0..0, "%".to_string())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 struct RawDatabases {
     user_store: Spanned<String>,
@@ -109,14 +110,14 @@ impl Default for RawDatabases {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawDbscripts {
     dir: Option<Spanned<String>>,
     file: Option<Spanned<String>>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawJdbc {
     parameters: Option<Spanned<String>>,
@@ -126,19 +127,19 @@ struct RawJdbc {
     allow_public_key_retrieval: Option<bool>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawSecureVault {
     enabled: Option<bool>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawNodeFiles {
     keep_mode: Option<bool>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawRegistry {
     remote_instance_url: Option<String>,
@@ -149,7 +150,7 @@ struct RawRegistry {
     mount_overwrite: Option<Spanned<String>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawNode {
     name: Spanned<String>,
@@ -1134,6 +1135,13 @@ fn validate_host_name(host: &str) -> std::result::Result<(), String> {
         ));
     }
     Ok(())
+}
+
+/// The JSON Schema of the spec file, derived from the serde types above: what parses is what the schema
+/// allows, key for key (unknown keys are refused by both). `eidb schema` prints it (crate::generate);
+/// checks that need more than the file's shape (identifiers, hosts, secrets) stay in [`validate`].
+pub fn json_schema(generator: schemars::SchemaGenerator) -> schemars::Schema {
+    generator.into_root_schema_for::<RawSpec>()
 }
 
 #[cfg(test)]

@@ -1,25 +1,11 @@
 //! Helpers shared by the tests of the file modules.
 
-use std::path::PathBuf;
-
 use proptest::prelude::*;
 
-/// The text of a real WSO2 EI 6.x file (e.g. `datasources/master-datasources.xml`), from the
-/// shared folder beside the project root.
+/// The text of a real WSO2 EI 6.x file (e.g. `datasources/master-datasources.xml`), from wherever the
+/// tests find the real files (`crate::wso2_files`: EIDB_WSO2_FILES, ../shared/wso2-ei, the cache).
 pub fn real_conf(relative: &str) -> String {
-    let beside_project =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/wso2-ei/ei-6.x/conf");
-    let workplace = PathBuf::from("/work/shared/wso2-ei/ei-6.x/conf");
-    let folder = [beside_project, workplace]
-        .into_iter()
-        .find(|folder| folder.is_dir())
-        .unwrap_or_else(|| {
-            panic!(
-                "this test needs the real WSO2 EI files in ../shared/wso2-ei/ei-6.x/conf beside the \
-                 project root (see shared/wso2-ei/README.md), and that folder is missing"
-            )
-        });
-    let path = folder.join(relative);
+    let path = crate::wso2_files::ei6_dir().join("conf").join(relative);
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
 }
 

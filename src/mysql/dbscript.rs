@@ -262,8 +262,7 @@ mod tests {
 
     #[test]
     fn the_real_carbon_script_has_five_tables_without_primary_key() {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../shared/wso2-ei/ei-6.x/dbscripts/mysql5.7.sql");
+        let path = crate::wso2_files::ei6_dir().join("dbscripts/mysql5.7.sql");
         let s = load(&path, String::new()).unwrap_or_else(|e| {
             panic!(
                 "the real WSO2 dbscript is needed at {}: {e}",

@@ -18,7 +18,7 @@ const ADMIN_PASSWORD_ENV: &str = "EIDB_IT_ADMIN_PASSWORD";
 pub enum Conf {
     /// tests/fixtures/ei-home (the project's own look-alike files).
     Fixture,
-    /// ../shared/wso2-ei/ei-6.x/conf, the real files, copied at test time.
+    /// The real WSO2 files' conf/ (found by tests/common/wso2_files.rs), copied at test time.
     RealWso2,
 }
 
@@ -267,15 +267,14 @@ impl Cluster {
 
     /// Run eidb with these arguments (the spec is added as `--config`), passwords in the environment.
     pub fn eidb(&self, args: &[&str]) -> Output {
-        let mut command = Command::new(eidb_bin());
-        command.args(args).arg("--config").arg(&self.spec_path);
-        self.environment(&mut command);
-        command.output().expect("run eidb")
+        self.eidb_with(&self.spec_path, args)
     }
 
     /// Like [`Cluster::eidb`], with another spec (e.g. from [`Cluster::spec_variant`]).
     pub fn eidb_with(&self, spec: &Path, args: &[&str]) -> Output {
-        self.eidb_command(spec, args).output().expect("run eidb")
+        let output = self.eidb_command(spec, args).output().expect("run eidb");
+        super::spec_schema::assert_schema_agrees(spec, &output);
+        output
     }
 
     /// The eidb command for `spec` with these arguments and the passwords in its environment, for

@@ -19,14 +19,16 @@ pub mod galera;
 mod local;
 pub mod proxy;
 mod server;
+pub mod spec_schema;
 mod watchdog;
+pub mod wso2_files;
 
 #[allow(unused_imports)] // re-exported for the tests that name them
 pub use local::Setup;
 #[allow(unused_imports)] // re-exported for the tests that name them
 pub use server::{Flavour, ServerKind, TestServer};
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::OnceLock;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -131,15 +133,8 @@ pub fn eidb_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_eidb"))
 }
 
-/// The real WSO2 EI 6.x files (`conf/`, `dbscripts/`), kept next to the repository in `../shared`.
+/// The real WSO2 EI 6.x files (`conf/`, `dbscripts/`): from `EIDB_WSO2_FILES`, `../shared/wso2-ei` or
+/// the cache `scripts/fetch-wso2-files.sh` fills (see [`wso2_files`]). Panics saying how to get them.
 pub fn shared_wso2_dir() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/wso2-ei/ei-6.x");
-    if !dir.is_dir() {
-        panic!(
-            "the real WSO2 files are expected at {}; they are in ../shared in CI \
-             (a folder `shared` next to the repository's folder)",
-            dir.display()
-        );
-    }
-    dir.canonicalize().unwrap_or(dir)
+    wso2_files::ei6_dir()
 }
