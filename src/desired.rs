@@ -11,7 +11,7 @@ use std::sync::Arc;
 use secrecy::SecretString;
 
 use crate::conf;
-use crate::mysql::dbscript::Dbscript;
+use crate::mysql::dbscript::{self, Dbscript};
 use crate::mysql::facts::{Flavour, ServerFacts};
 use crate::spec::{
     AuthPluginChoice, CharsetChoice, JdbcUrlStyle, LocalRegistryStore, PrivilegeSet, Spec,
@@ -106,6 +106,8 @@ pub struct DesiredServer {
     pub charset: String,
     pub account: DesiredAccount,
     pub script: Arc<Dbscript>,
+    /// The other variant of the Carbon script beside it, to name what a database was built from.
+    pub other_variant: Option<Arc<Dbscript>>,
 }
 
 impl DesiredServer {
@@ -360,6 +362,9 @@ pub fn server(
             auth_plugin,
             auth_plugin_reason,
         },
+        other_variant: dbscript::other_variant(&script.path)
+            .and_then(|path| dbscript::load(&path, "the other variant".into()).ok())
+            .map(Arc::new),
         script,
     }
 }

@@ -489,6 +489,38 @@ pub fn server(
                     })
                     .collect();
                 if !renamed.is_empty() {
+                    // Which variant the database was built from: the one whose names it has.
+                    let variant = desired.other_variant.as_ref().filter(|other| {
+                        let names: BTreeSet<String> = other
+                            .statements
+                            .iter()
+                            .filter_map(|s| match &s.object {
+                                SchemaObject::Index { name, .. }
+                                | SchemaObject::Constraint { name, .. } => Some(key(name)),
+                                _ => None,
+                            })
+                            .collect();
+                        script.statements.iter().all(|statement| {
+                            same_index_under_another_name(statement, existing)
+                                .is_none_or(|found| names.contains(&key(&found)))
+                        })
+                    });
+                    let (built_from, fix) = match variant {
+                        Some(other) => (
+                            format!("; the database was built from {} (it has that script's names)", other.file_name()),
+                            format!(
+                                "nothing is needed; to have this spec name what the database was built from, set \
+                                 [dbscripts] file = \"{}\" (verify then compares against its columns and defaults)",
+                                other.path.display()
+                            ),
+                        ),
+                        None => (
+                            String::new(),
+                            "nothing is needed; to make this spec name the variant the database was built from, set \
+                             [dbscripts] file = \"<that script>\" (verify then also compares its columns and defaults)"
+                                .to_string(),
+                        ),
+                    };
                     plan.warnings.push(Conflict {
                         subject: format!("database {}", database.name),
                         expected: format!("the indexes of {} under its names", script.file_name()),
@@ -496,10 +528,8 @@ pub fn server(
                             "the same indexes or foreign keys (table, columns, uniqueness, what they reference) under \
                              other names, as another variant of the script creates them (e.g. mysql.sql vs mysql5.7.sql): {}; eidb does not create them again",
                             renamed.join(", ")
-                        ),
-                        fix: "nothing is needed; to make this spec name the variant the database was built from, set \
-                              [dbscripts] file = \"<that script>\" (verify then also compares its columns and defaults)"
-                            .to_string(),
+                        ) + &built_from,
+                        fix,
                     });
                 }
                 let drift = history
@@ -1432,6 +1462,7 @@ mod account_tests {
                 statements: Vec::new(),
                 chosen_because: String::new(),
             }),
+            other_variant: None,
         }
     }
 

@@ -297,6 +297,10 @@ async fn a_database_built_from_the_other_script_variant_gets_no_second_indexes()
         warnings.contains("REG_LOG_IND_BY_REGLOG as REG_LOG_IND_BY_REG_LOGTIME"),
         "the dry run says which indexes it found under other names: {report:#}"
     );
+    assert!(
+        warnings.contains("the database was built from mysql.sql"),
+        "and which variant of the script the database was built from: {report:#}"
+    );
     cluster.eidb_ok(&["provision", "--db-only"]);
     assert_eq!(
         common::check::indexes_of(&pool, &cluster.user_store).await,

@@ -109,6 +109,18 @@ pub fn choose(source: &DbscriptSource, facts: &ServerFacts) -> Result<(PathBuf, 
     }
 }
 
+/// The other variant of a Carbon script in the same folder (`mysql.sql` for `mysql5.7.sql` and back),
+/// when it is there: a database built by hand may have been built from it.
+pub fn other_variant(path: &Path) -> Option<PathBuf> {
+    let other = match path.file_name()?.to_str()? {
+        "mysql5.7.sql" => "mysql.sql",
+        "mysql.sql" => "mysql5.7.sql",
+        _ => return None,
+    };
+    let other = path.with_file_name(other);
+    other.is_file().then_some(other)
+}
+
 /// Read and split a script; refuse ones eidb cannot run safely.
 pub fn load(path: &Path, chosen_because: String) -> Result<Dbscript> {
     let bytes = std::fs::read(path).map_err(|e| {
