@@ -66,18 +66,7 @@ fn assert_nothing_changed(
 }
 
 async fn assert_no_database_created(cluster: &Cluster) {
-    let pool = admin_pool().await;
-    for db in cluster.databases() {
-        assert!(
-            !check::database_exists(&pool, &db).await,
-            "database {db} must not have been created"
-        );
-    }
-    assert!(
-        !check::account_exists(&pool, &cluster.account).await,
-        "account {} must not have been created",
-        cluster.account
-    );
+    cluster.assert_nothing_created().await;
 }
 
 /// eidb's temp files (`.eidb-*.tmp`) and backups (`*.eidb-orig`) in the nodes' folders.

@@ -335,6 +335,22 @@ impl Cluster {
         }
     }
 
+    /// Neither a database of the cluster nor its account exists (a refused run changed nothing).
+    pub async fn assert_nothing_created(&self) {
+        let pool = super::admin_pool().await;
+        for db in self.databases() {
+            assert!(
+                !super::check::database_exists(&pool, &db).await,
+                "database {db} must not have been created"
+            );
+        }
+        assert!(
+            !super::check::account_exists(&pool, &self.account).await,
+            "account {} must not have been created",
+            self.account
+        );
+    }
+
     pub fn node_file(&self, node: usize, relative: &str) -> PathBuf {
         self.nodes[node].join(relative)
     }
