@@ -60,7 +60,7 @@ fn what_the_schema_refuses_eidb_refuses() {
         ),
         (
             "an unknown section",
-            format!("{MINIMAL}\n[cluster]\nname = \"x\"\n"),
+            format!("{MINIMAL}\n[clusters]\nname = \"x\"\n"),
         ),
         (
             "a port that is text",
