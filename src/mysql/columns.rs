@@ -298,6 +298,106 @@ pub async fn probe(
     database: &str,
     statements: &[Statement],
 ) -> crate::error::Result<ScriptColumns> {
+    // In two round trips when the server makes every table: all the CREATEs in one batch, then every
+    // table's columns in another (the temporary tables go with the connection). Else table by table.
+    if let Some(found) = probe_batched(endpoint, database, statements).await {
+        return Ok(found);
+    }
+    probe_one_by_one(endpoint, database, statements).await
+}
+
+/// The columns of one `SHOW FULL COLUMNS` result, as the script's column definitions meet them.
+fn script_columns_of(
+    rows: &[sqlx::mysql::MySqlRow],
+    entries: &[(String, String)],
+) -> Vec<ScriptColumn> {
+    let mut columns = Vec::new();
+    for row in rows {
+        let text = |i: usize| -> Option<String> {
+            row.try_get::<Option<String>, _>(i)
+                .ok()
+                .flatten()
+                .or_else(|| {
+                    row.try_get::<Option<Vec<u8>>, _>(i)
+                        .ok()
+                        .flatten()
+                        .map(|b| String::from_utf8_lossy(&b).into_owned())
+                })
+        };
+        let (Some(field), Some(column_type)) = (text(0), text(1)) else {
+            continue;
+        };
+        let nullable = text(3).is_some_and(|n| n.eq_ignore_ascii_case("YES"));
+        let default = text(5);
+        let definition = entries
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(&field))
+            .map(|(_, d)| d.clone());
+        if let Some(definition) = definition {
+            columns.push(ScriptColumn {
+                name: field,
+                definition,
+                shape: ColumnShape::new(&column_type, nullable, default.as_deref()),
+            });
+        }
+    }
+    columns
+}
+
+/// `None` when anything in the batch is refused: then [`probe_one_by_one`] finds out which table.
+async fn probe_batched(
+    endpoint: &Endpoint,
+    database: &str,
+    statements: &[Statement],
+) -> Option<ScriptColumns> {
+    use futures_util::TryStreamExt;
+    let mut conn = endpoint.connect(Some(database)).await.ok()?;
+    let mut creates = Vec::new();
+    let mut tables = Vec::new();
+    for statement in statements {
+        match (&statement.object, probe_statement(statement)) {
+            (SchemaObject::Session, _) => creates.push(statement.sql.clone()),
+            (SchemaObject::Table { name }, Some((probe, entries))) => {
+                creates.push(probe);
+                tables.push((name.clone(), entries));
+            }
+            _ => {}
+        }
+    }
+    if tables.is_empty() {
+        return Some(ScriptColumns::new());
+    }
+    conn.execute(sqlx::raw_sql(&creates.join(";\n")))
+        .await
+        .ok()?;
+    let shows: Vec<String> = tables
+        .iter()
+        .map(|(name, _)| format!("SHOW FULL COLUMNS FROM {}", super::quote::ident(name)))
+        .collect();
+    let shows = shows.join(";\n");
+    let mut results: Vec<Vec<sqlx::mysql::MySqlRow>> = vec![Vec::new()];
+    {
+        let mut stream = sqlx::raw_sql(&shows).fetch_many(&mut conn);
+        while let Some(item) = stream.try_next().await.ok()? {
+            match item {
+                sqlx::Either::Left(_) => results.push(Vec::new()),
+                sqlx::Either::Right(row) => results.last_mut()?.push(row),
+            }
+        }
+    }
+    let mut found = ScriptColumns::new();
+    for ((name, entries), rows) in tables.into_iter().zip(results) {
+        let columns = script_columns_of(&rows, &entries);
+        found.insert(key(&name), (name, columns));
+    }
+    Some(found)
+}
+
+async fn probe_one_by_one(
+    endpoint: &Endpoint,
+    database: &str,
+    statements: &[Statement],
+) -> crate::error::Result<ScriptColumns> {
     let mut conn = endpoint.connect(Some(database)).await?;
     let mut found = ScriptColumns::new();
     let mut skipped = Vec::new();
@@ -322,36 +422,7 @@ pub async fn probe(
         .fetch_all(&mut conn)
         .await
         .map_err(|e| super::connect::statement_error(&e, "reading the script's columns"))?;
-        let mut columns = Vec::new();
-        for row in rows {
-            let text = |i: usize| -> Option<String> {
-                row.try_get::<Option<String>, _>(i)
-                    .ok()
-                    .flatten()
-                    .or_else(|| {
-                        row.try_get::<Option<Vec<u8>>, _>(i)
-                            .ok()
-                            .flatten()
-                            .map(|b| String::from_utf8_lossy(&b).into_owned())
-                    })
-            };
-            let (Some(field), Some(column_type)) = (text(0), text(1)) else {
-                continue;
-            };
-            let nullable = text(3).is_some_and(|n| n.eq_ignore_ascii_case("YES"));
-            let default = text(5);
-            let definition = entries
-                .iter()
-                .find(|(n, _)| n.eq_ignore_ascii_case(&field))
-                .map(|(_, d)| d.clone());
-            if let Some(definition) = definition {
-                columns.push(ScriptColumn {
-                    name: field,
-                    definition,
-                    shape: ColumnShape::new(&column_type, nullable, default.as_deref()),
-                });
-            }
-        }
+        let columns = script_columns_of(&rows, &entries);
         let _ = conn
             .execute(sqlx::raw_sql(&format!(
                 "DROP TEMPORARY TABLE {}",
