@@ -13,7 +13,6 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::process::Command;
 
 use serde_json::Value;
 use sqlx::{MySqlPool, Row};
@@ -408,29 +407,6 @@ fn assert_in_sync(cluster: &Cluster, when: &str) -> Value {
     report
 }
 
-fn verify_homes(cluster: &Cluster) -> (i32, Value) {
-    let mut command = Command::new(common::eidb_bin());
-    command.arg("verify");
-    for home in &cluster.nodes {
-        command.arg("--ei-home").arg(home);
-    }
-    command.args(["--server-url", &server().url_without_password()]);
-    if !server().admin_password.is_empty() {
-        command.args(["--admin-password-env", "EIDB_IT_ADMIN_PASSWORD"]);
-    }
-    command.args(["--output", "json"]);
-    cluster.environment(&mut command);
-    let output = command.output().unwrap();
-    let report = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
-        panic!(
-            "no JSON ({e}): {}\n{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        )
-    });
-    (output.status.code().unwrap_or(-1), report)
-}
-
 /// Provision without, then with `--allow-destructive`: held back first (exit 3, record unchanged),
 /// applied second (exit 0, a restart warning); returns the second report.
 async fn repair(cluster: &Cluster, carbon: &Carbon<'_>, mount: &str) -> Value {
@@ -675,7 +651,7 @@ async fn a_record_never_marked_fixed_gets_the_property_added() {
 async fn spec_less_verify_finds_a_stale_record_from_the_files_alone() {
     let cluster = provisioned();
     let pool = admin_pool().await;
-    let (code, report) = verify_homes(&cluster);
+    let (code, report) = cluster.verify_homes_json(true);
     assert_eq!(code, 0, "{report:#}");
     assert_eq!(state_of(&report, "1 (", CONFIG), "no_record");
     let carbon = Carbon {
@@ -684,7 +660,7 @@ async fn spec_less_verify_finds_a_stale_record_from_the_files_alone() {
         versioned: true,
     };
     first_start(&carbon, CONFIG, "oldinstance", CONFIG_TARGET, true).await;
-    let (code, report) = verify_homes(&cluster);
+    let (code, report) = cluster.verify_homes_json(true);
     assert_eq!(code, 1, "{report:#}");
     let stale = findings_of(&report, "mount_record_stale");
     assert_eq!(stale.len(), 1, "{report:#}");

@@ -8,32 +8,6 @@ use std::process::Command;
 use serde_json::Value;
 
 use common::cluster::{Cluster, Conf};
-use common::server;
-
-fn verify_homes(cluster: &Cluster, with_server: bool) -> (i32, Value) {
-    let mut command = Command::new(common::eidb_bin());
-    command.arg("verify");
-    for home in &cluster.nodes {
-        command.arg("--ei-home").arg(home);
-    }
-    if with_server {
-        command.args(["--server-url", &server().url_without_password()]);
-        if !server().admin_password.is_empty() {
-            command.args(["--admin-password-env", "EIDB_IT_ADMIN_PASSWORD"]);
-        }
-    }
-    command.args(["--output", "json"]);
-    cluster.environment(&mut command);
-    let output = command.output().unwrap();
-    let report = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
-        panic!(
-            "no JSON ({e}): {}\n{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        )
-    });
-    (output.status.code().unwrap_or(-1), report)
-}
 
 fn checks(report: &Value) -> Vec<String> {
     report["findings"]
@@ -54,7 +28,7 @@ fn edit(path: &std::path::Path, from: &str, to: &str) {
 async fn a_cluster_eidb_did_not_set_up_is_checked_from_its_files_and_the_server() {
     let cluster = Cluster::new(2, Conf::Fixture).with_driver_jar("mysql-connector-java-5.1.49.jar");
     cluster.eidb_ok(&["provision"]);
-    let (code, report) = verify_homes(&cluster, true);
+    let (code, report) = cluster.verify_homes_json(true);
     assert_eq!(code, 0, "{report:#}");
     assert_eq!(report["status"], "in_sync");
 
@@ -66,7 +40,7 @@ async fn a_cluster_eidb_did_not_set_up_is_checked_from_its_files_and_the_server(
     edit(&datasources, &local2, &local1);
     let registry = cluster.node_file(1, "conf/registry.xml");
     edit(&registry, "&amp;useSSL=false</cacheId>", "</cacheId>");
-    let (code, report) = verify_homes(&cluster, false);
+    let (code, report) = cluster.verify_homes_json(false);
     assert_eq!(code, 1, "{report:#}");
     let found = checks(&report);
     assert!(
@@ -96,7 +70,7 @@ async fn a_cluster_eidb_did_not_set_up_is_checked_from_its_files_and_the_server(
         &format!("/{user_store}?"),
         "/NO_SUCH_DB_EIDB?",
     );
-    let (code, report) = verify_homes(&cluster, true);
+    let (code, report) = cluster.verify_homes_json(true);
     assert_eq!(code, 1, "{report:#}");
     let missing = report["findings"]
         .as_array()
@@ -116,7 +90,7 @@ async fn a_cluster_eidb_did_not_set_up_is_checked_from_its_files_and_the_server(
         format!("{}not-the-password{}", &text[..start], &text[end..]),
     )
     .unwrap();
-    let (code, report) = verify_homes(&cluster, true);
+    let (code, report) = cluster.verify_homes_json(true);
     assert_eq!(code, 1, "{report:#}");
     assert_eq!(checks(&report), ["account_login"], "{report:#}");
 
@@ -164,7 +138,7 @@ async fn duplicate_mounts_are_found_without_a_spec() {
         format!("{}\n    {second}{}", &text[..end], &text[end..]),
     )
     .unwrap();
-    let (code, report) = verify_homes(&cluster, false);
+    let (code, report) = cluster.verify_homes_json(false);
     assert_eq!(code, 1, "{report:#}");
     assert!(
         checks(&report).contains(&"mount_duplicate".to_string()),

@@ -308,6 +308,40 @@ impl Cluster {
         (output.status.code().unwrap_or(-1), report)
     }
 
+    /// `eidb verify --ei-home ...` on this cluster's nodes (no spec), with `--server-url` pointing at the
+    /// cluster's server when `with_server`; returns the exit code and the JSON report.
+    pub fn verify_homes_json(&self, with_server: bool) -> (i32, Value) {
+        let mut command = Command::new(eidb_bin());
+        command.arg("verify");
+        for home in &self.nodes {
+            command.arg("--ei-home").arg(home);
+        }
+        if with_server {
+            let server = self.target();
+            command.args([
+                "--server-url",
+                &format!(
+                    "mysql://{}@{}:{}",
+                    server.admin_user, server.host, server.port
+                ),
+            ]);
+            if !server.admin_password.is_empty() {
+                command.args(["--admin-password-env", ADMIN_PASSWORD_ENV]);
+            }
+        }
+        command.args(["--output", "json"]);
+        self.environment(&mut command);
+        let output = command.output().expect("run eidb");
+        let report = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+            panic!(
+                "no JSON ({e}): {}\n{}",
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            )
+        });
+        (output.status.code().unwrap_or(-1), report)
+    }
+
     /// Run a command that must succeed; returns stdout. Panics with everything eidb printed otherwise.
     pub fn eidb_ok(&self, args: &[&str]) -> String {
         let output = self.eidb(args);
