@@ -69,6 +69,8 @@ struct ServerSide {
     nodes_way: Endpoint,
     /// Warnings found while applying (members that could not be read back).
     warnings: Vec<String>,
+    /// The ledger's ownership records as read before planning, for the first plan only.
+    ownership_read_first: Option<ledger::Ownership>,
     /// The script tables' columns as the server makes them (read once, when some table exists).
     script_columns: Option<ScriptColumns>,
     /// The nodes whose mount records are checked in their local registry (`crate::mounts`).
@@ -112,13 +114,20 @@ impl ServerSide {
         let actual =
             inspect::read(&mut self.conn, &names, &desired.account.name, backslashes).await?;
         let scripts = ledger::read_scripts(&mut self.conn, &self.metadata_db, backslashes).await?;
-        let ownership = ledger::read_ownership(
-            &mut self.conn,
-            &self.metadata_db,
-            &desired.cluster,
-            &desired.account.name,
-        )
-        .await?;
+        // The first plan uses what was read to assign the nodes' databases; a later one (under the lock)
+        // reads the ledger again.
+        let ownership = match self.ownership_read_first.take() {
+            Some(ownership) => ownership,
+            None => {
+                ledger::read_ownership(
+                    &mut self.conn,
+                    &self.metadata_db,
+                    &desired.cluster,
+                    &desired.account.name,
+                )
+                .await?
+            }
+        };
         let login = if actual.accounts.is_empty() {
             Login::Unknown("the account does not exist yet".to_string())
         } else {
@@ -579,7 +588,7 @@ async fn plan_everything(
 
     let mut server = None;
     let mut facts = None;
-    let mut recorded_nodes = std::collections::BTreeMap::new();
+    let mut ownership = ledger::Ownership::default();
     if with_server {
         let mut dropped = 0;
         let (endpoint, mut conn, server_facts) = loop {
@@ -605,19 +614,18 @@ async fn plan_everything(
             server_facts.describe()
         ));
         // Which database each node was given before: the nodes keep them, whatever their order now.
-        recorded_nodes = ledger::read_ownership(
+        ownership = ledger::read_ownership(
             &mut conn,
             &spec.databases.metadata,
             &spec.cluster,
             &spec.account.name,
         )
         .await
-        .map_err(|e| (e, None))?
-        .nodes;
+        .map_err(|e| (e, None))?;
         facts = Some(server_facts);
         server = Some((conn, endpoint));
     }
-    let local = desired::assign_local_registries(spec, &recorded_nodes).map_err(|e| (e, None))?;
+    let local = desired::assign_local_registries(spec, &ownership.nodes).map_err(|e| (e, None))?;
 
     let nodes = desired::nodes(spec, facts.as_ref(), &drivers, &local);
     if with_files {
@@ -662,8 +670,16 @@ async fn plan_everything(
             // Everything here only reads: a connection dropped while reading (a restart, a KILL) is
             // reconnected and the server read again from the start.
             let connected = (conn, endpoint, facts.clone());
-            let mut attempt =
-                plan_server(spec, connected, &nodes, &local, options, &mut plan).await;
+            let mut attempt = plan_server(
+                spec,
+                connected,
+                &nodes,
+                &local,
+                ownership.clone(),
+                options,
+                &mut plan,
+            )
+            .await;
             let mut dropped = 0;
             while let Err((e, _)) = &attempt {
                 if !e.connection_lost || dropped == READ_AGAIN {
@@ -679,7 +695,16 @@ async fn plan_everything(
                 .await
                 .map_err(|e| (e, None))?;
                 let connected = (conn, endpoint, facts.clone());
-                attempt = plan_server(spec, connected, &nodes, &local, options, &mut plan).await;
+                attempt = plan_server(
+                    spec,
+                    connected,
+                    &nodes,
+                    &local,
+                    ownership.clone(),
+                    options,
+                    &mut plan,
+                )
+                .await;
             }
             Some(attempt?)
         }
@@ -734,6 +759,7 @@ async fn plan_server(
     (mut conn, endpoint, facts): (MySqlConnection, Endpoint, ServerFacts),
     nodes: &[DesiredNode],
     local: &desired::LocalRegistries,
+    ownership: ledger::Ownership,
     options: &Options<'_>,
     plan: &mut Plan,
 ) -> std::result::Result<ServerSide, PlanError> {
@@ -782,6 +808,7 @@ async fn plan_server(
         members,
         nodes_way,
         warnings: Vec::new(),
+        ownership_read_first: Some(ownership),
         script_columns: None,
         mount_inputs: nodes
             .iter()

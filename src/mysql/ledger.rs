@@ -87,7 +87,7 @@ pub async fn read_scripts(
 
 /// What the ledger says about ownership: which cluster manages which database (as recorded), and the
 /// host parts of the rows of `user` that `cluster` created.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Ownership {
     pub databases: Vec<(String, String)>,
     pub created_hosts: std::collections::BTreeSet<String>,
