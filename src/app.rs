@@ -18,13 +18,13 @@ use crate::mysql::inspect;
 use crate::mysql::ledger::{self, Ledger, SharedLedger};
 use crate::mysql::script::SchemaObject;
 use crate::mysql::{dbscript, members};
-use crate::nodefiles;
+use crate::node::files;
 use crate::plan::{self, Change, Login, Plan};
 use crate::preflight;
 use crate::progress::Progress;
 use crate::report::{ChangeReport, DatabaseSummary, Preflight, Report};
 use crate::spec::Spec;
-use crate::verify::{self, Finding, NodeState};
+use crate::verify;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -51,8 +51,6 @@ struct Planned {
     server: Option<ServerSide>,
     nodes: Vec<DesiredNode>,
     warnings: Vec<String>,
-    /// The spec keeps the modes of files with plaintext passwords (`node_files.keep_mode`).
-    keep_mode: bool,
 }
 
 struct ServerSide {
@@ -194,7 +192,7 @@ pub async fn run(options: Options<'_>, report: &mut Report) -> Result<i32> {
     };
     report.warnings.append(&mut planned.warnings);
     if options.mode != (Mode::Provision { dry_run: false }) {
-        let left = nodefiles::leftovers(&planned.nodes);
+        let left = files::leftovers(&planned.nodes);
         if !left.is_empty() {
             report.warnings.push(format!(
                 "{} temp file(s) left by an interrupted eidb run: {}; the next provision removes them",
@@ -217,6 +215,10 @@ pub async fn run(options: Options<'_>, report: &mut Report) -> Result<i32> {
             .map(|n| format!("{}: {}; {}", n.subject, n.found, n.fix)),
     );
     if options.mode != Mode::Verify {
+        // In verify they are findings.
+        report
+            .warnings
+            .extend(planned.plan.problems.iter().map(|p| p.as_warning()));
         report
             .warnings
             .extend(planned.plan.columns.iter().map(|c| {
@@ -240,7 +242,7 @@ pub async fn run(options: Options<'_>, report: &mut Report) -> Result<i32> {
 
     let code = match options.mode {
         Mode::Verify => {
-            report.findings = findings(&planned)?;
+            report.findings = verify::findings(&planned.plan);
             if let Some(server) = planned.server.as_mut() {
                 let read_back = server.read_back_members().await?;
                 report.warnings.extend(
@@ -249,7 +251,7 @@ pub async fn run(options: Options<'_>, report: &mut Report) -> Result<i32> {
                     }),
                 );
                 for (member, difference) in read_back.disagreements {
-                    report.findings.push(Finding {
+                    report.findings.push(crate::core::drift::Finding {
                         subject: format!("member {member}"),
                         check: "member_disagrees".into(),
                         expected: Some(format!("the same databases, tables, indexes, account and grants as {}", server.endpoint.describe())),
@@ -308,7 +310,7 @@ pub async fn run(options: Options<'_>, report: &mut Report) -> Result<i32> {
             }
             // Before any change, database or file: a file that cannot be replaced is found now, not
             // after the databases were made; and what a run killed in its file phase left is removed.
-            let leftovers = nodefiles::remove_leftovers(&planned.nodes);
+            let leftovers = files::remove_leftovers(&planned.nodes);
             if !leftovers.is_empty() {
                 options.progress.line(&format!(
                     "removed {} temp file(s) an interrupted run left: {}",
@@ -320,7 +322,7 @@ pub async fn run(options: Options<'_>, report: &mut Report) -> Result<i32> {
                         .join(", ")
                 ));
             }
-            nodefiles::check_replaceable(&planned.plan.changes).inspect_err(|_| {
+            files::check_replaceable(&planned.plan.changes).inspect_err(|_| {
                 report.status = "failed".to_string();
             })?;
             let (applied, held_back) = match apply_plan(&mut planned, &options).await {
@@ -453,96 +455,6 @@ fn database_summaries(
         .collect()
 }
 
-/// Verify's view of the plan: every difference said as a finding, plus the checks of the nodes' files
-/// against themselves and each other.
-fn findings(planned: &Planned) -> Result<Vec<Finding>> {
-    let server_changes: Vec<Change> = planned
-        .plan
-        .changes
-        .iter()
-        .filter(|c| !matches!(c, Change::EditFile { .. }))
-        .cloned()
-        .collect();
-    let mut findings = verify::from_server_plan(&server_changes, &planned.plan.conflicts);
-    findings.extend(planned.plan.columns.iter().map(|c| Finding {
-        subject: format!("database {}", c.database),
-        check: "column".into(),
-        expected: Some(format!("column {}.{} {}", c.table, c.column, c.expected)),
-        found: c.found.clone(),
-        fix: format!(
-            "run `eidb provision --config SPEC --reapply-changed-script` to run `{}` (check first that the data fits)",
-            c.sql
-        ),
-    }));
-    findings.extend(planned.plan.notices.iter().map(|n| Finding {
-        subject: n.subject.clone(),
-        check: "account_login_nodes".into(),
-        expected: Some(n.expected.clone()),
-        found: Some(n.found.clone()),
-        fix: n.fix.clone(),
-    }));
-    findings.extend(planned.plan.unchecked.iter().map(|n| Finding {
-        subject: n.subject.clone(),
-        check: "not_checked".into(),
-        expected: Some(n.expected.clone()),
-        found: Some(n.found.clone()),
-        fix: n.fix.clone(),
-    }));
-    let mut states = Vec::new();
-    for node in &planned.nodes {
-        let state = NodeState::read(&node.name, &node.ei_home)?;
-        let mut found = verify::node_against_spec(&state, node);
-        // Against a spec, the spec says what the cacheId must be; the file's own URL may be the drift.
-        found.extend(
-            verify::node_consistency(&state)
-                .into_iter()
-                .filter(|f| f.check != "cache_id"),
-        );
-        // A change of mode alone is said by the `password_readable` finding, not as a content difference.
-        let edits = planned.plan.changes.iter().filter(|c| {
-            matches!(c, Change::EditFile { node: n, before, after, .. } if n == &node.name && before != after)
-        });
-        if found.is_empty() {
-            // The owned values read back right but the file still differs from what eidb writes (a password,
-            // an element order eidb would normalise): say so with the diff.
-            findings.extend(edits.map(|edit| {
-                let Change::EditFile { file, diff, .. } = edit else {
-                    unreachable!()
-                };
-                Finding {
-                    subject: format!("node {}", node.name),
-                    check: "file_content".into(),
-                    expected: Some(format!("{} as eidb writes it", file.display())),
-                    found: Some(diff.clone()),
-                    fix: "run `eidb provision --config SPEC --files-only`".into(),
-                }
-            }));
-        }
-        findings.extend(found);
-        if !planned.keep_mode {
-            // With keep_mode the plan's warning says it on every run; it is not drift.
-            findings.extend(verify::secrets_at_rest(&state, true));
-        }
-        states.push(state);
-    }
-    let expected = planned
-        .nodes
-        .first()
-        .map(verify::SharedValues::of)
-        .unwrap_or_default();
-    findings.extend(verify::cross_node(&states, &expected));
-    let mut seen = std::collections::HashSet::new();
-    findings.retain(|f| {
-        seen.insert((
-            f.subject.clone(),
-            f.check.clone(),
-            f.expected.clone(),
-            f.found.clone(),
-        ))
-    });
-    Ok(findings)
-}
-
 type PlanError = (Error, Option<Preflight>);
 
 /// Two nodes on one EI_HOME (after resolving symlinks) would each rewrite the other's files: bad input,
@@ -628,19 +540,6 @@ async fn plan_everything(
     let local = desired::assign_local_registries(spec, &ownership.nodes).map_err(|e| (e, None))?;
 
     let nodes = desired::nodes(spec, facts.as_ref(), &drivers, &local);
-    if with_files {
-        for node in &nodes {
-            if node.driver.jar.is_none() {
-                warnings.push(format!(
-                    "node {}: no MySQL JDBC driver jar in {}; copy the MySQL Connector/J jar (mysql-connector-java-*.jar) \
-                     into that folder before starting the node (the datasources name {})",
-                    node.name,
-                    node.ei_home.join("lib").display(),
-                    node.driver.class()
-                ));
-            }
-        }
-    }
     if target.files_only
         && spec.jdbc.allow_public_key_retrieval.is_none()
         && drivers.iter().any(|d| d.speaks_caching_sha2())
@@ -655,12 +554,15 @@ async fn plan_everything(
 
     // Compute and validate every file edit before anything changes anywhere.
     let mut file_changes = Vec::new();
+    let mut problems = Vec::new();
     if with_files {
         for node in &nodes {
+            let observed = files::observe(node).map_err(|e| (e, None))?;
             let node_plan =
-                nodefiles::plan(node, spec.node_files.keep_mode).map_err(|e| (e, None))?;
+                files::plan(node, &observed, spec.node_files.keep_mode).map_err(|e| (e, None))?;
             file_changes.extend(node_plan.changes);
             warnings.extend(node_plan.warnings);
+            problems.extend(node_plan.problems);
         }
     }
 
@@ -743,14 +645,15 @@ async fn plan_everything(
                 .map(|c| format!("{}: {}", c.name, c.detail)),
         );
     }
+    problems.extend(files::shared_local_registries(&nodes, &file_changes));
     plan.changes.extend(file_changes);
+    plan.problems = problems;
     let nodes = if with_files { nodes } else { Vec::new() };
     Ok(Planned {
         plan,
         server: server_side,
         nodes,
         warnings,
-        keep_mode: spec.node_files.keep_mode,
     })
 }
 
@@ -813,10 +716,8 @@ async fn plan_server(
         mount_inputs: nodes
             .iter()
             .filter_map(|node| {
-                let registry_xml = nodefiles::TextFile::read(
-                    &node
-                        .ei_home
-                        .join(nodefiles::ConfFile::Registry.relative_path()),
+                let registry_xml = files::TextFile::read(
+                    &node.ei_home.join(files::ConfFile::Registry.relative_path()),
                 )
                 .ok()
                 .map(|file| file.text);
@@ -1041,7 +942,7 @@ async fn apply_plan(
         })
         .cloned()
         .collect();
-    let written = nodefiles::write_all(&files_now)?;
+    let written = files::write_all(&files_now)?;
     if written > 0 {
         progress.done(&format!("wrote {written} node file(s)"));
     }

@@ -10,9 +10,9 @@ use std::sync::Arc;
 
 use secrecy::SecretString;
 
-use crate::conf;
 use crate::mysql::dbscript::{self, Dbscript};
 use crate::mysql::facts::{Flavour, ServerFacts};
+use crate::node::conf;
 use crate::spec::{
     AuthPluginChoice, CharsetChoice, JdbcUrlStyle, LocalRegistryStore, PrivilegeSet, Spec,
 };

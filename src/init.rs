@@ -12,7 +12,7 @@ use std::path::PathBuf;
 
 use crate::cli::InitArgs;
 use crate::error::{Error, Result};
-use crate::verify::NodeState;
+use crate::node::wiring::NodeState;
 
 /// What the files say about one node, reduced to what the spec needs.
 #[derive(Debug, Clone, PartialEq, Eq)]

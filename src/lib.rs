@@ -5,9 +5,8 @@
 //! the difference is a [`plan`] that `provision` applies, `--dry-run` prints and `verify` reports as drift.
 
 pub mod app;
-pub mod cipher_text;
 pub mod cli;
-pub mod conf;
+pub mod core;
 pub mod desired;
 pub mod error;
 pub mod generate;
@@ -16,7 +15,7 @@ pub mod interrupt;
 pub mod logging;
 pub mod mounts;
 pub mod mysql;
-pub mod nodefiles;
+pub mod node;
 pub mod plan;
 pub mod preflight;
 pub mod progress;

@@ -521,7 +521,7 @@ pub fn restart_warning(repair: &RepairMountRecord) -> String {
 /// `(versioningProperties, registryRoot)` of a registry.xml text; EI's defaults when it is unreadable.
 fn settings_of(registry_xml: Option<&str>) -> (bool, Option<String>) {
     registry_xml
-        .and_then(|xml| crate::conf::read_registry_settings(xml).ok())
+        .and_then(|xml| crate::node::conf::read_registry_settings(xml).ok())
         .unwrap_or((true, None))
 }
 
@@ -537,7 +537,7 @@ pub fn input_for_spec_node(
     let database = node.local_registry.clone()?;
     let (versioned_properties, registry_root) = settings_of(registry_xml);
     let mut remote_instance_ids: Vec<String> = registry_xml
-        .and_then(|xml| crate::conf::read_registry(xml).ok())
+        .and_then(|xml| crate::node::conf::read_registry(xml).ok())
         .map(|actual| {
             actual
                 .remote_instances
@@ -573,7 +573,7 @@ pub fn input_for_spec_node(
 /// datasource that `currentDBConfig` names, checked when that is a MySQL URL; its mounts are the complete
 /// `<mount>`s of its registry.xml.
 pub fn input_for_home(
-    state: &crate::verify::NodeState,
+    state: &crate::node::wiring::NodeState,
     registry_xml: Option<&str>,
 ) -> Option<NodeInput> {
     let registry = &state.registry;

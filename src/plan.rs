@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use std::collections::{BTreeSet, HashMap};
 
+use crate::core::drift::{Difference, Finding};
 use crate::desired::{DesiredDatabase, DesiredServer};
 use crate::mysql::columns::ScriptColumns;
 use crate::mysql::dbscript::Dbscript;
@@ -15,6 +16,7 @@ use crate::mysql::inspect::{host_key, key, Actual, ActualDatabase, ActualGrant, 
 use crate::mysql::ledger::ScriptRecord;
 use crate::mysql::quote;
 use crate::mysql::script::{SchemaObject, Statement};
+use crate::node::conf::Datasource;
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "change", rename_all = "snake_case")]
@@ -98,6 +100,9 @@ pub enum Change {
         /// `jdbc/WSO2CarbonDB: REGISTRY_LOCAL1 -> REGISTRY_LOCAL2`: the node would leave its data behind.
         #[serde(skip_serializing_if = "Vec::is_empty")]
         repoints: Vec<Repoint>,
+        /// Each owned value the edit puts right (what verify reports): the edit's own comparison.
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        differences: Vec<Difference>,
         /// Unified diff with passwords masked.
         diff: String,
         #[serde(skip)]
@@ -124,6 +129,9 @@ pub struct ModeChange {
     #[serde(serialize_with = "octal")]
     pub to: u32,
     pub reason: String,
+    /// What in the file is a password in plain text (datasource names or property keys).
+    #[serde(skip)]
+    pub holders: Vec<String>,
 }
 
 fn octal<S: serde::Serializer>(mode: &u32, serializer: S) -> Result<S::Ok, S::Error> {
@@ -361,6 +369,10 @@ pub struct Plan {
     pub unchecked: Vec<Conflict>,
     /// The state of every mount record checked (`crate::mounts`), stale or not.
     pub mount_records: Vec<crate::mounts::RecordStatus>,
+    /// What the node files would still get wrong after the plan, and eidb does not own (a dbConfig of
+    /// another datasource that does not exist, a missing driver jar): findings in verify, warnings in
+    /// provision.
+    pub problems: Vec<Finding>,
 }
 
 impl Plan {
@@ -1037,35 +1049,27 @@ fn governing_row<'g>(
 /// that exists leaves its data behind, so such an edit is destructive (the caller keeps only the moves
 /// away from databases that exist, when it can ask the server). A datasource that is not on MySQL yet
 /// (WSO2's shipped H2) or is new is not repointed.
-pub fn repoints(before: &str, after: &str) -> Vec<Repoint> {
-    let (Ok(old), Ok(new)) = (
-        crate::conf::read_master_datasources(before),
-        crate::conf::read_master_datasources(after),
-    ) else {
-        return Vec::new();
-    };
-    let mut out = Vec::new();
-    for datasource in &new {
-        let Some(jndi) = &datasource.jndi_name else {
-            continue;
-        };
-        let was = old
-            .iter()
-            .find(|d| d.jndi_name.as_ref() == Some(jndi))
-            .and_then(|d| d.url.as_deref())
-            .and_then(mysql_database);
-        let will = datasource.url.as_deref().and_then(mysql_database);
-        if let (Some(was), Some(will)) = (was, will) {
-            if was != will {
-                out.push(Repoint {
-                    jndi_name: jndi.clone(),
-                    from: was.to_string(),
-                    to: will.to_string(),
-                });
-            }
-        }
-    }
-    out
+pub fn repoints(differences: &[Difference], datasources: &[Datasource]) -> Vec<Repoint> {
+    differences
+        .iter()
+        .filter(|d| d.check == "datasource_url")
+        .filter_map(|d| {
+            let was = mysql_database(d.found.as_deref()?)?;
+            let will = mysql_database(&d.expected)?;
+            let jndi_name = datasources
+                .iter()
+                .find(|s| Some(&s.name) == d.item.as_ref())
+                .map_or_else(
+                    || d.item.clone().unwrap_or_default(),
+                    |s| s.jndi_name.clone(),
+                );
+            (was != will).then(|| Repoint {
+                jndi_name,
+                from: was.to_string(),
+                to: will.to_string(),
+            })
+        })
+        .collect()
 }
 
 /// The database a MySQL JDBC URL names: `jdbc:mysql://h1:3306,h2/DB?x=y` -> `DB`.
@@ -1635,17 +1639,33 @@ mod account_tests {
 
     #[test]
     fn a_node_pointed_at_another_database_is_destructive() {
-        let file = |db: &str| {
-            format!(
-                "<datasources-configuration><datasources><datasource><name>WSO2_CARBON_DB</name>\
-                 <jndiConfig><name>jdbc/WSO2CarbonDB</name></jndiConfig><definition type=\"RDBMS\"><configuration>\
-                 <url>{db}</url></configuration></definition></datasource></datasources></datasources-configuration>"
+        let url = |database: &str| {
+            let found = Some(format!("jdbc:mysql://db:3306/{database}?useSSL=false"));
+            Difference::new(
+                "datasource_url",
+                Some("WSO2_CARBON_DB"),
+                "jdbc:mysql://db:3306/REGISTRY_LOCAL2?useSSL=false",
+                found,
             )
         };
-        let local1 = file("jdbc:mysql://db:3306/REGISTRY_LOCAL1?useSSL=false");
-        let local2 = file("jdbc:mysql://db:3306/REGISTRY_LOCAL2?useSSL=false");
-        let h2 = file("jdbc:h2:./repository/database/WSO2CARBON_DB");
-        let moved: Vec<String> = repoints(&local1, &local2)
+        let carbon = Datasource {
+            name: "WSO2_CARBON_DB".into(),
+            description: String::new(),
+            jndi_name: "jdbc/WSO2CarbonDB".into(),
+            url: String::new(),
+            username: String::new(),
+            password: secrecy::SecretString::from(""),
+            secret_alias: None,
+            driver_class: String::new(),
+            pool: crate::node::conf::Pool {
+                max_active: 1,
+                max_wait: 1,
+                test_on_borrow: true,
+                validation_query: String::new(),
+                validation_interval: 1,
+            },
+        };
+        let moved: Vec<String> = repoints(&[url("REGISTRY_LOCAL1")], std::slice::from_ref(&carbon))
             .iter()
             .map(Repoint::to_string)
             .collect();
@@ -1653,10 +1673,23 @@ mod account_tests {
             moved,
             ["jdbc/WSO2CarbonDB: REGISTRY_LOCAL1 -> REGISTRY_LOCAL2"]
         );
+        let mut h2 = url("x");
+        h2.found = Some("jdbc:h2:./repository/database/WSO2CARBON_DB".into());
         assert!(
-            repoints(&h2, &local2).is_empty(),
+            repoints(&[h2], std::slice::from_ref(&carbon)).is_empty(),
             "leaving H2 is the first provision"
         );
-        assert!(repoints(&local1, &local1).is_empty());
+        let mut added = url("x");
+        added.found = None;
+        assert!(
+            repoints(&[added], std::slice::from_ref(&carbon)).is_empty(),
+            "a new datasource moves nothing"
+        );
+        let mut user = url("REGISTRY_LOCAL1");
+        user.check = "datasource_user";
+        assert!(
+            repoints(&[user], &[carbon]).is_empty(),
+            "only the URL moves a node"
+        );
     }
 }

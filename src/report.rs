@@ -5,9 +5,9 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
+use crate::core::drift::Finding;
 use crate::mysql::facts::ServerFacts;
 use crate::plan::{Change, Conflict};
-use crate::verify::Finding;
 
 #[derive(Debug, Default, Serialize)]
 pub struct Report {

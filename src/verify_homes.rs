@@ -4,12 +4,13 @@ use std::time::{Duration, Instant};
 
 use sqlx::Row;
 
+use crate::core::drift::Finding;
 use crate::error::{Error, Result, EXIT_FAILURE, EXIT_OK};
 use crate::mysql::connect::statement_error;
 use crate::mysql::members;
+use crate::node::wiring::{self, NodeState};
 use crate::progress::Progress;
 use crate::report::Report;
-use crate::verify::{self, Finding, NodeState};
 
 /// `verify --ei-home DIR ...`: check a cluster eidb did not set up, from its nodes' files alone, and
 /// (with `--server-url`) that the databases and accounts they name exist and let the nodes in.
@@ -30,16 +31,9 @@ pub async fn run(
         let name = format!("{} ({})", i + 1, home.display());
         states.push(NodeState::read(&name, home)?);
     }
-    let mut findings: Vec<Finding> = states.iter().flat_map(verify::node_consistency).collect();
-    findings.extend(
-        states
-            .iter()
-            .flat_map(|s| verify::secrets_at_rest(s, false)),
-    );
-    findings.extend(verify::cross_node(
-        &states,
-        &verify::SharedValues::default(),
-    ));
+    let mut findings: Vec<Finding> = states.iter().flat_map(wiring::node_consistency).collect();
+    findings.extend(states.iter().flat_map(wiring::secrets_at_rest));
+    findings.extend(wiring::cross_node(&states));
     if let Some(url) = &args.server_url {
         findings.extend(check_referenced_databases(args, url, &states, progress, report).await?);
     }
@@ -81,13 +75,13 @@ async fn check_referenced_databases(
     let mut findings = Vec::new();
     let mut checked = std::collections::BTreeSet::new();
     for state in states {
-        let text = crate::nodefiles::TextFile::read(
+        let text = crate::node::files::TextFile::read(
             &state
                 .ei_home
-                .join(crate::nodefiles::ConfFile::Datasources.relative_path()),
+                .join(crate::node::files::ConfFile::Datasources.relative_path()),
         )?
         .text;
-        let passwords = crate::conf::read_datasource_passwords(&text).unwrap_or_default();
+        let passwords = crate::node::conf::read_datasource_passwords(&text).unwrap_or_default();
         for datasource in &state.datasources {
             let (Some(url), Some(user)) = (&datasource.url, &datasource.username) else {
                 continue;
@@ -154,10 +148,10 @@ async fn check_referenced_databases(
     let inputs: Vec<crate::mounts::NodeInput> = states
         .iter()
         .filter_map(|state| {
-            let registry_xml = crate::nodefiles::TextFile::read(
+            let registry_xml = crate::node::files::TextFile::read(
                 &state
                     .ei_home
-                    .join(crate::nodefiles::ConfFile::Registry.relative_path()),
+                    .join(crate::node::files::ConfFile::Registry.relative_path()),
             )
             .ok()
             .map(|file| file.text);
@@ -166,7 +160,7 @@ async fn check_referenced_databases(
         .collect();
     let mut plan = crate::plan::Plan::default();
     crate::mysql::mounts::plan_into(&mut admin, &inputs, &mut plan).await?;
-    findings.extend(verify::from_server_plan(&plan.changes, &[]));
+    findings.extend(crate::verify::findings(&plan));
     // As in a spec run, a mount Carbon will fail to make with no record in the way is a warning.
     report.warnings.extend(
         plan.warnings

@@ -3,7 +3,9 @@
 use secrecy::{ExposeSecret, SecretString};
 
 use super::model::{bool_text, ActualDatasource, ActualPool, Datasource};
-use super::xml::{Attribute, ConfError, Document, Editor, Element, NewElement};
+use super::xml::{Attribute, Changed, ConfError, Document, Editor, Element, NewElement};
+use super::Edited;
+use crate::core::drift::Difference;
 
 const ROOT: &str = "datasources-configuration";
 const SECURE_VAULT_NAMESPACE: &str = "http://org.wso2.securevault/configuration";
@@ -16,7 +18,7 @@ const PASSWORD: &str = "password";
 pub fn edit_master_datasources(
     original: &str,
     desired: &[Datasource],
-) -> Result<String, ConfError> {
+) -> Result<Edited, ConfError> {
     let doc = Document::parse(original)?;
     let root = doc.expect_root(ROOT)?;
     let list = doc.required_child(root, "datasources")?;
@@ -31,17 +33,36 @@ pub fn edit_master_datasources(
     } else {
         SECURE_VAULT_PREFIX.to_owned()
     };
+    let mut differences = Vec::new();
     for (datasource, found) in desired.iter().zip(matches) {
         match found {
-            Some(element) => update(&doc, &mut editor, element, datasource, &alias_prefix)?,
-            None => editor.insert(
-                list,
-                existing.last().copied(),
-                new_datasource(datasource, &alias_prefix),
-            ),
+            Some(element) => update(
+                &doc,
+                &mut editor,
+                element,
+                datasource,
+                &alias_prefix,
+                &mut differences,
+            )?,
+            None => {
+                differences.push(Difference::new(
+                    "datasource_missing",
+                    None,
+                    format!("datasource {} ({})", datasource.name, datasource.jndi_name),
+                    None,
+                ));
+                editor.insert(
+                    list,
+                    existing.last().copied(),
+                    new_datasource(datasource, &alias_prefix),
+                )
+            }
         }
     }
-    editor.finish()
+    Ok(Edited {
+        text: editor.finish()?,
+        differences,
+    })
 }
 
 /// Every datasource in the file (commented-out ones are not datasources).
@@ -241,9 +262,19 @@ fn update<'d>(
     datasource: &'d Element,
     desired: &Datasource,
     alias_prefix: &str,
+    differences: &mut Vec<Difference>,
 ) -> Result<(), ConfError> {
-    editor.set_child_text(datasource, "name", &desired.name)?;
-    match datasource.child("jndiConfig") {
+    let item = Some(desired.name.as_str());
+    let name = editor.set_child_text(datasource, "name", &desired.name)?;
+    if name.is_changed() {
+        differences.push(Difference::new(
+            "datasource_name",
+            Some(&desired.jndi_name),
+            desired.name.clone(),
+            name.found(),
+        ));
+    }
+    let jndi = match datasource.child("jndiConfig") {
         Some(jndi_config) => editor.set_child_text(jndi_config, "name", &desired.jndi_name)?,
         None => {
             let before_definition = datasource
@@ -252,7 +283,16 @@ fn update<'d>(
                 .take_while(|child| child.name != "definition")
                 .last();
             editor.insert(datasource, before_definition, new_jndi_config(desired));
+            Changed::Added
         }
+    };
+    if jndi.is_changed() {
+        differences.push(Difference::new(
+            "datasource_jndi",
+            item,
+            desired.jndi_name.clone(),
+            jndi.found(),
+        ));
     }
     let configuration = configuration_of(datasource).ok_or_else(|| {
         let message = format!(
@@ -262,44 +302,92 @@ fn update<'d>(
         doc.error(datasource, message)
     })?;
     for (name, value) in owned_settings(desired) {
-        let mut found = false;
+        let mut changed = Changed::Unchanged;
         for setting in configuration.children_named(name) {
-            editor.set_text(setting, &value)?;
-            if name == PASSWORD {
+            let text = editor.set_text(setting, &value)?;
+            let alias = if name == PASSWORD {
                 set_secret_alias(
                     editor,
                     setting,
                     desired.secret_alias.as_deref(),
                     alias_prefix,
-                )?;
+                )?
+            } else {
+                false
+            };
+            if (text || alias) && changed == Changed::Unchanged {
+                changed = Changed::From(setting.text().to_owned());
             }
-            found = true;
         }
-        if !found {
-            let setting = new_setting(name, value, desired, alias_prefix);
+        if configuration.child(name).is_none() {
+            let setting = new_setting(name, value.clone(), desired, alias_prefix);
             editor.insert(configuration, configuration.children.last(), setting);
+            changed = Changed::Added;
+        }
+        if changed.is_changed() {
+            differences.push(setting_difference(desired, name, value, changed));
         }
     }
     Ok(())
 }
 
+/// How a changed owned setting is reported. A password is never shown: only whether there is one,
+/// and where it comes from.
+fn setting_difference(
+    desired: &Datasource,
+    name: &'static str,
+    value: String,
+    changed: Changed,
+) -> Difference {
+    let item = Some(desired.name.as_str());
+    let (check, expected, found) = match name {
+        "url" => ("datasource_url", value, changed.found()),
+        "username" => ("datasource_user", value, changed.found()),
+        "driverClassName" => ("datasource_driver", value, changed.found()),
+        PASSWORD => {
+            let expected = match &desired.secret_alias {
+                Some(alias) => format!("the password from Secure Vault alias {alias}"),
+                None if desired.password.expose_secret().is_empty() => "no password".to_owned(),
+                None => "the spec's password".to_owned(),
+            };
+            let found = match changed {
+                Changed::Added => None,
+                Changed::From(text) if text.is_empty() => Some("no password".to_owned()),
+                _ => Some(
+                    "another password, or the same one with another Secure Vault alias".to_owned(),
+                ),
+            };
+            return Difference::new("datasource_password", item, expected, found);
+        }
+        pool => (
+            "datasource_pool",
+            format!("{pool} {value}"),
+            changed.found().map(|found| format!("{pool} {found}")),
+        ),
+    };
+    Difference::new(check, item, expected, found)
+}
+
+/// `true` when the alias changes.
 fn set_secret_alias(
     editor: &mut Editor<'_>,
     password: &Element,
     alias: Option<&str>,
     prefix: &str,
-) -> Result<(), ConfError> {
-    match (secret_alias_attribute(password), alias) {
-        (Some(existing), Some(alias)) => editor.set_attribute(password, &existing.name, alias),
-        (None, Some(alias)) => {
-            editor.set_attribute(password, &format!("{prefix}:secretAlias"), alias)
-        }
+) -> Result<bool, ConfError> {
+    Ok(match (secret_alias_attribute(password), alias) {
+        (Some(existing), Some(alias)) => editor
+            .set_attribute(password, &existing.name, alias)?
+            .is_changed(),
+        (None, Some(alias)) => editor
+            .set_attribute(password, &format!("{prefix}:secretAlias"), alias)?
+            .is_changed(),
         (Some(existing), None) => {
             editor.remove_attribute(password, &existing.name);
-            Ok(())
+            true
         }
-        (None, None) => Ok(()),
-    }
+        (None, None) => false,
+    })
 }
 
 /// The `<configuration>` children eidb owns, in the order WSO2 writes them.
@@ -390,7 +478,7 @@ mod tests {
     }
 
     const FIXTURE: &str =
-        include_str!("../../tests/fixtures/ei-home/conf/datasources/master-datasources.xml");
+        include_str!("../../../tests/fixtures/ei-home/conf/datasources/master-datasources.xml");
     const OWNED: &[&str] = &[
         "<name>",
         "<url",
@@ -440,7 +528,9 @@ mod tests {
     }
 
     fn edit(original: &str, desired: &[Datasource]) -> String {
-        edit_master_datasources(original, desired).unwrap_or_else(|e| panic!("edit failed: {e}"))
+        edit_master_datasources(original, desired)
+            .unwrap_or_else(|e| panic!("edit failed: {e}"))
+            .text
     }
 
     fn read(xml: &str) -> Vec<ActualDatasource> {
@@ -610,6 +700,84 @@ mod tests {
             .replacen("<maxActive>80</maxActive>", "<maxActive>5</maxActive>", 1);
         assert_ne!(drifted, edited);
         assert_eq!(edit(&drifted, &cluster()), edited);
+
+        // The edit says what it put right, value by value, naming the datasource.
+        let repaired = edit_master_datasources(&drifted, &cluster()).unwrap();
+        let said: Vec<(&str, String, Option<String>)> = repaired
+            .differences
+            .iter()
+            .map(|d| (d.check, d.expected_text(), d.found_text()))
+            .collect();
+        assert_eq!(said.len(), 2, "{said:#?}");
+        assert_eq!(said[0].0, "datasource_url");
+        assert!(
+            said[0].1.starts_with("WSO2_CARBON_DB: jdbc:mysql://"),
+            "{said:#?}"
+        );
+        assert!(
+            said[0].1.contains("/CARBON_NODE1?useSSL=false&"),
+            "unescaped: {said:#?}"
+        );
+        assert!(
+            said[0]
+                .2
+                .as_deref()
+                .is_some_and(|f| f.contains("/CARBON_NODE2?")),
+            "{said:#?}"
+        );
+        assert_eq!(
+            (said[1].0, said[1].1.as_str(), said[1].2.as_deref()),
+            (
+                "datasource_pool",
+                "WSO2_CARBON_DB: maxActive 80",
+                Some("WSO2_CARBON_DB: maxActive 5")
+            )
+        );
+        assert!(edit_master_datasources(&edited, &cluster())
+            .unwrap()
+            .differences
+            .is_empty());
+    }
+
+    #[test]
+    fn a_changed_password_is_a_difference_that_shows_neither_password() {
+        let edited = edit(FIXTURE, &cluster());
+        let secret = cluster()[0].password.expose_secret().to_owned();
+        let start = edited.find("<password>").unwrap() + "<password>".len();
+        let end = start + edited[start..].find("</password>").unwrap();
+        let drifted = format!("{}typed-by-hand{}", &edited[..start], &edited[end..]);
+        assert_ne!(
+            drifted, edited,
+            "the fixture's password is where the test looks"
+        );
+        let repaired = edit_master_datasources(&drifted, &cluster()).unwrap();
+        assert_eq!(repaired.text, edited);
+        let [difference] = repaired.differences.as_slice() else {
+            panic!("{:#?}", repaired.differences)
+        };
+        assert_eq!(difference.check, "datasource_password");
+        let said = format!("{difference:?}");
+        assert!(
+            !said.contains("typed-by-hand") && !said.contains(&secret),
+            "{said}"
+        );
+    }
+
+    #[test]
+    fn a_missing_datasource_is_one_difference() {
+        let only_carbon = &cluster()[..1];
+        let mut all = cluster();
+        all[1].name = "WSO2_EXTRA_DB".into();
+        all[1].jndi_name = "jdbc/WSO2ExtraDB".into();
+        let base = edit(FIXTURE, only_carbon);
+        let added = edit_master_datasources(&base, &all).unwrap();
+        let checks: Vec<&str> = added.differences.iter().map(|d| d.check).collect();
+        assert!(checks.contains(&"datasource_missing"), "{checks:?}");
+        assert!(added
+            .differences
+            .iter()
+            .any(|d| d.check == "datasource_missing"
+                && d.expected.contains("WSO2_EXTRA_DB (jdbc/WSO2ExtraDB)")));
     }
 
     #[test]
@@ -781,8 +949,10 @@ mod tests {
             let end = (at + removed).min(FIXTURE.len());
             let damaged = format!("{}{inserted}{}", &FIXTURE[..at], &FIXTURE[end..]);
             if let Ok(edited) = edit_master_datasources(&damaged, &cluster()) {
-                prop_assert_eq!(edit(&edited, &cluster()), edited.clone());
-                prop_assert!(read_master_datasources(&edited).is_ok());
+                let again = edit_master_datasources(&edited.text, &cluster()).unwrap();
+                prop_assert_eq!(&again.text, &edited.text);
+                prop_assert!(again.differences.is_empty(), "{:?}", again.differences);
+                prop_assert!(read_master_datasources(&edited.text).is_ok());
             }
             let _ = mask_passwords(&damaged);
         }

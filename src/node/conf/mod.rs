@@ -28,3 +28,10 @@ pub use registry::{edit_registry, read_registry};
 pub use registry_settings::read_registry_settings;
 pub use user_mgt::{edit_user_mgt, read_user_mgt};
 pub use xml::{mask_passwords, ConfError};
+
+/// A file's text after an edit, and each owned value the edit put right.
+#[derive(Debug, Clone)]
+pub struct Edited {
+    pub text: String,
+    pub differences: Vec<crate::core::drift::Difference>,
+}

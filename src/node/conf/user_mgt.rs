@@ -1,7 +1,9 @@
 //! `conf/user-mgt.xml`: which datasource the user store of the realm uses.
 
 use super::model::ActualUserMgt;
-use super::xml::{ConfError, Document, Editor, Element, NewElement};
+use super::xml::{Changed, ConfError, Document, Editor, Element, NewElement};
+use super::Edited;
+use crate::core::drift::Difference;
 
 const PROPERTY: &str = "Property";
 const DATA_SOURCE: &str = "dataSource";
@@ -9,16 +11,17 @@ const DATA_SOURCE: &str = "dataSource";
 /// Points `<Property name="dataSource">` of `<UserManager><Realm><Configuration>` at
 /// `user_store_jndi`, adding the property after the last one if it is missing. Nothing else
 /// changes, the user store managers' own properties included.
-pub fn edit_user_mgt(original: &str, user_store_jndi: &str) -> Result<String, ConfError> {
+pub fn edit_user_mgt(original: &str, user_store_jndi: &str) -> Result<Edited, ConfError> {
     let doc = Document::parse(original)?;
     let configuration = realm_configuration(&doc)?;
     let mut editor = Editor::new(&doc);
-    let mut found = false;
+    let mut changed = Changed::Unchanged;
     for property in data_source_properties(configuration) {
-        editor.set_text(property, user_store_jndi)?;
-        found = true;
+        if editor.set_text(property, user_store_jndi)? && changed == Changed::Unchanged {
+            changed = Changed::From(property.text().to_owned());
+        }
     }
-    if !found {
+    if data_source_properties(configuration).next().is_none() {
         let last_property = configuration.children_named(PROPERTY).last();
         let property =
             NewElement::leaf(PROPERTY, user_store_jndi).with_attribute("name", DATA_SOURCE);
@@ -27,8 +30,22 @@ pub fn edit_user_mgt(original: &str, user_store_jndi: &str) -> Result<String, Co
             last_property.or(configuration.children.last()),
             property,
         );
+        changed = Changed::Added;
     }
-    editor.finish()
+    let differences = if changed.is_changed() {
+        vec![Difference::new(
+            "user_mgt_datasource",
+            None,
+            user_store_jndi,
+            changed.found(),
+        )]
+    } else {
+        Vec::new()
+    };
+    Ok(Edited {
+        text: editor.finish()?,
+        differences,
+    })
 }
 
 pub fn read_user_mgt(xml: &str) -> Result<ActualUserMgt, ConfError> {
@@ -59,12 +76,14 @@ mod tests {
     };
     use super::*;
 
-    const FIXTURE: &str = include_str!("../../tests/fixtures/ei-home/conf/user-mgt.xml");
+    const FIXTURE: &str = include_str!("../../../tests/fixtures/ei-home/conf/user-mgt.xml");
     const OWNED: &[&str] = &["<Property name=\"dataSource\">"];
     const UM_JNDI: &str = "jdbc/WSO2UMDB";
 
     fn edit(original: &str, jndi: &str) -> String {
-        edit_user_mgt(original, jndi).unwrap_or_else(|e| panic!("edit failed: {e}"))
+        edit_user_mgt(original, jndi)
+            .unwrap_or_else(|e| panic!("edit failed: {e}"))
+            .text
     }
 
     fn assert_edits_cleanly(original: &str, jndi: &str) -> String {

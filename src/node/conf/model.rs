@@ -2,9 +2,11 @@
 //!
 //! The desired types carry final values only: this module never computes a URL, a cache id or a
 //! JNDI name. The `Actual*` types hold the unescaped text found in a file, `None` where an element
-//! or attribute is missing, so a drift report can show exactly what is there.
+//! or attribute is missing: what the checks without a spec (`node::wiring`) and `eidb init` read.
+//! They are never compared with the desired types: the edit that puts a value right is what says
+//! it differs.
 
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 
 /// One `<datasource>` of `master-datasources.xml`.
 #[derive(Debug, Clone)]
@@ -148,9 +150,10 @@ pub(super) fn bool_text(value: bool) -> &'static str {
     }
 }
 
-// The `From` conversions below say what a file edited for a desired value reads back as, so that
-// drift is `actual != ActualX::from(&desired)`.
+// The `From` conversions below say what a file edited for a desired value reads back as: the unit
+// tests' second path (edit, read back, compare). Drift itself is found by the edits (see `Edited`).
 
+#[cfg(test)]
 impl From<&Datasource> for ActualDatasource {
     fn from(desired: &Datasource) -> Self {
         Self {
@@ -158,7 +161,7 @@ impl From<&Datasource> for ActualDatasource {
             jndi_name: Some(desired.jndi_name.clone()),
             url: Some(desired.url.clone()),
             username: Some(desired.username.clone()),
-            has_password: !desired.password.expose_secret().is_empty(),
+            has_password: !secrecy::ExposeSecret::expose_secret(&desired.password).is_empty(),
             secret_alias: desired.secret_alias.clone(),
             driver_class: Some(desired.driver_class.clone()),
             pool: ActualPool::from(&desired.pool),
@@ -166,6 +169,7 @@ impl From<&Datasource> for ActualDatasource {
     }
 }
 
+#[cfg(test)]
 impl From<&Pool> for ActualPool {
     fn from(desired: &Pool) -> Self {
         Self {
@@ -178,6 +182,7 @@ impl From<&Pool> for ActualPool {
     }
 }
 
+#[cfg(test)]
 impl From<&DbConfig> for ActualDbConfig {
     fn from(desired: &DbConfig) -> Self {
         Self {
@@ -187,6 +192,7 @@ impl From<&DbConfig> for ActualDbConfig {
     }
 }
 
+#[cfg(test)]
 impl From<&RemoteInstance> for ActualRemoteInstance {
     fn from(desired: &RemoteInstance) -> Self {
         Self {
@@ -201,6 +207,7 @@ impl From<&RemoteInstance> for ActualRemoteInstance {
     }
 }
 
+#[cfg(test)]
 impl From<&Mount> for ActualMount {
     fn from(desired: &Mount) -> Self {
         Self {

@@ -4,7 +4,9 @@ use super::model::{
     bool_text, ActualDbConfig, ActualMount, ActualRegistry, ActualRemoteInstance, Mount, Registry,
     RemoteInstance,
 };
-use super::xml::{ConfError, Document, Editor, Element, NewElement};
+use super::xml::{Changed, ConfError, Document, Editor, Element, NewElement};
+use super::Edited;
+use crate::core::drift::Difference;
 
 const ROOT: &str = "wso2registry";
 const DB_CONFIG: &str = "dbConfig";
@@ -15,10 +17,11 @@ const MOUNT: &str = "mount";
 /// (by path) say what `desired` says. Missing ones are added in that order after their own kind,
 /// else after the one before them. The local `wso2registry` dbConfig, `currentDBConfig` and every
 /// other element stay as they are.
-pub fn edit_registry(original: &str, desired: &Registry) -> Result<String, ConfError> {
+pub fn edit_registry(original: &str, desired: &Registry) -> Result<Edited, ConfError> {
     let doc = Document::parse(original)?;
     let root = doc.expect_root(ROOT)?;
     let mut editor = Editor::new(&doc);
+    let mut differences = Vec::new();
 
     let db_config = &desired.db_config;
     let db_configs: Vec<&Element> = root.children_named(DB_CONFIG).collect();
@@ -27,8 +30,14 @@ pub fn edit_registry(original: &str, desired: &Registry) -> Result<String, ConfE
         |element| element.attribute("name") == Some(&db_config.name),
         || format!("<dbConfig name=\"{}\">", db_config.name),
     )?;
-    match shared_db_config {
-        Some(element) => editor.set_child_text(element, "dataSource", &db_config.data_source)?,
+    let changed = match shared_db_config {
+        Some(element) => {
+            match editor.set_child_text(element, "dataSource", &db_config.data_source)? {
+                Changed::Added => Changed::From("dataSource (none)".to_owned()),
+                Changed::From(old) => Changed::From(format!("dataSource {old}")),
+                Changed::Unchanged => Changed::Unchanged,
+            }
+        }
         None => {
             let new = NewElement::parent(
                 DB_CONFIG,
@@ -36,7 +45,16 @@ pub fn edit_registry(original: &str, desired: &Registry) -> Result<String, ConfE
             )
             .with_attribute("name", &db_config.name);
             editor.insert(root, db_configs.last().copied(), new);
+            Changed::Added
         }
+    };
+    if changed.is_changed() {
+        differences.push(Difference::new(
+            "registry_db_config",
+            None,
+            format!("dbConfig {} on {}", db_config.name, db_config.data_source),
+            changed.found(),
+        ));
     }
     // Where a new remoteInstance goes when there is none yet: after the shared dbConfig, or where
     // that is being added (insertions at one place keep their order).
@@ -50,12 +68,20 @@ pub fn edit_registry(original: &str, desired: &Registry) -> Result<String, ConfE
         || format!("<remoteInstance> with <id>{}</id>", remote.id),
     )?;
     match shared_remote {
-        Some(element) => update_remote_instance(&mut editor, element, remote)?,
-        None => editor.insert(
-            root,
-            remotes.last().copied().or(after_db_config),
-            new_remote_instance(remote),
-        ),
+        Some(element) => update_remote_instance(&mut editor, element, remote, &mut differences)?,
+        None => {
+            differences.push(Difference::new(
+                "remote_instance_missing",
+                None,
+                format!("remoteInstance {}", remote.id),
+                None,
+            ));
+            editor.insert(
+                root,
+                remotes.last().copied().or(after_db_config),
+                new_remote_instance(remote),
+            )
+        }
     }
     let after_remote = shared_remote
         .or(remotes.last().copied())
@@ -68,16 +94,47 @@ pub fn edit_registry(original: &str, desired: &Registry) -> Result<String, ConfE
             |element| element.attribute("path") == Some(&mount.path),
             || format!("<mount path=\"{}\">", mount.path),
         )?;
-        match existing {
+        let found = existing.map(describe_mount);
+        let changed = match existing {
             Some(element) => update_mount(&mut editor, element, mount)?,
-            None => editor.insert(
-                root,
-                mounts.last().copied().or(after_remote),
-                new_mount(mount),
-            ),
+            None => {
+                editor.insert(
+                    root,
+                    mounts.last().copied().or(after_remote),
+                    new_mount(mount),
+                );
+                true
+            }
+        };
+        if changed {
+            let expected = mount_text(
+                &mount.path,
+                &mount.target_path,
+                &mount.instance_id,
+                &mount.overwrite,
+            );
+            differences.push(Difference::new("mount", None, expected, found));
         }
     }
-    editor.finish()
+    Ok(Edited {
+        text: editor.finish()?,
+        differences,
+    })
+}
+
+/// A mount as a difference shows it: `/_system/config -> /_system/eiconfig on instanceid (overwrite true)`.
+fn mount_text(path: &str, target_path: &str, instance_id: &str, overwrite: &str) -> String {
+    format!("{path} -> {target_path} on {instance_id} (overwrite {overwrite})")
+}
+
+fn describe_mount(element: &Element) -> String {
+    let child = |name| element.child_text(name).unwrap_or_else(|| "?".to_owned());
+    mount_text(
+        element.attribute("path").unwrap_or("?"),
+        &child("targetPath"),
+        &child("instanceId"),
+        element.attribute("overwrite").unwrap_or("?"),
+    )
 }
 
 pub fn read_registry(xml: &str) -> Result<ActualRegistry, ConfError> {
@@ -139,24 +196,46 @@ fn update_remote_instance<'d>(
     editor: &mut Editor<'d>,
     element: &'d Element,
     remote: &RemoteInstance,
+    differences: &mut Vec<Difference>,
 ) -> Result<(), ConfError> {
-    editor.set_attribute(element, "url", &remote.url)?;
-    for (name, value) in remote_instance_settings(remote) {
-        editor.set_child_text(element, name, value)?;
+    let item = format!("remoteInstance {}", remote.id);
+    let url = editor.set_attribute(element, "url", &remote.url)?;
+    let settings = remote_instance_settings(remote);
+    let mut changes = vec![("url", remote.url.as_str(), url)];
+    for (name, value) in settings {
+        changes.push((name, value, editor.set_child_text(element, name, value)?));
+    }
+    for (name, value, changed) in changes {
+        if !changed.is_changed() {
+            continue;
+        }
+        differences.push(if name == "cacheId" {
+            Difference::new("cache_id", None, value, changed.found())
+        } else {
+            Difference::new(
+                "remote_instance",
+                Some(&item),
+                format!("{name} {value}"),
+                changed.found().map(|found| format!("{name} {found}")),
+            )
+        });
     }
     Ok(())
 }
 
+/// `true` when anything of the mount changes.
 fn update_mount<'d>(
     editor: &mut Editor<'d>,
     element: &'d Element,
     mount: &Mount,
-) -> Result<(), ConfError> {
-    editor.set_attribute(element, "overwrite", &mount.overwrite)?;
+) -> Result<bool, ConfError> {
+    let mut changed = editor
+        .set_attribute(element, "overwrite", &mount.overwrite)?
+        .is_changed();
     for (name, value) in mount_settings(mount) {
-        editor.set_child_text(element, name, value)?;
+        changed |= editor.set_child_text(element, name, value)?.is_changed();
     }
-    Ok(())
+    Ok(changed)
 }
 
 fn leaves(settings: &[(&'static str, &str)]) -> Vec<NewElement> {
@@ -187,7 +266,7 @@ mod tests {
     };
     use super::*;
 
-    const FIXTURE: &str = include_str!("../../tests/fixtures/ei-home/conf/registry.xml");
+    const FIXTURE: &str = include_str!("../../../tests/fixtures/ei-home/conf/registry.xml");
     const OWNED: &[&str] = &[
         "<dbConfig",
         "<dataSource",
@@ -234,7 +313,9 @@ mod tests {
     }
 
     fn edit(original: &str, desired: &Registry) -> String {
-        edit_registry(original, desired).unwrap_or_else(|e| panic!("edit failed: {e}"))
+        edit_registry(original, desired)
+            .unwrap_or_else(|e| panic!("edit failed: {e}"))
+            .text
     }
 
     fn read(xml: &str) -> ActualRegistry {
@@ -373,6 +454,35 @@ mod tests {
             edited.replacen("overwrite=\"true\"", "overwrite='true'", 1)
         );
         assert_no_bare_lf(&repaired);
+
+        // Said value by value: the cacheId on its own, the other remoteInstance values named, a mount whole.
+        let said = edit_registry(&drifted, &shared()).unwrap().differences;
+        let checks: Vec<&str> = said.iter().map(|d| d.check).collect();
+        assert_eq!(
+            checks,
+            ["remote_instance", "remote_instance", "cache_id", "mount"],
+            "{said:#?}"
+        );
+        assert_eq!(
+            said[0].found_text().as_deref(),
+            Some("remoteInstance instanceid: url https://other:9443/registry")
+        );
+        assert_eq!(
+            said[1].expected_text(),
+            "remoteInstance instanceid: readOnly false"
+        );
+        assert_eq!(
+            said[2].found.as_deref(),
+            Some("regadmin@jdbc:mysql://db.example.test:3306/REGISTRY_DB")
+        );
+        assert_eq!(
+            said[3].found.as_deref(),
+            Some("/_system/config -> /_system/ei on instanceid (overwrite virtual)")
+        );
+        assert!(edit_registry(&edited, &shared())
+            .unwrap()
+            .differences
+            .is_empty());
     }
 
     #[test]
@@ -492,7 +602,9 @@ mod tests {
             let end = (at + removed).min(FIXTURE.len());
             let damaged = format!("{}{inserted}{}", &FIXTURE[..at], &FIXTURE[end..]);
             if let Ok(edited) = edit_registry(&damaged, &shared()) {
-                prop_assert_eq!(edit(&edited, &shared()), edited.clone());
+                let again = edit_registry(&edited.text, &shared()).unwrap();
+                prop_assert_eq!(&again.text, &edited.text);
+                prop_assert!(again.differences.is_empty(), "{:?}", again.differences);
             }
         }
 

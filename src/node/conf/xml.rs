@@ -522,6 +522,40 @@ struct Insertion<'d> {
     elements: Vec<NewElement>,
 }
 
+/// What an edit of one value found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Changed {
+    /// It already said the value.
+    Unchanged,
+    /// It said this instead (an element's text when it has no child elements, else `(elements)`).
+    From(String),
+    /// It was not there and is added.
+    Added,
+}
+
+impl Changed {
+    pub fn is_changed(&self) -> bool {
+        *self != Changed::Unchanged
+    }
+
+    /// What was found, as a finding says it: `None` when the value was missing.
+    pub fn found(self) -> Option<String> {
+        match self {
+            Changed::From(text) => Some(text),
+            Changed::Unchanged | Changed::Added => None,
+        }
+    }
+}
+
+/// An element's value as a difference shows it.
+fn describe(element: &Element) -> String {
+    if element.children.is_empty() {
+        element.text.clone()
+    } else {
+        format!("<{}> with child elements", element.name)
+    }
+}
+
 /// Collects edits against one document and applies them all at once.
 pub struct Editor<'d> {
     doc: &'d Document<'d>,
@@ -538,10 +572,11 @@ impl<'d> Editor<'d> {
         }
     }
 
-    /// Makes `element`'s text `value`; leaves it alone when it already means that.
-    pub fn set_text(&mut self, element: &Element, value: &str) -> Result<(), ConfError> {
+    /// Makes `element`'s text `value`; leaves it alone when it already means that. `true` when it
+    /// changes.
+    pub fn set_text(&mut self, element: &Element, value: &str) -> Result<bool, ConfError> {
         if element.children.is_empty() && element.text == value {
-            return Ok(());
+            return Ok(false);
         }
         let escaped = escape(value, None, self.doc.ascii_only).ok_or_else(|| {
             self.unrepresentable(element.span.start, &format!("<{}>", element.name))
@@ -554,29 +589,33 @@ impl<'d> Editor<'d> {
                 self.splice(slash..element.span.end, expanded);
             }
         }
-        Ok(())
+        Ok(true)
     }
 
     /// Makes the text of every child called `name` `value`, or adds one after the last child.
+    /// Returns what the first such child said before, `None` when there was none, or `Some` of the
+    /// same value when nothing changes.
     pub fn set_child_text(
         &mut self,
         parent: &'d Element,
         name: &'static str,
         value: &str,
-    ) -> Result<(), ConfError> {
-        let mut found = false;
+    ) -> Result<Changed, ConfError> {
+        let mut changed = Changed::Unchanged;
         for child in parent.children_named(name) {
-            self.set_text(child, value)?;
-            found = true;
+            if self.set_text(child, value)? && changed == Changed::Unchanged {
+                changed = Changed::From(describe(child));
+            }
         }
-        if !found {
+        if parent.child(name).is_none() {
             self.insert(
                 parent,
                 parent.children.last(),
                 NewElement::leaf(name, value),
             );
+            changed = Changed::Added;
         }
-        Ok(())
+        Ok(changed)
     }
 
     /// Sets an attribute, keeping its quoting; a new one goes after the last attribute.
@@ -585,14 +624,15 @@ impl<'d> Editor<'d> {
         element: &Element,
         name: &str,
         value: &str,
-    ) -> Result<(), ConfError> {
+    ) -> Result<Changed, ConfError> {
         let existing = element
             .attributes
             .iter()
             .find(|attribute| attribute.name == name);
         if existing.is_some_and(|attribute| attribute.value == value) {
-            return Ok(());
+            return Ok(Changed::Unchanged);
         }
+        let changed = existing.map_or(Changed::Added, |a| Changed::From(a.value.clone()));
         let quote = existing.map_or('"', |attribute| attribute.quote);
         let escaped = escape(value, Some(quote), self.doc.ascii_only).ok_or_else(|| {
             self.unrepresentable(element.span.start, &format!("attribute {name}"))
@@ -604,7 +644,7 @@ impl<'d> Editor<'d> {
                 self.splice(at..at, format!(" {name}=\"{escaped}\""));
             }
         }
-        Ok(())
+        Ok(changed)
     }
 
     /// Removes an attribute and the blanks before it.
@@ -902,7 +942,7 @@ mod tests {
     fn a_byte_order_mark_is_kept_and_does_not_shift_offsets() {
         let source = "\u{FEFF}<?xml version=\"1.0\"?>\n<r a=\"1\"><b>x</b></r>";
         let edited = edit(source, |doc, editor| {
-            editor.set_text(doc.root.child("b").unwrap(), "y").unwrap()
+            editor.set_text(doc.root.child("b").unwrap(), "y").unwrap();
         });
         assert_eq!(
             edited,
@@ -1019,7 +1059,7 @@ mod tests {
     fn legacy_encodings_get_character_references_for_non_ascii() {
         let latin = "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><r><a/></r>";
         let edited = edit(latin, |doc, editor| {
-            editor.set_text(doc.root.child("a").unwrap(), "é€").unwrap()
+            editor.set_text(doc.root.child("a").unwrap(), "é€").unwrap();
         });
         assert_eq!(
             edited,
@@ -1027,7 +1067,7 @@ mod tests {
         );
         let utf8 = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><r><a/></r>";
         let edited = edit(utf8, |doc, editor| {
-            editor.set_text(doc.root.child("a").unwrap(), "é").unwrap()
+            editor.set_text(doc.root.child("a").unwrap(), "é").unwrap();
         });
         assert!(edited.ends_with("<a>é</a></r>"), "{edited}");
     }

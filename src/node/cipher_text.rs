@@ -57,7 +57,7 @@ pub fn plaintext_holders(text: &str) -> Vec<String> {
             let key = key_of(line)?;
             let value = line.split_once(['=', ':'])?.1.trim();
             let plain = value.strip_prefix('[')?.strip_suffix(']')?;
-            (!plain.is_empty() && plain != crate::conf::SHIPPED_H2_PASSWORD)
+            (!plain.is_empty() && plain != crate::node::conf::SHIPPED_H2_PASSWORD)
                 .then(|| key.to_string())
         })
         .collect()

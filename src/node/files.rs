@@ -8,10 +8,12 @@ use std::path::{Path, PathBuf};
 
 use similar::TextDiff;
 
-use crate::cipher_text;
-use crate::conf;
+use crate::core::drift::Finding;
 use crate::desired::DesiredNode;
 use crate::error::{Error, Result};
+use crate::node::cipher_text;
+use crate::node::conf;
+use crate::node::wiring::{self, NodeState};
 use crate::plan::{Change, ModeChange};
 
 /// The three files eidb owns parts of, relative to EI_HOME.
@@ -128,22 +130,99 @@ pub fn check_ei_home(node: &DesiredNode) -> Result<()> {
     Ok(())
 }
 
-/// What one node needs: an `EditFile` for each file whose content or mode must change, and warnings.
+/// What one node needs: an `EditFile` for each file whose content or mode must change, warnings, and
+/// the problems the edits leave (what eidb does not own and cannot put right, e.g. a missing driver jar).
 #[derive(Default)]
 pub struct NodePlan {
     pub changes: Vec<Change>,
     pub warnings: Vec<String>,
+    pub problems: Vec<Finding>,
 }
 
-/// The edits one node needs. `keep_mode`: the spec keeps the modes of files that hold a plaintext password
-/// even when other users can read them (warned about on every run).
-pub fn plan(node: &DesiredNode, keep_mode: bool) -> Result<NodePlan> {
+/// A file as observed: its content and who may read it.
+#[derive(Debug, Clone)]
+pub struct Observed<T> {
+    pub path: PathBuf,
+    pub content: T,
+    /// Permission bits (`0o7777`).
+    pub mode: u32,
+    pub owner_uid: u32,
+    /// The owning group's name (or `gid N`), for messages.
+    pub group: String,
+}
+
+/// One node's files, read once: the three XML files, Secure Vault's `cipher-text.properties` and the
+/// one-time backups eidb made. Everything the node plan needs, so that the plan itself reads nothing.
+pub struct ObservedNode {
+    pub name: String,
+    pub conf: Vec<(ConfFile, Observed<TextFile>)>,
+    /// `None` when the file does not exist.
+    pub cipher_text: Option<Observed<Vec<u8>>>,
+    /// The backups that exist, each with the path of the live file it backs up.
+    pub backups: Vec<(PathBuf, Observed<Vec<u8>>)>,
+}
+
+fn observed<T>(path: &Path, content: T) -> Result<Observed<T>> {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let meta = fs::metadata(path)
+        .map_err(|e| Error::input(format!("cannot read {}: {e}", path.display())))?;
+    Ok(Observed {
+        path: path.to_path_buf(),
+        content,
+        mode: meta.permissions().mode() & 0o7777,
+        owner_uid: meta.uid(),
+        group: group_name(meta.gid()),
+    })
+}
+
+/// Read what the node plan needs of one node (`node` names it in errors).
+pub fn observe(node: &DesiredNode) -> Result<ObservedNode> {
     check_ei_home(node)?;
-    let mut out = NodePlan::default();
+    let context = |e: Error| e.context(format!("node {}", node.name));
+    let mut conf = Vec::new();
     for file in ConfFile::ALL {
         let path = node.ei_home.join(file.relative_path());
-        let current =
-            TextFile::read(&path).map_err(|e| e.context(format!("node {}", node.name)))?;
+        let text = TextFile::read(&path).map_err(context)?;
+        conf.push((file, observed(&path, text).map_err(context)?));
+    }
+    let cipher_path = node.ei_home.join(cipher_text::RELATIVE_PATH);
+    let cipher_text = match fs::read(&cipher_path) {
+        Ok(bytes) => Some(observed(&cipher_path, bytes).map_err(context)?),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => {
+            return Err(Error::input(format!(
+                "node {}: cannot read {}: {e}",
+                node.name,
+                cipher_path.display()
+            )))
+        }
+    };
+    let mut backups = Vec::new();
+    for live in [
+        node.ei_home.join(ConfFile::Datasources.relative_path()),
+        cipher_path,
+    ] {
+        let backup = backup_path(&live);
+        if let Ok(bytes) = fs::read(&backup) {
+            backups.push((live, observed(&backup, bytes).map_err(context)?));
+        }
+    }
+    Ok(ObservedNode {
+        name: node.name.clone(),
+        conf,
+        cipher_text,
+        backups,
+    })
+}
+
+/// The edits one node needs: a pure function of its desired state and its observed files. `keep_mode`:
+/// the spec keeps the modes of files that hold a plaintext password even when other users can read
+/// them (warned about on every run).
+pub fn plan(node: &DesiredNode, observed: &ObservedNode, keep_mode: bool) -> Result<NodePlan> {
+    let mut out = NodePlan::default();
+    let mut edited_texts = Vec::new();
+    for (file, found) in &observed.conf {
+        let (file, path, current) = (*file, &found.path, &found.content);
         let edited = edit(file, &current.text, node).map_err(|e| {
             Error::input(format!("node {}: {}:{}:{}: {}", node.name, path.display(), e.line, e.column, e.message))
                 .with_hint("fix the XML by hand (or restore the file from the EI distribution); no file was changed")
@@ -152,67 +231,110 @@ pub fn plan(node: &DesiredNode, keep_mode: bool) -> Result<NodePlan> {
             ConfFile::Datasources => conf::plaintext_password_holders(text),
             _ => Vec::new(),
         };
-        let mode = secret_mode(node, &path, &holders(&edited), keep_mode, &mut out.warnings);
-        if edited != current.text || mode.is_some() {
+        let mode = secret_mode(
+            node,
+            found,
+            &holders(&edited.text),
+            keep_mode,
+            &mut out.warnings,
+        );
+        if edited.text != current.text || mode.is_some() {
             let after = current
-                .encode(&edited)
+                .encode(&edited.text)
                 .map_err(|e| e.context(format!("node {}", node.name)))?;
             out.changes.push(Change::EditFile {
                 node: node.name.clone(),
-                repoints: crate::plan::repoints(&current.text, &edited),
-                diff: if edited == current.text {
+                repoints: crate::plan::repoints(&edited.differences, &node.datasources),
+                diff: if edited.text == current.text {
                     String::new()
                 } else {
-                    masked_diff(file.relative_path(), &current.text, &edited)
+                    masked_diff(file.relative_path(), &current.text, &edited.text)
                 },
+                differences: edited.differences,
                 private_backup: !keep_mode && !holders(&current.text).is_empty(),
-                file: path,
+                file: path.clone(),
                 // The bytes the edit was computed from: a change made after this read is detected, not lost.
-                before: current.bytes,
+                before: current.bytes.clone(),
                 after,
                 mode,
             });
         }
+        edited_texts.push((file, path.clone(), edited.text));
     }
+    // What the edited files would still get wrong is not eidb's to change: said as problems. Checked on
+    // the edited text, so that what the edits put right is not said twice.
+    let state = NodeState::parse(
+        &node.name,
+        &node.ei_home,
+        &edited_texts,
+        node.driver.clone(),
+        Vec::new(),
+    )?;
+    out.problems = wiring::node_consistency(&state);
     if !node.vault_entries.is_empty() {
         out.changes
-            .extend(plan_vault(node, keep_mode, &mut out.warnings)?);
-    } else {
+            .extend(plan_vault(node, observed, keep_mode, &mut out.warnings)?);
+    } else if let Some(found) = &observed.cipher_text {
         // Without the vault eidb does not edit cipher-text.properties, but one holding plain passwords
         // must not be readable by others either.
-        let path = node.ei_home.join(cipher_text::RELATIVE_PATH);
-        if let Ok(bytes) = fs::read(&path) {
-            let holders = cipher_text::plaintext_holders(&String::from_utf8_lossy(&bytes));
-            if let Some(mode) = secret_mode(node, &path, &holders, keep_mode, &mut out.warnings) {
-                out.changes.push(mode_only(node, path, bytes, mode));
-            }
+        let holders = cipher_text::plaintext_holders(&String::from_utf8_lossy(&found.content));
+        if let Some(mode) = secret_mode(node, found, &holders, keep_mode, &mut out.warnings) {
+            out.changes.push(mode_only(node, found, mode));
         }
     }
     // The one-time backups hold the content before eidb first changed it: a real password too, maybe.
-    for live in [
-        node.ei_home.join(ConfFile::Datasources.relative_path()),
-        node.ei_home.join(cipher_text::RELATIVE_PATH),
-    ] {
-        let backup = backup_path(&live);
-        let Ok(bytes) = fs::read(&backup) else {
-            continue;
-        };
-        let holders = secret_holders(&live, &bytes);
-        if let Some(mode) = secret_mode(node, &backup, &holders, keep_mode, &mut out.warnings) {
-            out.changes.push(mode_only(node, backup, bytes, mode));
+    for (live, backup) in &observed.backups {
+        let holders = secret_holders(live, &backup.content);
+        if let Some(mode) = secret_mode(node, backup, &holders, keep_mode, &mut out.warnings) {
+            out.changes.push(mode_only(node, backup, mode));
         }
     }
     Ok(out)
 }
 
-fn mode_only(node: &DesiredNode, file: PathBuf, bytes: Vec<u8>, mode: ModeChange) -> Change {
+/// Nodes whose files point their local registry at another node's: a cluster problem beside each node's
+/// own `datasource_url` difference (two nodes writing one local registry corrupt each other's state).
+pub fn shared_local_registries(nodes: &[DesiredNode], changes: &[Change]) -> Vec<Finding> {
+    let mut found = Vec::new();
+    for change in changes {
+        let Change::EditFile { node, repoints, .. } = change else {
+            continue;
+        };
+        for repoint in repoints {
+            let owner = nodes.iter().find(|other| {
+                &other.name != node
+                    && other
+                        .local_registry
+                        .as_deref()
+                        .is_some_and(|db| db.eq_ignore_ascii_case(&repoint.from))
+            });
+            if let Some(owner) = owner {
+                found.push(Finding::new(
+                    "cluster",
+                    "shared_local_registry",
+                    Some("each node's local registry on its own database".into()),
+                    Some(format!(
+                        "nodes {} and {node} both use {}",
+                        owner.name, repoint.from
+                    )),
+                    "review it, then run `eidb provision --config SPEC --allow-destructive`: it points each node \
+                     at its own local registry (a destructive change)",
+                ));
+            }
+        }
+    }
+    found
+}
+
+fn mode_only(node: &DesiredNode, file: &Observed<Vec<u8>>, mode: ModeChange) -> Change {
     Change::EditFile {
         node: node.name.clone(),
         repoints: Vec::new(),
-        file,
+        differences: Vec::new(),
+        file: file.path.clone(),
         diff: String::new(),
-        before: bytes.clone(),
-        after: bytes,
+        before: file.content.clone(),
+        after: file.content.clone(),
         mode: Some(mode),
         private_backup: false,
     }
@@ -234,38 +356,34 @@ const OTHERS: u32 = 0o007;
 
 /// The mode change a file holding these plaintext passwords needs (owner and group bits kept, so the
 /// WSO2 process that reads the file through its owner or group still does), or none.
-fn secret_mode(
+fn secret_mode<T>(
     node: &DesiredNode,
-    path: &Path,
+    file: &Observed<T>,
     holders: &[String],
     keep_mode: bool,
     warnings: &mut Vec<String>,
 ) -> Option<ModeChange> {
-    use std::os::unix::fs::PermissionsExt;
-    let from = fs::metadata(path).ok()?.permissions().mode() & 0o7777;
+    let (from, path) = (file.mode, file.path.display());
     if holders.is_empty() || from & OTHERS == 0 {
         return None;
     }
     if keep_mode {
         warnings.push(format!(
-            "node {}: {} holds a password in plain text ({}) and every local user can read it (mode {from:04o}); kept so because the spec sets node_files.keep_mode = true (remove it to have eidb take the others' permissions away, or turn on secure_vault)",
+            "node {}: {path} holds a password in plain text ({}) and every local user can read it (mode {from:04o}); kept so because the spec sets node_files.keep_mode = true (remove it to have eidb take the others' permissions away, or turn on secure_vault)",
             node.name,
-            path.display(),
             holders.join(", ")
         ));
         return None;
     }
-    let meta = fs::metadata(path).ok()?;
-    if std::os::unix::fs::MetadataExt::uid(&meta) == 0 {
+    if file.owner_uid == 0 {
         // The node may read the file as "other" (an installation left to root, the node run as a
         // service account): after the change it would not.
         warnings.push(format!(
-            "node {}: {} belongs to root; once others lose their permissions only root and group {} read it: \
+            "node {}: {path} belongs to root; once others lose their permissions only root and group {} read it: \
              make sure the WSO2 process runs as one of them, or give the file to the account that runs it \
              (chown), or keep the mode with node_files.keep_mode = true",
             node.name,
-            path.display(),
-            group_name(std::os::unix::fs::MetadataExt::gid(&meta))
+            file.group
         ));
     }
     Some(ModeChange {
@@ -275,6 +393,7 @@ fn secret_mode(
             "it holds a password in plain text ({}); other users must not read it",
             holders.join(", ")
         ),
+        holders: holders.to_vec(),
     })
 }
 
@@ -322,37 +441,30 @@ pub fn secret_files(ei_home: &Path) -> Vec<SecretFile> {
 /// The Secure Vault entries in conf/security/cipher-text.properties (a new file is made owner-only).
 fn plan_vault(
     node: &DesiredNode,
+    observed: &ObservedNode,
     keep_mode: bool,
     warnings: &mut Vec<String>,
 ) -> Result<Option<Change>> {
     let path = node.ei_home.join(cipher_text::RELATIVE_PATH);
-    let before = match fs::read(&path) {
-        Ok(bytes) => bytes,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
-        Err(e) => {
-            return Err(Error::input(format!(
-                "node {}: cannot read {}: {e}",
-                node.name,
-                path.display()
-            )))
-        }
-    };
+    let before = observed
+        .cipher_text
+        .as_ref()
+        .map(|f| f.content.clone())
+        .unwrap_or_default();
     let text = String::from_utf8_lossy(&before).into_owned();
     let (edited, encrypted) = cipher_text::edit(&text, &node.vault_entries);
     for alias in encrypted {
-        tracing::warn!(
+        warnings.push(format!(
             "node {}: {alias} in {} is already encrypted by the cipher tool; eidb leaves it (re-run the cipher tool after changing the password)",
             node.name,
             path.display()
-        );
+        ));
     }
-    let mode = secret_mode(
-        node,
-        &path,
-        &cipher_text::plaintext_holders(&edited),
-        keep_mode,
-        warnings,
-    );
+    let holders = cipher_text::plaintext_holders(&edited);
+    let mode = observed
+        .cipher_text
+        .as_ref()
+        .and_then(|found| secret_mode(node, found, &holders, keep_mode, warnings));
     if edited == text && mode.is_none() {
         return Ok(None);
     }
@@ -372,6 +484,7 @@ fn plan_vault(
     Ok(Some(Change::EditFile {
         node: node.name.clone(),
         repoints: Vec::new(),
+        differences: Vec::new(),
         file: path,
         diff,
         private_backup: !keep_mode && !cipher_text::plaintext_holders(&text).is_empty(),
@@ -381,7 +494,7 @@ fn plan_vault(
     }))
 }
 
-fn edit(file: ConfFile, text: &str, node: &DesiredNode) -> Result<String, conf::ConfError> {
+fn edit(file: ConfFile, text: &str, node: &DesiredNode) -> Result<conf::Edited, conf::ConfError> {
     match file {
         ConfFile::Datasources => conf::edit_master_datasources(text, &node.datasources),
         ConfFile::UserMgt => conf::edit_user_mgt(text, &node.user_store_jndi),
@@ -971,6 +1084,7 @@ mod tests {
         fs::write(&path, "one").unwrap();
         fs::set_permissions(&path, fs::Permissions::from_mode(0o640)).unwrap();
         let change = |before: &str, after: &str| Change::EditFile {
+            differences: Vec::new(),
             node: "n".into(),
             repoints: Vec::new(),
             file: path.clone(),
@@ -1029,6 +1143,7 @@ mod tests {
         fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
         let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
         let edit = Change::EditFile {
+            differences: Vec::new(),
             node: "n".into(),
             repoints: Vec::new(),
             file: path.clone(),
@@ -1036,6 +1151,7 @@ mod tests {
             before: b"old secret".to_vec(),
             after: b"new secret".to_vec(),
             mode: Some(ModeChange {
+                holders: Vec::new(),
                 from: 0o644,
                 to: 0o640,
                 reason: "test".into(),
@@ -1049,6 +1165,7 @@ mod tests {
         // The mode alone: the content stays, no second backup.
         fs::set_permissions(&path, fs::Permissions::from_mode(0o604)).unwrap();
         let mode_only = Change::EditFile {
+            differences: Vec::new(),
             node: "n".into(),
             repoints: Vec::new(),
             file: path.clone(),
@@ -1056,6 +1173,7 @@ mod tests {
             before: b"new secret".to_vec(),
             after: b"new secret".to_vec(),
             mode: Some(ModeChange {
+                holders: Vec::new(),
                 from: 0o604,
                 to: 0o600,
                 reason: "test".into(),

@@ -1,0 +1,4 @@
+//! The core: the spec's desired state, the plan against what was observed, and drift said as findings.
+//! Pure: nothing here reads a file, a variable or a server.
+
+pub mod drift;

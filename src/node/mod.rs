@@ -1,0 +1,8 @@
+//! The node side: the WSO2 files of each node. `conf` edits the three XML files in place (pure: text
+//! in, text out, with the differences it made); `files` reads them, computes each node's edits and
+//! writes them atomically; `cipher_text` is Secure Vault's properties file.
+
+pub mod cipher_text;
+pub mod conf;
+pub mod files;
+pub mod wiring;
