@@ -190,6 +190,12 @@ pub async fn run(options: Options<'_>, report: &mut Report) -> Result<i32> {
             return Err(e);
         }
     };
+    tracing::debug!(
+        "plan: {} change(s), {} conflict(s), {} problem(s) in the node files",
+        planned.plan.changes.len(),
+        planned.plan.conflicts.len(),
+        planned.plan.problems.len()
+    );
     report.warnings.append(&mut planned.warnings);
     if options.mode != (Mode::Provision { dry_run: false }) {
         let left = files::leftovers(&planned.nodes);
