@@ -4,28 +4,16 @@
 //! ([`desired`]), the desired state is compared with what exists ([`mysql::inspect`], the node files), and
 //! the difference is a [`plan`] that `provision` applies, `--dry-run` prints and `verify` reports as drift.
 
-pub mod app;
 pub mod cli;
 pub mod core;
-pub mod desired;
 pub mod error;
-pub mod generate;
-pub mod init;
 pub mod interrupt;
-pub mod logging;
-pub mod mounts;
 pub mod mysql;
 pub mod node;
-pub mod plan;
 pub mod preflight;
 pub mod progress;
 pub mod redact;
-pub mod report;
 pub mod secret;
-pub mod spanned;
-pub mod spec;
-pub mod verify;
-pub mod verify_homes;
 
 /// Where the unit tests find the real WSO2 files: the same code as the integration tests'.
 #[cfg(test)]

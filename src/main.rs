@@ -6,11 +6,11 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use eidb::app::{self, Mode, Options};
+use eidb::cli::report::{ErrorReport, Report};
+use eidb::cli::run::{self, Mode, Options};
 use eidb::cli::{Cli, Command, Output};
 use eidb::error::{Error, EXIT_BAD_INPUT};
 use eidb::progress::Progress;
-use eidb::report::{ErrorReport, Report};
 
 fn main() -> ExitCode {
     // First of all: from here on SIGINT/SIGTERM stop the run between steps instead of killing it.
@@ -29,7 +29,7 @@ fn main() -> ExitCode {
     if let Some(code) = generate(&cli.command) {
         return code;
     }
-    eidb::logging::init(cli.verbose);
+    eidb::cli::logging::init(cli.verbose);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -44,7 +44,7 @@ fn main() -> ExitCode {
     let progress = Progress::new(cli.output == Output::Human);
     let mut report = Report::default();
     if let Command::Init(args) = &cli.command {
-        return match eidb::init::run(args) {
+        return match eidb::cli::init::run(args) {
             Ok(text) => {
                 match &args.out {
                     Some(path) => eprintln!("eidb: wrote {}", path.display()),
@@ -66,7 +66,7 @@ fn main() -> ExitCode {
         if verify_target.is_none() {
             return finish(
                 &cli,
-                runtime.block_on(eidb::verify_homes::run(args, &progress, &mut report)),
+                runtime.block_on(eidb::cli::verify_homes::run(args, &progress, &mut report)),
                 report,
             );
         }
@@ -100,7 +100,7 @@ fn main() -> ExitCode {
     };
     let outcome = runtime.block_on(async {
         eidb::interrupt::install();
-        app::run(options, &mut report).await
+        run::run(options, &mut report).await
     });
     finish(&cli, outcome, report)
 }
@@ -112,18 +112,18 @@ fn generate(command: &Command) -> Option<ExitCode> {
         Command::Completions(args) => {
             // Into memory first: clap_complete panics on a failed write (a closed pipe).
             let mut script = Vec::new();
-            eidb::generate::completions(args.shell, &mut script);
+            eidb::cli::generate::completions(args.shell, &mut script);
             stdout.write_all(&script)
         }
         Command::Man(args) => match &args.dir {
-            Some(dir) => eidb::generate::man_pages(dir).map(|pages| {
+            Some(dir) => eidb::cli::generate::man_pages(dir).map(|pages| {
                 for page in pages {
                     eprintln!("wrote {}", page.display());
                 }
             }),
-            None => eidb::generate::man_page(&mut stdout),
+            None => eidb::cli::generate::man_page(&mut stdout),
         },
-        Command::Schema => eidb::generate::spec_schema(&mut stdout),
+        Command::Schema => eidb::cli::generate::spec_schema(&mut stdout),
         Command::Provision(_) | Command::Verify(_) | Command::Init(_) => return None,
     };
     Some(match written.and_then(|()| stdout.flush()) {

@@ -3,15 +3,15 @@
 
 use sqlx::{MySqlConnection, Row};
 
-use crate::desired::DesiredServer;
+use crate::cli::report::{Check, Preflight, ScriptReport};
+use crate::core::desired::DesiredServer;
+use crate::core::spec::{CharsetChoice, Spec};
 use crate::error::{Error, Result};
 use crate::mysql::connect::{statement_error, Endpoint};
 use crate::mysql::dbscript;
 use crate::mysql::facts::{Flavour, ServerFacts};
 use crate::mysql::inspect::{parse_grant, GrantTarget};
 use crate::mysql::{keylen, members};
-use crate::report::{Check, Preflight, ScriptReport};
-use crate::spec::{CharsetChoice, Spec};
 
 /// The checks that decide success, read before anything changes. Returns the report block and, when a
 /// choice is known to fail, the refusal.

@@ -1244,7 +1244,10 @@ async fn log_lines_have_no_colour_codes_when_stderr_is_a_file() {
     .unwrap();
     let dry_run = run(&cluster, &["provision", "--dry-run", "-vv"]).await;
     assert!(
-        dry_run.stdout.lines().any(|l| l.contains("already encrypted")),
+        dry_run
+            .stdout
+            .lines()
+            .any(|l| l.contains("already encrypted")),
         "a warning about the encrypted entry: {}",
         dry_run.describe()
     );

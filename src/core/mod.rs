@@ -1,4 +1,10 @@
 //! The core: the spec's desired state, the plan against what was observed, and drift said as findings.
 //! Pure: nothing here reads a file, a variable or a server.
 
+pub mod desired;
 pub mod drift;
+pub mod findings;
+pub mod mounts;
+pub mod plan;
+pub mod spanned;
+pub mod spec;

@@ -17,12 +17,12 @@ use super::ledger::SharedLedger;
 use super::members;
 use super::quote::{self, Backslashes};
 use super::script::SchemaObject;
-use crate::desired::DesiredServer;
+use crate::core::desired::DesiredServer;
+use crate::core::plan::Change;
 use crate::error::{Error, Result};
 use crate::interrupt;
 use crate::mysql::dbscript::Dbscript;
 use crate::mysql::inspect::GrantTarget;
-use crate::plan::Change;
 use crate::progress::Progress;
 
 /// What shapes the SQL eidb writes for this server and session.
@@ -575,7 +575,7 @@ async fn object_exists_now(
     match inspect::read(conn, &[database], "", Backslashes::Escape).await {
         Ok(actual) => actual
             .database(database)
-            .is_some_and(|db| crate::plan::object_exists(object, db)),
+            .is_some_and(|db| crate::core::plan::object_exists(object, db)),
         Err(_) => false,
     }
 }
@@ -640,7 +640,7 @@ async fn settle_dropped(
 async fn alter_columns(
     endpoint: &Endpoint,
     database: &str,
-    columns: &[crate::plan::ColumnDrift],
+    columns: &[crate::core::plan::ColumnDrift],
 ) -> Result<()> {
     let mut conn = endpoint.connect(Some(database)).await?;
     for column in columns {

@@ -8,8 +8,8 @@ use sqlx::mysql::{MySqlConnectOptions, MySqlConnection, MySqlSslMode};
 use sqlx::{ConnectOptions, Connection, Executor};
 use tracing::{info, warn};
 
+use crate::core::spec::{AdminTls, Server};
 use crate::error::{Error, Result};
-use crate::spec::{AdminTls, Server};
 
 /// Where and as whom to connect. Holds the password in a `SecretString`; `Debug` never shows it.
 #[derive(Clone)]

@@ -6,8 +6,8 @@ use sha2::{Digest, Sha256};
 
 use super::facts::ServerFacts;
 use super::script::{self, SchemaObject, Statement};
+use crate::core::spec::DbscriptSource;
 use crate::error::{Error, Result};
-use crate::spec::DbscriptSource;
 
 #[derive(Debug)]
 pub struct Dbscript {

@@ -11,9 +11,9 @@ use sqlx::{MySqlConnection, Row};
 use super::connect::Endpoint;
 use super::inspect::{self, Actual};
 use super::quote::Backslashes;
+use crate::core::spec::Server;
 use crate::error::{Error, Result};
 use crate::progress::Progress;
-use crate::spec::Server;
 
 /// What a member says about its Galera state (`None` values: not a Galera member).
 #[derive(Debug, Clone, PartialEq, Eq)]

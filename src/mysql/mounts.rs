@@ -1,5 +1,5 @@
 //! Mount records on the server: read them from each node's local registry database (observe), and
-//! repair a stale one (apply). The comparison is [`crate::mounts`]'s; this module only reads and writes.
+//! repair a stale one (apply). The comparison is [`crate::core::mounts`]'s; this module only reads and writes.
 //!
 //! How Carbon stores a record (`JDBCResourceDAO`, `JDBCPathCache`, tenant -1234): the mount collection is
 //! a `REG_PATH` row (`REG_PATH_VALUE` = the collection's path); the record is a `REG_RESOURCE` row with
@@ -15,12 +15,12 @@ use sqlx::{Executor, MySqlConnection, Row};
 
 use super::connect::{mysql_code, statement_error};
 use super::quote::{self, Backslashes};
-use crate::error::{Error, Result};
-use crate::mounts::{
+use crate::core::mounts::{
     self, NodeInput, Observed, RepairMountRecord, Running, StoredRecord, MOUNT_COLLECTION,
     SUPER_TENANT_ID,
 };
-use crate::plan::{Change, Conflict, Plan};
+use crate::core::plan::{Change, Conflict, Plan};
+use crate::error::{Error, Result};
 
 /// How `REG_RESOURCE_PROPERTY` rows join the resource `R` (`JDBCResourceDAO.fillResourceProperties`).
 fn property_link(versioned: bool) -> &'static str {

@@ -8,13 +8,13 @@ use std::path::{Path, PathBuf};
 
 use similar::TextDiff;
 
+use crate::core::desired::DesiredNode;
 use crate::core::drift::Finding;
-use crate::desired::DesiredNode;
+use crate::core::plan::{Change, ModeChange};
 use crate::error::{Error, Result};
 use crate::node::cipher_text;
 use crate::node::conf;
 use crate::node::wiring::{self, NodeState};
-use crate::plan::{Change, ModeChange};
 
 /// The three files eidb owns parts of, relative to EI_HOME.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -244,7 +244,7 @@ pub fn plan(node: &DesiredNode, observed: &ObservedNode, keep_mode: bool) -> Res
                 .map_err(|e| e.context(format!("node {}", node.name)))?;
             out.changes.push(Change::EditFile {
                 node: node.name.clone(),
-                repoints: crate::plan::repoints(&edited.differences, &node.datasources),
+                repoints: crate::core::plan::repoints(&edited.differences, &node.datasources),
                 diff: if edited.text == current.text {
                     String::new()
                 } else {

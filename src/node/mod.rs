@@ -5,4 +5,5 @@
 pub mod cipher_text;
 pub mod conf;
 pub mod files;
+pub mod mounts;
 pub mod wiring;

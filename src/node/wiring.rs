@@ -6,8 +6,8 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use crate::core::desired::{self, Driver};
 use crate::core::drift::Finding;
-use crate::desired::{self, Driver};
 use crate::error::{Error, Result};
 use crate::node::conf::{self, ActualDatasource, ActualRegistry, ActualUserMgt};
 use crate::node::files::{ConfFile, SecretFile, TextFile};
@@ -310,7 +310,9 @@ pub fn cross_node(nodes: &[NodeState]) -> Vec<Finding> {
         if !url.starts_with("jdbc:mysql") {
             continue; // H2 local registries live inside each node.
         }
-        let key = crate::plan::mysql_database(url).unwrap_or(url).to_string();
+        let key = crate::core::plan::mysql_database(url)
+            .unwrap_or(url)
+            .to_string();
         if let Some(first) = local_owner.insert(key.clone(), &node.name) {
             findings.push(Finding::new(
                 "cluster",

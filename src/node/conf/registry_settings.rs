@@ -1,5 +1,5 @@
 //! The settings of `conf/registry.xml` that decide how a node stores its registry resources, which eidb
-//! reads but never edits (for the mount records, see `crate::mounts`).
+//! reads but never edits (for the mount records, see `crate::core::mounts`).
 
 use super::xml::{ConfError, Document};
 

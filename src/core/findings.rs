@@ -3,8 +3,8 @@
 //! no second comparison of desired and observed state.
 
 use crate::core::drift::Finding;
+use crate::core::plan::{Change, Conflict, Plan};
 use crate::node::wiring;
-use crate::plan::{Change, Conflict, Plan};
 
 const FIX_PROVISION: &str =
     "run `eidb provision --config SPEC` (add --files-only for the node files alone)";

@@ -4,13 +4,13 @@ use std::time::{Duration, Instant};
 
 use sqlx::Row;
 
+use crate::cli::report::Report;
 use crate::core::drift::Finding;
 use crate::error::{Error, Result, EXIT_FAILURE, EXIT_OK};
 use crate::mysql::connect::statement_error;
 use crate::mysql::members;
 use crate::node::wiring::{self, NodeState};
 use crate::progress::Progress;
-use crate::report::Report;
 
 /// `verify --ei-home DIR ...`: check a cluster eidb did not set up, from its nodes' files alone, and
 /// (with `--server-url`) that the databases and accounts they name exist and let the nodes in.
@@ -69,7 +69,7 @@ async fn check_referenced_databases(
             .map_err(Error::input)?,
         (None, None) => secrecy::SecretString::from(String::new()),
     };
-    let server = crate::spec::Server::from_url(url, admin_password)?;
+    let server = crate::core::spec::Server::from_url(url, admin_password)?;
     let (endpoint, mut admin) =
         members::connect_first_usable(&server, Duration::from_secs(args.wait), progress).await?;
     let mut findings = Vec::new();
@@ -89,7 +89,7 @@ async fn check_referenced_databases(
             if !url.starts_with("jdbc:mysql") {
                 continue;
             }
-            let Some(database) = crate::plan::mysql_database(url).map(str::to_string) else {
+            let Some(database) = crate::core::plan::mysql_database(url).map(str::to_string) else {
                 continue;
             };
             if !checked.insert((database.clone(), user.clone())) {
@@ -145,7 +145,7 @@ async fn check_referenced_databases(
         }
     }
     // The nodes' mount records, planned and rendered as a spec run does (one comparer).
-    let inputs: Vec<crate::mounts::NodeInput> = states
+    let inputs: Vec<crate::core::mounts::NodeInput> = states
         .iter()
         .filter_map(|state| {
             let registry_xml = crate::node::files::TextFile::read(
@@ -155,12 +155,12 @@ async fn check_referenced_databases(
             )
             .ok()
             .map(|file| file.text);
-            crate::mounts::input_for_home(state, registry_xml.as_deref())
+            crate::node::mounts::input_for_home(state, registry_xml.as_deref())
         })
         .collect();
-    let mut plan = crate::plan::Plan::default();
+    let mut plan = crate::core::plan::Plan::default();
     crate::mysql::mounts::plan_into(&mut admin, &inputs, &mut plan).await?;
-    findings.extend(crate::verify::findings(&plan));
+    findings.extend(crate::core::findings::findings(&plan));
     // As in a spec run, a mount Carbon will fail to make with no record in the way is a warning.
     report.warnings.extend(
         plan.warnings

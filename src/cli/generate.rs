@@ -1,6 +1,6 @@
 //! What eidb generates about itself from its own definitions, so none of it can drift: shell
 //! completions and the man page from the clap definitions ([`crate::cli`]), the JSON Schema of the
-//! spec from the serde types of [`crate::spec`].
+//! spec from the serde types of [`crate::core::spec`].
 
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -49,7 +49,7 @@ pub fn spec_schema(out: &mut dyn Write) -> io::Result<()> {
 /// TOML) read.
 pub fn spec_schema_value() -> Value {
     let generator = schemars::generate::SchemaSettings::draft07().into_generator();
-    let mut schema = crate::spec::json_schema(generator).to_value();
+    let mut schema = crate::core::spec::json_schema(generator).to_value();
     // TOML has no null: an optional key is one left out, so `null` is no value a spec can hold.
     drop_null(&mut schema);
     name_definitions_as_the_spec_does(&mut schema);

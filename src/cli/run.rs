@@ -6,8 +6,12 @@ use std::time::{Duration, Instant};
 
 use sqlx::{MySqlConnection, Row};
 
+use crate::cli::report::{ChangeReport, DatabaseSummary, Preflight, Report};
 use crate::cli::Target;
-use crate::desired::{self, DesiredNode, DesiredServer};
+use crate::core::desired::{self, DesiredNode, DesiredServer};
+use crate::core::findings;
+use crate::core::plan::{self, Change, Login, Plan};
+use crate::core::spec::Spec;
 use crate::error::{Error, Result, EXIT_CHANGES_PENDING, EXIT_FAILURE, EXIT_HELD_BACK, EXIT_OK};
 use crate::interrupt;
 use crate::mysql::apply::{self, Dialect, Secrets};
@@ -19,12 +23,8 @@ use crate::mysql::ledger::{self, Ledger, SharedLedger};
 use crate::mysql::script::SchemaObject;
 use crate::mysql::{dbscript, members};
 use crate::node::files;
-use crate::plan::{self, Change, Login, Plan};
 use crate::preflight;
 use crate::progress::Progress;
-use crate::report::{ChangeReport, DatabaseSummary, Preflight, Report};
-use crate::spec::Spec;
-use crate::verify;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -71,8 +71,8 @@ struct ServerSide {
     ownership_read_first: Option<ledger::Ownership>,
     /// The script tables' columns as the server makes them (read once, when some table exists).
     script_columns: Option<ScriptColumns>,
-    /// The nodes whose mount records are checked in their local registry (`crate::mounts`).
-    mount_inputs: Vec<crate::mounts::NodeInput>,
+    /// The nodes whose mount records are checked in their local registry (`crate::core::mounts`).
+    mount_inputs: Vec<crate::core::mounts::NodeInput>,
 }
 
 impl ServerSide {
@@ -240,7 +240,7 @@ pub async fn run(options: Options<'_>, report: &mut Report) -> Result<i32> {
         // People see what decides success before anything changes, not after.
         options
             .progress
-            .block(&crate::report::preflight_block(&server.preflight));
+            .block(&crate::cli::report::preflight_block(&server.preflight));
         report.preflight_printed = options.progress.enabled();
     }
     let dry_run = options.mode == (Mode::Provision { dry_run: true });
@@ -248,7 +248,7 @@ pub async fn run(options: Options<'_>, report: &mut Report) -> Result<i32> {
 
     let code = match options.mode {
         Mode::Verify => {
-            report.findings = verify::findings(&planned.plan);
+            report.findings = findings::findings(&planned.plan);
             if let Some(server) = planned.server.as_mut() {
                 let read_back = server.read_back_members().await?;
                 report.warnings.extend(
@@ -346,14 +346,14 @@ pub async fn run(options: Options<'_>, report: &mut Report) -> Result<i32> {
             // What was applied: the plan made under the lock, which may differ from the first one.
             report.changes = change_reports(&applied, planned.server.as_ref(), false);
             report.held_back = change_reports(&held_back, planned.server.as_ref(), false);
-            let repaired: Vec<&crate::mounts::RepairMountRecord> = applied
+            let repaired: Vec<&crate::core::mounts::RepairMountRecord> = applied
                 .iter()
                 .filter_map(|c| match c {
                     Change::RepairMountRecord(repair) => Some(repair),
                     _ => None,
                 })
                 .collect();
-            crate::mounts::mark_repaired(&mut report.mount_records, &repaired);
+            crate::core::mounts::mark_repaired(&mut report.mount_records, &repaired);
             if let Some(server) = planned.server.as_mut() {
                 report.warnings.append(&mut server.warnings);
             }
@@ -695,7 +695,7 @@ async fn plan_server(
     let nodes_way = Endpoint {
         host: spec.server.jdbc_host.clone(),
         port: spec.server.jdbc_port,
-        tls: crate::spec::AdminTls {
+        tls: crate::core::spec::AdminTls {
             mode: if spec.jdbc.use_ssl {
                 "required"
             } else {
@@ -727,7 +727,7 @@ async fn plan_server(
                 )
                 .ok()
                 .map(|file| file.text);
-                crate::mounts::input_for_spec_node(
+                crate::node::mounts::input_for_spec_node(
                     node,
                     &spec.account.name,
                     &spec.databases.shared_registry,
@@ -1007,7 +1007,7 @@ async fn apply_server_locked(
     apply::apply(&mut server.conn, &changes, &runner).await?;
     for change in &changes {
         if let Change::RepairMountRecord(repair) = change {
-            let warning = crate::mounts::restart_warning(repair);
+            let warning = crate::core::mounts::restart_warning(repair);
             options.progress.line(&warning);
             server.warnings.push(warning);
         }

@@ -7,8 +7,8 @@ use serde::Serialize;
 
 use std::collections::{BTreeSet, HashMap};
 
+use crate::core::desired::{DesiredDatabase, DesiredServer};
 use crate::core::drift::{Difference, Finding};
-use crate::desired::{DesiredDatabase, DesiredServer};
 use crate::mysql::columns::ScriptColumns;
 use crate::mysql::dbscript::Dbscript;
 use crate::mysql::grants::{self, NameRules, PatternMatch};
@@ -117,8 +117,8 @@ pub enum Change {
         #[serde(skip)]
         private_backup: bool,
     },
-    /// Rewrite a node's stale mount record in its local registry (see `crate::mounts`).
-    RepairMountRecord(crate::mounts::RepairMountRecord),
+    /// Rewrite a node's stale mount record in its local registry (see `crate::core::mounts`).
+    RepairMountRecord(crate::core::mounts::RepairMountRecord),
 }
 
 /// A file's permission bits, before and after, and why they change.
@@ -367,8 +367,8 @@ pub struct Plan {
     pub warnings: Vec<Conflict>,
     /// What could not be checked for lack of a privilege (verify's `not_checked` findings).
     pub unchecked: Vec<Conflict>,
-    /// The state of every mount record checked (`crate::mounts`), stale or not.
-    pub mount_records: Vec<crate::mounts::RecordStatus>,
+    /// The state of every mount record checked (`crate::core::mounts`), stale or not.
+    pub mount_records: Vec<crate::core::mounts::RecordStatus>,
     /// What the node files would still get wrong after the plan, and eidb does not own (a dbConfig of
     /// another datasource that does not exist, a missing driver jar): findings in verify, warnings in
     /// provision.
@@ -1432,7 +1432,7 @@ mod account_tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::desired::{DatabaseRole, DesiredAccount, DesiredDatabase};
+    use crate::core::desired::{DatabaseRole, DesiredAccount, DesiredDatabase};
     use crate::mysql::inspect::ActualAccount;
 
     fn desired(lower_case_table_names: u32) -> DesiredServer {

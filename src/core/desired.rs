@@ -10,12 +10,12 @@ use std::sync::Arc;
 
 use secrecy::SecretString;
 
+use crate::core::spec::{
+    AuthPluginChoice, CharsetChoice, JdbcUrlStyle, LocalRegistryStore, PrivilegeSet, Spec,
+};
 use crate::mysql::dbscript::{self, Dbscript};
 use crate::mysql::facts::{Flavour, ServerFacts};
 use crate::node::conf;
-use crate::spec::{
-    AuthPluginChoice, CharsetChoice, JdbcUrlStyle, LocalRegistryStore, PrivilegeSet, Spec,
-};
 
 pub const LOCAL_REGISTRY_DATASOURCE: &str = "WSO2_CARBON_DB";
 pub const LOCAL_REGISTRY_JNDI: &str = "jdbc/WSO2CarbonDB";

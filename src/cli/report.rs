@@ -6,8 +6,8 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use crate::core::drift::Finding;
+use crate::core::plan::{Change, Conflict};
 use crate::mysql::facts::ServerFacts;
-use crate::plan::{Change, Conflict};
 
 #[derive(Debug, Default, Serialize)]
 pub struct Report {
@@ -29,7 +29,7 @@ pub struct Report {
     pub warnings: Vec<String>,
     /// `verify` and `provision`: the state of each node's mount records in its local registry
     /// (`no_record`, `matching`, `stale`, `not_checked`).
-    pub mount_records: Vec<crate::mounts::RecordStatus>,
+    pub mount_records: Vec<crate::core::mounts::RecordStatus>,
     pub error: Option<ErrorReport>,
     pub elapsed_ms: u128,
     /// The pre-flight block was already shown to people, before the changes.
@@ -57,7 +57,7 @@ pub struct Preflight {
 pub struct DatabaseSummary {
     pub name: String,
     #[serde(flatten)]
-    pub role: crate::desired::DatabaseRole,
+    pub role: crate::core::desired::DatabaseRole,
     /// `created, N statements run`, `completed: N of M statements run`, `in place`, or the dry-run forms.
     pub state: String,
 }
@@ -191,9 +191,11 @@ impl Report {
             let _ = writeln!(out, "\nDatabases:");
             for db in &self.databases {
                 let role = match &db.role {
-                    crate::desired::DatabaseRole::UserStore => "user store".to_string(),
-                    crate::desired::DatabaseRole::SharedRegistry => "shared registry".to_string(),
-                    crate::desired::DatabaseRole::LocalRegistry(node) => {
+                    crate::core::desired::DatabaseRole::UserStore => "user store".to_string(),
+                    crate::core::desired::DatabaseRole::SharedRegistry => {
+                        "shared registry".to_string()
+                    }
+                    crate::core::desired::DatabaseRole::LocalRegistry(node) => {
                         format!("local registry of {node}")
                     }
                 };

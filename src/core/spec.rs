@@ -10,9 +10,9 @@ use schemars::JsonSchema;
 use secrecy::SecretString;
 use serde::Deserialize;
 
+use crate::core::spanned::Spanned;
 use crate::error::{Error, Result};
 use crate::secret::{self, SecretSource};
-use crate::spanned::Spanned;
 
 /// Longest identifier MySQL accepts for a database.
 const MAX_IDENTIFIER_LEN: usize = 64;
@@ -1138,7 +1138,7 @@ fn validate_host_name(host: &str) -> std::result::Result<(), String> {
 }
 
 /// The JSON Schema of the spec file, derived from the serde types above: what parses is what the schema
-/// allows, key for key (unknown keys are refused by both). `eidb schema` prints it (crate::generate);
+/// allows, key for key (unknown keys are refused by both). `eidb schema` prints it (crate::cli::generate);
 /// checks that need more than the file's shape (identifiers, hosts, secrets) stay in [`validate`].
 pub fn json_schema(generator: schemars::SchemaGenerator) -> schemars::Schema {
     generator.into_root_schema_for::<RawSpec>()

@@ -1,6 +1,13 @@
 //! Command-line definitions only. There is deliberately no password flag: passwords come from the
 //! environment, a file, or a prompt (see the spec's `password_env` / `password_file`).
 
+pub mod generate;
+pub mod init;
+pub mod logging;
+pub mod report;
+pub mod run;
+pub mod verify_homes;
+
 use std::path::PathBuf;
 
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
