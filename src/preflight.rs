@@ -11,7 +11,8 @@ use crate::mysql::connect::{statement_error, Endpoint};
 use crate::mysql::dbscript;
 use crate::mysql::facts::{Flavour, ServerFacts};
 use crate::mysql::inspect::{parse_grant, GrantTarget};
-use crate::mysql::{keylen, members};
+use crate::core::sql::keylen;
+use crate::mysql::members;
 
 /// The checks that decide success, read before anything changes. Returns the report block and, when a
 /// choice is known to fail, the refusal.

@@ -20,7 +20,7 @@ use crate::mysql::connect::{statement_error, Endpoint};
 use crate::mysql::facts::{self, ServerFacts};
 use crate::mysql::inspect;
 use crate::mysql::ledger::{self, Ledger, SharedLedger};
-use crate::mysql::script::SchemaObject;
+use crate::core::sql::script::SchemaObject;
 use crate::mysql::{dbscript, members};
 use crate::node::files;
 use crate::preflight;

@@ -8,3 +8,4 @@ pub mod mounts;
 pub mod plan;
 pub mod spanned;
 pub mod spec;
+pub mod sql;

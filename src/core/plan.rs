@@ -14,8 +14,8 @@ use crate::mysql::dbscript::Dbscript;
 use crate::mysql::grants::{self, NameRules, PatternMatch};
 use crate::mysql::inspect::{host_key, key, Actual, ActualDatabase, ActualGrant, GrantTarget};
 use crate::mysql::ledger::ScriptRecord;
-use crate::mysql::quote;
-use crate::mysql::script::{SchemaObject, Statement};
+use crate::core::sql::quote;
+use crate::core::sql::script::{SchemaObject, Statement};
 use crate::node::conf::Datasource;
 
 #[derive(Debug, Clone, Serialize)]

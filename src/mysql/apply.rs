@@ -11,12 +11,12 @@ use std::time::Duration;
 
 use super::connect::{connection_and_server, is_transient, mysql_code, statement_error, Endpoint};
 use super::facts::{Flavour, ServerFacts};
-use super::fold;
+use crate::core::sql::fold;
 use super::inspect;
 use super::ledger::SharedLedger;
 use super::members;
-use super::quote::{self, Backslashes};
-use super::script::SchemaObject;
+use crate::core::sql::quote::{self, Backslashes};
+use crate::core::sql::script::SchemaObject;
 use crate::core::desired::DesiredServer;
 use crate::core::plan::Change;
 use crate::error::{Error, Result};
@@ -128,7 +128,7 @@ pub fn sql(
 pub fn script_sql<'a>(
     change: &Change,
     desired: &'a DesiredServer,
-) -> Vec<&'a crate::mysql::script::Statement> {
+) -> Vec<&'a crate::core::sql::script::Statement> {
     match change {
         Change::ApplyScript { statements, .. } => statements
             .iter()

@@ -16,7 +16,7 @@ use sqlx::{Executor, Row};
 
 use super::connect::Endpoint;
 use super::inspect::key;
-use super::script::{SchemaObject, Statement};
+use crate::core::sql::script::{SchemaObject, Statement};
 
 /// A column as the server describes it.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
@@ -372,7 +372,7 @@ async fn probe_batched(
         .ok()?;
     let shows: Vec<String> = tables
         .iter()
-        .map(|(name, _)| format!("SHOW FULL COLUMNS FROM {}", super::quote::ident(name)))
+        .map(|(name, _)| format!("SHOW FULL COLUMNS FROM {}", crate::core::sql::quote::ident(name)))
         .collect();
     let shows = shows.join(";\n");
     let mut results: Vec<Vec<sqlx::mysql::MySqlRow>> = vec![Vec::new()];
@@ -417,7 +417,7 @@ async fn probe_one_by_one(
         }
         let rows = sqlx::raw_sql(&format!(
             "SHOW FULL COLUMNS FROM {}",
-            super::quote::ident(name)
+            crate::core::sql::quote::ident(name)
         ))
         .fetch_all(&mut conn)
         .await
@@ -426,7 +426,7 @@ async fn probe_one_by_one(
         let _ = conn
             .execute(sqlx::raw_sql(&format!(
                 "DROP TEMPORARY TABLE {}",
-                super::quote::ident(name)
+                crate::core::sql::quote::ident(name)
             )))
             .await;
         found.insert(key(name), (name.clone(), columns));
@@ -445,7 +445,7 @@ async fn probe_one_by_one(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mysql::script::split;
+    use crate::core::sql::script::split;
 
     #[test]
     fn a_create_table_becomes_a_temporary_one_without_its_foreign_keys() {

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use super::facts::ServerFacts;
-use super::script::{self, SchemaObject, Statement};
+use crate::core::sql::script::{self, SchemaObject, Statement};
 use crate::core::spec::DbscriptSource;
 use crate::error::{Error, Result};
 

@@ -13,7 +13,7 @@ use sqlx::mysql::MySqlRow;
 use sqlx::{Column, MySqlConnection, Row};
 
 use super::inspect::{host_key, ActualGrant, GrantTarget};
-use super::quote::{self, Backslashes};
+use crate::core::sql::quote::{self, Backslashes};
 use crate::error::Result;
 use crate::mysql::connect::statement_error;
 

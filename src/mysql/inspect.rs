@@ -8,7 +8,7 @@ use serde::Serialize;
 use sqlx::{MySqlConnection, Row};
 
 use super::grants;
-use super::quote::{self, Backslashes};
+use crate::core::sql::quote::{self, Backslashes};
 use crate::error::Result;
 use crate::mysql::connect::statement_error;
 

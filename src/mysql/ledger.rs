@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use sqlx::{Executor, MySqlConnection, Row};
 
 use super::connect::{connection_and_server, is_transient, statement_error, Endpoint};
-use super::quote::{self, Backslashes};
+use crate::core::sql::quote::{self, Backslashes};
 use crate::error::{Error, Result};
 use crate::progress::Progress;
 

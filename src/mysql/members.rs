@@ -10,7 +10,7 @@ use sqlx::{MySqlConnection, Row};
 
 use super::connect::Endpoint;
 use super::inspect::{self, Actual};
-use super::quote::Backslashes;
+use crate::core::sql::quote::Backslashes;
 use crate::core::spec::Server;
 use crate::error::{Error, Result};
 use crate::progress::Progress;

@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use sqlx::{Executor, MySqlConnection, Row};
 
 use super::connect::{mysql_code, statement_error};
-use super::quote::{self, Backslashes};
+use crate::core::sql::quote::{self, Backslashes};
 use crate::core::mounts::{
     self, NodeInput, Observed, RepairMountRecord, Running, StoredRecord, MOUNT_COLLECTION,
     SUPER_TENANT_ID,
