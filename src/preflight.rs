@@ -4,14 +4,14 @@
 use sqlx::{MySqlConnection, Row};
 
 use crate::cli::report::{Check, Preflight, ScriptReport};
+use crate::core::dbscript;
 use crate::core::desired::DesiredServer;
+use crate::core::facts::{Flavour, ServerFacts};
 use crate::core::spec::{CharsetChoice, Spec};
+use crate::core::sql::keylen;
 use crate::error::{Error, Result};
 use crate::mysql::connect::{statement_error, Endpoint};
-use crate::mysql::dbscript;
-use crate::mysql::facts::{Flavour, ServerFacts};
 use crate::mysql::inspect::{parse_grant, GrantTarget};
-use crate::core::sql::keylen;
 use crate::mysql::members;
 
 /// The checks that decide success, read before anything changes. Returns the report block and, when a

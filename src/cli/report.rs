@@ -6,8 +6,8 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use crate::core::drift::Finding;
+use crate::core::facts::ServerFacts;
 use crate::core::plan::{Change, Conflict};
-use crate::mysql::facts::ServerFacts;
 
 #[derive(Debug, Default, Serialize)]
 pub struct Report {

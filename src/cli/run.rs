@@ -9,19 +9,22 @@ use sqlx::{MySqlConnection, Row};
 use crate::cli::report::{ChangeReport, DatabaseSummary, Preflight, Report};
 use crate::cli::Target;
 use crate::core::desired::{self, DesiredNode, DesiredServer};
+use crate::core::facts::ServerFacts;
 use crate::core::findings;
 use crate::core::plan::{self, Change, Login, Plan};
 use crate::core::spec::Spec;
+use crate::core::sql::columns::ScriptColumns;
+use crate::core::sql::script::SchemaObject;
 use crate::error::{Error, Result, EXIT_CHANGES_PENDING, EXIT_FAILURE, EXIT_HELD_BACK, EXIT_OK};
 use crate::interrupt;
 use crate::mysql::apply::{self, Dialect, Secrets};
-use crate::mysql::columns::{self, ScriptColumns};
+use crate::mysql::columns;
 use crate::mysql::connect::{statement_error, Endpoint};
-use crate::mysql::facts::{self, ServerFacts};
+use crate::mysql::facts;
 use crate::mysql::inspect;
 use crate::mysql::ledger::{self, Ledger, SharedLedger};
-use crate::core::sql::script::SchemaObject;
-use crate::mysql::{dbscript, members};
+use crate::mysql::members;
+use crate::node::dbscripts;
 use crate::node::files;
 use crate::preflight;
 use crate::progress::Progress;
@@ -673,9 +676,13 @@ async fn plan_server(
     plan: &mut Plan,
 ) -> std::result::Result<ServerSide, PlanError> {
     let reapply_changed_script = options.reapply_changed_script;
-    let (path, because) = dbscript::choose(&spec.dbscript, &facts).map_err(|e| (e, None))?;
-    let script = Arc::new(dbscript::load(&path, because).map_err(|e| (e, None))?);
-    let desired = desired::server(spec, &facts, nodes, local, script.clone());
+    let (path, because) = dbscripts::choose(&spec.dbscript, &facts).map_err(|e| (e, None))?;
+    let script = Arc::new(dbscripts::load(&path, because).map_err(|e| (e, None))?);
+    // A database built by hand may come from the other variant of the Carbon script in the same folder.
+    let other_variant = dbscripts::other_variant(&path)
+        .and_then(|other| dbscripts::load(&other, "the other variant".into()).ok())
+        .map(Arc::new);
+    let desired = desired::server(spec, &facts, nodes, local, script.clone(), other_variant);
     let session_sql_mode: String = sqlx::raw_sql("SELECT @@SESSION.sql_mode")
         .fetch_one(&mut conn)
         .await
@@ -858,7 +865,7 @@ async fn check_login(
 /// The account row (named user or anonymous, host) the server would pick for a client of the account's name from `client`
 /// (a host name or an address, as `USER()` shows it), among the account's rows and the anonymous ones.
 fn winning_row(actual: &inspect::Actual, client: &str) -> Option<(bool, String)> {
-    use crate::mysql::grants::{host_matches, host_rank};
+    use crate::core::matching::{host_matches, host_rank};
     let matches = |pattern: &str| {
         host_matches(pattern, client)
             || (client.eq_ignore_ascii_case("localhost")

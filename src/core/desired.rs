@@ -10,11 +10,11 @@ use std::sync::Arc;
 
 use secrecy::SecretString;
 
+use crate::core::dbscript::Dbscript;
+use crate::core::facts::{Flavour, ServerFacts};
 use crate::core::spec::{
     AuthPluginChoice, CharsetChoice, JdbcUrlStyle, LocalRegistryStore, PrivilegeSet, Spec,
 };
-use crate::mysql::dbscript::{self, Dbscript};
-use crate::mysql::facts::{Flavour, ServerFacts};
 use crate::node::conf;
 
 pub const LOCAL_REGISTRY_DATASOURCE: &str = "WSO2_CARBON_DB";
@@ -112,8 +112,8 @@ pub struct DesiredServer {
 
 impl DesiredServer {
     /// How the server compares database names in grants.
-    pub fn name_rules(&self) -> crate::mysql::grants::NameRules {
-        crate::mysql::grants::NameRules {
+    pub fn name_rules(&self) -> crate::core::matching::NameRules {
+        crate::core::matching::NameRules {
             lower_case_table_names: self.lower_case_table_names,
             partial_revokes: self.partial_revokes,
         }
@@ -333,6 +333,7 @@ pub fn server(
     nodes: &[DesiredNode],
     local: &LocalRegistries,
     script: Arc<Dbscript>,
+    other_variant: Option<Arc<Dbscript>>,
 ) -> DesiredServer {
     let (auth_plugin, auth_plugin_reason) =
         account_auth_plugin(&spec.account.auth_plugin, facts, nodes);
@@ -362,9 +363,7 @@ pub fn server(
             auth_plugin,
             auth_plugin_reason,
         },
-        other_variant: dbscript::other_variant(&script.path)
-            .and_then(|path| dbscript::load(&path, "the other variant".into()).ok())
-            .map(Arc::new),
+        other_variant,
         script,
     }
 }
@@ -625,7 +624,7 @@ pub fn connector_j_major(file_name: &str) -> Option<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mysql::facts::Version;
+    use crate::core::facts::Version;
 
     /// The local registries of a cluster the ledger knows nothing of yet: spec order.
     fn fresh(spec: &Spec) -> LocalRegistries {

@@ -7,15 +7,15 @@ use serde::Serialize;
 
 use std::collections::{BTreeSet, HashMap};
 
+use crate::core::dbscript::Dbscript;
 use crate::core::desired::{DesiredDatabase, DesiredServer};
 use crate::core::drift::{Difference, Finding};
-use crate::mysql::columns::ScriptColumns;
-use crate::mysql::dbscript::Dbscript;
-use crate::mysql::grants::{self, NameRules, PatternMatch};
-use crate::mysql::inspect::{host_key, key, Actual, ActualDatabase, ActualGrant, GrantTarget};
-use crate::mysql::ledger::ScriptRecord;
+use crate::core::matching::{self, NameRules, PatternMatch};
+use crate::core::observed::ScriptRecord;
+use crate::core::sql::columns::ScriptColumns;
 use crate::core::sql::quote;
 use crate::core::sql::script::{SchemaObject, Statement};
+use crate::mysql::inspect::{host_key, key, Actual, ActualDatabase, ActualGrant, GrantTarget};
 use crate::node::conf::Datasource;
 
 #[derive(Debug, Clone, Serialize)]
@@ -431,7 +431,7 @@ impl History<'_> {
     fn owner_of(&self, database: &str, rules: NameRules) -> Option<&str> {
         self.owners
             .iter()
-            .find(|(db, _)| grants::same_name(db, database, rules))
+            .find(|(db, _)| matching::same_name(db, database, rules))
             .map(|(_, cluster)| cluster.as_str())
     }
 
@@ -447,9 +447,9 @@ impl History<'_> {
             .filter(|(_, owner)| owner != cluster)
             .filter(|(db, _)| match target {
                 GrantTarget::Database(pattern) => {
-                    grants::pattern_match(pattern, db, rules) != PatternMatch::None
+                    matching::pattern_match(pattern, db, rules) != PatternMatch::None
                 }
-                GrantTarget::Table(table_db, _) => grants::same_name(table_db, db, rules),
+                GrantTarget::Table(table_db, _) => matching::same_name(table_db, db, rules),
                 _ => false,
             })
             .map(|(_, owner)| owner.clone())
@@ -770,8 +770,8 @@ fn shadowing_rows(
             .hosts
             .iter()
             .filter(|h| {
-                grants::host_rank(anonymous) > grants::host_rank(h)
-                    && grants::hosts_overlap(anonymous, h)
+                matching::host_rank(anonymous) > matching::host_rank(h)
+                    && matching::hosts_overlap(anonymous, h)
             })
             .collect();
         if let Some(host) = shadowed.first() {
@@ -800,8 +800,8 @@ fn shadowing_rows(
             .hosts
             .iter()
             .filter(|h| {
-                grants::host_rank(&row.host) > grants::host_rank(h)
-                    && grants::hosts_overlap(&row.host, h)
+                matching::host_rank(&row.host) > matching::host_rank(h)
+                    && matching::hosts_overlap(&row.host, h)
             })
             .collect();
         let grants: Vec<String> = row
@@ -1019,9 +1019,9 @@ fn on_orphan(target: &GrantTarget, desired: &DesiredServer) -> bool {
     let rules = desired.name_rules();
     desired.orphans.iter().any(|(_, db)| match target {
         GrantTarget::Database(pattern) => {
-            grants::pattern_match(pattern, db, rules) == PatternMatch::Exact
+            matching::pattern_match(pattern, db, rules) == PatternMatch::Exact
         }
-        GrantTarget::Table(table_db, _) => grants::same_name(table_db, db, rules),
+        GrantTarget::Table(table_db, _) => matching::same_name(table_db, db, rules),
         _ => false,
     })
 }
@@ -1037,7 +1037,7 @@ fn governing_row<'g>(
     let rules = desired.name_rules();
     grants
         .iter()
-        .filter(|g| matches!(&g.target, GrantTarget::Database(p) if grants::pattern_match(p, database, rules) == PatternMatch::Exact))
+        .filter(|g| matches!(&g.target, GrantTarget::Database(p) if matching::pattern_match(p, database, rules) == PatternMatch::Exact))
         .max_by_key(|g| match &g.target {
             GrantTarget::Database(p) => desired.partial_revokes || !is_wildcard(p),
             _ => false,

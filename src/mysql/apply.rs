@@ -10,18 +10,18 @@ use sqlx::{Executor, MySqlConnection};
 use std::time::Duration;
 
 use super::connect::{connection_and_server, is_transient, mysql_code, statement_error, Endpoint};
-use super::facts::{Flavour, ServerFacts};
-use crate::core::sql::fold;
 use super::inspect;
 use super::ledger::SharedLedger;
 use super::members;
+use crate::core::dbscript::Dbscript;
+use crate::core::desired::DesiredServer;
+use crate::core::facts::{Flavour, ServerFacts};
+use crate::core::plan::Change;
+use crate::core::sql::fold;
 use crate::core::sql::quote::{self, Backslashes};
 use crate::core::sql::script::SchemaObject;
-use crate::core::desired::DesiredServer;
-use crate::core::plan::Change;
 use crate::error::{Error, Result};
 use crate::interrupt;
-use crate::mysql::dbscript::Dbscript;
 use crate::mysql::inspect::GrantTarget;
 use crate::progress::Progress;
 

@@ -71,7 +71,8 @@ pub struct ActualDatabase {
     pub views: HashSet<String>,
     /// (table key, column key) -> the column as the server describes it.
     #[serde(skip)]
-    pub columns: std::collections::HashMap<(String, String), super::columns::ColumnShape>,
+    pub columns:
+        std::collections::HashMap<(String, String), crate::core::sql::columns::ColumnShape>,
 }
 
 /// What makes an index the index it is: uniqueness and its columns in order (keys, lower case).
@@ -365,7 +366,7 @@ pub async fn read(
                 let column_type = rest.get(1..).unwrap_or("");
                 db.columns.insert(
                     (key(&table), key(&name)),
-                    super::columns::ColumnShape::new(
+                    crate::core::sql::columns::ColumnShape::new(
                         column_type,
                         nullable,
                         has_default.then_some(default),

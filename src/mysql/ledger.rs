@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use sqlx::{Executor, MySqlConnection, Row};
 
 use super::connect::{connection_and_server, is_transient, statement_error, Endpoint};
+pub use crate::core::observed::ScriptRecord;
 use crate::core::sql::quote::{self, Backslashes};
 use crate::error::{Error, Result};
 use crate::progress::Progress;
@@ -24,23 +25,6 @@ pub const EIDB_VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// The ledger shared by the tasks that load databases concurrently.
 pub type SharedLedger = std::sync::Arc<tokio::sync::Mutex<Ledger>>;
-
-/// What the ledger says about one target database.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ScriptRecord {
-    pub script_name: String,
-    pub sha256: String,
-    pub total: usize,
-    pub done: usize,
-    /// `running`, `completed` or `failed`.
-    pub outcome: String,
-}
-
-impl ScriptRecord {
-    pub fn completed(&self) -> bool {
-        self.outcome == "completed"
-    }
-}
 
 /// Read the ledger's script records, if the metadata database exists (it does not before the first run).
 pub async fn read_scripts(

@@ -10,8 +10,8 @@ use sqlx::{MySqlConnection, Row};
 
 use super::connect::Endpoint;
 use super::inspect::{self, Actual};
-use crate::core::sql::quote::Backslashes;
 use crate::core::spec::Server;
+use crate::core::sql::quote::Backslashes;
 use crate::error::{Error, Result};
 use crate::progress::Progress;
 

@@ -3,7 +3,6 @@
 pub mod apply;
 pub mod columns;
 pub mod connect;
-pub mod dbscript;
 pub mod facts;
 pub mod grants;
 pub mod inspect;

@@ -14,12 +14,12 @@ use std::collections::BTreeMap;
 use sqlx::{Executor, MySqlConnection, Row};
 
 use super::connect::{mysql_code, statement_error};
-use crate::core::sql::quote::{self, Backslashes};
 use crate::core::mounts::{
     self, NodeInput, Observed, RepairMountRecord, Running, StoredRecord, MOUNT_COLLECTION,
     SUPER_TENANT_ID,
 };
 use crate::core::plan::{Change, Conflict, Plan};
+use crate::core::sql::quote::{self, Backslashes};
 use crate::error::{Error, Result};
 
 /// How `REG_RESOURCE_PROPERTY` rows join the resource `R` (`JDBCResourceDAO.fillResourceProperties`).

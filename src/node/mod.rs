@@ -4,6 +4,7 @@
 
 pub mod cipher_text;
 pub mod conf;
+pub mod dbscripts;
 pub mod files;
 pub mod mounts;
 pub mod wiring;

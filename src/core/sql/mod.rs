@@ -2,6 +2,7 @@
 //! dbscript's statements, index key sizes per charset, and folding an empty database's indexes into its
 //! `CREATE TABLE`s. Pure: the server side sends what is built here.
 
+pub mod columns;
 pub mod fold;
 pub mod keylen;
 pub mod quote;

@@ -1383,7 +1383,8 @@ mod tests {
 
     // --- fixtures --------------------------------------------------------------------------------
 
-    const SPLITTER_CASES: &str = include_str!("../../../tests/fixtures/dbscripts/splitter-cases.sql");
+    const SPLITTER_CASES: &str =
+        include_str!("../../../tests/fixtures/dbscripts/splitter-cases.sql");
     const TYPO: &str = include_str!("../../../tests/fixtures/dbscripts/typo.sql");
 
     fn splitter_cases_expected() -> Vec<(usize, SchemaObject)> {

@@ -1,12 +1,11 @@
-//! The dbscript eidb runs into every database: chosen, read, checksummed and split once per run.
+//! The dbscript eidb runs into every database: checksummed and split once per run (read and chosen by
+//! `crate::node::dbscripts`).
 
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use super::facts::ServerFacts;
 use crate::core::sql::script::{self, SchemaObject, Statement};
-use crate::core::spec::DbscriptSource;
 use crate::error::{Error, Result};
 
 #[derive(Debug)]
@@ -17,6 +16,42 @@ pub struct Dbscript {
     pub statements: Vec<Statement>,
     /// Why this file was picked (for the pre-flight report).
     pub chosen_because: String,
+}
+
+/// Split a script read from `path`; refuse ones eidb cannot run safely.
+pub fn parse(path: &Path, bytes: &[u8], chosen_because: String) -> Result<Dbscript> {
+    let text = String::from_utf8(bytes.to_vec())
+        .unwrap_or_else(|_| bytes.iter().map(|&b| b as char).collect()); // Latin-1 scripts read as Latin-1.
+    let statements = script::split(&text).map_err(|e| {
+        Error::input(format!("{}:{}: {}", path.display(), e.line, e.message))
+            .with_hint("fix the script; nothing was run")
+    })?;
+    if statements.is_empty() {
+        return Err(Error::input(format!("the dbscript {} has no statements", path.display())).with_hint(
+            "point dbscripts.file at the Carbon script (<EI_HOME>/dbscripts/mysql5.7.sql or mysql.sql), or dbscripts.dir at <EI_HOME>/dbscripts",
+        ));
+    }
+    if let Some(s) = statements
+        .iter()
+        .find(|s| matches!(s.object, SchemaObject::Use { .. }))
+    {
+        return Err(Error::input(format!(
+            "{}:{}: the script switches database (`USE`)",
+            path.display(),
+            s.line
+        ))
+        .with_hint("remove the USE statement: eidb runs the script inside each database itself"));
+    }
+    let sha256 = Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    Ok(Dbscript {
+        path: path.to_path_buf(),
+        sha256,
+        statements,
+        chosen_because,
+    })
 }
 
 impl Dbscript {
@@ -69,96 +104,6 @@ pub fn summarize<'a>(statements: impl Iterator<Item = &'a Statement>) -> String 
     } else {
         words.join(", ")
     }
-}
-
-/// Pick the script: with a folder, `mysql5.7.sql` for MySQL >= 5.7 and MariaDB >= 10.2 when present,
-/// else `mysql.sql`.
-pub fn choose(source: &DbscriptSource, facts: &ServerFacts) -> Result<(PathBuf, String)> {
-    match source {
-        DbscriptSource::File(path) => Ok((path.clone(), "named by dbscripts.file".to_string())),
-        DbscriptSource::Dir(dir) => {
-            if !dir.is_dir() {
-                return Err(Error::input(format!(
-                    "dbscripts.dir {} is not a folder",
-                    dir.display()
-                ))
-                .with_hint("point it at <EI_HOME>/dbscripts, or use dbscripts.file"));
-            }
-            let modern = dir.join("mysql5.7.sql");
-            let classic = dir.join("mysql.sql");
-            if facts.wants_mysql57_script() && modern.is_file() {
-                Ok((
-                    modern,
-                    format!("{} {} takes the 5.7 script", facts.flavour, facts.version),
-                ))
-            } else if classic.is_file() {
-                let why = if facts.wants_mysql57_script() {
-                    "mysql5.7.sql is not in the folder".to_string()
-                } else {
-                    format!(
-                        "{} {} predates the 5.7 script",
-                        facts.flavour, facts.version
-                    )
-                };
-                Ok((classic, why))
-            } else {
-                Err(Error::input(format!("{} holds neither mysql5.7.sql nor mysql.sql", dir.display()))
-                    .with_hint("point dbscripts.dir at <EI_HOME>/dbscripts, or name a script with dbscripts.file"))
-            }
-        }
-    }
-}
-
-/// The other variant of a Carbon script in the same folder (`mysql.sql` for `mysql5.7.sql` and back),
-/// when it is there: a database built by hand may have been built from it.
-pub fn other_variant(path: &Path) -> Option<PathBuf> {
-    let other = match path.file_name()?.to_str()? {
-        "mysql5.7.sql" => "mysql.sql",
-        "mysql.sql" => "mysql5.7.sql",
-        _ => return None,
-    };
-    let other = path.with_file_name(other);
-    other.is_file().then_some(other)
-}
-
-/// Read and split a script; refuse ones eidb cannot run safely.
-pub fn load(path: &Path, chosen_because: String) -> Result<Dbscript> {
-    let bytes = std::fs::read(path).map_err(|e| {
-        Error::input(format!("cannot read the dbscript {}: {e}", path.display()))
-            .with_hint("check [dbscripts] in the spec")
-    })?;
-    let text = String::from_utf8(bytes.clone())
-        .unwrap_or_else(|_| bytes.iter().map(|&b| b as char).collect()); // Latin-1 scripts read as Latin-1.
-    let statements = script::split(&text).map_err(|e| {
-        Error::input(format!("{}:{}: {}", path.display(), e.line, e.message))
-            .with_hint("fix the script; nothing was run")
-    })?;
-    if statements.is_empty() {
-        return Err(Error::input(format!("the dbscript {} has no statements", path.display())).with_hint(
-            "point dbscripts.file at the Carbon script (<EI_HOME>/dbscripts/mysql5.7.sql or mysql.sql), or dbscripts.dir at <EI_HOME>/dbscripts",
-        ));
-    }
-    if let Some(s) = statements
-        .iter()
-        .find(|s| matches!(s.object, SchemaObject::Use { .. }))
-    {
-        return Err(Error::input(format!(
-            "{}:{}: the script switches database (`USE`)",
-            path.display(),
-            s.line
-        ))
-        .with_hint("remove the USE statement: eidb runs the script inside each database itself"));
-    }
-    let sha256 = Sha256::digest(&bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    Ok(Dbscript {
-        path: path.to_path_buf(),
-        sha256,
-        statements,
-        chosen_because,
-    })
 }
 
 impl Dbscript {
@@ -275,7 +220,7 @@ mod tests {
     #[test]
     fn the_real_carbon_script_has_five_tables_without_primary_key() {
         let path = crate::wso2_files::ei6_dir().join("dbscripts/mysql5.7.sql");
-        let s = load(&path, String::new()).unwrap_or_else(|e| {
+        let s = crate::node::dbscripts::load(&path, String::new()).unwrap_or_else(|e| {
             panic!(
                 "the real WSO2 dbscript is needed at {}: {e}",
                 path.display()

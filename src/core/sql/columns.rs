@@ -1,0 +1,330 @@
+//! The columns of the dbscript's tables as the server makes them, and as they are: so that `verify` can
+//! report a column whose type, nullability or default differs from the script's (a changed script, a
+//! hand-made `ALTER`), and `provision --reapply-changed-script` can bring it to the script's definition.
+//!
+//! The script's side is read from the server itself, not from a parser of type names: each `CREATE
+//! TABLE` runs as a `CREATE TEMPORARY TABLE` (foreign keys left out, they need their referenced tables)
+//! on a connection of its own, and `SHOW FULL COLUMNS` says what the server made of `INTEGER`, `BOOLEAN`,
+//! `VARCHAR (20)` or `DEFAULT CURRENT_TIMESTAMP`. A temporary table lives only in that session and is gone
+//! when it closes: nothing is changed. The existing side comes from `information_schema.COLUMNS` (in the
+//! inspection), whose only difference in form, quoted string defaults on MariaDB, is normalised away.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+
+use crate::core::sql::script::{SchemaObject, Statement};
+
+/// A column as the server describes it.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct ColumnShape {
+    /// `COLUMN_TYPE`, lower-case: `varchar(20)`, `int(11)`, `tinyint(1)`.
+    pub column_type: String,
+    pub nullable: bool,
+    /// The default as text (string literals unquoted); `None` for no default and for `DEFAULT NULL`.
+    pub default: Option<String>,
+}
+
+impl ColumnShape {
+    pub fn new(column_type: &str, nullable: bool, default: Option<&str>) -> ColumnShape {
+        ColumnShape {
+            column_type: column_type.to_ascii_lowercase(),
+            nullable,
+            default: normalise_default(default),
+        }
+    }
+
+    pub fn describe(&self) -> String {
+        let null = if self.nullable { "NULL" } else { "NOT NULL" };
+        match &self.default {
+            Some(default) => format!("{} {null} DEFAULT {default}", self.column_type),
+            None => format!("{} {null}", self.column_type),
+        }
+    }
+}
+
+/// MariaDB's `information_schema` quotes string defaults (`'x'`) and writes `NULL` for `DEFAULT NULL`;
+/// `SHOW COLUMNS` and MySQL do neither.
+fn normalise_default(default: Option<&str>) -> Option<String> {
+    let default = default?;
+    if default.eq_ignore_ascii_case("NULL") {
+        return None;
+    }
+    match default
+        .strip_prefix('\'')
+        .and_then(|d| d.strip_suffix('\''))
+    {
+        Some(inner) => Some(inner.replace("''", "'").replace("\\\\", "\\")),
+        None => Some(default.to_string()),
+    }
+}
+
+/// A column of a script table: its name, how the script defines it, and what the server makes of it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ScriptColumn {
+    pub name: String,
+    /// The column's definition as the script writes it (`NAME VARCHAR(64) NOT NULL`).
+    pub definition: String,
+    pub shape: ColumnShape,
+}
+
+/// Table key -> (the table's name as the script writes it, its columns in order).
+pub type ScriptColumns = HashMap<String, (String, Vec<ScriptColumn>)>;
+
+/// The entries of a `CREATE TABLE name (...)` body, split at its top-level commas; `None` when the
+/// statement has no such body (`CREATE TABLE ... LIKE`, `... AS SELECT`).
+pub fn body_entries(sql: &str) -> Option<(usize, usize, Vec<String>)> {
+    let bytes = sql.as_bytes();
+    let mut i = 0;
+    let mut depth = 0usize;
+    let mut start = None;
+    let mut entries = Vec::new();
+    let mut entry_start = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            q @ (b'\'' | b'"' | b'`') => {
+                i += 1;
+                while i < bytes.len() && bytes[i] != q {
+                    if bytes[i] == b'\\' && q != b'`' {
+                        i += 1;
+                    }
+                    i += 1;
+                }
+            }
+            b'#' => {
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'-' if bytes[i..].starts_with(b"-- ") || bytes[i..].starts_with(b"--\n") => {
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'/' if bytes[i..].starts_with(b"/*") && !bytes[i..].starts_with(b"/*!") => {
+                i += 2;
+                while i + 1 < bytes.len() && !(bytes[i] == b'*' && bytes[i + 1] == b'/') {
+                    i += 1;
+                }
+                i += 1;
+            }
+            b'(' => {
+                depth += 1;
+                if depth == 1 && start.is_none() {
+                    start = Some(i);
+                    entry_start = i + 1;
+                }
+            }
+            b')' => {
+                depth = depth.checked_sub(1)?;
+                if depth == 0 {
+                    entries.push(sql[entry_start..i].trim().to_string());
+                    return Some((start?, i, entries));
+                }
+            }
+            b',' if depth == 1 => {
+                entries.push(sql[entry_start..i].trim().to_string());
+                entry_start = i + 1;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
+/// The statement without its comments (`--`, `#`, `/* */`; version comments `/*! */` are kept, the
+/// server runs them), each replaced by a space.
+fn strip_comments(sql: &str) -> String {
+    let bytes = sql.as_bytes();
+    let mut out = String::with_capacity(sql.len());
+    let mut i = 0;
+    let mut kept = 0;
+    while i < bytes.len() {
+        let comment_end = match bytes[i] {
+            q @ (b'\'' | b'"' | b'`') => {
+                i += 1;
+                while i < bytes.len() && bytes[i] != q {
+                    if bytes[i] == b'\\' && q != b'`' {
+                        i += 1;
+                    }
+                    i += 1;
+                }
+                i += 1;
+                continue;
+            }
+            b'#' => Some(
+                bytes[i..]
+                    .iter()
+                    .position(|&b| b == b'\n')
+                    .map_or(bytes.len(), |n| i + n),
+            ),
+            b'-' if bytes[i..].starts_with(b"-- ")
+                || bytes[i..].starts_with(b"--\n")
+                || bytes[i..].starts_with(b"--\t") =>
+            {
+                Some(
+                    bytes[i..]
+                        .iter()
+                        .position(|&b| b == b'\n')
+                        .map_or(bytes.len(), |n| i + n),
+                )
+            }
+            b'/' if bytes[i..].starts_with(b"/*")
+                && !bytes[i..].starts_with(b"/*!")
+                && !bytes[i..].starts_with(b"/*M!") =>
+            {
+                Some(
+                    bytes[i + 2..]
+                        .windows(2)
+                        .position(|w| w == b"*/")
+                        .map_or(bytes.len(), |n| i + 2 + n + 2),
+                )
+            }
+            _ => None,
+        };
+        match comment_end {
+            Some(end) => {
+                out.push_str(&sql[kept..i]);
+                out.push(' ');
+                i = end;
+                kept = end;
+            }
+            None => i += 1,
+        }
+    }
+    out.push_str(&sql[kept.min(sql.len())..]);
+    out
+}
+
+/// Words that start a body entry that is not a column.
+const NOT_A_COLUMN: [&str; 10] = [
+    "CONSTRAINT",
+    "PRIMARY",
+    "KEY",
+    "INDEX",
+    "UNIQUE",
+    "FULLTEXT",
+    "SPATIAL",
+    "FOREIGN",
+    "CHECK",
+    "PERIOD",
+];
+
+fn first_word(entry: &str) -> String {
+    entry
+        .split(|c: char| c.is_whitespace() || c == '(')
+        .next()
+        .unwrap_or("")
+        .to_ascii_uppercase()
+}
+
+fn is_foreign_key(entry: &str) -> bool {
+    let upper = entry.to_ascii_uppercase();
+    let words: Vec<&str> = upper.split_whitespace().collect();
+    matches!(words.first(), Some(&"FOREIGN"))
+        || (words.first() == Some(&"CONSTRAINT")
+            && words.iter().take(3).any(|w| w.starts_with("FOREIGN")))
+}
+
+/// A column entry's name, unquoted.
+fn column_name(entry: &str) -> Option<String> {
+    let entry = entry.trim_start();
+    if let Some(rest) = entry.strip_prefix('`') {
+        let end = rest.find('`')?;
+        return Some(rest[..end].to_string());
+    }
+    let name: String = entry
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '$')
+        .collect();
+    (!name.is_empty()).then_some(name)
+}
+
+/// The `CREATE TEMPORARY TABLE` that shows how the server makes a script table's columns, and the
+/// column entries: `None` for statements that are not a plain `CREATE TABLE name (...)`.
+pub fn probe_statement(statement: &Statement) -> Option<(String, Vec<(String, String)>)> {
+    let SchemaObject::Table { .. } = &statement.object else {
+        return None;
+    };
+    let stripped = strip_comments(&statement.sql);
+    let sql = stripped.trim();
+    let head = sql.get(..12)?;
+    if !head.eq_ignore_ascii_case("CREATE TABLE") {
+        return None;
+    }
+    let (open, close, entries) = body_entries(sql)?;
+    let columns: Vec<(String, String)> = entries
+        .iter()
+        .filter(|e| !NOT_A_COLUMN.contains(&first_word(e).as_str()))
+        .filter_map(|e| Some((column_name(e)?, e.clone())))
+        .collect();
+    let kept: Vec<&str> = entries
+        .iter()
+        .filter(|e| !is_foreign_key(e))
+        .map(String::as_str)
+        .collect();
+    let probe = format!(
+        "CREATE TEMPORARY TABLE{} ({}){}",
+        &sql[12..open].trim_end().replace('\n', " ").prefix_space(),
+        kept.join(", "),
+        &sql[close + 1..]
+    );
+    Some((probe, columns))
+}
+
+trait PrefixSpace {
+    fn prefix_space(&self) -> String;
+}
+
+impl PrefixSpace for String {
+    fn prefix_space(&self) -> String {
+        if self.starts_with(' ') {
+            self.clone()
+        } else {
+            format!(" {self}")
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::sql::script::split;
+
+    #[test]
+    fn a_create_table_becomes_a_temporary_one_without_its_foreign_keys() {
+        let statements = split(
+            "CREATE TABLE IF NOT EXISTS UM_X (\n  UM_ID INTEGER NOT NULL AUTO_INCREMENT,\n  UM_NAME VARCHAR (20) DEFAULT 'a,b',\n  \
+             UM_T INTEGER, -- a comment, with a comma\n  PRIMARY KEY (UM_ID, UM_T),\n  \
+             FOREIGN KEY (UM_T) REFERENCES UM_T(ID) ON DELETE CASCADE,\n  CONSTRAINT FK_X FOREIGN KEY (UM_ID) REFERENCES Y(ID),\n  \
+             UNIQUE(UM_NAME)\n) ENGINE INNODB;",
+        )
+        .unwrap();
+        let (probe, columns) = probe_statement(&statements[0]).unwrap();
+        assert_eq!(
+            probe,
+            "CREATE TEMPORARY TABLE IF NOT EXISTS UM_X (UM_ID INTEGER NOT NULL AUTO_INCREMENT, UM_NAME VARCHAR (20) DEFAULT 'a,b', \
+             UM_T INTEGER, PRIMARY KEY (UM_ID, UM_T), UNIQUE(UM_NAME)) ENGINE INNODB"
+        );
+        let names: Vec<&str> = columns.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["UM_ID", "UM_NAME", "UM_T"]);
+        assert_eq!(columns[1].1, "UM_NAME VARCHAR (20) DEFAULT 'a,b'");
+    }
+
+    #[test]
+    fn defaults_compare_alike_whether_quoted_or_not() {
+        assert_eq!(
+            ColumnShape::new("VARCHAR(31)", true, Some("'x'")),
+            ColumnShape::new("varchar(31)", true, Some("x"))
+        );
+        assert_eq!(
+            ColumnShape::new("int(11)", true, Some("NULL")),
+            ColumnShape::new("int(11)", true, None)
+        );
+        assert_ne!(
+            ColumnShape::new("varchar(20)", false, None),
+            ColumnShape::new("varchar(64)", false, None)
+        );
+    }
+}
