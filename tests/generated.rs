@@ -114,3 +114,35 @@ fn the_schema_is_draft_7_and_refuses_unknown_keys() {
         "%"
     );
 }
+
+/// `--help` lists every exit code the command uses, each with what it means, and the README's command
+/// table gives the same codes.
+#[test]
+fn help_lists_every_exit_code() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    for (command, codes) in [
+        ("provision", &[0, 1, 2, 3, 4][..]),
+        ("verify", &[0, 1, 2][..]),
+    ] {
+        let help = eidb(&[command, "--help"]);
+        let section = help.split("Exit codes:").nth(1).unwrap_or_else(|| {
+            panic!("`eidb {command} --help` has no Exit codes section:\n{help}")
+        });
+        let listed: Vec<i32> = section
+            .lines()
+            .filter_map(|l| l.split_whitespace().next()?.parse().ok())
+            .collect();
+        assert_eq!(listed, codes, "`eidb {command} --help`:\n{section}");
+        let row = readme
+            .lines()
+            .find(|l| l.starts_with(&format!("| `eidb {command} --config FILE` |")))
+            .unwrap_or_else(|| panic!("README's command table has no row for {command}"));
+        for code in codes.iter().filter(|&&c| c != 4) {
+            assert!(
+                row.contains(&format!("{code} ")),
+                "README row for {command} lacks {code}: {row}"
+            );
+        }
+    }
+}

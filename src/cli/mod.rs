@@ -52,8 +52,10 @@ pub enum Output {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Create what is missing and put back what drifted: databases, dbscript, account, grants, node files.
+    #[command(after_help = PROVISION_EXIT_CODES)]
     Provision(ProvisionArgs),
     /// Report every difference between the spec and the cluster, changing nothing. Exit 1 on drift.
+    #[command(after_help = VERIFY_EXIT_CODES)]
     Verify(VerifyArgs),
     /// Write the spec of a cluster that exists (built by hand or by another tool), read from its nodes'
     /// files, so that eidb adopts it as it is instead of rewriting it.
@@ -65,6 +67,22 @@ pub enum Command {
     /// Print the JSON Schema of the cluster spec, for editors (`#:schema` in cluster.toml; see the README).
     Schema,
 }
+
+/// `eidb provision --help`: every exit code (README "Commands" lists the same).
+const PROVISION_EXIT_CODES: &str = "\
+Exit codes:
+  0  done (or, with --dry-run, the plan was shown)
+  1  failed: a conflict, a refused pre-flight check, the server refused or a change failed
+  2  bad input: the spec, the command line, the dbscript or a node's files
+  3  done, but destructive changes were held back (run again with --allow-destructive)
+  4  with --dry-run --detailed-exitcode: changes are pending";
+
+/// `eidb verify --help`: every exit code, as `diff` has them.
+const VERIFY_EXIT_CODES: &str = "\
+Exit codes:
+  0  in sync
+  1  drift (including what could not be checked for lack of a privilege: not_checked)
+  2  trouble: bad input, the server unreachable or refusing the login, a file that cannot be read";
 
 #[derive(Debug, Args)]
 pub struct InitArgs {
