@@ -226,3 +226,129 @@ fn from_server_plan(changes: &[Change], conflicts: &[Conflict]) -> Vec<Finding> 
     }));
     findings
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::*;
+    use crate::core::drift::Difference;
+    use crate::core::plan::{ModeChange, Repoint};
+
+    fn edit(differences: Vec<Difference>, before: &str, after: &str) -> Change {
+        Change::EditFile {
+            node: "node1".into(),
+            file: PathBuf::from("/ei/conf/datasources/master-datasources.xml"),
+            repoints: Vec::new(),
+            differences,
+            diff: "-a\n+b\n".into(),
+            before: before.as_bytes().to_vec(),
+            after: after.as_bytes().to_vec(),
+            mode: None,
+            private_backup: false,
+        }
+    }
+
+    fn plan(changes: Vec<Change>) -> Plan {
+        Plan {
+            changes,
+            ..Plan::default()
+        }
+    }
+
+    #[test]
+    fn each_difference_of_an_edit_is_one_finding_named_by_its_item() {
+        let url = Difference::new(
+            "datasource_url",
+            Some("WSO2_CARBON_DB"),
+            "jdbc:mysql://db/LOCAL1",
+            Some("jdbc:mysql://db/LOCAL2".into()),
+        );
+        let cache_id = Difference::new("cache_id", None, "u@jdbc:mysql://db/REG", None);
+        let found = findings(&plan(vec![edit(vec![url, cache_id], "a", "b")]));
+        let said: Vec<(&str, Option<&str>, Option<&str>)> = found
+            .iter()
+            .map(|f| (f.check.as_str(), f.expected.as_deref(), f.found.as_deref()))
+            .collect();
+        assert_eq!(
+            said,
+            [
+                (
+                    "datasource_url",
+                    Some("WSO2_CARBON_DB: jdbc:mysql://db/LOCAL1"),
+                    Some("WSO2_CARBON_DB: jdbc:mysql://db/LOCAL2")
+                ),
+                ("cache_id", Some("u@jdbc:mysql://db/REG"), None),
+            ]
+        );
+        assert!(found
+            .iter()
+            .all(|f| f.subject == "node node1" && f.fix == FIX_PROVISION));
+    }
+
+    #[test]
+    fn a_destructive_edit_says_so_in_its_fix() {
+        let mut change = edit(
+            vec![Difference::new(
+                "datasource_url",
+                Some("X"),
+                "a",
+                Some("b".into()),
+            )],
+            "a",
+            "b",
+        );
+        if let Change::EditFile { repoints, .. } = &mut change {
+            repoints.push(Repoint {
+                jndi_name: "jdbc/WSO2CarbonDB".into(),
+                from: "LOCAL1".into(),
+                to: "LOCAL2".into(),
+            });
+        }
+        let found = findings(&plan(vec![change]));
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].fix, FIX_DESTRUCTIVE);
+    }
+
+    #[test]
+    fn an_edit_without_differences_is_its_diff_and_a_mode_change_is_password_readable() {
+        let found = findings(&plan(vec![edit(Vec::new(), "a", "b")]));
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].check, "file_content");
+        assert_eq!(found[0].found.as_deref(), Some("-a\n+b\n"));
+
+        let mut mode_only = edit(Vec::new(), "same", "same");
+        if let Change::EditFile { mode, .. } = &mut mode_only {
+            *mode = Some(ModeChange {
+                from: 0o644,
+                to: 0o640,
+                reason: String::new(),
+                holders: vec!["WSO2_UM_DB".into()],
+            });
+        }
+        let found = findings(&plan(vec![mode_only]));
+        let checks: Vec<&str> = found.iter().map(|f| f.check.as_str()).collect();
+        assert_eq!(
+            checks,
+            ["password_readable"],
+            "no file_content for a mode alone"
+        );
+        assert!(found[0].expected.as_deref().unwrap().contains("WSO2_UM_DB"));
+        assert!(found[0].found.as_deref().unwrap().contains("0644"));
+    }
+
+    #[test]
+    fn problems_are_findings_as_they_are() {
+        let problem = Finding::new(
+            "node node1",
+            "jdbc_driver",
+            Some("a jar".into()),
+            None,
+            "copy it",
+        );
+        let mut with_problem = plan(Vec::new());
+        with_problem.problems.push(problem.clone());
+        assert_eq!(findings(&with_problem), [problem]);
+        assert!(findings(&Plan::default()).is_empty());
+    }
+}
