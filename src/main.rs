@@ -142,7 +142,7 @@ fn finish(cli: &Cli, outcome: eidb::error::Result<i32>, mut report: Report) -> E
     let code = match outcome {
         Ok(code) => code,
         Err(error) => {
-            report.status = "failed".to_string();
+            report.status = eidb::cli::report::Status::Failed;
             // verify exits 0 in sync, 1 drift, 2 trouble (as `diff` does): a monitor must tell a cluster
             // that drifted from one that could not be checked.
             let code = match cli.command {

@@ -3,7 +3,7 @@
 
 use sqlx::{MySqlConnection, Row};
 
-use crate::cli::report::{Check, Preflight, ScriptReport};
+use crate::cli::report::{Check, Outcome, Preflight, ScriptReport};
 use crate::core::dbscript;
 use crate::core::desired::DesiredServer;
 use crate::core::facts::{Flavour, ServerFacts};
@@ -18,6 +18,7 @@ use crate::mysql::members;
 /// choice is known to fail, the refusal.
 pub async fn run(
     spec: &Spec,
+    admins: &[Endpoint],
     conn: &mut MySqlConnection,
     endpoint: &Endpoint,
     facts: &ServerFacts,
@@ -67,7 +68,7 @@ pub async fn run(
         if too_long {
             checks.push(Check {
                 name: "index key length".into(),
-                outcome: "refused".into(),
+                outcome: Outcome::Refused,
                 detail: format!("{detail} (errors 1071/1709)"),
             });
             refusal = Some(
@@ -80,7 +81,7 @@ pub async fn run(
         } else {
             checks.push(Check {
                 name: "index key length".into(),
-                outcome: "ok".into(),
+                outcome: Outcome::Ok,
                 detail,
             });
         }
@@ -108,7 +109,7 @@ pub async fn run(
         if !usable {
             checks.push(Check {
                 name: "auth plugin".into(),
-                outcome: "refused".into(),
+                outcome: Outcome::Refused,
                 detail: format!("{wanted} is not active on this server"),
             });
             refusal.get_or_insert(
@@ -120,7 +121,7 @@ pub async fn run(
     match admin_can_provision(conn).await {
         Ok(None) => checks.push(Check {
             name: "admin privileges".into(),
-            outcome: "ok".into(),
+            outcome: Outcome::Ok,
             detail: format!(
                 "{} may create databases, accounts and grants",
                 endpoint.user
@@ -129,7 +130,7 @@ pub async fn run(
         Ok(Some(missing)) => {
             checks.push(Check {
                 name: "admin privileges".into(),
-                outcome: "refused".into(),
+                outcome: Outcome::Refused,
                 detail: format!("{} lacks {missing}", endpoint.user),
             });
             refusal.get_or_insert(
@@ -139,12 +140,12 @@ pub async fn run(
         }
         Err(e) => checks.push(Check {
             name: "admin privileges".into(),
-            outcome: "warning".into(),
+            outcome: Outcome::Warning,
             detail: format!("could not be read: {}", e.message),
         }),
     }
     let script = &desired.script;
-    galera_checks(spec, facts, script, &mut checks, &mut refusal).await;
+    galera_checks(spec, admins, facts, script, &mut checks, &mut refusal).await;
     let preflight = Preflight {
         server: facts.clone(),
         endpoint: endpoint.describe(),
@@ -168,6 +169,7 @@ pub async fn run(
 /// What matters for WSO2 on Galera (and the settings that refuse tables without a primary key anywhere).
 async fn galera_checks(
     spec: &Spec,
+    admins: &[Endpoint],
     facts: &ServerFacts,
     script: &dbscript::Dbscript,
     checks: &mut Vec<Check>,
@@ -177,7 +179,7 @@ async fn galera_checks(
     if let (Some(setting), false) = (&facts.requires_primary_key, without_pk.is_empty()) {
         checks.push(Check {
             name: "primary keys".into(),
-            outcome: "refused".into(),
+            outcome: Outcome::Refused,
             detail: format!(
                 "{setting} refuses the script's tables without a primary key: {}",
                 without_pk.join(", ")
@@ -191,7 +193,7 @@ async fn galera_checks(
     if !facts.galera {
         return;
     }
-    let members = members::member_states(&spec.server).await;
+    let members = members::member_states(admins).await;
     let described: Vec<String> = members
         .iter()
         .map(|(member, state)| match state {
@@ -206,7 +208,7 @@ async fn galera_checks(
     let cluster = members.iter().find_map(|(_, s)| s.as_ref().ok()).cloned();
     checks.push(Check {
         name: "galera".into(),
-        outcome: "ok".into(),
+        outcome: Outcome::Ok,
         detail: format!(
             "cluster {} of size {}; members in the spec: {}",
             cluster
@@ -227,7 +229,7 @@ async fn galera_checks(
     {
         checks.push(Check {
             name: "galera jdbc".into(),
-            outcome: "warning".into(),
+            outcome: Outcome::Warning,
             detail: format!(
                 "the nodes' JDBC URLs name one member only ({}:{}); when it is down the nodes lose their databases: set \
                  server.jdbc_host to a load balancer or VIP, or server.jdbc_hosts to every member",
@@ -238,7 +240,7 @@ async fn galera_checks(
     if !without_pk.is_empty() {
         checks.push(Check {
             name: "galera primary keys".into(),
-            outcome: "warning".into(),
+            outcome: Outcome::Warning,
             detail: format!(
                 "{} table(s) of the dbscript have no primary key ({}): Galera replicates their row changes slowly and \
                  cannot apply them in parallel, and concurrent writes to them on two members can diverge; WSO2 supports \
@@ -256,7 +258,7 @@ async fn galera_checks(
             .collect();
         checks.push(Check {
             name: "galera engines".into(),
-            outcome: "refused".into(),
+            outcome: Outcome::Refused,
             detail: format!("Galera replicates only InnoDB: {}", list.join(", ")),
         });
         refusal.get_or_insert(

@@ -1,5 +1,6 @@
 //! Where passwords come from: an environment variable, a file, or a prompt without echo. Never argv.
 //!
+//! The spec only says where ([`PasswordSource`]); [`Secrets::read`] reads them, once, at the edge.
 //! Every secret loaded here is registered with [`crate::redact`] so it is masked in all output.
 
 use std::io::IsTerminal;
@@ -7,14 +8,61 @@ use std::path::PathBuf;
 
 use secrecy::{ExposeSecret, SecretString};
 
-#[derive(Debug, Clone)]
+use crate::core::spec::{PasswordSource, Spec};
+use crate::error::{Error, Result};
+
+/// The spec's passwords, read: the admin's (`[server]`) and the account's (`[user]`).
+#[derive(Clone)]
+pub struct Secrets {
+    pub admin: SecretString,
+    pub account: SecretString,
+}
+
+impl std::fmt::Debug for Secrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secrets { .. }")
+    }
+}
+
+impl Secrets {
+    /// Read both passwords of the spec: from the environment, from files, or (the account's, when the
+    /// spec names no source) from a prompt. Errors name the spec's key and line, never a value.
+    pub fn read(spec: &Spec) -> Result<Secrets> {
+        Ok(Secrets {
+            admin: read(&spec.server.admin_password)?,
+            account: read(&spec.account.password)?,
+        })
+    }
+}
+
+/// Read one password from where the spec says it is.
+pub fn read(source: &PasswordSource) -> Result<SecretString> {
+    match source {
+        PasswordSource::Named { source, at } => {
+            load(source).map_err(|problem| Error::input(format!("{at}: {problem}")))
+        }
+        PasswordSource::Empty => Ok(SecretString::from(String::new())),
+        PasswordSource::Prompt { section, spec } => prompt(&format!("password for [{section}]"))
+            .map_err(|e| {
+                Error::input(format!(
+                    "{}: [{section}] has no password_env or password_file ({e})",
+                    spec.display()
+                ))
+                .with_hint(format!(
+                    "add `password_env = \"VAR\"` (and export VAR) or `password_file = \"path\"` under [{section}]"
+                ))
+            }),
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SecretSource {
     Env(String),
     File(PathBuf),
 }
 
 /// Load a secret; the error says what is wrong with the source, never the value.
-pub fn load(source: &SecretSource) -> Result<SecretString, String> {
+pub fn load(source: &SecretSource) -> std::result::Result<SecretString, String> {
     let value = match source {
         SecretSource::Env(var) => match std::env::var(var) {
             Ok(v) => v,
@@ -48,7 +96,7 @@ pub fn load(source: &SecretSource) -> Result<SecretString, String> {
 }
 
 /// Ask for a secret on the terminal without echo; fails when no terminal is attached (CI, pipes).
-pub fn prompt(what: &str) -> Result<SecretString, String> {
+pub fn prompt(what: &str) -> std::result::Result<SecretString, String> {
     if !std::io::stdin().is_terminal() || !std::io::stderr().is_terminal() {
         return Err("no terminal to prompt on".into());
     }
@@ -65,20 +113,6 @@ fn register(secret: SecretString) -> SecretString {
     secret
 }
 
-/// For unit tests of specs: a file holding a password, made once per test process (so no test needs to
-/// change the process environment, which parallel tests share).
-#[cfg(test)]
-pub fn test_password_file() -> String {
-    use std::io::Write;
-    static FILE: std::sync::OnceLock<tempfile::NamedTempFile> = std::sync::OnceLock::new();
-    let file = FILE.get_or_init(|| {
-        let mut file = tempfile::NamedTempFile::new().expect("a temp file");
-        file.write_all(b"pw-for-spec-tests\n").expect("write it");
-        file
-    });
-    file.path().display().to_string()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -90,6 +124,24 @@ mod tests {
         std::fs::write(&path, " a b \n").unwrap();
         let secret = load(&SecretSource::File(path)).unwrap();
         assert_eq!(secret.expose_secret(), " a b ");
+    }
+
+    #[test]
+    fn a_missing_source_names_the_spec_key_and_the_variable() {
+        let source = PasswordSource::Named {
+            source: SecretSource::Env("EIDB_SECRET_TEST_UNSET_VAR".into()),
+            at: "/etc/eidb/cluster.toml:8: user.password_env".into(),
+        };
+        let err = read(&source).unwrap_err();
+        assert_eq!(err.exit_code(), crate::error::EXIT_BAD_INPUT);
+        assert!(
+            err.message.starts_with(
+                "/etc/eidb/cluster.toml:8: user.password_env: environment variable EIDB_SECRET_TEST_UNSET_VAR is not set"
+            ),
+            "{}",
+            err.message
+        );
+        assert_eq!(read(&PasswordSource::Empty).unwrap().expose_secret(), "");
     }
 
     #[test]

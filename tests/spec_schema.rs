@@ -82,6 +82,14 @@ fn what_the_schema_refuses_eidb_refuses() {
             "a flag that is text",
             format!("{MINIMAL}\n[jdbc]\nuse_ssl = \"yes\"\n"),
         ),
+        (
+            "an unknown TLS mode",
+            MINIMAL.replace("[server]\n", "[server]\nssl_mode = \"verify-ca\"\n"),
+        ),
+        (
+            "an unknown mount overwrite",
+            format!("{MINIMAL}\n[registry]\nmount_overwrite = \"yes\"\n"),
+        ),
     ];
     let dir = tempfile::tempdir().unwrap();
     for (what, spec) in cases {
@@ -128,4 +136,67 @@ fn a_schema_stricter_than_eidb_is_caught() {
 
     std::fs::write(&path, MINIMAL).unwrap();
     assert_schema_agrees(&path, &accepted);
+}
+
+/// The keys with a fixed set of values: the schema lists exactly the values eidb takes, so an editor
+/// offers them and marks any other.
+#[test]
+fn the_schema_lists_the_values_of_each_fixed_value_key() {
+    let output = Command::new(common::eidb_bin())
+        .arg("schema")
+        .output()
+        .unwrap();
+    let schema: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let values_of = |section: &str, key: &str| -> Vec<String> {
+        let property = &schema["definitions"][section]["properties"][key];
+        // `{"$ref": ...}`, or `{"allOf": [{"$ref": ...}], "default": ...}` for a key with a default.
+        let reference = property["$ref"]
+            .as_str()
+            .or_else(|| property["allOf"][0]["$ref"].as_str());
+        let definition = match reference {
+            Some(target) => &schema["definitions"][target.trim_start_matches("#/definitions/")],
+            None => property,
+        };
+        let listed = definition["enum"]
+            .as_array()
+            .cloned()
+            .or_else(|| {
+                definition["oneOf"]
+                    .as_array()
+                    .map(|alternatives| alternatives.iter().map(|a| a["const"].clone()).collect())
+            })
+            .unwrap_or_else(|| panic!("{section}.{key} lists no values: {property}"));
+        listed
+            .iter()
+            .map(|v| v.as_str().expect("a string value").to_string())
+            .collect()
+    };
+    for (section, key, values) in [
+        (
+            "Server",
+            "ssl_mode",
+            &[
+                "disabled",
+                "preferred",
+                "required",
+                "verify_ca",
+                "verify_identity",
+            ][..],
+        ),
+        (
+            "Server",
+            "jdbc_url_style",
+            &["single", "failover", "loadbalance"],
+        ),
+        (
+            "User",
+            "auth_plugin",
+            &["auto", "mysql_native_password", "caching_sha2_password"],
+        ),
+        ("User", "privileges", &["all", "wso2"]),
+        ("Databases", "local_registry", &["mysql", "h2"]),
+        ("Registry", "mount_overwrite", &["true", "false", "virtual"]),
+    ] {
+        assert_eq!(values_of(section, key), values, "{section}.{key}");
+    }
 }

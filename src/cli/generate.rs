@@ -93,7 +93,8 @@ fn name_definitions_as_the_spec_does(schema: &mut Value) {
     rename(schema);
 }
 
-/// Removes `null` from every `"type": [..., "null"]` (schemars allows it for each `Option`).
+/// Removes `null` from every `"type": [..., "null"]` and every `"anyOf": [..., {"type": "null"}]`
+/// (schemars allows it for each `Option`; the second form is an optional enum's).
 fn drop_null(value: &mut Value) {
     match value {
         Value::Object(map) => {
@@ -102,6 +103,14 @@ fn drop_null(value: &mut Value) {
                 if types.len() == 1 {
                     let only = types.remove(0);
                     map.insert("type".into(), only);
+                }
+            }
+            if let Some(Value::Array(any_of)) = map.get_mut("anyOf") {
+                any_of.retain(|alternative| alternative.get("type") != Some(&Value::from("null")));
+                if let [Value::Object(only)] = any_of.as_slice() {
+                    let only = only.clone();
+                    map.remove("anyOf");
+                    map.extend(only);
                 }
             }
             map.values_mut().for_each(drop_null);

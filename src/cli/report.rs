@@ -11,12 +11,9 @@ use crate::core::plan::{Change, Conflict};
 
 #[derive(Debug, Default, Serialize)]
 pub struct Report {
-    /// `provision` or `verify`.
-    pub command: String,
+    pub command: CommandName,
     pub dry_run: bool,
-    /// `changed`, `unchanged`, `held_back` (additive changes applied, destructive ones not), `planned`
-    /// (dry run), `in_sync`, `drift`, `failed`.
-    pub status: String,
+    pub status: Status,
     pub preflight: Option<Preflight>,
     /// `provision`: each database and what happened to it.
     pub databases: Vec<DatabaseSummary>,
@@ -38,6 +35,36 @@ pub struct Report {
     /// `verify --ei-home`: there is no spec; what the nodes were checked against instead.
     #[serde(skip)]
     pub without_spec: Option<&'static str>,
+}
+
+/// The command a report is of (JSON `command`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CommandName {
+    #[default]
+    Provision,
+    Verify,
+}
+
+/// How a run ended (JSON `status`; the names are documented in the README and stable).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// provision applied changes.
+    Changed,
+    /// Nothing to change (provision, also a dry run).
+    Unchanged,
+    /// provision applied the additive changes and held the destructive ones back (exit 3).
+    HeldBack,
+    /// A dry run with changes to make.
+    Planned,
+    /// verify: the cluster matches.
+    InSync,
+    /// verify: differences found.
+    Drift,
+    /// The run failed (also a report that never got further).
+    #[default]
+    Failed,
 }
 
 #[derive(Debug, Serialize)]
@@ -74,9 +101,28 @@ pub struct ScriptReport {
 #[derive(Debug, Serialize)]
 pub struct Check {
     pub name: String,
-    /// `ok`, `warning` or `refused`.
-    pub outcome: String,
+    pub outcome: Outcome,
     pub detail: String,
+}
+
+/// What a pre-flight check found (JSON `outcome`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Ok,
+    Warning,
+    /// A choice known to fail: provision stops before any change.
+    Refused,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Ok => "ok",
+            Outcome::Warning => "warning",
+            Outcome::Refused => "refused",
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -112,7 +158,7 @@ impl Report {
         if let Some(p) = self.preflight.as_ref().filter(|_| !self.preflight_printed) {
             out.push_str(&preflight_block(p));
         }
-        let verb = if self.command == "verify" {
+        let verb = if self.command == CommandName::Verify {
             "Drift"
         } else if self.dry_run {
             "Plan (dry run: nothing is changed)"
@@ -135,7 +181,7 @@ impl Report {
                     let _ = writeln!(out, "        {sql}");
                 }
                 if let Change::EditFile { diff, .. } = &change.change {
-                    if self.dry_run || self.command == "verify" {
+                    if self.dry_run || self.command == CommandName::Verify {
                         for line in diff.lines() {
                             let _ = writeln!(out, "        {line}");
                         }
@@ -235,17 +281,17 @@ impl Report {
     fn headline(&self) -> String {
         let seconds = self.elapsed_ms as f64 / 1000.0;
         let n = self.changes.len();
-        match self.status.as_str() {
-            "changed" => format!("provisioned: {n} change(s) applied in {seconds:.2} s"),
-            "held_back" => format!(
+        match self.status {
+            Status::Changed => format!("provisioned: {n} change(s) applied in {seconds:.2} s"),
+            Status::HeldBack => format!(
                 "provisioned: {n} change(s) applied in {seconds:.2} s; {} destructive change(s) held back: \
                  review them, then run again with --allow-destructive to apply them",
                 self.held_back.len()
             ),
-            "unchanged" => {
+            Status::Unchanged => {
                 format!("nothing to change: the cluster matches the spec ({seconds:.2} s)")
             }
-            "planned" => {
+            Status::Planned => {
                 let destructive = self
                     .changes
                     .iter()
@@ -260,16 +306,16 @@ impl Report {
                     )
                 }
             }
-            "in_sync" if self.without_spec.is_some() => format!(
+            Status::InSync if self.without_spec.is_some() => format!(
                 "in sync: {} ({seconds:.2} s)",
                 self.without_spec.unwrap_or_default()
             ),
-            "in_sync" => format!("in sync: the cluster matches the spec ({seconds:.2} s)"),
-            "drift" => format!(
+            Status::InSync => format!("in sync: the cluster matches the spec ({seconds:.2} s)"),
+            Status::Drift => format!(
                 "drift: {} finding(s); each says how to fix it",
                 self.findings.len() + n + self.conflicts.len()
             ),
-            _ => match &self.error {
+            Status::Failed => match &self.error {
                 Some(error) => format!(
                     "failed after {seconds:.2} s: {}",
                     error.message.lines().next().unwrap_or_default()
@@ -355,7 +401,61 @@ fn render_preflight(out: &mut String, p: &Preflight) {
         let _ = writeln!(
             out,
             "  {:<9} {}: {}",
-            check.outcome, check.name, check.detail
+            check.outcome.as_str(),
+            check.name,
+            check.detail
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The JSON names are the README's (section "JSON output"), character for character.
+    #[test]
+    fn statuses_outcomes_and_commands_serialise_as_documented() {
+        for (status, name) in [
+            (Status::Changed, "changed"),
+            (Status::Unchanged, "unchanged"),
+            (Status::HeldBack, "held_back"),
+            (Status::Planned, "planned"),
+            (Status::InSync, "in_sync"),
+            (Status::Drift, "drift"),
+            (Status::Failed, "failed"),
+        ] {
+            assert_eq!(json(&status), format!("\"{name}\""));
+        }
+        for (outcome, name) in [
+            (Outcome::Ok, "ok"),
+            (Outcome::Warning, "warning"),
+            (Outcome::Refused, "refused"),
+        ] {
+            assert_eq!(json(&outcome), format!("\"{name}\""));
+            assert_eq!(outcome.as_str(), name);
+        }
+        assert_eq!(json(&CommandName::Provision), "\"provision\"");
+        assert_eq!(json(&CommandName::Verify), "\"verify\"");
+        let readme = include_str!("../../README.md");
+        let documented = readme
+            .lines()
+            .find(|l| l.starts_with("| `status` |"))
+            .expect("the README documents `status`");
+        for status in [
+            Status::Changed,
+            Status::Unchanged,
+            Status::HeldBack,
+            Status::Planned,
+            Status::InSync,
+            Status::Drift,
+            Status::Failed,
+        ] {
+            let name = json(&status).replace('"', "`");
+            assert!(documented.contains(&name), "{name} is not in: {documented}");
+        }
+    }
+
+    fn json<T: Serialize>(value: &T) -> String {
+        serde_json::to_string(value).unwrap()
     }
 }

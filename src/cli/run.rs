@@ -6,7 +6,9 @@ use std::time::{Duration, Instant};
 
 use sqlx::{MySqlConnection, Row};
 
-use crate::cli::report::{ChangeReport, DatabaseSummary, Preflight, Report};
+use crate::cli::report::{
+    ChangeReport, CommandName, DatabaseSummary, Outcome, Preflight, Report, Status,
+};
 use crate::cli::Target;
 use crate::core::desired::{self, DesiredNode, DesiredServer};
 use crate::core::facts::ServerFacts;
@@ -28,6 +30,7 @@ use crate::node::dbscripts;
 use crate::node::files;
 use crate::preflight;
 use crate::progress::Progress;
+use crate::secret;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -178,14 +181,14 @@ pub async fn run(options: Options<'_>, report: &mut Report) -> Result<i32> {
     let started = Instant::now();
     let target = options.target;
     report.command = match options.mode {
-        Mode::Provision { .. } => "provision",
-        Mode::Verify => "verify",
-    }
-    .to_string();
+        Mode::Provision { .. } => CommandName::Provision,
+        Mode::Verify => CommandName::Verify,
+    };
     report.dry_run = matches!(options.mode, Mode::Provision { dry_run: true });
 
     let spec = Spec::load(&target.config)?;
-    let planned = plan_everything(&spec, &options).await;
+    let observed = Observed::read(&spec)?;
+    let planned = plan_everything(&observed, &options).await;
     let mut planned = match planned {
         Ok(p) => p,
         Err((e, preflight)) => {
@@ -286,7 +289,11 @@ pub async fn run(options: Options<'_>, report: &mut Report) -> Result<i32> {
                     .changes
                     .iter()
                     .all(|c| matches!(c, Change::RecordOwnership { .. }));
-            report.status = if in_sync { "in_sync" } else { "drift" }.to_string();
+            report.status = if in_sync {
+                Status::InSync
+            } else {
+                Status::Drift
+            };
             if in_sync {
                 EXIT_OK
             } else {
@@ -295,11 +302,10 @@ pub async fn run(options: Options<'_>, report: &mut Report) -> Result<i32> {
         }
         Mode::Provision { dry_run: true } => {
             report.status = if planned.plan.is_empty() {
-                "unchanged"
+                Status::Unchanged
             } else {
-                "planned"
-            }
-            .to_string();
+                Status::Planned
+            };
             if !planned.plan.conflicts.is_empty() {
                 EXIT_FAILURE
             } else if options.detailed_exitcode && !planned.plan.changes.is_empty() {
@@ -310,7 +316,7 @@ pub async fn run(options: Options<'_>, report: &mut Report) -> Result<i32> {
         }
         Mode::Provision { dry_run: false } => {
             if !planned.plan.conflicts.is_empty() {
-                report.status = "failed".to_string();
+                report.status = Status::Failed;
                 report.preflight = planned.server.map(|s| s.preflight);
                 return Err(Error::failure(format!(
                     "{} conflict(s) must be resolved first; nothing was changed",
@@ -332,14 +338,14 @@ pub async fn run(options: Options<'_>, report: &mut Report) -> Result<i32> {
                 ));
             }
             files::check_replaceable(&planned.plan.changes).inspect_err(|_| {
-                report.status = "failed".to_string();
+                report.status = Status::Failed;
             })?;
             let (applied, held_back) = match apply_plan(&mut planned, &options).await {
                 Ok(outcome) => outcome,
                 Err(e) => {
                     // The closing line on stdout says the run failed; what it had planned is not what it
                     // did, so the planned changes are not listed as if applied (stderr says what was done).
-                    report.status = "failed".to_string();
+                    report.status = Status::Failed;
                     report.changes.clear();
                     report.preflight = planned.server.map(|s| s.preflight);
                     report.elapsed_ms = started.elapsed().as_millis();
@@ -361,13 +367,12 @@ pub async fn run(options: Options<'_>, report: &mut Report) -> Result<i32> {
                 report.warnings.append(&mut server.warnings);
             }
             report.status = if !held_back.is_empty() {
-                "held_back"
+                Status::HeldBack
             } else if applied.is_empty() {
-                "unchanged"
+                Status::Unchanged
             } else {
-                "changed"
-            }
-            .to_string();
+                Status::Changed
+            };
             if held_back.is_empty() {
                 EXIT_OK
             } else {
@@ -466,6 +471,42 @@ fn database_summaries(
 
 type PlanError = (Error, Option<Preflight>);
 
+/// The spec and what is read for it once, at the edge, before anything is derived from it: its
+/// passwords (from the environment, files or the prompt), that its CA file is there, and each node's
+/// driver jar.
+struct Observed<'a> {
+    spec: &'a Spec,
+    secrets: secret::Secrets,
+    /// The admin connection to each of the spec's servers (with the admin's password).
+    admins: Vec<Endpoint>,
+    /// The Connector/J jar found in each node's `lib/`, in spec order.
+    drivers: Vec<desired::Driver>,
+}
+
+impl Observed<'_> {
+    fn read(spec: &Spec) -> Result<Observed<'_>> {
+        let secrets = secret::Secrets::read(spec)?;
+        if let (Some(ca), Some(at)) = (&spec.server.ssl.ca, &spec.server.ssl_ca_at) {
+            if !ca.is_file() {
+                return Err(Error::input(format!(
+                    "{at}: {} is not a file",
+                    ca.display()
+                )));
+            }
+        }
+        Ok(Observed {
+            spec,
+            admins: Endpoint::admins(&spec.server, &secrets.admin),
+            secrets,
+            drivers: spec
+                .nodes
+                .iter()
+                .map(|n| files::find_driver(&n.ei_home))
+                .collect(),
+        })
+    }
+}
+
 /// Two nodes on one EI_HOME (after resolving symlinks) would each rewrite the other's files: bad input,
 /// found before anything changes.
 fn distinct_homes(spec: &Spec) -> Result<()> {
@@ -491,15 +532,11 @@ fn distinct_homes(spec: &Spec) -> Result<()> {
 const READ_AGAIN: usize = 2;
 
 async fn plan_everything(
-    spec: &Spec,
+    observed: &Observed<'_>,
     options: &Options<'_>,
 ) -> std::result::Result<Planned, PlanError> {
     let (target, progress) = (options.target, &options.progress);
-    let drivers: Vec<desired::Driver> = spec
-        .nodes
-        .iter()
-        .map(|n| desired::find_driver(&n.ei_home))
-        .collect();
+    let (spec, drivers) = (observed.spec, &observed.drivers);
     let mut warnings = Vec::new();
     let with_files = !target.db_only;
     let with_server = !target.files_only;
@@ -514,7 +551,7 @@ async fn plan_everything(
         let mut dropped = 0;
         let (endpoint, mut conn, server_facts) = loop {
             let (endpoint, mut conn) = members::connect_first_usable(
-                &spec.server,
+                &observed.admins,
                 Duration::from_secs(target.wait),
                 progress,
             )
@@ -548,7 +585,13 @@ async fn plan_everything(
     }
     let local = desired::assign_local_registries(spec, &ownership.nodes).map_err(|e| (e, None))?;
 
-    let nodes = desired::nodes(spec, facts.as_ref(), &drivers, &local);
+    let nodes = desired::nodes(
+        spec,
+        &observed.secrets.account,
+        facts.as_ref(),
+        drivers,
+        &local,
+    );
     if target.files_only
         && spec.jdbc.allow_public_key_retrieval.is_none()
         && drivers.iter().any(|d| d.speaks_caching_sha2())
@@ -582,7 +625,7 @@ async fn plan_everything(
             // reconnected and the server read again from the start.
             let connected = (conn, endpoint, facts.clone());
             let mut attempt = plan_server(
-                spec,
+                observed,
                 connected,
                 &nodes,
                 &local,
@@ -599,7 +642,7 @@ async fn plan_everything(
                 dropped += 1;
                 progress.line(&format!("{}; reading the server again", e.message));
                 let (endpoint, conn) = members::connect_first_usable(
-                    &spec.server,
+                    &observed.admins,
                     Duration::from_secs(target.wait.max(30)),
                     progress,
                 )
@@ -607,7 +650,7 @@ async fn plan_everything(
                 .map_err(|e| (e, None))?;
                 let connected = (conn, endpoint, facts.clone());
                 attempt = plan_server(
-                    spec,
+                    observed,
                     connected,
                     &nodes,
                     &local,
@@ -650,7 +693,7 @@ async fn plan_everything(
             side.preflight
                 .checks
                 .iter()
-                .filter(|c| c.outcome == "warning")
+                .filter(|c| c.outcome == Outcome::Warning)
                 .map(|c| format!("{}: {}", c.name, c.detail)),
         );
     }
@@ -667,7 +710,7 @@ async fn plan_everything(
 }
 
 async fn plan_server(
-    spec: &Spec,
+    observed: &Observed<'_>,
     (mut conn, endpoint, facts): (MySqlConnection, Endpoint, ServerFacts),
     nodes: &[DesiredNode],
     local: &desired::LocalRegistries,
@@ -675,6 +718,7 @@ async fn plan_server(
     options: &Options<'_>,
     plan: &mut Plan,
 ) -> std::result::Result<ServerSide, PlanError> {
+    let spec = observed.spec;
     let reapply_changed_script = options.reapply_changed_script;
     let (path, because) = dbscripts::choose(&spec.dbscript, &facts).map_err(|e| (e, None))?;
     let script = Arc::new(dbscripts::load(&path, because).map_err(|e| (e, None))?);
@@ -682,7 +726,15 @@ async fn plan_server(
     let other_variant = dbscripts::other_variant(&path)
         .and_then(|other| dbscripts::load(&other, "the other variant".into()).ok())
         .map(Arc::new);
-    let desired = desired::server(spec, &facts, nodes, local, script.clone(), other_variant);
+    let desired = desired::server(
+        spec,
+        &observed.secrets.account,
+        &facts,
+        nodes,
+        local,
+        script.clone(),
+        other_variant,
+    );
     let session_sql_mode: String = sqlx::raw_sql("SELECT @@SESSION.sql_mode")
         .fetch_one(&mut conn)
         .await
@@ -690,25 +742,31 @@ async fn plan_server(
         .map_err(|e| (statement_error(&e, "reading the session sql_mode"), None))?;
     let dialect = Dialect::new(&facts, &session_sql_mode);
 
-    let (preflight, refusal) = preflight::run(spec, &mut conn, &endpoint, &facts, &desired)
-        .await
-        .map_err(|e| (e, None))?;
+    let (preflight, refusal) = preflight::run(
+        spec,
+        &observed.admins,
+        &mut conn,
+        &endpoint,
+        &facts,
+        &desired,
+    )
+    .await
+    .map_err(|e| (e, None))?;
     // What would make provisioning fail (an admin that may not create accounts, a charset whose keys are
     // too long) is no reason not to look: verify only reads, and the pre-flight block still says it.
     if let (Some(refusal), false) = (refusal, options.mode == Mode::Verify) {
         return Err((refusal, Some(preflight)));
     }
-    let members = members::others(&spec.server, &endpoint);
+    let members = members::others(&observed.admins, &endpoint);
     let nodes_way = Endpoint {
         host: spec.server.jdbc_host.clone(),
         port: spec.server.jdbc_port,
         tls: crate::core::spec::AdminTls {
             mode: if spec.jdbc.use_ssl {
-                "required"
+                crate::core::spec::SslMode::Required
             } else {
-                "disabled"
-            }
-            .to_string(),
+                crate::core::spec::SslMode::Disabled
+            },
             ca: None,
         },
         ..endpoint.clone()

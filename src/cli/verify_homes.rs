@@ -20,7 +20,7 @@ pub async fn run(
     report: &mut Report,
 ) -> Result<i32> {
     let started = Instant::now();
-    report.command = "verify".to_string();
+    report.command = crate::cli::report::CommandName::Verify;
     report.without_spec = Some(if args.server_url.is_some() {
         "the nodes' files are consistent, agree with each other, and their databases and logins work on the server"
     } else {
@@ -38,11 +38,10 @@ pub async fn run(
         findings.extend(check_referenced_databases(args, url, &states, progress, report).await?);
     }
     report.status = if findings.is_empty() {
-        "in_sync"
+        crate::cli::report::Status::InSync
     } else {
-        "drift"
-    }
-    .to_string();
+        crate::cli::report::Status::Drift
+    };
     let code = if findings.is_empty() {
         EXIT_OK
     } else {
@@ -69,9 +68,10 @@ async fn check_referenced_databases(
             .map_err(Error::input)?,
         (None, None) => secrecy::SecretString::from(String::new()),
     };
-    let server = crate::core::spec::Server::from_url(url, admin_password)?;
+    let server = crate::core::spec::Server::from_url(url)?;
+    let admins = crate::mysql::connect::Endpoint::admins(&server, &admin_password);
     let (endpoint, mut admin) =
-        members::connect_first_usable(&server, Duration::from_secs(args.wait), progress).await?;
+        members::connect_first_usable(&admins, Duration::from_secs(args.wait), progress).await?;
     let mut findings = Vec::new();
     let mut checked = std::collections::BTreeSet::new();
     for state in states {

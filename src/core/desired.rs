@@ -3,9 +3,12 @@
 //! The JDBC URLs, the registry `cacheId`, which local database each node gets, the driver class and the
 //! account's authentication plugin are computed by the pure functions in this module. Nothing downstream
 //! derives them again, so the nodes cannot disagree with each other or with the databases.
+//!
+//! Nothing here reads: the passwords, each node's driver jar and the scripts come in, observed by the
+//! caller (`secret::Secrets::read`, `node::files::find_driver`, `node::dbscripts::load`).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use secrecy::SecretString;
@@ -299,8 +302,8 @@ pub fn account_auth_plugin(
     nodes: &[DesiredNode],
 ) -> (Option<String>, Option<String>) {
     match choice {
-        AuthPluginChoice::Named(plugin) => (
-            Some(plugin.clone()),
+        AuthPluginChoice::MysqlNativePassword | AuthPluginChoice::CachingSha2Password => (
+            choice.plugin().map(str::to_string),
             Some("set by user.auth_plugin in the spec".into()),
         ),
         AuthPluginChoice::Auto => {
@@ -326,9 +329,11 @@ pub fn account_auth_plugin(
     }
 }
 
-/// The server half, given what the server is and which script to run.
+/// The server half, given the account's password, what the server is, which script to run and the other
+/// variant of the Carbon script beside it (when there is one).
 pub fn server(
     spec: &Spec,
+    password: &SecretString,
     facts: &ServerFacts,
     nodes: &[DesiredNode],
     local: &LocalRegistries,
@@ -355,7 +360,7 @@ pub fn server(
         account: DesiredAccount {
             name: spec.account.name.clone(),
             hosts: spec.account.hosts.clone(),
-            password: spec.account.password.clone(),
+            password: password.clone(),
             privileges: match spec.account.privileges {
                 PrivilegeSet::All => vec!["ALL PRIVILEGES".to_string()],
                 PrivilegeSet::Wso2 => WSO2_PRIVILEGES.iter().map(|p| p.to_string()).collect(),
@@ -476,9 +481,10 @@ fn wso2_pool() -> conf::Pool {
     }
 }
 
-/// Every node's files, given the driver found on each node (in spec order).
+/// Every node's files, given the account's password and the driver found on each node (in spec order).
 pub fn nodes(
     spec: &Spec,
+    password: &SecretString,
     facts: Option<&ServerFacts>,
     drivers: &[Driver],
     local: &LocalRegistries,
@@ -498,7 +504,7 @@ pub fn nodes(
             password: if vault {
                 SecretString::from(VAULT_PLACEHOLDER.to_string())
             } else {
-                spec.account.password.clone()
+                password.clone()
             },
             secret_alias: vault.then(|| vault_alias(name)),
             driver_class: driver.class().to_string(),
@@ -523,13 +529,13 @@ pub fn nodes(
         mounts: vec![
             conf::Mount {
                 path: "/_system/config".to_string(),
-                overwrite: layout.mount_overwrite.clone(),
+                overwrite: layout.mount_overwrite.as_str().to_string(),
                 instance_id: layout.instance_id.clone(),
                 target_path: layout.config_mount_target.clone(),
             },
             conf::Mount {
                 path: "/_system/governance".to_string(),
-                overwrite: layout.mount_overwrite.clone(),
+                overwrite: layout.mount_overwrite.as_str().to_string(),
                 instance_id: layout.instance_id.clone(),
                 target_path: layout.governance_mount_target.clone(),
             },
@@ -575,7 +581,7 @@ pub fn nodes(
                 vault_entries: if vault {
                     datasources
                         .iter()
-                        .map(|d| (vault_alias(&d.name), spec.account.password.clone()))
+                        .map(|d| (vault_alias(&d.name), password.clone()))
                         .collect()
                 } else {
                     Vec::new()
@@ -584,32 +590,6 @@ pub fn nodes(
             }
         })
         .collect()
-}
-
-/// Find the MySQL Connector/J jar in `<ei_home>/lib` (`mysql-connector-java-5.1.49.jar`,
-/// `mysql-connector-j-8.0.33.jar`, ...). The newest wins when there are several.
-pub fn find_driver(ei_home: &Path) -> Driver {
-    let mut best: Option<(u32, PathBuf)> = None;
-    if let Ok(entries) = std::fs::read_dir(ei_home.join("lib")) {
-        for entry in entries.flatten() {
-            let file_name = entry.file_name().to_string_lossy().to_string();
-            if let Some(major) = connector_j_major(&file_name) {
-                if best.as_ref().is_none_or(|(m, _)| major > *m) {
-                    best = Some((major, entry.path()));
-                }
-            }
-        }
-    }
-    match best {
-        Some((major, jar)) => Driver {
-            jar: Some(jar),
-            major: Some(major),
-        },
-        None => Driver {
-            jar: None,
-            major: None,
-        },
-    }
 }
 
 /// Major version from a Connector/J jar name, `None` for anything else.
@@ -625,8 +605,14 @@ pub fn connector_j_major(file_name: &str) -> Option<u32> {
 mod tests {
     use super::*;
     use crate::core::facts::Version;
+    use std::path::Path;
 
     /// The local registries of a cluster the ledger knows nothing of yet: spec order.
+    /// The account's password, as `secret::Secrets::read` would have read it.
+    fn password() -> SecretString {
+        SecretString::from("pw-for-desired-tests".to_string())
+    }
+
     fn fresh(spec: &Spec) -> LocalRegistries {
         assign_local_registries(spec, &BTreeMap::new()).unwrap()
     }
@@ -639,10 +625,9 @@ mod tests {
     }
 
     fn with_nodes(nodes: &str) -> Spec {
-        let password_file = crate::secret::test_password_file();
         Spec::parse(
             &format!(
-                "[server]\nurl = \"mysql://root@db:3306\"\n[user]\nname = \"regadmin\"\npassword_file = \"{password_file}\"\n\
+                "[server]\nurl = \"mysql://root@db:3306\"\n[user]\nname = \"regadmin\"\npassword_env = \"UNREAD\"\n\
                  [dbscripts]\nfile = \"x.sql\"\n{nodes}"
             ),
             Path::new("/t/c.toml"),
@@ -726,7 +711,6 @@ mod tests {
     }
 
     fn spec(extra: &str) -> Spec {
-        let password_file = crate::secret::test_password_file();
         let text = format!(
             r#"
 [server]
@@ -734,7 +718,7 @@ url = "mysql://root@db.internal:3306"
 jdbc_host = "carbondb.mysql-wso2.com"
 [user]
 name = "regadmin"
-password_file = "{password_file}"
+password_env = "UNREAD"
 [dbscripts]
 file = "x.sql"
 {extra}
@@ -774,6 +758,7 @@ ei_home = "/b"
         let spec = spec("");
         let nodes = nodes(
             &spec,
+            &password(),
             None,
             &[driver(Some(5)), driver(Some(5))],
             &fresh(&spec),
@@ -800,7 +785,13 @@ ei_home = "/b"
     #[test]
     fn h2_local_registries_drop_the_local_datasource_and_databases() {
         let spec = spec("[databases]\nlocal_registry = \"h2\"\n");
-        let nodes = nodes(&spec, None, &[driver(None), driver(None)], &fresh(&spec));
+        let nodes = nodes(
+            &spec,
+            &password(),
+            None,
+            &[driver(None), driver(None)],
+            &fresh(&spec),
+        );
         assert!(nodes
             .iter()
             .all(|n| n.local_registry.is_none() && n.datasources.len() == 2));
@@ -832,7 +823,6 @@ ei_home = "/b"
     fn multi_host_urls_and_tls_parameters() {
         let failover = spec("").server;
         assert_eq!(failover.jdbc_hosts.len(), 1);
-        let password_file = crate::secret::test_password_file();
         let lb = super::Spec::parse(
             &format!(
                 r#"
@@ -842,7 +832,7 @@ jdbc_hosts = ["db1:3306", "db2:3307"]
 jdbc_url_style = "loadbalance"
 [user]
 name = "regadmin"
-password_file = "{password_file}"
+password_env = "UNREAD"
 [dbscripts]
 file = "x.sql"
 [jdbc]
@@ -862,7 +852,7 @@ ei_home = "/a"
             params.url("REGISTRY_DB"),
             "jdbc:mysql:loadbalance://db1:3306,db2:3307/REGISTRY_DB?autoReconnect=true&useSSL=true&requireSSL=true&verifyServerCertificate=false"
         );
-        let nodes = nodes(&lb, None, &[driver(Some(8))], &fresh(&lb));
+        let nodes = nodes(&lb, &password(), None, &[driver(Some(8))], &fresh(&lb));
         assert_eq!(
             nodes[0].registry.remote_instance.cache_id,
             format!("regadmin@{}", params.url("REGISTRY_DB"))
@@ -893,6 +883,7 @@ ei_home = "/a"
         let spec = spec("");
         let old = nodes(
             &spec,
+            &password(),
             None,
             &[driver(Some(8)), driver(Some(5))],
             &fresh(&spec),
@@ -912,6 +903,7 @@ ei_home = "/a"
         assert_eq!(plugin, None);
         let new = nodes(
             &spec,
+            &password(),
             None,
             &[driver(Some(8)), driver(Some(9))],
             &fresh(&spec),

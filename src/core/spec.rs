@@ -1,18 +1,19 @@
 //! The cluster spec: a TOML file, parsed and validated into a [`Spec`].
 //!
-//! Validation is complete before anything touches a server or a file: unknown keys, bad identifiers,
-//! missing secrets and duplicate node names are all reported here, with the key and its line, as bad input.
+//! Validation is complete before anything touches a server or a file: unknown keys, unknown values,
+//! bad identifiers and duplicate node names are all reported here, with the key and its line, as bad
+//! input. Parsing reads nothing: the spec says *where* each password comes from ([`PasswordSource`]),
+//! and [`crate::secret::Secrets::read`] reads them once, at the edge, before anything uses them.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use schemars::JsonSchema;
-use secrecy::SecretString;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::core::spanned::Spanned;
 use crate::error::{Error, Result};
-use crate::secret::{self, SecretSource};
+use crate::secret::SecretSource;
 
 /// Longest identifier MySQL accepts for a database.
 const MAX_IDENTIFIER_LEN: usize = 64;
@@ -60,12 +61,12 @@ struct RawServer {
     urls: Option<Spanned<Vec<String>>>,
     password_env: Option<Spanned<String>>,
     password_file: Option<Spanned<String>>,
-    ssl_mode: Option<Spanned<String>>,
+    ssl_mode: Option<Spanned<SslMode>>,
     ssl_ca: Option<Spanned<String>>,
     jdbc_host: Option<Spanned<String>>,
     jdbc_port: Option<Spanned<u16>>,
     jdbc_hosts: Option<Spanned<Vec<String>>>,
-    jdbc_url_style: Option<Spanned<String>>,
+    jdbc_url_style: Option<Spanned<JdbcUrlStyle>>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -77,8 +78,8 @@ struct RawUser {
     hosts: Option<Spanned<Vec<String>>>,
     password_env: Option<Spanned<String>>,
     password_file: Option<Spanned<String>>,
-    auth_plugin: Option<Spanned<String>>,
-    privileges: Option<Spanned<String>>,
+    auth_plugin: Option<Spanned<AuthPluginChoice>>,
+    privileges: Option<Spanned<PrivilegeSet>>,
 }
 
 fn default_account_host() -> Spanned<String> {
@@ -92,7 +93,7 @@ struct RawDatabases {
     shared_registry: Spanned<String>,
     local_registry_prefix: Spanned<String>,
     charset: Spanned<String>,
-    local_registry: Spanned<String>,
+    local_registry: Spanned<LocalRegistryStore>,
     metadata: Spanned<String>,
 }
 
@@ -104,7 +105,7 @@ impl Default for RawDatabases {
             shared_registry: at("REGISTRY_DB"),
             local_registry_prefix: at("REGISTRY_LOCAL"),
             charset: at("auto"),
-            local_registry: at("mysql"),
+            local_registry: Spanned::new(0..0, LocalRegistryStore::Mysql),
             metadata: at("EIDB_META"),
         }
     }
@@ -147,7 +148,7 @@ struct RawRegistry {
     db_config: Option<Spanned<String>>,
     config_mount_target: Option<Spanned<String>>,
     governance_mount_target: Option<Spanned<String>>,
-    mount_overwrite: Option<Spanned<String>>,
+    mount_overwrite: Option<Spanned<MountOverwrite>>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -196,8 +197,12 @@ pub struct Server {
     /// Every database host eidb may provision through, in order of preference (`urls`; one for `url`).
     pub endpoints: Vec<(String, u16)>,
     pub admin_user: String,
-    pub admin_password: SecretString,
+    /// Where the admin's password comes from (read by `secret::Secrets::read`).
+    pub admin_password: PasswordSource,
     pub ssl: AdminTls,
+    /// `file:line: server.ssl_ca`, for the message when that file is missing (looked for at the edge,
+    /// not while parsing).
+    pub ssl_ca_at: Option<String>,
     /// Host and port the nodes put in their JDBC URLs (the first of `jdbc_hosts`).
     pub jdbc_host: String,
     pub jdbc_port: u16,
@@ -206,16 +211,47 @@ pub struct Server {
     pub jdbc_url_style: JdbcUrlStyle,
 }
 
+/// Where a password comes from, as the spec says; nothing is read while the spec is parsed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PasswordSource {
+    /// `password_env` or `password_file`; `at` is `file:line: key` of that key, for messages.
+    Named { source: SecretSource, at: String },
+    /// Neither key in `[server]`: the empty password (the admin account of a fresh server).
+    Empty,
+    /// Neither key in `[user]`: asked on the terminal without echo; `spec` names the spec file.
+    Prompt {
+        section: &'static str,
+        spec: PathBuf,
+    },
+}
+
 /// TLS of the admin connection, as sqlx offers it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AdminTls {
-    /// disabled | preferred | required | verify_ca | verify_identity
-    pub mode: String,
+    pub mode: SslMode,
     pub ca: Option<PathBuf>,
 }
 
+/// `server.ssl_mode`: TLS of eidb's own connections, sqlx's (and the mysql client's) modes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SslMode {
+    /// No TLS.
+    Disabled,
+    /// TLS when the server offers it (the default).
+    #[default]
+    Preferred,
+    /// TLS or no connection; the certificate is not checked.
+    Required,
+    /// TLS with a certificate signed by `ssl_ca`.
+    VerifyCa,
+    /// As verify_ca, and the certificate names the host connected to.
+    VerifyIdentity,
+}
+
 /// How the nodes' JDBC URLs name several database hosts (Connector/J forms).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
 pub enum JdbcUrlStyle {
     /// `jdbc:mysql://host:port/DB` (one address: a server, a load balancer or a VIP).
     Single,
@@ -230,25 +266,45 @@ pub struct Account {
     pub name: String,
     /// The account's host parts (`host`, or several with `hosts`): one account row per host, all alike.
     pub hosts: Vec<String>,
-    pub password: SecretString,
+    /// Where the account's password comes from (read by `secret::Secrets::read`).
+    pub password: PasswordSource,
     pub auth_plugin: AuthPluginChoice,
     pub privileges: PrivilegeSet,
 }
 
-/// What the account gets on each provisioned database.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What the account gets on each provisioned database (`user.privileges`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
 pub enum PrivilegeSet {
     /// `ALL PRIVILEGES` (what the WSO2 guide does).
+    #[default]
     All,
     /// The narrower set WSO2 needs (see `desired::WSO2_PRIVILEGES`).
     Wso2,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The account's authentication plugin (`user.auth_plugin`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
 pub enum AuthPluginChoice {
     /// Pick what suits the server and the nodes' JDBC driver.
+    #[default]
     Auto,
-    Named(String),
+    /// What Connector/J 5.1 can speak.
+    MysqlNativePassword,
+    /// MySQL 8's default; needs Connector/J 8 on every node.
+    CachingSha2Password,
+}
+
+impl AuthPluginChoice {
+    /// The plugin's name in SQL, `None` for `auto`.
+    pub fn plugin(self) -> Option<&'static str> {
+        match self {
+            AuthPluginChoice::Auto => None,
+            AuthPluginChoice::MysqlNativePassword => Some("mysql_native_password"),
+            AuthPluginChoice::CachingSha2Password => Some("caching_sha2_password"),
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -269,13 +325,15 @@ pub enum CharsetChoice {
     Named(String),
 }
 
-/// Where each node's local registry lives.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Where each node's local registry lives (`databases.local_registry`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 pub enum LocalRegistryStore {
     /// One `<prefix><i>` database per node on the MySQL server.
+    #[serde(rename = "mysql")]
     Mysql,
     /// The embedded H2 database each node ships with: no local databases are created and
     /// `WSO2_CARBON_DB` is left as it is.
+    #[serde(rename = "h2")]
     EmbeddedH2,
 }
 
@@ -308,7 +366,31 @@ pub struct RegistryLayout {
     pub db_config: String,
     pub config_mount_target: String,
     pub governance_mount_target: String,
-    pub mount_overwrite: String,
+    pub mount_overwrite: MountOverwrite,
+}
+
+/// The `overwrite` attribute of the `<mount>`s eidb writes (`registry.mount_overwrite`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum MountOverwrite {
+    /// Carbon replaces what is at the mount path (eidb's default).
+    #[default]
+    True,
+    /// Carbon mounts only where nothing is yet.
+    False,
+    /// Carbon mounts over what is there without deleting it.
+    Virtual,
+}
+
+impl MountOverwrite {
+    /// The attribute's value in registry.xml.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MountOverwrite::True => "true",
+            MountOverwrite::False => "false",
+            MountOverwrite::Virtual => "virtual",
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -379,11 +461,41 @@ impl Locator<'_> {
         Error::input(format!("{}: {problem}", self.at(key, value)))
     }
 
+    /// `section.key` of the `key = value` line at `offset` (`None` elsewhere, e.g. inside an array
+    /// spread over lines). Only the key: the value may be a secret typed in by mistake.
+    fn key_at(&self, offset: usize) -> Option<String> {
+        let offset = offset.min(self.text.len());
+        let line_start = self.text[..offset].rfind('\n').map_or(0, |i| i + 1);
+        let line = self.text[line_start..].lines().next().unwrap_or_default();
+        let (key, _) = line.split_once('=')?;
+        let key = key.trim();
+        let bare = |k: &str| {
+            !k.is_empty()
+                && k.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c))
+        };
+        if !bare(key) {
+            return None;
+        }
+        let section = self.text[..line_start].lines().rev().find_map(|l| {
+            let l = l.trim();
+            let name = l.strip_prefix("[[").and_then(|l| l.strip_suffix("]]"));
+            let name = name.or_else(|| l.strip_prefix('[').and_then(|l| l.strip_suffix(']')));
+            name.map(str::trim).filter(|n| bare(n))
+        });
+        Some(match section {
+            Some(section) => format!("{section}.{key}"),
+            None => key.to_string(),
+        })
+    }
+
     fn toml_error(&self, e: &toml::de::Error) -> Error {
         let line = e.span().map(|s| self.line_of(s.start));
-        let place = match line {
-            Some(line) => format!("{}:{line}", self.path.display()),
-            None => self.path.display().to_string(),
+        let key = e.span().and_then(|s| self.key_at(s.start));
+        let place = match (line, key) {
+            (Some(line), Some(key)) => format!("{}:{line}: {key}", self.path.display()),
+            (Some(line), None) => format!("{}:{line}", self.path.display()),
+            (None, _) => self.path.display().to_string(),
         };
         // The toml message repeats the offending line; that may hold a secret typed in by mistake, so keep
         // only its first line (the description) - the file and line are enough to find it.
@@ -525,7 +637,7 @@ fn validate_server(raw: &RawServer, at: &Locator<'_>, base: &Path) -> Result<Ser
         endpoints.push((host, port));
     }
     let (host, port) = endpoints[0].clone();
-    let admin_password = load_secret(
+    let admin_password = password_source(
         "server",
         raw.password_env.as_ref(),
         raw.password_file.as_ref(),
@@ -533,36 +645,9 @@ fn validate_server(raw: &RawServer, at: &Locator<'_>, base: &Path) -> Result<Ser
         base,
         SecretRequirement::Optional,
     )?;
-    let ssl_mode = match &raw.ssl_mode {
-        None => "preferred".to_string(),
-        Some(m)
-            if matches!(
-                m.get_ref().as_str(),
-                "disabled" | "preferred" | "required" | "verify_ca" | "verify_identity"
-            ) =>
-        {
-            m.get_ref().clone()
-        }
-        Some(m) => {
-            return Err(at
-                .invalid(
-                    "server.ssl_mode",
-                    m,
-                    format!("`{}` is not a TLS mode", m.get_ref()),
-                )
-                .with_hint("use disabled, preferred, required, verify_ca or verify_identity"))
-        }
-    };
+    let ssl_mode = value_or_default(&raw.ssl_mode);
     let ca = raw.ssl_ca.as_ref().map(|c| resolve(base, c.get_ref()));
-    if let (Some(path), Some(spanned)) = (&ca, &raw.ssl_ca) {
-        if !path.is_file() {
-            return Err(at.invalid(
-                "server.ssl_ca",
-                spanned,
-                format!("{} is not a file", path.display()),
-            ));
-        }
-    }
+    let ssl_ca_at = raw.ssl_ca.as_ref().map(|c| at.at("server.ssl_ca", c));
     let jdbc_hosts = match (&raw.jdbc_hosts, &raw.jdbc_host) {
         (Some(list), None) => {
             let mut hosts = Vec::new();
@@ -610,30 +695,10 @@ fn validate_server(raw: &RawServer, at: &Locator<'_>, base: &Path) -> Result<Ser
             )]
         }
     };
-    let jdbc_url_style = match raw
-        .jdbc_url_style
-        .as_ref()
-        .map(|s| (s, s.get_ref().as_str()))
-    {
-        None => {
-            if jdbc_hosts.len() > 1 {
-                JdbcUrlStyle::Failover
-            } else {
-                JdbcUrlStyle::Single
-            }
-        }
-        Some((_, "single")) => JdbcUrlStyle::Single,
-        Some((_, "failover")) => JdbcUrlStyle::Failover,
-        Some((_, "loadbalance")) => JdbcUrlStyle::Loadbalance,
-        Some((s, other)) => {
-            return Err(at
-                .invalid(
-                    "server.jdbc_url_style",
-                    s,
-                    format!("`{other}` is not known"),
-                )
-                .with_hint("use single, failover or loadbalance"))
-        }
+    let jdbc_url_style = match &raw.jdbc_url_style {
+        Some(style) => *style.get_ref(),
+        None if jdbc_hosts.len() > 1 => JdbcUrlStyle::Failover,
+        None => JdbcUrlStyle::Single,
     };
     if jdbc_url_style == JdbcUrlStyle::Single && jdbc_hosts.len() > 1 {
         return Err(Error::input(format!(
@@ -650,6 +715,7 @@ fn validate_server(raw: &RawServer, at: &Locator<'_>, base: &Path) -> Result<Ser
         admin_user: admin_user.unwrap_or_else(|| "root".to_string()),
         admin_password,
         ssl: AdminTls { mode: ssl_mode, ca },
+        ssl_ca_at,
         jdbc_host,
         jdbc_port,
         jdbc_hosts,
@@ -658,8 +724,9 @@ fn validate_server(raw: &RawServer, at: &Locator<'_>, base: &Path) -> Result<Ser
 }
 
 impl Server {
-    /// A server given on the command line (`verify --server-url`), not in a spec.
-    pub fn from_url(url: &str, admin_password: SecretString) -> Result<Server> {
+    /// A server given on the command line (`verify --server-url`), not in a spec. The admin's password
+    /// is the command line's too (`--admin-password-env` / `--admin-password-file`): its caller reads it.
+    pub fn from_url(url: &str) -> Result<Server> {
         let at = Locator {
             text: "",
             path: Path::new("--server-url"),
@@ -670,11 +737,12 @@ impl Server {
             port,
             endpoints: vec![(host.clone(), port)],
             admin_user,
-            admin_password,
+            admin_password: PasswordSource::Empty,
             ssl: AdminTls {
-                mode: "preferred".to_string(),
+                mode: SslMode::Preferred,
                 ca: None,
             },
+            ssl_ca_at: None,
             jdbc_host: host.clone(),
             jdbc_port: port,
             jdbc_hosts: vec![(host, port)],
@@ -752,16 +820,8 @@ fn validate_account(raw: &RawUser, at: &Locator<'_>, base: &Path) -> Result<Acco
             vec![raw.host.get_ref().clone()]
         }
     };
-    let privileges = match raw.privileges.as_ref().map(|p| (p, p.get_ref().as_str())) {
-        None | Some((_, "all")) => PrivilegeSet::All,
-        Some((_, "wso2")) => PrivilegeSet::Wso2,
-        Some((p, other)) => {
-            return Err(at
-                .invalid("user.privileges", p, format!("`{other}` is not known"))
-                .with_hint("use \"all\" or \"wso2\""))
-        }
-    };
-    let password = load_secret(
+    let privileges = value_or_default(&raw.privileges);
+    let password = password_source(
         "user",
         raw.password_env.as_ref(),
         raw.password_file.as_ref(),
@@ -769,27 +829,7 @@ fn validate_account(raw: &RawUser, at: &Locator<'_>, base: &Path) -> Result<Acco
         base,
         SecretRequirement::Required,
     )?;
-    let auth_plugin = match &raw.auth_plugin {
-        None => AuthPluginChoice::Auto,
-        Some(p) if p.get_ref() == "auto" => AuthPluginChoice::Auto,
-        Some(p)
-            if matches!(
-                p.get_ref().as_str(),
-                "mysql_native_password" | "caching_sha2_password"
-            ) =>
-        {
-            AuthPluginChoice::Named(p.get_ref().clone())
-        }
-        Some(p) => {
-            return Err(at
-                .invalid(
-                    "user.auth_plugin",
-                    p,
-                    format!("`{}` is not supported", p.get_ref()),
-                )
-                .with_hint("use \"auto\", \"mysql_native_password\" or \"caching_sha2_password\""))
-        }
-    };
+    let auth_plugin = value_or_default(&raw.auth_plugin);
     Ok(Account {
         name: name.clone(),
         hosts,
@@ -804,15 +844,7 @@ fn validate_databases(
     node_count: usize,
     at: &Locator<'_>,
 ) -> Result<Databases> {
-    let local_registry = match raw.local_registry.get_ref().as_str() {
-        "mysql" => LocalRegistryStore::Mysql,
-        "h2" => LocalRegistryStore::EmbeddedH2,
-        other => {
-            return Err(at
-                .invalid("databases.local_registry", &raw.local_registry, format!("`{other}` is not known"))
-                .with_hint("use \"mysql\" (one REGISTRY_LOCAL<i> database per node) or \"h2\" (keep the embedded H2)"))
-        }
-    };
+    let local_registry = *raw.local_registry.get_ref();
     for (key, value) in [
         ("databases.user_store", &raw.user_store),
         ("databases.shared_registry", &raw.shared_registry),
@@ -893,16 +925,6 @@ fn validate_registry(raw: &RawRegistry, at: &Locator<'_>) -> Result<RegistryLayo
             _ => Ok(p),
         }
     };
-    let mount_overwrite = text(&raw.mount_overwrite, "registry.mount_overwrite", "true")?;
-    if let Some(v) = &raw.mount_overwrite {
-        if !matches!(mount_overwrite.as_str(), "true" | "false" | "virtual") {
-            return Err(at.invalid(
-                "registry.mount_overwrite",
-                v,
-                "must be \"true\", \"false\" or \"virtual\"",
-            ));
-        }
-    }
     Ok(RegistryLayout {
         remote_instance_url: raw
             .remote_instance_url
@@ -920,7 +942,7 @@ fn validate_registry(raw: &RawRegistry, at: &Locator<'_>) -> Result<RegistryLayo
             "registry.governance_mount_target",
             "/_system/governance",
         )?,
-        mount_overwrite,
+        mount_overwrite: value_or_default(&raw.mount_overwrite),
     })
 }
 
@@ -985,15 +1007,15 @@ enum SecretRequirement {
     Required,
 }
 
-fn load_secret(
-    section: &str,
+fn password_source(
+    section: &'static str,
     env: Option<&Spanned<String>>,
     file: Option<&Spanned<String>>,
     at: &Locator<'_>,
     base: &Path,
     requirement: SecretRequirement,
-) -> Result<SecretString> {
-    let (key, spanned, source) = match (env, file) {
+) -> Result<PasswordSource> {
+    Ok(match (env, file) {
         (Some(e), Some(_)) => {
             return Err(at.invalid(
                 &format!("{section}.password_env"),
@@ -1001,28 +1023,28 @@ fn load_secret(
                 "set either password_env or password_file, not both",
             ))
         }
-        (Some(e), None) => (format!("{section}.password_env"), e, SecretSource::Env(e.get_ref().clone())),
-        (None, Some(f)) => (
-            format!("{section}.password_file"),
-            f,
-            SecretSource::File(resolve(base, f.get_ref())),
-        ),
-        (None, None) => {
-            return match requirement {
-                SecretRequirement::Optional => Ok(SecretString::from(String::new())),
-                SecretRequirement::Required => secret::prompt(&format!("password for [{section}]")).map_err(|e| {
-                    Error::input(format!(
-                        "{}: [{section}] has no password_env or password_file ({e})",
-                        at.path.display()
-                    ))
-                    .with_hint(format!(
-                        "add `password_env = \"VAR\"` (and export VAR) or `password_file = \"path\"` under [{section}]"
-                    ))
-                }),
-            }
-        }
-    };
-    secret::load(&source).map_err(|problem| at.invalid(&key, spanned, problem))
+        (Some(e), None) => PasswordSource::Named {
+            source: SecretSource::Env(e.get_ref().clone()),
+            at: at.at(&format!("{section}.password_env"), e),
+        },
+        (None, Some(f)) => PasswordSource::Named {
+            source: SecretSource::File(resolve(base, f.get_ref())),
+            at: at.at(&format!("{section}.password_file"), f),
+        },
+        (None, None) => match requirement {
+            SecretRequirement::Optional => PasswordSource::Empty,
+            SecretRequirement::Required => PasswordSource::Prompt {
+                section,
+                spec: at.path.to_path_buf(),
+            },
+        },
+    })
+}
+
+/// A key with a fixed set of values: serde refused any other while parsing (naming the line and the
+/// values allowed); absent, the default.
+fn value_or_default<T: Copy + Default>(value: &Option<Spanned<T>>) -> T {
+    value.as_ref().map(|v| *v.get_ref()).unwrap_or_default()
 }
 
 /// Resolve `path` against the spec's folder, so a spec can be run from anywhere.
@@ -1148,8 +1170,9 @@ pub fn json_schema(generator: schemars::SchemaGenerator) -> schemars::Schema {
 mod tests {
     use super::*;
 
+    /// A spec whose account password is in a file that does not exist: parsing never reads it.
     fn spec_text(extra: &str) -> String {
-        let password_file = crate::secret::test_password_file();
+        let password_file = "/nonexistent/eidb-spec-test/pw";
         format!(
             r#"
 [server]
@@ -1258,21 +1281,120 @@ ei_home = "n2"
     }
 
     #[test]
-    fn missing_env_secret_names_the_variable() {
+    fn parsing_reads_no_secret_it_says_where_each_comes_from() {
         let text = spec_text("").replace(
-            &format!(
-                "password_file = \"{}\"",
-                crate::secret::test_password_file()
-            ),
-            "password_env = \"EIDB_SPEC_TEST_UNSET_VAR\"",
+            "[server]\n",
+            "[server]\npassword_env = \"EIDB_SPEC_TEST_UNSET_VAR\"\n",
         );
-        let err = parse(&text).unwrap_err();
+        let spec = parse(&text).unwrap();
+        assert_eq!(
+            spec.server.admin_password,
+            PasswordSource::Named {
+                source: SecretSource::Env("EIDB_SPEC_TEST_UNSET_VAR".into()),
+                at: "/etc/eidb/cluster.toml:3: server.password_env".into(),
+            }
+        );
+        assert_eq!(
+            spec.account.password,
+            PasswordSource::Named {
+                source: SecretSource::File("/nonexistent/eidb-spec-test/pw".into()),
+                at: "/etc/eidb/cluster.toml:8: user.password_file".into(),
+            }
+        );
+        // Neither key: the admin's password is empty, the account's is asked for (later, not here).
+        let none = spec_text("")
+            .replace("password_env = \"EIDB_SPEC_TEST_UNSET_VAR\"\n", "")
+            .replace("password_file = \"/nonexistent/eidb-spec-test/pw\"\n", "");
+        let spec = parse(&none).unwrap();
+        assert_eq!(spec.server.admin_password, PasswordSource::Empty);
+        assert_eq!(
+            spec.account.password,
+            PasswordSource::Prompt {
+                section: "user",
+                spec: "/etc/eidb/cluster.toml".into(),
+            }
+        );
+        let both = spec_text("").replace("[user]\n", "[user]\npassword_env = \"X\"\n");
+        let e = parse(&both).unwrap_err();
         assert!(
-            err.message.contains("EIDB_SPEC_TEST_UNSET_VAR"),
+            e.message.contains("user.password_env: set either"),
             "{}",
-            err.message
+            e.message
         );
-        assert!(err.message.contains("user.password_env"), "{}", err.message);
+    }
+
+    /// A key with a fixed set of values refuses any other while parsing: file, line, key and the values
+    /// allowed; never a silent default.
+    #[test]
+    fn unknown_values_are_refused_naming_line_key_and_the_values_allowed() {
+        for (section, key, allowed) in [
+            (
+                "server",
+                "ssl_mode",
+                "`disabled`, `preferred`, `required`, `verify_ca`, `verify_identity`",
+            ),
+            (
+                "server",
+                "jdbc_url_style",
+                "`single`, `failover`, `loadbalance`",
+            ),
+            (
+                "user",
+                "auth_plugin",
+                "`auto`, `mysql_native_password`, `caching_sha2_password`",
+            ),
+            ("user", "privileges", "`all` or `wso2`"),
+            ("databases", "local_registry", "`mysql` or `h2`"),
+            ("registry", "mount_overwrite", "`true`, `false`, `virtual`"),
+        ] {
+            let key_line = format!("{key} = \"Verify-CA\"\n");
+            let text = if spec_text("").contains(&format!("[{section}]\n")) {
+                spec_text("").replace(
+                    &format!("[{section}]\n"),
+                    &format!("[{section}]\n{key_line}"),
+                )
+            } else {
+                spec_text(&format!("[{section}]\n{key_line}"))
+            };
+            let line = text[..text.find(&key_line).unwrap()].matches('\n').count() + 1;
+            let e = parse(&text).unwrap_err();
+            assert_eq!(e.exit_code(), crate::error::EXIT_BAD_INPUT, "{key}");
+            assert!(
+                e.message
+                    .starts_with(&format!("/etc/eidb/cluster.toml:{line}: {section}.{key}: ")),
+                "{key}: {}",
+                e.message
+            );
+            assert!(e.message.contains("`Verify-CA`"), "{key}: {}", e.message);
+            assert!(e.message.contains(allowed), "{key}: {}", e.message);
+        }
+    }
+
+    #[test]
+    fn fixed_values_parse_into_their_enums() {
+        let spec = parse(&spec_text(
+            "[registry]\nmount_overwrite = \"virtual\"\n[databases]\nlocal_registry = \"h2\"\n",
+        ))
+        .unwrap();
+        assert_eq!(spec.registry.mount_overwrite, MountOverwrite::Virtual);
+        assert_eq!(
+            spec.databases.local_registry,
+            LocalRegistryStore::EmbeddedH2
+        );
+        assert_eq!(spec.server.ssl.mode, SslMode::Preferred);
+        assert_eq!(spec.account.auth_plugin, AuthPluginChoice::Auto);
+        let text = spec_text("").replace(
+            "[user]\n",
+            "[user]\nauth_plugin = \"caching_sha2_password\"\nprivileges = \"wso2\"\n",
+        );
+        let text = text.replace("[server]\n", "[server]\nssl_mode = \"verify_identity\"\n");
+        let spec = parse(&text).unwrap();
+        assert_eq!(spec.server.ssl.mode, SslMode::VerifyIdentity);
+        assert_eq!(
+            spec.account.auth_plugin.plugin(),
+            Some("caching_sha2_password")
+        );
+        assert_eq!(spec.account.privileges, PrivilegeSet::Wso2);
     }
 
     #[test]

@@ -8,7 +8,7 @@ use sqlx::mysql::{MySqlConnectOptions, MySqlConnection, MySqlSslMode};
 use sqlx::{ConnectOptions, Connection, Executor};
 use tracing::{info, warn};
 
-use crate::core::spec::{AdminTls, Server};
+use crate::core::spec::{AdminTls, Server, SslMode};
 use crate::error::{Error, Result};
 
 /// Where and as whom to connect. Holds the password in a `SecretString`; `Debug` never shows it.
@@ -28,15 +28,20 @@ impl std::fmt::Debug for Endpoint {
 }
 
 impl Endpoint {
-    /// The admin connection to one of the spec's servers.
-    pub fn admin(server: &Server, host: &str, port: u16) -> Endpoint {
-        Endpoint {
-            host: host.to_string(),
-            port,
-            user: server.admin_user.clone(),
-            password: server.admin_password.clone(),
-            tls: server.ssl.clone(),
-        }
+    /// The admin connection to each of the spec's servers, in the spec's order, with the admin's
+    /// password (read by `secret::Secrets::read`).
+    pub fn admins(server: &Server, password: &SecretString) -> Vec<Endpoint> {
+        server
+            .endpoints
+            .iter()
+            .map(|(host, port)| Endpoint {
+                host: host.clone(),
+                port: *port,
+                user: server.admin_user.clone(),
+                password: password.clone(),
+                tls: server.ssl.clone(),
+            })
+            .collect()
     }
 
     /// The same server and TLS settings, as another account.
@@ -63,7 +68,7 @@ impl Endpoint {
             .pipes_as_concat(false)
             .log_statements(log::LevelFilter::Off)
             .log_slow_statements(log::LevelFilter::Off, Duration::from_secs(3600))
-            .ssl_mode(ssl_mode(&self.tls.mode));
+            .ssl_mode(ssl_mode(self.tls.mode));
         if let Some(ca) = &self.tls.ca {
             options = options.ssl_ca(ca);
         }
@@ -170,13 +175,14 @@ pub static SESSION_SQL_MODE: std::sync::LazyLock<String> = std::sync::LazyLock::
     format!("SET SESSION sql_mode = TRIM(BOTH ',' FROM {expression})")
 });
 
-fn ssl_mode(mode: &str) -> MySqlSslMode {
+/// The spec's TLS mode as sqlx names it: one for one, no fallback.
+fn ssl_mode(mode: SslMode) -> MySqlSslMode {
     match mode {
-        "disabled" => MySqlSslMode::Disabled,
-        "required" => MySqlSslMode::Required,
-        "verify_ca" => MySqlSslMode::VerifyCa,
-        "verify_identity" => MySqlSslMode::VerifyIdentity,
-        _ => MySqlSslMode::Preferred,
+        SslMode::Disabled => MySqlSslMode::Disabled,
+        SslMode::Preferred => MySqlSslMode::Preferred,
+        SslMode::Required => MySqlSslMode::Required,
+        SslMode::VerifyCa => MySqlSslMode::VerifyCa,
+        SslMode::VerifyIdentity => MySqlSslMode::VerifyIdentity,
     }
 }
 
@@ -223,7 +229,7 @@ fn connect_error(e: sqlx::Error, endpoint: &Endpoint, database: Option<&str>) ->
     match (&e, mysql_code(&e)) {
         (sqlx::Error::Io(_), _) => Error::failure(format!("cannot reach the server at {target}: {detail}"))
             .with_hint("check server.url (host and port) and that the server is running; use --wait SECONDS while it starts"),
-        (_, Some(1045)) if endpoint.tls.mode == "disabled" => Error::failure(format!("access denied for {target}: {detail}"))
+        (_, Some(1045)) if endpoint.tls.mode == SslMode::Disabled => Error::failure(format!("access denied for {target}: {detail}"))
             .with_hint("check the password source (password_env / password_file) for this account; a server that requires \
                         secure transport also refuses this way: set server.ssl_mode to preferred or stronger"),
         (_, Some(1045)) => Error::failure(format!("access denied for {target}: {detail}"))

@@ -10,7 +10,6 @@ use sqlx::{MySqlConnection, Row};
 
 use super::connect::Endpoint;
 use super::inspect::{self, Actual};
-use crate::core::spec::Server;
 use crate::core::sql::quote::Backslashes;
 use crate::error::{Error, Result};
 use crate::progress::Progress;
@@ -69,28 +68,24 @@ pub async fn galera_state(conn: &mut MySqlConnection) -> Result<GaleraState> {
     })
 }
 
-/// The spec's servers other than the one in use.
-pub fn others(server: &Server, used: &Endpoint) -> Vec<Endpoint> {
-    server
-        .endpoints
+/// The spec's servers (`admins`: [`Endpoint::admins`]) other than the one in use.
+pub fn others(admins: &[Endpoint], used: &Endpoint) -> Vec<Endpoint> {
+    admins
         .iter()
-        .filter(|(host, port)| !(host == &used.host && *port == used.port))
-        .map(|(host, port)| Endpoint::admin(server, host, *port))
+        .filter(|e| !(e.host == used.host && e.port == used.port))
+        .cloned()
         .collect()
 }
 
-/// Connect to the first usable server of the spec, retrying all of them until `wait` has passed.
+/// Connect to the first usable server of the spec (`admins`: [`Endpoint::admins`]), retrying all of
+/// them until `wait` has passed.
 pub async fn connect_first_usable(
-    server: &Server,
+    admins: &[Endpoint],
     wait: Duration,
     progress: &Progress,
 ) -> Result<(Endpoint, MySqlConnection)> {
-    let endpoints: Vec<Endpoint> = server
-        .endpoints
-        .iter()
-        .map(|(host, port)| Endpoint::admin(server, host, *port))
-        .collect();
-    if let [only] = endpoints.as_slice() {
+    let endpoints = admins;
+    if let [only] = endpoints {
         let mut conn = only.connect_waiting(None, wait).await?;
         let state = galera_state(&mut conn).await?;
         if !state.is_usable() {
@@ -107,7 +102,7 @@ pub async fn connect_first_usable(
     let deadline = Instant::now() + wait;
     let mut last_error = None;
     loop {
-        for endpoint in &endpoints {
+        for endpoint in endpoints {
             match endpoint.connect(None).await {
                 Ok(mut conn) => {
                     let state = galera_state(&mut conn).await?;
@@ -143,13 +138,13 @@ pub async fn connect_first_usable(
     }
 }
 
-/// Every server of the spec and what it says about itself (for the pre-flight report).
+/// Every server of the spec (`admins`: [`Endpoint::admins`]) and what it says about itself (for the
+/// pre-flight report).
 pub async fn member_states(
-    server: &Server,
+    admins: &[Endpoint],
 ) -> Vec<(String, std::result::Result<GaleraState, String>)> {
     let mut states = Vec::new();
-    for (host, port) in &server.endpoints {
-        let endpoint = Endpoint::admin(server, host, *port);
+    for endpoint in admins {
         let state = match endpoint.connect(None).await {
             Ok(mut conn) => galera_state(&mut conn).await.map_err(|e| e.message),
             Err(e) => Err(e.message),

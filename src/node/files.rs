@@ -1056,6 +1056,27 @@ fn backup_path(path: &Path) -> PathBuf {
     path.with_file_name(name)
 }
 
+/// Find the MySQL Connector/J jar in `<ei_home>/lib` (`mysql-connector-java-5.1.49.jar`,
+/// `mysql-connector-j-8.0.33.jar`, ...). The newest wins when there are several. Read once per node, by
+/// the code that reads the node; the desired state is derived from what it found.
+pub fn find_driver(ei_home: &Path) -> crate::core::desired::Driver {
+    let mut best: Option<(u32, PathBuf)> = None;
+    if let Ok(entries) = fs::read_dir(ei_home.join("lib")) {
+        for entry in entries.flatten() {
+            let file_name = entry.file_name().to_string_lossy().to_string();
+            if let Some(major) = crate::core::desired::connector_j_major(&file_name) {
+                if best.as_ref().is_none_or(|(m, _)| major > *m) {
+                    best = Some((major, entry.path()));
+                }
+            }
+        }
+    }
+    crate::core::desired::Driver {
+        major: best.as_ref().map(|(major, _)| *major),
+        jar: best.map(|(_, jar)| jar),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

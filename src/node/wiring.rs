@@ -47,7 +47,7 @@ impl NodeState {
             name,
             ei_home,
             &texts,
-            desired::find_driver(ei_home),
+            crate::node::files::find_driver(ei_home),
             crate::node::files::secret_files(ei_home),
         )
     }
