@@ -824,8 +824,7 @@ ei_home = "/b"
         let failover = spec("").server;
         assert_eq!(failover.jdbc_hosts.len(), 1);
         let lb = super::Spec::parse(
-            &format!(
-                r#"
+            r#"
 [server]
 urls = ["mysql://root@db1:3306", "mysql://root@db2:3306"]
 jdbc_hosts = ["db1:3306", "db2:3307"]
@@ -842,8 +841,7 @@ verify_server_certificate = false
 [[nodes]]
 name = "a"
 ei_home = "/a"
-"#
-            ),
+"#,
             Path::new("/t/c.toml"),
         )
         .unwrap();
