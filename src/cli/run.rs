@@ -26,6 +26,7 @@ use crate::mysql::facts;
 use crate::mysql::inspect;
 use crate::mysql::ledger::{self, Ledger, SharedLedger};
 use crate::mysql::members;
+use crate::mysql::retry::{self, Retry};
 use crate::node::dbscripts;
 use crate::node::files;
 use crate::preflight;
@@ -528,9 +529,6 @@ fn distinct_homes(spec: &Spec) -> Result<()> {
     Ok(())
 }
 
-/// How many times the server is read again after the connection dropped while reading it.
-const READ_AGAIN: usize = 2;
-
 async fn plan_everything(
     observed: &Observed<'_>,
     options: &Options<'_>,
@@ -548,7 +546,7 @@ async fn plan_everything(
     let mut facts = None;
     let mut ownership = ledger::Ownership::default();
     if with_server {
-        let mut dropped = 0;
+        let mut read_again = Retry::READ_AGAIN.start();
         let (endpoint, mut conn, server_facts) = loop {
             let (endpoint, mut conn) = members::connect_first_usable(
                 &observed.admins,
@@ -559,8 +557,8 @@ async fn plan_everything(
             .map_err(|e| (e, None))?;
             match facts::read(&mut conn, target.server_os.as_deref()).await {
                 Ok(server_facts) => break (endpoint, conn, server_facts),
-                Err(e) if e.connection_lost && dropped < READ_AGAIN => {
-                    dropped += 1;
+                Err(e) if e.connection_lost && read_again.may_retry() => {
+                    read_again.pause().await;
                     progress.line(&format!("{}; reading the server again", e.message));
                 }
                 Err(e) => return Err((e, None)),
@@ -634,12 +632,12 @@ async fn plan_everything(
                 &mut plan,
             )
             .await;
-            let mut dropped = 0;
+            let mut read_again = Retry::READ_AGAIN.start();
             while let Err((e, _)) = &attempt {
-                if !e.connection_lost || dropped == READ_AGAIN {
+                if !e.connection_lost || !read_again.may_retry() {
                     break;
                 }
-                dropped += 1;
+                read_again.pause().await;
                 progress.line(&format!("{}; reading the server again", e.message));
                 let (endpoint, conn) = members::connect_first_usable(
                     &observed.admins,
@@ -874,13 +872,7 @@ async fn check_login(
                     .try_get(0)?;
                 Ok::<String, sqlx::Error>(row)
             };
-            match tokio::time::timeout(Duration::from_secs(5), attempt).await {
-                Ok(outcome) => outcome,
-                Err(_) => Err(sqlx::Error::Io(std::io::Error::new(
-                    std::io::ErrorKind::TimedOut,
-                    "no answer within 5 s",
-                ))),
-            }
+            retry::within(members::CONNECT_LIMIT, attempt).await
         }
     };
     let through = |current_user: &str| {

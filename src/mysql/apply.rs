@@ -13,6 +13,7 @@ use super::connect::{connection_and_server, is_transient, mysql_code, statement_
 use super::inspect;
 use super::ledger::SharedLedger;
 use super::members;
+use super::retry::{self, Retry};
 use crate::core::dbscript::Dbscript;
 use crate::core::desired::DesiredServer;
 use crate::core::facts::{Flavour, ServerFacts};
@@ -255,12 +256,12 @@ async fn run_change(
 ) -> Result<()> {
     interrupt::check(&format!("before: {}", change.summary()))?;
     for statement in sql(change, desired, dialect, Secrets::Real) {
-        let mut attempts = 0;
+        let mut lost = Retry::CONNECTION_LOST.start();
         loop {
             match conn.execute(sqlx::raw_sql(&statement)).await {
                 Ok(_) => break,
-                Err(e) if is_transient(&e) && attempts < 3 => {
-                    attempts += 1;
+                Err(e) if is_transient(&e) && lost.may_retry() => {
+                    lost.pause().await;
                     tracing::warn!(
                         "{}: connection lost ({}); reconnecting",
                         change.summary(),
@@ -271,7 +272,7 @@ async fn run_change(
                         .1;
                 }
                 Err(e)
-                    if attempts > 0
+                    if lost.retries() > 0
                         && matches!(change, Change::Revoke { .. })
                         && matches!(mysql_code(&e), Some(1141 | 1147)) =>
                 {
@@ -442,7 +443,8 @@ async fn run_script(
         };
         interrupt::check(&format!("before {}", place())).map_err(|e| (index, e))?;
         let counted = ledger_db.filter(|_| statement.object == SchemaObject::Other);
-        let mut attempts = 0;
+        let mut lost = Retry::CONNECTION_LOST.start();
+        let mut rolled_back = Retry::ROLLED_BACK.start();
         let mut resent = false;
         loop {
             let sent = match counted {
@@ -455,12 +457,13 @@ async fn run_script(
                 Ok(()) => break,
                 // A counted statement's transaction was rolled back by a deadlock (on Galera also by a
                 // replicated DDL or a conflicting write elsewhere): nothing of it took effect, send it again.
-                Err(e) if counted.is_some() && mysql_code(&e) == Some(1213) && attempts < 5 => {
-                    attempts += 1;
-                    tokio::time::sleep(Duration::from_millis(100)).await;
+                Err(e)
+                    if counted.is_some() && retry::rolled_back(&e) && rolled_back.may_retry() =>
+                {
+                    rolled_back.pause().await
                 }
-                Err(e) if is_transient(&e) && attempts < 3 => {
-                    attempts += 1;
+                Err(e) if is_transient(&e) && lost.may_retry() => {
+                    lost.pause().await;
                     tracing::warn!(
                         "{}: connection lost ({}); reconnecting",
                         place(),
@@ -598,7 +601,8 @@ async fn settle_dropped(
         Ok((_, here)) if here == server => {}
         _ => return,
     }
-    let started = Instant::now();
+    // Not a retry: the process list is looked at every 50 ms, for up to 2 minutes.
+    let mut poll = Retry::every(Duration::from_millis(50)).within(Duration::from_secs(120));
     let mut killed = false;
     let mut told = false;
     loop {
@@ -622,16 +626,16 @@ async fn settle_dropped(
                 .await;
             killed = true;
         }
-        if !told && started.elapsed() > Duration::from_secs(2) {
+        if !told && poll.elapsed() > Duration::from_secs(2) {
             progress.line(&format!(
                 "database {database}: waiting for the server to end the dropped connection {id} (its statement is still running)"
             ));
             told = true;
         }
-        if started.elapsed() > Duration::from_secs(120) {
+        if poll.expired() {
             return;
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        poll.pause().await;
     }
 }
 

@@ -1,13 +1,14 @@
 //! Connections: options that never log statement text (which may hold a password), retries while a
 //! server is still starting, and MySQL errors mapped to hints a user can act on.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 use sqlx::mysql::{MySqlConnectOptions, MySqlConnection, MySqlSslMode};
 use sqlx::{ConnectOptions, Connection, Executor};
 use tracing::{info, warn};
 
+use super::retry::{self, Retry, Transient};
 use crate::core::spec::{AdminTls, Server, SslMode};
 use crate::error::{Error, Result};
 
@@ -94,6 +95,16 @@ impl Endpoint {
         Ok(conn)
     }
 
+    /// One connection attempt that gives up after `limit` (a server that stopped answering must not
+    /// hold the run); the driver's own error, or a timed-out I/O error.
+    pub async fn connect_within(
+        &self,
+        database: Option<&str>,
+        limit: Duration,
+    ) -> std::result::Result<MySqlConnection, sqlx::Error> {
+        retry::within(limit, self.connect_raw(database)).await
+    }
+
     /// One connection attempt.
     pub async fn connect(&self, database: Option<&str>) -> Result<MySqlConnection> {
         self.connect_raw(database)
@@ -108,21 +119,19 @@ impl Endpoint {
         database: Option<&str>,
         wait: Duration,
     ) -> Result<MySqlConnection> {
-        let deadline = Instant::now() + wait;
-        let mut delay = Duration::from_millis(200);
+        let mut backoff = Retry::SERVER_STARTING.within(wait);
         loop {
             match self.connect_raw(database).await {
                 Ok(conn) => return Ok(conn),
-                Err(e) if is_transient(&e) && Instant::now() + delay < deadline => {
+                Err(e) if is_transient(&e) && backoff.may_retry() => {
                     crate::interrupt::check(&format!("while waiting for {}", self.describe()))?;
                     info!(
                         "{} is not ready yet ({}); retrying in {:?}",
                         self.describe(),
                         crate::redact::redact(&e.to_string()),
-                        delay
+                        backoff.next_pause()
                     );
-                    tokio::time::sleep(delay).await;
-                    delay = (delay * 2).min(Duration::from_secs(5));
+                    backoff.pause().await;
                 }
                 Err(e) => {
                     if is_transient(&e) && !wait.is_zero() {
@@ -186,17 +195,10 @@ fn ssl_mode(mode: SslMode) -> MySqlSslMode {
     }
 }
 
-/// Errors worth retrying: the server is down, starting, or dropped the connection.
+/// Errors worth retrying after connecting again: the server is down, starting, or dropped the
+/// connection ([`Transient::Connection`]).
 pub fn is_transient(e: &sqlx::Error) -> bool {
-    match e {
-        sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::Tls(_) => true,
-        // Too many connections, shutdown in progress, gone away, lost, killed; and a Galera member that
-        // left the cluster ("WSREP has not yet prepared node for application use").
-        sqlx::Error::Database(_) => {
-            matches!(mysql_code(e), Some(1040 | 1053 | 2006 | 2013 | 1927 | 1047))
-        }
-        _ => false,
-    }
+    Transient::of(e) == Some(Transient::Connection)
 }
 
 /// This connection's id and the server it is on (`@@hostname:@@port`): together they name a connection

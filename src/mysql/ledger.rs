@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use sqlx::{Executor, MySqlConnection, Row};
 
 use super::connect::{connection_and_server, is_transient, statement_error, Endpoint};
+use super::retry::{self, Retry};
 pub use crate::core::observed::ScriptRecord;
 use crate::core::sql::quote::{self, Backslashes};
 use crate::error::{Error, Result};
@@ -175,9 +176,8 @@ impl Ledger {
         migrate(&mut conn, metadata_db).await?;
         let owner = owner_on(&mut conn).await?;
         acquire_lock(&mut conn, lock_name, &owner, lock_wait, progress).await?;
-        let mut attempts = 0;
+        let mut rolled_back = Retry::ROLLED_BACK.start();
         let run_id = loop {
-            attempts += 1;
             let inserted = sqlx::query("INSERT INTO eidb_run (eidb_version, started_at, outcome, owner) VALUES (?, NOW(6), 'running', ?)")
                 .bind(EIDB_VERSION)
                 .bind(&owner)
@@ -186,8 +186,8 @@ impl Ledger {
             match inserted {
                 Ok(done) => break done.last_insert_id() as i64,
                 // On Galera a replicated DDL or a conflicting write elsewhere aborts it: nothing happened.
-                Err(e) if super::connect::mysql_code(&e) == Some(1213) && attempts <= 5 => {
-                    tokio::time::sleep(Duration::from_millis(100 * attempts)).await;
+                Err(e) if retry::rolled_back(&e) && rolled_back.may_retry() => {
+                    rolled_back.pause().await
                 }
                 Err(e) => return Err(statement_error(&e, "recording the run")),
             }
@@ -383,12 +383,13 @@ impl Ledger {
     where
         F: Fn(i64) -> sqlx::query::Query<'q, sqlx::MySql, sqlx::mysql::MySqlArguments>,
     {
-        let mut attempts = 0;
+        let mut lost = Retry::CONNECTION_LOST.start();
+        let mut rolled_back = Retry::ROLLED_BACK.start();
         loop {
-            attempts += 1;
             match make(self.run_id).execute(&mut self.conn).await {
                 Ok(_) => return Ok(()),
-                Err(e) if is_transient(&e) && attempts <= 3 => {
+                Err(e) if is_transient(&e) && lost.may_retry() => {
+                    lost.pause().await;
                     let (_, conn) = super::members::reconnect(
                         &self.candidates,
                         Some(&self.database),
@@ -402,8 +403,8 @@ impl Ledger {
                         .execute(sqlx::raw_sql("SET SESSION wsrep_sync_wait = 1"))
                         .await;
                 }
-                Err(e) if super::connect::mysql_code(&e) == Some(1213) && attempts <= 5 => {
-                    tokio::time::sleep(Duration::from_millis(100 * attempts)).await;
+                Err(e) if retry::rolled_back(&e) && rolled_back.may_retry() => {
+                    rolled_back.pause().await
                 }
                 Err(e) => return Err(statement_error(&e, "writing the ledger")),
             }
@@ -422,7 +423,7 @@ async fn migrate(conn: &mut MySqlConnection, metadata_db: &str) -> Result<()> {
     let _ = conn
         .execute(sqlx::raw_sql(&format!("DO GET_LOCK({lock}, 60)")))
         .await;
-    let started = Instant::now();
+    let mut backoff = Retry::every(Duration::from_millis(300)).within(Duration::from_secs(30));
     let outcome = loop {
         let outcome = MIGRATOR.run(&mut *conn).await;
         let retry = match &outcome {
@@ -437,7 +438,7 @@ async fn migrate(conn: &mut MySqlConnection, metadata_db: &str) -> Result<()> {
                 )
             }
             Err(sqlx::migrate::MigrateError::Dirty(version))
-                if started.elapsed() > Duration::from_secs(10) =>
+                if backoff.elapsed() > Duration::from_secs(10) =>
             {
                 // Nobody finished it in 10 s: the run that started it is gone.
                 let _ = conn
@@ -448,10 +449,10 @@ async fn migrate(conn: &mut MySqlConnection, metadata_db: &str) -> Result<()> {
             Err(sqlx::migrate::MigrateError::Dirty(_)) => true,
             Err(_) => false,
         };
-        if !retry || started.elapsed() > Duration::from_secs(30) {
+        if !retry || !backoff.may_retry() {
             break outcome;
         }
-        tokio::time::sleep(Duration::from_millis(300)).await;
+        backoff.pause().await;
     };
     // Concurrent first runs on Galera can leave sqlx's bookkeeping saying "applied" on this member while
     // this member has not created every table itself (the other run's DDL raced ours). eidb's migrations
@@ -573,7 +574,8 @@ async fn acquire_lock(
     wait: Duration,
     progress: &Progress,
 ) -> Result<()> {
-    let started = Instant::now();
+    // Not a retry: the lock is looked at every 250 ms until it is free or `wait` has passed.
+    let mut poll = Retry::every(Duration::from_millis(250)).within(wait);
     let mut told = false;
     // A holder whose connection was seen gone, and since when.
     let mut gone_since: Option<(String, Instant)> = None;
@@ -626,7 +628,7 @@ async fn acquire_lock(
                         if told {
                             progress.line(&format!(
                                 "got the run lock `{name}` after waiting {:.1} s",
-                                started.elapsed().as_secs_f64()
+                                poll.elapsed().as_secs_f64()
                             ));
                         }
                         return Ok(());
@@ -654,7 +656,7 @@ async fn acquire_lock(
                             },
                             _ => gone_since = None,
                         }
-                        if started.elapsed() >= wait {
+                        if poll.expired() {
                             return Err(Error::failure(format!(
                                 "another eidb run holds the lock `{name}`: {holder}, since {since}; gave up after {} s",
                                 wait.as_secs()
@@ -673,7 +675,7 @@ async fn acquire_lock(
                 }
             }
         }
-        tokio::time::sleep(Duration::from_millis(250)).await;
+        poll.pause().await;
     }
 }
 
@@ -736,11 +738,9 @@ fn spawn_renewer(
         loop {
             if conn.is_none() {
                 for endpoint in &candidates {
-                    if let Ok(Ok(c)) = tokio::time::timeout(
-                        Duration::from_secs(5),
-                        endpoint.connect(Some(&database)),
-                    )
-                    .await
+                    if let Ok(c) = endpoint
+                        .connect_within(Some(&database), super::members::CONNECT_LIMIT)
+                        .await
                     {
                         conn = Some(c);
                         break;

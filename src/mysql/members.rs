@@ -2,7 +2,7 @@
 //! of a Galera cluster): the first that accepts the admin and, on Galera, is ready and Synced. A member
 //! that is down, joining or donating state is skipped with a line that says so.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use std::collections::BTreeSet;
 
@@ -10,6 +10,7 @@ use sqlx::{MySqlConnection, Row};
 
 use super::connect::Endpoint;
 use super::inspect::{self, Actual};
+use super::retry::Retry;
 use crate::core::sql::quote::Backslashes;
 use crate::error::{Error, Result};
 use crate::progress::Progress;
@@ -99,7 +100,7 @@ pub async fn connect_first_usable(
         }
         return Ok((only.clone(), conn));
     }
-    let deadline = Instant::now() + wait;
+    let mut backoff = Retry::every(Duration::from_millis(500)).within(wait);
     let mut last_error = None;
     loop {
         for endpoint in endpoints {
@@ -122,7 +123,7 @@ pub async fn connect_first_usable(
                 }
             }
         }
-        if Instant::now() >= deadline {
+        if !backoff.may_retry() {
             let detail = last_error
                 .map(|e| e.message)
                 .unwrap_or_else(|| "no member is Synced".into());
@@ -134,7 +135,7 @@ pub async fn connect_first_usable(
                 "start a member (or wait until one is Synced); --wait SECONDS keeps trying",
             ));
         }
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        backoff.pause().await;
     }
 }
 
@@ -237,6 +238,9 @@ pub async fn read_back(
     result
 }
 
+/// How long one connection attempt may take while connecting again (a server that stopped answering).
+pub const CONNECT_LIMIT: Duration = Duration::from_secs(5);
+
 /// Connect again after a dropped connection: to the same server if it comes back, else to the next
 /// usable one of `candidates` (on Galera: ready and Synced), trying for up to `wait`. Returns the server
 /// now in use.
@@ -246,21 +250,12 @@ pub async fn reconnect(
     wait: Duration,
     progress: &Progress,
 ) -> Result<(Endpoint, MySqlConnection)> {
-    let deadline = Instant::now() + wait;
-    let mut delay = Duration::from_millis(200);
+    let mut backoff = Retry::RECONNECT.within(wait);
     let mut last = String::new();
     loop {
         for endpoint in candidates {
             // A server that stopped answering (paused, half down) must not hold the run for ever.
-            let attempt =
-                tokio::time::timeout(Duration::from_secs(5), endpoint.connect_raw(database)).await;
-            let no_answer = || {
-                sqlx::Error::Io(std::io::Error::new(
-                    std::io::ErrorKind::TimedOut,
-                    "no answer within 5 s",
-                ))
-            };
-            match attempt.unwrap_or_else(|_| Err(no_answer())) {
+            match endpoint.connect_within(database, CONNECT_LIMIT).await {
                 Ok(mut conn) => {
                     let usable = galera_state(&mut conn)
                         .await
@@ -289,11 +284,10 @@ pub async fn reconnect(
                 }
             }
         }
-        if Instant::now() + delay >= deadline {
+        if !backoff.may_retry() {
             return Err(Error::failure(format!("lost the connection and could not reconnect within {} s ({last})", wait.as_secs()))
                 .with_hint("check the server (or the Galera members) and run again: the run resumes where it stopped"));
         }
-        tokio::time::sleep(delay).await;
-        delay = (delay * 2).min(Duration::from_secs(2));
+        backoff.pause().await;
     }
 }

@@ -9,3 +9,4 @@ pub mod inspect;
 pub mod ledger;
 pub mod members;
 pub mod mounts;
+pub mod retry;
