@@ -227,9 +227,35 @@ pub struct RecordStatus {
     pub database: String,
     pub mount_path: String,
     pub record: String,
-    /// `no_record`, `matching`, `stale`, `not_checked`, or `repaired` (by this provision run).
-    pub state: String,
+    pub state: RecordState,
     pub detail: String,
+}
+
+/// What a mount's record says against registry.xml (JSON `mount_records[].state`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RecordState {
+    /// The node has not started with this mount on this database yet.
+    NoRecord,
+    Matching,
+    /// The record differs from registry.xml: Carbon may follow the record.
+    Stale,
+    /// No registry tables yet, or a `registryRoot` other than `/`.
+    NotChecked,
+    /// Rewritten by this provision run.
+    Repaired,
+}
+
+impl std::fmt::Display for RecordState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            RecordState::NoRecord => "no_record",
+            RecordState::Matching => "matching",
+            RecordState::Stale => "stale",
+            RecordState::NotChecked => "not_checked",
+            RecordState::Repaired => "repaired",
+        })
+    }
 }
 
 /// What Carbon will do with one mount at the next start.
@@ -410,12 +436,12 @@ pub struct NodePlan {
 
 pub fn plan(input: &NodeInput, observed: &Observed) -> NodePlan {
     let mut out = NodePlan::default();
-    let status = |mount: &WantedMount, state: &str, detail: String| RecordStatus {
+    let status = |mount: &WantedMount, state: RecordState, detail: String| RecordStatus {
         node: input.node.clone(),
         database: input.database.clone(),
         mount_path: mount.path.clone(),
         record: record_path(&mount.path),
-        state: state.to_string(),
+        state,
         detail,
     };
     let records = match (&input.registry_root, &observed.records) {
@@ -423,7 +449,7 @@ pub fn plan(input: &NodeInput, observed: &Observed) -> NodePlan {
             for mount in &input.mounts {
                 out.statuses.push(status(
                     mount,
-                    "not_checked",
+                    RecordState::NotChecked,
                     format!("registry.xml sets registryRoot {root}; eidb checks mount records only for the root /"),
                 ));
             }
@@ -431,7 +457,8 @@ pub fn plan(input: &NodeInput, observed: &Observed) -> NodePlan {
         }
         (None, Err(why)) => {
             for mount in &input.mounts {
-                out.statuses.push(status(mount, "not_checked", why.clone()));
+                out.statuses
+                    .push(status(mount, RecordState::NotChecked, why.clone()));
             }
             return out;
         }
@@ -444,7 +471,7 @@ pub fn plan(input: &NodeInput, observed: &Observed) -> NodePlan {
         match compare(mount, record, path_exists) {
             Verdict::Matching => out.statuses.push(status(
                 mount,
-                "matching",
+                RecordState::Matching,
                 format!(
                     "the record names instance {} and target path {}, as registry.xml does",
                     mount.instance_id, mount.target_path
@@ -453,7 +480,7 @@ pub fn plan(input: &NodeInput, observed: &Observed) -> NodePlan {
             Verdict::NoRecord { next_start } => {
                 out.statuses.push(status(
                     mount,
-                    "no_record",
+                    RecordState::NoRecord,
                     "no record yet: the node has not started with this mount on this database; Carbon writes the \
                      record from registry.xml at its next start"
                         .to_string(),
@@ -475,7 +502,7 @@ pub fn plan(input: &NodeInput, observed: &Observed) -> NodePlan {
                     at_next_start.push_str(&shared);
                 }
                 out.statuses
-                    .push(status(mount, "stale", at_next_start.clone()));
+                    .push(status(mount, RecordState::Stale, at_next_start.clone()));
                 out.repairs.push(RepairMountRecord {
                     node: input.node.clone(),
                     database: input.database.clone(),
@@ -500,7 +527,7 @@ pub fn mark_repaired(statuses: &mut [RecordStatus], repaired: &[&RepairMountReco
             .iter()
             .find(|r| r.node == status.node && r.mount_path == status.mount_path)
         {
-            status.state = "repaired".to_string();
+            status.state = RecordState::Repaired;
             status.detail = format!(
                 "the record now says what registry.xml says; node {} follows it from its next start",
                 repair.node
@@ -521,6 +548,30 @@ pub fn restart_warning(repair: &RepairMountRecord) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// JSON and the human output name a record's state alike, as the README documents it.
+    #[test]
+    fn record_states_are_named_as_documented() {
+        let readme = include_str!("../../README.md");
+        let documented = readme
+            .lines()
+            .find(|l| l.starts_with("| `mount_records[]` |"))
+            .expect("the README documents mount_records");
+        for state in [
+            RecordState::NoRecord,
+            RecordState::Matching,
+            RecordState::Stale,
+            RecordState::NotChecked,
+            RecordState::Repaired,
+        ] {
+            let json = serde_json::to_string(&state).unwrap();
+            assert_eq!(json, format!("\"{state}\""));
+            assert!(
+                documented.contains(&format!("`{state}`")),
+                "{state}: {documented}"
+            );
+        }
+    }
 
     fn wanted(overwrite: Overwrite) -> WantedMount {
         WantedMount {
@@ -604,7 +655,7 @@ mod tests {
         );
         let plan = plan(&input(), &observed(vec![]));
         assert!(plan.repairs.is_empty());
-        assert_eq!(plan.statuses[0].state, "no_record");
+        assert_eq!(plan.statuses[0].state, RecordState::NoRecord);
     }
 
     #[test]
@@ -619,7 +670,7 @@ mod tests {
         );
         let plan = plan(&input(), &observed(vec![record("gov", "/_system/nodes")]));
         assert!(plan.repairs.is_empty());
-        assert_eq!(plan.statuses[0].state, "matching");
+        assert_eq!(plan.statuses[0].state, RecordState::Matching);
     }
 
     #[test]
@@ -749,10 +800,10 @@ mod tests {
         rooted.registry_root = Some("/wso2".into());
         let plan1 = plan(&rooted, &seen);
         assert!(plan1.repairs.is_empty());
-        assert_eq!(plan1.statuses[0].state, "not_checked");
+        assert_eq!(plan1.statuses[0].state, RecordState::NotChecked);
         seen.records = Err("no registry tables".into());
         let plan2 = plan(&input(), &seen);
         assert!(plan2.repairs.is_empty());
-        assert_eq!(plan2.statuses[0].state, "not_checked");
+        assert_eq!(plan2.statuses[0].state, RecordState::NotChecked);
     }
 }
