@@ -152,7 +152,7 @@ impl Backoff {
 
     /// Count a retry; returns the pause to take before it.
     fn count(&mut self) -> Duration {
-        self.retries += 1;
+        self.retries = self.retries.saturating_add(1);
         let pause = self.pause;
         self.pause = (self.pause * 2).min(self.policy.longest_pause);
         pause
