@@ -505,6 +505,18 @@ impl Locator<'_> {
             .next()
             .unwrap_or("invalid TOML")
             .to_string();
+        // A key with a fixed set of values: serde says "unknown variant `x`, expected one of `a`, `b`"
+        // (or "expected `a` or `b`"); say it in the spec's words.
+        if let Some((value, allowed)) = message
+            .strip_prefix("unknown variant ")
+            .and_then(|rest| rest.split_once(", expected "))
+        {
+            let allowed = allowed.strip_prefix("one of ").unwrap_or(allowed);
+            return Error::input(format!(
+                "{place}: {value} is not a value this key takes; use {allowed}"
+            ))
+            .with_hint("the spec reference in the README says what each value means");
+        }
         Error::input(format!("{place}: {message}"))
             .with_hint("see the spec reference in the README for the keys eidb knows")
     }
@@ -1365,8 +1377,13 @@ ei_home = "n2"
                 "{key}: {}",
                 e.message
             );
-            assert!(e.message.contains("`Verify-CA`"), "{key}: {}", e.message);
-            assert!(e.message.contains(allowed), "{key}: {}", e.message);
+            assert!(
+                e.message.contains(&format!(
+                    "`Verify-CA` is not a value this key takes; use {allowed}"
+                )),
+                "{key}: {}",
+                e.message
+            );
         }
     }
 
