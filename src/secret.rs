@@ -27,9 +27,15 @@ impl std::fmt::Debug for Secrets {
 impl Secrets {
     /// Read both passwords of the spec: from the environment, from files, or (the account's, when the
     /// spec names no source) from a prompt. Errors name the spec's key and line, never a value.
-    pub fn read(spec: &Spec) -> Result<Secrets> {
+    /// `with_admin`: the run talks to the server (without it, `--files-only`, the admin's password is not
+    /// read: no prompt for it, no variable or file needed).
+    pub fn read(spec: &Spec, with_admin: bool) -> Result<Secrets> {
         Ok(Secrets {
-            admin: read(&spec.server.admin_password)?,
+            admin: if with_admin {
+                read(&spec.server.admin_password)?
+            } else {
+                SecretString::from(String::new())
+            },
             account: read(&spec.account.password)?,
         })
     }

@@ -1185,9 +1185,15 @@ async fn files_only_creates_no_database_and_needs_no_server() {
     );
     let spec = cluster.spec_text();
     assert!(spec.contains(&url_line), "{spec}");
+    // Nor the admin's password: it names a variable that is not set (and there is no prompt to answer).
+    let spec: String = spec
+        .lines()
+        .filter(|l| !l.starts_with("password_env = \"EIDB_IT_ADMIN_PASSWORD\""))
+        .map(|l| format!("{l}\n"))
+        .collect();
     let spec = spec.replace(
         &url_line,
-        &format!("url = \"mysql://{}@127.0.0.1:{port}\"\njdbc_host = \"carbondb.mysql-wso2.com\"\njdbc_port = 3306", server.admin_user),
+        &format!("url = \"mysql://{}@127.0.0.1:{port}\"\npassword_env = \"EIDB_IT_NEVER_SET\"\njdbc_host = \"carbondb.mysql-wso2.com\"\njdbc_port = 3306", server.admin_user),
     );
     std::fs::write(&cluster.spec_path, spec).unwrap();
 
@@ -1195,7 +1201,15 @@ async fn files_only_creates_no_database_and_needs_no_server() {
     let (stdout, stderr) = outputs(&output);
     assert!(
         output.status.success(),
-        "--files-only needs no server (its url points at closed port {port}):\n{stdout}\n{stderr}"
+        "--files-only needs no server (its url points at closed port {port}) and no admin password:\n{stdout}\n{stderr}"
+    );
+    // The same spec needs the admin's password as soon as the server is in the run.
+    let output = cluster.eidb(&["provision", "--db-only", "--dry-run"]);
+    let (stdout, stderr) = outputs(&output);
+    assert_eq!(output.status.code(), Some(2), "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("EIDB_IT_NEVER_SET") || stdout.contains("EIDB_IT_NEVER_SET"),
+        "{stdout}\n{stderr}"
     );
 
     let url = |db: &str| {

@@ -188,7 +188,7 @@ pub async fn run(options: Options<'_>, report: &mut Report) -> Result<i32> {
     report.dry_run = matches!(options.mode, Mode::Provision { dry_run: true });
 
     let spec = Spec::load(&target.config)?;
-    let observed = Observed::read(&spec)?;
+    let observed = Observed::read(&spec, !target.files_only)?;
     let planned = plan_everything(&observed, &options).await;
     let mut planned = match planned {
         Ok(p) => p,
@@ -485,8 +485,8 @@ struct Observed<'a> {
 }
 
 impl Observed<'_> {
-    fn read(spec: &Spec) -> Result<Observed<'_>> {
-        let secrets = secret::Secrets::read(spec)?;
+    fn read(spec: &Spec, with_server: bool) -> Result<Observed<'_>> {
+        let secrets = secret::Secrets::read(spec, with_server)?;
         if let (Some(ca), Some(at)) = (&spec.server.ssl.ca, &spec.server.ssl_ca_at) {
             if !ca.is_file() {
                 return Err(Error::input(format!(
