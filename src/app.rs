@@ -24,6 +24,7 @@ use crate::preflight;
 use crate::progress::Progress;
 use crate::report::{ChangeReport, DatabaseSummary, Preflight, Report};
 use crate::spec::Spec;
+use crate::timings;
 use crate::verify::{self, Finding, NodeState};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -111,19 +112,29 @@ impl ServerSide {
         let desired = &self.desired;
         let names: Vec<&str> = desired.databases.iter().map(|d| d.name.as_str()).collect();
         let backslashes = self.dialect.backslashes;
-        let actual =
-            inspect::read(&mut self.conn, &names, &desired.account.name, backslashes).await?;
-        let scripts = ledger::read_scripts(&mut self.conn, &self.metadata_db, backslashes).await?;
+        let actual = timings::step(
+            "inspect",
+            inspect::read(&mut self.conn, &names, &desired.account.name, backslashes),
+        )
+        .await?;
+        let scripts = timings::step(
+            "ledger scripts",
+            ledger::read_scripts(&mut self.conn, &self.metadata_db, backslashes),
+        )
+        .await?;
         // The first plan uses what was read to assign the nodes' databases; a later one (under the lock)
         // reads the ledger again.
         let ownership = match self.ownership_read_first.take() {
             Some(ownership) => ownership,
             None => {
-                ledger::read_ownership(
-                    &mut self.conn,
-                    &self.metadata_db,
-                    &desired.cluster,
-                    &desired.account.name,
+                timings::step(
+                    "ledger ownership",
+                    ledger::read_ownership(
+                        &mut self.conn,
+                        &self.metadata_db,
+                        &desired.cluster,
+                        &desired.account.name,
+                    ),
                 )
                 .await?
             }
@@ -131,12 +142,15 @@ impl ServerSide {
         let login = if actual.accounts.is_empty() {
             Login::Unknown("the account does not exist yet".to_string())
         } else {
-            check_login(
-                &mut self.conn,
-                &self.endpoint,
-                Some(&self.nodes_way),
-                desired,
-                &actual,
+            timings::step(
+                "login",
+                check_login(
+                    &mut self.conn,
+                    &self.endpoint,
+                    Some(&self.nodes_way),
+                    desired,
+                    &actual,
+                ),
             )
             .await
         };
@@ -152,8 +166,11 @@ impl ServerSide {
             });
             if let Some(holder) = holder {
                 self.script_columns = Some(
-                    columns::probe(&self.endpoint, &holder.name, &desired.script.statements)
-                        .await?,
+                    timings::step(
+                        "column probe",
+                        columns::probe(&self.endpoint, &holder.name, &desired.script.statements),
+                    )
+                    .await?,
                 );
             }
         }
@@ -167,7 +184,11 @@ impl ServerSide {
             columns: self.script_columns.as_ref(),
         };
         let mut plan = plan::server(&self.desired, &actual, login, &history);
-        crate::mysql::mounts::plan_into(&mut self.conn, &self.mount_inputs, &mut plan).await?;
+        timings::step(
+            "mount records",
+            crate::mysql::mounts::plan_into(&mut self.conn, &self.mount_inputs, &mut plan),
+        )
+        .await?;
         Ok(plan)
     }
 }
@@ -242,7 +263,7 @@ pub async fn run(options: Options<'_>, report: &mut Report) -> Result<i32> {
         Mode::Verify => {
             report.findings = findings(&planned)?;
             if let Some(server) = planned.server.as_mut() {
-                let read_back = server.read_back_members().await?;
+                let read_back = timings::step("members", server.read_back_members()).await?;
                 report.warnings.extend(
                     read_back.unreachable.iter().map(|(member, why)| {
                         format!("member {member} could not be checked: {why}")
@@ -599,7 +620,8 @@ async fn plan_everything(
             )
             .await
             .map_err(|e| (e, None))?;
-            match facts::read(&mut conn, target.server_os.as_deref()).await {
+            match timings::step("facts", facts::read(&mut conn, target.server_os.as_deref())).await
+            {
                 Ok(server_facts) => break (endpoint, conn, server_facts),
                 Err(e) if e.connection_lost && dropped < READ_AGAIN => {
                     dropped += 1;
@@ -614,11 +636,14 @@ async fn plan_everything(
             server_facts.describe()
         ));
         // Which database each node was given before: the nodes keep them, whatever their order now.
-        ownership = ledger::read_ownership(
-            &mut conn,
-            &spec.databases.metadata,
-            &spec.cluster,
-            &spec.account.name,
+        ownership = timings::step(
+            "ledger ownership",
+            ledger::read_ownership(
+                &mut conn,
+                &spec.databases.metadata,
+                &spec.cluster,
+                &spec.account.name,
+            ),
         )
         .await
         .map_err(|e| (e, None))?;
@@ -767,16 +792,21 @@ async fn plan_server(
     let (path, because) = dbscript::choose(&spec.dbscript, &facts).map_err(|e| (e, None))?;
     let script = Arc::new(dbscript::load(&path, because).map_err(|e| (e, None))?);
     let desired = desired::server(spec, &facts, nodes, local, script.clone());
-    let session_sql_mode: String = sqlx::raw_sql("SELECT @@SESSION.sql_mode")
-        .fetch_one(&mut conn)
-        .await
-        .and_then(|row| row.try_get(0))
-        .map_err(|e| (statement_error(&e, "reading the session sql_mode"), None))?;
+    let session_sql_mode: String = timings::step(
+        "sql_mode",
+        sqlx::raw_sql("SELECT @@SESSION.sql_mode").fetch_one(&mut conn),
+    )
+    .await
+    .and_then(|row| row.try_get(0))
+    .map_err(|e| (statement_error(&e, "reading the session sql_mode"), None))?;
     let dialect = Dialect::new(&facts, &session_sql_mode);
 
-    let (preflight, refusal) = preflight::run(spec, &mut conn, &endpoint, &facts, &desired)
-        .await
-        .map_err(|e| (e, None))?;
+    let (preflight, refusal) = timings::step(
+        "preflight",
+        preflight::run(spec, &mut conn, &endpoint, &facts, &desired),
+    )
+    .await
+    .map_err(|e| (e, None))?;
     // What would make provisioning fail (an admin that may not create accounts, a charset whose keys are
     // too long) is no reason not to look: verify only reads, and the pre-flight block still says it.
     if let (Some(refusal), false) = (refusal, options.mode == Mode::Verify) {

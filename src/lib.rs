@@ -25,6 +25,7 @@ pub mod report;
 pub mod secret;
 pub mod spanned;
 pub mod spec;
+pub mod timings;
 pub mod verify;
 pub mod verify_homes;
 

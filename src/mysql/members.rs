@@ -41,6 +41,10 @@ impl GaleraState {
 }
 
 pub async fn galera_state(conn: &mut MySqlConnection) -> Result<GaleraState> {
+    crate::timings::step("galera status", galera_state_now(conn)).await
+}
+
+async fn galera_state_now(conn: &mut MySqlConnection) -> Result<GaleraState> {
     let rows = sqlx::raw_sql(
         "SHOW GLOBAL STATUS WHERE Variable_name IN ('wsrep_ready', 'wsrep_local_state_comment', 'wsrep_cluster_size')",
     )
