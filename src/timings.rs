@@ -3,9 +3,11 @@
 //! line at the end of `provision` and `verify`; `scripts/bench.py` reads that line for its breakdown.
 //!
 //! A step's time is what eidb waited for the server (network, handshake, the server's own work) plus the
-//! little CPU it takes to decode the rows; steps that run concurrently (the apply phase) are not timed.
+//! little CPU it takes to decode the rows. A step inside another (`connect within`: the connection a login
+//! check opens) is shown but counted once, in the outer step; steps that overlap are each counted whole.
 
 use std::future::Future;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -13,21 +15,31 @@ struct Step {
     name: &'static str,
     waited: Duration,
     count: u32,
+    /// Timed inside another step (a connection a login check opens): shown, not added again.
+    nested: bool,
 }
 
 static STEPS: Mutex<Vec<Step>> = Mutex::new(Vec::new());
 
+/// How many timed steps are running now.
+static RUNNING: AtomicUsize = AtomicUsize::new(0);
+
 /// Await `work`, counting its wall time under `name`.
 pub async fn step<F: Future>(name: &'static str, work: F) -> F::Output {
+    let nested = RUNNING.fetch_add(1, Ordering::SeqCst) > 0;
     let started = Instant::now();
     let output = work.await;
-    record(name, started.elapsed());
+    RUNNING.fetch_sub(1, Ordering::SeqCst);
+    record(name, nested, started.elapsed());
     output
 }
 
-fn record(name: &'static str, waited: Duration) {
+fn record(name: &'static str, nested: bool, waited: Duration) {
     let mut steps = STEPS.lock().unwrap_or_else(|e| e.into_inner());
-    match steps.iter_mut().find(|s| s.name == name) {
+    match steps
+        .iter_mut()
+        .find(|s| s.name == name && s.nested == nested)
+    {
         Some(step) => {
             step.waited += waited;
             step.count += 1;
@@ -36,6 +48,7 @@ fn record(name: &'static str, waited: Duration) {
             name,
             waited,
             count: 1,
+            nested,
         }),
     }
 }
@@ -59,11 +72,15 @@ fn ms(d: Duration) -> String {
 /// (cpu 25.1 ms)`: `server` is the time spent waiting in the timed steps, `eidb` the rest of the wall time.
 pub fn summary(wall: Duration) -> String {
     let steps = STEPS.lock().unwrap_or_else(|e| e.into_inner());
-    let waited: Duration = steps.iter().map(|s| s.waited).sum();
-    let count: u32 = steps.iter().map(|s| s.count).sum();
+    let outer = steps.iter().filter(|s| !s.nested);
+    let waited: Duration = outer.clone().map(|s| s.waited).sum();
+    let count: u32 = outer.map(|s| s.count).sum();
     let parts: Vec<String> = steps
         .iter()
-        .map(|s| format!("{} {}x {}", s.name, s.count, ms(s.waited)))
+        .map(|s| {
+            let within = if s.nested { " within" } else { "" };
+            format!("{}{within} {}x {}", s.name, s.count, ms(s.waited))
+        })
         .collect();
     format!(
         "wall {} ms; server {} ms in {count} steps ({}); eidb {} ms (cpu {} ms)",

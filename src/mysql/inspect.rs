@@ -1,6 +1,6 @@
 //! Actual: what exists on the server now, read in a few round trips however many databases and tables
-//! there are (one UNION over `information_schema` and the account's rows, then the account's grants from
-//! the privilege tables: see [`super::grants`]).
+//! there are (one batch of statements over `information_schema` and the account's rows, then the
+//! account's grants from the privilege tables: see [`super::grants`]).
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -286,13 +286,17 @@ pub async fn read(
         Err(e) if is_denied(&e) && !account.is_empty() => {
             actual.accounts_unreadable = Some(PRIVILEGE_TABLES_NEEDED.to_string());
             let without_accounts = &sql[..sql.find(ACCOUNT_PART).unwrap_or(sql.len())];
-            let without_accounts = without_accounts.trim_end().trim_end_matches("UNION ALL");
+            let without_accounts = without_accounts.trim_end().trim_end_matches(';');
             sqlx::raw_sql(without_accounts).fetch_all(&mut *conn).await
         }
         other => other,
     }
     .map_err(|e| statement_error(&e, "reading the databases and the account"))?;
     let mut account_rows = Vec::new();
+    // An index's and a foreign key's columns come one row each, assembled after the loop.
+    type Parts = BTreeMap<(String, String, String), (String, Vec<(u32, String, String)>)>;
+    let mut index_parts: Parts = BTreeMap::new();
+    let mut foreign_key_parts: Parts = BTreeMap::new();
     for row in rows {
         let get = |i: usize| {
             row.try_get::<Option<String>, _>(i)
@@ -339,16 +343,26 @@ pub async fn read(
             }
             "index" => {
                 db.indexes.insert((key(&table), key(&name)));
-                if let Some(shape) = IndexShape::from_inspection(&extra) {
-                    db.index_shapes.insert((key(&table), shape), name);
+                let (seq, column) = (get(5).parse().unwrap_or(0), get(6));
+                let entry = index_parts
+                    .entry((key(&schema), table, name))
+                    .or_insert_with(|| (extra.clone(), Vec::new()));
+                // Unique when every row says so (NON_UNIQUE 0).
+                if extra != "0" {
+                    entry.0 = extra;
                 }
+                entry.1.push((seq, column, String::new()));
             }
             "constraint" => {
                 db.constraints.insert((key(&table), key(&name)));
             }
             "foreign_key" => {
-                db.foreign_key_shapes
-                    .insert((key(&table), key(&extra)), name);
+                let (position, column) = (get(5).parse().unwrap_or(0), get(6));
+                foreign_key_parts
+                    .entry((key(&schema), table, name))
+                    .or_insert_with(|| (extra, Vec::new()))
+                    .1
+                    .push((position, column, get(7)));
             }
             "routine" => {
                 db.routines.insert(key(&name));
@@ -373,6 +387,32 @@ pub async fn read(
                 );
             }
             _ => {}
+        }
+    }
+    for ((database, table, name), (non_unique, mut columns)) in index_parts {
+        columns.sort_by_key(|(seq, _, _)| *seq);
+        let columns: Vec<&str> = columns.iter().map(|(_, c, _)| c.as_str()).collect();
+        let text = format!("{non_unique}:{}", columns.join(","));
+        if let (Some(db), Some(shape)) = (
+            actual.databases.get_mut(&database),
+            IndexShape::from_inspection(&text),
+        ) {
+            db.index_shapes.insert((key(&table), shape), name);
+        }
+    }
+    for ((database, table, name), (referenced, mut columns)) in foreign_key_parts {
+        columns.sort_by_key(|(position, _, _)| *position);
+        let of = |pick: fn(&(u32, String, String)) -> &str| {
+            columns.iter().map(pick).collect::<Vec<&str>>().join(",")
+        };
+        let shape = format!(
+            "{}>{referenced}({})",
+            of(|(_, c, _)| c.as_str()),
+            of(|(_, _, r)| r.as_str())
+        );
+        if let Some(db) = actual.databases.get_mut(&database) {
+            db.foreign_key_shapes
+                .insert((key(&table), key(&shape)), name);
         }
     }
     // Rows of tables in a database that SCHEMATA did not list cannot happen; drop half-filled entries anyway.
