@@ -117,62 +117,80 @@ impl ServerSide {
             inspect::read(&mut self.conn, &names, &desired.account.name, backslashes),
         )
         .await?;
-        let scripts = timings::step(
-            "ledger scripts",
-            ledger::read_scripts(&mut self.conn, &self.metadata_db, backslashes),
-        )
-        .await?;
-        // The first plan uses what was read to assign the nodes' databases; a later one (under the lock)
-        // reads the ledger again.
-        let ownership = match self.ownership_read_first.take() {
-            Some(ownership) => ownership,
-            None => {
-                timings::step(
-                    "ledger ownership",
-                    ledger::read_ownership(
-                        &mut self.conn,
-                        &self.metadata_db,
-                        &desired.cluster,
-                        &desired.account.name,
-                    ),
-                )
-                .await?
-            }
-        };
-        let login = if actual.accounts.is_empty() {
-            Login::Unknown("the account does not exist yet".to_string())
-        } else {
-            timings::step(
-                "login",
-                check_login(
-                    &mut self.conn,
-                    &self.endpoint,
-                    Some(&self.nodes_way),
-                    desired,
-                    &actual,
-                ),
-            )
-            .await
-        };
         // The script's columns as this server makes them, asked once, in a database that holds some of
-        // the script's tables (where there are none, there are no columns to compare).
-        if self.script_columns.is_none() {
-            let holder = desired.databases.iter().find(|d| {
+        // the script's tables (where there are none, there are no columns to compare). The probe has a
+        // connection of its own: it runs beside the reads on the admin connection below.
+        let holder = match self.script_columns {
+            Some(_) => None,
+            None => desired.databases.iter().find(|d| {
                 actual.database(&d.name).is_some_and(|db| {
                     desired.script.statements.iter().any(
                         |s| matches!(&s.object, SchemaObject::Table { name } if db.has_table(name)),
                     )
                 })
-            });
-            if let Some(holder) = holder {
-                self.script_columns = Some(
+            }),
+        };
+        let endpoint = &self.endpoint;
+        let probe = async {
+            match holder {
+                Some(holder) => Some(
                     timings::step(
                         "column probe",
-                        columns::probe(&self.endpoint, &holder.name, &desired.script.statements),
+                        columns::probe(endpoint, &holder.name, &desired.script.statements),
                     )
-                    .await?,
-                );
+                    .await,
+                ),
+                None => None,
             }
+        };
+        // The first plan uses what was read to assign the nodes' databases; a later one (under the lock)
+        // reads the ledger again.
+        let ownership_read_first = self.ownership_read_first.take();
+        let (conn, metadata_db) = (&mut self.conn, &self.metadata_db);
+        let (nodes_way, mount_inputs) = (&self.nodes_way, &self.mount_inputs);
+        let actual = &actual;
+        let admin_reads = async move {
+            let scripts = timings::step(
+                "ledger scripts",
+                ledger::read_scripts(conn, metadata_db, backslashes),
+            )
+            .await?;
+            let ownership = match ownership_read_first {
+                Some(ownership) => ownership,
+                None => {
+                    timings::step(
+                        "ledger ownership",
+                        ledger::read_ownership(
+                            conn,
+                            metadata_db,
+                            &desired.cluster,
+                            &desired.account.name,
+                        ),
+                    )
+                    .await?
+                }
+            };
+            let login = if actual.accounts.is_empty() {
+                Login::Unknown("the account does not exist yet".to_string())
+            } else {
+                timings::step(
+                    "login",
+                    check_login(conn, endpoint, Some(nodes_way), desired, actual),
+                )
+                .await
+            };
+            let mut mounts = Plan::default();
+            timings::step(
+                "mount records",
+                crate::mysql::mounts::plan_into(conn, mount_inputs, &mut mounts),
+            )
+            .await?;
+            Ok::<_, Error>((scripts, ownership, login, mounts))
+        };
+        let (probed, admin_read) = tokio::join!(probe, admin_reads);
+        let (scripts, ownership, login, mounts) = admin_read?;
+        if let Some(probed) = probed {
+            self.script_columns = Some(probed?);
         }
         let history = plan::History {
             scripts,
@@ -183,12 +201,10 @@ impl ServerSide {
             metadata_db: &self.metadata_db,
             columns: self.script_columns.as_ref(),
         };
-        let mut plan = plan::server(&self.desired, &actual, login, &history);
-        timings::step(
-            "mount records",
-            crate::mysql::mounts::plan_into(&mut self.conn, &self.mount_inputs, &mut plan),
-        )
-        .await?;
+        let mut plan = plan::server(&self.desired, actual, login, &history);
+        plan.changes.extend(mounts.changes);
+        plan.mount_records.extend(mounts.mount_records);
+        plan.warnings.extend(mounts.warnings);
         Ok(plan)
     }
 }

@@ -3,11 +3,11 @@
 //! line at the end of `provision` and `verify`; `scripts/bench.py` reads that line for its breakdown.
 //!
 //! A step's time is what eidb waited for the server (network, handshake, the server's own work) plus the
-//! little CPU it takes to decode the rows. A step inside another (`connect within`: the connection a login
-//! check opens) is shown but counted once, in the outer step; steps that overlap are each counted whole.
+//! little CPU it takes to decode the rows. Steps may overlap (a login check opens connections, the column
+//! probe runs beside the mount records): each is shown whole, and `server` is the time during which at
+//! least one was running.
 
 use std::future::Future;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -15,31 +15,25 @@ struct Step {
     name: &'static str,
     waited: Duration,
     count: u32,
-    /// Timed inside another step (a connection a login check opens): shown, not added again.
-    nested: bool,
 }
 
-static STEPS: Mutex<Vec<Step>> = Mutex::new(Vec::new());
-
-/// How many timed steps are running now.
-static RUNNING: AtomicUsize = AtomicUsize::new(0);
+/// Per step name, its count and summed time; and every step's interval, for the total.
+static STEPS: Mutex<(Vec<Step>, Vec<(Instant, Instant)>)> = Mutex::new((Vec::new(), Vec::new()));
 
 /// Await `work`, counting its wall time under `name`.
 pub async fn step<F: Future>(name: &'static str, work: F) -> F::Output {
-    let nested = RUNNING.fetch_add(1, Ordering::SeqCst) > 0;
     let started = Instant::now();
     let output = work.await;
-    RUNNING.fetch_sub(1, Ordering::SeqCst);
-    record(name, nested, started.elapsed());
+    record(name, started, Instant::now());
     output
 }
 
-fn record(name: &'static str, nested: bool, waited: Duration) {
-    let mut steps = STEPS.lock().unwrap_or_else(|e| e.into_inner());
-    match steps
-        .iter_mut()
-        .find(|s| s.name == name && s.nested == nested)
-    {
+fn record(name: &'static str, started: Instant, ended: Instant) {
+    let mut guard = STEPS.lock().unwrap_or_else(|e| e.into_inner());
+    let (steps, intervals) = &mut *guard;
+    intervals.push((started, ended));
+    let waited = ended - started;
+    match steps.iter_mut().find(|s| s.name == name) {
         Some(step) => {
             step.waited += waited;
             step.count += 1;
@@ -48,9 +42,28 @@ fn record(name: &'static str, nested: bool, waited: Duration) {
             name,
             waited,
             count: 1,
-            nested,
         }),
     }
+}
+
+/// How long at least one step was running (steps overlap: a login check opens connections, the column
+/// probe runs beside the mount records).
+fn union(intervals: &[(Instant, Instant)]) -> Duration {
+    let mut sorted = intervals.to_vec();
+    sorted.sort();
+    let mut total = Duration::ZERO;
+    let mut current: Option<(Instant, Instant)> = None;
+    for (start, end) in sorted {
+        current = match current {
+            Some((s, e)) if start <= e => Some((s, e.max(end))),
+            Some((s, e)) => {
+                total += e - s;
+                Some((start, end))
+            }
+            None => Some((start, end)),
+        };
+    }
+    total + current.map_or(Duration::ZERO, |(s, e)| e - s)
 }
 
 /// The process's user + system CPU time so far.
@@ -69,18 +82,17 @@ fn ms(d: Duration) -> String {
 }
 
 /// `wall 120.3 ms; server 80.1 ms in 9 steps (connect 3x 10.2, inspect 1x 45.0, ...); eidb 40.2 ms
-/// (cpu 25.1 ms)`: `server` is the time spent waiting in the timed steps, `eidb` the rest of the wall time.
+/// (cpu 25.1 ms)`: `server` is the time spent waiting in the timed steps, `eidb` the rest of the wall time
+/// (start-up, reading the spec, the dbscript and the node files, planning), `cpu` eidb's user + system CPU
+/// time over the whole run.
 pub fn summary(wall: Duration) -> String {
-    let steps = STEPS.lock().unwrap_or_else(|e| e.into_inner());
-    let outer = steps.iter().filter(|s| !s.nested);
-    let waited: Duration = outer.clone().map(|s| s.waited).sum();
-    let count: u32 = outer.map(|s| s.count).sum();
+    let guard = STEPS.lock().unwrap_or_else(|e| e.into_inner());
+    let (steps, intervals) = &*guard;
+    let waited = union(intervals);
+    let count = intervals.len();
     let parts: Vec<String> = steps
         .iter()
-        .map(|s| {
-            let within = if s.nested { " within" } else { "" };
-            format!("{}{within} {}x {}", s.name, s.count, ms(s.waited))
-        })
+        .map(|s| format!("{} {}x {}", s.name, s.count, ms(s.waited)))
         .collect();
     format!(
         "wall {} ms; server {} ms in {count} steps ({}); eidb {} ms (cpu {} ms)",
