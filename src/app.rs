@@ -112,11 +112,28 @@ impl ServerSide {
         let desired = &self.desired;
         let names: Vec<&str> = desired.databases.iter().map(|d| d.name.as_str()).collect();
         let backslashes = self.dialect.backslashes;
-        let actual = timings::step(
+        let (endpoint, mount_inputs) = (&self.endpoint, &self.mount_inputs);
+        // The mount records need nothing of the inspection: they are read on a connection of their own,
+        // beside it (or after it on the admin connection, should that connection not open).
+        let mount_reads = async {
+            if mount_inputs.is_empty() {
+                return Some(Ok(Plan::default()));
+            }
+            let mut conn = endpoint.connect(None).await.ok()?;
+            let mut mounts = Plan::default();
+            let read = timings::step(
+                "mount records",
+                crate::mysql::mounts::plan_into(&mut conn, mount_inputs, &mut mounts),
+            )
+            .await;
+            Some(read.map(|()| mounts))
+        };
+        let inspection = timings::step(
             "inspect",
             inspect::read(&mut self.conn, &names, &desired.account.name, backslashes),
-        )
-        .await?;
+        );
+        let (actual, mounts) = tokio::join!(inspection, mount_reads);
+        let actual = actual?;
         // The script's columns as this server makes them, asked once, in a database that holds some of
         // the script's tables (where there are none, there are no columns to compare). The probe has a
         // connection of its own: it runs beside the reads on the admin connection below.
@@ -130,7 +147,6 @@ impl ServerSide {
                 })
             }),
         };
-        let endpoint = &self.endpoint;
         let probe = async {
             match holder {
                 Some(holder) => Some(
@@ -146,15 +162,11 @@ impl ServerSide {
         // The first plan uses what was read to assign the nodes' databases; a later one (under the lock)
         // reads the ledger again.
         let ownership_read_first = self.ownership_read_first.take();
-        let (conn, metadata_db) = (&mut self.conn, &self.metadata_db);
-        let (nodes_way, mount_inputs) = (&self.nodes_way, &self.mount_inputs);
+        let (conn, metadata_db, nodes_way) = (&mut self.conn, &self.metadata_db, &self.nodes_way);
         let actual = &actual;
         let admin_reads = async move {
-            let scripts = timings::step(
-                "ledger scripts",
-                ledger::read_scripts(conn, metadata_db, backslashes),
-            )
-            .await?;
+            let scripts =
+                timings::step("ledger scripts", ledger::read_scripts(conn, metadata_db)).await?;
             let ownership = match ownership_read_first {
                 Some(ownership) => ownership,
                 None => {
@@ -179,12 +191,18 @@ impl ServerSide {
                 )
                 .await
             };
-            let mut mounts = Plan::default();
-            timings::step(
-                "mount records",
-                crate::mysql::mounts::plan_into(conn, mount_inputs, &mut mounts),
-            )
-            .await?;
+            let mounts = match mounts {
+                Some(read) => read?,
+                None => {
+                    let mut mounts = Plan::default();
+                    timings::step(
+                        "mount records",
+                        crate::mysql::mounts::plan_into(conn, mount_inputs, &mut mounts),
+                    )
+                    .await?;
+                    mounts
+                }
+            };
             Ok::<_, Error>((scripts, ownership, login, mounts))
         };
         let (probed, admin_read) = tokio::join!(probe, admin_reads);
