@@ -275,7 +275,7 @@ pub async fn observe(conn: &mut MySqlConnection, input: &NodeInput) -> Result<Ob
 enum BatchPart {
     Records(usize),
     Existing(usize, String),
-    Processes(usize),
+    Processes,
     SeesAll,
 }
 
@@ -309,12 +309,15 @@ async fn observe_batched(
             ));
             parts.push(BatchPart::Existing(i, wanted.path.clone()));
         }
-        statements.push(processlist_sql([
-            &lit(&input.account),
-            &lit(&input.database),
-        ]));
-        parts.push(BatchPart::Processes(i));
     }
+    // Every node's connections in one statement (the process list is read once, whatever the nodes).
+    let list = |items: Vec<&str>| items.iter().map(|s| lit(s)).collect::<Vec<_>>().join(",");
+    statements.push(format!(
+        "SELECT USER, DB, HOST FROM information_schema.PROCESSLIST WHERE USER IN ({}) AND DB IN ({})",
+        list(inputs.iter().map(|i| i.account.as_str()).collect()),
+        list(inputs.iter().map(|i| i.database.as_str()).collect())
+    ));
+    parts.push(BatchPart::Processes);
     statements.push(SEES_ALL_SQL.to_string());
     parts.push(BatchPart::SeesAll);
     let mut results: Vec<Vec<sqlx::mysql::MySqlRow>> = vec![Vec::new()];
@@ -333,7 +336,7 @@ async fn observe_batched(
     }
     let mut records = vec![Vec::new(); inputs.len()];
     let mut existing = vec![Vec::new(); inputs.len()];
-    let mut processes = vec![Vec::new(); inputs.len()];
+    let mut processes: Vec<(String, String, String)> = Vec::new();
     let mut sees_all = false;
     for (part, rows) in parts.into_iter().zip(results) {
         let count = || {
@@ -345,10 +348,16 @@ async fn observe_batched(
             BatchPart::Records(i) => records[i] = records_of(&rows),
             BatchPart::Existing(i, path) if count() > 0 => existing[i].push(path),
             BatchPart::Existing(..) => {}
-            BatchPart::Processes(i) => {
-                processes[i] = rows
+            BatchPart::Processes => {
+                let text = |row: &sqlx::mysql::MySqlRow, i| {
+                    row.try_get::<Option<String>, _>(i)
+                        .ok()
+                        .flatten()
+                        .unwrap_or_default()
+                };
+                processes = rows
                     .iter()
-                    .map(|row| row.try_get::<String, _>(0).unwrap_or_default())
+                    .map(|row| (text(row, 0), text(row, 1), text(row, 2)))
                     .collect()
             }
             BatchPart::SeesAll => sees_all = count() > 0,
@@ -365,11 +374,23 @@ async fn observe_batched(
         observed.push(Observed {
             records: Ok(records),
             existing_paths: std::mem::take(&mut existing[i]),
-            running: running_of(&processes[i], sees_all),
+            running: running_of(&connections_of(&processes, input), sees_all),
             shared_paths: shared,
         });
     }
     Some(observed)
+}
+
+/// The hosts of the node's account's connections to its local registry, from (user, database, host) rows;
+/// compared without case, as the server compares them in `information_schema` ([`processlist_sql`]).
+fn connections_of(processes: &[(String, String, String)], input: &NodeInput) -> Vec<String> {
+    processes
+        .iter()
+        .filter(|(user, db, _)| {
+            user.eq_ignore_ascii_case(&input.account) && db.eq_ignore_ascii_case(&input.database)
+        })
+        .map(|(_, _, host)| host.clone())
+        .collect()
 }
 
 /// Observe and plan the mount records of every node into `plan`: a repair change per stale record, the
