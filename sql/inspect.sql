@@ -12,6 +12,15 @@ SELECT 'db' AS k, CONVERT(SCHEMA_NAME USING utf8mb4) AS s, '' AS t, '' AS n,
 SELECT 'table', CONVERT(TABLE_SCHEMA USING utf8mb4), CONVERT(TABLE_NAME USING utf8mb4), CONVERT(TABLE_TYPE USING utf8mb4),
        CONVERT(CONCAT(IFNULL(ENGINE, ''), '/', IFNULL(TABLE_COLLATION, '')) USING utf8mb4)
   FROM information_schema.TABLES WHERE TABLE_SCHEMA IN ({databases});
+SELECT 'routine', CONVERT(ROUTINE_SCHEMA USING utf8mb4), '', CONVERT(ROUTINE_NAME USING utf8mb4), CONVERT(ROUTINE_TYPE USING utf8mb4)
+  FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA IN ({databases});
+SELECT 'trigger', CONVERT(EVENT_OBJECT_SCHEMA USING utf8mb4), CONVERT(EVENT_OBJECT_TABLE USING utf8mb4), CONVERT(TRIGGER_NAME USING utf8mb4), ''
+  FROM information_schema.TRIGGERS WHERE EVENT_OBJECT_SCHEMA IN ({databases});
+SELECT 'column', CONVERT(TABLE_SCHEMA USING utf8mb4), CONVERT(TABLE_NAME USING utf8mb4), CONVERT(COLUMN_NAME USING utf8mb4),
+       CONVERT(CONCAT(IS_NULLABLE, IF(COLUMN_DEFAULT IS NULL, '-', '+'), COLUMN_TYPE, CHAR(10), IFNULL(COLUMN_DEFAULT, '')) USING utf8mb4)
+  FROM information_schema.COLUMNS WHERE TABLE_SCHEMA IN ({databases});
+-- The indexes and keys: these statements open every table of the databases; eidb may send them on a
+-- second connection, so that the server reads both halves at once.
 -- One row per column of an index: unique or not, then the column's place and name.
 SELECT 'index', CONVERT(TABLE_SCHEMA USING utf8mb4), CONVERT(TABLE_NAME USING utf8mb4), CONVERT(INDEX_NAME USING utf8mb4),
        CONVERT(NON_UNIQUE USING utf8mb4), CONVERT(SEQ_IN_INDEX USING utf8mb4), CONVERT(COLUMN_NAME USING utf8mb4)
@@ -26,13 +35,6 @@ SELECT 'foreign_key', CONVERT(TABLE_SCHEMA USING utf8mb4), CONVERT(TABLE_NAME US
        CONVERT(REFERENCED_COLUMN_NAME USING utf8mb4)
   FROM information_schema.KEY_COLUMN_USAGE
   WHERE TABLE_SCHEMA IN ({databases}) AND REFERENCED_TABLE_NAME IS NOT NULL;
-SELECT 'routine', CONVERT(ROUTINE_SCHEMA USING utf8mb4), '', CONVERT(ROUTINE_NAME USING utf8mb4), CONVERT(ROUTINE_TYPE USING utf8mb4)
-  FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA IN ({databases});
-SELECT 'trigger', CONVERT(EVENT_OBJECT_SCHEMA USING utf8mb4), CONVERT(EVENT_OBJECT_TABLE USING utf8mb4), CONVERT(TRIGGER_NAME USING utf8mb4), ''
-  FROM information_schema.TRIGGERS WHERE EVENT_OBJECT_SCHEMA IN ({databases});
-SELECT 'column', CONVERT(TABLE_SCHEMA USING utf8mb4), CONVERT(TABLE_NAME USING utf8mb4), CONVERT(COLUMN_NAME USING utf8mb4),
-       CONVERT(CONCAT(IS_NULLABLE, IF(COLUMN_DEFAULT IS NULL, '-', '+'), COLUMN_TYPE, CHAR(10), IFNULL(COLUMN_DEFAULT, '')) USING utf8mb4)
-  FROM information_schema.COLUMNS WHERE TABLE_SCHEMA IN ({databases});
 -- Every row of the account's name, whatever its host (rows the spec no longer names, rows that win over
 -- the spec's for some clients), and the anonymous rows ('' matches every user name).
 SELECT 'account', CONVERT(User USING utf8mb4), CONVERT(Host USING utf8mb4), CONVERT(plugin USING utf8mb4), ''

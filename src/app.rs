@@ -128,35 +128,58 @@ impl ServerSide {
             .await;
             Some(read.map(|()| mounts))
         };
-        let inspection = timings::step(
-            "inspect",
-            inspect::read(&mut self.conn, &names, &desired.account.name, backslashes),
-        );
-        let (actual, mounts) = tokio::join!(inspection, mount_reads);
-        let actual = actual?;
         // The script's columns as this server makes them, asked once, in a database that holds some of
         // the script's tables (where there are none, there are no columns to compare). The probe has a
-        // connection of its own: it runs beside the reads on the admin connection below.
+        // connection of its own. It starts beside the inspection in the first database, which holds the
+        // script's tables on a provisioned cluster; should the inspection name another database, it is
+        // asked again there, beside the reads on the admin connection below.
+        let statements = &desired.script.statements;
+        let guess = desired
+            .databases
+            .first()
+            .filter(|_| self.script_columns.is_none());
+        let early_probe = async {
+            let guess = guess?;
+            let probed = timings::step(
+                "column probe",
+                columns::probe(endpoint, &guess.name, statements),
+            )
+            .await;
+            Some((guess.name.as_str(), probed))
+        };
+        let inspection = timings::step(
+            "inspect",
+            inspect::read_in_two(
+                &mut self.conn,
+                endpoint,
+                &names,
+                &desired.account.name,
+                backslashes,
+            ),
+        );
+        let (actual, mounts, early_probe) = tokio::join!(inspection, mount_reads, early_probe);
+        let actual = actual?;
         let holder = match self.script_columns {
             Some(_) => None,
             None => desired.databases.iter().find(|d| {
                 actual.database(&d.name).is_some_and(|db| {
-                    desired.script.statements.iter().any(
+                    statements.iter().any(
                         |s| matches!(&s.object, SchemaObject::Table { name } if db.has_table(name)),
                     )
                 })
             }),
         };
         let probe = async {
-            match holder {
-                Some(holder) => Some(
+            let holder = holder?;
+            match early_probe {
+                Some((guessed, probed)) if guessed == holder.name => Some(probed),
+                _ => Some(
                     timings::step(
                         "column probe",
-                        columns::probe(endpoint, &holder.name, &desired.script.statements),
+                        columns::probe(endpoint, &holder.name, statements),
                     )
                     .await,
                 ),
-                None => None,
             }
         };
         // The first plan uses what was read to assign the nodes' databases; a later one (under the lock)

@@ -30,6 +30,10 @@ const INSPECT_SQL: &str = include_str!("../../sql/inspect.sql");
 /// Where the inspection query's last part, the account's rows from `mysql.user`, begins.
 const ACCOUNT_PART: &str = "-- Every row of the account's name";
 
+/// Where the statements that read indexes and keys (the ones that open every table) begin; they end where
+/// [`ACCOUNT_PART`] begins.
+const KEYS_PART: &str = "-- The indexes and keys:";
+
 /// What reading the account and its grants takes (besides the cluster's databases).
 pub const PRIVILEGE_TABLES_NEEDED: &str =
     "SELECT on mysql.user, mysql.db, mysql.tables_priv and mysql.procs_priv (or SELECT ON *.*)";
@@ -276,22 +280,87 @@ pub async fn read(
     account: &str,
     backslashes: Backslashes,
 ) -> Result<Actual> {
+    read_with(conn, None, databases, account, backslashes).await
+}
+
+/// [`read`], with the indexes and keys read on a second connection to the same server (`second`), at the
+/// same time as the rest on `conn`: the server then works on both halves at once. Should the second
+/// connection not open, everything is read on `conn`.
+pub async fn read_in_two(
+    conn: &mut MySqlConnection,
+    second: &super::connect::Endpoint,
+    databases: &[&str],
+    account: &str,
+    backslashes: Backslashes,
+) -> Result<Actual> {
+    read_with(conn, Some(second), databases, account, backslashes).await
+}
+
+async fn read_with(
+    conn: &mut MySqlConnection,
+    second: Option<&super::connect::Endpoint>,
+    databases: &[&str],
+    account: &str,
+    backslashes: Backslashes,
+) -> Result<Actual> {
     let mut actual = Actual::default();
     let list = quoted_list(databases.iter().copied(), backslashes);
     let sql = INSPECT_SQL
         .replace("{databases}", &list)
         .replace("{user}", &quote::literal(account, backslashes));
-    let rows = match sqlx::raw_sql(&sql).fetch_all(&mut *conn).await {
-        // A monitoring account that may not read the privilege tables still checks everything else.
-        Err(e) if is_denied(&e) && !account.is_empty() => {
-            actual.accounts_unreadable = Some(PRIVILEGE_TABLES_NEEDED.to_string());
-            let without_accounts = &sql[..sql.find(ACCOUNT_PART).unwrap_or(sql.len())];
-            let without_accounts = without_accounts.trim_end().trim_end_matches(';');
-            sqlx::raw_sql(without_accounts).fetch_all(&mut *conn).await
+    let statements = |sql: &str| sql.trim_end().trim_end_matches(';').to_string();
+    let (keys_at, account_at) = (
+        sql.find(KEYS_PART).unwrap_or(sql.len()),
+        sql.find(ACCOUNT_PART).unwrap_or(sql.len()),
+    );
+    let keys_sql = statements(&sql[keys_at..account_at]);
+    let rest_sql = format!("{};\n{}", statements(&sql[..keys_at]), &sql[account_at..]);
+    let without_accounts = statements(&sql[..account_at]);
+    let fail = |e: sqlx::Error| statement_error(&e, "reading the databases and the account");
+    // The indexes and keys on a connection of their own, when one opens.
+    let keys = async {
+        let mut other = second?.connect(None).await.ok()?;
+        Some(sqlx::raw_sql(&keys_sql).fetch_all(&mut other).await)
+    };
+    let (first_sql, rest) = if second.is_some() {
+        (rest_sql.as_str(), true)
+    } else {
+        (sql.as_str(), false)
+    };
+    let main = async {
+        match sqlx::raw_sql(first_sql).fetch_all(&mut *conn).await {
+            // A monitoring account that may not read the privilege tables still checks everything else.
+            Err(e) if is_denied(&e) && !account.is_empty() => {
+                let sql = if rest {
+                    &sql[..keys_at]
+                } else {
+                    without_accounts.as_str()
+                };
+                Err(sqlx::raw_sql(&statements(sql)).fetch_all(&mut *conn).await)
+            }
+            other => Ok(other),
         }
-        other => other,
+    };
+    let (main, keys) = tokio::join!(main, keys);
+    let mut rows = match main {
+        Ok(read) => read,
+        Err(read) => {
+            actual.accounts_unreadable = Some(PRIVILEGE_TABLES_NEEDED.to_string());
+            read
+        }
     }
-    .map_err(|e| statement_error(&e, "reading the databases and the account"))?;
+    .map_err(fail)?;
+    match (rest, keys) {
+        (true, Some(keys)) => rows.extend(keys.map_err(fail)?),
+        // No second connection: the indexes and keys on this one, after the rest.
+        (true, None) => rows.extend(
+            sqlx::raw_sql(&keys_sql)
+                .fetch_all(&mut *conn)
+                .await
+                .map_err(fail)?,
+        ),
+        (false, _) => {}
+    }
     let mut account_rows = Vec::new();
     // An index's and a foreign key's columns come one row each, assembled after the loop.
     type Parts = BTreeMap<(String, String, String), (String, Vec<(u32, String, String)>)>;
