@@ -17,8 +17,11 @@ struct Step {
     count: u32,
 }
 
+/// When a step started and ended.
+type Interval = (Instant, Instant);
+
 /// Per step name, its count and summed time; and every step's interval, for the total.
-static STEPS: Mutex<(Vec<Step>, Vec<(Instant, Instant)>)> = Mutex::new((Vec::new(), Vec::new()));
+static STEPS: Mutex<(Vec<Step>, Vec<Interval>)> = Mutex::new((Vec::new(), Vec::new()));
 
 /// Await `work`, counting its wall time under `name`.
 pub async fn step<F: Future>(name: &'static str, work: F) -> F::Output {
@@ -48,11 +51,11 @@ fn record(name: &'static str, started: Instant, ended: Instant) {
 
 /// How long at least one step was running (steps overlap: a login check opens connections, the column
 /// probe runs beside the mount records).
-fn union(intervals: &[(Instant, Instant)]) -> Duration {
+fn union(intervals: &[Interval]) -> Duration {
     let mut sorted = intervals.to_vec();
     sorted.sort();
     let mut total = Duration::ZERO;
-    let mut current: Option<(Instant, Instant)> = None;
+    let mut current: Option<Interval> = None;
     for (start, end) in sorted {
         current = match current {
             Some((s, e)) if start <= e => Some((s, e.max(end))),
@@ -108,5 +111,25 @@ pub fn summary(wall: Duration) -> String {
 pub fn log(wall: Duration) {
     if tracing::enabled!(target: "eidb::timings", tracing::Level::DEBUG) {
         tracing::debug!(target: "eidb::timings", "{}", summary(wall));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overlapping_steps_count_once_and_gaps_not_at_all() {
+        let t0 = Instant::now();
+        let at = |ms: u64| t0 + Duration::from_millis(ms);
+        // 0-10 and 5-20 overlap (20 ms); 30-40 stands alone (10 ms); 32-35 lies inside it.
+        let intervals = [
+            (at(30), at(40)),
+            (at(0), at(10)),
+            (at(32), at(35)),
+            (at(5), at(20)),
+        ];
+        assert_eq!(union(&intervals), Duration::from_millis(30));
+        assert_eq!(union(&[]), Duration::ZERO);
     }
 }
