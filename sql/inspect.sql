@@ -25,6 +25,8 @@ SELECT 'column', CONVERT(TABLE_SCHEMA USING utf8mb4), CONVERT(TABLE_NAME USING u
 SELECT 'index', CONVERT(TABLE_SCHEMA USING utf8mb4), CONVERT(TABLE_NAME USING utf8mb4), CONVERT(INDEX_NAME USING utf8mb4),
        CONVERT(NON_UNIQUE USING utf8mb4), CONVERT(SEQ_IN_INDEX USING utf8mb4), CONVERT(COLUMN_NAME USING utf8mb4)
   FROM information_schema.STATISTICS WHERE TABLE_SCHEMA IN ({databases});
+-- Every constraint by name. Without CHECK constraints these are the unique indexes and the foreign keys,
+-- which eidb then takes from the rows above and below instead (this statement opens every table again).
 SELECT 'constraint', CONVERT(TABLE_SCHEMA USING utf8mb4), CONVERT(TABLE_NAME USING utf8mb4), CONVERT(CONSTRAINT_NAME USING utf8mb4),
        CONVERT(CONSTRAINT_TYPE USING utf8mb4)
   FROM information_schema.TABLE_CONSTRAINTS WHERE TABLE_SCHEMA IN ({databases});

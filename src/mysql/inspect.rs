@@ -34,6 +34,23 @@ const ACCOUNT_PART: &str = "-- Every row of the account's name";
 /// [`ACCOUNT_PART`] begins.
 const KEYS_PART: &str = "-- The indexes and keys:";
 
+/// Where the statement that reads the constraints by name begins, and where the next one begins.
+const CONSTRAINTS_PART: (&str, &str) = (
+    "-- Every constraint by name.",
+    "-- One row per column of a foreign key",
+);
+
+/// Whether the constraints are read by name, or taken from the indexes and foreign keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Constraints {
+    /// From `TABLE_CONSTRAINTS`: every kind, CHECK constraints too.
+    Read,
+    /// The unique indexes (PRIMARY included) and the foreign keys, which are every constraint but CHECK
+    /// ones: enough when the script adds no CHECK constraint, and it spares the server a pass over every
+    /// table.
+    FromIndexesAndKeys,
+}
+
 /// What reading the account and its grants takes (besides the cluster's databases).
 pub const PRIVILEGE_TABLES_NEEDED: &str =
     "SELECT on mysql.user, mysql.db, mysql.tables_priv and mysql.procs_priv (or SELECT ON *.*)";
@@ -280,7 +297,15 @@ pub async fn read(
     account: &str,
     backslashes: Backslashes,
 ) -> Result<Actual> {
-    read_with(conn, None, databases, account, backslashes).await
+    read_with(
+        conn,
+        None,
+        Constraints::Read,
+        databases,
+        account,
+        backslashes,
+    )
+    .await
 }
 
 /// [`read`], with the indexes and keys read on a second connection to the same server (`second`), at the
@@ -289,25 +314,41 @@ pub async fn read(
 pub async fn read_in_two(
     conn: &mut MySqlConnection,
     second: &super::connect::Endpoint,
+    constraints: Constraints,
     databases: &[&str],
     account: &str,
     backslashes: Backslashes,
 ) -> Result<Actual> {
-    read_with(conn, Some(second), databases, account, backslashes).await
+    read_with(
+        conn,
+        Some(second),
+        constraints,
+        databases,
+        account,
+        backslashes,
+    )
+    .await
 }
 
 async fn read_with(
     conn: &mut MySqlConnection,
     second: Option<&super::connect::Endpoint>,
+    constraints: Constraints,
     databases: &[&str],
     account: &str,
     backslashes: Backslashes,
 ) -> Result<Actual> {
     let mut actual = Actual::default();
     let list = quoted_list(databases.iter().copied(), backslashes);
-    let sql = INSPECT_SQL
+    let mut sql = INSPECT_SQL
         .replace("{databases}", &list)
         .replace("{user}", &quote::literal(account, backslashes));
+    if constraints == Constraints::FromIndexesAndKeys {
+        if let (Some(from), Some(to)) = (sql.find(CONSTRAINTS_PART.0), sql.find(CONSTRAINTS_PART.1))
+        {
+            sql.replace_range(from..to, "");
+        }
+    }
     let statements = |sql: &str| sql.trim_end().trim_end_matches(';').to_string();
     let (keys_at, account_at) = (
         sql.find(KEYS_PART).unwrap_or(sql.len()),
@@ -458,7 +499,15 @@ async fn read_with(
             _ => {}
         }
     }
+    let derive = constraints == Constraints::FromIndexesAndKeys;
     for ((database, table, name), (non_unique, mut columns)) in index_parts {
+        if let (true, "0", Some(db)) = (
+            derive,
+            non_unique.as_str(),
+            actual.databases.get_mut(&database),
+        ) {
+            db.constraints.insert((key(&table), key(&name)));
+        }
         columns.sort_by_key(|(seq, _, _)| *seq);
         let columns: Vec<&str> = columns.iter().map(|(_, c, _)| c.as_str()).collect();
         let text = format!("{non_unique}:{}", columns.join(","));
@@ -480,6 +529,9 @@ async fn read_with(
             of(|(_, _, r)| r.as_str())
         );
         if let Some(db) = actual.databases.get_mut(&database) {
+            if derive {
+                db.constraints.insert((key(&table), key(&name)));
+            }
             db.foreign_key_shapes
                 .insert((key(&table), key(&shape)), name);
         }
