@@ -147,21 +147,13 @@ impl ServerSide {
             .await;
             Some((guess.name.as_str(), probed))
         };
-        // Only a CHECK constraint of the script needs the constraints read by name.
-        let constraints = if desired.script.statements.iter().any(|s| {
-            matches!(s.object, SchemaObject::Constraint { .. })
-                && s.sql.to_ascii_uppercase().contains("CHECK")
-        }) {
-            inspect::Constraints::Read
-        } else {
-            inspect::Constraints::FromIndexesAndKeys
-        };
+        let reads = inspect::Reads::for_script(&desired.script.statements);
         let inspection = timings::step(
             "inspect",
             inspect::read_in_two(
                 &mut self.conn,
                 endpoint,
-                constraints,
+                reads,
                 &names,
                 &desired.account.name,
                 backslashes,

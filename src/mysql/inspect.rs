@@ -39,16 +39,43 @@ const CONSTRAINTS_PART: (&str, &str) = (
     "-- Every constraint by name.",
     "-- One row per column of a foreign key",
 );
+/// The same for the routines and for the triggers.
+const ROUTINES_PART: (&str, &str) = ("SELECT 'routine'", "SELECT 'trigger'");
+const TRIGGERS_PART: (&str, &str) = ("SELECT 'trigger'", "SELECT 'column'");
 
-/// Whether the constraints are read by name, or taken from the indexes and foreign keys.
+/// The reads only some scripts need: each makes the server walk every table (or routine) of the
+/// databases again, and the plan looks only for the script's own objects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Constraints {
-    /// From `TABLE_CONSTRAINTS`: every kind, CHECK constraints too.
-    Read,
-    /// The unique indexes (PRIMARY included) and the foreign keys, which are every constraint but CHECK
-    /// ones: enough when the script adds no CHECK constraint, and it spares the server a pass over every
-    /// table.
-    FromIndexesAndKeys,
+pub struct Reads {
+    /// The constraints by name (`TABLE_CONSTRAINTS`): every kind, CHECK ones too. Without it they are the
+    /// unique indexes (PRIMARY included) and the foreign keys, which is every constraint but CHECK ones.
+    pub constraints_by_name: bool,
+    pub routines: bool,
+    pub triggers: bool,
+}
+
+impl Reads {
+    /// Everything (what another member is compared by).
+    pub const ALL: Reads = Reads {
+        constraints_by_name: true,
+        routines: true,
+        triggers: true,
+    };
+
+    /// What a plan for these statements looks up: CHECK constraints, routines and triggers only when the
+    /// script has some.
+    pub fn for_script(statements: &[super::script::Statement]) -> Reads {
+        use super::script::SchemaObject;
+        let any = |wanted: fn(&super::script::Statement) -> bool| statements.iter().any(wanted);
+        Reads {
+            constraints_by_name: any(|s| {
+                matches!(s.object, SchemaObject::Constraint { .. })
+                    && s.sql.to_ascii_uppercase().contains("CHECK")
+            }),
+            routines: any(|s| matches!(s.object, SchemaObject::Routine { .. })),
+            triggers: any(|s| matches!(s.object, SchemaObject::Trigger { .. })),
+        }
+    }
 }
 
 /// What reading the account and its grants takes (besides the cluster's databases).
@@ -297,15 +324,7 @@ pub async fn read(
     account: &str,
     backslashes: Backslashes,
 ) -> Result<Actual> {
-    read_with(
-        conn,
-        None,
-        Constraints::Read,
-        databases,
-        account,
-        backslashes,
-    )
-    .await
+    read_with(conn, None, Reads::ALL, databases, account, backslashes).await
 }
 
 /// [`read`], with the indexes and keys read on a second connection to the same server (`second`), at the
@@ -314,26 +333,18 @@ pub async fn read(
 pub async fn read_in_two(
     conn: &mut MySqlConnection,
     second: &super::connect::Endpoint,
-    constraints: Constraints,
+    reads: Reads,
     databases: &[&str],
     account: &str,
     backslashes: Backslashes,
 ) -> Result<Actual> {
-    read_with(
-        conn,
-        Some(second),
-        constraints,
-        databases,
-        account,
-        backslashes,
-    )
-    .await
+    read_with(conn, Some(second), reads, databases, account, backslashes).await
 }
 
 async fn read_with(
     conn: &mut MySqlConnection,
     second: Option<&super::connect::Endpoint>,
-    constraints: Constraints,
+    reads: Reads,
     databases: &[&str],
     account: &str,
     backslashes: Backslashes,
@@ -343,9 +354,12 @@ async fn read_with(
     let mut sql = INSPECT_SQL
         .replace("{databases}", &list)
         .replace("{user}", &quote::literal(account, backslashes));
-    if constraints == Constraints::FromIndexesAndKeys {
-        if let (Some(from), Some(to)) = (sql.find(CONSTRAINTS_PART.0), sql.find(CONSTRAINTS_PART.1))
-        {
+    for (wanted, (from, to)) in [
+        (reads.constraints_by_name, CONSTRAINTS_PART),
+        (reads.routines, ROUTINES_PART),
+        (reads.triggers, TRIGGERS_PART),
+    ] {
+        if let (false, Some(from), Some(to)) = (wanted, sql.find(from), sql.find(to)) {
             sql.replace_range(from..to, "");
         }
     }
@@ -499,7 +513,7 @@ async fn read_with(
             _ => {}
         }
     }
-    let derive = constraints == Constraints::FromIndexesAndKeys;
+    let derive = !reads.constraints_by_name;
     for ((database, table, name), (non_unique, mut columns)) in index_parts {
         if let (true, "0", Some(db)) = (
             derive,
@@ -663,6 +677,47 @@ mod tests {
         assert_eq!(
             IndexShape::from_inspection("1:REG_LOGGED_TIME,REG_TENANT_ID"),
             Some(shape(false, &["reg_logged_time", "reg_tenant_id"]))
+        );
+    }
+
+    #[test]
+    fn only_a_script_with_check_constraints_routines_or_triggers_has_them_read() {
+        let reads = |script: &str| Reads::for_script(&crate::mysql::script::split(script).unwrap());
+        let plain = "CREATE TABLE A (ID INT PRIMARY KEY);\n\
+                     ALTER TABLE A ADD CONSTRAINT A_FK FOREIGN KEY (ID) REFERENCES B (ID);\n\
+                     ALTER TABLE A ADD CONSTRAINT A_UQ UNIQUE (ID);";
+        let none = Reads {
+            constraints_by_name: false,
+            routines: false,
+            triggers: false,
+        };
+        assert_eq!(reads(plain), none);
+        assert_eq!(
+            reads(&format!(
+                "{plain}\nALTER TABLE A ADD CONSTRAINT A_CK CHECK (ID > 0);"
+            )),
+            Reads {
+                constraints_by_name: true,
+                ..none
+            }
+        );
+        assert_eq!(
+            reads(&format!(
+                "{plain}\nCREATE TRIGGER A_T BEFORE INSERT ON A FOR EACH ROW SET NEW.ID = 1;"
+            )),
+            Reads {
+                triggers: true,
+                ..none
+            }
+        );
+        assert_eq!(
+            reads(&format!(
+                "{plain}\nCREATE FUNCTION A_F() RETURNS INT RETURN 1;"
+            )),
+            Reads {
+                routines: true,
+                ..none
+            }
         );
     }
 
