@@ -55,6 +55,10 @@ What it does
      - linear growth: seconds per database at the largest count / at the smallest <= 1.10 (1.0 is linear;
        10 % allowance for noise), for provision from nothing and the no-op.
    Targets are defined for 4 and 18 databases; other --nodes values are measured but not judged.
+   Then where the no-op runs' time goes: each no-op run asks eidb for its timings line
+   (RUST_LOG=eidb::timings=debug: its wall time, the time it waited in server steps - connections and
+   reads - its own time and CPU, each step's time), and one extra untimed no-op run per scenario is counted
+   by the server (statements, connections and prepared statements, from SHOW GLOBAL STATUS).
    On a busy machine the figures are noisy: use --runs 5 or more and look at min/max.
 
 6. With --galera (off by default: it adds a few minutes), after the single server's rows: starts a
@@ -209,6 +213,8 @@ class Finished:
     returncode: int
     stdout: str
     stderr: str
+    # eidb's own account of the run (its `eidb::timings` line), when it was asked for: see parse_timings.
+    timings: dict | None = None
 
     def describe_failure(self) -> str:
         return (
@@ -1016,6 +1022,32 @@ def eidb_version(binary: Path) -> str:
     return subprocess.run([str(binary), "--version"], capture_output=True, text=True, timeout=30, check=False).stdout.strip()
 
 
+TIMINGS_LINE = re.compile(
+    r"wall ([\d.]+) ms; server ([\d.]+) ms in (\d+) steps \((.*)\); eidb ([\d.]+) ms \(cpu ([\d.]+) ms\)"
+)
+TIMINGS_STEP = re.compile(r"([a-z_][a-z_ ]*?) (\d+)x ([\d.]+)")
+
+
+def parse_timings(stderr: str) -> dict | None:
+    """eidb's `eidb::timings` line (RUST_LOG=eidb::timings=debug, see src/timings.rs): the run's wall time
+    inside eidb, the time it waited in its server steps (connections, reads), the rest (eidb's own work),
+    its CPU time, and each step's time, all in ms."""
+    match = None
+    for match in TIMINGS_LINE.finditer(stderr):
+        pass
+    if match is None:
+        return None
+    steps = {name: float(ms) for name, _count, ms in TIMINGS_STEP.findall(match.group(4))}
+    return {
+        "wall": float(match.group(1)),
+        "server": float(match.group(2)),
+        "steps_count": int(match.group(3)),
+        "eidb": float(match.group(5)),
+        "cpu": float(match.group(6)),
+        "steps": steps,
+    }
+
+
 class Eidb:
     def __init__(self, binary: Path, spec: Path, parallel: int | None, timeout: float) -> None:
         self.binary = binary
@@ -1024,10 +1056,12 @@ class Eidb:
         self.timeout = timeout
         self.env = {**os.environ, PASSWORD_ENV: ACCOUNT_PASSWORD}
         self.env.pop("RUST_LOG", None)
+        # The no-op runs say where their time goes (one log line on stderr; the JSON report is unchanged).
+        self.timing_env = {**self.env, "RUST_LOG": "eidb::timings=debug"}
 
     def provision(self, db_only: bool, expect_changes: bool) -> Finished:
         argv = self._provision_argv(db_only, "json")
-        finished, report = self._run(argv)
+        finished, report = self._run(argv, timed=not expect_changes)
         changes = len(report.get("changes") or [])
         if expect_changes and changes == 0:
             raise BenchError(f"`{' '.join(argv)}` from nothing applied no change (status {report.get('status')!r})")
@@ -1058,7 +1092,7 @@ class Eidb:
         argv = [str(self.binary), "--output", "json", "verify", "--config", str(self.spec)]
         if db_only:
             argv.append("--db-only")
-        finished, report = self._run(argv)
+        finished, report = self._run(argv, timed=True)
         if report.get("findings") or report.get("changes"):
             raise BenchError(f"`{' '.join(argv)}` found drift on a provisioned cluster: {report.get('findings')}")
         return finished
@@ -1073,8 +1107,10 @@ class Eidb:
         except (KeyError, TypeError) as e:
             raise BenchError(f"eidb's dry-run report does not name the dbscript (preflight.script.path): {e!r}") from e
 
-    def _run(self, argv: list[str]) -> tuple[Finished, dict]:
-        finished = run_measured(argv, self.timeout, env=self.env, peak_memory=True)
+    def _run(self, argv: list[str], timed: bool = False) -> tuple[Finished, dict]:
+        finished = run_measured(argv, self.timeout, env=self.timing_env if timed else self.env, peak_memory=True)
+        if timed:
+            finished.timings = parse_timings(finished.stderr)
         if finished.returncode != 0:
             raise BenchError(f"eidb failed:\n{finished.describe_failure()}")
         try:
@@ -1264,6 +1300,25 @@ MEMBER_1_ONLY = ", spec names member 1 only"
 EIDB_DB_MEMBER_1_GROUP = tuple(scenario + MEMBER_1_ONLY for scenario in EIDB_DB_GROUP)
 
 
+SERVER_COUNTERS = ("Questions", "Connections", "Com_stmt_prepare")
+
+
+def counted_by_server(server: ClientAccess, run: Callable[[], object]) -> dict[str, int]:
+    """What the server's status counters (statements received, connections opened, statements prepared) grew
+    by while `run` ran; this script's own status query (one statement, one connection) is subtracted."""
+
+    def counters() -> dict[str, int]:
+        names = ", ".join(f"'{name}'" for name in SERVER_COUNTERS)
+        rows = server.query(f"SHOW GLOBAL STATUS WHERE Variable_name IN ({names})")
+        return {name: int(value) for name, value in rows}
+
+    before = counters()
+    run()
+    after = counters()
+    return {name: after.get(name, 0) - before.get(name, 0) - (1 if name in ("Questions", "Connections") else 0)
+            for name in SERVER_COUNTERS}
+
+
 def parallel_scenario(k: int) -> str:
     return f"parallel clients (xargs -P {k})"
 
@@ -1273,11 +1328,15 @@ class Samples:
     seconds: list[float] = field(default_factory=list)
     max_rss_bytes: list[int] = field(default_factory=list)
     max_rss_exact: bool = True
+    # Per run, eidb's timings line and the process's wall time (no-op runs only; see parse_timings).
+    timings: list[tuple[dict, float]] = field(default_factory=list)
 
     def add(self, finished: Finished) -> None:
         self.seconds.append(finished.seconds)
         self.max_rss_bytes.append(finished.max_rss_bytes)
         self.max_rss_exact &= finished.max_rss_exact
+        if finished.timings:
+            self.timings.append((finished.timings, finished.seconds))
 
     @property
     def median(self) -> float:
@@ -1293,6 +1352,8 @@ class ClusterResults:
     setup: str = ""  # "" for the single server, GALERA for the Galera cluster
     # Galera: per from-nothing run of eidb with the three members, its read-back of the other two.
     read_back_seconds: list[float] = field(default_factory=list)
+    # Per no-op scenario: what the server counted during one untimed run (statements, connections, ...).
+    server_counts: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def shown(self, scenario: str) -> str:
         """The scenario's name in the report: Galera rows are prefixed `galera: `."""
@@ -1420,6 +1481,11 @@ class Bench:
         results.samples(noop).add(eidb.provision(db_only, expect_changes=False))
         check(noop)
         results.samples(verify_noop).add(eidb.verify(db_only))
+        # Once per scenario, untimed: how many statements and connections a no-op run costs the server.
+        for scenario, run in ((noop, lambda: eidb.provision(db_only, expect_changes=False)),
+                              (verify_noop, lambda: eidb.verify(db_only))):
+            if scenario not in results.server_counts and not results.setup:  # Galera: checks read member 3
+                results.server_counts[scenario] = counted_by_server(checker.server, run)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -1456,6 +1522,40 @@ def results_table(all_results: list[ClusterResults]) -> list[str]:
             lines.append(
                 f"| {shown} | {results.database_count} | {samples.median:.3f} | {min(samples.seconds):.3f} | "
                 f"{max(samples.seconds):.3f} | {ratio(samples.median, manual)} | {ratio(samples.median, best)} | {rss} |"
+            )
+    return lines
+
+
+def breakdown_table(all_results: list[ClusterResults]) -> list[str]:
+    """Where the no-op runs' time goes, from eidb's timings line (medians over the runs, ms): the whole
+    process, eidb's run inside it, the time spent waiting in server steps, eidb's own share, its CPU time,
+    and the largest steps; then the server's counters for one such run."""
+    lines = [
+        "| Scenario | DBs | process ms | in eidb ms | server steps ms | eidb's own ms | eidb CPU ms | "
+        "start+exit ms | largest steps (ms) | statements / connections / prepared |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---|---:|",
+    ]
+    for results in all_results:
+        for scenario, samples in results.by_scenario.items():
+            if not samples.timings:
+                continue
+            runs = [t for t, _ in samples.timings]
+
+            def med(values: list[float]) -> float:
+                return statistics.median(values)
+
+            process = med([seconds * 1000 for _, seconds in samples.timings])
+            wall = med([t["wall"] for t in runs])
+            steps: dict[str, float] = {}
+            for name in {name for t in runs for name in t["steps"]}:
+                steps[name] = med([t["steps"].get(name, 0.0) for t in runs])
+            largest = ", ".join(f"{name} {ms:.0f}" for name, ms in sorted(steps.items(), key=lambda i: -i[1])[:4])
+            counts = results.server_counts.get(scenario)
+            counted = " / ".join(str(counts[name]) for name in SERVER_COUNTERS) if counts else ""
+            lines.append(
+                f"| {results.shown(scenario)} | {results.database_count} | {process:.0f} | {wall:.0f} | "
+                f"{med([t['server'] for t in runs]):.0f} | {med([t['eidb'] for t in runs]):.0f} | "
+                f"{med([t['cpu'] for t in runs]):.0f} | {process - wall:.0f} | {largest} | {counted} |"
             )
     return lines
 
@@ -1655,6 +1755,16 @@ def render_report(args: argparse.Namespace, server: ThrowawayServer, eidb_versio
         *[f"| {o.target} | {o.measured} | {o.limit} | {'PASS' if o.passed else '**FAIL**'} |" for o in outcomes],
         "",
         f"{sum(o.passed for o in outcomes)} of {len(outcomes)} targets pass.",
+        "",
+        "## Where a no-op run's time goes",
+        "",
+        "From eidb's own timings (`RUST_LOG=eidb::timings=debug`, medians): *in eidb* is main's start to the "
+        "report; *server steps* the time it waited on the server (connections, reads; overlapping steps "
+        "counted once); *eidb's own* the rest (reading the spec, the dbscript and the node files, planning); "
+        "*start+exit* the process's wall time outside that. The last column is what the server's status "
+        "counters (Questions, Connections, Com_stmt_prepare) grew by during one untimed run.",
+        "",
+        *breakdown_table(beside(all_results, galera_results)),
     ]
     if galera_results:
         lines += ["", *galera_comparison(all_results, galera_results)]

@@ -13,6 +13,7 @@ use eidb::error::{Error, EXIT_BAD_INPUT};
 use eidb::progress::Progress;
 
 fn main() -> ExitCode {
+    let started = std::time::Instant::now();
     // First of all: from here on SIGINT/SIGTERM stop the run between steps instead of killing it.
     eidb::interrupt::install_early();
     let cli = match Cli::try_parse() {
@@ -102,6 +103,7 @@ fn main() -> ExitCode {
         eidb::interrupt::install();
         run::run(options, &mut report).await
     });
+    eidb::timings::log(started.elapsed());
     finish(&cli, outcome, report)
 }
 

@@ -32,6 +32,7 @@ use crate::node::files;
 use crate::preflight;
 use crate::progress::Progress;
 use crate::secret;
+use crate::timings;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -116,51 +117,128 @@ impl ServerSide {
         let desired = &self.desired;
         let names: Vec<&str> = desired.databases.iter().map(|d| d.name.as_str()).collect();
         let backslashes = self.dialect.backslashes;
-        let actual =
-            inspect::read(&mut self.conn, &names, &desired.account.name, backslashes).await?;
-        let scripts = ledger::read_scripts(&mut self.conn, &self.metadata_db, backslashes).await?;
-        // The first plan uses what was read to assign the nodes' databases; a later one (under the lock)
-        // reads the ledger again.
-        let ownership = match self.ownership_read_first.take() {
-            Some(ownership) => ownership,
-            None => {
-                ledger::read_ownership(
-                    &mut self.conn,
-                    &self.metadata_db,
-                    &desired.cluster,
-                    &desired.account.name,
-                )
-                .await?
+        let (endpoint, mount_inputs) = (&self.endpoint, &self.mount_inputs);
+        // The mount records need nothing of the inspection: they are read on a connection of their own,
+        // beside it (or after it on the admin connection, should that connection not open).
+        let mount_reads = async {
+            if mount_inputs.is_empty() {
+                return Some(Ok(Plan::default()));
             }
-        };
-        let login = if actual.accounts.is_empty() {
-            Login::Unknown("the account does not exist yet".to_string())
-        } else {
-            check_login(
-                &mut self.conn,
-                &self.endpoint,
-                Some(&self.nodes_way),
-                desired,
-                &actual,
+            let mut conn = endpoint.connect(None).await.ok()?;
+            let mut mounts = Plan::default();
+            let read = timings::step(
+                "mount records",
+                crate::mysql::mounts::plan_into(&mut conn, mount_inputs, &mut mounts),
             )
-            .await
+            .await;
+            Some(read.map(|()| mounts))
         };
         // The script's columns as this server makes them, asked once, in a database that holds some of
-        // the script's tables (where there are none, there are no columns to compare).
-        if self.script_columns.is_none() {
-            let holder = desired.databases.iter().find(|d| {
+        // the script's tables (where there are none, there are no columns to compare). The probe has a
+        // connection of its own. It starts beside the inspection in the first database, which holds the
+        // script's tables on a provisioned cluster; should the inspection name another database, it is
+        // asked again there, beside the reads on the admin connection below.
+        let statements = &desired.script.statements;
+        let guess = desired
+            .databases
+            .first()
+            .filter(|_| self.script_columns.is_none());
+        let early_probe = async {
+            let guess = guess?;
+            let probed = timings::step(
+                "column probe",
+                columns::probe(endpoint, &guess.name, statements),
+            )
+            .await;
+            Some((guess.name.as_str(), probed))
+        };
+        let reads = inspect::Reads::for_script(&desired.script.statements);
+        let inspection = timings::step(
+            "inspect",
+            inspect::read_in_two(
+                &mut self.conn,
+                endpoint,
+                reads,
+                &names,
+                &desired.account.name,
+                backslashes,
+            ),
+        );
+        let (actual, mounts, early_probe) = tokio::join!(inspection, mount_reads, early_probe);
+        let actual = actual?;
+        let holder = match self.script_columns {
+            Some(_) => None,
+            None => desired.databases.iter().find(|d| {
                 actual.database(&d.name).is_some_and(|db| {
-                    desired.script.statements.iter().any(
+                    statements.iter().any(
                         |s| matches!(&s.object, SchemaObject::Table { name } if db.has_table(name)),
                     )
                 })
-            });
-            if let Some(holder) = holder {
-                self.script_columns = Some(
-                    columns::probe(&self.endpoint, &holder.name, &desired.script.statements)
-                        .await?,
-                );
+            }),
+        };
+        let probe = async {
+            let holder = holder?;
+            match early_probe {
+                Some((guessed, probed)) if guessed == holder.name => Some(probed),
+                _ => Some(
+                    timings::step(
+                        "column probe",
+                        columns::probe(endpoint, &holder.name, statements),
+                    )
+                    .await,
+                ),
             }
+        };
+        // The first plan uses what was read to assign the nodes' databases; a later one (under the lock)
+        // reads the ledger again.
+        let ownership_read_first = self.ownership_read_first.take();
+        let (conn, metadata_db, nodes_way) = (&mut self.conn, &self.metadata_db, &self.nodes_way);
+        let actual = &actual;
+        let admin_reads = async move {
+            let scripts =
+                timings::step("ledger scripts", ledger::read_scripts(conn, metadata_db)).await?;
+            let ownership = match ownership_read_first {
+                Some(ownership) => ownership,
+                None => {
+                    timings::step(
+                        "ledger ownership",
+                        ledger::read_ownership(
+                            conn,
+                            metadata_db,
+                            &desired.cluster,
+                            &desired.account.name,
+                        ),
+                    )
+                    .await?
+                }
+            };
+            let login = if actual.accounts.is_empty() {
+                Login::Unknown("the account does not exist yet".to_string())
+            } else {
+                timings::step(
+                    "login",
+                    check_login(conn, endpoint, Some(nodes_way), desired, actual),
+                )
+                .await
+            };
+            let mounts = match mounts {
+                Some(read) => read?,
+                None => {
+                    let mut mounts = Plan::default();
+                    timings::step(
+                        "mount records",
+                        crate::mysql::mounts::plan_into(conn, mount_inputs, &mut mounts),
+                    )
+                    .await?;
+                    mounts
+                }
+            };
+            Ok::<_, Error>((scripts, ownership, login, mounts))
+        };
+        let (probed, admin_read) = tokio::join!(probe, admin_reads);
+        let (scripts, ownership, login, mounts) = admin_read?;
+        if let Some(probed) = probed {
+            self.script_columns = Some(probed?);
         }
         let history = plan::History {
             scripts,
@@ -171,8 +249,10 @@ impl ServerSide {
             metadata_db: &self.metadata_db,
             columns: self.script_columns.as_ref(),
         };
-        let mut plan = plan::server(&self.desired, &actual, login, &history);
-        crate::mysql::mounts::plan_into(&mut self.conn, &self.mount_inputs, &mut plan).await?;
+        let mut plan = plan::server(&self.desired, actual, login, &history);
+        plan.changes.extend(mounts.changes);
+        plan.mount_records.extend(mounts.mount_records);
+        plan.warnings.extend(mounts.warnings);
         Ok(plan)
     }
 }
@@ -257,7 +337,7 @@ pub async fn run(options: Options<'_>, report: &mut Report) -> Result<i32> {
         Mode::Verify => {
             report.findings = findings::findings(&planned.plan);
             if let Some(server) = planned.server.as_mut() {
-                let read_back = server.read_back_members().await?;
+                let read_back = timings::step("members", server.read_back_members()).await?;
                 report.warnings.extend(
                     read_back.unreachable.iter().map(|(member, why)| {
                         format!("member {member} could not be checked: {why}")
@@ -555,7 +635,8 @@ async fn plan_everything(
             )
             .await
             .map_err(|e| (e, None))?;
-            match facts::read(&mut conn, target.server_os.as_deref()).await {
+            match timings::step("facts", facts::read(&mut conn, target.server_os.as_deref())).await
+            {
                 Ok(server_facts) => break (endpoint, conn, server_facts),
                 Err(e) if e.connection_lost && read_again.may_retry() => {
                     read_again.pause().await;
@@ -570,11 +651,14 @@ async fn plan_everything(
             server_facts.describe()
         ));
         // Which database each node was given before: the nodes keep them, whatever their order now.
-        ownership = ledger::read_ownership(
-            &mut conn,
-            &spec.databases.metadata,
-            &spec.cluster,
-            &spec.account.name,
+        ownership = timings::step(
+            "ledger ownership",
+            ledger::read_ownership(
+                &mut conn,
+                &spec.databases.metadata,
+                &spec.cluster,
+                &spec.account.name,
+            ),
         )
         .await
         .map_err(|e| (e, None))?;
@@ -733,20 +817,25 @@ async fn plan_server(
         script.clone(),
         other_variant,
     );
-    let session_sql_mode: String = sqlx::raw_sql("SELECT @@SESSION.sql_mode")
-        .fetch_one(&mut conn)
-        .await
-        .and_then(|row| row.try_get(0))
-        .map_err(|e| (statement_error(&e, "reading the session sql_mode"), None))?;
+    let session_sql_mode: String = timings::step(
+        "sql_mode",
+        sqlx::raw_sql("SELECT @@SESSION.sql_mode").fetch_one(&mut conn),
+    )
+    .await
+    .and_then(|row| row.try_get(0))
+    .map_err(|e| (statement_error(&e, "reading the session sql_mode"), None))?;
     let dialect = Dialect::new(&facts, &session_sql_mode);
 
-    let (preflight, refusal) = preflight::run(
-        spec,
-        &observed.admins,
-        &mut conn,
-        &endpoint,
-        &facts,
-        &desired,
+    let (preflight, refusal) = timings::step(
+        "preflight",
+        preflight::run(
+            spec,
+            &observed.admins,
+            &mut conn,
+            &endpoint,
+            &facts,
+            &desired,
+        ),
     )
     .await
     .map_err(|e| (e, None))?;

@@ -89,10 +89,13 @@ impl Endpoint {
         &self,
         database: Option<&str>,
     ) -> std::result::Result<MySqlConnection, sqlx::Error> {
-        let mut conn = MySqlConnection::connect_with(&self.options(database)).await?;
-        conn.execute(sqlx::raw_sql(SESSION_SQL_MODE.as_str()))
-            .await?;
-        Ok(conn)
+        crate::timings::step("connect", async {
+            let mut conn = MySqlConnection::connect_with(&self.options(database)).await?;
+            conn.execute(sqlx::raw_sql(SESSION_SQL_MODE.as_str()))
+                .await?;
+            Ok(conn)
+        })
+        .await
     }
 
     /// One connection attempt that gives up after `limit` (a server that stopped answering must not

@@ -1,6 +1,6 @@
 //! Actual: what exists on the server now, read in a few round trips however many databases and tables
-//! there are (one UNION over `information_schema` and the account's rows, then the account's grants from
-//! the privilege tables: see [`super::grants`]).
+//! there are (one batch of statements over `information_schema` and the account's rows, then the
+//! account's grants from the privilege tables: see [`super::grants`]).
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -29,6 +29,54 @@ const INSPECT_SQL: &str = include_str!("../../sql/inspect.sql");
 
 /// Where the inspection query's last part, the account's rows from `mysql.user`, begins.
 const ACCOUNT_PART: &str = "-- Every row of the account's name";
+
+/// Where the statements that read indexes and keys (the ones that open every table) begin; they end where
+/// [`ACCOUNT_PART`] begins.
+const KEYS_PART: &str = "-- The indexes and keys:";
+
+/// Where the statement that reads the constraints by name begins, and where the next one begins.
+const CONSTRAINTS_PART: (&str, &str) = (
+    "-- Every constraint by name.",
+    "-- One row per column of a foreign key",
+);
+/// The same for the routines and for the triggers.
+const ROUTINES_PART: (&str, &str) = ("SELECT 'routine'", "SELECT 'trigger'");
+const TRIGGERS_PART: (&str, &str) = ("SELECT 'trigger'", "SELECT 'column'");
+
+/// The reads only some scripts need: each makes the server walk every table (or routine) of the
+/// databases again, and the plan looks only for the script's own objects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reads {
+    /// The constraints by name (`TABLE_CONSTRAINTS`): every kind, CHECK ones too. Without it they are the
+    /// unique indexes (PRIMARY included) and the foreign keys, which is every constraint but CHECK ones.
+    pub constraints_by_name: bool,
+    pub routines: bool,
+    pub triggers: bool,
+}
+
+impl Reads {
+    /// Everything (what another member is compared by).
+    pub const ALL: Reads = Reads {
+        constraints_by_name: true,
+        routines: true,
+        triggers: true,
+    };
+
+    /// What a plan for these statements looks up: CHECK constraints, routines and triggers only when the
+    /// script has some.
+    pub fn for_script(statements: &[crate::core::sql::script::Statement]) -> Reads {
+        use crate::core::sql::script::SchemaObject;
+        let any = |wanted: fn(&crate::core::sql::script::Statement) -> bool| statements.iter().any(wanted);
+        Reads {
+            constraints_by_name: any(|s| {
+                matches!(s.object, SchemaObject::Constraint { .. })
+                    && s.sql.to_ascii_uppercase().contains("CHECK")
+            }),
+            routines: any(|s| matches!(s.object, SchemaObject::Routine { .. })),
+            triggers: any(|s| matches!(s.object, SchemaObject::Trigger { .. })),
+        }
+    }
+}
 
 /// What reading the account and its grants takes (besides the cluster's databases).
 pub const PRIVILEGE_TABLES_NEEDED: &str =
@@ -277,23 +325,103 @@ pub async fn read(
     account: &str,
     backslashes: Backslashes,
 ) -> Result<Actual> {
+    read_with(conn, None, Reads::ALL, databases, account, backslashes).await
+}
+
+/// [`read`], with the indexes and keys read on a second connection to the same server (`second`), at the
+/// same time as the rest on `conn`: the server then works on both halves at once. Should the second
+/// connection not open, everything is read on `conn`.
+pub async fn read_in_two(
+    conn: &mut MySqlConnection,
+    second: &super::connect::Endpoint,
+    reads: Reads,
+    databases: &[&str],
+    account: &str,
+    backslashes: Backslashes,
+) -> Result<Actual> {
+    read_with(conn, Some(second), reads, databases, account, backslashes).await
+}
+
+async fn read_with(
+    conn: &mut MySqlConnection,
+    second: Option<&super::connect::Endpoint>,
+    reads: Reads,
+    databases: &[&str],
+    account: &str,
+    backslashes: Backslashes,
+) -> Result<Actual> {
     let mut actual = Actual::default();
     let list = quoted_list(databases.iter().copied(), backslashes);
-    let sql = INSPECT_SQL
+    let mut sql = INSPECT_SQL
         .replace("{databases}", &list)
         .replace("{user}", &quote::literal(account, backslashes));
-    let rows = match sqlx::raw_sql(&sql).fetch_all(&mut *conn).await {
-        // A monitoring account that may not read the privilege tables still checks everything else.
-        Err(e) if is_denied(&e) && !account.is_empty() => {
-            actual.accounts_unreadable = Some(PRIVILEGE_TABLES_NEEDED.to_string());
-            let without_accounts = &sql[..sql.find(ACCOUNT_PART).unwrap_or(sql.len())];
-            let without_accounts = without_accounts.trim_end().trim_end_matches("UNION ALL");
-            sqlx::raw_sql(without_accounts).fetch_all(&mut *conn).await
+    for (wanted, (from, to)) in [
+        (reads.constraints_by_name, CONSTRAINTS_PART),
+        (reads.routines, ROUTINES_PART),
+        (reads.triggers, TRIGGERS_PART),
+    ] {
+        if let (false, Some(from), Some(to)) = (wanted, sql.find(from), sql.find(to)) {
+            sql.replace_range(from..to, "");
         }
-        other => other,
     }
-    .map_err(|e| statement_error(&e, "reading the databases and the account"))?;
+    let statements = |sql: &str| sql.trim_end().trim_end_matches(';').to_string();
+    let (keys_at, account_at) = (
+        sql.find(KEYS_PART).unwrap_or(sql.len()),
+        sql.find(ACCOUNT_PART).unwrap_or(sql.len()),
+    );
+    let keys_sql = statements(&sql[keys_at..account_at]);
+    let rest_sql = format!("{};\n{}", statements(&sql[..keys_at]), &sql[account_at..]);
+    let without_accounts = statements(&sql[..account_at]);
+    let fail = |e: sqlx::Error| statement_error(&e, "reading the databases and the account");
+    // The indexes and keys on a connection of their own, when one opens.
+    let keys = async {
+        let mut other = second?.connect(None).await.ok()?;
+        Some(sqlx::raw_sql(&keys_sql).fetch_all(&mut other).await)
+    };
+    let (first_sql, rest) = if second.is_some() {
+        (rest_sql.as_str(), true)
+    } else {
+        (sql.as_str(), false)
+    };
+    let main = async {
+        match sqlx::raw_sql(first_sql).fetch_all(&mut *conn).await {
+            // A monitoring account that may not read the privilege tables still checks everything else.
+            Err(e) if is_denied(&e) && !account.is_empty() => {
+                let sql = if rest {
+                    &sql[..keys_at]
+                } else {
+                    without_accounts.as_str()
+                };
+                Err(sqlx::raw_sql(&statements(sql)).fetch_all(&mut *conn).await)
+            }
+            other => Ok(other),
+        }
+    };
+    let (main, keys) = tokio::join!(main, keys);
+    let mut rows = match main {
+        Ok(read) => read,
+        Err(read) => {
+            actual.accounts_unreadable = Some(PRIVILEGE_TABLES_NEEDED.to_string());
+            read
+        }
+    }
+    .map_err(fail)?;
+    match (rest, keys) {
+        (true, Some(keys)) => rows.extend(keys.map_err(fail)?),
+        // No second connection: the indexes and keys on this one, after the rest.
+        (true, None) => rows.extend(
+            sqlx::raw_sql(&keys_sql)
+                .fetch_all(&mut *conn)
+                .await
+                .map_err(fail)?,
+        ),
+        (false, _) => {}
+    }
     let mut account_rows = Vec::new();
+    // An index's and a foreign key's columns come one row each, assembled after the loop.
+    type Parts = BTreeMap<(String, String, String), (String, Vec<(u32, String, String)>)>;
+    let mut index_parts: Parts = BTreeMap::new();
+    let mut foreign_key_parts: Parts = BTreeMap::new();
     for row in rows {
         let get = |i: usize| {
             row.try_get::<Option<String>, _>(i)
@@ -340,16 +468,26 @@ pub async fn read(
             }
             "index" => {
                 db.indexes.insert((key(&table), key(&name)));
-                if let Some(shape) = IndexShape::from_inspection(&extra) {
-                    db.index_shapes.insert((key(&table), shape), name);
+                let (seq, column) = (get(5).parse().unwrap_or(0), get(6));
+                let entry = index_parts
+                    .entry((key(&schema), table, name))
+                    .or_insert_with(|| (extra.clone(), Vec::new()));
+                // Unique when every row says so (NON_UNIQUE 0).
+                if extra != "0" {
+                    entry.0 = extra;
                 }
+                entry.1.push((seq, column, String::new()));
             }
             "constraint" => {
                 db.constraints.insert((key(&table), key(&name)));
             }
             "foreign_key" => {
-                db.foreign_key_shapes
-                    .insert((key(&table), key(&extra)), name);
+                let (position, column) = (get(5).parse().unwrap_or(0), get(6));
+                foreign_key_parts
+                    .entry((key(&schema), table, name))
+                    .or_insert_with(|| (extra, Vec::new()))
+                    .1
+                    .push((position, column, get(7)));
             }
             "routine" => {
                 db.routines.insert(key(&name));
@@ -374,6 +512,43 @@ pub async fn read(
                 );
             }
             _ => {}
+        }
+    }
+    let derive = !reads.constraints_by_name;
+    for ((database, table, name), (non_unique, mut columns)) in index_parts {
+        if let (true, "0", Some(db)) = (
+            derive,
+            non_unique.as_str(),
+            actual.databases.get_mut(&database),
+        ) {
+            db.constraints.insert((key(&table), key(&name)));
+        }
+        columns.sort_by_key(|(seq, _, _)| *seq);
+        let columns: Vec<&str> = columns.iter().map(|(_, c, _)| c.as_str()).collect();
+        let text = format!("{non_unique}:{}", columns.join(","));
+        if let (Some(db), Some(shape)) = (
+            actual.databases.get_mut(&database),
+            IndexShape::from_inspection(&text),
+        ) {
+            db.index_shapes.insert((key(&table), shape), name);
+        }
+    }
+    for ((database, table, name), (referenced, mut columns)) in foreign_key_parts {
+        columns.sort_by_key(|(position, _, _)| *position);
+        let of = |pick: fn(&(u32, String, String)) -> &str| {
+            columns.iter().map(pick).collect::<Vec<&str>>().join(",")
+        };
+        let shape = format!(
+            "{}>{referenced}({})",
+            of(|(_, c, _)| c.as_str()),
+            of(|(_, _, r)| r.as_str())
+        );
+        if let Some(db) = actual.databases.get_mut(&database) {
+            if derive {
+                db.constraints.insert((key(&table), key(&name)));
+            }
+            db.foreign_key_shapes
+                .insert((key(&table), key(&shape)), name);
         }
     }
     // Rows of tables in a database that SCHEMATA did not list cannot happen; drop half-filled entries anyway.
@@ -503,6 +678,47 @@ mod tests {
         assert_eq!(
             IndexShape::from_inspection("1:REG_LOGGED_TIME,REG_TENANT_ID"),
             Some(shape(false, &["reg_logged_time", "reg_tenant_id"]))
+        );
+    }
+
+    #[test]
+    fn only_a_script_with_check_constraints_routines_or_triggers_has_them_read() {
+        let reads = |script: &str| Reads::for_script(&crate::core::sql::script::split(script).unwrap());
+        let plain = "CREATE TABLE A (ID INT PRIMARY KEY);\n\
+                     ALTER TABLE A ADD CONSTRAINT A_FK FOREIGN KEY (ID) REFERENCES B (ID);\n\
+                     ALTER TABLE A ADD CONSTRAINT A_UQ UNIQUE (ID);";
+        let none = Reads {
+            constraints_by_name: false,
+            routines: false,
+            triggers: false,
+        };
+        assert_eq!(reads(plain), none);
+        assert_eq!(
+            reads(&format!(
+                "{plain}\nALTER TABLE A ADD CONSTRAINT A_CK CHECK (ID > 0);"
+            )),
+            Reads {
+                constraints_by_name: true,
+                ..none
+            }
+        );
+        assert_eq!(
+            reads(&format!(
+                "{plain}\nCREATE TRIGGER A_T BEFORE INSERT ON A FOR EACH ROW SET NEW.ID = 1;"
+            )),
+            Reads {
+                triggers: true,
+                ..none
+            }
+        );
+        assert_eq!(
+            reads(&format!(
+                "{plain}\nCREATE FUNCTION A_F() RETURNS INT RETURN 1;"
+            )),
+            Reads {
+                routines: true,
+                ..none
+            }
         );
     }
 

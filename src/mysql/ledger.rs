@@ -27,31 +27,28 @@ pub const EIDB_VERSION: &str = env!("CARGO_PKG_VERSION");
 /// The ledger shared by the tasks that load databases concurrently.
 pub type SharedLedger = std::sync::Arc<tokio::sync::Mutex<Ledger>>;
 
+/// No such database (1049) or table (1146): the ledger, or the part of it asked for, is not there yet.
+fn is_absent(e: &sqlx::Error) -> bool {
+    matches!(super::connect::mysql_code(e), Some(1049 | 1146))
+}
+
 /// Read the ledger's script records, if the metadata database exists (it does not before the first run).
+/// One round trip: the table is read straight away, and a server that says it does not exist means no
+/// records (rather than asking `information_schema` first).
 pub async fn read_scripts(
     conn: &mut MySqlConnection,
     metadata_db: &str,
-    backslashes: Backslashes,
 ) -> Result<HashMap<String, ScriptRecord>> {
-    let exists = sqlx::raw_sql(&format!(
-        "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = {} AND TABLE_NAME = 'eidb_script'",
-        quote::literal(metadata_db, backslashes)
-    ))
-    .fetch_one(&mut *conn)
-    .await
-    .map_err(|e| statement_error(&e, "reading the ledger"))?
-    .try_get::<i64, _>(0)
-    .unwrap_or(0);
-    if exists == 0 {
-        return Ok(HashMap::new());
-    }
-    let rows = sqlx::raw_sql(&format!(
+    let rows = match sqlx::raw_sql(&format!(
         "SELECT target_db, script_name, script_sha256, statements_total, statements_done, outcome FROM {}.eidb_script",
         quote::ident(metadata_db)
     ))
     .fetch_all(&mut *conn)
     .await
-    .map_err(|e| statement_error(&e, "reading the ledger"))?;
+    {
+        Err(e) if is_absent(&e) => return Ok(HashMap::new()),
+        other => other.map_err(|e| statement_error(&e, "reading the ledger"))?,
+    };
     Ok(rows
         .iter()
         .filter_map(|row| {
@@ -81,24 +78,13 @@ pub struct Ownership {
 }
 
 /// Read the ownership records, if the ledger has them (a ledger written before they existed has none).
+/// One round trip, as [`read_scripts`]: a missing table means no records.
 pub async fn read_ownership(
     conn: &mut MySqlConnection,
     metadata_db: &str,
     cluster: &str,
     user: &str,
 ) -> Result<Ownership> {
-    let exists = sqlx::raw_sql(&format!(
-        "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = {} AND TABLE_NAME IN ('eidb_database', 'eidb_account', 'eidb_node')",
-        quote::literal(metadata_db, Backslashes::Escape)
-    ))
-    .fetch_one(&mut *conn)
-    .await
-    .map_err(|e| statement_error(&e, "reading the ledger"))?
-    .try_get::<i64, _>(0)
-    .unwrap_or(0);
-    if exists < 3 {
-        return Ok(Ownership::default());
-    }
     let db = quote::ident(metadata_db);
     let sql = format!(
         "SELECT 'database', target_db, cluster FROM {db}.eidb_database
@@ -109,10 +95,12 @@ pub async fn read_ownership(
         quote::literal(user, Backslashes::Escape),
         cluster = quote::literal(cluster, Backslashes::Escape),
     );
-    let rows = sqlx::raw_sql(&sql)
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(|e| statement_error(&e, "reading the ledger's ownership records"))?;
+    let rows = match sqlx::raw_sql(&sql).fetch_all(&mut *conn).await {
+        Err(e) if is_absent(&e) => return Ok(Ownership::default()),
+        other => {
+            other.map_err(|e| statement_error(&e, "reading the ledger's ownership records"))?
+        }
+    };
     let mut ownership = Ownership::default();
     for row in rows {
         let get = |i| row.try_get_unchecked::<String, _>(i).unwrap_or_default();

@@ -41,8 +41,14 @@ impl GaleraState {
 }
 
 pub async fn galera_state(conn: &mut MySqlConnection) -> Result<GaleraState> {
+    crate::timings::step("galera status", galera_state_now(conn)).await
+}
+
+async fn galera_state_now(conn: &mut MySqlConnection) -> Result<GaleraState> {
+    // Status and the cluster's name in one round trip: both statements give (Variable_name, Value) rows.
     let rows = sqlx::raw_sql(
-        "SHOW GLOBAL STATUS WHERE Variable_name IN ('wsrep_ready', 'wsrep_local_state_comment', 'wsrep_cluster_size')",
+        "SHOW GLOBAL STATUS WHERE Variable_name IN ('wsrep_ready', 'wsrep_local_state_comment', 'wsrep_cluster_size');\n\
+         SHOW GLOBAL VARIABLES WHERE Variable_name = 'wsrep_cluster_name'",
     )
     .fetch_all(&mut *conn)
     .await
@@ -55,17 +61,11 @@ pub async fn galera_state(conn: &mut MySqlConnection) -> Result<GaleraState> {
                 .flatten()
         })
     };
-    let cluster_name =
-        sqlx::raw_sql("SHOW GLOBAL VARIABLES WHERE Variable_name = 'wsrep_cluster_name'")
-            .fetch_optional(&mut *conn)
-            .await
-            .ok()
-            .and_then(|row| row.try_get::<String, _>(1).ok());
     Ok(GaleraState {
         ready: value("wsrep_ready"),
         state: value("wsrep_local_state_comment"),
         cluster_size: value("wsrep_cluster_size"),
-        cluster_name,
+        cluster_name: value("wsrep_cluster_name"),
     })
 }
 
@@ -140,15 +140,20 @@ pub async fn connect_first_usable(
 }
 
 /// Every server of the spec (`admins`: [`Endpoint::admins`]) and what it says about itself (for the
-/// pre-flight report).
+/// pre-flight report). The one in use is asked on its open connection; the others each on a new one.
 pub async fn member_states(
     admins: &[Endpoint],
+    (used, used_conn): (&Endpoint, &mut MySqlConnection),
 ) -> Vec<(String, std::result::Result<GaleraState, String>)> {
     let mut states = Vec::new();
     for endpoint in admins {
-        let state = match endpoint.connect(None).await {
-            Ok(mut conn) => galera_state(&mut conn).await.map_err(|e| e.message),
-            Err(e) => Err(e.message),
+        let state = if endpoint.host == used.host && endpoint.port == used.port {
+            galera_state(used_conn).await.map_err(|e| e.message)
+        } else {
+            match endpoint.connect(None).await {
+                Ok(mut conn) => galera_state(&mut conn).await.map_err(|e| e.message),
+                Err(e) => Err(e.message),
+            }
         };
         states.push((endpoint.describe(), state));
     }

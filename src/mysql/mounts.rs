@@ -38,17 +38,7 @@ async fn read_records(
     database: &str,
     versioned: bool,
 ) -> Result<std::result::Result<Vec<StoredRecord>, String>> {
-    let db = quote::ident(database);
-    let sql = format!(
-        "SELECT R.REG_NAME, R.REG_VERSION, P.REG_NAME, P.REG_VALUE \
-         FROM {db}.REG_PATH PA \
-         JOIN {db}.REG_RESOURCE R ON R.REG_PATH_ID = PA.REG_PATH_ID AND R.REG_TENANT_ID = PA.REG_TENANT_ID \
-         LEFT JOIN {db}.REG_RESOURCE_PROPERTY RP ON RP.REG_TENANT_ID = R.REG_TENANT_ID AND {link} \
-         LEFT JOIN {db}.REG_PROPERTY P ON P.REG_ID = RP.REG_PROPERTY_ID AND P.REG_TENANT_ID = RP.REG_TENANT_ID \
-         WHERE PA.REG_PATH_VALUE = ? AND PA.REG_TENANT_ID = ? AND R.REG_NAME IS NOT NULL \
-         ORDER BY R.REG_NAME, R.REG_VERSION DESC, P.REG_ID",
-        link = property_link(versioned)
-    );
+    let sql = records_sql(database, versioned, "?", "?");
     let rows = match sqlx::query(&sql)
         .bind(MOUNT_COLLECTION)
         .bind(SUPER_TENANT_ID)
@@ -69,6 +59,26 @@ async fn read_records(
             ))
         }
     };
+    Ok(Ok(records_of(&rows)))
+}
+
+/// The query of [`read_records`], with `collection` and `tenant` as placeholders or literals.
+fn records_sql(database: &str, versioned: bool, collection: &str, tenant: &str) -> String {
+    let db = quote::ident(database);
+    format!(
+        "SELECT R.REG_NAME, R.REG_VERSION, P.REG_NAME, P.REG_VALUE \
+         FROM {db}.REG_PATH PA \
+         JOIN {db}.REG_RESOURCE R ON R.REG_PATH_ID = PA.REG_PATH_ID AND R.REG_TENANT_ID = PA.REG_TENANT_ID \
+         LEFT JOIN {db}.REG_RESOURCE_PROPERTY RP ON RP.REG_TENANT_ID = R.REG_TENANT_ID AND {link} \
+         LEFT JOIN {db}.REG_PROPERTY P ON P.REG_ID = RP.REG_PROPERTY_ID AND P.REG_TENANT_ID = RP.REG_TENANT_ID \
+         WHERE PA.REG_PATH_VALUE = {collection} AND PA.REG_TENANT_ID = {tenant} AND R.REG_NAME IS NOT NULL \
+         ORDER BY R.REG_NAME, R.REG_VERSION DESC, P.REG_ID",
+        link = property_link(versioned)
+    )
+}
+
+/// The records in the rows of [`records_sql`].
+fn records_of(rows: &[sqlx::mysql::MySqlRow]) -> Vec<StoredRecord> {
     let mut records: Vec<StoredRecord> = Vec::new();
     for row in rows {
         let name: String = row.try_get(0).unwrap_or_default();
@@ -96,7 +106,7 @@ async fn read_records(
                 .push((property, value.unwrap_or_default()));
         }
     }
-    Ok(Ok(records))
+    records
 }
 
 /// The mount paths at which a resource exists in the local registry (`JDBCResourceDAO.resourceExists`:
@@ -106,20 +116,10 @@ async fn existing_paths(
     database: &str,
     paths: &[String],
 ) -> Result<Vec<String>> {
-    let db = quote::ident(database);
-    let sql = format!(
-        "SELECT COUNT(*) FROM {db}.REG_PATH PA \
-         JOIN {db}.REG_RESOURCE R ON R.REG_PATH_ID = PA.REG_PATH_ID AND R.REG_TENANT_ID = PA.REG_TENANT_ID \
-         WHERE PA.REG_TENANT_ID = ? AND ((PA.REG_PATH_VALUE = ? AND R.REG_NAME IS NULL) \
-         OR (PA.REG_PATH_VALUE = ? AND R.REG_NAME = ?))"
-    );
+    let sql = existing_path_sql(database, ["?"; 4]);
     let mut out = Vec::new();
     for path in paths {
-        let (parent, name) = match path.rsplit_once('/') {
-            Some(("", name)) => ("/", name),
-            Some((parent, name)) => (parent, name),
-            None => ("/", path.as_str()),
-        };
+        let (parent, name) = parent_and_name(path);
         let count: i64 = sqlx::query(&sql)
             .bind(SUPER_TENANT_ID)
             .bind(path)
@@ -136,19 +136,41 @@ async fn existing_paths(
     Ok(out)
 }
 
-/// Whether the node looks connected: open connections of its account whose database is its local
-/// registry. A running node's datasource pool normally keeps some; none proves nothing for certain.
-async fn running(conn: &mut MySqlConnection, input: &NodeInput) -> Result<Running> {
-    let hosts: Vec<String> =
-        sqlx::query("SELECT HOST FROM information_schema.PROCESSLIST WHERE USER = ? AND DB = ?")
-            .bind(&input.account)
-            .bind(&input.database)
-            .fetch_all(&mut *conn)
-            .await
-            .map_err(|e| statement_error(&e, "reading the server's process list"))?
-            .iter()
-            .map(|row| row.try_get::<String, _>(0).unwrap_or_default())
-            .collect();
+/// `JDBCResourceDAO.resourceExists`'s parent path and name of a path.
+fn parent_and_name(path: &str) -> (&str, &str) {
+    match path.rsplit_once('/') {
+        Some(("", name)) => ("/", name),
+        Some((parent, name)) => (parent, name),
+        None => ("/", path),
+    }
+}
+
+/// The query of [`existing_paths`] for one path; `[tenant, path, parent, name]` are placeholders or
+/// literals.
+fn existing_path_sql(database: &str, [tenant, path, parent, name]: [&str; 4]) -> String {
+    let db = quote::ident(database);
+    format!(
+        "SELECT COUNT(*) FROM {db}.REG_PATH PA \
+         JOIN {db}.REG_RESOURCE R ON R.REG_PATH_ID = PA.REG_PATH_ID AND R.REG_TENANT_ID = PA.REG_TENANT_ID \
+         WHERE PA.REG_TENANT_ID = {tenant} AND ((PA.REG_PATH_VALUE = {path} AND R.REG_NAME IS NULL) \
+         OR (PA.REG_PATH_VALUE = {parent} AND R.REG_NAME = {name}))"
+    )
+}
+
+/// The process list rows of the node's account in its local registry; `[user, db]` are placeholders or
+/// literals.
+fn processlist_sql([user, db]: [&str; 2]) -> String {
+    format!("SELECT HOST FROM information_schema.PROCESSLIST WHERE USER = {user} AND DB = {db}")
+}
+
+/// Whether the admin holds PROCESS (without it, the process list holds the admin's own connections only).
+const SEES_ALL_SQL: &str =
+    "SELECT COUNT(*) FROM information_schema.USER_PRIVILEGES WHERE PRIVILEGE_TYPE = 'PROCESS' \
+     AND GRANTEE = CONCAT('''', SUBSTRING_INDEX(CURRENT_USER(), '@', 1), '''@''', \
+     SUBSTRING_INDEX(CURRENT_USER(), '@', -1), '''')";
+
+/// What the process list rows say, given whether the admin sees every account's connections.
+fn running_of(hosts: &[String], sees_all: bool) -> Running {
     if !hosts.is_empty() {
         let mut names: Vec<String> = hosts
             .iter()
@@ -160,26 +182,39 @@ async fn running(conn: &mut MySqlConnection, input: &NodeInput) -> Result<Runnin
             .collect();
         names.sort();
         names.dedup();
-        return Ok(Running::Connected {
+        return Running::Connected {
             count: hosts.len() as u32,
             hosts: names,
-        });
+        };
     }
-    // Without PROCESS, the process list holds the admin's own connections only.
-    let sees_all: i64 = sqlx::raw_sql(
-        "SELECT COUNT(*) FROM information_schema.USER_PRIVILEGES WHERE PRIVILEGE_TYPE = 'PROCESS' \
-         AND GRANTEE = CONCAT('''', SUBSTRING_INDEX(CURRENT_USER(), '@', 1), '''@''', \
-         SUBSTRING_INDEX(CURRENT_USER(), '@', -1), '''')",
-    )
-    .fetch_one(&mut *conn)
-    .await
-    .and_then(|row| row.try_get(0))
-    .unwrap_or(0);
-    Ok(if sees_all > 0 {
+    if sees_all {
         Running::NoneSeen
     } else {
         Running::CannotSee
-    })
+    }
+}
+
+/// Whether the node looks connected: open connections of its account whose database is its local
+/// registry. A running node's datasource pool normally keeps some; none proves nothing for certain.
+async fn running(conn: &mut MySqlConnection, input: &NodeInput) -> Result<Running> {
+    let hosts: Vec<String> = sqlx::query(&processlist_sql(["?", "?"]))
+        .bind(&input.account)
+        .bind(&input.database)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(|e| statement_error(&e, "reading the server's process list"))?
+        .iter()
+        .map(|row| row.try_get::<String, _>(0).unwrap_or_default())
+        .collect();
+    if !hosts.is_empty() {
+        return Ok(running_of(&hosts, true));
+    }
+    let sees_all: i64 = sqlx::raw_sql(SEES_ALL_SQL)
+        .fetch_one(&mut *conn)
+        .await
+        .and_then(|row| row.try_get(0))
+        .unwrap_or(0);
+    Ok(running_of(&hosts, sees_all > 0))
 }
 
 /// `REG_PATH` rows of the super tenant at or under each path, in the shared registry database.
@@ -236,6 +271,128 @@ pub async fn observe(conn: &mut MySqlConnection, input: &NodeInput) -> Result<Ob
     })
 }
 
+/// What one result set of [`observe_batched`]'s statements is.
+enum BatchPart {
+    Records(usize),
+    Existing(usize, String),
+    Processes,
+    SeesAll,
+}
+
+/// Every node's records, existing mount paths and connections in one round trip: one multi-statement text
+/// query (no prepared statements, each of which costs a round trip to prepare). `None` when the server
+/// refuses any of it (a local registry that does not exist yet, or without Carbon's tables): then
+/// [`observe`] reads node by node and says why. The shared registry's paths, needed only for a stale
+/// record, are read afterwards for the nodes that have one.
+async fn observe_batched(
+    conn: &mut MySqlConnection,
+    inputs: &[NodeInput],
+) -> Option<Vec<Observed>> {
+    use futures_util::TryStreamExt;
+    let lit = |s: &str| quote::literal(s, Backslashes::Escape);
+    let tenant = SUPER_TENANT_ID.to_string();
+    let mut statements = Vec::new();
+    let mut parts = Vec::new();
+    for (i, input) in inputs.iter().enumerate() {
+        statements.push(records_sql(
+            &input.database,
+            input.versioned_properties,
+            &lit(MOUNT_COLLECTION),
+            &tenant,
+        ));
+        parts.push(BatchPart::Records(i));
+        for wanted in &input.mounts {
+            let (parent, name) = parent_and_name(&wanted.path);
+            statements.push(existing_path_sql(
+                &input.database,
+                [&tenant, &lit(&wanted.path), &lit(parent), &lit(name)],
+            ));
+            parts.push(BatchPart::Existing(i, wanted.path.clone()));
+        }
+    }
+    // Every node's connections in one statement (the process list is read once, whatever the nodes).
+    let list = |items: Vec<&str>| items.iter().map(|s| lit(s)).collect::<Vec<_>>().join(",");
+    statements.push(format!(
+        "SELECT USER, DB, HOST FROM information_schema.PROCESSLIST WHERE USER IN ({}) AND DB IN ({})",
+        list(inputs.iter().map(|i| i.account.as_str()).collect()),
+        list(inputs.iter().map(|i| i.database.as_str()).collect())
+    ));
+    parts.push(BatchPart::Processes);
+    statements.push(SEES_ALL_SQL.to_string());
+    parts.push(BatchPart::SeesAll);
+    let mut results: Vec<Vec<sqlx::mysql::MySqlRow>> = vec![Vec::new()];
+    {
+        let sql = statements.join(";\n");
+        let mut stream = sqlx::raw_sql(&sql).fetch_many(&mut *conn);
+        while let Some(item) = stream.try_next().await.ok()? {
+            match item {
+                sqlx::Either::Left(_) => results.push(Vec::new()),
+                sqlx::Either::Right(row) => results.last_mut()?.push(row),
+            }
+        }
+    }
+    if results.len() <= parts.len() {
+        return None;
+    }
+    let mut records = vec![Vec::new(); inputs.len()];
+    let mut existing = vec![Vec::new(); inputs.len()];
+    let mut processes: Vec<(String, String, String)> = Vec::new();
+    let mut sees_all = false;
+    for (part, rows) in parts.into_iter().zip(results) {
+        let count = || {
+            rows.first()
+                .and_then(|row| row.try_get::<i64, _>(0).ok())
+                .unwrap_or(0)
+        };
+        match part {
+            BatchPart::Records(i) => records[i] = records_of(&rows),
+            BatchPart::Existing(i, path) if count() > 0 => existing[i].push(path),
+            BatchPart::Existing(..) => {}
+            BatchPart::Processes => {
+                let text = |row: &sqlx::mysql::MySqlRow, i| {
+                    row.try_get::<Option<String>, _>(i)
+                        .ok()
+                        .flatten()
+                        .unwrap_or_default()
+                };
+                processes = rows
+                    .iter()
+                    .map(|row| (text(row, 0), text(row, 1), text(row, 2)))
+                    .collect()
+            }
+            BatchPart::SeesAll => sees_all = count() > 0,
+        }
+    }
+    let mut observed = Vec::new();
+    for (i, input) in inputs.iter().enumerate() {
+        let records = std::mem::take(&mut records[i]);
+        let to_count = mounts::shared_paths_to_count(input, &records);
+        let shared = match &input.shared_database {
+            Some(db) if !to_count.is_empty() => shared_paths(conn, db, &to_count).await,
+            _ => BTreeMap::new(),
+        };
+        observed.push(Observed {
+            records: Ok(records),
+            existing_paths: std::mem::take(&mut existing[i]),
+            running: running_of(&connections_of(&processes, input), sees_all),
+            shared_paths: shared,
+        });
+    }
+    Some(observed)
+}
+
+/// The hosts of the node's account's connections to its local registry, from (user, database, host) rows;
+/// compared without case, as the server compares them in `information_schema` ([`processlist_sql`]).
+fn connections_of(processes: &[(String, String, String)], input: &NodeInput) -> Vec<String> {
+    processes
+        .iter()
+        .filter(|(user, db, _)| {
+            user.eq_ignore_ascii_case(&input.account) && db.eq_ignore_ascii_case(&input.database)
+        })
+        .map(|(_, _, host)| host.clone())
+        .collect()
+}
+
 /// Observe and plan the mount records of every node into `plan`: a repair change per stale record, the
 /// state of every mount, and warnings.
 pub async fn plan_into(
@@ -243,8 +400,16 @@ pub async fn plan_into(
     inputs: &[NodeInput],
     plan: &mut Plan,
 ) -> Result<()> {
+    let batched = match inputs {
+        [] => None,
+        _ => observe_batched(conn, inputs).await,
+    };
+    let mut batched = batched.map(Vec::into_iter);
     for input in inputs {
-        let observed = observe(conn, input).await?;
+        let observed = match batched.as_mut().and_then(Iterator::next) {
+            Some(observed) => observed,
+            None => observe(conn, input).await?,
+        };
         let node_plan = mounts::plan(input, &observed);
         plan.changes
             .extend(node_plan.repairs.into_iter().map(Change::RepairMountRecord));
