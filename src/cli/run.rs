@@ -686,14 +686,32 @@ async fn plan_everything(
         );
     }
 
+    // Every node's files, read once: the file plan edits them, and the mount-record check takes the
+    // storage settings of registry.xml (with --db-only too, where a node that cannot be read is left out).
+    let mut node_files = Vec::new();
+    for node in &nodes {
+        node_files.push(match files::observe(node) {
+            Ok(seen) => Some(seen),
+            Err(e) if with_files => return Err((e, None)),
+            Err(_) => None,
+        });
+    }
+    let registry_texts: Vec<Option<String>> = node_files
+        .iter()
+        .map(|seen| {
+            seen.as_ref()
+                .map(|s| s.text(files::ConfFile::Registry).to_owned())
+        })
+        .collect();
+
     // Compute and validate every file edit before anything changes anywhere.
     let mut file_changes = Vec::new();
     let mut problems = Vec::new();
     if with_files {
-        for node in &nodes {
-            let observed = files::observe(node).map_err(|e| (e, None))?;
+        for (node, seen) in nodes.iter().zip(&node_files) {
+            let seen = seen.as_ref().expect("observed above");
             let node_plan =
-                files::plan(node, &observed, spec.node_files.keep_mode).map_err(|e| (e, None))?;
+                files::plan(node, seen, spec.node_files.keep_mode).map_err(|e| (e, None))?;
             file_changes.extend(node_plan.changes);
             warnings.extend(node_plan.warnings);
             problems.extend(node_plan.problems);
@@ -709,7 +727,7 @@ async fn plan_everything(
             let mut attempt = plan_server(
                 observed,
                 connected,
-                &nodes,
+                (&nodes, &registry_texts),
                 &local,
                 ownership.clone(),
                 options,
@@ -734,7 +752,7 @@ async fn plan_everything(
                 attempt = plan_server(
                     observed,
                     connected,
-                    &nodes,
+                    (&nodes, &registry_texts),
                     &local,
                     ownership.clone(),
                     options,
@@ -794,7 +812,7 @@ async fn plan_everything(
 async fn plan_server(
     observed: &Observed<'_>,
     (mut conn, endpoint, facts): (MySqlConnection, Endpoint, ServerFacts),
-    nodes: &[DesiredNode],
+    (nodes, registry_texts): (&[DesiredNode], &[Option<String>]),
     local: &desired::LocalRegistries,
     ownership: ledger::Ownership,
     options: &Options<'_>,
@@ -873,12 +891,8 @@ async fn plan_server(
         script_columns: None,
         mount_inputs: nodes
             .iter()
-            .filter_map(|node| {
-                let registry_xml = files::TextFile::read(
-                    &node.ei_home.join(files::ConfFile::Registry.relative_path()),
-                )
-                .ok()
-                .map(|file| file.text);
+            .zip(registry_texts)
+            .filter_map(|(node, registry_xml)| {
                 crate::node::mounts::input_for_spec_node(
                     node,
                     &spec.account.name,

@@ -66,7 +66,9 @@ impl Reads {
     /// script has some.
     pub fn for_script(statements: &[crate::core::sql::script::Statement]) -> Reads {
         use crate::core::sql::script::SchemaObject;
-        let any = |wanted: fn(&crate::core::sql::script::Statement) -> bool| statements.iter().any(wanted);
+        let any = |wanted: fn(&crate::core::sql::script::Statement) -> bool| {
+            statements.iter().any(wanted)
+        };
         Reads {
             constraints_by_name: any(|s| {
                 matches!(s.object, SchemaObject::Constraint { .. })
@@ -683,7 +685,8 @@ mod tests {
 
     #[test]
     fn only_a_script_with_check_constraints_routines_or_triggers_has_them_read() {
-        let reads = |script: &str| Reads::for_script(&crate::core::sql::script::split(script).unwrap());
+        let reads =
+            |script: &str| Reads::for_script(&crate::core::sql::script::split(script).unwrap());
         let plain = "CREATE TABLE A (ID INT PRIMARY KEY);\n\
                      ALTER TABLE A ADD CONSTRAINT A_FK FOREIGN KEY (ID) REFERENCES B (ID);\n\
                      ALTER TABLE A ADD CONSTRAINT A_UQ UNIQUE (ID);";

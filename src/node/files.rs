@@ -162,6 +162,16 @@ pub struct ObservedNode {
     pub backups: Vec<(PathBuf, Observed<Vec<u8>>)>,
 }
 
+impl ObservedNode {
+    /// The text of one of the three XML files.
+    pub fn text(&self, file: ConfFile) -> &str {
+        self.conf
+            .iter()
+            .find(|(kind, _)| *kind == file)
+            .map_or("", |(_, seen)| seen.content.text.as_str())
+    }
+}
+
 fn observed<T>(path: &Path, content: T) -> Result<Observed<T>> {
     use std::os::unix::fs::{MetadataExt, PermissionsExt};
     let meta = fs::metadata(path)
