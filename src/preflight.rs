@@ -11,7 +11,7 @@ use crate::core::spec::{CharsetChoice, Spec};
 use crate::core::sql::keylen;
 use crate::error::{Error, Result};
 use crate::mysql::connect::{statement_error, Endpoint};
-use crate::mysql::inspect::{parse_grant, GrantTarget};
+use crate::core::observed::{parse_grant, GrantTarget};
 use crate::mysql::members;
 
 /// The checks that decide success, read before anything changes. Returns the report block and, when a

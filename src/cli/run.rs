@@ -12,6 +12,7 @@ use crate::cli::report::{
 use crate::cli::Target;
 use crate::core::desired::{self, DesiredNode, DesiredServer};
 use crate::core::facts::ServerFacts;
+use crate::core::observed;
 use crate::core::findings;
 use crate::core::plan::{self, Change, Login, Plan};
 use crate::core::spec::Spec;
@@ -102,7 +103,7 @@ impl ServerSide {
         let here = inspect::read(&mut self.conn, &names, account, self.dialect.backslashes).await?;
         Ok(members::read_back(&self.members, &here, &names, account).await)
     }
-    /// Which of these databases exist (by [`inspect::key`]).
+    /// Which of these databases exist (by [`observed::key`]).
     async fn existing_databases(
         &mut self,
         names: &[String],
@@ -783,7 +784,7 @@ async fn plan_everything(
                 .map_err(|e| (e, None))?;
             for change in &mut file_changes {
                 if let Change::EditFile { repoints, .. } = change {
-                    repoints.retain(|r| existing.contains(&inspect::key(&r.from)));
+                    repoints.retain(|r| existing.contains(&observed::key(&r.from)));
                 }
             }
         }
@@ -927,7 +928,7 @@ async fn check_login(
     endpoint: &Endpoint,
     nodes_way: Option<&Endpoint>,
     desired: &DesiredServer,
-    actual: &inspect::Actual,
+    actual: &observed::Actual,
 ) -> Login {
     let client: String = sqlx::raw_sql("SELECT SUBSTRING_INDEX(USER(), '@', -1)")
         .fetch_one(&mut *admin)
@@ -940,7 +941,7 @@ async fn check_login(
             .account
             .hosts
             .iter()
-            .any(|h| inspect::host_key(h) == inspect::host_key(host))
+            .any(|h| observed::host_key(h) == observed::host_key(host))
     };
     match winning_row(actual, &client) {
         None => {
@@ -1017,7 +1018,7 @@ async fn check_login(
 
 /// The account row (named user or anonymous, host) the server would pick for a client of the account's name from `client`
 /// (a host name or an address, as `USER()` shows it), among the account's rows and the anonymous ones.
-fn winning_row(actual: &inspect::Actual, client: &str) -> Option<(bool, String)> {
+fn winning_row(actual: &observed::Actual, client: &str) -> Option<(bool, String)> {
     use crate::core::matching::{host_matches, host_rank};
     let matches = |pattern: &str| {
         host_matches(pattern, client)
@@ -1233,7 +1234,7 @@ async fn prove_account(
                     .account
                     .hosts
                     .iter()
-                    .any(|h| inspect::host_key(h) == inspect::host_key(host));
+                    .any(|h| observed::host_key(h) == observed::host_key(host));
                 if !ours {
                     progress.line(&format!(
                         "note: from here the server logs {} in through '{}'@'{host}', not one of the spec's rows; \

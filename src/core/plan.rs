@@ -15,7 +15,7 @@ use crate::core::observed::ScriptRecord;
 use crate::core::sql::columns::ScriptColumns;
 use crate::core::sql::quote;
 use crate::core::sql::script::{SchemaObject, Statement};
-use crate::mysql::inspect::{host_key, key, Actual, ActualDatabase, ActualGrant, GrantTarget};
+use crate::core::observed::{host_key, key, Actual, ActualDatabase, ActualGrant, GrantTarget};
 use crate::node::conf::Datasource;
 
 #[derive(Debug, Clone, Serialize)]
@@ -1214,13 +1214,13 @@ pub fn statements_to_run(
 pub fn same_index_under_another_name(statement: &Statement, db: &ActualDatabase) -> Option<String> {
     match &statement.object {
         SchemaObject::Index { table, name } if !db.indexes.contains(&(key(table), key(name))) => {
-            let shape = crate::mysql::inspect::IndexShape::of_statement(&statement.sql)?;
+            let shape = crate::core::observed::IndexShape::of_statement(&statement.sql)?;
             db.index_shapes.get(&(key(table), shape)).cloned()
         }
         SchemaObject::Constraint { table, name }
             if !db.constraints.contains(&(key(table), key(name))) =>
         {
-            let shape = crate::mysql::inspect::foreign_key_shape(&statement.sql)?;
+            let shape = crate::core::observed::foreign_key_shape(&statement.sql)?;
             db.foreign_key_shapes.get(&(key(table), shape)).cloned()
         }
         _ => None,
@@ -1433,7 +1433,7 @@ mod account_tests {
 
     use super::*;
     use crate::core::desired::{DatabaseRole, DesiredAccount, DesiredDatabase};
-    use crate::mysql::inspect::ActualAccount;
+    use crate::core::observed::ActualAccount;
 
     fn desired(lower_case_table_names: u32) -> DesiredServer {
         DesiredServer {

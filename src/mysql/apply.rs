@@ -23,7 +23,7 @@ use crate::core::sql::quote::{self, Backslashes};
 use crate::core::sql::script::SchemaObject;
 use crate::error::{Error, Result};
 use crate::interrupt;
-use crate::mysql::inspect::GrantTarget;
+use crate::core::observed::GrantTarget;
 use crate::progress::Progress;
 
 /// What shapes the SQL eidb writes for this server and session.

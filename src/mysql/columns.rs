@@ -4,7 +4,7 @@
 use sqlx::{Executor, Row};
 
 use super::connect::Endpoint;
-use super::inspect::key;
+use crate::core::observed::key;
 use crate::core::sql::columns::{probe_statement, ColumnShape, ScriptColumn, ScriptColumns};
 use crate::core::sql::script::{SchemaObject, Statement};
 

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use sqlx::mysql::MySqlRow;
 use sqlx::{Column, MySqlConnection, Row};
 
-use super::inspect::{host_key, ActualGrant, GrantTarget};
+use crate::core::observed::{host_key, ActualGrant, GrantTarget};
 use crate::core::sql::quote::{self, Backslashes};
 use crate::error::Result;
 use crate::mysql::connect::statement_error;

@@ -112,7 +112,7 @@ pub async fn read_ownership(
             _ => {
                 ownership
                     .created_hosts
-                    .insert(super::inspect::host_key(&get(1)));
+                    .insert(crate::core::observed::host_key(&get(1)));
             }
         }
     }

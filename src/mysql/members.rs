@@ -9,7 +9,8 @@ use std::collections::BTreeSet;
 use sqlx::{MySqlConnection, Row};
 
 use super::connect::Endpoint;
-use super::inspect::{self, Actual};
+use super::inspect;
+use crate::core::observed::Actual;
 use super::retry::Retry;
 use crate::core::sql::quote::Backslashes;
 use crate::error::{Error, Result};
