@@ -10,7 +10,6 @@ pub mod error;
 pub mod interrupt;
 pub mod mysql;
 pub mod node;
-pub mod preflight;
 pub mod progress;
 pub mod redact;
 pub mod secret;

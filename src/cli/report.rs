@@ -6,8 +6,8 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use crate::core::drift::Finding;
-use crate::core::facts::ServerFacts;
 use crate::core::plan::{Change, Conflict};
+pub use crate::core::preflight::{Check, Outcome, Preflight, ScriptReport};
 
 #[derive(Debug, Default, Serialize)]
 pub struct Report {
@@ -68,61 +68,12 @@ pub enum Status {
 }
 
 #[derive(Debug, Serialize)]
-pub struct Preflight {
-    pub server: ServerFacts,
-    pub endpoint: String,
-    pub charset: String,
-    pub charset_reason: String,
-    pub charset_max_bytes: u32,
-    pub account_auth_plugin: String,
-    pub account_auth_plugin_reason: Option<String>,
-    pub script: ScriptReport,
-    pub checks: Vec<Check>,
-}
-
-#[derive(Debug, Serialize)]
 pub struct DatabaseSummary {
     pub name: String,
     #[serde(flatten)]
     pub role: crate::core::desired::DatabaseRole,
     /// `created, N statements run`, `completed: N of M statements run`, `in place`, or the dry-run forms.
     pub state: String,
-}
-
-#[derive(Debug, Serialize)]
-pub struct ScriptReport {
-    pub path: String,
-    pub sha256: String,
-    pub statements: usize,
-    pub summary: String,
-    pub chosen_because: String,
-}
-
-#[derive(Debug, Serialize)]
-pub struct Check {
-    pub name: String,
-    pub outcome: Outcome,
-    pub detail: String,
-}
-
-/// What a pre-flight check found (JSON `outcome`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Outcome {
-    Ok,
-    Warning,
-    /// A choice known to fail: provision stops before any change.
-    Refused,
-}
-
-impl Outcome {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Outcome::Ok => "ok",
-            Outcome::Warning => "warning",
-            Outcome::Refused => "refused",
-        }
-    }
 }
 
 #[derive(Debug, Serialize)]

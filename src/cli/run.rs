@@ -12,9 +12,10 @@ use crate::cli::report::{
 use crate::cli::Target;
 use crate::core::desired::{self, DesiredNode, DesiredServer};
 use crate::core::facts::ServerFacts;
-use crate::core::observed;
 use crate::core::findings;
+use crate::core::observed;
 use crate::core::plan::{self, Change, Login, Plan};
+use crate::core::preflight::{self, Admin};
 use crate::core::spec::Spec;
 use crate::core::sql::columns::ScriptColumns;
 use crate::core::sql::script::SchemaObject;
@@ -30,7 +31,6 @@ use crate::mysql::members;
 use crate::mysql::retry::{self, Retry};
 use crate::node::dbscripts;
 use crate::node::files;
-use crate::preflight;
 use crate::progress::Progress;
 use crate::secret;
 use crate::timings;
@@ -845,19 +845,18 @@ async fn plan_server(
     .map_err(|e| (statement_error(&e, "reading the session sql_mode"), None))?;
     let dialect = Dialect::new(&facts, &session_sql_mode);
 
-    let (preflight, refusal) = timings::step(
+    let reads = timings::step(
         "preflight",
-        preflight::run(
-            spec,
-            &observed.admins,
-            &mut conn,
-            &endpoint,
-            &facts,
-            &desired,
-        ),
+        crate::mysql::preflight::read(&observed.admins, (&endpoint, &mut conn), &facts, &desired),
     )
     .await
     .map_err(|e| (e, None))?;
+    let admin = Admin {
+        described: endpoint.describe(),
+        user: &endpoint.user,
+    };
+    let (preflight, refusal) =
+        preflight::decide(spec, admin, &facts, &desired, &reads).map_err(|e| (e, None))?;
     // What would make provisioning fail (an admin that may not create accounts, a charset whose keys are
     // too long) is no reason not to look: verify only reads, and the pre-flight block still says it.
     if let (Some(refusal), false) = (refusal, options.mode == Mode::Verify) {

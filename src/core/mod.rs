@@ -10,6 +10,7 @@ pub mod matching;
 pub mod mounts;
 pub mod observed;
 pub mod plan;
+pub mod preflight;
 pub mod spanned;
 pub mod spec;
 pub mod sql;

@@ -12,10 +12,10 @@ use crate::core::desired::{DesiredDatabase, DesiredServer};
 use crate::core::drift::{Difference, Finding};
 use crate::core::matching::{self, NameRules, PatternMatch};
 use crate::core::observed::ScriptRecord;
+use crate::core::observed::{host_key, key, Actual, ActualDatabase, ActualGrant, GrantTarget};
 use crate::core::sql::columns::ScriptColumns;
 use crate::core::sql::quote;
 use crate::core::sql::script::{SchemaObject, Statement};
-use crate::core::observed::{host_key, key, Actual, ActualDatabase, ActualGrant, GrantTarget};
 use crate::node::conf::Datasource;
 
 #[derive(Debug, Clone, Serialize)]

@@ -17,13 +17,13 @@ use super::retry::{self, Retry};
 use crate::core::dbscript::Dbscript;
 use crate::core::desired::DesiredServer;
 use crate::core::facts::{Flavour, ServerFacts};
+use crate::core::observed::GrantTarget;
 use crate::core::plan::Change;
 use crate::core::sql::fold;
 use crate::core::sql::quote::{self, Backslashes};
 use crate::core::sql::script::SchemaObject;
 use crate::error::{Error, Result};
 use crate::interrupt;
-use crate::core::observed::GrantTarget;
 use crate::progress::Progress;
 
 /// What shapes the SQL eidb writes for this server and session.

@@ -7,7 +7,9 @@ use std::collections::BTreeMap;
 use sqlx::{MySqlConnection, Row};
 
 use super::grants;
-use crate::core::observed::{host_key, key, Actual, ActualAccount, ActualDatabase, ActualTable, IndexShape};
+use crate::core::observed::{
+    host_key, key, Actual, ActualAccount, ActualDatabase, ActualTable, IndexShape,
+};
 use crate::core::sql::quote::{self, Backslashes};
 use crate::error::Result;
 use crate::mysql::connect::statement_error;
@@ -354,7 +356,6 @@ async fn read_with(
 mod tests {
     use super::*;
 
-
     #[test]
     fn only_a_script_with_check_constraints_routines_or_triggers_has_them_read() {
         let reads =
@@ -396,5 +397,4 @@ mod tests {
             }
         );
     }
-
 }

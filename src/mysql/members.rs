@@ -10,36 +10,12 @@ use sqlx::{MySqlConnection, Row};
 
 use super::connect::Endpoint;
 use super::inspect;
-use crate::core::observed::Actual;
 use super::retry::Retry;
+use crate::core::observed::Actual;
+pub use crate::core::observed::GaleraState;
 use crate::core::sql::quote::Backslashes;
 use crate::error::{Error, Result};
 use crate::progress::Progress;
-
-/// What a member says about its Galera state (`None` values: not a Galera member).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GaleraState {
-    pub ready: Option<String>,
-    pub state: Option<String>,
-    pub cluster_size: Option<String>,
-    pub cluster_name: Option<String>,
-}
-
-impl GaleraState {
-    pub fn is_galera(&self) -> bool {
-        self.state.is_some()
-    }
-
-    /// Ready for DDL: not Galera at all, or `wsrep_ready=ON` and `Synced`.
-    pub fn is_usable(&self) -> bool {
-        !self.is_galera()
-            || (self
-                .ready
-                .as_deref()
-                .is_some_and(|r| r.eq_ignore_ascii_case("ON"))
-                && self.state.as_deref() == Some("Synced"))
-    }
-}
 
 pub async fn galera_state(conn: &mut MySqlConnection) -> Result<GaleraState> {
     crate::timings::step("galera status", galera_state_now(conn)).await

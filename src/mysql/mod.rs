@@ -9,4 +9,5 @@ pub mod inspect;
 pub mod ledger;
 pub mod members;
 pub mod mounts;
+pub mod preflight;
 pub mod retry;

@@ -1,43 +1,99 @@
-//! The pre-flight: everything that decides whether provisioning will succeed, read before anything
-//! changes and reported in one block; a choice known to fail is refused with the reason and the fix.
+//! The pre-flight's decisions: everything that decides whether provisioning will succeed, from what
+//! was read before anything changes (`crate::mysql::preflight::read`), reported in one block; a choice
+//! known to fail is refused with the reason and the fix. Pure.
 
-use sqlx::{MySqlConnection, Row};
+use serde::Serialize;
 
-use crate::cli::report::{Check, Outcome, Preflight, ScriptReport};
 use crate::core::dbscript;
 use crate::core::desired::DesiredServer;
-use crate::core::facts::{Flavour, ServerFacts};
+use crate::core::facts::ServerFacts;
+use crate::core::observed::{ActualGrant, GaleraState, GrantTarget};
 use crate::core::spec::{CharsetChoice, Spec};
 use crate::core::sql::keylen;
 use crate::error::{Error, Result};
-use crate::mysql::connect::{statement_error, Endpoint};
-use crate::core::observed::{parse_grant, GrantTarget};
-use crate::mysql::members;
 
-/// The checks that decide success, read before anything changes. Returns the report block and, when a
-/// choice is known to fail, the refusal.
-pub async fn run(
+/// The pre-flight block of the report.
+#[derive(Debug, Serialize)]
+pub struct Preflight {
+    pub server: ServerFacts,
+    pub endpoint: String,
+    pub charset: String,
+    pub charset_reason: String,
+    pub charset_max_bytes: u32,
+    pub account_auth_plugin: String,
+    pub account_auth_plugin_reason: Option<String>,
+    pub script: ScriptReport,
+    pub checks: Vec<Check>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ScriptReport {
+    pub path: String,
+    pub sha256: String,
+    pub statements: usize,
+    pub summary: String,
+    pub chosen_because: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Check {
+    pub name: String,
+    pub outcome: Outcome,
+    pub detail: String,
+}
+
+/// What a pre-flight check found (JSON `outcome`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Ok,
+    Warning,
+    /// A choice known to fail: provision stops before any change.
+    Refused,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Ok => "ok",
+            Outcome::Warning => "warning",
+            Outcome::Refused => "refused",
+        }
+    }
+}
+
+/// What the pre-flight read from the server, for [`decide`].
+#[derive(Debug, Clone)]
+pub struct PreflightReads {
+    /// The charset's bytes per character; `None` when the server does not know the charset.
+    pub charset_max_bytes: Option<u32>,
+    /// Whether the account's plugin is active (`None` when no plugin is asked for).
+    pub plugin_active: Option<bool>,
+    /// The admin's grants (`SHOW GRANTS`), or why they could not be read.
+    pub admin_grants: std::result::Result<Vec<ActualGrant>, String>,
+    /// Each server of the spec and its Galera state (read only on Galera).
+    pub members: Vec<(String, std::result::Result<GaleraState, String>)>,
+}
+
+/// The admin connection the pre-flight speaks of: how it is described, and its user.
+pub struct Admin<'a> {
+    pub described: String,
+    pub user: &'a str,
+}
+
+/// The checks that decide success. Returns the report block and, when a choice is known to fail, the
+/// refusal.
+pub fn decide(
     spec: &Spec,
-    admins: &[Endpoint],
-    conn: &mut MySqlConnection,
-    endpoint: &Endpoint,
+    admin: Admin<'_>,
     facts: &ServerFacts,
     desired: &DesiredServer,
+    reads: &PreflightReads,
 ) -> Result<(Preflight, Option<Error>)> {
     let mut checks = Vec::new();
     let mut refusal = None;
     let charset = &desired.charset;
-    // A text query with the name quoted: one round trip (a bound parameter costs a second, to prepare).
-    let max_bytes: Option<u32> = sqlx::raw_sql(&format!(
-        "SELECT CAST(MAXLEN AS SIGNED) FROM information_schema.CHARACTER_SETS WHERE CHARACTER_SET_NAME = {}",
-        crate::core::sql::quote::literal(charset, crate::core::sql::quote::Backslashes::Escape)
-    ))
-    .fetch_all(&mut *conn)
-        .await
-        .map_err(|e| statement_error(&e, "reading the charsets the server knows"))?
-        .first()
-        .and_then(|row| row.try_get::<i64, _>(0).ok())
-        .map(|bytes| bytes.clamp(1, 8) as u32);
+    let max_bytes = reads.charset_max_bytes;
     let charset_reason = match &spec.databases.charset {
         CharsetChoice::Named(_) => "set in the spec".to_string(),
         CharsetChoice::Auto if facts.runs_on_windows() => {
@@ -95,21 +151,7 @@ pub async fn run(
         .auth_plugin
         .clone()
         .unwrap_or_else(|| facts.default_auth_plugin.clone());
-    if let Some(wanted) = &desired.account.auth_plugin {
-        let usable = match facts.flavour {
-            Flavour::Mariadb => wanted == "mysql_native_password",
-            Flavour::Mysql => {
-                let status: Option<String> = sqlx::query(
-                    "SELECT PLUGIN_STATUS FROM information_schema.PLUGINS WHERE PLUGIN_NAME = ?",
-                )
-                .bind(wanted)
-                .fetch_optional(&mut *conn)
-                .await
-                .map_err(|e| statement_error(&e, "reading the server's plugins"))?
-                .and_then(|row| row.try_get(0).ok());
-                status.as_deref() == Some("ACTIVE")
-            }
-        };
+    if let (Some(wanted), Some(usable)) = (&desired.account.auth_plugin, reads.plugin_active) {
         if !usable {
             checks.push(Check {
                 name: "auth plugin".into(),
@@ -122,46 +164,42 @@ pub async fn run(
             );
         }
     }
-    match admin_can_provision(conn).await {
-        Ok(None) => checks.push(Check {
+    match &reads.admin_grants {
+        Ok(grants) if missing_admin_privileges(grants).is_none() => checks.push(Check {
             name: "admin privileges".into(),
             outcome: Outcome::Ok,
-            detail: format!(
-                "{} may create databases, accounts and grants",
-                endpoint.user
-            ),
+            detail: format!("{} may create databases, accounts and grants", admin.user),
         }),
-        Ok(Some(missing)) => {
+        Ok(grants) => {
+            let missing = missing_admin_privileges(grants).unwrap_or_default();
             checks.push(Check {
                 name: "admin privileges".into(),
                 outcome: Outcome::Refused,
-                detail: format!("{} lacks {missing}", endpoint.user),
+                detail: format!("{} lacks {missing}", admin.user),
             });
             refusal.get_or_insert(
-                Error::failure(format!("the admin account {} lacks {missing}", endpoint.describe()))
+                Error::failure(format!("the admin account {} lacks {missing}", admin.described))
                     .with_hint("provision with an account that has CREATE, CREATE USER and GRANT OPTION on *.* (for example root)"),
             );
         }
         Err(e) => checks.push(Check {
             name: "admin privileges".into(),
             outcome: Outcome::Warning,
-            detail: format!("could not be read: {}", e.message),
+            detail: format!("could not be read: {e}"),
         }),
     }
     let script = &desired.script;
     galera_checks(
         spec,
-        admins,
-        (endpoint, conn),
         facts,
         script,
+        &reads.members,
         &mut checks,
         &mut refusal,
-    )
-    .await;
+    );
     let preflight = Preflight {
         server: facts.clone(),
-        endpoint: endpoint.describe(),
+        endpoint: admin.described,
         charset: charset.clone(),
         charset_reason,
         charset_max_bytes: max_bytes,
@@ -180,12 +218,11 @@ pub async fn run(
 }
 
 /// What matters for WSO2 on Galera (and the settings that refuse tables without a primary key anywhere).
-async fn galera_checks(
+fn galera_checks(
     spec: &Spec,
-    admins: &[Endpoint],
-    in_use: (&Endpoint, &mut MySqlConnection),
     facts: &ServerFacts,
     script: &dbscript::Dbscript,
+    members: &[(String, std::result::Result<GaleraState, String>)],
     checks: &mut Vec<Check>,
     refusal: &mut Option<Error>,
 ) {
@@ -207,7 +244,6 @@ async fn galera_checks(
     if !facts.galera {
         return;
     }
-    let members = members::member_states(admins, in_use).await;
     let described: Vec<String> = members
         .iter()
         .map(|(member, state)| match state {
@@ -285,17 +321,9 @@ async fn galera_checks(
     }
 }
 
-/// `None` when the current account may create databases, users and grants; else what it lacks.
-async fn admin_can_provision(conn: &mut MySqlConnection) -> Result<Option<String>> {
-    let rows = sqlx::raw_sql("SHOW GRANTS")
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(|e| statement_error(&e, "reading the admin's grants"))?;
-    let grants: Vec<_> = rows
-        .iter()
-        .filter_map(|r| r.try_get::<String, _>(0).ok())
-        .filter_map(|l| parse_grant(&l))
-        .collect();
+/// `None` when the admin's grants (`SHOW GRANTS`) allow creating databases, users and grants; else
+/// what it lacks.
+pub fn missing_admin_privileges(grants: &[ActualGrant]) -> Option<String> {
     let global: Vec<_> = grants
         .iter()
         .filter(|g| g.target == GrantTarget::Global)
@@ -317,9 +345,146 @@ async fn admin_can_provision(conn: &mut MySqlConnection) -> Result<Option<String
     if !global.iter().any(|g| g.with_grant_option) {
         missing.push("GRANT OPTION");
     }
-    Ok(if missing.is_empty() {
-        None
-    } else {
-        Some(missing.join(", "))
-    })
+    (!missing.is_empty()).then(|| missing.join(", "))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+    use std::sync::Arc;
+
+    use secrecy::SecretString;
+
+    use super::*;
+    use crate::core::desired;
+    use crate::core::facts::{Flavour, Version};
+    use crate::core::observed::parse_grant;
+
+    const SCRIPT: &str = "CREATE TABLE REG_PATH (REG_PATH_VALUE VARCHAR(750) NOT NULL, \
+                          PRIMARY KEY (REG_PATH_VALUE)) ENGINE INNODB;";
+
+    fn spec() -> Spec {
+        let text = "[server]\nurl = \"mysql://root@db:3306\"\n[user]\nname = \"regadmin\"\n\
+                    password_env = \"UNREAD\"\n[dbscripts]\nfile = \"x.sql\"\n\
+                    [[nodes]]\nname = \"a\"\nei_home = \"/a\"\n";
+        Spec::parse(text, Path::new("/t/cluster.toml")).unwrap()
+    }
+
+    fn desired_on(facts: &ServerFacts) -> DesiredServer {
+        let spec = spec();
+        let local = desired::assign_local_registries(&spec, &Default::default()).unwrap();
+        let script = dbscript::parse(Path::new("x.sql"), SCRIPT.as_bytes(), "test".into()).unwrap();
+        desired::server(
+            &spec,
+            &SecretString::from("pw"),
+            facts,
+            &[],
+            &local,
+            Arc::new(script),
+            None,
+        )
+    }
+
+    fn reads(max_bytes: Option<u32>, grants: &[&str]) -> PreflightReads {
+        PreflightReads {
+            charset_max_bytes: max_bytes,
+            plugin_active: None,
+            admin_grants: Ok(grants.iter().filter_map(|g| parse_grant(g)).collect()),
+            members: Vec::new(),
+        }
+    }
+
+    fn decided(facts: &ServerFacts, reads: &PreflightReads) -> Result<(Preflight, Option<Error>)> {
+        let admin = Admin {
+            described: "root@db:3306".into(),
+            user: "root",
+        };
+        decide(&spec(), admin, facts, &desired_on(facts), reads)
+    }
+
+    fn outcome(preflight: &Preflight, name: &str) -> Outcome {
+        preflight
+            .checks
+            .iter()
+            .find(|c| c.name == name)
+            .unwrap_or_else(|| panic!("no {name} check: {:?}", preflight.checks))
+            .outcome
+    }
+
+    const ROOT: &str = "GRANT ALL PRIVILEGES ON *.* TO `root`@`%` WITH GRANT OPTION";
+
+    #[test]
+    fn an_admin_with_every_privilege_and_a_key_that_fits_pass() {
+        let facts = ServerFacts::for_tests(
+            Flavour::Mariadb,
+            Version {
+                major: 10,
+                minor: 11,
+                patch: 0,
+            },
+            "debian-linux-gnu",
+            "latin1",
+        );
+        let (preflight, refusal) = decided(&facts, &reads(Some(1), &[ROOT])).unwrap();
+        assert!(refusal.is_none(), "{refusal:?}");
+        assert_eq!(outcome(&preflight, "admin privileges"), Outcome::Ok);
+        assert_eq!(outcome(&preflight, "index key length"), Outcome::Ok);
+        assert_eq!(preflight.charset_max_bytes, 1);
+    }
+
+    #[test]
+    fn a_key_too_long_for_the_charset_and_an_admin_without_grant_option_are_refused() {
+        let mut facts = ServerFacts::for_tests(
+            Flavour::Mariadb,
+            Version {
+                major: 10,
+                minor: 11,
+                patch: 0,
+            },
+            "debian-linux-gnu",
+            "utf8mb4",
+        );
+        facts.max_index_bytes = 767;
+        let grants = ["GRANT CREATE, CREATE USER ON *.* TO `admin`@`%`"];
+        let (preflight, refusal) = decided(&facts, &reads(Some(4), &grants)).unwrap();
+        assert_eq!(outcome(&preflight, "index key length"), Outcome::Refused);
+        assert_eq!(outcome(&preflight, "admin privileges"), Outcome::Refused);
+        let refusal = refusal.expect("refused");
+        assert!(
+            refusal.message.contains("REG_PATH"),
+            "the first refusal names the key: {}",
+            refusal.message
+        );
+        assert_eq!(
+            missing_admin_privileges(
+                &grants
+                    .iter()
+                    .filter_map(|g| parse_grant(g))
+                    .collect::<Vec<_>>()
+            )
+            .as_deref(),
+            Some("GRANT OPTION")
+        );
+    }
+
+    #[test]
+    fn a_charset_the_server_does_not_know_is_bad_input_and_unreadable_grants_a_warning() {
+        let facts = ServerFacts::for_tests(
+            Flavour::Mariadb,
+            Version {
+                major: 10,
+                minor: 11,
+                patch: 0,
+            },
+            "debian-linux-gnu",
+            "latin1",
+        );
+        let e = decided(&facts, &reads(None, &[ROOT])).unwrap_err();
+        assert_eq!(e.exit_code(), crate::error::EXIT_BAD_INPUT);
+        let mut unreadable = reads(Some(1), &[]);
+        unreadable.admin_grants = Err("denied".into());
+        let (preflight, refusal) = decided(&facts, &unreadable).unwrap();
+        assert!(refusal.is_none());
+        assert_eq!(outcome(&preflight, "admin privileges"), Outcome::Warning);
+    }
 }
