@@ -1,18 +1,19 @@
 //! eidb: provision and verify the database half of a WSO2 Enterprise Integrator 6.x cluster.
 //!
-//! The crate is built around one idea: a validated cluster spec ([`spec`]) is turned into a desired state
-//! ([`desired`]), the desired state is compared with what exists ([`mysql::inspect`], the node files), and
-//! the difference is a [`plan`] that `provision` applies, `--dry-run` prints and `verify` reports as drift.
+//! One engine, three uses: every run observes once (secrets, the node files in [`node`], the server in
+//! [`server`]), plans once ([`core`]: the spec's desired state against what was observed, pure), and then
+//! `provision` executes the plan, `--dry-run` shows it and `verify` says it as findings ([`cli`] is the
+//! shell around it). `core` depends on no other layer; `tests/layout.rs` keeps it so.
 
 pub mod cli;
 pub mod core;
 pub mod error;
 pub mod interrupt;
-pub mod mysql;
 pub mod node;
 pub mod progress;
 pub mod redact;
 pub mod secret;
+pub mod server;
 pub mod timings;
 
 /// Where the unit tests find the real WSO2 files: the same code as the integration tests'.

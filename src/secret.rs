@@ -4,7 +4,6 @@
 //! Every secret loaded here is registered with [`crate::redact`] so it is masked in all output.
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
 
 use secrecy::{ExposeSecret, SecretString};
 
@@ -61,11 +60,7 @@ pub fn read(source: &PasswordSource) -> Result<SecretString> {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SecretSource {
-    Env(String),
-    File(PathBuf),
-}
+pub use crate::core::spec::SecretSource;
 
 /// Load a secret; the error says what is wrong with the source, never the value.
 pub fn load(source: &SecretSource) -> std::result::Result<SecretString, String> {

@@ -21,18 +21,18 @@ use crate::core::sql::columns::ScriptColumns;
 use crate::core::sql::script::SchemaObject;
 use crate::error::{Error, Result, EXIT_CHANGES_PENDING, EXIT_FAILURE, EXIT_HELD_BACK, EXIT_OK};
 use crate::interrupt;
-use crate::mysql::apply::{self, Dialect, Secrets};
-use crate::mysql::columns;
-use crate::mysql::connect::{statement_error, Endpoint};
-use crate::mysql::facts;
-use crate::mysql::inspect;
-use crate::mysql::ledger::{self, Ledger, SharedLedger};
-use crate::mysql::members;
-use crate::mysql::retry::{self, Retry};
 use crate::node::dbscripts;
 use crate::node::files;
 use crate::progress::Progress;
 use crate::secret;
+use crate::server::apply::{self, Dialect, Secrets};
+use crate::server::columns;
+use crate::server::connect::{statement_error, Endpoint};
+use crate::server::facts;
+use crate::server::inspect;
+use crate::server::ledger::{self, Ledger, SharedLedger};
+use crate::server::members;
+use crate::server::retry::{self, Retry};
 use crate::timings;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -129,7 +129,7 @@ impl ServerSide {
             let mut mounts = Plan::default();
             let read = timings::step(
                 "mount records",
-                crate::mysql::mounts::plan_into(&mut conn, mount_inputs, &mut mounts),
+                crate::server::mounts::plan_into(&mut conn, mount_inputs, &mut mounts),
             )
             .await;
             Some(read.map(|()| mounts))
@@ -228,7 +228,7 @@ impl ServerSide {
                     let mut mounts = Plan::default();
                     timings::step(
                         "mount records",
-                        crate::mysql::mounts::plan_into(conn, mount_inputs, &mut mounts),
+                        crate::server::mounts::plan_into(conn, mount_inputs, &mut mounts),
                     )
                     .await?;
                     mounts
@@ -268,7 +268,7 @@ pub async fn run(options: Options<'_>, report: &mut Report) -> Result<i32> {
     };
     report.dry_run = matches!(options.mode, Mode::Provision { dry_run: true });
 
-    let spec = Spec::load(&target.config)?;
+    let spec = load_spec(&target.config)?;
     let observed = Observed::read(&spec, !target.files_only)?;
     let planned = plan_everything(&observed, &options).await;
     let mut planned = match planned {
@@ -589,6 +589,15 @@ impl Observed<'_> {
     }
 }
 
+/// Read the spec file, then parse and validate it (the parse reads nothing else).
+fn load_spec(path: &std::path::Path) -> Result<Spec> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        Error::input(format!("cannot read the spec {}: {e}", path.display()))
+            .with_hint("pass the cluster spec with --config FILE")
+    })?;
+    Spec::parse(&text, path)
+}
+
 /// Two nodes on one EI_HOME (after resolving symlinks) would each rewrite the other's files: bad input,
 /// found before anything changes.
 fn distinct_homes(spec: &Spec) -> Result<()> {
@@ -847,7 +856,7 @@ async fn plan_server(
 
     let reads = timings::step(
         "preflight",
-        crate::mysql::preflight::read(&observed.admins, (&endpoint, &mut conn), &facts, &desired),
+        crate::server::preflight::read(&observed.admins, (&endpoint, &mut conn), &facts, &desired),
     )
     .await
     .map_err(|e| (e, None))?;
@@ -986,7 +995,7 @@ async fn check_login(
             Login::Through(format!("'{}'@'{host}'", desired.account.name))
         }
     };
-    let refused = |e: &sqlx::Error| crate::mysql::connect::mysql_code(e) == Some(1045);
+    let refused = |e: &sqlx::Error| crate::server::connect::mysql_code(e) == Some(1045);
     let nodes_outcome = match nodes_way {
         Some(via) => Some(login(via).await),
         None => None,

@@ -7,10 +7,10 @@ use sqlx::Row;
 use crate::cli::report::Report;
 use crate::core::drift::Finding;
 use crate::error::{Error, Result, EXIT_FAILURE, EXIT_OK};
-use crate::mysql::connect::statement_error;
-use crate::mysql::members;
 use crate::node::wiring::{self, NodeState};
 use crate::progress::Progress;
+use crate::server::connect::statement_error;
+use crate::server::members;
 
 /// `verify --ei-home DIR ...`: check a cluster eidb did not set up, from its nodes' files alone, and
 /// (with `--server-url`) that the databases and accounts they name exist and let the nodes in.
@@ -69,7 +69,7 @@ async fn check_referenced_databases(
         (None, None) => secrecy::SecretString::from(String::new()),
     };
     let server = crate::core::spec::Server::from_url(url)?;
-    let admins = crate::mysql::connect::Endpoint::admins(&server, &admin_password);
+    let admins = crate::server::connect::Endpoint::admins(&server, &admin_password);
     let (endpoint, mut admin) =
         members::connect_first_usable(&admins, Duration::from_secs(args.wait), progress).await?;
     let mut findings = Vec::new();
@@ -159,7 +159,7 @@ async fn check_referenced_databases(
         })
         .collect();
     let mut plan = crate::core::plan::Plan::default();
-    crate::mysql::mounts::plan_into(&mut admin, &inputs, &mut plan).await?;
+    crate::server::mounts::plan_into(&mut admin, &inputs, &mut plan).await?;
     findings.extend(crate::core::findings::findings(&plan));
     // As in a spec run, a mount Carbon will fail to make with no record in the way is a warning.
     report.warnings.extend(

@@ -15,10 +15,10 @@ use secrecy::SecretString;
 
 use crate::core::dbscript::Dbscript;
 use crate::core::facts::{Flavour, ServerFacts};
+use crate::core::node_files;
 use crate::core::spec::{
     AuthPluginChoice, CharsetChoice, JdbcUrlStyle, LocalRegistryStore, PrivilegeSet, Spec,
 };
-use crate::node::conf;
 
 pub const LOCAL_REGISTRY_DATASOURCE: &str = "WSO2_CARBON_DB";
 pub const LOCAL_REGISTRY_JNDI: &str = "jdbc/WSO2CarbonDB";
@@ -154,9 +154,9 @@ pub struct DesiredNode {
     /// The local registry database, `None` when it stays on the embedded H2.
     pub local_registry: Option<String>,
     pub driver: Driver,
-    pub datasources: Vec<conf::Datasource>,
+    pub datasources: Vec<node_files::Datasource>,
     pub user_store_jndi: String,
-    pub registry: conf::Registry,
+    pub registry: node_files::Registry,
     /// With WSO2 Secure Vault: the `alias -> password` entries of conf/security/cipher-text.properties.
     pub vault_entries: Vec<(String, SecretString)>,
 }
@@ -471,8 +471,8 @@ pub fn cache_id(username: &str, shared_registry_url: &str) -> String {
 }
 
 /// WSO2's shipped pool settings for RDBMS datasources.
-fn wso2_pool() -> conf::Pool {
-    conf::Pool {
+fn wso2_pool() -> node_files::Pool {
+    node_files::Pool {
         max_active: 50,
         max_wait: 60000,
         test_on_borrow: true,
@@ -494,7 +494,7 @@ pub fn nodes(
     let shared_url = jdbc.url(&spec.databases.shared_registry);
     let vault = spec.jdbc.secure_vault;
     let datasource = |name: &str, description: &str, jndi: &str, url: String, driver: &Driver| {
-        conf::Datasource {
+        node_files::Datasource {
             name: name.to_string(),
             description: description.to_string(),
             jndi_name: jndi.to_string(),
@@ -512,12 +512,12 @@ pub fn nodes(
         }
     };
     let layout = &spec.registry;
-    let registry = conf::Registry {
-        db_config: conf::DbConfig {
+    let registry = node_files::Registry {
+        db_config: node_files::DbConfig {
             name: layout.db_config.clone(),
             data_source: SHARED_REGISTRY_JNDI.to_string(),
         },
-        remote_instance: conf::RemoteInstance {
+        remote_instance: node_files::RemoteInstance {
             url: layout.remote_instance_url.clone(),
             id: layout.instance_id.clone(),
             db_config: layout.db_config.clone(),
@@ -527,13 +527,13 @@ pub fn nodes(
             cache_id: cache_id(username, &shared_url),
         },
         mounts: vec![
-            conf::Mount {
+            node_files::Mount {
                 path: "/_system/config".to_string(),
                 overwrite: layout.mount_overwrite.as_str().to_string(),
                 instance_id: layout.instance_id.clone(),
                 target_path: layout.config_mount_target.clone(),
             },
-            conf::Mount {
+            node_files::Mount {
                 path: "/_system/governance".to_string(),
                 overwrite: layout.mount_overwrite.as_str().to_string(),
                 instance_id: layout.instance_id.clone(),

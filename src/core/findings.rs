@@ -2,9 +2,10 @@
 //! it found that is not eidb's to change. Pure, and the only place findings are made from a plan: there is
 //! no second comparison of desired and observed state.
 
+use std::path::Path;
+
 use crate::core::drift::Finding;
 use crate::core::plan::{Change, Conflict, Plan};
-use crate::node::wiring;
 
 const FIX_PROVISION: &str =
     "run `eidb provision --config SPEC` (add --files-only for the node files alone)";
@@ -89,8 +90,8 @@ fn file_findings(change: &Change) -> Vec<Finding> {
         findings.push(Finding {
             subject,
             check: "password_readable".into(),
-            expected: Some(wiring::readable_expected(file, &mode.holders)),
-            found: Some(wiring::readable_found(mode.from)),
+            expected: Some(readable_expected(file, &mode.holders)),
+            found: Some(readable_found(mode.from)),
             fix: format!(
                 "take the others' permissions away (chmod o-rwx {path}; `eidb provision --config SPEC \
                  --files-only` does it, keeping owner and group), or set `[secure_vault] enabled = true` \
@@ -225,6 +226,20 @@ fn from_server_plan(changes: &[Change], conflicts: &[Conflict]) -> Vec<Finding> 
         )
     }));
     findings
+}
+
+/// What a `password_readable` finding expects of a file.
+pub fn readable_expected(path: &Path, holders: &[String]) -> String {
+    format!(
+        "{} not readable by other users: it holds a password in plain text ({})",
+        path.display(),
+        holders.join(", ")
+    )
+}
+
+/// What a `password_readable` finding found.
+pub fn readable_found(mode: u32) -> String {
+    format!("mode {mode:04o}: every local user can read it")
 }
 
 #[cfg(test)]

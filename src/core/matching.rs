@@ -1,6 +1,6 @@
 //! How the server matches what a grant names: database patterns under `lower_case_table_names` and
 //! `partial_revokes`, host patterns and the order it tries account rows in. Pure: the plan compares
-//! grants with these, the server side reads them (`crate::mysql::grants`).
+//! grants with these, the server side reads them (`crate::server::grants`).
 
 use std::collections::BTreeSet;
 

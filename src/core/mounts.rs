@@ -1,6 +1,6 @@
 //! Mount records: what a node stored about its registry mounts in its *local* registry database, compared
 //! with what its `registry.xml` says. Pure: no sqlx, no file system; the reads are in
-//! [`crate::mysql::mounts`] and happen once, in the observe step.
+//! [`crate::server::mounts`] and happen once, in the observe step.
 //!
 //! What Carbon 4.4 (the kernel of WSO2 EI 6.x) does, read from `org.wso2.carbon.registry.core` on the
 //! 4.4.x branch (commit 605d4713):

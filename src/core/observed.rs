@@ -1,6 +1,6 @@
 //! What the server side observed, as plain data for the plan: the databases and what is in them, the
 //! account's rows and grants, the ledger's records of each database. The server side reads them
-//! (`crate::mysql::inspect`, `grants`, `ledger`); the plan compares them.
+//! (`crate::server::inspect`, `grants`, `ledger`); the plan compares them.
 
 use std::collections::{BTreeMap, HashSet};
 

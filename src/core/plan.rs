@@ -11,12 +11,12 @@ use crate::core::dbscript::Dbscript;
 use crate::core::desired::{DesiredDatabase, DesiredServer};
 use crate::core::drift::{Difference, Finding};
 use crate::core::matching::{self, NameRules, PatternMatch};
+use crate::core::node_files::Datasource;
 use crate::core::observed::ScriptRecord;
 use crate::core::observed::{host_key, key, Actual, ActualDatabase, ActualGrant, GrantTarget};
 use crate::core::sql::columns::ScriptColumns;
 use crate::core::sql::quote;
 use crate::core::sql::script::{SchemaObject, Statement};
-use crate::node::conf::Datasource;
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "change", rename_all = "snake_case")]
@@ -1657,7 +1657,7 @@ mod account_tests {
             password: secrecy::SecretString::from(""),
             secret_alias: None,
             driver_class: String::new(),
-            pool: crate::node::conf::Pool {
+            pool: crate::core::node_files::Pool {
                 max_active: 1,
                 max_wait: 1,
                 test_on_borrow: true,

@@ -1,5 +1,5 @@
 //! The pre-flight's decisions: everything that decides whether provisioning will succeed, from what
-//! was read before anything changes (`crate::mysql::preflight::read`), reported in one block; a choice
+//! was read before anything changes (`crate::server::preflight::read`), reported in one block; a choice
 //! known to fail is refused with the reason and the fix. Pure.
 
 use serde::Serialize;

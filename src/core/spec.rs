@@ -13,7 +13,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::core::spanned::Spanned;
 use crate::error::{Error, Result};
-use crate::secret::SecretSource;
 
 /// Longest identifier MySQL accepts for a database.
 const MAX_IDENTIFIER_LEN: usize = 64;
@@ -404,18 +403,16 @@ pub struct Node {
     pub renamed_from: Option<String>,
 }
 
+/// Where a secret is: an environment variable or a file (read by `crate::secret::load`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SecretSource {
+    Env(String),
+    File(PathBuf),
+}
+
 // ---------------------------------------------------------------------------------------------------------
 
 impl Spec {
-    /// Read, parse and validate the spec at `path`, loading the secrets it names.
-    pub fn load(path: &Path) -> Result<Spec> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            Error::input(format!("cannot read the spec {}: {e}", path.display()))
-                .with_hint("pass the cluster spec with --config FILE")
-        })?;
-        Spec::parse(&text, path)
-    }
-
     /// Parse and validate spec text; `path` names the file in messages and anchors relative paths.
     pub fn parse(text: &str, path: &Path) -> Result<Spec> {
         let located = Locator { text, path };

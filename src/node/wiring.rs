@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use crate::core::desired::{self, Driver};
 use crate::core::drift::Finding;
+use crate::core::findings::{readable_expected, readable_found};
 use crate::error::{Error, Result};
 use crate::node::conf::{self, ActualDatasource, ActualRegistry, ActualUserMgt};
 use crate::node::files::{ConfFile, SecretFile, TextFile};
@@ -282,20 +283,6 @@ pub fn secrets_at_rest(node: &NodeState) -> Vec<Finding> {
             )
         })
         .collect()
-}
-
-/// What a `password_readable` finding expects of a file.
-pub fn readable_expected(path: &Path, holders: &[String]) -> String {
-    format!(
-        "{} not readable by other users: it holds a password in plain text ({})",
-        path.display(),
-        holders.join(", ")
-    )
-}
-
-/// What a `password_readable` finding found.
-pub fn readable_found(mode: u32) -> String {
-    format!("mode {mode:04o}: every local user can read it")
 }
 
 /// Checks of the nodes against each other, without a spec: the value most nodes have is taken as the

@@ -2,10 +2,11 @@
 
 use secrecy::{ExposeSecret, SecretString};
 
-use super::model::{bool_text, ActualDatasource, ActualPool, Datasource};
+use super::model::{ActualDatasource, ActualPool};
 use super::xml::{Attribute, Changed, ConfError, Document, Editor, Element, NewElement};
 use super::Edited;
 use crate::core::drift::Difference;
+use crate::core::node_files::{bool_text, Datasource};
 
 const ROOT: &str = "datasources-configuration";
 const SECURE_VAULT_NAMESPACE: &str = "http://org.wso2.securevault/configuration";
@@ -450,12 +451,12 @@ mod tests {
     use proptest::prelude::*;
     use secrecy::SecretString;
 
-    use super::super::model::Pool;
     use super::super::test_support::{
         assert_no_bare_lf, assert_only_owned_lines_changed, real_conf, to_crlf, xml_text,
     };
     use super::super::xml::mask_passwords;
     use super::*;
+    use crate::core::node_files::Pool;
 
     #[test]
     fn plaintext_passwords_are_found_but_not_aliases_empties_or_the_shipped_h2_default() {

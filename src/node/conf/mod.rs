@@ -21,8 +21,7 @@ pub use datasources::{
 };
 pub use model::{
     ActualDatasource, ActualDbConfig, ActualMount, ActualPool, ActualRegistry,
-    ActualRemoteInstance, ActualUserMgt, Datasource, DbConfig, Mount, Pool, Registry,
-    RemoteInstance,
+    ActualRemoteInstance, ActualUserMgt,
 };
 pub use registry::{edit_registry, read_registry};
 pub use registry_settings::read_registry_settings;

@@ -1,79 +1,10 @@
-//! What a node's files should say (fully derived elsewhere) and what they do say (read back).
-//!
-//! The desired types carry final values only: this module never computes a URL, a cache id or a
-//! JNDI name. The `Actual*` types hold the unescaped text found in a file, `None` where an element
-//! or attribute is missing: what the checks without a spec (`node::wiring`) and `eidb init` read.
-//! They are never compared with the desired types: the edit that puts a value right is what says
-//! it differs.
+//! What a node's files say, read back (the desired side is `core::node_files`). The `Actual*` types
+//! hold the unescaped text found in a file, `None` where an element or attribute is missing: what the
+//! checks without a spec (`node::wiring`) and `eidb init` read. They are never compared with the
+//! desired types: the edit that puts a value right is what says it differs.
 
-use secrecy::SecretString;
-
-/// One `<datasource>` of `master-datasources.xml`.
-#[derive(Debug, Clone)]
-pub struct Datasource {
-    /// `<name>`, e.g. `WSO2_CARBON_DB`.
-    pub name: String,
-    /// `<description>`; written only when eidb adds the datasource.
-    pub description: String,
-    /// `<jndiConfig><name>`, e.g. `jdbc/WSO2CarbonDB`.
-    pub jndi_name: String,
-    /// The JDBC URL, unescaped (the file gets `&amp;` where the URL has `&`).
-    pub url: String,
-    pub username: String,
-    pub password: SecretString,
-    /// `Some(alias)` writes `<password svns:secretAlias="alias">` (WSO2 Secure Vault).
-    pub secret_alias: Option<String>,
-    /// `<driverClassName>`.
-    pub driver_class: String,
-    pub pool: Pool,
-}
-
-/// The connection-pool settings eidb owns in a datasource's `<configuration>`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Pool {
-    pub max_active: u32,
-    pub max_wait: u32,
-    pub test_on_borrow: bool,
-    pub validation_query: String,
-    pub validation_interval: u32,
-}
-
-/// The shared-registry part of `registry.xml`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Registry {
-    pub db_config: DbConfig,
-    pub remote_instance: RemoteInstance,
-    pub mounts: Vec<Mount>,
-}
-
-/// `<dbConfig name="...">` with its `<dataSource>`, e.g. `sharedregistry` -> `jdbc/WSO2RegistryDB`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DbConfig {
-    pub name: String,
-    pub data_source: String,
-}
-
-/// `<remoteInstance url="...">`, matched by its `<id>`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RemoteInstance {
-    pub url: String,
-    pub id: String,
-    pub db_config: String,
-    pub read_only: bool,
-    pub enable_cache: bool,
-    pub registry_root: String,
-    pub cache_id: String,
-}
-
-/// `<mount path="..." overwrite="...">`, matched by its path.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Mount {
-    pub path: String,
-    /// `true`, `false` or `virtual`.
-    pub overwrite: String,
-    pub instance_id: String,
-    pub target_path: String,
-}
+#[cfg(test)]
+use crate::core::node_files::{bool_text, Datasource, DbConfig, Mount, Pool, RemoteInstance};
 
 /// A `<datasource>` as found in `master-datasources.xml`. The password itself is never read out.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -139,15 +70,6 @@ pub struct ActualMount {
     pub overwrite: Option<String>,
     pub instance_id: Option<String>,
     pub target_path: Option<String>,
-}
-
-/// The text eidb writes for a boolean setting.
-pub(super) fn bool_text(value: bool) -> &'static str {
-    if value {
-        "true"
-    } else {
-        "false"
-    }
 }
 
 // The `From` conversions below say what a file edited for a desired value reads back as: the unit

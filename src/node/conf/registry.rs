@@ -1,12 +1,10 @@
 //! `conf/registry.xml`: the shared registry a node mounts, beside its own local one.
 
-use super::model::{
-    bool_text, ActualDbConfig, ActualMount, ActualRegistry, ActualRemoteInstance, Mount, Registry,
-    RemoteInstance,
-};
+use super::model::{ActualDbConfig, ActualMount, ActualRegistry, ActualRemoteInstance};
 use super::xml::{Changed, ConfError, Document, Editor, Element, NewElement};
 use super::Edited;
 use crate::core::drift::Difference;
+use crate::core::node_files::{bool_text, Mount, Registry, RemoteInstance};
 
 const ROOT: &str = "wso2registry";
 const DB_CONFIG: &str = "dbConfig";
@@ -260,11 +258,11 @@ fn new_mount(mount: &Mount) -> NewElement {
 mod tests {
     use proptest::prelude::*;
 
-    use super::super::model::DbConfig;
     use super::super::test_support::{
         assert_no_bare_lf, assert_only_owned_lines_changed, real_conf, to_crlf, xml_text,
     };
     use super::*;
+    use crate::core::node_files::DbConfig;
 
     const FIXTURE: &str = include_str!("../../../tests/fixtures/ei-home/conf/registry.xml");
     const OWNED: &[&str] = &[

@@ -10,8 +10,8 @@ use crate::core::observed::parse_grant;
 use crate::core::preflight::PreflightReads;
 use crate::core::sql::quote::{self, Backslashes};
 use crate::error::Result;
-use crate::mysql::connect::{statement_error, Endpoint};
-use crate::mysql::members;
+use crate::server::connect::{statement_error, Endpoint};
+use crate::server::members;
 
 /// Read what the pre-flight decides on. `admins`: every server of the spec; `in_use`: the one this run
 /// talks to, asked on its open connection.

@@ -12,7 +12,7 @@ use crate::core::observed::{
 };
 use crate::core::sql::quote::{self, Backslashes};
 use crate::error::Result;
-use crate::mysql::connect::statement_error;
+use crate::server::connect::statement_error;
 
 /// `'a','b'` for an `IN (...)`; `''` for none (matches nothing).
 fn quoted_list<'a>(items: impl Iterator<Item = &'a str>, backslashes: Backslashes) -> String {
@@ -89,7 +89,7 @@ pub const PRIVILEGE_TABLES_NEEDED: &str =
 /// Access denied to a table or database (1142, 1143, 1044).
 fn is_denied(e: &sqlx::Error) -> bool {
     matches!(
-        crate::mysql::connect::mysql_code(e),
+        crate::server::connect::mysql_code(e),
         Some(1142 | 1143 | 1044)
     )
 }

@@ -15,7 +15,7 @@ use sqlx::{Column, MySqlConnection, Row};
 use crate::core::observed::{host_key, ActualGrant, GrantTarget};
 use crate::core::sql::quote::{self, Backslashes};
 use crate::error::Result;
-use crate::mysql::connect::statement_error;
+use crate::server::connect::statement_error;
 
 /// What one statement reads: every privilege table row of the account's name, in four result sets.
 fn privilege_tables_sql(user: &str, backslashes: Backslashes) -> String {

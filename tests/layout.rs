@@ -1,0 +1,89 @@
+//! The layout is the architecture (README "Design"): `core` is pure and depends on no other layer;
+//! `server` and `node` depend on `core` only, never on each other's internals' callers (`cli`); nothing
+//! below `cli` goes back up to it. Checked on the source itself, so that a new `use` that breaks the
+//! one-way dependencies fails here instead of going unnoticed.
+
+use std::path::{Path, PathBuf};
+
+fn sources(folder: &str) -> Vec<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("src")
+        .join(folder);
+    let mut found = Vec::new();
+    let mut todo = vec![root.clone()];
+    while let Some(dir) = todo.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                todo.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                found.push(path);
+            }
+        }
+    }
+    assert!(!found.is_empty(), "no sources under {}", root.display());
+    found
+}
+
+/// Lines of code (not comments) of the non-test part of a file that contain any of `forbidden`.
+fn offending(folder: &str, forbidden: &[&str]) -> Vec<String> {
+    let mut out = Vec::new();
+    for path in sources(folder) {
+        let text = std::fs::read_to_string(&path).unwrap();
+        // The unit tests may read fixtures; the rules are for what ships.
+        let shipped = text.split("#[cfg(test)]\nmod tests").next().unwrap();
+        for (i, line) in shipped.lines().enumerate() {
+            let code = line.trim_start();
+            if code.starts_with("//") {
+                continue;
+            }
+            if let Some(word) = forbidden.iter().find(|w| code.contains(*w)) {
+                out.push(format!(
+                    "{}:{}: `{word}` in: {}",
+                    path.display(),
+                    i + 1,
+                    line.trim()
+                ));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn core_is_pure_and_depends_on_no_other_layer() {
+    let found = offending(
+        "core",
+        &[
+            "crate::server",
+            "crate::node",
+            "crate::cli",
+            "sqlx",
+            "tokio",
+            "std::fs",
+            "std::env",
+            "read_dir",
+            ".is_file()",
+            ".is_dir()",
+            "crate::secret",
+        ],
+    );
+    assert!(
+        found.is_empty(),
+        "core must read nothing and use no other layer:\n{}",
+        found.join("\n")
+    );
+}
+
+#[test]
+fn server_and_node_do_not_reach_up_into_the_shell_or_each_other() {
+    let mut found = offending("server", &["crate::cli", "crate::node"]);
+    found.extend(offending("node", &["crate::cli", "crate::server", "sqlx"]));
+    assert!(found.is_empty(), "{}", found.join("\n"));
+}
+
+#[test]
+fn the_checks_above_can_fail() {
+    // The scanner finds what it looks for: the shell does use the server side.
+    assert!(!offending("cli", &["crate::server"]).is_empty());
+}
