@@ -20,10 +20,14 @@ pub fn input_for_spec_node(
     registry_xml: Option<&str>,
 ) -> Option<NodeInput> {
     let database = node.local_registry.clone()?;
-    let (versioned_properties, registry_root) = settings_of(registry_xml);
-    let mut remote_instance_ids: Vec<String> = registry_xml
-        .and_then(|xml| crate::node::conf::read_registry(xml).ok())
-        .map(|actual| {
+    // One parse for both: what the file defines, and its storage settings (EI's defaults when unreadable).
+    let read =
+        registry_xml.and_then(|xml| crate::node::conf::read_registry_with_settings(xml).ok());
+    let (versioned_properties, registry_root) = read
+        .as_ref()
+        .map_or((true, None), |(_, settings)| settings.clone());
+    let mut remote_instance_ids: Vec<String> = read
+        .map(|(actual, _)| {
             actual
                 .remote_instances
                 .into_iter()

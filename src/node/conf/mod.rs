@@ -23,7 +23,7 @@ pub use model::{
     ActualDatasource, ActualDbConfig, ActualMount, ActualPool, ActualRegistry,
     ActualRemoteInstance, ActualUserMgt,
 };
-pub use registry::{edit_registry, read_registry};
+pub use registry::{edit_registry, read_registry, read_registry_with_settings};
 pub use registry_settings::read_registry_settings;
 pub use user_mgt::{edit_user_mgt, read_user_mgt};
 pub use xml::{mask_passwords, ConfError};

@@ -136,7 +136,21 @@ fn describe_mount(element: &Element) -> String {
 }
 
 pub fn read_registry(xml: &str) -> Result<ActualRegistry, ConfError> {
+    registry_of(&Document::parse(xml)?)
+}
+
+/// What registry.xml says and its storage settings (`read_registry_settings`), in one parse.
+pub fn read_registry_with_settings(
+    xml: &str,
+) -> Result<(ActualRegistry, (bool, Option<String>)), ConfError> {
     let doc = Document::parse(xml)?;
+    Ok((
+        registry_of(&doc)?,
+        super::registry_settings::settings_of(&doc)?,
+    ))
+}
+
+fn registry_of(doc: &Document<'_>) -> Result<ActualRegistry, ConfError> {
     let root = doc.expect_root(ROOT)?;
     Ok(ActualRegistry {
         current_db_config: root.child_text("currentDBConfig"),

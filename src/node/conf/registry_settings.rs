@@ -8,6 +8,11 @@ use super::xml::{ConfError, Document};
 /// properties and the root `/`.
 pub fn read_registry_settings(xml: &str) -> Result<(bool, Option<String>), ConfError> {
     let doc = Document::parse(xml)?;
+    settings_of(&doc)
+}
+
+/// [`read_registry_settings`] of a document already parsed.
+pub(super) fn settings_of(doc: &Document<'_>) -> Result<(bool, Option<String>), ConfError> {
     let root = doc.expect_root("wso2registry")?;
     let versioned = root
         .child("staticConfiguration")

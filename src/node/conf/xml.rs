@@ -182,7 +182,6 @@ fn attribute_spans(tag: &str, name_len: usize) -> Option<(Vec<AttributeSpan>, us
 pub struct Document<'s> {
     source: &'s str,
     root: Element,
-    line_ending: &'static str,
     /// The declaration names an encoding other than UTF-8/16, so non-ASCII goes in as `&#N;`.
     ascii_only: bool,
 }
@@ -259,9 +258,14 @@ impl<'s> Document<'s> {
         Ok(Self {
             source,
             root,
-            line_ending: line_ending_of(source),
             ascii_only,
         })
+    }
+
+    /// The line ending new elements get: CRLF when most line breaks of the file are CRLF. Asked only
+    /// when an element is added (a file is parsed several times per run, and mostly not edited).
+    pub fn line_ending(&self) -> &'static str {
+        line_ending_of(self.source)
     }
 
     pub fn error(&self, at: &Element, message: impl Into<String>) -> ConfError {
@@ -721,7 +725,7 @@ impl<'d> Editor<'d> {
 
     fn render_insertion(&self, insertion: &Insertion<'_>) -> Result<Splice, ConfError> {
         let doc = self.doc;
-        let eol = doc.line_ending;
+        let eol = doc.line_ending();
         let parent = insertion.parent;
         let render_all = |indent: &str, step: &str, before_each: &str, after_each: &str| {
             let mut text = String::new();
@@ -801,11 +805,11 @@ impl<'d> Editor<'d> {
             NewContent::Children(children) => {
                 let inner = format!("{indent}{step}");
                 for child in children {
-                    out.push_str(self.doc.line_ending);
+                    out.push_str(self.doc.line_ending());
                     out.push_str(&inner);
                     self.render(out, child, &inner, step)?;
                 }
-                out.push_str(self.doc.line_ending);
+                out.push_str(self.doc.line_ending());
                 out.push_str(indent);
             }
         }
@@ -963,7 +967,7 @@ mod tests {
         assert_eq!(root.child("t").unwrap().text(), "a&b<<c>");
         assert_eq!(root.child("e").unwrap().text(), "");
         assert!(root.child("e").unwrap().end_tag.is_none());
-        assert_eq!(doc.line_ending, "\n");
+        assert_eq!(doc.line_ending(), "\n");
     }
 
     #[test]
