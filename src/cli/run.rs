@@ -720,8 +720,8 @@ async fn plan_everything(
     if with_files {
         for (node, seen) in nodes.iter().zip(&node_files) {
             let seen = seen.as_ref().expect("observed above");
-            let node_plan =
-                files::plan(node, seen, spec.node_files.keep_mode).map_err(|e| (e, None))?;
+            let node_plan = crate::node::plan::plan(node, seen, spec.node_files.keep_mode)
+                .map_err(|e| (e, None))?;
             file_changes.extend(node_plan.changes);
             warnings.extend(node_plan.warnings);
             problems.extend(node_plan.problems);
@@ -807,7 +807,10 @@ async fn plan_everything(
                 .map(|c| format!("{}: {}", c.name, c.detail)),
         );
     }
-    problems.extend(files::shared_local_registries(&nodes, &file_changes));
+    problems.extend(crate::node::plan::shared_local_registries(
+        &nodes,
+        &file_changes,
+    ));
     plan.changes.extend(file_changes);
     plan.problems = problems;
     let nodes = if with_files { nodes } else { Vec::new() };

@@ -1,20 +1,17 @@
-//! The node files on disk: reading them (in their declared encoding), computing every edit before any
-//! write, and writing each atomically (temp file in the same folder, fsync, rename) after a one-time
-//! backup of the original. Either every file is written, or none is changed.
+//! The node files on disk: reading them once (in their declared encoding, with their modes) for the node
+//! plan (`super::plan`), and writing the plan's edits, each atomically (temp file in the same folder,
+//! fsync, rename) after a one-time backup of the original. Either every file is written, or none is
+//! changed.
 
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use similar::TextDiff;
-
+use super::plan::{secret_holders, OTHERS};
 use crate::core::desired::DesiredNode;
-use crate::core::drift::Finding;
-use crate::core::plan::{Change, ModeChange};
+use crate::core::plan::Change;
 use crate::error::{Error, Result};
 use crate::node::cipher_text;
-use crate::node::conf;
-use crate::node::wiring::{self, NodeState};
 
 /// The three files eidb owns parts of, relative to EI_HOME.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -130,15 +127,6 @@ pub fn check_ei_home(node: &DesiredNode) -> Result<()> {
     Ok(())
 }
 
-/// What one node needs: an `EditFile` for each file whose content or mode must change, warnings, and
-/// the problems the edits leave (what eidb does not own and cannot put right, e.g. a missing driver jar).
-#[derive(Default)]
-pub struct NodePlan {
-    pub changes: Vec<Change>,
-    pub warnings: Vec<String>,
-    pub problems: Vec<Finding>,
-}
-
 /// A file as observed: its content and who may read it.
 #[derive(Debug, Clone)]
 pub struct Observed<T> {
@@ -225,188 +213,6 @@ pub fn observe(node: &DesiredNode) -> Result<ObservedNode> {
     })
 }
 
-/// The edits one node needs: a pure function of its desired state and its observed files. `keep_mode`:
-/// the spec keeps the modes of files that hold a plaintext password even when other users can read
-/// them (warned about on every run).
-pub fn plan(node: &DesiredNode, observed: &ObservedNode, keep_mode: bool) -> Result<NodePlan> {
-    let mut out = NodePlan::default();
-    let mut edited_texts = Vec::new();
-    for (file, found) in &observed.conf {
-        let (file, path, current) = (*file, &found.path, &found.content);
-        let edited = edit(file, &current.text, node).map_err(|e| {
-            Error::input(format!("node {}: {}:{}:{}: {}", node.name, path.display(), e.line, e.column, e.message))
-                .with_hint("fix the XML by hand (or restore the file from the EI distribution); no file was changed")
-        })?;
-        let holders = |text: &str| match file {
-            ConfFile::Datasources => conf::plaintext_password_holders(text),
-            _ => Vec::new(),
-        };
-        let mode = secret_mode(
-            node,
-            found,
-            &holders(&edited.text),
-            keep_mode,
-            &mut out.warnings,
-        );
-        if edited.text != current.text || mode.is_some() {
-            let after = current
-                .encode(&edited.text)
-                .map_err(|e| e.context(format!("node {}", node.name)))?;
-            out.changes.push(Change::EditFile {
-                node: node.name.clone(),
-                repoints: crate::core::plan::repoints(&edited.differences, &node.datasources),
-                diff: if edited.text == current.text {
-                    String::new()
-                } else {
-                    masked_diff(file.relative_path(), &current.text, &edited.text)
-                },
-                differences: edited.differences,
-                private_backup: !keep_mode && !holders(&current.text).is_empty(),
-                file: path.clone(),
-                // The bytes the edit was computed from: a change made after this read is detected, not lost.
-                before: current.bytes.clone(),
-                after,
-                mode,
-            });
-        }
-        edited_texts.push((file, path.clone(), edited.text));
-    }
-    // What the edited files would still get wrong is not eidb's to change: said as problems. Checked on
-    // the edited text, so that what the edits put right is not said twice.
-    let state = NodeState::parse(
-        &node.name,
-        &node.ei_home,
-        &edited_texts,
-        node.driver.clone(),
-        Vec::new(),
-    )?;
-    out.problems = wiring::node_consistency(&state);
-    if !node.vault_entries.is_empty() {
-        out.changes
-            .extend(plan_vault(node, observed, keep_mode, &mut out.warnings)?);
-    } else if let Some(found) = &observed.cipher_text {
-        // Without the vault eidb does not edit cipher-text.properties, but one holding plain passwords
-        // must not be readable by others either.
-        let holders = cipher_text::plaintext_holders(&String::from_utf8_lossy(&found.content));
-        if let Some(mode) = secret_mode(node, found, &holders, keep_mode, &mut out.warnings) {
-            out.changes.push(mode_only(node, found, mode));
-        }
-    }
-    // The one-time backups hold the content before eidb first changed it: a real password too, maybe.
-    for (live, backup) in &observed.backups {
-        let holders = secret_holders(live, &backup.content);
-        if let Some(mode) = secret_mode(node, backup, &holders, keep_mode, &mut out.warnings) {
-            out.changes.push(mode_only(node, backup, mode));
-        }
-    }
-    Ok(out)
-}
-
-/// Nodes whose files point their local registry at another node's: a cluster problem beside each node's
-/// own `datasource_url` difference (two nodes writing one local registry corrupt each other's state).
-pub fn shared_local_registries(nodes: &[DesiredNode], changes: &[Change]) -> Vec<Finding> {
-    let mut found = Vec::new();
-    for change in changes {
-        let Change::EditFile { node, repoints, .. } = change else {
-            continue;
-        };
-        for repoint in repoints {
-            let owner = nodes.iter().find(|other| {
-                &other.name != node
-                    && other
-                        .local_registry
-                        .as_deref()
-                        .is_some_and(|db| db.eq_ignore_ascii_case(&repoint.from))
-            });
-            if let Some(owner) = owner {
-                found.push(Finding::new(
-                    "cluster",
-                    "shared_local_registry",
-                    Some("each node's local registry on its own database".into()),
-                    Some(format!(
-                        "nodes {} and {node} both use {}",
-                        owner.name, repoint.from
-                    )),
-                    "review it, then run `eidb provision --config SPEC --allow-destructive`: it points each node \
-                     at its own local registry (a destructive change)",
-                ));
-            }
-        }
-    }
-    found
-}
-
-fn mode_only(node: &DesiredNode, file: &Observed<Vec<u8>>, mode: ModeChange) -> Change {
-    Change::EditFile {
-        node: node.name.clone(),
-        repoints: Vec::new(),
-        differences: Vec::new(),
-        file: file.path.clone(),
-        diff: String::new(),
-        before: file.content.clone(),
-        after: file.content.clone(),
-        mode: Some(mode),
-        private_backup: false,
-    }
-}
-
-/// What in a file's content is a password in plain text (by the live file's name: a backup is judged
-/// as the file it backs up).
-fn secret_holders(live: &Path, bytes: &[u8]) -> Vec<String> {
-    let text = String::from_utf8_lossy(bytes);
-    if live.ends_with(cipher_text::RELATIVE_PATH) {
-        cipher_text::plaintext_holders(&text)
-    } else {
-        conf::plaintext_password_holders(&text)
-    }
-}
-
-/// Permission bits for "other users": a file holding a plaintext password has none of them.
-const OTHERS: u32 = 0o007;
-
-/// The mode change a file holding these plaintext passwords needs (owner and group bits kept, so the
-/// WSO2 process that reads the file through its owner or group still does), or none.
-fn secret_mode<T>(
-    node: &DesiredNode,
-    file: &Observed<T>,
-    holders: &[String],
-    keep_mode: bool,
-    warnings: &mut Vec<String>,
-) -> Option<ModeChange> {
-    let (from, path) = (file.mode, file.path.display());
-    if holders.is_empty() || from & OTHERS == 0 {
-        return None;
-    }
-    if keep_mode {
-        warnings.push(format!(
-            "node {}: {path} holds a password in plain text ({}) and every local user can read it (mode {from:04o}); kept so because the spec sets node_files.keep_mode = true (remove it to have eidb take the others' permissions away, or turn on secure_vault)",
-            node.name,
-            holders.join(", ")
-        ));
-        return None;
-    }
-    if file.owner_uid == 0 {
-        // The node may read the file as "other" (an installation left to root, the node run as a
-        // service account): after the change it would not.
-        warnings.push(format!(
-            "node {}: {path} belongs to root; once others lose their permissions only root and group {} read it: \
-             make sure the WSO2 process runs as one of them, or give the file to the account that runs it \
-             (chown), or keep the mode with node_files.keep_mode = true",
-            node.name,
-            file.group
-        ));
-    }
-    Some(ModeChange {
-        from,
-        to: from & !OTHERS,
-        reason: format!(
-            "it holds a password in plain text ({}); other users must not read it",
-            holders.join(", ")
-        ),
-        holders: holders.to_vec(),
-    })
-}
-
 /// A file that holds a password in plain text, as found, for verify.
 #[derive(Debug, Clone)]
 pub struct SecretFile {
@@ -446,86 +252,6 @@ pub fn secret_files(ei_home: &Path) -> Vec<SecretFile> {
         }
     }
     out
-}
-
-/// The Secure Vault entries in conf/security/cipher-text.properties (a new file is made owner-only).
-fn plan_vault(
-    node: &DesiredNode,
-    observed: &ObservedNode,
-    keep_mode: bool,
-    warnings: &mut Vec<String>,
-) -> Result<Option<Change>> {
-    let path = node.ei_home.join(cipher_text::RELATIVE_PATH);
-    let before = observed
-        .cipher_text
-        .as_ref()
-        .map(|f| f.content.clone())
-        .unwrap_or_default();
-    let text = String::from_utf8_lossy(&before).into_owned();
-    let (edited, encrypted) = cipher_text::edit(&text, &node.vault_entries);
-    for alias in encrypted {
-        warnings.push(format!(
-            "node {}: {alias} in {} is already encrypted by the cipher tool; eidb leaves it (re-run the cipher tool after changing the password)",
-            node.name,
-            path.display()
-        ));
-    }
-    let holders = cipher_text::plaintext_holders(&edited);
-    let mode = observed
-        .cipher_text
-        .as_ref()
-        .and_then(|found| secret_mode(node, found, &holders, keep_mode, warnings));
-    if edited == text && mode.is_none() {
-        return Ok(None);
-    }
-    let diff = if edited == text {
-        String::new()
-    } else {
-        let diff = TextDiff::from_lines(&text, &edited)
-            .unified_diff()
-            .context_radius(2)
-            .header(
-                &format!("a/{}", cipher_text::RELATIVE_PATH),
-                &format!("b/{}", cipher_text::RELATIVE_PATH),
-            )
-            .to_string();
-        crate::redact::redact(&cipher_text::mask(&diff))
-    };
-    Ok(Some(Change::EditFile {
-        node: node.name.clone(),
-        repoints: Vec::new(),
-        differences: Vec::new(),
-        file: path,
-        diff,
-        private_backup: !keep_mode && !cipher_text::plaintext_holders(&text).is_empty(),
-        before,
-        after: edited.into_bytes(),
-        mode,
-    }))
-}
-
-fn edit(file: ConfFile, text: &str, node: &DesiredNode) -> Result<conf::Edited, conf::ConfError> {
-    match file {
-        ConfFile::Datasources => conf::edit_master_datasources(text, &node.datasources),
-        ConfFile::UserMgt => conf::edit_user_mgt(text, &node.user_store_jndi),
-        ConfFile::Registry => conf::edit_registry(text, &node.registry),
-    }
-}
-
-/// A unified diff with every password masked; a change of password alone still shows as a changed line.
-pub fn masked_diff(name: &str, before: &str, after: &str) -> String {
-    let (before_masked, after_masked) = (conf::mask_passwords(before), conf::mask_passwords(after));
-    let diff = TextDiff::from_lines(&before_masked, &after_masked)
-        .unified_diff()
-        .context_radius(2)
-        .header(&format!("a/{name}"), &format!("b/{name}"))
-        .to_string();
-    let diff = if diff.is_empty() && before != after {
-        format!("--- a/{name}\n+++ b/{name}\n(only password values change; they are not shown)\n")
-    } else {
-        diff
-    };
-    crate::redact::redact(&diff.replace('\r', ""))
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -1090,6 +816,7 @@ pub fn find_driver(ei_home: &Path) -> crate::core::desired::Driver {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::plan::ModeChange;
 
     #[test]
     fn latin1_round_trip() {

@@ -7,4 +7,5 @@ pub mod conf;
 pub mod dbscripts;
 pub mod files;
 pub mod mounts;
+pub mod plan;
 pub mod wiring;
