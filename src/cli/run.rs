@@ -80,6 +80,8 @@ struct ServerSide {
     ownership_read_first: Option<ledger::Ownership>,
     /// The script tables' columns as the server makes them (read once, when some table exists).
     script_columns: Option<ScriptColumns>,
+    /// The server refused the column probe to the connecting account (no CREATE TEMPORARY TABLES).
+    columns_refused: Option<String>,
     /// The nodes whose mount records are checked in their local registry (`crate::core::mounts`).
     mount_inputs: Vec<crate::core::mounts::NodeInput>,
 }
@@ -239,7 +241,9 @@ impl ServerSide {
         let (probed, admin_read) = tokio::join!(probe, admin_reads);
         let (scripts, ownership, login, mounts) = admin_read?;
         if let Some(probed) = probed {
-            self.script_columns = Some(probed?);
+            let probed = probed?;
+            self.script_columns = Some(probed.columns);
+            self.columns_refused = probed.refused;
         }
         let history = plan::History {
             scripts,
@@ -249,6 +253,7 @@ impl ServerSide {
             reapply_changed_script: self.reapply_changed_script,
             metadata_db: &self.metadata_db,
             columns: self.script_columns.as_ref(),
+            columns_refused: self.columns_refused.as_deref(),
         };
         let mut plan = plan::server(&self.desired, actual, login, &history);
         plan.changes.extend(mounts.changes);
@@ -901,6 +906,7 @@ async fn plan_server(
         warnings: Vec::new(),
         ownership_read_first: Some(ownership),
         script_columns: None,
+        columns_refused: None,
         mount_inputs: nodes
             .iter()
             .zip(registry_texts)

@@ -424,6 +424,9 @@ pub struct History<'a> {
     pub metadata_db: &'a str,
     /// The script tables' columns as the server makes them (none: columns are not compared).
     pub columns: Option<&'a ScriptColumns>,
+    /// Why the server would not show how it makes the script's columns to this account (no CREATE
+    /// TEMPORARY TABLES): they are not compared, and verify says so.
+    pub columns_refused: Option<&'a str>,
 }
 
 impl History<'_> {
@@ -673,6 +676,20 @@ pub fn server(
                 ),
             });
         }
+    }
+    if let Some(refusal) = history.columns_refused {
+        plan.unchecked.push(Conflict {
+            subject: "cluster".to_string(),
+            expected: "the columns of the dbscript's tables compared with how this server makes them (type, \
+                       nullability, default)"
+                .to_string(),
+            found: format!(
+                "not checked: the connecting account may not create temporary tables ({refusal})"
+            ),
+            fix: "grant the account verify connects as CREATE TEMPORARY TABLES on the cluster's databases (the \
+                  probe's tables live only in its own session; nothing lasting is created)"
+                .to_string(),
+        });
     }
     if let Some(needed) = &actual.accounts_unreadable {
         plan.unchecked.push(Conflict {

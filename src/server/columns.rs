@@ -8,6 +8,14 @@ use crate::core::observed::key;
 use crate::core::sql::columns::{probe_statement, ColumnShape, ScriptColumn, ScriptColumns};
 use crate::core::sql::script::{SchemaObject, Statement};
 
+/// What the probe found: the columns of the tables the server made, and, when the connecting account may
+/// not create temporary tables at all (a monitoring account), the server's refusal.
+#[derive(Debug, Default)]
+pub struct Probed {
+    pub columns: ScriptColumns,
+    pub refused: Option<String>,
+}
+
 /// Ask the server what the script's tables' columns are, in `database` (which must exist; its charset
 /// is the tables'). Tables the server refuses to make (e.g. an index key too long) are left out: their
 /// columns are not compared.
@@ -15,11 +23,14 @@ pub async fn probe(
     endpoint: &Endpoint,
     database: &str,
     statements: &[Statement],
-) -> crate::error::Result<ScriptColumns> {
+) -> crate::error::Result<Probed> {
     // In two round trips when the server makes every table: all the CREATEs in one batch, then every
     // table's columns in another (the temporary tables go with the connection). Else table by table.
-    if let Some(found) = probe_batched(endpoint, database, statements).await {
-        return Ok(found);
+    if let Some(columns) = probe_batched(endpoint, database, statements).await {
+        return Ok(Probed {
+            columns,
+            refused: None,
+        });
     }
     probe_one_by_one(endpoint, database, statements).await
 }
@@ -120,10 +131,11 @@ async fn probe_one_by_one(
     endpoint: &Endpoint,
     database: &str,
     statements: &[Statement],
-) -> crate::error::Result<ScriptColumns> {
+) -> crate::error::Result<Probed> {
     let mut conn = endpoint.connect(Some(database)).await?;
     let mut found = ScriptColumns::new();
     let mut skipped = Vec::new();
+    let mut refused = None;
     for statement in statements {
         if statement.object == SchemaObject::Session {
             let _ = conn.execute(sqlx::raw_sql(&statement.sql)).await;
@@ -135,6 +147,11 @@ async fn probe_one_by_one(
             continue;
         };
         if let Err(e) = conn.execute(sqlx::raw_sql(&probe)).await {
+            // 1044/1142: no CREATE TEMPORARY TABLES privilege; no other table would fare better.
+            if matches!(super::connect::mysql_code(&e), Some(1044 | 1142)) {
+                refused = Some(crate::redact::redact(&e.to_string()));
+                break;
+            }
             skipped.push(format!("{name} ({e})"));
             continue;
         }
@@ -162,5 +179,8 @@ async fn probe_one_by_one(
             crate::redact::redact(&skipped.join("; "))
         );
     }
-    Ok(found)
+    Ok(Probed {
+        columns: found,
+        refused,
+    })
 }
