@@ -413,18 +413,23 @@ mod tests {
 
     const ROOT: &str = "GRANT ALL PRIVILEGES ON *.* TO `root`@`%` WITH GRANT OPTION";
 
+    fn mariadb(default_charset: &str) -> ServerFacts {
+        let version = Version {
+            major: 10,
+            minor: 11,
+            patch: 0,
+        };
+        ServerFacts::for_tests(
+            Flavour::Mariadb,
+            version,
+            "debian-linux-gnu",
+            default_charset,
+        )
+    }
+
     #[test]
     fn an_admin_with_every_privilege_and_a_key_that_fits_pass() {
-        let facts = ServerFacts::for_tests(
-            Flavour::Mariadb,
-            Version {
-                major: 10,
-                minor: 11,
-                patch: 0,
-            },
-            "debian-linux-gnu",
-            "latin1",
-        );
+        let facts = mariadb("latin1");
         let (preflight, refusal) = decided(&facts, &reads(Some(1), &[ROOT])).unwrap();
         assert!(refusal.is_none(), "{refusal:?}");
         assert_eq!(outcome(&preflight, "admin privileges"), Outcome::Ok);
@@ -434,16 +439,7 @@ mod tests {
 
     #[test]
     fn a_key_too_long_for_the_charset_and_an_admin_without_grant_option_are_refused() {
-        let mut facts = ServerFacts::for_tests(
-            Flavour::Mariadb,
-            Version {
-                major: 10,
-                minor: 11,
-                patch: 0,
-            },
-            "debian-linux-gnu",
-            "utf8mb4",
-        );
+        let mut facts = mariadb("utf8mb4");
         facts.max_index_bytes = 767;
         let grants = ["GRANT CREATE, CREATE USER ON *.* TO `admin`@`%`"];
         let (preflight, refusal) = decided(&facts, &reads(Some(4), &grants)).unwrap();
@@ -469,16 +465,7 @@ mod tests {
 
     #[test]
     fn a_charset_the_server_does_not_know_is_bad_input_and_unreadable_grants_a_warning() {
-        let facts = ServerFacts::for_tests(
-            Flavour::Mariadb,
-            Version {
-                major: 10,
-                minor: 11,
-                patch: 0,
-            },
-            "debian-linux-gnu",
-            "latin1",
-        );
+        let facts = mariadb("latin1");
         let e = decided(&facts, &reads(None, &[ROOT])).unwrap_err();
         assert_eq!(e.exit_code(), crate::error::EXIT_BAD_INPUT);
         let mut unreadable = reads(Some(1), &[]);
