@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use crate::core::drift::Finding;
 use crate::core::plan::{Change, Conflict};
-pub use crate::core::preflight::{Check, Outcome, Preflight, ScriptReport};
+use crate::core::preflight::Preflight;
 
 #[derive(Debug, Default, Serialize)]
 pub struct Report {
@@ -362,6 +362,7 @@ fn render_preflight(out: &mut String, p: &Preflight) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::preflight::Outcome;
 
     /// The JSON names are the README's (section "JSON output"), character for character.
     #[test]

@@ -6,16 +6,14 @@ use std::time::{Duration, Instant};
 
 use sqlx::{MySqlConnection, Row};
 
-use crate::cli::report::{
-    ChangeReport, CommandName, DatabaseSummary, Outcome, Preflight, Report, Status,
-};
+use crate::cli::report::{ChangeReport, CommandName, DatabaseSummary, Report, Status};
 use crate::cli::Target;
 use crate::core::desired::{self, DesiredNode, DesiredServer};
 use crate::core::facts::ServerFacts;
 use crate::core::findings;
 use crate::core::observed;
 use crate::core::plan::{self, Change, Login, Plan};
-use crate::core::preflight::{self, Admin};
+use crate::core::preflight::{self, Admin, Outcome, Preflight};
 use crate::core::spec::Spec;
 use crate::core::sql::columns::ScriptColumns;
 use crate::core::sql::script::SchemaObject;

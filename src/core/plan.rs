@@ -1061,8 +1061,9 @@ fn governing_row<'g>(
         })
 }
 
-/// The datasources of a `master-datasources.xml` edit whose MySQL URL would name another database than
-/// now (`jdbc/WSO2CarbonDB: REGISTRY_LOCAL1 -> REGISTRY_LOCAL2`). A node pointed away from a database
+/// The datasources whose URL an edit of `master-datasources.xml` moves to another MySQL database (its
+/// `datasource_url` differences; `datasources` give their JNDI names), e.g.
+/// `jdbc/WSO2CarbonDB: REGISTRY_LOCAL1 -> REGISTRY_LOCAL2`. A node pointed away from a database
 /// that exists leaves its data behind, so such an edit is destructive (the caller keeps only the moves
 /// away from databases that exist, when it can ask the server). A datasource that is not on MySQL yet
 /// (WSO2's shipped H2) or is new is not repointed.

@@ -12,7 +12,7 @@ use sqlx::{Executor, MySqlConnection, Row};
 
 use super::connect::{connection_and_server, is_transient, statement_error, Endpoint};
 use super::retry::{self, Retry};
-pub use crate::core::observed::ScriptRecord;
+use crate::core::observed::ScriptRecord;
 use crate::core::sql::quote::{self, Backslashes};
 use crate::error::{Error, Result};
 use crate::progress::Progress;

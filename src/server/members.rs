@@ -12,7 +12,7 @@ use super::connect::Endpoint;
 use super::inspect;
 use super::retry::Retry;
 use crate::core::observed::Actual;
-pub use crate::core::observed::GaleraState;
+use crate::core::observed::GaleraState;
 use crate::core::sql::quote::Backslashes;
 use crate::error::{Error, Result};
 use crate::progress::Progress;

@@ -317,7 +317,12 @@ fn update<'d>(
                 false
             };
             if (text || alias) && changed == Changed::Unchanged {
-                changed = Changed::From(setting.text().to_owned());
+                // A password is said only as there or not: its text is not copied out.
+                let found = match name {
+                    PASSWORD if !setting.text().is_empty() => "(set)".to_owned(),
+                    _ => setting.text().to_owned(),
+                };
+                changed = Changed::From(found);
             }
         }
         if configuration.child(name).is_none() {
