@@ -1023,7 +1023,7 @@ def eidb_version(binary: Path) -> str:
 
 
 TIMINGS_LINE = re.compile(
-    r"wall ([\d.]+) ms; server ([\d.]+) ms in (\d+) steps \((.*)\); eidb ([\d.]+) ms \(cpu ([\d.]+) ms\)"
+    r"wall ([\d.]+) ms; server ([\d.]+) ms in (\d+) steps \((.*)\); eidb ([\d.]+) ms \(cpu ([\d.]+) ms(?:; (.*))?\)"
 )
 TIMINGS_STEP = re.compile(r"([a-z_][a-z_ ]*?) (\d+)x ([\d.]+)")
 
@@ -1031,7 +1031,8 @@ TIMINGS_STEP = re.compile(r"([a-z_][a-z_ ]*?) (\d+)x ([\d.]+)")
 def parse_timings(stderr: str) -> dict | None:
     """eidb's `eidb::timings` line (RUST_LOG=eidb::timings=debug, see src/timings.rs): the run's wall time
     inside eidb, the time it waited in its server steps (connections, reads), the rest (eidb's own work),
-    its CPU time, and each step's time, all in ms."""
+    its CPU time, each step's time, and each of eidb's own phases (reading the node files and the dbscript,
+    planning; some run beside the server steps), all in ms."""
     match = None
     for match in TIMINGS_LINE.finditer(stderr):
         pass
@@ -1045,6 +1046,7 @@ def parse_timings(stderr: str) -> dict | None:
         "eidb": float(match.group(5)),
         "cpu": float(match.group(6)),
         "steps": steps,
+        "own": {name: float(ms) for name, _count, ms in TIMINGS_STEP.findall(match.group(7) or "")},
     }
 
 
@@ -1529,11 +1531,11 @@ def results_table(all_results: list[ClusterResults]) -> list[str]:
 def breakdown_table(all_results: list[ClusterResults]) -> list[str]:
     """Where the no-op runs' time goes, from eidb's timings line (medians over the runs, ms): the whole
     process, eidb's run inside it, the time spent waiting in server steps, eidb's own share, its CPU time,
-    and the largest steps; then the server's counters for one such run."""
+    the largest steps and eidb's own largest phases; then the server's counters for one such run."""
     lines = [
         "| Scenario | DBs | process ms | in eidb ms | server steps ms | eidb's own ms | eidb CPU ms | "
-        "start+exit ms | largest steps (ms) | statements / connections / prepared |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---|---:|",
+        "start+exit ms | largest steps (ms) | eidb's phases (ms) | statements / connections / prepared |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---|---|---:|",
     ]
     for results in all_results:
         for scenario, samples in results.by_scenario.items():
@@ -1550,12 +1552,16 @@ def breakdown_table(all_results: list[ClusterResults]) -> list[str]:
             for name in {name for t in runs for name in t["steps"]}:
                 steps[name] = med([t["steps"].get(name, 0.0) for t in runs])
             largest = ", ".join(f"{name} {ms:.0f}" for name, ms in sorted(steps.items(), key=lambda i: -i[1])[:4])
+            own: dict[str, float] = {}
+            for name in {name for t in runs for name in t["own"]}:
+                own[name] = med([t["own"].get(name, 0.0) for t in runs])
+            phases = ", ".join(f"{name} {ms:.1f}" for name, ms in sorted(own.items(), key=lambda i: -i[1])[:4])
             counts = results.server_counts.get(scenario)
             counted = " / ".join(str(counts[name]) for name in SERVER_COUNTERS) if counts else ""
             lines.append(
                 f"| {results.shown(scenario)} | {results.database_count} | {process:.0f} | {wall:.0f} | "
                 f"{med([t['server'] for t in runs]):.0f} | {med([t['eidb'] for t in runs]):.0f} | "
-                f"{med([t['cpu'] for t in runs]):.0f} | {process - wall:.0f} | {largest} | {counted} |"
+                f"{med([t['cpu'] for t in runs]):.0f} | {process - wall:.0f} | {largest} | {phases} | {counted} |"
             )
     return lines
 
@@ -1761,7 +1767,9 @@ def render_report(args: argparse.Namespace, server: ThrowawayServer, eidb_versio
         "From eidb's own timings (`RUST_LOG=eidb::timings=debug`, medians): *in eidb* is main's start to the "
         "report; *server steps* the time it waited on the server (connections, reads; overlapping steps "
         "counted once); *eidb's own* the rest (reading the spec, the dbscript and the node files, planning); "
-        "*start+exit* the process's wall time outside that. The last column is what the server's status "
+        "*start+exit* the process's wall time outside that; *eidb's phases* its largest own phases, each whole "
+        "(those that run on a thread of their own beside the server steps are not part of *eidb's own*). "
+        "The last column is what the server's status "
         "counters (Questions, Connections, Com_stmt_prepare) grew by during one untimed run.",
         "",
         *breakdown_table(beside(all_results, galera_results)),

@@ -23,6 +23,10 @@ type Interval = (Instant, Instant);
 /// Per step name, its count and summed time; and every step's interval, for the total.
 static STEPS: Mutex<(Vec<Step>, Vec<Interval>)> = Mutex::new((Vec::new(), Vec::new()));
 
+/// eidb's own phases (reading the node files and the dbscript, planning), apart from the server steps:
+/// they may run beside them, on a thread of their own.
+static OWN: Mutex<Vec<Step>> = Mutex::new(Vec::new());
+
 /// Await `work`, counting its wall time under `name`.
 pub async fn step<F: Future>(name: &'static str, work: F) -> F::Output {
     let started = Instant::now();
@@ -31,11 +35,23 @@ pub async fn step<F: Future>(name: &'static str, work: F) -> F::Output {
     output
 }
 
+/// Run `work`, counting its wall time under `name` as eidb's own (not the server's).
+pub fn own<T>(name: &'static str, work: impl FnOnce() -> T) -> T {
+    let started = Instant::now();
+    let output = work();
+    let mut own = OWN.lock().unwrap_or_else(|e| e.into_inner());
+    add(&mut own, name, Instant::now() - started);
+    output
+}
+
 fn record(name: &'static str, started: Instant, ended: Instant) {
     let mut guard = STEPS.lock().unwrap_or_else(|e| e.into_inner());
     let (steps, intervals) = &mut *guard;
     intervals.push((started, ended));
-    let waited = ended - started;
+    add(steps, name, ended - started);
+}
+
+fn add(steps: &mut Vec<Step>, name: &'static str, waited: Duration) {
     match steps.iter_mut().find(|s| s.name == name) {
         Some(step) => {
             step.waited += waited;
@@ -85,25 +101,31 @@ fn ms(d: Duration) -> String {
 }
 
 /// `wall 120.3 ms; server 80.1 ms in 9 steps (connect 3x 10.2, inspect 1x 45.0, ...); eidb 40.2 ms
-/// (cpu 25.1 ms)`: `server` is the time spent waiting in the timed steps, `eidb` the rest of the wall time
-/// (start-up, reading the spec, the dbscript and the node files, planning), `cpu` eidb's user + system CPU
-/// time over the whole run.
+/// (cpu 25.1 ms; node files 1x 3.0, ...)`: `server` is the time spent waiting in the timed steps, `eidb`
+/// the rest of the wall time (start-up, reading the spec, the dbscript and the node files, planning),
+/// `cpu` eidb's user + system CPU time over the whole run, then eidb's own phases, each whole (some run
+/// beside the server steps, on a thread of their own, and are then not part of `eidb`).
 pub fn summary(wall: Duration) -> String {
     let guard = STEPS.lock().unwrap_or_else(|e| e.into_inner());
     let (steps, intervals) = &*guard;
     let waited = union(intervals);
     let count = intervals.len();
-    let parts: Vec<String> = steps
-        .iter()
-        .map(|s| format!("{} {}x {}", s.name, s.count, ms(s.waited)))
-        .collect();
+    let list = |steps: &[Step]| -> Vec<String> {
+        steps
+            .iter()
+            .map(|s| format!("{} {}x {}", s.name, s.count, ms(s.waited)))
+            .collect()
+    };
+    let own = list(&OWN.lock().unwrap_or_else(|e| e.into_inner()));
     format!(
-        "wall {} ms; server {} ms in {count} steps ({}); eidb {} ms (cpu {} ms)",
+        "wall {} ms; server {} ms in {count} steps ({}); eidb {} ms (cpu {} ms{}{})",
         ms(wall),
         ms(waited),
-        parts.join(", "),
+        list(steps).join(", "),
         ms(wall.saturating_sub(waited)),
-        ms(cpu_time())
+        ms(cpu_time()),
+        if own.is_empty() { "" } else { "; " },
+        own.join(", ")
     )
 }
 
