@@ -1305,19 +1305,32 @@ async fn verify_works_with_a_read_only_account_and_tells_trouble_from_drift() {
         (output.status.code().unwrap_or(-1), report)
     };
 
+    // A monitor that may read the cluster's databases, the privilege tables and the ledger's records, but
+    // not the script's columns the ledger keeps, and may not create temporary tables.
     let reader = common::unique_name("mon");
     exec(
         &pool,
         &format!("CREATE USER '{reader}'@'%' IDENTIFIED BY 'monitor-pw-1'"),
     )
     .await;
-    exec(
-        &pool,
-        &format!("GRANT SELECT, REFERENCES, TRIGGER ON *.* TO '{reader}'@'%'"),
-    )
-    .await;
-    // Without CREATE TEMPORARY TABLES the columns cannot be compared (the probe makes the script's
-    // tables as temporary ones): said as what was not checked, naming the privilege, not as in sync.
+    // (REFERENCES and TRIGGER for MySQL's information_schema, EXECUTE to see the routines.)
+    let databases = cluster.databases().into_iter().map(|db| {
+        format!("GRANT SELECT, REFERENCES, TRIGGER, EXECUTE ON `{db}`.* TO '{reader}'@'%'")
+    });
+    let tables = ["user", "db", "tables_priv", "procs_priv"]
+        .iter()
+        .map(|t| format!("mysql.{t}"))
+        .chain(
+            ["eidb_script", "eidb_database", "eidb_account", "eidb_node"]
+                .iter()
+                .map(|t| format!("EIDB_META.{t}")),
+        )
+        .map(|table| format!("GRANT SELECT ON {table} TO '{reader}'@'%'"));
+    for grant in databases.chain(tables) {
+        exec(&pool, &grant).await;
+    }
+    // The columns cannot be compared then (the probe makes the script's tables as temporary ones): said as
+    // what was not checked, naming the privilege, not as in sync.
     let (code, report) = as_monitor(&reader);
     assert_eq!(code, 1, "{report:#}");
     let findings = report["findings"].as_array().unwrap();
@@ -1336,6 +1349,23 @@ async fn verify_works_with_a_read_only_account_and_tells_trouble_from_drift() {
     assert_eq!(
         code, 0,
         "SELECT (with REFERENCES and TRIGGER for MySQL) and CREATE TEMPORARY TABLES are all verify needs: {report:#}"
+    );
+    assert_eq!(report["status"], "in_sync", "{report:#}");
+    // Or SELECT alone, once a provision has kept the script's columns in the ledger: no probe is needed.
+    exec(
+        &pool,
+        &format!("REVOKE CREATE TEMPORARY TABLES ON *.* FROM '{reader}'@'%'"),
+    )
+    .await;
+    exec(
+        &pool,
+        &format!("GRANT SELECT ON EIDB_META.eidb_columns TO '{reader}'@'%'"),
+    )
+    .await;
+    let (code, report) = as_monitor(&reader);
+    assert_eq!(
+        code, 0,
+        "with the ledger's kept columns, SELECT is all verify needs: {report:#}"
     );
     assert_eq!(report["status"], "in_sync", "{report:#}");
 

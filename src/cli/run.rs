@@ -15,7 +15,7 @@ use crate::core::observed;
 use crate::core::plan::{self, Change, Login, Plan};
 use crate::core::preflight::{self, Admin, Outcome, Preflight};
 use crate::core::spec::Spec;
-use crate::core::sql::columns::ScriptColumns;
+use crate::core::sql::columns::{KeptColumns, ScriptColumns};
 use crate::core::sql::script::SchemaObject;
 use crate::error::{Error, Result, EXIT_CHANGES_PENDING, EXIT_FAILURE, EXIT_HELD_BACK, EXIT_OK};
 use crate::interrupt;
@@ -25,7 +25,7 @@ use crate::progress::Progress;
 use crate::secret;
 use crate::server::apply::{self, Dialect, Secrets};
 use crate::server::columns;
-use crate::server::connect::{statement_error, Endpoint};
+use crate::server::connect::Endpoint;
 use crate::server::facts;
 use crate::server::inspect;
 use crate::server::ledger::{self, Ledger, SharedLedger};
@@ -80,6 +80,12 @@ struct ServerSide {
     script_columns: Option<ScriptColumns>,
     /// The server refused the column probe to the connecting account (no CREATE TEMPORARY TABLES).
     columns_refused: Option<String>,
+    /// What decides the probe's answer on this server, but the database's charset and collation
+    /// (`crate::core::sql::columns::fingerprint`), and the answers the ledger keeps for it.
+    columns_fingerprint: String,
+    kept_columns: Vec<KeptColumns>,
+    /// A whole answer the probe gave that the ledger does not keep yet: provision keeps it.
+    columns_to_keep: Option<KeptColumns>,
     /// The nodes whose mount records are checked in their local registry (`crate::core::mounts`).
     mount_inputs: Vec<crate::core::mounts::NodeInput>,
 }
@@ -113,6 +119,72 @@ impl ServerSide {
         Ok(actual.databases.keys().cloned().collect())
     }
 
+    /// Keep in the ledger the probe's answer it does not have yet, for the next runs (provision only: verify
+    /// and the dry run write nothing). After a provision from nothing, where no table existed to compare
+    /// when the plan was made, the probe is asked now, in the first database. Best effort: a run whose
+    /// answer is not kept only costs the next run the probe.
+    async fn keep_columns(&mut self) {
+        if self.script_columns.is_none() && self.columns_refused.is_none() {
+            if let Err(e) = self.probe_first_database().await {
+                tracing::warn!("the script's columns were not asked for the ledger: {e}");
+            }
+        }
+        let Some(kept) = self.columns_to_keep.take() else {
+            return;
+        };
+        let recorded = timings::step("ledger columns", async {
+            let (conn, metadata_db) = (&mut self.conn, &self.metadata_db);
+            let fingerprint = &self.columns_fingerprint;
+            if ledger::record_columns(conn, metadata_db, fingerprint, &kept).await? {
+                return Ok(true);
+            }
+            // A ledger older than this eidb: its tables are brought up to date first.
+            Ok::<_, Error>(
+                ledger::bring_up_to_date(&self.endpoint, metadata_db).await?
+                    && ledger::record_columns(conn, metadata_db, fingerprint, &kept).await?,
+            )
+        })
+        .await;
+        match recorded {
+            Ok(true) => self.kept_columns.push(kept),
+            Ok(false) => {
+                tracing::debug!("no ledger on this server to keep the script's columns in")
+            }
+            Err(e) => tracing::warn!("the script's columns were not kept in the ledger: {e}"),
+        }
+    }
+
+    async fn probe_first_database(&mut self) -> Result<()> {
+        let Some(first) = self.desired.databases.first() else {
+            return Ok(());
+        };
+        let names = [first.name.as_str()];
+        let actual = inspect::read(&mut self.conn, &names, "", self.dialect.backslashes).await?;
+        let Some(db) = actual.database(&first.name) else {
+            return Ok(());
+        };
+        if self
+            .kept_columns
+            .iter()
+            .any(|k| k.holds_for(&db.charset, &db.collation))
+        {
+            return Ok(());
+        }
+        let probed = timings::step(
+            "column probe",
+            columns::probe(&self.endpoint, &first.name, &self.desired.script.statements),
+        )
+        .await?;
+        if probed.complete {
+            self.columns_to_keep = Some(KeptColumns {
+                charset: db.charset.clone(),
+                collation: db.collation.clone(),
+                columns: probed.columns,
+            });
+        }
+        Ok(())
+    }
+
     /// Read what exists (databases, account, ledger) and compute the server half of the plan.
     async fn plan(&mut self) -> Result<Plan> {
         let desired = &self.desired;
@@ -143,7 +215,7 @@ impl ServerSide {
         let guess = desired
             .databases
             .first()
-            .filter(|_| self.script_columns.is_none());
+            .filter(|_| self.script_columns.is_none() && self.kept_columns.is_empty());
         let early_probe = async {
             let guess = guess?;
             let probed = timings::step(
@@ -177,6 +249,21 @@ impl ServerSide {
                 })
             }),
         };
+        // The ledger's answer, when it holds for the database the tables are in, is the server's: no probe.
+        let holder_db = holder.and_then(|h| actual.database(&h.name));
+        let kept = holder_db.and_then(|db| {
+            self.kept_columns
+                .iter()
+                .find(|k| k.holds_for(&db.charset, &db.collation))
+        });
+        let holder = match kept {
+            Some(kept) => {
+                self.script_columns = Some(kept.columns.clone());
+                None
+            }
+            None => holder,
+        };
+        let holder_db = holder_db.map(|db| (db.charset.clone(), db.collation.clone()));
         let probe = async {
             let holder = holder?;
             match early_probe {
@@ -240,6 +327,13 @@ impl ServerSide {
         let (scripts, ownership, login, mounts) = admin_read?;
         if let Some(probed) = probed {
             let probed = probed?;
+            if let (true, Some((charset, collation))) = (probed.complete, holder_db) {
+                self.columns_to_keep = Some(KeptColumns {
+                    charset,
+                    collation,
+                    columns: probed.columns.clone(),
+                });
+            }
             self.script_columns = Some(probed.columns);
             self.columns_refused = probed.refused;
         }
@@ -253,7 +347,9 @@ impl ServerSide {
             columns: self.script_columns.as_ref(),
             columns_refused: self.columns_refused.as_deref(),
         };
-        let mut plan = plan::server(&self.desired, actual, login, &history);
+        let mut plan = timings::own("server plan", || {
+            plan::server(&self.desired, actual, login, &history)
+        });
         plan.changes.extend(mounts.changes);
         plan.mount_records.extend(mounts.mount_records);
         plan.warnings.extend(mounts.warnings);
@@ -271,8 +367,10 @@ pub async fn run(options: Options<'_>, report: &mut Report) -> Result<i32> {
     };
     report.dry_run = matches!(options.mode, Mode::Provision { dry_run: true });
 
-    let spec = load_spec(&target.config)?;
-    let observed = Observed::read(&spec, !target.files_only)?;
+    let spec = timings::own("spec", || load_spec(&target.config))?;
+    let observed = timings::own("secrets and drivers", || {
+        Observed::read(&spec, !target.files_only)
+    })?;
     let planned = plan_everything(&observed, &options).await;
     let mut planned = match planned {
         Ok(p) => p,
@@ -450,6 +548,7 @@ pub async fn run(options: Options<'_>, report: &mut Report) -> Result<i32> {
             crate::core::mounts::mark_repaired(&mut report.mount_records, &repaired);
             if let Some(server) = planned.server.as_mut() {
                 report.warnings.append(&mut server.warnings);
+                server.keep_columns().await;
             }
             report.status = if !held_back.is_empty() {
                 Status::HeldBack
@@ -634,6 +733,22 @@ async fn plan_everything(
     if with_files {
         distinct_homes(spec).map_err(|e| (e, None))?;
     }
+    // Every node's files, read once, on a thread of their own while the server is connected to: they need
+    // nothing of it. The file plan edits them, and the mount-record check takes the storage settings of
+    // registry.xml (with --db-only too, where a node that cannot be read is left out).
+    let homes: Vec<(String, std::path::PathBuf)> = spec
+        .nodes
+        .iter()
+        .map(|n| (n.name.clone(), n.ei_home.clone()))
+        .collect();
+    let reading_files = tokio::task::spawn_blocking(move || {
+        timings::own("node files", || {
+            homes
+                .iter()
+                .map(|(name, home)| files::observe(name, home))
+                .collect::<Vec<_>>()
+        })
+    });
 
     let mut server = None;
     let mut facts = None;
@@ -699,11 +814,9 @@ async fn plan_everything(
         );
     }
 
-    // Every node's files, read once: the file plan edits them, and the mount-record check takes the
-    // storage settings of registry.xml (with --db-only too, where a node that cannot be read is left out).
     let mut node_files = Vec::new();
-    for node in &nodes {
-        node_files.push(match files::observe(node) {
+    for seen in joined(reading_files).await {
+        node_files.push(match seen {
             Ok(seen) => Some(seen),
             Err(e) if with_files => return Err((e, None)),
             Err(_) => None,
@@ -717,21 +830,28 @@ async fn plan_everything(
         })
         .collect();
 
-    // Compute and validate every file edit before anything changes anywhere.
-    let mut file_changes = Vec::new();
-    let mut problems = Vec::new();
-    if with_files {
-        for (node, seen) in nodes.iter().zip(&node_files) {
-            let seen = seen.as_ref().expect("observed above");
-            let node_plan = crate::node::plan::plan(node, seen, spec.node_files.keep_mode)
-                .map_err(|e| (e, None))?;
-            file_changes.extend(node_plan.changes);
-            warnings.extend(node_plan.warnings);
-            problems.extend(node_plan.problems);
-        }
-    }
+    // Compute and validate every file edit before anything changes anywhere: on a thread of their own,
+    // beside the server's reads below, which they need nothing of.
+    let planning_files = with_files.then(|| {
+        let (nodes, keep_mode) = (nodes.clone(), spec.node_files.keep_mode);
+        tokio::task::spawn_blocking(move || {
+            timings::own("node plans", || {
+                let mut out = crate::node::plan::NodePlan::default();
+                for (node, seen) in nodes.iter().zip(&node_files) {
+                    let seen = seen.as_ref().expect("observed above");
+                    let node_plan = crate::node::plan::plan(node, seen, keep_mode)?;
+                    out.changes.extend(node_plan.changes);
+                    out.warnings.extend(node_plan.warnings);
+                    out.problems.extend(node_plan.problems);
+                }
+                Ok::<_, Error>(out)
+            })
+        })
+    });
 
     let mut plan = Plan::default();
+    let mut planning_files = planning_files;
+    let mut file_plan = None;
     let mut server_side = match (server, facts) {
         (Some((conn, endpoint)), Some(facts)) => {
             // Everything here only reads: a connection dropped while reading (a restart, a KILL) is
@@ -773,10 +893,26 @@ async fn plan_everything(
                 )
                 .await;
             }
+            // A node whose files cannot be planned is reported before anything the server said.
+            if let Some(planning) = planning_files.take() {
+                file_plan = Some(joined(planning).await.map_err(|e| (e, None))?);
+            }
             Some(attempt?)
         }
         _ => None,
     };
+    let mut file_changes = Vec::new();
+    let mut problems = Vec::new();
+    let file_plan = match (file_plan, planning_files) {
+        (Some(done), _) => Some(done),
+        (None, Some(planning)) => Some(joined(planning).await.map_err(|e| (e, None))?),
+        (None, None) => None,
+    };
+    if let Some(file_plan) = file_plan {
+        file_changes = file_plan.changes;
+        warnings.extend(file_plan.warnings);
+        problems = file_plan.problems;
+    }
     // Moving a datasource away from a database that does not exist leaves nothing behind: only moves
     // away from existing databases are destructive. Without the server (--files-only) every move counts.
     if let Some(side) = server_side.as_mut() {
@@ -825,6 +961,17 @@ async fn plan_everything(
     })
 }
 
+/// What a thread of eidb's own returned; its panic goes on in this thread.
+async fn joined<T>(task: tokio::task::JoinHandle<T>) -> T {
+    match task.await {
+        Ok(output) => output,
+        Err(e) => match e.try_into_panic() {
+            Ok(panic) => std::panic::resume_unwind(panic),
+            Err(e) => panic!("a task of eidb's own was cancelled: {e}"),
+        },
+    }
+}
+
 async fn plan_server(
     observed: &Observed<'_>,
     (mut conn, endpoint, facts): (MySqlConnection, Endpoint, ServerFacts),
@@ -836,12 +983,16 @@ async fn plan_server(
 ) -> std::result::Result<ServerSide, PlanError> {
     let spec = observed.spec;
     let reapply_changed_script = options.reapply_changed_script;
-    let (path, because) = dbscripts::choose(&spec.dbscript, &facts).map_err(|e| (e, None))?;
-    let script = Arc::new(dbscripts::load(&path, because).map_err(|e| (e, None))?);
-    // A database built by hand may come from the other variant of the Carbon script in the same folder.
-    let other_variant = dbscripts::other_variant(&path)
-        .and_then(|other| dbscripts::load(&other, "the other variant".into()).ok())
-        .map(Arc::new);
+    let (script, other_variant) = timings::own("dbscript", || {
+        let (path, because) = dbscripts::choose(&spec.dbscript, &facts)?;
+        let script = Arc::new(dbscripts::load(&path, because)?);
+        // A database built by hand may come from the other variant of the Carbon script in the same folder.
+        let other_variant = dbscripts::other_variant(&path)
+            .and_then(|other| dbscripts::load(&other, "the other variant".into()).ok())
+            .map(Arc::new);
+        Ok::<_, Error>((script, other_variant))
+    })
+    .map_err(|e| (e, None))?;
     let desired = desired::server(
         spec,
         &observed.secrets.account,
@@ -851,14 +1002,24 @@ async fn plan_server(
         script.clone(),
         other_variant,
     );
-    let session_sql_mode: String = timings::step(
-        "sql_mode",
-        sqlx::raw_sql("SELECT @@SESSION.sql_mode").fetch_one(&mut conn),
+    let session = timings::step(
+        "session",
+        columns::session_settings(&mut conn, facts.flavour),
     )
     .await
-    .and_then(|row| row.try_get(0))
-    .map_err(|e| (statement_error(&e, "reading the session sql_mode"), None))?;
-    let dialect = Dialect::new(&facts, &session_sql_mode);
+    .map_err(|e| (e, None))?;
+    let session_sql_mode = session
+        .iter()
+        .find(|(name, _)| name == "sql_mode")
+        .map_or("", |(_, value)| value.as_str());
+    let dialect = Dialect::new(&facts, session_sql_mode);
+    let columns_fingerprint =
+        crate::core::sql::columns::fingerprint(&desired.script.statements, &session);
+    let kept_columns = timings::step(
+        "ledger columns",
+        ledger::read_columns(&mut conn, &spec.databases.metadata, &columns_fingerprint),
+    )
+    .await;
 
     let reads = timings::step(
         "preflight",
@@ -905,6 +1066,9 @@ async fn plan_server(
         ownership_read_first: Some(ownership),
         script_columns: None,
         columns_refused: None,
+        columns_fingerprint,
+        kept_columns,
+        columns_to_keep: None,
         mount_inputs: nodes
             .iter()
             .zip(registry_texts)

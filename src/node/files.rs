@@ -103,22 +103,20 @@ fn latin1_decode(bytes: &[u8]) -> String {
 }
 
 /// Check that a node's EI_HOME looks like one before reading its files.
-pub fn check_ei_home(node: &DesiredNode) -> Result<()> {
-    if !node.ei_home.is_dir() {
+fn check_ei_home(name: &str, ei_home: &Path) -> Result<()> {
+    if !ei_home.is_dir() {
         return Err(Error::input(format!(
-            "node {}: EI_HOME {} does not exist",
-            node.name,
-            node.ei_home.display()
+            "node {name}: EI_HOME {} does not exist",
+            ei_home.display()
         ))
         .with_hint(
             "fix nodes.ei_home in the spec (relative paths are relative to the spec file)",
         ));
     }
-    if !node.ei_home.join("conf").is_dir() {
+    if !ei_home.join("conf").is_dir() {
         return Err(Error::input(format!(
-            "node {}: {} has no conf/ folder",
-            node.name,
-            node.ei_home.display()
+            "node {name}: {} has no conf/ folder",
+            ei_home.display()
         ))
         .with_hint(
             "ei_home must be the EI installation folder (the one holding conf/, lib/, dbscripts/)",
@@ -173,31 +171,30 @@ fn observed<T>(path: &Path, content: T) -> Result<Observed<T>> {
     })
 }
 
-/// Read what the node plan needs of one node (`node` names it in errors).
-pub fn observe(node: &DesiredNode) -> Result<ObservedNode> {
-    check_ei_home(node)?;
-    let context = |e: Error| e.context(format!("node {}", node.name));
+/// Read what the node plan needs of the node `name` (which names it in errors) at `ei_home`.
+pub fn observe(name: &str, ei_home: &Path) -> Result<ObservedNode> {
+    check_ei_home(name, ei_home)?;
+    let context = |e: Error| e.context(format!("node {name}"));
     let mut conf = Vec::new();
     for file in ConfFile::ALL {
-        let path = node.ei_home.join(file.relative_path());
+        let path = ei_home.join(file.relative_path());
         let text = TextFile::read(&path).map_err(context)?;
         conf.push((file, observed(&path, text).map_err(context)?));
     }
-    let cipher_path = node.ei_home.join(cipher_text::RELATIVE_PATH);
+    let cipher_path = ei_home.join(cipher_text::RELATIVE_PATH);
     let cipher_text = match fs::read(&cipher_path) {
         Ok(bytes) => Some(observed(&cipher_path, bytes).map_err(context)?),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
         Err(e) => {
             return Err(Error::input(format!(
-                "node {}: cannot read {}: {e}",
-                node.name,
+                "node {name}: cannot read {}: {e}",
                 cipher_path.display()
             )))
         }
     };
     let mut backups = Vec::new();
     for live in [
-        node.ei_home.join(ConfFile::Datasources.relative_path()),
+        ei_home.join(ConfFile::Datasources.relative_path()),
         cipher_path,
     ] {
         let backup = backup_path(&live);
@@ -206,7 +203,7 @@ pub fn observe(node: &DesiredNode) -> Result<ObservedNode> {
         }
     }
     Ok(ObservedNode {
-        name: node.name.clone(),
+        name: name.to_string(),
         conf,
         cipher_text,
         backups,

@@ -14,6 +14,57 @@ use crate::core::sql::script::{SchemaObject, Statement};
 pub struct Probed {
     pub columns: ScriptColumns,
     pub refused: Option<String>,
+    /// The server made every table: the answer is whole, and may be kept in the ledger.
+    pub complete: bool,
+}
+
+/// The session settings of [`crate::core::sql::columns::PROBE_SETTINGS`] (those the server has), as every
+/// eidb session has them: with `sql_mode` as eidb's sessions set it. One round trip: one `SELECT` of the
+/// variables (`SHOW VARIABLES` walks all of them, some 3 ms on MariaDB); should the server not know one of
+/// them (an old version), `SHOW SESSION VARIABLES` picks those it has.
+pub async fn session_settings(
+    conn: &mut sqlx::MySqlConnection,
+    flavour: crate::core::facts::Flavour,
+) -> crate::error::Result<Vec<(String, String)>> {
+    let names: Vec<&str> = crate::core::sql::columns::PROBE_SETTINGS
+        .iter()
+        .copied()
+        // MySQL has no old_mode: asking would fail the SELECT every time.
+        .filter(|name| flavour == crate::core::facts::Flavour::Mariadb || *name != "old_mode")
+        .collect();
+    let selected: Vec<String> = names.iter().map(|name| format!("@@{name}")).collect();
+    if let Ok(row) = sqlx::raw_sql(&format!("SELECT {}", selected.join(", ")))
+        .fetch_one(&mut *conn)
+        .await
+    {
+        return Ok(names
+            .iter()
+            .enumerate()
+            .map(|(i, name)| {
+                let value = row
+                    .try_get_unchecked::<Option<String>, _>(i)
+                    .ok()
+                    .flatten()
+                    .unwrap_or_default();
+                (name.to_string(), value)
+            })
+            .collect());
+    }
+    let quoted: Vec<String> = names.iter().map(|name| format!("'{name}'")).collect();
+    let rows = sqlx::raw_sql(&format!(
+        "SHOW SESSION VARIABLES WHERE Variable_name IN ({})",
+        quoted.join(",")
+    ))
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(|e| super::connect::statement_error(&e, "reading the session's settings"))?;
+    Ok(rows
+        .iter()
+        .filter_map(|row| {
+            let text = |i| row.try_get_unchecked::<String, _>(i).ok();
+            Some((text(0)?.to_ascii_lowercase(), text(1)?))
+        })
+        .collect())
 }
 
 /// Ask the server what the script's tables' columns are, in `database` (which must exist; its charset
@@ -30,6 +81,7 @@ pub async fn probe(
         return Ok(Probed {
             columns,
             refused: None,
+            complete: true,
         });
     }
     probe_one_by_one(endpoint, database, statements).await
@@ -181,6 +233,7 @@ async fn probe_one_by_one(
     }
     Ok(Probed {
         columns: found,
+        complete: refused.is_none() && skipped.is_empty(),
         refused,
     })
 }

@@ -225,7 +225,7 @@ pub fn mysql_code(e: &sqlx::Error) -> Option<u16> {
     }
 }
 
-fn connect_error(e: sqlx::Error, endpoint: &Endpoint, database: Option<&str>) -> Error {
+pub fn connect_error(e: sqlx::Error, endpoint: &Endpoint, database: Option<&str>) -> Error {
     let target = match database {
         Some(db) => format!("{} (database {db})", endpoint.describe()),
         None => endpoint.describe(),

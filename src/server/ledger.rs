@@ -13,6 +13,7 @@ use sqlx::{Executor, MySqlConnection, Row};
 use super::connect::{connection_and_server, is_transient, statement_error, Endpoint};
 use super::retry::{self, Retry};
 use crate::core::observed::ScriptRecord;
+use crate::core::sql::columns::{self, KeptColumns};
 use crate::core::sql::quote::{self, Backslashes};
 use crate::error::{Error, Result};
 use crate::progress::Progress;
@@ -65,6 +66,71 @@ pub async fn read_scripts(
             ))
         })
         .collect())
+}
+
+/// The probe's answers the ledger keeps for `fingerprint` (see `crate::core::sql::columns::fingerprint`):
+/// one per charset and collation they were asked in. None when the ledger does not have them (yet), or
+/// when this account may not read them (then the probe asks the server). One round trip.
+pub async fn read_columns(
+    conn: &mut MySqlConnection,
+    metadata_db: &str,
+    fingerprint: &str,
+) -> Vec<KeptColumns> {
+    let sql = format!(
+        "SELECT charset_name, collation_name, columns FROM {}.eidb_columns WHERE fingerprint = {}",
+        quote::ident(metadata_db),
+        quote::literal(fingerprint, Backslashes::Escape)
+    );
+    let rows = match sqlx::raw_sql(&sql).fetch_all(&mut *conn).await {
+        Ok(rows) => rows,
+        Err(e) => {
+            tracing::debug!("the ledger's kept columns are not read: {e}");
+            return Vec::new();
+        }
+    };
+    rows.iter()
+        .filter_map(|row| {
+            let text = |i| row.try_get_unchecked::<String, _>(i).ok();
+            Some(KeptColumns {
+                charset: text(0)?,
+                collation: text(1)?,
+                columns: columns::from_json(&text(2)?)?,
+            })
+        })
+        .collect()
+}
+
+/// Keep the probe's answer for `fingerprint` in the ledger. `Ok(false)` when the ledger has no place for
+/// it yet (a ledger older than this eidb, before its next provision that changes something).
+pub async fn record_columns(
+    conn: &mut MySqlConnection,
+    metadata_db: &str,
+    fingerprint: &str,
+    kept: &KeptColumns,
+) -> Result<bool> {
+    let sql = format!(
+        "INSERT INTO {}.eidb_columns (fingerprint, charset_name, collation_name, columns, recorded_at, eidb_version)
+         VALUES (?, ?, ?, ?, NOW(6), ?)
+         ON DUPLICATE KEY UPDATE columns = VALUES(columns), recorded_at = VALUES(recorded_at),
+           eidb_version = VALUES(eidb_version)",
+        quote::ident(metadata_db)
+    );
+    let written = sqlx::query(&sql)
+        .bind(fingerprint)
+        .bind(&kept.charset)
+        .bind(&kept.collation)
+        .bind(columns::to_json(&kept.columns))
+        .bind(EIDB_VERSION)
+        .execute(&mut *conn)
+        .await;
+    match written {
+        Ok(_) => Ok(true),
+        Err(e) if is_absent(&e) => Ok(false),
+        Err(e) => Err(statement_error(
+            &e,
+            "keeping the script's columns in the ledger",
+        )),
+    }
 }
 
 /// What the ledger says about ownership: which cluster manages which database (as recorded), and the
@@ -400,6 +466,28 @@ impl Ledger {
     }
 }
 
+/// Bring the ledger's tables up to date outside a run that changes something (a provision with nothing to
+/// change that has something to keep). `Ok(false)` when there is no ledger at all: eidb never provisioned
+/// on this server, and a run with nothing to change does not start one.
+pub async fn bring_up_to_date(endpoint: &Endpoint, metadata_db: &str) -> Result<bool> {
+    let mut conn = match endpoint.connect_raw(Some(metadata_db)).await {
+        Ok(conn) => conn,
+        Err(e) if is_absent(&e) => return Ok(false),
+        Err(e) => {
+            return Err(super::connect::connect_error(
+                e,
+                endpoint,
+                Some(metadata_db),
+            ))
+        }
+    };
+    let _ = conn
+        .execute(sqlx::raw_sql("SET SESSION wsrep_sync_wait = 1"))
+        .await;
+    migrate(&mut conn, metadata_db).await?;
+    Ok(true)
+}
+
 /// Bring the ledger's tables up to date. Concurrent first runs race on sqlx's bookkeeping row (1062), so
 /// migrations run under a server lock, and a lost race is retried: the winner's migration is then seen.
 async fn migrate(conn: &mut MySqlConnection, metadata_db: &str) -> Result<()> {
@@ -470,7 +558,7 @@ async fn migrate(conn: &mut MySqlConnection, metadata_db: &str) -> Result<()> {
 /// replicated DDL on Galera, which aborts other members' transactions on those tables: avoid it).
 async fn ledger_tables_exist(conn: &mut MySqlConnection, metadata_db: &str) -> bool {
     let sql = format!(
-        "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = {} AND TABLE_NAME IN ('eidb_run', 'eidb_script', 'eidb_lock', 'eidb_database', 'eidb_account', 'eidb_node')",
+        "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = {} AND TABLE_NAME IN ('eidb_run', 'eidb_script', 'eidb_lock', 'eidb_database', 'eidb_account', 'eidb_node', 'eidb_columns')",
         quote::literal(metadata_db, Backslashes::Escape)
     );
     sqlx::raw_sql(&sql)
@@ -478,7 +566,7 @@ async fn ledger_tables_exist(conn: &mut MySqlConnection, metadata_db: &str) -> b
         .await
         .ok()
         .and_then(|row| row.try_get::<i64, _>(0).ok())
-        == Some(6)
+        == Some(7)
 }
 
 /// The lock's owner shared by the run and its renewer.

@@ -11,12 +11,13 @@
 
 use std::collections::HashMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 use crate::core::sql::script::{SchemaObject, Statement};
 
 /// A column as the server describes it.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct ColumnShape {
     /// `COLUMN_TYPE`, lower-case: `varchar(20)`, `int(11)`, `tinyint(1)`.
     pub column_type: String,
@@ -60,7 +61,7 @@ fn normalise_default(default: Option<&str>) -> Option<String> {
 }
 
 /// A column of a script table: its name, how the script defines it, and what the server makes of it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ScriptColumn {
     pub name: String,
     /// The column's definition as the script writes it (`NAME VARCHAR(64) NOT NULL`).
@@ -70,6 +71,78 @@ pub struct ScriptColumn {
 
 /// Table key -> (the table's name as the script writes it, its columns in order).
 pub type ScriptColumns = HashMap<String, (String, Vec<ScriptColumn>)>;
+
+/// The session settings that change how a server makes a column from the same `CREATE TABLE` (its type,
+/// nullability or default): the probe's answer is kept in the ledger under a fingerprint of these, the
+/// version among them, and asked again when any differs. A setting a server does not have is left out.
+pub const PROBE_SETTINGS: &[&str] = &[
+    "version",
+    "version_comment",
+    "sql_mode",
+    "explicit_defaults_for_timestamp",
+    "old_mode",
+    "old",
+    "default_storage_engine",
+    "default_tmp_storage_engine",
+    "innodb_strict_mode",
+    "character_set_client",
+    "character_set_connection",
+    "collation_connection",
+    "lower_case_table_names",
+];
+
+/// The probe's answer as the ledger keeps it: for one fingerprint ([`fingerprint`]), the charset and
+/// collation of the database the tables were made in, and the columns the server made.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeptColumns {
+    pub charset: String,
+    pub collation: String,
+    pub columns: ScriptColumns,
+}
+
+impl KeptColumns {
+    /// Whether this answer holds for a database of this charset and collation.
+    pub fn holds_for(&self, charset: &str, collation: &str) -> bool {
+        self.charset.eq_ignore_ascii_case(charset) && self.collation.eq_ignore_ascii_case(collation)
+    }
+}
+
+/// What decides the probe's answer, but the database's charset and collation: the statements the probe
+/// sends (the script's session statements and its tables as temporary ones) and the session settings of
+/// [`PROBE_SETTINGS`] (`settings`: name and value, in any order). A SHA-256, in hex.
+pub fn fingerprint(statements: &[Statement], settings: &[(String, String)]) -> String {
+    let mut hash = Sha256::new();
+    hash.update(b"eidb column probe 1\0");
+    for statement in statements {
+        let sent = match &statement.object {
+            SchemaObject::Session => Some(statement.sql.clone()),
+            _ => probe_statement(statement).map(|(probe, _)| probe),
+        };
+        if let Some(sent) = sent {
+            hash.update(sent.as_bytes());
+            hash.update(b"\0");
+        }
+    }
+    let mut settings: Vec<(String, &str)> = settings
+        .iter()
+        .map(|(name, value)| (name.to_ascii_lowercase(), value.as_str()))
+        .collect();
+    settings.sort();
+    for (name, value) in settings {
+        hash.update(format!("{name}={value}\0").as_bytes());
+    }
+    hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The columns as the ledger stores them (JSON).
+pub fn to_json(columns: &ScriptColumns) -> String {
+    serde_json::to_string(columns).unwrap_or_default()
+}
+
+/// The columns from the ledger; `None` for a value this eidb cannot read (written by another version).
+pub fn from_json(text: &str) -> Option<ScriptColumns> {
+    serde_json::from_str(text).ok()
+}
 
 /// The entries of a `CREATE TABLE name (...)` body, split at its top-level commas; `None` when the
 /// statement has no such body (`CREATE TABLE ... LIKE`, `... AS SELECT`).
@@ -291,6 +364,74 @@ impl PrefixSpace for String {
 mod tests {
     use super::*;
     use crate::core::sql::script::split;
+
+    fn settings(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(n, v)| (n.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn the_fingerprint_changes_with_the_script_and_every_setting_but_not_their_order() {
+        let script = split("SET sql_notes = 0;\nCREATE TABLE T (A INT, B TIMESTAMP);").unwrap();
+        let base = settings(&[
+            ("version", "10.11.19-MariaDB"),
+            ("sql_mode", "STRICT_TRANS_TABLES"),
+        ]);
+        let reordered = settings(&[
+            ("SQL_MODE", "STRICT_TRANS_TABLES"),
+            ("version", "10.11.19-MariaDB"),
+        ]);
+        let print = fingerprint(&script, &base);
+        assert_eq!(print.len(), 64);
+        assert_eq!(print, fingerprint(&script, &reordered));
+        for changed in [
+            settings(&[
+                ("version", "10.11.20-MariaDB"),
+                ("sql_mode", "STRICT_TRANS_TABLES"),
+            ]),
+            settings(&[("version", "10.11.19-MariaDB"), ("sql_mode", "")]),
+            settings(&[
+                ("version", "10.11.19-MariaDB"),
+                ("sql_mode", "STRICT_TRANS_TABLES"),
+                ("explicit_defaults_for_timestamp", "ON"),
+            ]),
+        ] {
+            assert_ne!(print, fingerprint(&script, &changed), "{changed:?}");
+        }
+        let other_table = split("SET sql_notes = 0;\nCREATE TABLE T (A INT, B DATETIME);").unwrap();
+        let other_session =
+            split("SET sql_notes = 1;\nCREATE TABLE T (A INT, B TIMESTAMP);").unwrap();
+        assert_ne!(print, fingerprint(&other_table, &base));
+        assert_ne!(print, fingerprint(&other_session, &base));
+    }
+
+    #[test]
+    fn kept_columns_go_to_json_and_back_and_hold_for_their_charset_only() {
+        let mut columns = ScriptColumns::new();
+        columns.insert(
+            "t".into(),
+            (
+                "T".into(),
+                vec![ScriptColumn {
+                    name: "B".into(),
+                    definition: "B VARCHAR(2) DEFAULT 'x'".into(),
+                    shape: ColumnShape::new("varchar(2)", true, Some("x")),
+                }],
+            ),
+        );
+        assert_eq!(from_json(&to_json(&columns)), Some(columns.clone()));
+        assert_eq!(from_json("{\"t\": 1}"), None);
+        let kept = KeptColumns {
+            charset: "latin1".into(),
+            collation: "latin1_swedish_ci".into(),
+            columns,
+        };
+        assert!(kept.holds_for("LATIN1", "latin1_swedish_ci"));
+        assert!(!kept.holds_for("latin1", "latin1_bin"));
+        assert!(!kept.holds_for("utf8mb4", "latin1_swedish_ci"));
+    }
 
     #[test]
     fn a_create_table_becomes_a_temporary_one_without_its_foreign_keys() {
