@@ -25,7 +25,7 @@ use crate::progress::Progress;
 use crate::secret;
 use crate::server::apply::{self, Dialect, Secrets};
 use crate::server::columns;
-use crate::server::connect::Endpoint;
+use crate::server::connect::{self, Endpoint};
 use crate::server::facts;
 use crate::server::inspect;
 use crate::server::ledger::{self, Ledger, SharedLedger};
@@ -86,6 +86,9 @@ struct ServerSide {
     kept_columns: Vec<KeptColumns>,
     /// A whole answer the probe gave that the ledger does not keep yet: provision keeps it.
     columns_to_keep: Option<KeptColumns>,
+    /// The connections the first plan's reads beside the inspection use (the indexes and keys, the
+    /// mount records), opened while the run did other work.
+    opening: Option<(connect::Opening, connect::Opening)>,
     /// The nodes whose mount records are checked in their local registry (`crate::core::mounts`).
     mount_inputs: Vec<crate::core::mounts::NodeInput>,
 }
@@ -191,19 +194,32 @@ impl ServerSide {
         let names: Vec<&str> = desired.databases.iter().map(|d| d.name.as_str()).collect();
         let backslashes = self.dialect.backslashes;
         let (endpoint, mount_inputs) = (&self.endpoint, &self.mount_inputs);
+        let (keys_opening, mounts_opening) = self.opening.take().unzip();
         // The mount records need nothing of the inspection: they are read on a connection of their own,
         // beside it (or after it on the admin connection, should that connection not open).
         let mount_reads = async {
+            let opened = match mounts_opening {
+                Some(opening) if mount_inputs.is_empty() => {
+                    opening.discard().await;
+                    None
+                }
+                Some(opening) => opening.take().await,
+                None => None,
+            };
             if mount_inputs.is_empty() {
                 return Some(Ok(Plan::default()));
             }
-            let mut conn = endpoint.connect(None).await.ok()?;
+            let mut conn = match opened {
+                Some(conn) => conn,
+                None => endpoint.connect(None).await.ok()?,
+            };
             let mut mounts = Plan::default();
             let read = timings::step(
                 "mount records",
                 crate::server::mounts::plan_into(&mut conn, mount_inputs, &mut mounts),
             )
             .await;
+            connect::close(conn).await;
             Some(read.map(|()| mounts))
         };
         // The script's columns as this server makes them, asked once, in a database that holds some of
@@ -230,7 +246,7 @@ impl ServerSide {
             "inspect",
             inspect::read_in_two(
                 &mut self.conn,
-                endpoint,
+                (endpoint, keys_opening),
                 reads,
                 &names,
                 &desired.account.name,
@@ -570,7 +586,10 @@ pub async fn run(options: Options<'_>, report: &mut Report) -> Result<i32> {
             report.databases = database_summaries(&server.desired, &done, dry_run);
         }
     }
-    report.preflight = planned.server.map(|s| s.preflight);
+    if let Some(server) = planned.server {
+        report.preflight = Some(server.preflight);
+        connect::close(server.conn).await;
+    }
     report.elapsed_ms = started.elapsed().as_millis();
     Ok(code)
 }
@@ -1002,6 +1021,12 @@ async fn plan_server(
         script.clone(),
         other_variant,
     );
+    // The connections the reads beside the inspection need, opened now, while the rest of the pre-flight
+    // is read: their handshakes are then over when the inspection starts.
+    let opening = (
+        connect::Opening::start(&endpoint),
+        connect::Opening::start(&endpoint),
+    );
     let session = timings::step(
         "session",
         columns::session_settings(&mut conn, facts.flavour),
@@ -1036,6 +1061,8 @@ async fn plan_server(
     // What would make provisioning fail (an admin that may not create accounts, a charset whose keys are
     // too long) is no reason not to look: verify only reads, and the pre-flight block still says it.
     if let (Some(refusal), false) = (refusal, options.mode == Mode::Verify) {
+        opening.0.discard().await;
+        opening.1.discard().await;
         return Err((refusal, Some(preflight)));
     }
     let members = members::others(&observed.admins, &endpoint);
@@ -1069,6 +1096,7 @@ async fn plan_server(
         columns_fingerprint,
         kept_columns,
         columns_to_keep: None,
+        opening: Some(opening),
         mount_inputs: nodes
             .iter()
             .zip(registry_texts)
@@ -1149,10 +1177,11 @@ async fn check_login(
         async move {
             let attempt = async {
                 let mut conn = account.connect_raw(None).await?;
-                let row: String = sqlx::raw_sql("SELECT CURRENT_USER()")
+                let row = sqlx::raw_sql("SELECT CURRENT_USER()")
                     .fetch_one(&mut conn)
-                    .await?
-                    .try_get(0)?;
+                    .await;
+                connect::close(conn).await;
+                let row: String = row?.try_get(0)?;
                 Ok::<String, sqlx::Error>(row)
             };
             retry::within(members::CONNECT_LIMIT, attempt).await
@@ -1408,6 +1437,7 @@ async fn prove_account(
                     .await
                     .and_then(|row| row.try_get(0))
                     .unwrap_or_default();
+                connect::close(conn).await;
                 let host = current.rsplit_once('@').map_or("", |(_, h)| h);
                 let ours = desired
                     .account

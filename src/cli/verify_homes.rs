@@ -129,18 +129,19 @@ async fn check_referenced_databases(
                 continue;
             };
             crate::redact::register(secrecy::ExposeSecret::expose_secret(&password));
-            if let Err(e) = endpoint
+            let login = endpoint
                 .as_account(user, &password)
                 .connect(Some(&database))
-                .await
-            {
-                findings.push(Finding {
+                .await;
+            match login {
+                Ok(conn) => crate::server::connect::close(conn).await,
+                Err(e) => findings.push(Finding {
                     subject,
                     check: "account_login".into(),
                     expected: Some(format!("{user} logs in to {database} with the password in node {}'s files", state.name)),
                     found: Some(e.message),
                     fix: "create the account or set its password and grants to match the datasource (eidb provision with a spec does this)".into(),
-                });
+                }),
             }
         }
     }
@@ -160,6 +161,7 @@ async fn check_referenced_databases(
         .collect();
     let mut plan = crate::core::plan::Plan::default();
     crate::server::mounts::plan_into(&mut admin, &inputs, &mut plan).await?;
+    crate::server::connect::close(admin).await;
     findings.extend(crate::core::findings::findings(&plan));
     // As in a spec run, a mount Carbon will fail to make with no record in the way is a warning.
     report.warnings.extend(

@@ -518,6 +518,7 @@ async fn run_script(
             session.push(&statement.sql);
         }
     }
+    super::connect::close(conn).await;
     Ok(())
 }
 
@@ -662,5 +663,6 @@ async fn alter_columns(
                 )
             })?;
     }
+    super::connect::close(conn).await;
     Ok(())
 }

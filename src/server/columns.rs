@@ -131,8 +131,17 @@ async fn probe_batched(
     database: &str,
     statements: &[Statement],
 ) -> Option<ScriptColumns> {
-    use futures_util::TryStreamExt;
     let mut conn = endpoint.connect(Some(database)).await.ok()?;
+    let found = probe_batched_on(&mut conn, statements).await;
+    super::connect::close(conn).await;
+    found
+}
+
+async fn probe_batched_on(
+    conn: &mut sqlx::MySqlConnection,
+    statements: &[Statement],
+) -> Option<ScriptColumns> {
+    use futures_util::TryStreamExt;
     let mut creates = Vec::new();
     let mut tables = Vec::new();
     for statement in statements {
@@ -148,7 +157,8 @@ async fn probe_batched(
     if tables.is_empty() {
         return Some(ScriptColumns::new());
     }
-    conn.execute(sqlx::raw_sql(&creates.join(";\n")))
+    (&mut *conn)
+        .execute(sqlx::raw_sql(&creates.join(";\n")))
         .await
         .ok()?;
     let shows: Vec<String> = tables
@@ -163,7 +173,7 @@ async fn probe_batched(
     let shows = shows.join(";\n");
     let mut results: Vec<Vec<sqlx::mysql::MySqlRow>> = vec![Vec::new()];
     {
-        let mut stream = sqlx::raw_sql(&shows).fetch_many(&mut conn);
+        let mut stream = sqlx::raw_sql(&shows).fetch_many(&mut *conn);
         while let Some(item) = stream.try_next().await.ok()? {
             match item {
                 sqlx::Either::Left(_) => results.push(Vec::new()),
@@ -223,6 +233,7 @@ async fn probe_one_by_one(
             .await;
         found.insert(key(name), (name.clone(), columns));
     }
+    super::connect::close(conn).await;
     if !skipped.is_empty() {
         tracing::warn!(
             "the columns of {} table(s) of the dbscript are not compared: the server would not make them as \

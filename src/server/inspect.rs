@@ -102,26 +102,45 @@ pub async fn read(
     account: &str,
     backslashes: Backslashes,
 ) -> Result<Actual> {
-    read_with(conn, None, Reads::ALL, databases, account, backslashes).await
+    read_with(
+        conn,
+        None,
+        None,
+        Reads::ALL,
+        databases,
+        account,
+        backslashes,
+    )
+    .await
 }
 
-/// [`read`], with the indexes and keys read on a second connection to the same server (`second`), at the
-/// same time as the rest on `conn`: the server then works on both halves at once. Should the second
-/// connection not open, everything is read on `conn`.
+/// [`read`], with the indexes and keys read on a second connection to the same server (`second`, or the one
+/// `opening` opens), at the same time as the rest on `conn`: the server then works on both halves at once.
+/// Should the second connection not open, everything is read on `conn`.
 pub async fn read_in_two(
     conn: &mut MySqlConnection,
-    second: &super::connect::Endpoint,
+    (second, opening): (&super::connect::Endpoint, Option<super::connect::Opening>),
     reads: Reads,
     databases: &[&str],
     account: &str,
     backslashes: Backslashes,
 ) -> Result<Actual> {
-    read_with(conn, Some(second), reads, databases, account, backslashes).await
+    read_with(
+        conn,
+        Some(second),
+        opening,
+        reads,
+        databases,
+        account,
+        backslashes,
+    )
+    .await
 }
 
 async fn read_with(
     conn: &mut MySqlConnection,
     second: Option<&super::connect::Endpoint>,
+    opening: Option<super::connect::Opening>,
     reads: Reads,
     databases: &[&str],
     account: &str,
@@ -152,8 +171,17 @@ async fn read_with(
     let fail = |e: sqlx::Error| statement_error(&e, "reading the databases and the account");
     // The indexes and keys on a connection of their own, when one opens.
     let keys = async {
-        let mut other = second?.connect(None).await.ok()?;
-        Some(sqlx::raw_sql(&keys_sql).fetch_all(&mut other).await)
+        let opened = match opening {
+            Some(opening) => opening.take().await,
+            None => None,
+        };
+        let mut other = match opened {
+            Some(conn) => conn,
+            None => second?.connect(None).await.ok()?,
+        };
+        let rows = sqlx::raw_sql(&keys_sql).fetch_all(&mut other).await;
+        super::connect::close(other).await;
+        Some(rows)
     };
     let (first_sql, rest) = if second.is_some() {
         (rest_sql.as_str(), true)

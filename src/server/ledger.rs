@@ -198,6 +198,8 @@ pub struct Ledger {
     owner: SharedOwner,
     lock_name: String,
     renewer: Option<tokio::task::JoinHandle<()>>,
+    /// Tells the renewer to close its connection and end.
+    stop_renewer: std::sync::Arc<tokio::sync::Notify>,
 }
 
 impl Ledger {
@@ -221,7 +223,7 @@ impl Ledger {
             .map_err(|e| {
                 statement_error(&e, &format!("creating the metadata database {metadata_db}"))
             })?;
-        drop(admin);
+        super::connect::close(admin).await;
         let mut conn = endpoint.connect(Some(metadata_db)).await?;
         // On Galera, read what other members wrote (the ledger and the lock are shared through them).
         let _ = conn
@@ -247,11 +249,13 @@ impl Ledger {
             }
         };
         let owner: SharedOwner = std::sync::Arc::new(std::sync::Mutex::new(owner));
+        let stop_renewer = std::sync::Arc::new(tokio::sync::Notify::new());
         let renewer = Some(spawn_renewer(
             candidates.to_vec(),
             metadata_db.to_string(),
             lock_name.to_string(),
             owner.clone(),
+            stop_renewer.clone(),
         ));
         Ok(Ledger {
             conn,
@@ -262,6 +266,7 @@ impl Ledger {
             owner,
             lock_name: lock_name.to_string(),
             renewer,
+            stop_renewer,
         })
     }
 
@@ -403,8 +408,16 @@ impl Ledger {
 
     /// Record the run's outcome and release the lock.
     pub async fn close(mut self, outcome: &str, error: Option<&str>) -> Result<()> {
-        if let Some(renewer) = self.renewer.take() {
-            renewer.abort();
+        if let Some(mut renewer) = self.renewer.take() {
+            // It closes its connection first (a connection only dropped is an aborted one to the server);
+            // one busy reconnecting to a server that went away is not waited for.
+            self.stop_renewer.notify_one();
+            if tokio::time::timeout(Duration::from_millis(500), &mut renewer)
+                .await
+                .is_err()
+            {
+                renewer.abort();
+            }
         }
         let error = error.map(crate::redact::redact);
         let run_id = self.run_id;
@@ -427,6 +440,7 @@ impl Ledger {
                     .bind(owner.clone())
             })
             .await;
+        super::connect::close(self.conn).await;
         recorded.and(released)
     }
 
@@ -484,8 +498,9 @@ pub async fn bring_up_to_date(endpoint: &Endpoint, metadata_db: &str) -> Result<
     let _ = conn
         .execute(sqlx::raw_sql("SET SESSION wsrep_sync_wait = 1"))
         .await;
-    migrate(&mut conn, metadata_db).await?;
-    Ok(true)
+    let migrated = migrate(&mut conn, metadata_db).await;
+    super::connect::close(conn).await;
+    migrated.map(|()| true)
 }
 
 /// Bring the ledger's tables up to date. Concurrent first runs race on sqlx's bookkeeping row (1062), so
@@ -802,6 +817,7 @@ fn spawn_renewer(
     database: String,
     name: String,
     owner: SharedOwner,
+    stop: std::sync::Arc<tokio::sync::Notify>,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut conn: Option<MySqlConnection> = None;
@@ -856,7 +872,15 @@ fn spawn_renewer(
                     }
                 }
             }
-            tokio::time::sleep(PING_EVERY).await;
+            tokio::select! {
+                _ = tokio::time::sleep(PING_EVERY) => {}
+                _ = stop.notified() => {
+                    if let Some(c) = conn.take() {
+                        super::connect::close(c).await;
+                    }
+                    return;
+                }
+            }
             let Some(c) = conn.as_mut() else { continue };
             let outcome = if last_renewal.elapsed() >= LOCK_TTL / 3 {
                 let renewed = sqlx::query("UPDATE eidb_lock SET expires_at = NOW(6) + INTERVAL ? SECOND WHERE name = ? AND owner = ?")

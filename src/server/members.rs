@@ -93,6 +93,7 @@ pub async fn connect_first_usable(
                         state.state.as_deref().unwrap_or("?"),
                         state.ready.as_deref().unwrap_or("?")
                     ));
+                    super::connect::close(conn).await;
                 }
                 Err(e) => {
                     progress.line(&format!("skipping {}: {}", endpoint.describe(), e.message));
@@ -128,7 +129,11 @@ pub async fn member_states(
             galera_state(used_conn).await.map_err(|e| e.message)
         } else {
             match endpoint.connect(None).await {
-                Ok(mut conn) => galera_state(&mut conn).await.map_err(|e| e.message),
+                Ok(mut conn) => {
+                    let state = galera_state(&mut conn).await.map_err(|e| e.message);
+                    super::connect::close(conn).await;
+                    state
+                }
                 Err(e) => Err(e.message),
             }
         };
@@ -195,11 +200,16 @@ pub async fn read_back(
     for endpoint in others {
         let outcome = async {
             let mut conn = endpoint.connect(None).await?;
-            sqlx::raw_sql("SET SESSION wsrep_sync_wait = 1")
-                .execute(&mut conn)
-                .await
-                .map_err(|e| Error::failure(format!("cannot set wsrep_sync_wait: {e}")))?;
-            inspect::read(&mut conn, databases, account, Backslashes::Escape).await
+            let read = async {
+                sqlx::raw_sql("SET SESSION wsrep_sync_wait = 1")
+                    .execute(&mut conn)
+                    .await
+                    .map_err(|e| Error::failure(format!("cannot set wsrep_sync_wait: {e}")))?;
+                inspect::read(&mut conn, databases, account, Backslashes::Escape).await
+            }
+            .await;
+            super::connect::close(conn).await;
+            read
         }
         .await;
         match outcome {
