@@ -723,6 +723,55 @@ async fn server_restart_mid_run_then_rerun_converges() {
     );
 }
 
+/// 2b. The (dedicated) server goes away for good while scripts run: the run ends, failed, once one
+///    reconnect has waited its whole time (60 s), not after every database and every ledger write has
+///    waited its own time again, one after another (233 s with four databases before it was fixed).
+#[tokio::test]
+async fn a_server_gone_for_good_mid_run_ends_the_run_after_one_wait() {
+    let dedicated = tokio::task::spawn_blocking(dedicated).await.unwrap();
+    let pool = dedicated.admin_pool().await;
+    let cluster = fault_cluster(Some(&dedicated));
+
+    let mut first = Background::start(&cluster, &["provision", "--parallel", "1"]);
+    let victim = wait_for_script(
+        &pool,
+        &cluster,
+        &dedicated.admin_user,
+        &mut first,
+        &BTreeSet::new(),
+    )
+    .await
+    .unwrap_or_else(|| {
+        panic!(
+            "the run ended before a script ran:\n{}",
+            first.output_so_far()
+        )
+    });
+    pool.close().await;
+    let stopped = Instant::now();
+    dedicated.stop();
+    let first = first.finish(Duration::from_secs(400)).await;
+    let after_stop = stopped.elapsed();
+    eprintln!(
+        "stopped the server while {} loaded; the run ended {:.0} s later: {}",
+        victim.database,
+        after_stop.as_secs_f64(),
+        first.describe()
+    );
+    assert_eq!(first.code, Some(1), "{}", first.describe());
+    assert!(
+        after_stop < Duration::from_secs(100),
+        "one wait of 60 s, not one per database and ledger write: {}",
+        first.describe()
+    );
+    assert!(
+        first.stderr.contains("could not reconnect within 60 s"),
+        "{}",
+        first.describe()
+    );
+    assert_no_password(&first, "the run whose server went away");
+}
+
 /// 3. eidb itself is killed (SIGKILL) mid-run: its lock row stays behind; the re-run waits for it to
 ///    expire, takes it over and says so, and finishes every database.
 #[tokio::test]

@@ -109,8 +109,19 @@ impl ServerSide {
         let desired = &self.desired;
         let names: Vec<&str> = desired.databases.iter().map(|d| d.name.as_str()).collect();
         let account = desired.account.name.as_str();
-        let here = inspect::read(&mut self.conn, &names, account, self.dialect.backslashes).await?;
-        Ok(members::read_back(&self.members, &here, &names, account).await)
+        // What the script has, as the plan compares it; the member in use and the others all at once.
+        let reads = inspect::Reads::for_script(&desired.script.statements);
+        let (here, others) = tokio::join!(
+            inspect::read_only(
+                &mut self.conn,
+                reads,
+                &names,
+                account,
+                self.dialect.backslashes
+            ),
+            members::read_members(&self.members, (&names, account), reads)
+        );
+        Ok(members::read_back(&here?, others))
     }
     /// Which of these databases exist (by [`observed::key`]).
     async fn existing_databases(

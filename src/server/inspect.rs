@@ -114,6 +114,17 @@ pub async fn read(
     .await
 }
 
+/// [`read`], of only what `reads` asks for besides what is always read.
+pub async fn read_only(
+    conn: &mut MySqlConnection,
+    reads: Reads,
+    databases: &[&str],
+    account: &str,
+    backslashes: Backslashes,
+) -> Result<Actual> {
+    read_with(conn, None, None, reads, databases, account, backslashes).await
+}
+
 /// [`read`], with the indexes and keys read on a second connection to the same server (`second`, or the one
 /// `opening` opens), at the same time as the rest on `conn`: the server then works on both halves at once.
 /// Should the second connection not open, everything is read on `conn`.

@@ -189,42 +189,53 @@ pub struct ReadBack {
     pub unreachable: Vec<(String, String)>,
 }
 
-pub async fn read_back(
+/// Read what every member in `others` holds of the cluster's `databases` and `account` (as `reads` asks),
+/// all members at once, each through a connection of its own that waits for the cluster's writes
+/// (`wsrep_sync_wait`).
+pub async fn read_members(
     others: &[Endpoint],
-    expected: &Actual,
-    databases: &[&str],
-    account: &str,
-) -> ReadBack {
-    let reference = fingerprint(expected);
-    let mut result = ReadBack::default();
-    for endpoint in others {
-        let outcome = async {
-            let mut conn = endpoint.connect(None).await?;
-            let read = async {
-                sqlx::raw_sql("SET SESSION wsrep_sync_wait = 1")
-                    .execute(&mut conn)
-                    .await
-                    .map_err(|e| Error::failure(format!("cannot set wsrep_sync_wait: {e}")))?;
-                inspect::read(&mut conn, databases, account, Backslashes::Escape).await
-            }
-            .await;
-            super::connect::close(conn).await;
-            read
+    (databases, account): (&[&str], &str),
+    reads: inspect::Reads,
+) -> Vec<(String, Result<Actual>)> {
+    let outcomes = futures_util::future::join_all(others.iter().map(|endpoint| async move {
+        let mut conn = endpoint.connect(None).await?;
+        let read = async {
+            sqlx::raw_sql("SET SESSION wsrep_sync_wait = 1")
+                .execute(&mut conn)
+                .await
+                .map_err(|e| Error::failure(format!("cannot set wsrep_sync_wait: {e}")))?;
+            inspect::read_only(&mut conn, reads, databases, account, Backslashes::Escape).await
         }
         .await;
+        super::connect::close(conn).await;
+        read
+    }))
+    .await;
+    others
+        .iter()
+        .map(Endpoint::describe)
+        .zip(outcomes)
+        .collect()
+}
+
+/// What the members read ([`read_members`]) hold that `expected` (the member in use) does not, and the
+/// other way round.
+pub fn read_back(expected: &Actual, members: Vec<(String, Result<Actual>)>) -> ReadBack {
+    let reference = fingerprint(expected);
+    let mut result = ReadBack::default();
+    for (member, outcome) in members {
         match outcome {
             Ok(actual) => {
                 let seen = fingerprint(&actual);
                 let missing: Vec<&String> = reference.difference(&seen).take(5).collect();
                 let extra: Vec<&String> = seen.difference(&reference).take(5).collect();
                 if !missing.is_empty() || !extra.is_empty() {
-                    result.disagreements.push((
-                        endpoint.describe(),
-                        format!("lacks {missing:?}; has besides {extra:?}"),
-                    ));
+                    result
+                        .disagreements
+                        .push((member, format!("lacks {missing:?}; has besides {extra:?}")));
                 }
             }
-            Err(e) => result.unreachable.push((endpoint.describe(), e.message)),
+            Err(e) => result.unreachable.push((member, e.message)),
         }
     }
     result
@@ -232,6 +243,17 @@ pub async fn read_back(
 
 /// How long one connection attempt may take while connecting again (a server that stopped answering).
 pub const CONNECT_LIMIT: Duration = Duration::from_secs(5);
+
+/// Set once a reconnect has waited its whole time in vain: the server (every member) is gone. The run's
+/// other reconnects (each database's loader, the ledger's writes) then give up at once instead of each
+/// waiting its own time again, one after another: minutes before the run could say what happened.
+static GONE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+fn gone(why: &str) -> Error {
+    Error::failure(format!("lost the connection to the server: {why}")).with_hint(
+        "check the server (or the Galera members) and run again: the run resumes where it stopped",
+    )
+}
 
 /// Connect again after a dropped connection: to the same server if it comes back, else to the next
 /// usable one of `candidates` (on Galera: ready and Synced), trying for up to `wait`. Returns the server
@@ -242,6 +264,9 @@ pub async fn reconnect(
     wait: Duration,
     progress: &Progress,
 ) -> Result<(Endpoint, MySqlConnection)> {
+    if let Some(why) = GONE.get() {
+        return Err(gone(why));
+    }
     let mut backoff = Retry::RECONNECT.within(wait);
     let mut last = String::new();
     loop {
@@ -277,8 +302,9 @@ pub async fn reconnect(
             }
         }
         if !backoff.may_retry() {
-            return Err(Error::failure(format!("lost the connection and could not reconnect within {} s ({last})", wait.as_secs()))
-                .with_hint("check the server (or the Galera members) and run again: the run resumes where it stopped"));
+            let why = format!("could not reconnect within {} s ({last})", wait.as_secs());
+            let _ = GONE.set(why.clone());
+            return Err(gone(&why));
         }
         backoff.pause().await;
     }
