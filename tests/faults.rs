@@ -178,6 +178,30 @@ struct ScriptConnection {
 /// Wait until eidb runs a script: a connection of the admin account sits in one of the cluster's
 /// databases, and that database already holds some tables (so the cut falls inside a script).
 /// `skip` names databases not to report (already cut once).
+/// A provision (one database at a time) on `dedicated`, once a script is running in one of the databases.
+async fn provision_until_a_script_runs(
+    cluster: &Cluster,
+    dedicated: &TestServer,
+    pool: &MySqlPool,
+) -> (Background, ScriptConnection) {
+    let mut run = Background::start(cluster, &["provision", "--parallel", "1"]);
+    let victim = wait_for_script(
+        pool,
+        cluster,
+        &dedicated.admin_user,
+        &mut run,
+        &BTreeSet::new(),
+    )
+    .await
+    .unwrap_or_else(|| {
+        panic!(
+            "the run ended before a script ran:\n{}",
+            run.output_so_far()
+        )
+    });
+    (run, victim)
+}
+
 async fn wait_for_script(
     pool: &MySqlPool,
     cluster: &Cluster,
@@ -680,21 +704,7 @@ async fn server_restart_mid_run_then_rerun_converges() {
     let reference = reference_for(&dedicated, &pool).await;
     let cluster = fault_cluster(Some(&dedicated));
 
-    let mut first = Background::start(&cluster, &["provision", "--parallel", "1"]);
-    let victim = wait_for_script(
-        &pool,
-        &cluster,
-        &dedicated.admin_user,
-        &mut first,
-        &BTreeSet::new(),
-    )
-    .await
-    .unwrap_or_else(|| {
-        panic!(
-            "the run ended before a script ran:\n{}",
-            first.output_so_far()
-        )
-    });
+    let (first, victim) = provision_until_a_script_runs(&cluster, &dedicated, &pool).await;
     pool.close().await;
     dedicated.restart();
     let first = first.finish(RUN_LIMIT).await;
@@ -732,21 +742,7 @@ async fn a_server_gone_for_good_mid_run_ends_the_run_after_one_wait() {
     let pool = dedicated.admin_pool().await;
     let cluster = fault_cluster(Some(&dedicated));
 
-    let mut first = Background::start(&cluster, &["provision", "--parallel", "1"]);
-    let victim = wait_for_script(
-        &pool,
-        &cluster,
-        &dedicated.admin_user,
-        &mut first,
-        &BTreeSet::new(),
-    )
-    .await
-    .unwrap_or_else(|| {
-        panic!(
-            "the run ended before a script ran:\n{}",
-            first.output_so_far()
-        )
-    });
+    let (first, victim) = provision_until_a_script_runs(&cluster, &dedicated, &pool).await;
     pool.close().await;
     let stopped = Instant::now();
     dedicated.stop();
