@@ -101,7 +101,7 @@ pub async fn read_columns(
 }
 
 /// Keep the probe's answer for `fingerprint` in the ledger. `Ok(false)` when the ledger has no place for
-/// it yet (a ledger older than this eidb, before its next provision that changes something).
+/// it yet (a ledger written by an older eidb: [`bring_up_to_date`] makes it).
 pub async fn record_columns(
     conn: &mut MySqlConnection,
     metadata_db: &str,
