@@ -173,7 +173,9 @@ impl ServerSide {
             return Ok(());
         };
         let names = [first.name.as_str()];
-        let actual = inspect::read(&mut self.conn, &names, "", self.dialect.backslashes).await?;
+        let reads = inspect::Reads::for_script(&self.desired.script.statements);
+        let actual =
+            inspect::read_only(&mut self.conn, reads, &names, "", self.dialect.backslashes).await?;
         let Some(db) = actual.database(&first.name) else {
             return Ok(());
         };

@@ -102,16 +102,7 @@ pub async fn read(
     account: &str,
     backslashes: Backslashes,
 ) -> Result<Actual> {
-    read_with(
-        conn,
-        None,
-        None,
-        Reads::ALL,
-        databases,
-        account,
-        backslashes,
-    )
-    .await
+    read_only(conn, Reads::ALL, databases, account, backslashes).await
 }
 
 /// [`read`], of only what `reads` asks for besides what is always read.
