@@ -1468,6 +1468,16 @@ async fn backup_keeps_the_original_and_permissions_are_kept() {
         .map(|f| cluster.node_file(0, f))
         .map(|p| (p.clone(), std::fs::read(&p).unwrap()))
         .collect();
+    let files_before: Vec<(PathBuf, Vec<String>)> = [
+        cluster.nodes[0].join("conf"),
+        cluster.nodes[0].join("conf/datasources"),
+    ]
+    .into_iter()
+    .map(|dir| {
+        let names = regular_files(&dir);
+        (dir, names)
+    })
+    .collect();
 
     cluster.eidb_ok(&["provision"]);
     for (path, original) in &originals {
@@ -1519,33 +1529,34 @@ async fn backup_keeps_the_original_and_permissions_are_kept() {
         );
         assert_eq!(mode_of(path), 0o640, "{} keeps its mode", path.display());
     }
-    // No stray temp files or second backups.
-    for dir in [
-        cluster.nodes[0].join("conf"),
-        cluster.nodes[0].join("conf/datasources"),
-    ] {
-        let mut names: Vec<String> = std::fs::read_dir(&dir)
-            .unwrap()
-            .map(|e| e.unwrap())
-            .filter(|e| e.file_type().unwrap().is_file())
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .collect();
-        names.sort();
-        let expected: Vec<String> = if dir.ends_with("datasources") {
-            vec![
-                "master-datasources.xml".into(),
-                "master-datasources.xml.eidb-orig".into(),
-            ]
-        } else {
-            vec![
-                "registry.xml".into(),
-                "registry.xml.eidb-orig".into(),
-                "user-mgt.xml".into(),
-                "user-mgt.xml.eidb-orig".into(),
-            ]
-        };
-        assert_eq!(names, expected, "files in {}", dir.display());
+    // No stray temp files or second backups: each folder holds what it held before the first run (the
+    // release's other files, whichever they are) plus one backup of each file eidb edited there.
+    for (dir, before) in &files_before {
+        let mut expected = before.clone();
+        for file in FILES {
+            let path = cluster.node_file(0, file);
+            if path.parent() == Some(dir.as_path()) {
+                expected.push(format!(
+                    "{}.eidb-orig",
+                    path.file_name().unwrap().to_string_lossy()
+                ));
+            }
+        }
+        expected.sort();
+        assert_eq!(&regular_files(dir), &expected, "files in {}", dir.display());
     }
+}
+
+/// The names of the regular files in `dir`, sorted.
+fn regular_files(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap())
+        .filter(|e| e.file_type().unwrap().is_file())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
 }
 
 // ---------------------------------------------------------------------------------------------------
