@@ -673,3 +673,78 @@ async fn spec_less_verify_finds_a_stale_record_from_the_files_alone() {
         .unwrap()
         .contains("target oldinstance"));
 }
+
+/// Issue "Adopting as promised", item 1: with the nodes' mount records in place, the spec's
+/// `config_mount_target` changes. The record repair is destructive (the node mounts something else at its
+/// next start), and the registry.xml `targetPath` edit depends on it: a plain provision holds back both,
+/// registry.xml stays as it is, and the report says what the edit is held back with. With
+/// --allow-destructive both are applied.
+#[tokio::test]
+async fn a_mount_target_change_holds_back_the_registry_edit_with_the_record_repair() {
+    let cluster = provisioned();
+    let pool = admin_pool().await;
+    for node in 1..=2 {
+        let carbon = Carbon {
+            pool: &pool,
+            db: local(&cluster, node),
+            versioned: true,
+        };
+        first_start(&carbon, CONFIG, INSTANCE, CONFIG_TARGET, true).await;
+        first_start(&carbon, GOVERNANCE, INSTANCE, GOVERNANCE_TARGET, true).await;
+    }
+    assert_in_sync(&cluster, "after a first start");
+    let cluster = cluster.with_extra("[registry]\nconfig_mount_target = \"/_system/eiconfig2\"\n");
+    let registry: Vec<String> = (0..2)
+        .map(|n| std::fs::read_to_string(cluster.node_file(n, "conf/registry.xml")).unwrap())
+        .collect();
+
+    let (code, report) = cluster.eidb_json(&["provision"]);
+    assert_eq!(code, 3, "{report:#}");
+    for (n, before) in registry.iter().enumerate() {
+        assert_eq!(
+            &std::fs::read_to_string(cluster.node_file(n, "conf/registry.xml")).unwrap(),
+            before,
+            "node{}'s registry.xml must wait for its record repair: {report:#}",
+            n + 1
+        );
+    }
+    let held = report["held_back"].as_array().unwrap();
+    let registry_edits: Vec<&Value> = held
+        .iter()
+        .filter(|c| {
+            c["change"] == "edit_file" && c["file"].as_str().unwrap().ends_with("registry.xml")
+        })
+        .collect();
+    assert_eq!(registry_edits.len(), 2, "{report:#}");
+    for edit in registry_edits {
+        assert!(
+            edit["held_with"]
+                .as_str()
+                .is_some_and(|w| w.contains("mount record")),
+            "{edit:#}"
+        );
+    }
+    assert!(
+        !report["changes"].to_string().contains("registry.xml"),
+        "{report:#}"
+    );
+
+    let (code, report) = cluster.eidb_json(&["provision", "--allow-destructive"]);
+    assert_eq!(code, 0, "{report:#}");
+    for n in 0..2 {
+        assert!(
+            std::fs::read_to_string(cluster.node_file(n, "conf/registry.xml"))
+                .unwrap()
+                .contains("/_system/eiconfig2")
+        );
+    }
+    let carbon = Carbon {
+        pool: &pool,
+        db: local(&cluster, 1),
+        versioned: true,
+    };
+    assert_eq!(
+        first(&stored(&carbon, CONFIG).await, "subPath"),
+        Some("/_system/eiconfig2")
+    );
+}

@@ -18,8 +18,12 @@ pub struct Report {
     /// `provision`: each database and what happened to it.
     pub databases: Vec<DatabaseSummary>,
     pub changes: Vec<ChangeReport>,
-    /// `provision` without `--allow-destructive`: the destructive changes it did not apply.
+    /// `provision` without `--allow-destructive`: the destructive changes it did not apply, and the
+    /// changes held back with them.
     pub held_back: Vec<ChangeReport>,
+    /// What the run would have done but did not: a provision refused by a conflict, and `verify` (what
+    /// provision would change), each with the held-back status a plain provision gives it.
+    pub planned: Vec<ChangeReport>,
     pub conflicts: Vec<Conflict>,
     /// `verify`: every difference found, grouped by subject in the human output.
     pub findings: Vec<Finding>,
@@ -85,6 +89,10 @@ pub struct ChangeReport {
     /// Why the change is destructive (it removes access or data); absent for additive changes.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub destructive: Option<String>,
+    /// The destructive change this one depends on: held back with it without `--allow-destructive`,
+    /// applied with it otherwise (e.g. a node file carrying the new password, with the password change).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub held_with: Option<String>,
     /// The SQL of the change, passwords masked (dry run and verbose output).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub sql: Vec<String>,
@@ -128,6 +136,12 @@ impl Report {
                 if let Some(why) = &change.destructive {
                     let _ = writeln!(out, "        DESTRUCTIVE: {why}");
                 }
+                if let Some(with) = &change.held_with {
+                    let _ = writeln!(
+                        out,
+                        "        applied only with --allow-destructive, together with: {with}"
+                    );
+                }
                 for sql in &change.sql {
                     let _ = writeln!(out, "        {sql}");
                 }
@@ -147,10 +161,38 @@ impl Report {
             );
             for change in &self.held_back {
                 let _ = writeln!(out, "  ! {}: {}", change.subject, change.summary);
-                let why = change.destructive.as_deref().unwrap_or(
-                    "held with the destructive edit of the same node, so that its files stay consistent",
-                );
+                let why = match (&change.destructive, &change.held_with) {
+                    (Some(why), _) => why.clone(),
+                    (None, Some(with)) => {
+                        format!("held back with {with}: needs --allow-destructive")
+                    }
+                    (None, None) => "held back with a destructive change".to_string(),
+                };
                 let _ = writeln!(out, "      why: {why}");
+            }
+        }
+        if !self.planned.is_empty() && self.command != CommandName::Verify {
+            let _ = writeln!(
+                out,
+                "\nPlanned (not applied: the run stopped before changing anything):"
+            );
+            for change in &self.planned {
+                let _ = writeln!(
+                    out,
+                    "  {} {}: {}",
+                    marker(&change.change),
+                    change.subject,
+                    change.summary
+                );
+                if let Some(why) = &change.destructive {
+                    let _ = writeln!(out, "      DESTRUCTIVE: {why}");
+                }
+                if let Some(with) = &change.held_with {
+                    let _ = writeln!(
+                        out,
+                        "      applied only with --allow-destructive, together with: {with}"
+                    );
+                }
             }
         }
         if !self.findings.is_empty() {

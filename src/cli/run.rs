@@ -491,16 +491,11 @@ pub async fn run(options: Options<'_>, report: &mut Report) -> Result<i32> {
                     .fix
                     .replace("--config SPEC", &format!("--config {spec_path}"));
             }
-            report.changes.clear();
+            // What provision would change, with the held-back status it would give each: the same
+            // list the dry run shows.
+            report.planned = std::mem::take(&mut report.changes);
             report.conflicts.clear();
-            // Recording ownership in the ledger is eidb's bookkeeping, not drift of the cluster.
-            let in_sync = report.findings.is_empty()
-                && planned.plan.conflicts.is_empty()
-                && planned
-                    .plan
-                    .changes
-                    .iter()
-                    .all(|c| matches!(c, Change::RecordOwnership { .. }));
+            let in_sync = planned.plan.in_sync(report.findings.len());
             report.status = if in_sync {
                 Status::InSync
             } else {
@@ -528,6 +523,8 @@ pub async fn run(options: Options<'_>, report: &mut Report) -> Result<i32> {
         }
         Mode::Provision { dry_run: false } => {
             if !planned.plan.conflicts.is_empty() {
+                // Nothing was changed: what the run would have done is planned, not changes.
+                report.planned = std::mem::take(&mut report.changes);
                 report.status = Status::Failed;
                 report.preflight = planned.server.map(|s| s.preflight);
                 return Err(Error::failure(format!(
@@ -551,8 +548,13 @@ pub async fn run(options: Options<'_>, report: &mut Report) -> Result<i32> {
             }
             files::check_replaceable(&planned.plan.changes).inspect_err(|_| {
                 report.status = Status::Failed;
+                report.planned = std::mem::take(&mut report.changes);
             })?;
-            let (applied, held_back) = match apply_plan(&mut planned, &options).await {
+            let Applied {
+                applied,
+                held_back,
+                warnings,
+            } = match apply_plan(&mut planned, &options).await {
                 Ok(outcome) => outcome,
                 Err(e) => {
                     // The closing line on stdout says the run failed; what it had planned is not what it
@@ -575,6 +577,7 @@ pub async fn run(options: Options<'_>, report: &mut Report) -> Result<i32> {
                 })
                 .collect();
             crate::core::mounts::mark_repaired(&mut report.mount_records, &repaired);
+            report.warnings.extend(warnings);
             if let Some(server) = planned.server.as_mut() {
                 report.warnings.append(&mut server.warnings);
                 server.keep_columns().await;
@@ -613,12 +616,15 @@ fn change_reports(
     server: Option<&ServerSide>,
     with_sql: bool,
 ) -> Vec<ChangeReport> {
+    let holds = plan::holds(changes);
     changes
         .iter()
-        .map(|change| ChangeReport {
+        .zip(holds)
+        .map(|(change, hold)| ChangeReport {
             subject: change.subject(),
             summary: change.summary(),
             destructive: change.destructive(),
+            held_with: hold.and_then(|h| h.with),
             sql: match server {
                 Some(server) if with_sql => {
                     let desired = &server.desired;
@@ -825,7 +831,25 @@ async fn plan_everything(
         facts = Some(server_facts);
         server = Some((conn, endpoint));
     }
-    let local = desired::assign_local_registries(spec, &ownership.nodes).map_err(|e| (e, None))?;
+    let mut node_files = Vec::new();
+    for seen in joined(reading_files).await {
+        node_files.push(match seen {
+            Ok(seen) => Some(seen),
+            Err(e) if with_files => return Err((e, None)),
+            Err(_) => None,
+        });
+    }
+    // Which database each node's files use now: a node keeps its own, and is never given another node's,
+    // with the ledger's records or without them (--files-only).
+    let in_files: Vec<Option<String>> = node_files
+        .iter()
+        .map(|seen| {
+            seen.as_ref()
+                .and_then(crate::node::plan::local_registry_in_use)
+        })
+        .collect();
+    let records = desired::records_with_files(spec, &ownership.nodes, &in_files);
+    let local = desired::assign_local_registries(spec, &records).map_err(|e| (e, None))?;
 
     let nodes = desired::nodes(
         spec,
@@ -846,14 +870,6 @@ async fn plan_everything(
         );
     }
 
-    let mut node_files = Vec::new();
-    for seen in joined(reading_files).await {
-        node_files.push(match seen {
-            Ok(seen) => Some(seen),
-            Err(e) if with_files => return Err((e, None)),
-            Err(_) => None,
-        });
-    }
     let registry_texts: Vec<Option<String>> = node_files
         .iter()
         .map(|seen| {
@@ -982,6 +998,13 @@ async fn plan_everything(
         &nodes,
         &file_changes,
     ));
+    let wanted: Vec<(String, Option<String>)> = nodes
+        .iter()
+        .map(|n| (n.name.clone(), n.local_registry.clone()))
+        .collect();
+    let used: Vec<(String, Option<String>)> =
+        nodes.iter().map(|n| n.name.clone()).zip(in_files).collect();
+    plan::mark_takeovers(&mut file_changes, &wanted, &used);
     plan.changes.extend(file_changes);
     plan.problems = problems;
     let nodes = if with_files { nodes } else { Vec::new() };
@@ -1255,63 +1278,83 @@ fn winning_row(actual: &observed::Actual, client: &str) -> Option<(bool, String)
         .map(|(host, is_named)| (is_named, host))
 }
 
-/// Apply the plan; returns the changes made and the destructive ones held back (without
-/// `--allow-destructive`). The server half is planned again under the run lock, so a run that waited for
-/// another applies only what is still missing.
-async fn apply_plan(
-    planned: &mut Planned,
-    options: &Options<'_>,
-) -> Result<(Vec<Change>, Vec<Change>)> {
+/// What a provision did: the changes it applied, the ones it held back (destructive ones and those that
+/// depend on them), and what people must do now (restart nodes).
+#[derive(Default)]
+struct Applied {
+    applied: Vec<Change>,
+    held_back: Vec<Change>,
+    warnings: Vec<String>,
+}
+
+/// Apply the plan. What is held back is decided on the whole plan, server and files together
+/// (`Plan::applicable`): a file edit that depends on a held-back change waits with it. The server half is
+/// planned again under the run lock, so a run that waited for another applies only what is still missing.
+async fn apply_plan(planned: &mut Planned, options: &Options<'_>) -> Result<Applied> {
     let progress = &options.progress;
-    let allow = options.allow_destructive;
-    let mut applied: Vec<Change> = Vec::new();
-    let (server_changes, file_changes): (Vec<Change>, Vec<Change>) = planned
+    let file_changes: Vec<Change> = planned
         .plan
         .changes
         .iter()
+        .filter(|c| matches!(c, Change::EditFile { .. }))
         .cloned()
-        .partition(|c| !matches!(c, Change::EditFile { .. }));
-    let (server_now, mut held_back) = Plan::applicable(&server_changes, allow);
-    if let (Some(server), false) = (planned.server.as_mut(), server_now.is_empty()) {
-        let lock_name = format!("cluster:{}", server.desired.cluster);
-        let ledger = Arc::new(tokio::sync::Mutex::new(
-            Ledger::open(
-                &server.candidates(),
-                &server.metadata_db,
-                &lock_name,
-                options.lock_wait,
-                progress,
-            )
-            .await?,
+        .collect();
+    let (now, held_back) = Plan::applicable(&planned.plan.changes, options.allow_destructive);
+    let server_now = now.iter().any(|c| !matches!(c, Change::EditFile { .. }));
+    let outcome = match (planned.server.as_mut(), server_now) {
+        (Some(server), true) => {
+            let lock_name = format!("cluster:{}", server.desired.cluster);
+            let ledger = Arc::new(tokio::sync::Mutex::new(
+                Ledger::open(
+                    &server.candidates(),
+                    &server.metadata_db,
+                    &lock_name,
+                    options.lock_wait,
+                    progress,
+                )
+                .await?,
+            ));
+            let outcome = apply_server_locked(server, &ledger, options, &file_changes).await;
+            let (status, error) = match &outcome {
+                Ok(_) => ("succeeded", None),
+                Err(e) if interrupt::requested() => ("interrupted", Some(e.to_string())),
+                Err(e) => ("failed", Some(e.to_string())),
+            };
+            let ledger = Arc::try_unwrap(ledger)
+                .map_err(|_| Error::failure("the ledger is still in use"))
+                .map(|m| m.into_inner())?;
+            let closed = ledger.close(status, error.as_deref()).await;
+            let outcome = outcome?;
+            closed?;
+            outcome
+        }
+        _ => {
+            let files_now: Vec<Change> = now
+                .into_iter()
+                .filter(|c| matches!(c, Change::EditFile { .. }))
+                .collect();
+            interrupt::check("before writing the node files")?;
+            let applied = write_files(&files_now, progress)?;
+            Applied {
+                warnings: restart_for_password(&applied),
+                applied,
+                held_back,
+            }
+        }
+    };
+    for change in &outcome.held_back {
+        progress.line(&format!(
+            "held back (needs --allow-destructive): {}",
+            change.summary()
         ));
-        let outcome = apply_server_locked(server, &ledger, options).await;
-        let (status, error) = match &outcome {
-            Ok(_) => ("succeeded", None),
-            Err(e) if interrupt::requested() => ("interrupted", Some(e.to_string())),
-            Err(e) => ("failed", Some(e.to_string())),
-        };
-        let ledger = Arc::try_unwrap(ledger)
-            .map_err(|_| Error::failure("the ledger is still in use"))
-            .map(|m| m.into_inner())?;
-        let closed = ledger.close(status, error.as_deref()).await;
-        let (done, held) = outcome?;
-        closed?;
-        applied = done;
-        held_back = held;
     }
-    // A node's files go together: when one of its edits is held back, so are its others, so that its
-    // three files never disagree with each other.
-    let (mut files_now, files_held) = Plan::applicable(&file_changes, allow);
-    let held_nodes: Vec<String> = files_held.iter().map(Change::subject).collect();
-    let (siblings, kept): (Vec<Change>, Vec<Change>) = files_now
-        .into_iter()
-        .partition(|c| held_nodes.contains(&c.subject()));
-    files_now = kept;
-    held_back.extend(files_held);
-    held_back.extend(siblings);
-    interrupt::check("before writing the node files")?;
-    // A run that waited for the lock may find its files already written by the run it waited for: those
-    // are not changes of this run, and the report must not count them.
+    Ok(outcome)
+}
+
+/// Write the node file edits (all or none); returns those that changed something. A run that waited for
+/// the lock may find its files already written by the run it waited for: those are not changes of this
+/// run, and the report must not count them.
+fn write_files(files_now: &[Change], progress: &Progress) -> Result<Vec<Change>> {
     let to_write: Vec<Change> = files_now
         .iter()
         .filter(|c| match c {
@@ -1330,25 +1373,51 @@ async fn apply_plan(
         })
         .cloned()
         .collect();
-    let written = files::write_all(&files_now)?;
+    let written = files::write_all(files_now)?;
     if written > 0 {
         progress.done(&format!("wrote {written} node file(s)"));
     }
-    applied.extend(to_write);
-    for change in &held_back {
-        progress.line(&format!(
-            "held back (destructive, needs --allow-destructive): {}",
-            change.summary()
-        ));
+    Ok(to_write)
+}
+
+/// The nodes whose files a change of the account's password was written into.
+fn password_nodes(written: &[Change]) -> Vec<String> {
+    let mut nodes: Vec<String> = written
+        .iter()
+        .filter_map(|c| match c {
+            Change::EditFile {
+                node,
+                carries_password: true,
+                ..
+            } => Some(node.clone()),
+            _ => None,
+        })
+        .collect();
+    nodes.dedup();
+    nodes
+}
+
+/// A node reads its datasources' passwords only when it starts: the nodes given a new one must be
+/// restarted (one at a time keeps the cluster serving).
+fn restart_for_password(written: &[Change]) -> Vec<String> {
+    let nodes = password_nodes(written);
+    if nodes.is_empty() {
+        return Vec::new();
     }
-    Ok((applied, held_back))
+    vec![format!(
+        "restart {}: their files now hold the account's new password, which a node reads only at its start \
+         (until then it opens new connections with the old one); restart them one at a time to keep the \
+         cluster serving",
+        nodes.join(", ")
+    )]
 }
 
 async fn apply_server_locked(
     server: &mut ServerSide,
     ledger: &SharedLedger,
     options: &Options<'_>,
-) -> Result<(Vec<Change>, Vec<Change>)> {
+    file_changes: &[Change],
+) -> Result<Applied> {
     let mut fresh = server.plan().await;
     if let Err(e) = &fresh {
         // The admin connection may have dropped while this run waited for the lock.
@@ -1375,7 +1444,18 @@ async fn apply_server_locked(
         ))
         .with_hint("run `eidb verify` to see them"));
     }
-    let (changes, held_back) = Plan::applicable(&fresh.changes, options.allow_destructive);
+    // The server half as it is now, with the node files: what waits for what is decided on both.
+    let mut all = fresh.changes;
+    all.extend(file_changes.iter().cloned());
+    let (now, held_back) = Plan::applicable(&all, options.allow_destructive);
+    let (files_now, server_now): (Vec<Change>, Vec<Change>) = now
+        .into_iter()
+        .partition(|c| matches!(c, Change::EditFile { .. }));
+    // The account's password changes last, and the node files that carry it are written right after:
+    // no node holds a password the server refuses for longer than that one step.
+    let (password, changes): (Vec<Change>, Vec<Change>) = server_now
+        .into_iter()
+        .partition(|c| matches!(c, Change::AlterAccount { .. }));
     let candidates = server.candidates();
     let runner = apply::Runner {
         endpoint: &server.endpoint,
@@ -1387,12 +1467,46 @@ async fn apply_server_locked(
         progress: &options.progress,
     };
     apply::apply(&mut server.conn, &changes, &runner).await?;
+    interrupt::check("before changing the account's password and writing the node files")?;
+    apply::apply(&mut server.conn, &password, &runner).await?;
+    let mut warnings = Vec::new();
+    let written = match write_files(&files_now, &options.progress) {
+        Ok(written) => written,
+        Err(e) if !password.is_empty() => {
+            let nodes = password_nodes(&files_now);
+            let account = &server.desired.account.name;
+            return Err(e.context(format!(
+                "the password of account {account} was changed on the server, but no node file was written: \
+                 {} still hold the old password, which the server now refuses; fix what stopped the write, \
+                 then run `eidb provision --config {} --files-only` at once and restart {}",
+                if nodes.is_empty() { "the nodes".to_string() } else { nodes.join(", ") },
+                options.target.config.display(),
+                if nodes.is_empty() { "them".to_string() } else { nodes.join(", ") },
+            )));
+        }
+        Err(e) => return Err(e),
+    };
+    warnings.extend(restart_for_password(&written));
+    if !password.is_empty() && options.target.db_only {
+        warnings.push(format!(
+            "the password of account {} changed on the server; with --db-only no node file was written: \
+             every node still holds the old password, which the server now refuses. Run `eidb provision \
+             --config {} --files-only` on the nodes now, then restart them",
+            server.desired.account.name,
+            options.target.config.display()
+        ));
+    }
+    let mut changes = changes;
+    changes.extend(password);
     for change in &changes {
         if let Change::RepairMountRecord(repair) = change {
             let warning = crate::core::mounts::restart_warning(repair);
             options.progress.line(&warning);
             server.warnings.push(warning);
         }
+    }
+    for warning in &warnings {
+        options.progress.line(warning);
     }
     prove_account(server, &held_back, &options.progress).await?;
     let read_back = server.read_back_members().await?;
@@ -1417,7 +1531,12 @@ async fn apply_server_locked(
             "{checked} other member(s) hold the same databases, tables and grants"
         ));
     }
-    Ok((changes, held_back))
+    changes.extend(written);
+    Ok(Applied {
+        applied: changes,
+        held_back,
+        warnings,
+    })
 }
 
 /// Log in as the account to every database, as the nodes will. A login that the server took through

@@ -260,8 +260,15 @@ pub fn assign_local_registries(
         }
     }
     if let Some((db, nodes)) = users.iter().find(|(_, nodes)| nodes.len() > 1) {
+        // As the spec, the ledger or the files name it.
+        let db = by_node
+            .iter()
+            .flatten()
+            .find(|d| key(d) == *db)
+            .unwrap_or(db);
         return Err(crate::error::Error::input(format!(
-            "nodes {} would share the local registry {db}",
+            "nodes {} would share the local registry {db} (a node's database comes from the spec's \
+             local_registry, else eidb's ledger, else what its files use now)",
             nodes.join(" and ")
         ))
         .with_hint(
@@ -283,6 +290,41 @@ pub fn assign_local_registries(
         orphans,
         renamed,
     })
+}
+
+/// The records [`assign_local_registries`] keeps the nodes' databases by: the ledger's, and for each
+/// node it has no record of (by its name or `renamed_from`: `--files-only` reads no ledger, a cluster
+/// may predate its records, or be adopted), the database the node's files use now (`in_files`, per spec
+/// node). A database the ledger gives another node, one of the spec's shared databases, or one an
+/// earlier node's files already claimed is not taken from the files (the node then gets a new one: a
+/// repoint, destructive). So a node is never given a database another node's files use.
+pub fn records_with_files(
+    spec: &Spec,
+    recorded: &BTreeMap<String, String>,
+    in_files: &[Option<String>],
+) -> BTreeMap<String, String> {
+    if spec.databases.local_registry == LocalRegistryStore::EmbeddedH2 {
+        return recorded.clone();
+    }
+    let key = |s: &str| s.to_ascii_lowercase();
+    let mut records = recorded.clone();
+    let mut taken: BTreeSet<String> = recorded.values().map(|d| key(d)).collect();
+    taken.insert(key(&spec.databases.user_store));
+    taken.insert(key(&spec.databases.shared_registry));
+    taken.insert(key(&spec.databases.metadata));
+    for (node, used) in spec.nodes.iter().zip(in_files) {
+        let Some(used) = used else { continue };
+        let known = recorded.contains_key(&node.name)
+            || node
+                .renamed_from
+                .as_ref()
+                .is_some_and(|old| recorded.contains_key(old));
+        if known || !taken.insert(key(used)) {
+            continue;
+        }
+        records.insert(node.name.clone(), used.clone());
+    }
+    records
 }
 
 /// `charset = "auto"`: latin1 when the server runs on Windows (WSO2's advice there), else the server default.
@@ -692,6 +734,61 @@ mod tests {
 
         let explicit = with_nodes(&node("node9", "local_registry = \"OLD_LOCAL_DB\""));
         assert_eq!(assigned(&explicit, &[]), ["OLD_LOCAL_DB"]);
+    }
+
+    /// Without ledger records (--files-only, a cluster older than its records) the files say which
+    /// database each node uses: a node inserted between two keeps neither's, and a database two nodes'
+    /// files name goes to the first only (the second is repointed, a destructive change).
+    #[test]
+    fn without_records_the_files_say_which_database_each_node_uses() {
+        let inserted = with_nodes(&(node("node1", "") + &node("node3", "") + &node("node2", "")));
+        let files = [
+            Some("REGISTRY_LOCAL1".to_string()),
+            None,
+            Some("REGISTRY_LOCAL2".to_string()),
+        ];
+        let records = records_with_files(&inserted, &BTreeMap::new(), &files);
+        assert_eq!(
+            assign_local_registries(&inserted, &records)
+                .unwrap()
+                .by_node
+                .into_iter()
+                .map(Option::unwrap)
+                .collect::<Vec<_>>(),
+            ["REGISTRY_LOCAL1", "REGISTRY_LOCAL3", "REGISTRY_LOCAL2"]
+        );
+        // The ledger wins over the files; a database it gives another node is not taken from them.
+        let ledger = recorded(&[("node1", "REGISTRY_LOCAL1"), ("node2", "REGISTRY_LOCAL2")]);
+        let odd = [
+            Some("REGISTRY_LOCAL9".to_string()),
+            Some("REGISTRY_LOCAL2".to_string()),
+            None,
+        ];
+        let records = records_with_files(&inserted, &ledger, &odd);
+        assert_eq!(records.get("node1").unwrap(), "REGISTRY_LOCAL1");
+        assert_eq!(records.get("node3"), None);
+        // Two nodes' files on one database: the first keeps it.
+        let shared = [
+            Some("REGISTRY_LOCAL1".to_string()),
+            Some("REGISTRY_LOCAL1".to_string()),
+            None,
+        ];
+        let records = records_with_files(&inserted, &BTreeMap::new(), &shared);
+        assert_eq!(records.get("node1").unwrap(), "REGISTRY_LOCAL1");
+        assert_eq!(records.get("node3"), None);
+        // A node the spec gives another node's files' database: refused, naming it.
+        let taken = with_nodes(
+            &(node("node1", "")
+                + &node("node3", "local_registry = \"REGISTRY_LOCAL2\"")
+                + &node("node2", "")),
+        );
+        let records = records_with_files(&taken, &BTreeMap::new(), &files);
+        let e = assign_local_registries(&taken, &records).unwrap_err();
+        assert!(
+            e.message.contains("node3 and node2") && e.message.contains("REGISTRY_LOCAL2"),
+            "{}",
+            e.message
+        );
     }
 
     #[test]

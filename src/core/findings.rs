@@ -36,8 +36,11 @@ pub fn findings(plan: &Plan) -> Vec<Finding> {
     };
     findings.extend(plan.notices.iter().map(|n| said("account_login_nodes", n)));
     findings.extend(plan.unchecked.iter().map(|n| said("not_checked", n)));
-    for change in &plan.changes {
-        findings.extend(file_findings(change));
+    // A file edit held back with a destructive change (its node's repoint or mount record repair, the
+    // account's password change) is fixed with --allow-destructive too: the plan's own decision.
+    let holds = crate::core::plan::holds(&plan.changes);
+    for (change, hold) in plan.changes.iter().zip(&holds) {
+        findings.extend(file_findings(change, hold.is_some()));
     }
     findings.extend(plan.problems.iter().cloned());
     findings
@@ -46,7 +49,7 @@ pub fn findings(plan: &Plan) -> Vec<Finding> {
 /// A node file's change said as findings: each owned value it puts right; a file whose owned values are
 /// right but whose content eidb would still rewrite (an element order, a password) as its diff; a mode
 /// it takes others' permissions away from.
-fn file_findings(change: &Change) -> Vec<Finding> {
+fn file_findings(change: &Change, held: bool) -> Vec<Finding> {
     let Change::EditFile {
         node,
         file,
@@ -61,11 +64,7 @@ fn file_findings(change: &Change) -> Vec<Finding> {
         return Vec::new();
     };
     let subject = format!("node {node}");
-    let fix = if change.destructive().is_some() {
-        FIX_DESTRUCTIVE
-    } else {
-        FIX_PROVISION
-    };
+    let fix = if held { FIX_DESTRUCTIVE } else { FIX_PROVISION };
     let mut findings: Vec<Finding> = differences
         .iter()
         .map(|d| Finding {
@@ -82,7 +81,11 @@ fn file_findings(change: &Change) -> Vec<Finding> {
             check: "file_content".into(),
             expected: Some(format!("{} as eidb writes it", file.display())),
             found: Some(diff.clone()),
-            fix: "run `eidb provision --config SPEC --files-only`".into(),
+            fix: if held {
+                FIX_DESTRUCTIVE.into()
+            } else {
+                "run `eidb provision --config SPEC --files-only`".into()
+            },
         });
     }
     if let Some(mode) = mode {
@@ -261,6 +264,8 @@ mod tests {
             after: after.as_bytes().to_vec(),
             mode: None,
             private_backup: false,
+            carries_password: false,
+            takes_over_from: Vec::new(),
         }
     }
 

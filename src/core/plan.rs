@@ -116,6 +116,14 @@ pub enum Change {
         /// holds a real password in plain text.
         #[serde(skip)]
         private_backup: bool,
+        /// The edit writes the account's password (a datasource's `<password>`, a Secure Vault entry):
+        /// it is right only together with the account's password change, held back and applied with it.
+        #[serde(skip)]
+        carries_password: bool,
+        /// Nodes whose files use, now, the database this edit points the node at: the edit waits for
+        /// theirs (which move them away), so that two nodes never share a local registry.
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        takes_over_from: Vec<String>,
     },
     /// Rewrite a node's stale mount record in its local registry (see `crate::core::mounts`).
     RepairMountRecord(crate::core::mounts::RepairMountRecord),
@@ -380,12 +388,164 @@ impl Plan {
         self.changes.is_empty() && self.conflicts.is_empty() && self.columns.is_empty()
     }
 
-    /// The changes a run may apply: all of them with `allow_destructive`, else the additive ones.
+    /// The changes a run may apply, and the ones it holds back: all of them with `allow_destructive`;
+    /// else those that are not destructive and depend on nothing held back ([`holds`]).
     pub fn applicable(changes: &[Change], allow_destructive: bool) -> (Vec<Change>, Vec<Change>) {
-        changes
+        if allow_destructive {
+            return (changes.to_vec(), Vec::new());
+        }
+        let holds = holds(changes);
+        let (now, held): (Vec<_>, Vec<_>) = changes
             .iter()
-            .cloned()
-            .partition(|c| allow_destructive || c.destructive().is_none())
+            .zip(&holds)
+            .partition(|(_, hold)| hold.is_none());
+        (
+            now.into_iter().map(|(c, _)| c.clone()).collect(),
+            held.into_iter().map(|(c, _)| c.clone()).collect(),
+        )
+    }
+
+    /// verify's verdict: nothing to change but eidb's own bookkeeping (recording ownership in the
+    /// ledger is not drift of the cluster), no conflict, and no finding besides the plan's.
+    pub fn in_sync(&self, findings: usize) -> bool {
+        findings == 0
+            && self.conflicts.is_empty()
+            && self
+                .changes
+                .iter()
+                .all(|c| matches!(c, Change::RecordOwnership { .. }))
+    }
+}
+
+/// Why a change waits for `--allow-destructive`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Hold {
+    /// Why the change is destructive, or which change it is held back with and why.
+    pub reason: String,
+    /// The summary of the destructive change it is held back (and applied) with; `None` when the change
+    /// is destructive itself.
+    pub with: Option<String>,
+}
+
+/// The node a change belongs to (its files and its local registry's records).
+fn node_of(change: &Change) -> Option<&str> {
+    match change {
+        Change::EditFile { node, .. } => Some(node),
+        Change::RepairMountRecord(repair) => Some(&repair.node),
+        _ => None,
+    }
+}
+
+/// For each change, the indexes of the changes it must be applied together with (it is right only with
+/// them): a node's changes go together (its three files and its mount records never disagree: a
+/// registry.xml mount target with its record, a repoint with the node's other edits); a file that writes
+/// the account's password goes with the account's password change; a node pointed at a database another
+/// node's files use goes with that node's changes (which move it away).
+pub fn dependencies(changes: &[Change]) -> Vec<Vec<usize>> {
+    changes
+        .iter()
+        .enumerate()
+        .map(|(i, change)| {
+            let node = node_of(change);
+            let (password, takes_over): (bool, &[String]) = match change {
+                Change::EditFile {
+                    carries_password,
+                    takes_over_from,
+                    ..
+                } => (*carries_password, takes_over_from),
+                _ => (false, &[]),
+            };
+            changes
+                .iter()
+                .enumerate()
+                .filter(|&(j, other)| {
+                    let other_node = node_of(other);
+                    j != i
+                        && ((node.is_some() && node == other_node)
+                            || (password && matches!(other, Change::AlterAccount { .. }))
+                            || other_node.is_some_and(|n| takes_over.iter().any(|t| t == n)))
+                })
+                .map(|(j, _)| j)
+                .collect()
+        })
+        .collect()
+}
+
+/// For each change, `None` when a run without `--allow-destructive` applies it, else why it is held
+/// back: it is destructive, or it depends (directly or through others, [`dependencies`]) on a
+/// destructive change, and is held back with it. `--dry-run`, `verify` and `provision` all say this.
+pub fn holds(changes: &[Change]) -> Vec<Option<Hold>> {
+    let dependencies = dependencies(changes);
+    // The destructive change each held change is held with (itself when destructive).
+    let mut root: Vec<Option<usize>> = changes
+        .iter()
+        .enumerate()
+        .map(|(i, c)| c.destructive().map(|_| i))
+        .collect();
+    loop {
+        let mut grew = false;
+        for i in 0..changes.len() {
+            if root[i].is_none() {
+                if let Some(r) = dependencies[i].iter().find_map(|&j| root[j]) {
+                    root[i] = Some(r);
+                    grew = true;
+                }
+            }
+        }
+        if !grew {
+            break;
+        }
+    }
+    root.iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let r = (*r)?;
+            Some(if r == i {
+                Hold {
+                    reason: changes[i].destructive().unwrap_or_default(),
+                    with: None,
+                }
+            } else {
+                let with = changes[r].summary();
+                Hold {
+                    reason: format!("held back with {with}: needs --allow-destructive"),
+                    with: Some(with),
+                }
+            })
+        })
+        .collect()
+}
+
+/// A node pointed at a database another node's files use now: its edits wait for that node's (which
+/// move it away; [`dependencies`]). `in_files`: each node's local registry as its files say it now.
+pub fn mark_takeovers(
+    changes: &mut [Change],
+    local_registries: &[(String, Option<String>)],
+    in_files: &[(String, Option<String>)],
+) {
+    for change in changes {
+        let Change::EditFile {
+            node,
+            takes_over_from,
+            ..
+        } = change
+        else {
+            continue;
+        };
+        let Some(Some(wanted)) = local_registries
+            .iter()
+            .find(|(n, _)| n == node)
+            .map(|(_, db)| db)
+        else {
+            continue;
+        };
+        *takes_over_from = in_files
+            .iter()
+            .filter(|(other, used)| {
+                other != node && used.as_deref().is_some_and(|u| key(u) == key(wanted))
+            })
+            .map(|(other, _)| other.clone())
+            .collect();
     }
 }
 
@@ -1441,6 +1601,112 @@ mod tests {
         );
         let (run, _) = statements_to_run(&script(), Some(&complete), Some(5));
         assert!(run.is_empty());
+    }
+}
+
+#[cfg(test)]
+mod hold_tests {
+    //! What waits for what: a held-back change holds back the changes that depend on it.
+    use super::*;
+
+    fn edit(node: &str, file: &str, carries_password: bool, repoint: bool) -> Change {
+        Change::EditFile {
+            node: node.into(),
+            file: PathBuf::from(format!("/{node}/conf/{file}")),
+            repoints: if repoint {
+                vec![Repoint {
+                    jndi_name: "jdbc/WSO2CarbonDB".into(),
+                    from: "L1".into(),
+                    to: "L9".into(),
+                }]
+            } else {
+                Vec::new()
+            },
+            differences: Vec::new(),
+            diff: String::new(),
+            before: b"a".to_vec(),
+            after: b"b".to_vec(),
+            mode: None,
+            private_backup: false,
+            carries_password,
+            takes_over_from: Vec::new(),
+        }
+    }
+
+    fn alter() -> Change {
+        Change::AlterAccount {
+            account: "'regadmin'@'%'".into(),
+            host: "%".into(),
+            auth_plugin: None,
+            reason: "the password differs".into(),
+        }
+    }
+
+    fn held(changes: &[Change]) -> Vec<Option<Option<String>>> {
+        holds(changes)
+            .into_iter()
+            .map(|h| h.map(|h| h.with))
+            .collect()
+    }
+
+    #[test]
+    fn a_file_carrying_the_password_waits_for_the_account_with_its_node() {
+        let changes = vec![
+            alter(),
+            edit("node1", "datasources.xml", true, false),
+            edit("node1", "registry.xml", false, false),
+            edit("node2", "registry.xml", false, false),
+        ];
+        let with = Some(alter().summary());
+        assert_eq!(
+            held(&changes),
+            [Some(None), Some(with.clone()), Some(with), None]
+        );
+        let (now, back) = Plan::applicable(&changes, false);
+        assert_eq!(now.len(), 1);
+        assert_eq!(back.len(), 3);
+        let (now, back) = Plan::applicable(&changes, true);
+        assert_eq!((now.len(), back.len()), (4, 0));
+        // Without a password change the same files are additive.
+        assert_eq!(held(&changes[1..]), [None, None, None]);
+    }
+
+    #[test]
+    fn a_node_taking_over_a_database_waits_for_the_node_leaving_it() {
+        let mut newcomer = edit("node3", "datasources.xml", false, false);
+        if let Change::EditFile {
+            takes_over_from, ..
+        } = &mut newcomer
+        {
+            takes_over_from.push("node2".into());
+        }
+        let leaving = edit("node2", "datasources.xml", false, true);
+        let changes = vec![
+            newcomer,
+            leaving.clone(),
+            edit("node1", "x.xml", false, false),
+        ];
+        assert_eq!(
+            held(&changes),
+            [Some(Some(leaving.summary())), Some(None), None]
+        );
+    }
+
+    #[test]
+    fn takeovers_are_marked_from_what_the_files_use() {
+        let mut changes = vec![edit("node3", "datasources.xml", false, false)];
+        let wanted = [
+            ("node3".to_string(), Some("L2".to_string())),
+            ("node2".to_string(), Some("L9".to_string())),
+        ];
+        let used = [
+            ("node3".to_string(), None),
+            ("node2".to_string(), Some("l2".to_string())),
+        ];
+        mark_takeovers(&mut changes, &wanted, &used);
+        assert!(
+            matches!(&changes[0], Change::EditFile { takes_over_from, .. } if takes_over_from == &["node2".to_string()])
+        );
     }
 }
 

@@ -848,6 +848,8 @@ mod tests {
             after: after.into(),
             mode: None,
             private_backup: false,
+            carries_password: false,
+            takes_over_from: Vec::new(),
         };
         write_all(&[change("one", "two")]).unwrap();
         write_all(&[change("two", "three")]).unwrap();
@@ -912,6 +914,8 @@ mod tests {
                 reason: "test".into(),
             }),
             private_backup: true,
+            carries_password: false,
+            takes_over_from: Vec::new(),
         };
         assert_eq!(write_all(&[edit]).unwrap(), 1);
         assert_eq!(fs::read_to_string(&path).unwrap(), "new secret");
@@ -934,6 +938,8 @@ mod tests {
                 reason: "test".into(),
             }),
             private_backup: false,
+            carries_password: false,
+            takes_over_from: Vec::new(),
         };
         assert_eq!(write_all(std::slice::from_ref(&mode_only)).unwrap(), 1);
         assert_eq!(mode(&path), 0o600);

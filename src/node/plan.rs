@@ -52,6 +52,11 @@ pub fn plan(node: &DesiredNode, observed: &ObservedNode, keep_mode: bool) -> Res
             let after = current
                 .encode(&edited.text)
                 .map_err(|e| e.context(format!("node {}", node.name)))?;
+            // A changed `<password>` is the account's password: right only with the account's change.
+            let carries_password = edited
+                .differences
+                .iter()
+                .any(|d| d.check == "datasource_password");
             out.changes.push(Change::EditFile {
                 node: node.name.clone(),
                 repoints: crate::core::plan::repoints(&edited.differences, &node.datasources),
@@ -62,6 +67,8 @@ pub fn plan(node: &DesiredNode, observed: &ObservedNode, keep_mode: bool) -> Res
                 },
                 differences: edited.differences,
                 private_backup: !keep_mode && !holders(&current.text).is_empty(),
+                carries_password,
+                takes_over_from: Vec::new(),
                 file: path.clone(),
                 // The bytes the edit was computed from: a change made after this read is detected, not lost.
                 before: current.bytes.clone(),
@@ -100,6 +107,17 @@ pub fn plan(node: &DesiredNode, observed: &ObservedNode, keep_mode: bool) -> Res
         }
     }
     Ok(out)
+}
+
+/// The local registry the node's files use now: the MySQL database its `jdbc/WSO2CarbonDB` datasource
+/// names (`None` on H2, or when the file does not say). What the files say is what the node uses until
+/// it is changed, with or without eidb's ledger.
+pub fn local_registry_in_use(observed: &ObservedNode) -> Option<String> {
+    let datasources = conf::read_master_datasources(observed.text(ConfFile::Datasources)).ok()?;
+    let carbon = datasources
+        .iter()
+        .find(|d| d.jndi_name.as_deref() == Some(crate::core::desired::LOCAL_REGISTRY_JNDI))?;
+    crate::core::plan::mysql_database(carbon.url.as_deref()?).map(str::to_owned)
 }
 
 /// Nodes whose files point their local registry at another node's: a cluster problem beside each node's
@@ -147,6 +165,8 @@ fn mode_only(node: &DesiredNode, file: &Observed<Vec<u8>>, mode: ModeChange) -> 
         after: file.content.clone(),
         mode: Some(mode),
         private_backup: false,
+        carries_password: false,
+        takes_over_from: Vec::new(),
     }
 }
 
@@ -257,6 +277,9 @@ fn plan_vault(
         file: path,
         diff,
         private_backup: !keep_mode && !cipher_text::plaintext_holders(&text).is_empty(),
+        // The vault entries hold the account's password: a changed entry waits for the account's change.
+        carries_password: edited != text,
+        takes_over_from: Vec::new(),
         before,
         after: edited.into_bytes(),
         mode,
