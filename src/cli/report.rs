@@ -136,11 +136,17 @@ impl Report {
                 if let Some(why) = &change.destructive {
                     let _ = writeln!(out, "        DESTRUCTIVE: {why}");
                 }
-                if let Some(with) = &change.held_with {
-                    let _ = writeln!(
-                        out,
-                        "        applied only with --allow-destructive, together with: {with}"
-                    );
+                match &change.held_with {
+                    Some(with) if self.dry_run => {
+                        let _ = writeln!(
+                            out,
+                            "        applied only with --allow-destructive, together with: {with}"
+                        );
+                    }
+                    Some(with) => {
+                        let _ = writeln!(out, "        applied together with: {with}");
+                    }
+                    None => {}
                 }
                 for sql in &change.sql {
                     let _ = writeln!(out, "        {sql}");
@@ -290,8 +296,18 @@ impl Report {
                     .iter()
                     .filter(|c| c.destructive.is_some())
                     .count();
+                let with = self
+                    .changes
+                    .iter()
+                    .filter(|c| c.destructive.is_none() && c.held_with.is_some())
+                    .count();
                 if destructive == 0 {
                     format!("dry run: {n} change(s) would be made; run without --dry-run to apply")
+                } else if with > 0 {
+                    format!(
+                        "dry run: {n} change(s) would be made, {destructive} of them DESTRUCTIVE and {with} that \
+                         depend on them (all applied only with --allow-destructive); run without --dry-run to apply"
+                    )
                 } else {
                     format!(
                         "dry run: {n} change(s) would be made, {destructive} of them DESTRUCTIVE (applied only with \

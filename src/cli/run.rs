@@ -1405,9 +1405,9 @@ fn restart_for_password(written: &[Change]) -> Vec<String> {
         return Vec::new();
     }
     vec![format!(
-        "restart {}: their files now hold the account's new password, which a node reads only at its start \
-         (until then it opens new connections with the old one); restart them one at a time to keep the \
-         cluster serving",
+        "restart {}, one at a time to keep the cluster serving: their datasources now hold the account's \
+         password as the spec says it, and a node reads it only when it starts (until then, a node whose \
+         password changed opens new connections with its old one)",
         nodes.join(", ")
     )]
 }
