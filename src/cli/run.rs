@@ -474,14 +474,11 @@ pub async fn run(options: Options<'_>, report: &mut Report) -> Result<i32> {
                         format!("member {member} could not be checked: {why}")
                     }),
                 );
+                let in_use = server.endpoint.describe();
                 for (member, difference) in read_back.disagreements {
-                    report.findings.push(crate::core::drift::Finding {
-                        subject: format!("member {member}"),
-                        check: "member_disagrees".into(),
-                        expected: Some(format!("the same databases, tables, indexes, account and grants as {}", server.endpoint.describe())),
-                        found: Some(difference),
-                        fix: "check the member's wsrep state (SHOW STATUS LIKE 'wsrep%'); a member that rejoins catches up by state transfer".into(),
-                    });
+                    report
+                        .findings
+                        .push(findings::member_disagrees(&member, &in_use, difference));
                 }
             }
             // Say the fix with the spec the user actually passed.
@@ -964,25 +961,13 @@ async fn plan_everything(
     // Moving a datasource away from a database that does not exist leaves nothing behind: only moves
     // away from existing databases are destructive. Without the server (--files-only) every move counts.
     if let Some(side) = server_side.as_mut() {
-        let from: Vec<String> = file_changes
-            .iter()
-            .flat_map(|c| match c {
-                Change::EditFile { repoints, .. } => {
-                    repoints.iter().map(|r| r.from.clone()).collect()
-                }
-                _ => Vec::new(),
-            })
-            .collect();
+        let from = plan::repointed_from(&file_changes);
         if !from.is_empty() {
             let existing = side
                 .existing_databases(&from)
                 .await
                 .map_err(|e| (e, None))?;
-            for change in &mut file_changes {
-                if let Change::EditFile { repoints, .. } = change {
-                    repoints.retain(|r| existing.contains(&observed::key(&r.from)));
-                }
-            }
+            plan::keep_repoints_from_existing(&mut file_changes, &existing);
         }
     }
     if let Some(side) = &server_side {
@@ -1186,7 +1171,7 @@ async fn check_login(
             .iter()
             .any(|h| observed::host_key(h) == observed::host_key(host))
     };
-    match winning_row(actual, &client) {
+    match crate::core::matching::winning_row(actual, &client) {
         None => {
             return Login::Unknown(format!(
             "this machine reaches the server as {client}, which none of the account's rows matches"
@@ -1258,24 +1243,6 @@ async fn check_login(
             crate::redact::redact(&e.to_string())
         )),
     }
-}
-
-/// The account row (named user or anonymous, host) the server would pick for a client of the account's name from `client`
-/// (a host name or an address, as `USER()` shows it), among the account's rows and the anonymous ones.
-fn winning_row(actual: &observed::Actual, client: &str) -> Option<(bool, String)> {
-    use crate::core::matching::{host_matches, host_rank};
-    let matches = |pattern: &str| {
-        host_matches(pattern, client)
-            || (client.eq_ignore_ascii_case("localhost")
-                && (host_matches(pattern, "127.0.0.1") || host_matches(pattern, "::1")))
-    };
-    let named = actual.accounts.values().map(|a| (a.host.clone(), true));
-    let anonymous = actual.anonymous_hosts.iter().map(|h| (h.clone(), false));
-    named
-        .chain(anonymous)
-        .filter(|(host, _)| matches(host))
-        .max_by_key(|(host, is_named)| (host_rank(host), *is_named))
-        .map(|(host, is_named)| (is_named, host))
 }
 
 /// What a provision did: the changes it applied, the ones it held back (destructive ones and those that

@@ -105,6 +105,21 @@ fn file_findings(change: &Change, held: bool) -> Vec<Finding> {
     findings
 }
 
+/// A Galera member that does not hold what the member in use holds (read with `wsrep_sync_wait`).
+pub fn member_disagrees(member: &str, in_use: &str, difference: String) -> Finding {
+    Finding {
+        subject: format!("member {member}"),
+        check: "member_disagrees".into(),
+        expected: Some(format!(
+            "the same databases, tables, indexes, account and grants as {in_use}"
+        )),
+        found: Some(difference),
+        fix: "check the member's wsrep state (SHOW STATUS LIKE 'wsrep%'); a member that rejoins catches up by \
+              state transfer"
+            .into(),
+    }
+}
+
 /// A grant that only re-grants the narrower set after ALL PRIVILEGES is revoked on the same database:
 /// the finding is the extra grant, not a missing one.
 fn replaces_all(changes: &[Change], database: &str, host: &str) -> bool {

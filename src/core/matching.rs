@@ -181,6 +181,23 @@ pub fn names(privileges: &str) -> BTreeSet<String> {
         .collect()
 }
 
+/// The account row (named user or anonymous, host) the server would pick for a client of the account's name from `client`
+/// (a host name or an address, as `USER()` shows it), among the account's rows and the anonymous ones.
+pub fn winning_row(actual: &crate::core::observed::Actual, client: &str) -> Option<(bool, String)> {
+    let matches = |pattern: &str| {
+        host_matches(pattern, client)
+            || (client.eq_ignore_ascii_case("localhost")
+                && (host_matches(pattern, "127.0.0.1") || host_matches(pattern, "::1")))
+    };
+    let named = actual.accounts.values().map(|a| (a.host.clone(), true));
+    let anonymous = actual.anonymous_hosts.iter().map(|h| (h.clone(), false));
+    named
+        .chain(anonymous)
+        .filter(|(host, _)| matches(host))
+        .max_by_key(|(host, is_named)| (host_rank(host), *is_named))
+        .map(|(host, is_named)| (is_named, host))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

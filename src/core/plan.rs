@@ -1250,6 +1250,28 @@ pub fn repoints(differences: &[Difference], datasources: &[Datasource]) -> Vec<R
         .collect()
 }
 
+/// The databases file edits move nodes away from ([`repoints`]): the ones to ask the server about.
+pub fn repointed_from(changes: &[Change]) -> Vec<String> {
+    changes
+        .iter()
+        .flat_map(|c| match c {
+            Change::EditFile { repoints, .. } => repoints.iter().map(|r| r.from.clone()).collect(),
+            _ => Vec::new(),
+        })
+        .collect()
+}
+
+/// Moving a datasource away from a database that does not exist leaves nothing behind: only moves away
+/// from `existing` databases (by [`key`]) stay repoints, which make an edit destructive. Without the
+/// server (`--files-only`) nothing is known to be missing, and every move counts.
+pub fn keep_repoints_from_existing(changes: &mut [Change], existing: &BTreeSet<String>) {
+    for change in changes {
+        if let Change::EditFile { repoints, .. } = change {
+            repoints.retain(|r| existing.contains(&key(&r.from)));
+        }
+    }
+}
+
 /// The database a MySQL JDBC URL names: `jdbc:mysql://h1:3306,h2/DB?x=y` -> `DB`.
 pub fn mysql_database(url: &str) -> Option<&str> {
     let rest = url.trim().strip_prefix("jdbc:")?;
