@@ -2,8 +2,9 @@
 //!
 //! One engine, three uses: every run observes once (secrets, the node files in [`node`], the server in
 //! [`server`]), plans once ([`core`]: the spec's desired state against what was observed, pure), and then
-//! `provision` executes the plan, `--dry-run` shows it and `verify` says it as findings ([`cli`] is the
-//! shell around it). `core` depends on no other layer; `tests/layout.rs` keeps it so.
+//! `provision` executes the plan, `--dry-run` shows it and `verify` says it as findings ([`run`] runs
+//! these steps; [`cli`] is the shell around it: arguments and rendering). `core` depends on no other
+//! layer; `tests/layout.rs` keeps it so.
 
 pub mod cli;
 pub mod core;
@@ -12,6 +13,7 @@ pub mod interrupt;
 pub mod node;
 pub mod progress;
 pub mod redact;
+pub mod run;
 pub mod secret;
 pub mod server;
 pub mod timings;

@@ -7,10 +7,10 @@ use std::time::Duration;
 
 use clap::Parser;
 use eidb::cli::report::{ErrorReport, Report};
-use eidb::cli::run::{self, Mode, Options};
 use eidb::cli::{Cli, Command, Output};
 use eidb::error::{Error, EXIT_BAD_INPUT};
 use eidb::progress::Progress;
+use eidb::run::{self, Mode, Options};
 
 fn main() -> ExitCode {
     let started = std::time::Instant::now();

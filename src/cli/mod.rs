@@ -5,7 +5,6 @@ pub mod generate;
 pub mod init;
 pub mod logging;
 pub mod report;
-pub mod run;
 pub mod verify_homes;
 
 use std::path::PathBuf;
