@@ -111,6 +111,9 @@ pub struct DesiredServer {
     pub script: Arc<Dbscript>,
     /// The other variant of the Carbon script beside it, to name what a database was built from.
     pub other_variant: Option<Arc<Dbscript>>,
+    /// `databases.adopt`: existing databases eidb takes over although they hold tables the script does
+    /// not make (otherwise such a database, recorded for no cluster, is someone else's: a conflict).
+    pub adopt: Vec<String>,
 }
 
 impl DesiredServer {
@@ -370,6 +373,7 @@ pub fn server(
         },
         other_variant,
         script,
+        adopt: spec.databases.adopt.clone(),
     }
 }
 
