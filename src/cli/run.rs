@@ -750,7 +750,12 @@ fn distinct_homes(spec: &Spec) -> Result<()> {
             .with_hint("every [[nodes]] entry is one EI installation: give each its own ei_home"));
         }
     }
-    Ok(())
+    let homes: Vec<(&str, &std::path::Path)> = spec
+        .nodes
+        .iter()
+        .map(|n| (n.name.as_str(), n.ei_home.as_path()))
+        .collect();
+    files::distinct_files(&homes)
 }
 
 async fn plan_everything(
