@@ -400,6 +400,9 @@ pub async fn run(options: Options<'_>, report: &mut Report) -> Result<i32> {
     let observed = timings::own("secrets and drivers", || {
         Observed::read(&spec, !target.files_only)
     })?;
+    report
+        .warnings
+        .extend(observed.secrets.weak_account_password(&spec));
     let planned = plan_everything(&observed, &options).await;
     let mut planned = match planned {
         Ok(p) => p,
