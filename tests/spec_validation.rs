@@ -93,7 +93,10 @@ fn assert_refused(cluster: &Cluster, code: i32, says: &[&str], extra: &[&str]) -
     let stderr = String::from_utf8_lossy(&human.stderr);
     assert_eq!(human.status.code(), Some(code), "{args:?}: {stderr}");
     for fragment in says {
-        assert!(stderr.contains(fragment), "{args:?}: {fragment:?} in {stderr}");
+        assert!(
+            stderr.contains(fragment),
+            "{args:?}: {fragment:?} in {stderr}"
+        );
     }
     let mut dry = args.clone();
     dry.push("--dry-run");
@@ -213,11 +216,7 @@ async fn one_database_under_two_keys_or_the_ledger_is_refused() {
     assert_refused(
         &cluster,
         2,
-        &[
-            &place,
-            "nodes.local_registry",
-            "databases.shared_registry",
-        ],
+        &[&place, "nodes.local_registry", "databases.shared_registry"],
         &[],
     );
     cluster.assert_nothing_created().await;
@@ -296,11 +295,7 @@ async fn a_foreign_database_with_other_tables_is_a_conflict_unless_adopted() {
         .get(0);
     assert_eq!(kept, 1);
     // Recorded as the cluster's: without the key it stays in sync.
-    edit_spec(
-        &cluster,
-        &format!("adopt = [\"{foreign}\"]\n"),
-        "",
-    );
+    edit_spec(&cluster, &format!("adopt = [\"{foreign}\"]\n"), "");
     let (code, report) = cluster.eidb_json(&["verify"]);
     assert_eq!(code, 0, "{report:#}");
     let (code, report) = cluster.eidb_json(&["provision"]);

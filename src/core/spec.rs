@@ -942,10 +942,7 @@ fn validate_databases(
         ("databases.user_store", &raw.user_store),
         ("databases.shared_registry", &raw.shared_registry),
     ] {
-        if value
-            .get_ref()
-            .eq_ignore_ascii_case(raw.metadata.get_ref())
-        {
+        if value.get_ref().eq_ignore_ascii_case(raw.metadata.get_ref()) {
             return Err(at
                 .invalid(
                     key,
@@ -960,7 +957,9 @@ fn validate_databases(
         }
         // A local registry eidb derives (`<prefix><n>`) would be this database too.
         if local_registry == LocalRegistryStore::Mysql {
-            if let Some(n) = derived_local_number(value.get_ref(), raw.local_registry_prefix.get_ref()) {
+            if let Some(n) =
+                derived_local_number(value.get_ref(), raw.local_registry_prefix.get_ref())
+            {
                 return Err(at
                     .invalid(
                         key,
@@ -975,11 +974,9 @@ fn validate_databases(
             }
         }
     }
-    if let Some(n) = derived_local_number(
-        raw.metadata.get_ref(),
-        raw.local_registry_prefix.get_ref(),
-    )
-    .filter(|_| local_registry == LocalRegistryStore::Mysql)
+    if let Some(n) =
+        derived_local_number(raw.metadata.get_ref(), raw.local_registry_prefix.get_ref())
+            .filter(|_| local_registry == LocalRegistryStore::Mysql)
     {
         return Err(at.invalid(
             "databases.metadata",
@@ -1245,7 +1242,9 @@ fn validate_node_name(name: &str) -> std::result::Result<(), String> {
         .chars()
         .find(|c| !(c.is_ascii_alphanumeric() || "_.-".contains(*c)))
     {
-        return Err(format!("`{name}` is not a valid node name (it contains `{bad}`)"));
+        return Err(format!(
+            "`{name}` is not a valid node name (it contains `{bad}`)"
+        ));
     }
     if name.len() > MAX_NODE_NAME_LEN {
         return Err(format!(
