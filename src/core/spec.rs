@@ -278,6 +278,10 @@ pub struct Account {
     pub password: PasswordSource,
     pub auth_plugin: AuthPluginChoice,
     pub privileges: PrivilegeSet,
+    /// `file:line: user.name` and `file:line: user.host(s)`, for the pre-flight's messages when the
+    /// server allows shorter names than the spec does (older MySQL and MariaDB).
+    pub name_at: String,
+    pub hosts_at: String,
 }
 
 /// What the account gets on each provisioned database (`user.privileges`).
@@ -876,6 +880,11 @@ fn validate_account(raw: &RawUser, at: &Locator<'_>, base: &Path) -> Result<Acco
         password,
         auth_plugin,
         privileges,
+        name_at: at.at("user.name", &raw.name),
+        hosts_at: match &raw.hosts {
+            Some(list) => at.at("user.hosts", list),
+            None => at.at("user.host", &raw.host),
+        },
     })
 }
 
