@@ -760,7 +760,8 @@ pub fn server(
 
 /// An existing database that no cluster recorded in the ledger, holding tables (or views) the dbscript does
 /// not make, is not this cluster's to load the script into or grant the nodes on: a conflict, unless the
-/// spec adopts it on purpose (`databases.adopt`). A database the ledger records for this cluster is its own
+/// spec adopts it on purpose (`databases.adopt`, compared without case: the spec's validation lets it name
+/// only the cluster's own databases). A database the ledger records for this cluster is its own
 /// whatever it holds; one recorded for another cluster is dealt with where grants are.
 fn foreign_database(
     desired: &DesiredServer,
@@ -775,7 +776,7 @@ fn foreign_database(
         || desired
             .adopt
             .iter()
-            .any(|a| matching::same_name(a, &database.name, rules))
+            .any(|a| a.eq_ignore_ascii_case(&database.name))
     {
         return None;
     }

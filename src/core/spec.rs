@@ -952,17 +952,24 @@ fn validate_databases(
         ("databases.shared_registry", &raw.shared_registry),
     ] {
         if value.get_ref().eq_ignore_ascii_case(raw.metadata.get_ref()) {
+            // At the line the user wrote: the cluster database's, or metadata's when that one is a default.
+            let (cluster_key, cluster_db) = (key, value.get_ref());
+            let (key, value) = if value.span() == (0..0) {
+                ("databases.metadata", &raw.metadata)
+            } else {
+                (key, value)
+            };
             return Err(at
                 .invalid(
                     key,
                     value,
                     format!(
-                        "`{}` is eidb's own metadata database (databases.metadata = \"{}\"), not a cluster database",
-                        value.get_ref(),
+                        "{cluster_key} (`{cluster_db}`) and databases.metadata (`{}`) name one database (the server may \
+                         compare names without case); the metadata database is eidb's ledger, not a cluster database",
                         raw.metadata.get_ref()
                     ),
                 )
-                .with_hint("name another database here, or set databases.metadata to a database of eidb's own"));
+                .with_hint("give eidb's metadata database a name of its own"));
         }
         // A local registry eidb derives (`<prefix><n>`) would be this database too.
         if local_registry == LocalRegistryStore::Mysql {
