@@ -377,25 +377,25 @@ async fn a_node_name_longer_than_the_ledger_column_is_refused_before_anything() 
 // Item 5: two nodes, one file
 // ---------------------------------------------------------------------------------------------------
 
-enum Link {
+enum Sharing {
     Symlink,
     HardLink,
     SymlinkedConfFolder,
 }
 
-fn share(cluster: &Cluster, relative: &str, link: &Link) {
+fn share(cluster: &Cluster, relative: &str, link: &Sharing) {
     let (first, second) = (&cluster.nodes[0], &cluster.nodes[1]);
     match link {
-        Link::Symlink => {
+        Sharing::Symlink => {
             let target = first.join(relative);
             std::fs::remove_file(second.join(relative)).unwrap();
             std::os::unix::fs::symlink(&target, second.join(relative)).unwrap();
         }
-        Link::HardLink => {
+        Sharing::HardLink => {
             std::fs::remove_file(second.join(relative)).unwrap();
             std::fs::hard_link(first.join(relative), second.join(relative)).unwrap();
         }
-        Link::SymlinkedConfFolder => {
+        Sharing::SymlinkedConfFolder => {
             std::fs::remove_dir_all(second.join("conf")).unwrap();
             std::os::unix::fs::symlink(first.join("conf"), second.join("conf")).unwrap();
         }
@@ -408,11 +408,11 @@ fn share(cluster: &Cluster, relative: &str, link: &Link) {
 #[tokio::test]
 async fn nodes_sharing_a_conf_file_through_a_link_are_refused() {
     for (relative, link) in [
-        (DATASOURCES, Link::Symlink),
-        (DATASOURCES, Link::HardLink),
-        ("conf/registry.xml", Link::Symlink),
-        ("conf/user-mgt.xml", Link::HardLink),
-        (DATASOURCES, Link::SymlinkedConfFolder),
+        (DATASOURCES, Sharing::Symlink),
+        (DATASOURCES, Sharing::HardLink),
+        ("conf/registry.xml", Sharing::Symlink),
+        ("conf/user-mgt.xml", Sharing::HardLink),
+        (DATASOURCES, Sharing::SymlinkedConfFolder),
     ] {
         let cluster = cluster();
         share(&cluster, relative, &link);
@@ -428,7 +428,7 @@ async fn nodes_sharing_a_conf_file_through_a_link_are_refused() {
     }
     // --db-only writes no node file: the database part runs.
     let cluster = cluster();
-    share(&cluster, DATASOURCES, &Link::Symlink);
+    share(&cluster, DATASOURCES, &Sharing::Symlink);
     let (code, report) = cluster.eidb_json(&["provision", "--db-only"]);
     assert_eq!(code, 0, "{report:#}");
 }
