@@ -174,5 +174,9 @@ fn finish(cli: &Cli, outcome: eidb::error::Result<i32>, mut report: Report) -> E
 }
 
 fn print_error(error: &Error) {
-    eprintln!("eidb: error: {}", eidb::redact::redact(&error.to_string()));
+    // eidb's message; what the server said in it was masked where it was quoted (redact::redact).
+    eprintln!(
+        "eidb: error: {}",
+        eidb::redact::backstop(&error.to_string())
+    );
 }

@@ -41,7 +41,7 @@ impl Progress {
     pub fn block(&self, text: &str) {
         if self.inner.enabled {
             let mut out = std::io::stdout().lock();
-            let _ = out.write_all(crate::redact::redact(text).as_bytes());
+            let _ = out.write_all(crate::redact::backstop(text).as_bytes());
             let _ = out.flush();
         }
     }
@@ -51,7 +51,11 @@ impl Progress {
         if self.inner.enabled {
             let elapsed = self.inner.started.elapsed().as_secs_f64();
             let mut err = std::io::stderr().lock();
-            let _ = writeln!(err, "eidb {elapsed:>6.2}s {}", crate::redact::redact(text));
+            let _ = writeln!(
+                err,
+                "eidb {elapsed:>6.2}s {}",
+                crate::redact::backstop(text)
+            );
         }
     }
 }

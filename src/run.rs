@@ -400,6 +400,9 @@ pub async fn run(options: Options<'_>, report: &mut Report) -> Result<i32> {
     let observed = timings::own("secrets and drivers", || {
         Observed::read(&spec, !target.files_only)
     })?;
+    report
+        .warnings
+        .extend(observed.secrets.weak_account_password(&spec));
     let planned = plan_everything(&observed, &options).await;
     let mut planned = match planned {
         Ok(p) => p,
@@ -753,7 +756,12 @@ fn distinct_homes(spec: &Spec) -> Result<()> {
             .with_hint("every [[nodes]] entry is one EI installation: give each its own ei_home"));
         }
     }
-    Ok(())
+    let homes: Vec<(&str, &std::path::Path)> = spec
+        .nodes
+        .iter()
+        .map(|n| (n.name.as_str(), n.ei_home.as_path()))
+        .collect();
+    files::distinct_files(&homes)
 }
 
 async fn plan_everything(

@@ -29,15 +29,68 @@ impl Secrets {
     /// `with_admin`: the run talks to the server (without it, `--files-only`, the admin's password is not
     /// read: no prompt for it, no variable or file needed).
     pub fn read(spec: &Spec, with_admin: bool) -> Result<Secrets> {
-        Ok(Secrets {
+        let secrets = Secrets {
             admin: if with_admin {
                 read(&spec.server.admin_password)?
             } else {
                 SecretString::from(String::new())
             },
             account: read(&spec.account.password)?,
-        })
+        };
+        // A password that is a word of the spec is no secret from its readers: not masked (crate::redact).
+        for password in [&secrets.admin, &secrets.account] {
+            crate::redact::mark_public_if_among(password.expose_secret(), spec_words(spec));
+        }
+        Ok(secrets)
     }
+
+    /// A warning (for the report) when the account's password is weak: equal to the account's name (the
+    /// WSO2 guide's `regadmin`/`regadmin`), one of [`KNOWN_DEFAULTS`], or shorter than 8 characters. Names the spec's key, never the
+    /// password.
+    pub fn weak_account_password(&self, spec: &Spec) -> Option<String> {
+        let password = self.account.expose_secret();
+        let why = if password.eq_ignore_ascii_case(&spec.account.name) {
+            "equal to the account's name".to_string()
+        } else if KNOWN_DEFAULTS
+            .iter()
+            .any(|known| known.eq_ignore_ascii_case(password))
+        {
+            "a password the WSO2 guides and products print as an example or default".to_string()
+        } else if password.chars().count() < crate::redact::DISTINCTIVE_LEN {
+            format!("shorter than {} characters", crate::redact::DISTINCTIVE_LEN)
+        } else {
+            return None;
+        };
+        let from = match &spec.account.password {
+            PasswordSource::Named { at, .. } => at.clone(),
+            _ => format!("{}: [user]", spec.path.display()),
+        };
+        Some(format!(
+            "weak password: the password of account '{}' ({from}) is {why}; every node stores it and anyone who \
+             guesses it reaches the cluster's databases: set a longer one (eidb rotates it with --allow-destructive)",
+            spec.account.name
+        ))
+    }
+}
+
+/// Passwords the WSO2 guides print (`regadmin` for the registry account) and product defaults
+/// (`wso2carbon` for the key stores): the first ones anyone tries.
+const KNOWN_DEFAULTS: [&str; 5] = ["regadmin", "wso2carbon", "admin", "password", "changeme"];
+
+/// The words of a spec anyone reading it sees: names of the account, the admin, the cluster, its
+/// databases and nodes.
+fn spec_words(spec: &Spec) -> impl Iterator<Item = &str> {
+    [
+        spec.account.name.as_str(),
+        spec.server.admin_user.as_str(),
+        spec.cluster.as_str(),
+        spec.databases.user_store.as_str(),
+        spec.databases.shared_registry.as_str(),
+        spec.databases.local_registry_prefix.as_str(),
+        spec.databases.metadata.as_str(),
+    ]
+    .into_iter()
+    .chain(spec.nodes.iter().map(|n| n.name.as_str()))
 }
 
 /// Read one password from where the spec says it is.

@@ -106,10 +106,13 @@ pub struct ErrorReport {
 }
 
 impl Report {
+    /// The report as JSON: masked value by value (never as text), so it parses whatever the passwords are.
     pub fn to_json(&self) -> String {
-        let json =
-            serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
-        crate::redact::redact(&json)
+        let json = serde_json::to_value(self).and_then(|mut value| {
+            crate::redact::backstop_json(&mut value);
+            serde_json::to_string_pretty(&value)
+        });
+        json.unwrap_or_else(|e| serde_json::json!({ "error": e.to_string() }).to_string())
     }
 
     pub fn to_human(&self) -> String {
@@ -274,7 +277,7 @@ impl Report {
             }
         }
         let _ = writeln!(out, "\n{}", self.headline());
-        crate::redact::redact(&out)
+        crate::redact::backstop(&out)
     }
 
     fn headline(&self) -> String {

@@ -111,6 +111,9 @@ pub struct DesiredServer {
     pub script: Arc<Dbscript>,
     /// The other variant of the Carbon script beside it, to name what a database was built from.
     pub other_variant: Option<Arc<Dbscript>>,
+    /// `databases.adopt`: existing databases eidb takes over although they hold tables the script does
+    /// not make (otherwise such a database, recorded for no cluster, is someone else's: a conflict).
+    pub adopt: Vec<String>,
 }
 
 impl DesiredServer {
@@ -196,6 +199,9 @@ pub fn databases(spec: &Spec, local: &LocalRegistries) -> Vec<DesiredDatabase> {
     out
 }
 
+/// Longest database name MySQL and MariaDB take (and the ledger's `target_db VARCHAR(64)`).
+const MAX_DATABASE_NAME_LEN: usize = 64;
+
 /// Which local registry database each node uses. A node's database belongs to the node, not to its place
 /// in the spec: the spec may name it (`local_registry`), else the ledger's record for the node (or for the
 /// name it was `renamed_from`) keeps it, else a new node gets the first `<prefix><n>` that no node of the
@@ -250,6 +256,20 @@ pub fn assign_local_registries(
                 break candidate;
             }
         };
+        // The spec leaves the prefix room for as many digits as it has nodes; the ledger's earlier nodes
+        // may have taken those numbers, and a longer name is one no server takes (nor the ledger's column).
+        if name.len() > MAX_DATABASE_NAME_LEN {
+            return Err(crate::error::Error::input(format!(
+                "databases.local_registry_prefix: the next free local registry name, {name}, is {} characters long; \
+                 the limit is {}",
+                name.len(),
+                MAX_DATABASE_NAME_LEN
+            ))
+            .with_hint(
+                "the ledger's earlier nodes hold the shorter numbers: use a shorter local_registry_prefix, or name the \
+                 node's database with nodes.local_registry",
+            ));
+        }
         taken.insert(key(&name));
         *slot = Some(name);
     }
@@ -412,6 +432,7 @@ pub fn server(
         },
         other_variant,
         script,
+        adopt: spec.databases.adopt.clone(),
     }
 }
 
@@ -786,6 +807,29 @@ mod tests {
         let e = assign_local_registries(&taken, &records).unwrap_err();
         assert!(
             e.message.contains("node3 and node2") && e.message.contains("REGISTRY_LOCAL2"),
+            "{}",
+            e.message
+        );
+    }
+
+    #[test]
+    fn a_derived_local_registry_longer_than_64_characters_is_bad_input() {
+        let prefix = "P".repeat(63);
+        let spec = with_nodes(&format!(
+            "[databases]\nlocal_registry_prefix = \"{prefix}\"\n{}",
+            node("node3", "")
+        ));
+        let records: Vec<(String, String)> = (1..=9)
+            .map(|i| (format!("old{i}"), format!("{prefix}{i}")))
+            .collect();
+        let records: Vec<(&str, &str)> = records
+            .iter()
+            .map(|(n, d)| (n.as_str(), d.as_str()))
+            .collect();
+        let e = assign_local_registries(&spec, &recorded(&records)).unwrap_err();
+        assert_eq!(e.exit_code(), crate::error::EXIT_BAD_INPUT);
+        assert!(
+            e.message.contains("databases.local_registry_prefix"),
             "{}",
             e.message
         );

@@ -89,6 +89,20 @@ pub struct ServerFacts {
 }
 
 impl ServerFacts {
+    /// The longest account name and host part this server keeps: MySQL 16/60 before 5.7, 32/60 before
+    /// 8.0.17, then 32/255; MariaDB 80/60 before 10.6 (16 before 10.0), then 128/255.
+    pub fn account_limits(&self) -> (usize, usize) {
+        let v = &self.version;
+        match self.flavour {
+            Flavour::Mysql if !v.at_least(5, 7) => (16, 60),
+            Flavour::Mysql if (v.major, v.minor, v.patch) < (8, 0, 17) => (32, 60),
+            Flavour::Mysql => (32, 255),
+            Flavour::Mariadb if !v.at_least(10, 0) => (16, 60),
+            Flavour::Mariadb if !v.at_least(10, 6) => (80, 60),
+            Flavour::Mariadb => (128, 255),
+        }
+    }
+
     pub fn runs_on_windows(&self) -> bool {
         self.compile_os.to_ascii_lowercase().starts_with("win")
     }

@@ -642,6 +642,11 @@ pub fn server(
                     .push(apply_script(database, script, None, None));
             }
             Some(existing) => {
+                if let Some(conflict) = foreign_database(desired, database, existing, history) {
+                    // Someone else's database: nothing of the cluster goes into it.
+                    plan.conflicts.push(conflict);
+                    continue;
+                }
                 if !existing.charset.eq_ignore_ascii_case(&desired.charset) {
                     plan.conflicts
                         .push(charset_conflict(database, existing, &desired.charset));
@@ -911,6 +916,82 @@ pub fn server(
         });
     }
     plan
+}
+
+/// An existing database that no cluster recorded in the ledger, holding tables (or views) the dbscript does
+/// not make, is not this cluster's to load the script into or grant the nodes on: a conflict, unless the
+/// spec adopts it on purpose (`databases.adopt`, compared without case: the spec's validation lets it name
+/// only the cluster's own databases). A database the ledger records for this cluster is its own
+/// whatever it holds; one recorded for another cluster is dealt with where grants are.
+fn foreign_database(
+    desired: &DesiredServer,
+    database: &DesiredDatabase,
+    existing: &ActualDatabase,
+    history: &History<'_>,
+) -> Option<Conflict> {
+    let rules = desired.name_rules();
+    // The ledger's record of a script eidb ran into it (a run cut off before it recorded ownership).
+    if history.owner_of(&database.name, rules).is_some()
+        || history.scripts.contains_key(&key(&database.name))
+        || desired
+            .adopt
+            .iter()
+            .any(|a| a.eq_ignore_ascii_case(&database.name))
+    {
+        return None;
+    }
+    let made: BTreeSet<String> = desired
+        .script
+        .statements
+        .iter()
+        .filter_map(|s| match &s.object {
+            SchemaObject::Table { name } => Some(key(name)),
+            SchemaObject::View { name } => Some(key(name)),
+            _ => None,
+        })
+        .collect();
+    let others: Vec<&str> = existing
+        .tables
+        .iter()
+        .filter(|(k, _)| !made.contains(*k))
+        .map(|(_, t)| t.name.as_str())
+        .chain(
+            existing
+                .views
+                .iter()
+                .filter(|k| !made.contains(*k))
+                .map(String::as_str),
+        )
+        .collect();
+    if others.is_empty() {
+        return None;
+    }
+    const SHOWN: usize = 5;
+    let mut listed = others
+        .iter()
+        .take(SHOWN)
+        .copied()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if others.len() > SHOWN {
+        listed.push_str(&format!(" and {} more", others.len() - SHOWN));
+    }
+    Some(Conflict {
+        subject: format!("database {}", database.name),
+        expected: format!(
+            "a new database, or one of this cluster's (in the ledger) or built from {}",
+            desired.script.file_name()
+        ),
+        found: format!(
+            "it exists, no cluster's ledger record names it, and it holds {} table(s) the dbscript does not make: {listed}",
+            others.len()
+        ),
+        fix: format!(
+            "if it is another application's database, name another one in the spec; if this cluster should take it over \
+             as it is (its other tables are kept), add `adopt = [\"{}\"]` under [databases] and run again",
+            database.name
+        ),
+    })
 }
 
 /// A host part that names a host (not an IP address, an IP pattern or `%`).
@@ -1757,6 +1838,7 @@ mod account_tests {
             partial_revokes: false,
             lower_case_table_names,
             skip_name_resolve: false,
+            adopt: Vec::new(),
             charset: "latin1".into(),
             account: DesiredAccount {
                 name: "regadmin".into(),

@@ -188,6 +188,7 @@ pub fn decide(
             detail: format!("could not be read: {e}"),
         }),
     }
+    account_limits(spec, facts, &mut checks, &mut refusal);
     let script = &desired.script;
     galera_checks(
         spec,
@@ -215,6 +216,59 @@ pub fn decide(
         checks,
     };
     Ok((preflight, refusal))
+}
+
+/// The account's name and host parts against what this server keeps (the spec allows what the newest
+/// servers do): refused before anything is created, naming the spec's key and line.
+fn account_limits(
+    spec: &Spec,
+    facts: &ServerFacts,
+    checks: &mut Vec<Check>,
+    refusal: &mut Option<Error>,
+) {
+    let (name_limit, host_limit) = facts.account_limits();
+    let account = &spec.account;
+    let server = format!("{} {}", facts.flavour, facts.version);
+    let mut problems = Vec::new();
+    if account.name.len() > name_limit {
+        problems.push((
+            &account.name_at,
+            format!(
+                "`{}` is {} characters long; {server} keeps account names of up to {name_limit}",
+                account.name,
+                account.name.len()
+            ),
+        ));
+    }
+    for host in account.hosts.iter().filter(|h| h.len() > host_limit) {
+        problems.push((
+            &account.hosts_at,
+            format!(
+                "the host part `{host}` is {} characters long; {server} keeps host parts of up to {host_limit}",
+                host.len()
+            ),
+        ));
+    }
+    if problems.is_empty() {
+        checks.push(Check {
+            name: "account name".into(),
+            outcome: Outcome::Ok,
+            detail: format!(
+                "the server keeps names of up to {name_limit} characters and host parts of up to {host_limit}"
+            ),
+        });
+        return;
+    }
+    for (at, problem) in problems {
+        checks.push(Check {
+            name: "account name".into(),
+            outcome: Outcome::Refused,
+            detail: problem.clone(),
+        });
+        refusal.get_or_insert(Error::input(format!("{at}: {problem}")).with_hint(
+            "use a shorter name or host pattern (e.g. `10.0.%` instead of a long host name)",
+        ));
+    }
 }
 
 /// What matters for WSO2 on Galera (and the settings that refuse tables without a primary key anywhere).
@@ -425,6 +479,83 @@ mod tests {
             "debian-linux-gnu",
             default_charset,
         )
+    }
+
+    #[test]
+    fn account_names_and_hosts_longer_than_the_server_keeps_are_refused_with_key_and_line() {
+        let text = "[server]\nurl = \"mysql://root@db:3306\"\n[user]\nname = \"regadmin_of_the_eu_cluster\"\n\
+                    host = \"wso2-ei-node-01.integration.production.eu-west-1.example.internal\"\n\
+                    password_env = \"UNREAD\"\n[dbscripts]\nfile = \"x.sql\"\n\
+                    [[nodes]]\nname = \"a\"\nei_home = \"/a\"\n";
+        let spec = Spec::parse(text, Path::new("/t/cluster.toml")).unwrap();
+        let admin = || Admin {
+            described: "root@db:3306".into(),
+            user: "root",
+        };
+        let on = |flavour, major, minor, patch| {
+            ServerFacts::for_tests(
+                flavour,
+                Version {
+                    major,
+                    minor,
+                    patch,
+                },
+                "Linux",
+                "latin1",
+            )
+        };
+        // MySQL 5.6: the 26-character name is too long (16).
+        let facts = on(Flavour::Mysql, 5, 6, 51);
+        let (preflight, refusal) = decide(
+            &spec,
+            admin(),
+            &facts,
+            &desired_on(&facts),
+            &reads(Some(1), &[ROOT]),
+        )
+        .unwrap();
+        let refusal = refusal.expect("refused");
+        assert_eq!(refusal.exit_code(), crate::error::EXIT_BAD_INPUT);
+        assert!(
+            refusal
+                .message
+                .starts_with("/t/cluster.toml:4: user.name: "),
+            "{}",
+            refusal.message
+        );
+        assert_eq!(outcome(&preflight, "account name"), Outcome::Refused);
+        // MySQL 8.0.16 and MariaDB 10.5: the 65-character host is too long (60).
+        for facts in [on(Flavour::Mysql, 8, 0, 16), on(Flavour::Mariadb, 10, 5, 0)] {
+            let (_, refusal) = decide(
+                &spec,
+                admin(),
+                &facts,
+                &desired_on(&facts),
+                &reads(Some(1), &[ROOT]),
+            )
+            .unwrap();
+            let refusal = refusal.expect("refused");
+            assert!(
+                refusal
+                    .message
+                    .starts_with("/t/cluster.toml:5: user.host: "),
+                "{}",
+                refusal.message
+            );
+        }
+        // MySQL 8.0.17 and MariaDB 10.6 keep both.
+        for facts in [on(Flavour::Mysql, 8, 0, 17), on(Flavour::Mariadb, 10, 6, 0)] {
+            let (preflight, refusal) = decide(
+                &spec,
+                admin(),
+                &facts,
+                &desired_on(&facts),
+                &reads(Some(1), &[ROOT]),
+            )
+            .unwrap();
+            assert!(refusal.is_none(), "{refusal:?}");
+            assert_eq!(outcome(&preflight, "account name"), Outcome::Ok);
+        }
     }
 
     #[test]

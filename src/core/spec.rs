@@ -20,6 +20,11 @@ const MAX_IDENTIFIER_LEN: usize = 64;
 const MAX_ACCOUNT_NAME_LEN: usize = 32;
 /// Longest account host part MySQL 8.0.17+ accepts.
 const MAX_ACCOUNT_HOST_LEN: usize = 255;
+/// Longest node name the ledger keeps (`eidb_node.node VARCHAR(64)`, migrations/0002_ownership.sql).
+const MAX_NODE_NAME_LEN: usize = 64;
+/// The schemas the server keeps for itself (MySQL and MariaDB): never a cluster database. A dbscript run
+/// into `mysql` and `GRANT ALL ON mysql.*` would let the nodes' account write its own privileges.
+const SYSTEM_SCHEMAS: [&str; 4] = ["mysql", "information_schema", "performance_schema", "sys"];
 
 // ---------------------------------------------------------------------------------------------------------
 // The file as written (serde). Every field that validation may complain about is `Spanned`, for its line.
@@ -94,6 +99,9 @@ struct RawDatabases {
     charset: Spanned<String>,
     local_registry: Spanned<LocalRegistryStore>,
     metadata: Spanned<String>,
+    /// Existing databases of the cluster that eidb takes over although they hold tables the dbscript
+    /// does not make (without this, such a database is someone else's: a conflict).
+    adopt: Option<Spanned<Vec<String>>>,
 }
 
 impl Default for RawDatabases {
@@ -106,6 +114,7 @@ impl Default for RawDatabases {
             charset: at("auto"),
             local_registry: Spanned::new(0..0, LocalRegistryStore::Mysql),
             metadata: at("EIDB_META"),
+            adopt: None,
         }
     }
 }
@@ -269,6 +278,10 @@ pub struct Account {
     pub password: PasswordSource,
     pub auth_plugin: AuthPluginChoice,
     pub privileges: PrivilegeSet,
+    /// `file:line: user.name` and `file:line: user.host(s)`, for the pre-flight's messages when the
+    /// server allows shorter names than the spec does (older MySQL and MariaDB).
+    pub name_at: String,
+    pub hosts_at: String,
 }
 
 /// What the account gets on each provisioned database (`user.privileges`).
@@ -315,6 +328,9 @@ pub struct Databases {
     pub local_registry: LocalRegistryStore,
     /// eidb's own bookkeeping database (ledger and run lock).
     pub metadata: String,
+    /// `databases.adopt`: cluster databases eidb may take over although they exist, are recorded for no
+    /// cluster, and hold tables the dbscript does not make.
+    pub adopt: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -586,7 +602,26 @@ fn validate(raw: RawSpec, at: &Locator<'_>, base: &Path) -> Result<Spec> {
         allow_public_key_retrieval: raw.jdbc.allow_public_key_retrieval,
     };
     let registry = validate_registry(&raw.registry, at)?;
-    let nodes = validate_nodes(&raw.nodes, at, base)?;
+    let nodes = validate_nodes(&raw.nodes, &databases, at, base)?;
+    if let Some(list) = &raw.databases.adopt {
+        for name in list.get_ref() {
+            let cluster_database = [&databases.user_store, &databases.shared_registry]
+                .into_iter()
+                .chain(nodes.iter().filter_map(|n| n.local_registry.as_ref()))
+                .any(|db| db.eq_ignore_ascii_case(name))
+                || (databases.local_registry == LocalRegistryStore::Mysql
+                    && derived_local_number(name, &databases.local_registry_prefix).is_some());
+            if !cluster_database {
+                return Err(at
+                    .invalid(
+                        "databases.adopt",
+                        list,
+                        format!("`{name}` is not a database of this cluster"),
+                    )
+                    .with_hint("adopt names the cluster's own databases (user_store, shared_registry, a local registry) that already exist with tables of their own"));
+            }
+        }
+    }
     let cluster = match &raw.cluster.name {
         Some(name) => {
             validate_cluster_name(name.get_ref())
@@ -845,6 +880,11 @@ fn validate_account(raw: &RawUser, at: &Locator<'_>, base: &Path) -> Result<Acco
         password,
         auth_plugin,
         privileges,
+        name_at: at.at("user.name", &raw.name),
+        hosts_at: match &raw.hosts {
+            Some(list) => at.at("user.hosts", list),
+            None => at.at("user.host", &raw.host),
+        },
     })
 }
 
@@ -861,6 +901,7 @@ fn validate_databases(
     ] {
         validate_identifier(value.get_ref(), MAX_IDENTIFIER_LEN)
             .map_err(|p| at.invalid(key, value, p))?;
+        refuse_system_schema(key, value, at)?;
     }
     // The longest local database name is the prefix plus the highest node number.
     let longest_suffix = node_count.max(1).to_string().len();
@@ -905,6 +946,72 @@ fn validate_databases(
                     "use \"auto\" or a charset the server knows, e.g. \"latin1\" or \"utf8mb4\"",
                 )),
         };
+    // eidb's ledger is not a cluster database: the dbscript and the nodes' grants stay out of it.
+    for (key, value) in [
+        ("databases.user_store", &raw.user_store),
+        ("databases.shared_registry", &raw.shared_registry),
+    ] {
+        if value.get_ref().eq_ignore_ascii_case(raw.metadata.get_ref()) {
+            // At the line the user wrote: the cluster database's, or metadata's when that one is a default.
+            let (cluster_key, cluster_db) = (key, value.get_ref());
+            let (key, value) = if value.span() == (0..0) {
+                ("databases.metadata", &raw.metadata)
+            } else {
+                (key, value)
+            };
+            return Err(at
+                .invalid(
+                    key,
+                    value,
+                    format!(
+                        "{cluster_key} (`{cluster_db}`) and databases.metadata (`{}`) name one database (the server may \
+                         compare names without case); the metadata database is eidb's ledger, not a cluster database",
+                        raw.metadata.get_ref()
+                    ),
+                )
+                .with_hint("give eidb's metadata database a name of its own"));
+        }
+        // A local registry eidb derives (`<prefix><n>`) would be this database too.
+        if local_registry == LocalRegistryStore::Mysql {
+            if let Some(n) =
+                derived_local_number(value.get_ref(), raw.local_registry_prefix.get_ref())
+            {
+                return Err(at
+                    .invalid(
+                        key,
+                        value,
+                        format!(
+                            "`{}` is the name eidb gives node {n}'s local registry (databases.local_registry_prefix = \"{}\")",
+                            value.get_ref(),
+                            raw.local_registry_prefix.get_ref()
+                        ),
+                    )
+                    .with_hint("every cluster database needs a name of its own: change this key or the prefix"));
+            }
+        }
+    }
+    if let Some(n) =
+        derived_local_number(raw.metadata.get_ref(), raw.local_registry_prefix.get_ref())
+            .filter(|_| local_registry == LocalRegistryStore::Mysql)
+    {
+        return Err(at.invalid(
+            "databases.metadata",
+            &raw.metadata,
+            format!(
+                "`{}` is the name eidb gives node {n}'s local registry (databases.local_registry_prefix = \"{}\")",
+                raw.metadata.get_ref(),
+                raw.local_registry_prefix.get_ref()
+            ),
+        ));
+    }
+    let mut adopt = Vec::new();
+    if let Some(list) = &raw.adopt {
+        for name in list.get_ref() {
+            validate_identifier(name, MAX_IDENTIFIER_LEN)
+                .map_err(|p| at.invalid("databases.adopt", list, p))?;
+            adopt.push(name.clone());
+        }
+    }
     Ok(Databases {
         user_store: raw.user_store.get_ref().clone(),
         shared_registry: raw.shared_registry.get_ref().clone(),
@@ -912,7 +1019,35 @@ fn validate_databases(
         charset,
         local_registry,
         metadata: raw.metadata.get_ref().clone(),
+        adopt,
     })
+}
+
+/// `n` when `name` is `<prefix><n>` (compared as the server may, without case): a local registry's name.
+fn derived_local_number(name: &str, prefix: &str) -> Option<String> {
+    let head = name.get(..prefix.len())?;
+    let digits = &name[prefix.len()..];
+    (head.eq_ignore_ascii_case(prefix)
+        && !digits.is_empty()
+        && digits.chars().all(|c| c.is_ascii_digit()))
+    .then(|| digits.to_string())
+}
+
+/// A system schema of MySQL or MariaDB (compared as the server does: without case) is refused.
+fn refuse_system_schema(key: &str, value: &Spanned<String>, at: &Locator<'_>) -> Result<()> {
+    let name = value.get_ref();
+    if SYSTEM_SCHEMAS.iter().any(|s| s.eq_ignore_ascii_case(name)) {
+        return Err(at
+            .invalid(
+                key,
+                value,
+                format!(
+                    "`{name}` is a system schema of the server; eidb never loads the dbscript into it or grants the nodes' account on it"
+                ),
+            )
+            .with_hint("name a database of the cluster's own, e.g. \"WSO2_USER_DB\" or \"REGISTRY_DB\""));
+    }
+    Ok(())
 }
 
 fn validate_registry(raw: &RawRegistry, at: &Locator<'_>) -> Result<RegistryLayout> {
@@ -955,24 +1090,29 @@ fn validate_registry(raw: &RawRegistry, at: &Locator<'_>) -> Result<RegistryLayo
     })
 }
 
-fn validate_nodes(raw: &[RawNode], at: &Locator<'_>, base: &Path) -> Result<Vec<Node>> {
+fn validate_nodes(
+    raw: &[RawNode],
+    databases: &Databases,
+    at: &Locator<'_>,
+    base: &Path,
+) -> Result<Vec<Node>> {
     let mut seen = HashSet::new();
     let mut databases_seen = HashSet::new();
     let mut nodes = Vec::with_capacity(raw.len());
     for node in raw {
         let name = node.name.get_ref();
-        if name.is_empty()
-            || !name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
-        {
-            return Err(at
-                .invalid(
-                    "nodes.name",
-                    &node.name,
-                    format!("`{name}` is not a valid node name"),
-                )
-                .with_hint("use letters, digits, `_`, `.` or `-`"));
+        validate_node_name(name).map_err(|problem| {
+            at.invalid("nodes.name", &node.name, problem)
+                .with_hint(format!(
+                    "use 1 to {MAX_NODE_NAME_LEN} letters, digits, `_`, `.` or `-` (the ledger keeps node names in {MAX_NODE_NAME_LEN} characters)"
+                ))
+        })?;
+        if let Some(old) = &node.renamed_from {
+            validate_node_name(old.get_ref()).map_err(|problem| {
+                at.invalid("nodes.renamed_from", old, problem).with_hint(format!(
+                    "renamed_from is the node's earlier name: 1 to {MAX_NODE_NAME_LEN} letters, digits, `_`, `.` or `-`"
+                ))
+            })?;
         }
         if !seen.insert(name.to_ascii_lowercase()) {
             return Err(at
@@ -989,6 +1129,25 @@ fn validate_nodes(raw: &[RawNode], at: &Locator<'_>, base: &Path) -> Result<Vec<
         if let Some(database) = &node.local_registry {
             validate_identifier(database.get_ref(), MAX_IDENTIFIER_LEN)
                 .map_err(|problem| at.invalid("nodes.local_registry", database, problem))?;
+            refuse_system_schema("nodes.local_registry", database, at)?;
+            for (other_key, other) in [
+                ("databases.user_store", &databases.user_store),
+                ("databases.shared_registry", &databases.shared_registry),
+                ("databases.metadata", &databases.metadata),
+            ] {
+                if database.get_ref().eq_ignore_ascii_case(other) {
+                    return Err(at
+                        .invalid(
+                            "nodes.local_registry",
+                            database,
+                            format!(
+                                "`{}` is the same database as {other_key} (`{other}`; the server may compare names without case)",
+                                database.get_ref()
+                            ),
+                        )
+                        .with_hint("every node needs a local registry of its own, apart from the shared databases"));
+                }
+            }
             if !databases_seen.insert(database.get_ref().to_ascii_lowercase()) {
                 return Err(at
                     .invalid(
@@ -1088,6 +1247,28 @@ fn validate_cluster_name(name: &str) -> std::result::Result<(), String> {
         )),
         None => Ok(()),
     }
+}
+
+/// A node's name: it lands in the ledger (`eidb_node.node VARCHAR(64)` in ASCII) and in messages.
+fn validate_node_name(name: &str) -> std::result::Result<(), String> {
+    if name.is_empty() {
+        return Err("a node name must not be empty".into());
+    }
+    if let Some(bad) = name
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || "_.-".contains(*c)))
+    {
+        return Err(format!(
+            "`{name}` is not a valid node name (it contains `{bad}`)"
+        ));
+    }
+    if name.len() > MAX_NODE_NAME_LEN {
+        return Err(format!(
+            "`{name}` is {} characters long; the limit is {MAX_NODE_NAME_LEN}",
+            name.len()
+        ));
+    }
+    Ok(())
 }
 
 fn is_account_char(c: char) -> bool {

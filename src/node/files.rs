@@ -309,6 +309,59 @@ fn temp_builder(prefix: &str) -> tempfile::Builder<'_, 'static> {
     builder
 }
 
+/// Every file eidb may write under a node's EI_HOME (the three conf files and cipher-text.properties).
+fn written_files() -> impl Iterator<Item = &'static str> {
+    ConfFile::ALL
+        .into_iter()
+        .map(ConfFile::relative_path)
+        .chain([cipher_text::RELATIVE_PATH])
+}
+
+/// What a path is on disk: the file it reaches (device and inode, after every symlink, so a hard link is
+/// the same file too), or, for a file not there yet, the real folder it would be made in and its name.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum FileIdentity {
+    Inode(u64, u64),
+    ToBeMade(PathBuf),
+}
+
+fn identity(path: &Path) -> Option<FileIdentity> {
+    use std::os::unix::fs::MetadataExt;
+    match fs::metadata(path) {
+        Ok(meta) => Some(FileIdentity::Inode(meta.dev(), meta.ino())),
+        Err(_) => {
+            let folder = path.parent()?.canonicalize().ok()?;
+            Some(FileIdentity::ToBeMade(folder.join(path.file_name()?)))
+        }
+    }
+}
+
+/// Two nodes whose files are one file on disk (a symlink, a hard link, a symlinked conf/ folder, as
+/// configuration management makes them) would each rewrite the other's: refused as bad input before
+/// anything changes, naming both nodes and the file. `nodes` are (name, EI_HOME) in spec order.
+pub fn distinct_files(nodes: &[(&str, &Path)]) -> Result<()> {
+    let mut seen: std::collections::HashMap<FileIdentity, (&str, PathBuf)> = Default::default();
+    for (name, home) in nodes {
+        for relative in written_files() {
+            let path = home.join(relative);
+            let Some(id) = identity(&path) else { continue };
+            if let Some((other, other_path)) = seen.get(&id) {
+                return Err(Error::input(format!(
+                    "nodes {other} and {name} edit the same file: {} and {} are one file on disk (a link)",
+                    other_path.display(),
+                    path.display()
+                ))
+                .with_hint(
+                    "every node needs its own copy of its conf files (each names its own local registry): replace the link \
+                     with a copy, or keep the shared file out of eidb's hands",
+                ));
+            }
+            seen.insert(id, (name, path));
+        }
+    }
+    Ok(())
+}
+
 /// The folders eidb writes in under a node's EI_HOME.
 fn node_folders(ei_home: &Path) -> Vec<PathBuf> {
     let mut folders: Vec<PathBuf> = ConfFile::ALL

@@ -268,7 +268,7 @@ fn plan_vault(
                 &format!("b/{}", cipher_text::RELATIVE_PATH),
             )
             .to_string();
-        crate::redact::redact(&cipher_text::mask(&diff))
+        crate::redact::backstop(&cipher_text::mask(&diff))
     };
     Ok(Some(Change::EditFile {
         node: node.name.clone(),
@@ -307,5 +307,5 @@ pub fn masked_diff(name: &str, before: &str, after: &str) -> String {
     } else {
         diff
     };
-    crate::redact::redact(&diff.replace('\r', ""))
+    crate::redact::backstop(&diff.replace('\r', ""))
 }
