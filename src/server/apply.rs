@@ -255,6 +255,15 @@ async fn run_change(
     progress: &Progress,
 ) -> Result<()> {
     interrupt::check(&format!("before: {}", change.summary()))?;
+    if let Change::Revoke { privileges, .. } = change {
+        if privileges.contains(super::grants::UNKNOWN_COLUMNS) {
+            return Err(Error::failure(format!(
+                "{}: the privilege is granted on columns the admin account cannot list",
+                change.summary()
+            ))
+            .with_hint("grant the admin account SELECT on mysql.columns_priv, or revoke it by hand"));
+        }
+    }
     for statement in sql(change, desired, dialect, Secrets::Real) {
         let mut lost = Retry::CONNECTION_LOST.start();
         loop {
@@ -282,8 +291,49 @@ async fn run_change(
             }
         }
     }
+    if let Change::Revoke { .. } = change {
+        revoked_for_real(conn, change, desired, dialect).await?;
+    }
     progress.done(&change.summary());
     Ok(())
+}
+
+/// A revoke is applied only when the server no longer grants what it took away: read the account row's
+/// grants again and look for any of the revoked privileges (each column of a column grant apart) still
+/// on the target. A `REVOKE` the server accepts but that removes nothing (`REVOKE USAGE`) is an error, not
+/// a change reported as applied on every run.
+async fn revoked_for_real(
+    conn: &mut MySqlConnection,
+    change: &Change,
+    desired: &DesiredServer,
+    dialect: Dialect,
+) -> Result<()> {
+    let Change::Revoke {
+        host,
+        privileges,
+        grant,
+        ..
+    } = change
+    else {
+        return Ok(());
+    };
+    let now = super::grants::read(conn, &desired.account.name, dialect.backslashes).await?;
+    let held = now
+        .get(&crate::core::observed::host_key(host))
+        .map(Vec::as_slice)
+        .unwrap_or(&[]);
+    let left = crate::core::matching::still_granted(privileges, &grant.target, held);
+    if left.is_empty() {
+        return Ok(());
+    }
+    Err(Error::failure(format!(
+        "{}: the server accepted the REVOKE but still grants {}",
+        change.summary(),
+        left.join(", ")
+    ))
+    .with_hint(
+        "nothing was taken away; check the grant with SHOW GRANTS and revoke it by hand, then run eidb verify",
+    ))
 }
 
 async fn run_scripts(
