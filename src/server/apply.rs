@@ -690,29 +690,65 @@ async fn settle_dropped(
     }
 }
 
+/// Added to the session's `sql_mode` before columns are changed: on a server that is not strict
+/// (`sql_mode=''`) an ALTER that narrows a column truncates the rows and succeeds; strict, it is refused.
+pub const STRICT_SESSION: &str =
+    "SET SESSION sql_mode = CONCAT_WS(',', NULLIF(@@SESSION.sql_mode, ''), 'STRICT_ALL_TABLES')";
+
 /// Bring existing columns to the script's definition (`--reapply-changed-script`), on a connection of
-/// its own in the database; the first refusal (e.g. data that does not fit) stops it, named.
+/// its own in the database, in strict mode; the first refusal (e.g. data that does not fit) stops it,
+/// named.
 async fn alter_columns(
     endpoint: &Endpoint,
     database: &str,
     columns: &[crate::core::plan::ColumnDrift],
 ) -> Result<()> {
     let mut conn = endpoint.connect(Some(database)).await?;
+    conn.execute(sqlx::raw_sql(STRICT_SESSION))
+        .await
+        .map_err(|e| {
+            statement_error(
+                &e,
+                &format!("database {database}: setting strict mode to change columns"),
+            )
+        })?;
     for column in columns {
         interrupt::check(&format!("before changing {}", column.describe()))?;
         conn.execute(sqlx::raw_sql(&column.sql))
             .await
-            .map_err(|e| {
-                statement_error(
-                    &e,
-                    &format!(
-                        "database {database}: {} (`{}`)",
-                        column.describe(),
-                        column.sql
-                    ),
-                )
-            })?;
+            .map_err(|e| column_refused(&e, database, column))?;
     }
     super::connect::close(conn).await;
     Ok(())
+}
+
+/// A column change the server refused: what does not fit, and what to do about it.
+fn column_refused(
+    e: &sqlx::Error,
+    database: &str,
+    column: &crate::core::plan::ColumnDrift,
+) -> Error {
+    let what = format!(
+        "database {database}: {} (`{}`)",
+        column.describe(),
+        column.sql
+    );
+    // Data too long (1406), truncated (1265), out of range (1264), incorrect value (1366, 1292), NULL
+    // into NOT NULL (1048, 1138, 1263).
+    match mysql_code(e) {
+        Some(1406 | 1265 | 1264 | 1366 | 1292 | 1048 | 1138 | 1263) => Error::failure(format!(
+            "{what}: rows of table {} hold values of column {} that do not fit the new definition; the server \
+             refused the change (eidb changes columns in strict mode) and the column and its data are as they \
+             were ({})",
+            column.table,
+            column.column,
+            crate::redact::redact(&e.to_string())
+        ))
+        .with_hint(format!(
+            "find the rows that do not fit (e.g. SELECT * FROM `{database}`.`{}` WHERE ...), shorten, convert or \
+             remove them, or keep the column's old definition in the dbscript; then run the same command again",
+            column.table.replace('`', "``")
+        )),
+        _ => statement_error(e, &what),
+    }
 }
