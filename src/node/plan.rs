@@ -48,6 +48,8 @@ pub fn plan(node: &DesiredNode, observed: &ObservedNode, keep_mode: bool) -> Res
             keep_mode,
             &mut out.warnings,
         );
+        out.problems
+            .extend(acl_readable(node, found, &holders(&edited.text)));
         if edited.text != current.text || mode.is_some() {
             let after = current
                 .encode(&edited.text)
@@ -80,7 +82,7 @@ pub fn plan(node: &DesiredNode, observed: &ObservedNode, keep_mode: bool) -> Res
         node.driver.clone(),
         Vec::new(),
     )?;
-    out.problems = wiring::node_consistency(&state);
+    out.problems.extend(wiring::node_consistency(&state));
     if !node.vault_entries.is_empty() {
         out.changes
             .extend(plan_vault(node, observed, keep_mode, &mut out.warnings)?);
@@ -88,6 +90,7 @@ pub fn plan(node: &DesiredNode, observed: &ObservedNode, keep_mode: bool) -> Res
         // Without the vault eidb does not edit cipher-text.properties, but one holding plain passwords
         // must not be readable by others either.
         let holders = cipher_text::plaintext_holders(&String::from_utf8_lossy(&found.content));
+        out.problems.extend(acl_readable(node, found, &holders));
         if let Some(mode) = secret_mode(node, found, &holders, keep_mode, &mut out.warnings) {
             out.changes.push(mode_only(node, found, mode));
         }
@@ -95,6 +98,7 @@ pub fn plan(node: &DesiredNode, observed: &ObservedNode, keep_mode: bool) -> Res
     // The one-time backups hold the content before eidb first changed it: a real password too, maybe.
     for (live, backup) in &observed.backups {
         let holders = secret_holders(live, &backup.content);
+        out.problems.extend(acl_readable(node, backup, &holders));
         if let Some(mode) = secret_mode(node, backup, &holders, keep_mode, &mut out.warnings) {
             out.changes.push(mode_only(node, backup, mode));
         }
@@ -205,6 +209,37 @@ fn secret_mode<T>(
         ),
         holders: holders.to_vec(),
     })
+}
+
+/// A file holding plaintext passwords that named users or groups may read through its POSIX ACL: readable
+/// by others, like a file every local user may read. eidb does not take ACL entries away (the WSO2 service
+/// account may read its file through one, and would then fail at its next start): a problem to decide,
+/// a finding in verify and a warning in provision, on every run until it is settled.
+fn acl_readable<T>(node: &DesiredNode, file: &Observed<T>, holders: &[String]) -> Option<Finding> {
+    if holders.is_empty() || file.acl_readers.is_empty() {
+        return None;
+    }
+    Some(acl_finding(&node.name, &file.path, holders, &file.acl_readers))
+}
+
+/// The `password_readable` finding of a file that named users or groups may read through its ACL.
+pub fn acl_finding(node: &str, path: &Path, holders: &[String], readers: &[String]) -> Finding {
+    Finding::new(
+        &format!("node {node}"),
+        "password_readable",
+        Some(crate::core::findings::readable_expected(path, holders)),
+        Some(format!(
+            "its POSIX ACL lets {} read it (getfacl {})",
+            readers.join(", "),
+            path.display()
+        )),
+        format!(
+            "if the WSO2 process reads the file through that entry, make its account the file's owner or group \
+             instead, or encrypt the passwords with Secure Vault (`[secure_vault] enabled = true`); otherwise \
+             remove the entry (setfacl -x u:NAME {0} or setfacl -x g:NAME {0}). eidb keeps ACLs as they are",
+            path.display()
+        ),
+    )
 }
 
 /// The Secure Vault entries in conf/security/cipher-text.properties (a new file is made owner-only).
