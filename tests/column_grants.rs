@@ -103,7 +103,10 @@ async fn converges(grant: &str, table: &str, mention: &[&str]) {
     assert_eq!(code, 0, "{report:#}");
     assert_eq!(report["status"], "changed", "{report:#}");
     let left = table_grants(&cluster, table).await;
-    assert!(left.is_empty(), "the grant is gone from the server: {left:#?}");
+    assert!(
+        left.is_empty(),
+        "the grant is gone from the server: {left:#?}"
+    );
     assert_in_sync(&cluster, "after provision --allow-destructive");
 
     // And the next run has nothing to do: it does not claim a change again.

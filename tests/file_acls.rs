@@ -67,7 +67,15 @@ fn c_path(path: &Path) -> CString {
 fn set_xattr(path: &Path, name: &str, value: &[u8]) {
     let (p, n) = (c_path(path), CString::new(name).unwrap());
     // SAFETY: valid NUL-terminated strings and a buffer of the given length.
-    let rc = unsafe { libc::setxattr(p.as_ptr(), n.as_ptr(), value.as_ptr().cast(), value.len(), 0) };
+    let rc = unsafe {
+        libc::setxattr(
+            p.as_ptr(),
+            n.as_ptr(),
+            value.as_ptr().cast(),
+            value.len(),
+            0,
+        )
+    };
     assert_eq!(
         rc,
         0,
@@ -81,7 +89,14 @@ fn get_xattr(path: &Path, name: &str) -> Option<Vec<u8>> {
     let (p, n) = (c_path(path), CString::new(name).unwrap());
     let mut buffer = vec![0u8; 4096];
     // SAFETY: valid NUL-terminated strings and a buffer of the given length.
-    let len = unsafe { libc::getxattr(p.as_ptr(), n.as_ptr(), buffer.as_mut_ptr().cast(), buffer.len()) };
+    let len = unsafe {
+        libc::getxattr(
+            p.as_ptr(),
+            n.as_ptr(),
+            buffer.as_mut_ptr().cast(),
+            buffer.len(),
+        )
+    };
     (len >= 0).then(|| {
         buffer.truncate(len as usize);
         buffer
@@ -139,7 +154,8 @@ fn an_edit_keeps_the_files_acl_and_extended_attributes() {
     assert!(backup.exists());
     let acl = getfacl(&backup);
     assert!(
-        !acl.iter().any(|e| e.starts_with("user:") && e.len() > "user::".len() + 3),
+        !acl.iter()
+            .any(|e| e.starts_with("user:") && e.len() > "user::".len() + 3),
         "the backup has no named-user entry: {acl:?}"
     );
     assert_eq!(mode(&backup) & 0o007, 0, "others cannot read the backup");
@@ -205,9 +221,8 @@ fn a_named_reader_in_the_acl_makes_a_password_file_readable_by_others() {
         .args(["--output", "json"])
         .output()
         .unwrap();
-    let report: Value = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
-        panic!("{e}: {}", String::from_utf8_lossy(&output.stderr))
-    });
+    let report: Value = serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&output.stderr)));
     assert!(
         password_readable(&report)
             .iter()
@@ -232,7 +247,10 @@ fn a_named_reader_in_the_acl_makes_a_password_file_readable_by_others() {
 
     // A named group entry counts like a named user.
     setfacl(&path, "m::r");
-    run("setfacl", &["-x", &format!("u:{NOBODY}"), &path.display().to_string()]);
+    run(
+        "setfacl",
+        &["-x", &format!("u:{NOBODY}"), &path.display().to_string()],
+    );
     setfacl(&path, "g:nogroup:r");
     let (code, report) = cluster.eidb_json(&["verify", "--files-only"]);
     assert_eq!(password_readable(&report).len(), 1, "{report:#}");

@@ -57,8 +57,8 @@ async fn narrowing_a_column_on_a_non_strict_server_is_destructive_and_refused() 
         .unwrap();
     assert_eq!(mode, "", "the server is not strict");
 
-    let cluster =
-        Cluster::new_on(&server, 1, Conf::Fixture).with_driver_jar("mysql-connector-java-5.1.49.jar");
+    let cluster = Cluster::new_on(&server, 1, Conf::Fixture)
+        .with_driver_jar("mysql-connector-java-5.1.49.jar");
     let script = cluster.dir.path().join("script.sql");
     std::fs::write(&script, SCRIPT).unwrap();
     let cluster = cluster.with_script(&script);
@@ -73,7 +73,11 @@ async fn narrowing_a_column_on_a_non_strict_server_is_destructive_and_refused() 
     }
 
     // The new script narrows the column below what the rows hold.
-    std::fs::write(&script, SCRIPT.replace("NAME VARCHAR(64)", "NAME VARCHAR(10)")).unwrap();
+    std::fs::write(
+        &script,
+        SCRIPT.replace("NAME VARCHAR(64)", "NAME VARCHAR(10)"),
+    )
+    .unwrap();
 
     // verify and the dry run say it is destructive.
     let (code, report) = cluster.eidb_json(&["verify", "--db-only"]);
@@ -87,7 +91,10 @@ async fn narrowing_a_column_on_a_non_strict_server_is_destructive_and_refused() 
     assert!(!column.is_empty(), "{report:#}");
     for f in &column {
         assert!(
-            f["fix"].as_str().unwrap_or("").contains("--allow-destructive"),
+            f["fix"]
+                .as_str()
+                .unwrap_or("")
+                .contains("--allow-destructive"),
             "verify says narrowing the column is destructive: {f:#}"
         );
     }
@@ -150,7 +157,11 @@ async fn narrowing_a_column_on_a_non_strict_server_is_destructive_and_refused() 
 
     // Once the rows fit, the same run goes through.
     for db in &databases {
-        exec(&pool, &format!("UPDATE `{db}`.FX_TWO SET NAME = 'fits' WHERE ID = 1")).await;
+        exec(
+            &pool,
+            &format!("UPDATE `{db}`.FX_TWO SET NAME = 'fits' WHERE ID = 1"),
+        )
+        .await;
     }
     let (code, stdout, stderr) = run(
         &cluster,
@@ -173,14 +184,21 @@ async fn narrowing_a_column_on_a_non_strict_server_is_destructive_and_refused() 
 async fn widening_a_column_stays_additive() {
     let server = TestServer::dedicated_configured(Setup::default(), &["--sql-mode="]);
     let pool = server.admin_pool().await;
-    let cluster =
-        Cluster::new_on(&server, 1, Conf::Fixture).with_driver_jar("mysql-connector-java-5.1.49.jar");
+    let cluster = Cluster::new_on(&server, 1, Conf::Fixture)
+        .with_driver_jar("mysql-connector-java-5.1.49.jar");
     let script = cluster.dir.path().join("script.sql");
     std::fs::write(&script, SCRIPT).unwrap();
     let cluster = cluster.with_script(&script);
     cluster.eidb_ok(&["provision", "--db-only"]);
-    std::fs::write(&script, SCRIPT.replace("NAME VARCHAR(64)", "NAME VARCHAR(100)")).unwrap();
-    let (code, stdout, stderr) = run(&cluster, &["provision", "--db-only", "--reapply-changed-script"]);
+    std::fs::write(
+        &script,
+        SCRIPT.replace("NAME VARCHAR(64)", "NAME VARCHAR(100)"),
+    )
+    .unwrap();
+    let (code, stdout, stderr) = run(
+        &cluster,
+        &["provision", "--db-only", "--reapply-changed-script"],
+    );
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     for db in cluster.databases() {
         assert_eq!(column_type(&pool, &db).await, "varchar(100)", "{db}");

@@ -249,9 +249,11 @@ pub fn still_granted(
             atoms.insert("GRANT OPTION".to_string());
         }
         atoms.remove("USAGE");
-        left.extend(atoms.into_iter().filter(|atom| {
-            revoked.contains(atom) || (all && atom != "GRANT OPTION")
-        }));
+        left.extend(
+            atoms
+                .into_iter()
+                .filter(|atom| revoked.contains(atom) || (all && atom != "GRANT OPTION")),
+        );
     }
     left.into_iter().collect()
 }
@@ -291,7 +293,10 @@ mod tests {
         let db = GrantTarget::Database("REG".into());
         assert!(still_granted("INSERT", &db, &held).is_empty());
         let held = [grant("SELECT, DROP", &db)];
-        assert_eq!(still_granted("ALL PRIVILEGES", &db, &held), ["DROP", "SELECT"]);
+        assert_eq!(
+            still_granted("ALL PRIVILEGES", &db, &held),
+            ["DROP", "SELECT"]
+        );
     }
 
     #[test]

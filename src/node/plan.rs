@@ -219,7 +219,12 @@ fn acl_readable<T>(node: &DesiredNode, file: &Observed<T>, holders: &[String]) -
     if holders.is_empty() || file.acl_readers.is_empty() {
         return None;
     }
-    Some(acl_finding(&node.name, &file.path, holders, &file.acl_readers))
+    Some(acl_finding(
+        &node.name,
+        &file.path,
+        holders,
+        &file.acl_readers,
+    ))
 }
 
 /// The `password_readable` finding of a file that named users or groups may read through its ACL.

@@ -132,9 +132,8 @@ pub fn copy_onto(from: &Path, to: &File, keep: Keep) -> Result<()> {
             continue;
         }
         // SAFETY: an open descriptor, a NUL-terminated name and a value of the given length.
-        let rc = unsafe {
-            libc::fsetxattr(fd, name.as_ptr(), value.as_ptr().cast(), value.len(), 0)
-        };
+        let rc =
+            unsafe { libc::fsetxattr(fd, name.as_ptr(), value.as_ptr().cast(), value.len(), 0) };
         if rc != 0 {
             let e = io::Error::last_os_error();
             if optional(name) {

@@ -261,7 +261,9 @@ async fn run_change(
                 "{}: the privilege is granted on columns the admin account cannot list",
                 change.summary()
             ))
-            .with_hint("grant the admin account SELECT on mysql.columns_priv, or revoke it by hand"));
+            .with_hint(
+                "grant the admin account SELECT on mysql.columns_priv, or revoke it by hand",
+            ));
         }
     }
     for statement in sql(change, desired, dialect, Secrets::Real) {

@@ -147,7 +147,9 @@ fn widens(from: &str, to: &str) -> bool {
     ];
     let rank = |list: &[&str], base: &str| list.iter().position(|b| *b == base);
     let capacity = |list: &[(&str, u64)], base: &str| {
-        list.iter().find(|(b, _)| *b == base).map(|(_, bytes)| *bytes)
+        list.iter()
+            .find(|(b, _)| *b == base)
+            .map(|(_, bytes)| *bytes)
     };
     // A string column's length in characters; at most 4 bytes each.
     let length = |p: &TypeParts| p.number(0).unwrap_or(1);
@@ -178,7 +180,9 @@ fn widens(from: &str, to: &str) -> bool {
         ("decimal", "decimal") => {
             let (pf, sf) = (f.number(0).unwrap_or(10), f.number(1).unwrap_or(0));
             let (pt, st) = (t.number(0).unwrap_or(10), t.number(1).unwrap_or(0));
-            (f.unsigned || !t.unsigned) && st >= sf && pt.saturating_sub(st) >= pf.saturating_sub(sf)
+            (f.unsigned || !t.unsigned)
+                && st >= sf
+                && pt.saturating_sub(st) >= pf.saturating_sub(sf)
         }
         ("float", "double") | ("float", "float") | ("double", "double") => {
             (f.unsigned || !t.unsigned) && f.arguments.is_empty() && t.arguments.is_empty()
@@ -557,7 +561,10 @@ mod tests {
         assert!(reason.contains("narrows"), "{reason}");
         // NULL no longer allowed converts the NULLs; allowing it, or a new default, changes no value.
         assert!(may_lose_data(&shape("int(11)", true), &shape("int(11)", false)).is_some());
-        assert_eq!(may_lose_data(&shape("int(11)", false), &shape("int(11)", true)), None);
+        assert_eq!(
+            may_lose_data(&shape("int(11)", false), &shape("int(11)", true)),
+            None
+        );
         assert_eq!(
             may_lose_data(
                 &shape("int(11)", true),
