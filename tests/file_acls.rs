@@ -256,3 +256,62 @@ fn a_named_reader_in_the_acl_makes_a_password_file_readable_by_others() {
     assert_eq!(password_readable(&report).len(), 1, "{report:#}");
     assert_eq!(code, 1, "{report:#}");
 }
+
+/// A file every local user may read, with an ACL whose owning-group entry grants nothing: the edit takes
+/// only the others' permissions away (the named entry stays), and the backup is not readable by the
+/// group either (the mode's group bits show the ACL mask, not what the group may read).
+#[test]
+fn taking_the_others_permissions_away_keeps_the_named_entries() {
+    require_root();
+    let cluster = Cluster::new(1, Conf::Fixture).with_driver_jar("mysql-connector-java-5.1.49.jar");
+    let path = cluster.node_file(0, DATASOURCES);
+    std::os::unix::fs::chown(&path, Some(0), Some(0)).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    setfacl(&path, &format!("u:{NOBODY}:r,g::-"));
+    assert_eq!(mode(&path), 0o644, "the mask shows as the group bits");
+
+    let (code, report) = cluster.eidb_json(&["provision", "--files-only"]);
+    assert_eq!(code, 0, "{report:#}");
+    let acl = getfacl(&path);
+    for entry in [
+        "user::rw-".to_string(),
+        format!("user:{NOBODY}:r--"),
+        "group::---".into(),
+        "mask::r--".into(),
+        "other::---".into(),
+    ] {
+        assert!(acl.contains(&entry), "{entry} in {acl:?}");
+    }
+    let backup = path.with_file_name("master-datasources.xml.eidb-orig");
+    assert_eq!(
+        mode(&backup),
+        0o600,
+        "the owning group could not read the file: it cannot read the backup ({:?})",
+        getfacl(&backup)
+    );
+    assert!(
+        !getfacl(&backup).iter().any(|e| e.starts_with("mask::")),
+        "the backup has no ACL: {:?}",
+        getfacl(&backup)
+    );
+}
+
+/// With `node_files.keep_mode = true` (wider access kept on purpose) a named reader is a warning, not
+/// drift, as a wider mode is.
+#[test]
+fn keep_mode_makes_a_named_reader_a_warning() {
+    require_root();
+    let cluster = Cluster::new(1, Conf::Fixture)
+        .with_driver_jar("mysql-connector-java-5.1.49.jar")
+        .with_extra("[node_files]\nkeep_mode = true\n");
+    cluster.eidb_ok(&["provision", "--files-only"]);
+    let path = cluster.node_file(0, DATASOURCES);
+    setfacl(&path, &format!("u:{NOBODY}:r"));
+    let (code, report) = cluster.eidb_json(&["verify", "--files-only"]);
+    assert!(password_readable(&report).is_empty(), "{report:#}");
+    assert_eq!(code, 0, "{report:#}");
+    assert!(
+        report["warnings"].to_string().contains(NOBODY),
+        "{report:#}"
+    );
+}
