@@ -55,6 +55,8 @@ allow_service_starts_again() {
 install_missing_packages() {
     local -a missing=()
     find_server >/dev/null || missing+=(mariadb-server)
+    # setfacl/getfacl: the node-file tests give files POSIX ACLs.
+    command -v setfacl >/dev/null 2>&1 || missing+=(acl)
     if [[ ${1:-} == galera ]]; then
         [[ -f $GALERA_LIBRARY ]] || missing+=(galera-4)
         command -v rsync >/dev/null 2>&1 || missing+=(rsync)

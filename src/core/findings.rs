@@ -22,10 +22,18 @@ pub fn findings(plan: &Plan) -> Vec<Finding> {
         check: "column".into(),
         expected: Some(format!("column {}.{} {}", c.table, c.column, c.expected)),
         found: c.found.clone(),
-        fix: format!(
-            "run `eidb provision --config SPEC --reapply-changed-script` to run `{}` (check first that the data fits)",
-            c.sql
-        ),
+        fix: match &c.loses_data {
+            None => format!(
+                "run `eidb provision --config SPEC --reapply-changed-script` to run `{}` (check first that the data fits)",
+                c.sql
+            ),
+            Some(why) => format!(
+                "a destructive change ({why}): make sure every row fits, then run `eidb provision --config SPEC \
+                 --reapply-changed-script --allow-destructive` to run `{}` (in strict mode: the server refuses \
+                 rather than cuts)",
+                c.sql
+            ),
+        },
     }));
     let said = |check: &str, n: &Conflict| Finding {
         subject: n.subject.clone(),

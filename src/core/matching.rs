@@ -198,9 +198,139 @@ pub fn winning_row(actual: &crate::core::observed::Actual, client: &str) -> Opti
         .map(|(host, is_named)| (is_named, host))
 }
 
+/// A privilege list split at its top-level commas: `INSERT, SELECT (`a`, `b`)` ->
+/// [`INSERT`, `SELECT (`a`, `b`)`] (a column list's commas stay inside its item).
+pub fn privilege_items(privileges: &str) -> Vec<String> {
+    let mut items = Vec::new();
+    let (mut depth, mut quoted, mut current) = (0usize, false, String::new());
+    for c in privileges.chars() {
+        match c {
+            '`' => quoted = !quoted,
+            '(' if !quoted => depth += 1,
+            ')' if !quoted => depth = depth.saturating_sub(1),
+            ',' if !quoted && depth == 0 => {
+                items.push(current.trim().to_string());
+                current.clear();
+                continue;
+            }
+            _ => {}
+        }
+        current.push(c);
+    }
+    items.push(current.trim().to_string());
+    items.retain(|item| !item.is_empty());
+    items
+}
+
+/// What a privilege list grants, one privilege on one column per entry, upper-case (column names
+/// compare without case, as the server compares them): `INSERT, SELECT (`a`, `b`)` ->
+/// {`INSERT`, `SELECT (`A`)`, `SELECT (`B`)`}. What a revoke took away is gone when none of its atoms
+/// is among what the server still grants.
+pub fn privilege_atoms(privileges: &str) -> BTreeSet<String> {
+    let mut atoms = BTreeSet::new();
+    for item in privilege_items(privileges) {
+        let item = item.to_uppercase();
+        match item.split_once('(') {
+            Some((name, columns)) => {
+                let columns = columns.trim_end().strip_suffix(')').unwrap_or(columns);
+                for column in privilege_items(columns) {
+                    atoms.insert(format!("{} ({column})", name.trim()));
+                }
+            }
+            None => {
+                atoms.insert(item);
+            }
+        }
+    }
+    atoms
+}
+
+/// Which of the `revoked` privileges on `target` the grants `held` (an account row's, read after the
+/// revoke) still give: empty when the revoke took everything it named away. `ALL PRIVILEGES` stands
+/// for every privilege but the grant option.
+pub fn still_granted(
+    revoked: &str,
+    target: &crate::core::observed::GrantTarget,
+    held: &[crate::core::observed::ActualGrant],
+) -> Vec<String> {
+    let revoked = privilege_atoms(revoked);
+    // Revoking USAGE takes nothing away: whatever the target holds is left.
+    let all = revoked.contains("ALL PRIVILEGES")
+        || revoked.contains("ALL")
+        || revoked.iter().all(|atom| atom == "USAGE");
+    let mut left = BTreeSet::new();
+    for grant in held.iter().filter(|g| &g.target == target) {
+        let names: Vec<String> = grant.expanded_privilege_names().into_iter().collect();
+        let mut atoms = privilege_atoms(&names.join(", "));
+        if grant.with_grant_option {
+            atoms.insert("GRANT OPTION".to_string());
+        }
+        atoms.remove("USAGE");
+        left.extend(
+            atoms
+                .into_iter()
+                .filter(|atom| revoked.contains(atom) || (all && atom != "GRANT OPTION")),
+        );
+    }
+    left.into_iter().collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_revoke_is_done_when_nothing_it_named_is_left() {
+        use crate::core::observed::{ActualGrant, GrantTarget};
+        let table = GrantTarget::Table("REG".into(), "FX_PATH".into());
+        let grant = |privileges: &str, target: &GrantTarget| ActualGrant {
+            privileges: privileges.into(),
+            expanded: Vec::new(),
+            target: target.clone(),
+            with_grant_option: false,
+        };
+        // The old bug: the column grant read as USAGE, revoked as USAGE, still there.
+        let held = [grant("SELECT (`FX_PATH_VALUE`)", &table)];
+        assert_eq!(
+            still_granted("USAGE", &table, &held),
+            ["SELECT (`FX_PATH_VALUE`)"]
+        );
+        assert_eq!(
+            still_granted("SELECT (`FX_PATH_VALUE`)", &table, &held),
+            ["SELECT (`FX_PATH_VALUE`)"]
+        );
+        assert!(still_granted("SELECT (`fx_path_value`)", &table, &[]).is_empty());
+        // Part of a column list left.
+        let held = [grant("INSERT, SELECT (`A`)", &table)];
+        assert_eq!(
+            still_granted("INSERT, SELECT (`A`, `B`)", &table, &held),
+            ["INSERT", "SELECT (`A`)"]
+        );
+        // Another target does not count; ALL PRIVILEGES covers every privilege.
+        let db = GrantTarget::Database("REG".into());
+        assert!(still_granted("INSERT", &db, &held).is_empty());
+        let held = [grant("SELECT, DROP", &db)];
+        assert_eq!(
+            still_granted("ALL PRIVILEGES", &db, &held),
+            ["DROP", "SELECT"]
+        );
+    }
+
+    #[test]
+    fn privilege_lists_split_into_atoms() {
+        assert_eq!(
+            privilege_items("INSERT, SELECT (`a`, `b,c`), GRANT OPTION"),
+            ["INSERT", "SELECT (`a`, `b,c`)", "GRANT OPTION"]
+        );
+        let atoms: Vec<String> = privilege_atoms("Insert, SELECT (`a`, `B`), update (`a`)")
+            .into_iter()
+            .collect();
+        assert_eq!(
+            atoms,
+            ["INSERT", "SELECT (`A`)", "SELECT (`B`)", "UPDATE (`A`)"]
+        );
+        assert!(privilege_atoms("").is_empty());
+    }
 
     const PLAIN: NameRules = NameRules {
         lower_case_table_names: 0,

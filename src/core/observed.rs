@@ -167,6 +167,8 @@ impl ActualDatabase {
 pub enum GrantTarget {
     Global,
     Database(String),
+    /// A table: its privileges may name columns, `INSERT, SELECT (`A`, `B`)` (table- and column-level
+    /// grants on one table are one grant, as `SHOW GRANTS` writes them on one line).
     Table(String, String),
     /// `PROCEDURE `db`.`name`` or `FUNCTION ...`, as `SHOW GRANTS` writes it.
     Routine(String),
@@ -192,12 +194,12 @@ impl ActualGrant {
             && matches!(&self.target, GrantTarget::Database(db) if db == pattern)
     }
 
-    /// The privileges granted, upper-case (`ALL PRIVILEGES` stays one entry).
+    /// The privileges granted, upper-case (`ALL PRIVILEGES` stays one entry, and so does a privilege on
+    /// a column list: `SELECT (`A`, `B`)`).
     pub fn privilege_names(&self) -> std::collections::BTreeSet<String> {
-        self.privileges
-            .split(',')
-            .map(|p| p.trim().to_ascii_uppercase())
-            .filter(|p| !p.is_empty())
+        crate::core::matching::privilege_items(&self.privileges)
+            .into_iter()
+            .map(|p| p.to_ascii_uppercase())
             .collect()
     }
 

@@ -14,7 +14,7 @@ use crate::core::matching::{self, NameRules, PatternMatch};
 use crate::core::node_files::Datasource;
 use crate::core::observed::ScriptRecord;
 use crate::core::observed::{host_key, key, Actual, ActualDatabase, ActualGrant, GrantTarget};
-use crate::core::sql::columns::ScriptColumns;
+use crate::core::sql::columns::{self, ScriptColumns};
 use crate::core::sql::quote;
 use crate::core::sql::script::{SchemaObject, Statement};
 
@@ -283,6 +283,23 @@ impl Change {
                     list.join("; ")
                 ))
             }
+            Change::ApplyScript { columns, .. }
+                if columns.iter().any(|c| c.loses_data.is_some()) =>
+            {
+                let list: Vec<String> = columns
+                    .iter()
+                    .filter_map(|c| {
+                        let why = c.loses_data.as_ref()?;
+                        Some(format!("{}.{}: {why}", c.table, c.column))
+                    })
+                    .collect();
+                Some(format!(
+                    "changes existing columns in a way that can cut or convert the data they hold ({}); the \
+                     changed script's other statements wait with them. The ALTER runs in strict mode: the \
+                     server refuses rather than cuts values that do not fit",
+                    list.join("; ")
+                ))
+            }
             Change::RepairMountRecord(repair) => Some(format!(
                 "changes what node {} mounts at {} at its next start (registry.xml's mount instead of the stored \
                  record); the node must be restarted for it to take effect",
@@ -346,6 +363,10 @@ pub struct ColumnDrift {
     pub found: Option<String>,
     /// The statement that makes it the script's: `ALTER TABLE ... ADD|MODIFY COLUMN <definition>`.
     pub sql: String,
+    /// Why the change can cut or convert the values the column holds (a narrower or other type, NULL no
+    /// longer allowed): a destructive change. `None` when every value fits unchanged.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub loses_data: Option<String>,
 }
 
 impl ColumnDrift {
@@ -1565,6 +1586,7 @@ fn column_drift(
                     quote::ident(table),
                     column.definition
                 ),
+                loses_data: found.and_then(|f| columns::may_lose_data(f, &column.shape)),
             });
         }
     }

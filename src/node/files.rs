@@ -8,6 +8,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use super::plan::{secret_holders, OTHERS};
+use super::xattrs::Keep;
 use crate::core::desired::DesiredNode;
 use crate::core::plan::Change;
 use crate::error::{Error, Result};
@@ -135,6 +136,9 @@ pub struct Observed<T> {
     pub owner_uid: u32,
     /// The owning group's name (or `gid N`), for messages.
     pub group: String,
+    /// Who else may read the file through its POSIX ACL (named users and groups whose entry, limited
+    /// by the mask, grants read: see [`super::xattrs::acl_readers`]), said for people.
+    pub acl_readers: Vec<String>,
 }
 
 /// One node's files, read once: the three XML files, Secure Vault's `cipher-text.properties` and the
@@ -168,6 +172,7 @@ fn observed<T>(path: &Path, content: T) -> Result<Observed<T>> {
         mode: meta.permissions().mode() & 0o7777,
         owner_uid: meta.uid(),
         group: group_name(meta.gid()),
+        acl_readers: super::xattrs::readers_of(path, meta.uid(), meta.gid()),
     })
 }
 
@@ -217,18 +222,21 @@ pub struct SecretFile {
     pub mode: u32,
     /// What holds a plaintext password: datasource names or property keys.
     pub holders: Vec<String>,
+    /// Named users and groups that may read it through its ACL.
+    pub acl_readers: Vec<String>,
 }
 
 impl SecretFile {
+    /// Every local user may read it (the mode's `other` bits), or a named user or group through its ACL.
     pub fn readable_by_others(&self) -> bool {
-        self.mode & OTHERS != 0
+        self.mode & OTHERS != 0 || !self.acl_readers.is_empty()
     }
 }
 
 /// The files under EI_HOME that hold a plaintext password (master-datasources.xml, cipher-text.properties
 /// and their `.eidb-orig` backups), read only.
 pub fn secret_files(ei_home: &Path) -> Vec<SecretFile> {
-    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
     let mut out = Vec::new();
     for live in [
         ei_home.join(ConfFile::Datasources.relative_path()),
@@ -241,6 +249,7 @@ pub fn secret_files(ei_home: &Path) -> Vec<SecretFile> {
             let holders = secret_holders(&live, &bytes);
             if !holders.is_empty() {
                 out.push(SecretFile {
+                    acl_readers: super::xattrs::readers_of(&path, meta.uid(), meta.gid()),
                     path,
                     mode: meta.permissions().mode() & 0o7777,
                     holders,
@@ -703,14 +712,32 @@ fn stage<'a>(pending: &[Pending<'a>]) -> Result<Vec<Staged<'a>>> {
                 dir.display()
             )))
         })?;
-        let new = write_temp(dir, "new", after, write.final_mode, owner.as_ref(), path)
-            .map_err(in_node)?;
+        let keep_all = owner.as_ref().map(|_| Keep::All);
+        let new = write_temp(
+            dir,
+            "new",
+            after,
+            write.final_mode,
+            owner.as_ref(),
+            path,
+            keep_all,
+        )
+        .map_err(in_node)?;
         let backup = if owner.is_some() && before != after && !backup_path(path).exists() {
-            let mode = owner
-                .as_ref()
-                .map(|m| m.permissions().mode() & 0o7777)
-                .map(|m| if write.private_backup { m & !OTHERS } else { m });
-            Some(write_temp(dir, "orig", before, mode, owner.as_ref(), path).map_err(in_node)?)
+            // A backup holding a plaintext password is read by nobody but its owner and group, and by
+            // the group no more than the file lets it: not by others, and not by the users and groups
+            // the file's ACL names (the node reads the live file, never the backup).
+            let (mode, keep) = match owner.as_ref().map(|m| m.permissions().mode() & 0o7777) {
+                Some(m) if write.private_backup => (
+                    Some(super::xattrs::without_acl_mode(path, m) & !OTHERS),
+                    Keep::AllButAcl,
+                ),
+                m => (m, Keep::All),
+            };
+            Some(
+                write_temp(dir, "orig", before, mode, owner.as_ref(), path, Some(keep))
+                    .map_err(in_node)?,
+            )
         } else {
             None
         };
@@ -738,6 +765,7 @@ fn write_temp(
     mode: Option<u32>,
     owner: Option<&fs::Metadata>,
     for_file: &Path,
+    attributes: Option<Keep>,
 ) -> Result<tempfile::TempPath> {
     use std::os::unix::fs::{MetadataExt, PermissionsExt};
     let fail =
@@ -768,6 +796,11 @@ fn write_temp(
             )?;
         }
     }
+    if let Some(keep) = attributes {
+        // The file's ACL and other extended attributes (before the mode: a chmod then keeps the ACL's
+        // named entries and sets its mask and `other` entry from the mode).
+        super::xattrs::copy_onto(for_file, temp.as_file(), keep)?;
+    }
     if let Some(mode) = mode {
         // Exactly the mode (the umask took bits away; a chown clears set-id bits).
         temp.as_file()
@@ -788,7 +821,16 @@ fn keep_old(dir: &Path, path: &Path, before: &[u8], meta: &fs::Metadata) -> Resu
         Ok(link) => Ok(Undo::Link(link)),
         Err(_) => {
             let mode = meta.permissions().mode() & 0o7777;
-            write_temp(dir, "undo", before, Some(mode), Some(meta), path).map(Undo::Copy)
+            write_temp(
+                dir,
+                "undo",
+                before,
+                Some(mode),
+                Some(meta),
+                path,
+                Some(Keep::All),
+            )
+            .map(Undo::Copy)
         }
     }
 }

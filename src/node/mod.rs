@@ -9,3 +9,4 @@ pub mod files;
 pub mod mounts;
 pub mod plan;
 pub mod wiring;
+pub mod xattrs;

@@ -48,6 +48,7 @@ pub fn plan(node: &DesiredNode, observed: &ObservedNode, keep_mode: bool) -> Res
             keep_mode,
             &mut out.warnings,
         );
+        acl_readable(node, found, &holders(&edited.text), keep_mode, &mut out);
         if edited.text != current.text || mode.is_some() {
             let after = current
                 .encode(&edited.text)
@@ -87,7 +88,7 @@ pub fn plan(node: &DesiredNode, observed: &ObservedNode, keep_mode: bool) -> Res
         node.driver.clone(),
         Vec::new(),
     )?;
-    out.problems = wiring::node_consistency(&state);
+    out.problems.extend(wiring::node_consistency(&state));
     if !node.vault_entries.is_empty() {
         out.changes
             .extend(plan_vault(node, observed, keep_mode, &mut out.warnings)?);
@@ -95,6 +96,7 @@ pub fn plan(node: &DesiredNode, observed: &ObservedNode, keep_mode: bool) -> Res
         // Without the vault eidb does not edit cipher-text.properties, but one holding plain passwords
         // must not be readable by others either.
         let holders = cipher_text::plaintext_holders(&String::from_utf8_lossy(&found.content));
+        acl_readable(node, found, &holders, keep_mode, &mut out);
         if let Some(mode) = secret_mode(node, found, &holders, keep_mode, &mut out.warnings) {
             out.changes.push(mode_only(node, found, mode));
         }
@@ -102,6 +104,7 @@ pub fn plan(node: &DesiredNode, observed: &ObservedNode, keep_mode: bool) -> Res
     // The one-time backups hold the content before eidb first changed it: a real password too, maybe.
     for (live, backup) in &observed.backups {
         let holders = secret_holders(live, &backup.content);
+        acl_readable(node, backup, &holders, keep_mode, &mut out);
         if let Some(mode) = secret_mode(node, backup, &holders, keep_mode, &mut out.warnings) {
             out.changes.push(mode_only(node, backup, mode));
         }
@@ -225,6 +228,56 @@ fn secret_mode<T>(
         ),
         holders: holders.to_vec(),
     })
+}
+
+/// A file holding plaintext passwords that named users or groups may read through its POSIX ACL: readable
+/// by others, like a file every local user may read. eidb does not take ACL entries away (the WSO2 service
+/// account may read its file through one, and would then fail at its next start): a problem to decide,
+/// a finding in verify and a warning in provision, on every run until it is settled. With
+/// `node_files.keep_mode` (wider access kept on purpose) a warning only, as for the mode.
+fn acl_readable<T>(
+    node: &DesiredNode,
+    file: &Observed<T>,
+    holders: &[String],
+    keep_mode: bool,
+    out: &mut NodePlan,
+) {
+    if holders.is_empty() || file.acl_readers.is_empty() {
+        return;
+    }
+    let finding = acl_finding(&node.name, &file.path, holders, &file.acl_readers);
+    if keep_mode {
+        out.warnings.push(format!(
+            "node {}: {} holds a password in plain text ({}) and {}; kept so because the spec sets \
+             node_files.keep_mode = true",
+            node.name,
+            file.path.display(),
+            holders.join(", "),
+            finding.found.as_deref().unwrap_or_default()
+        ));
+    } else {
+        out.problems.push(finding);
+    }
+}
+
+/// The `password_readable` finding of a file that named users or groups may read through its ACL.
+pub fn acl_finding(node: &str, path: &Path, holders: &[String], readers: &[String]) -> Finding {
+    Finding::new(
+        &format!("node {node}"),
+        "password_readable",
+        Some(crate::core::findings::readable_expected(path, holders)),
+        Some(format!(
+            "its POSIX ACL lets {} read it (getfacl {})",
+            readers.join(", "),
+            path.display()
+        )),
+        format!(
+            "if the WSO2 process reads the file through that entry, make its account the file's owner or group \
+             instead, or encrypt the passwords with Secure Vault (`[secure_vault] enabled = true`); otherwise \
+             remove the entry (setfacl -x u:NAME {0} or setfacl -x g:NAME {0}). eidb keeps ACLs as they are",
+            path.display()
+        ),
+    )
 }
 
 /// The Secure Vault entries in conf/security/cipher-text.properties (a new file is made owner-only).

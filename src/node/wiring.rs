@@ -266,9 +266,14 @@ pub fn node_consistency(node: &NodeState) -> Vec<Finding> {
 /// Files that hold a password in plain text and that every local user can read (verify without a spec:
 /// with one, the plan's mode changes say it).
 pub fn secrets_at_rest(node: &NodeState) -> Vec<Finding> {
+    let through_acl = node
+        .secret_files
+        .iter()
+        .filter(|f| !f.acl_readers.is_empty())
+        .map(|f| crate::node::plan::acl_finding(&node.name, &f.path, &f.holders, &f.acl_readers));
     node.secret_files
         .iter()
-        .filter(|f| f.readable_by_others())
+        .filter(|f| f.mode & crate::node::plan::OTHERS != 0)
         .map(|f| {
             let path = f.path.display();
             Finding::new(
@@ -282,6 +287,7 @@ pub fn secrets_at_rest(node: &NodeState) -> Vec<Finding> {
                 ),
             )
         })
+        .chain(through_acl)
         .collect()
 }
 
@@ -493,6 +499,7 @@ mod tests {
             path: PathBuf::from("/ei/conf/datasources/master-datasources.xml"),
             mode,
             holders: vec!["WSO2_UM_DB".into()],
+            acl_readers: Vec::new(),
         };
         state.secret_files = vec![file(0o640), file(0o600)];
         assert!(secrets_at_rest(&state).is_empty());

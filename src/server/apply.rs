@@ -255,6 +255,17 @@ async fn run_change(
     progress: &Progress,
 ) -> Result<()> {
     interrupt::check(&format!("before: {}", change.summary()))?;
+    if let Change::Revoke { privileges, .. } = change {
+        if privileges.contains(super::grants::UNKNOWN_COLUMNS) {
+            return Err(Error::failure(format!(
+                "{}: the privilege is granted on columns the admin account cannot list",
+                change.summary()
+            ))
+            .with_hint(
+                "grant the admin account SELECT on mysql.columns_priv, or revoke it by hand",
+            ));
+        }
+    }
     for statement in sql(change, desired, dialect, Secrets::Real) {
         let mut lost = Retry::CONNECTION_LOST.start();
         loop {
@@ -282,8 +293,49 @@ async fn run_change(
             }
         }
     }
+    if let Change::Revoke { .. } = change {
+        revoked_for_real(conn, change, desired, dialect).await?;
+    }
     progress.done(&change.summary());
     Ok(())
+}
+
+/// A revoke is applied only when the server no longer grants what it took away: read the account row's
+/// grants again and look for any of the revoked privileges (each column of a column grant apart) still
+/// on the target. A `REVOKE` the server accepts but that removes nothing (`REVOKE USAGE`) is an error, not
+/// a change reported as applied on every run.
+async fn revoked_for_real(
+    conn: &mut MySqlConnection,
+    change: &Change,
+    desired: &DesiredServer,
+    dialect: Dialect,
+) -> Result<()> {
+    let Change::Revoke {
+        host,
+        privileges,
+        grant,
+        ..
+    } = change
+    else {
+        return Ok(());
+    };
+    let now = super::grants::read(conn, &desired.account.name, dialect.backslashes).await?;
+    let held = now
+        .get(&crate::core::observed::host_key(host))
+        .map(Vec::as_slice)
+        .unwrap_or(&[]);
+    let left = crate::core::matching::still_granted(privileges, &grant.target, held);
+    if left.is_empty() {
+        return Ok(());
+    }
+    Err(Error::failure(format!(
+        "{}: the server accepted the REVOKE but still grants {}",
+        change.summary(),
+        left.join(", ")
+    ))
+    .with_hint(
+        "nothing was taken away; check the grant with SHOW GRANTS and revoke it by hand, then run eidb verify",
+    ))
 }
 
 async fn run_scripts(
@@ -640,29 +692,65 @@ async fn settle_dropped(
     }
 }
 
+/// Added to the session's `sql_mode` before columns are changed: on a server that is not strict
+/// (`sql_mode=''`) an ALTER that narrows a column truncates the rows and succeeds; strict, it is refused.
+pub const STRICT_SESSION: &str =
+    "SET SESSION sql_mode = CONCAT_WS(',', NULLIF(@@SESSION.sql_mode, ''), 'STRICT_ALL_TABLES')";
+
 /// Bring existing columns to the script's definition (`--reapply-changed-script`), on a connection of
-/// its own in the database; the first refusal (e.g. data that does not fit) stops it, named.
+/// its own in the database, in strict mode; the first refusal (e.g. data that does not fit) stops it,
+/// named.
 async fn alter_columns(
     endpoint: &Endpoint,
     database: &str,
     columns: &[crate::core::plan::ColumnDrift],
 ) -> Result<()> {
     let mut conn = endpoint.connect(Some(database)).await?;
+    conn.execute(sqlx::raw_sql(STRICT_SESSION))
+        .await
+        .map_err(|e| {
+            statement_error(
+                &e,
+                &format!("database {database}: setting strict mode to change columns"),
+            )
+        })?;
     for column in columns {
         interrupt::check(&format!("before changing {}", column.describe()))?;
         conn.execute(sqlx::raw_sql(&column.sql))
             .await
-            .map_err(|e| {
-                statement_error(
-                    &e,
-                    &format!(
-                        "database {database}: {} (`{}`)",
-                        column.describe(),
-                        column.sql
-                    ),
-                )
-            })?;
+            .map_err(|e| column_refused(&e, database, column))?;
     }
     super::connect::close(conn).await;
     Ok(())
+}
+
+/// A column change the server refused: what does not fit, and what to do about it.
+fn column_refused(
+    e: &sqlx::Error,
+    database: &str,
+    column: &crate::core::plan::ColumnDrift,
+) -> Error {
+    let what = format!(
+        "database {database}: {} (`{}`)",
+        column.describe(),
+        column.sql
+    );
+    // Data too long (1406), truncated (1265), out of range (1264), incorrect value (1366, 1292), NULL
+    // into NOT NULL (1048, 1138, 1263).
+    match mysql_code(e) {
+        Some(1406 | 1265 | 1264 | 1366 | 1292 | 1048 | 1138 | 1263) => Error::failure(format!(
+            "{what}: rows of table {} hold values of column {} that do not fit the new definition; the server \
+             refused the change (eidb changes columns in strict mode) and the column and its data are as they \
+             were ({})",
+            column.table,
+            column.column,
+            crate::redact::redact(&e.to_string())
+        ))
+        .with_hint(format!(
+            "find the rows that do not fit (e.g. SELECT * FROM `{database}`.`{}` WHERE ...), shorten, convert or \
+             remove them, or keep the column's old definition in the dbscript; then run the same command again",
+            column.table.replace('`', "``")
+        )),
+        _ => statement_error(e, &what),
+    }
 }

@@ -3,8 +3,10 @@
 //! `SHOW GRANTS` writes identifiers the way the session's `sql_mode` says (double quotes under
 //! `ANSI_QUOTES`), lower-cases names under `lower_case_table_names`, and spells privileges differently per
 //! server. The privilege tables hold what the server itself matches against: `mysql.user` (global),
-//! `mysql.db` (database patterns, exactly as stored), `mysql.tables_priv`, `mysql.procs_priv`, and the
-//! role mappings. eidb reads those, and compares database patterns the way the server matches them
+//! `mysql.db` (database patterns, exactly as stored), `mysql.tables_priv` with `mysql.columns_priv` (a
+//! column-level grant is a `tables_priv` row with an empty `Table_priv`: read alone it looks like USAGE,
+//! and revoking USAGE takes nothing away), `mysql.procs_priv`, and the role mappings. eidb reads those,
+//! and compares database patterns the way the server matches them
 //! ([`crate::core::matching::pattern_match`]).
 
 use std::collections::BTreeMap;
@@ -12,6 +14,7 @@ use std::collections::BTreeMap;
 use sqlx::mysql::MySqlRow;
 use sqlx::{Column, MySqlConnection, Row};
 
+use crate::core::matching;
 use crate::core::observed::{host_key, ActualGrant, GrantTarget};
 use crate::core::sql::quote::{self, Backslashes};
 use crate::error::Result;
@@ -23,9 +26,69 @@ fn privilege_tables_sql(user: &str, backslashes: Backslashes) -> String {
     format!(
         "SELECT * FROM mysql.user WHERE User = {user};\n\
          SELECT * FROM mysql.db WHERE User = {user};\n\
-         SELECT Host, Db, Table_name, Table_priv FROM mysql.tables_priv WHERE User = {user};\n\
+         SELECT Host, Db, Table_name, Table_priv, Column_priv FROM mysql.tables_priv WHERE User = {user};\n\
          SELECT Host, Db, Routine_name, Routine_type, Proc_priv FROM mysql.procs_priv WHERE User = {user}"
     )
+}
+
+/// The columns of column-level grants. Read on its own: a monitor set up before eidb read this table
+/// may lack SELECT on it, and then the privileges are still known from `tables_priv.Column_priv`, only
+/// not their columns.
+fn columns_priv_sql(user: &str, backslashes: Backslashes) -> String {
+    format!(
+        "SELECT Host, Db, Table_name, Column_name, Column_priv FROM mysql.columns_priv WHERE User = {} \
+         ORDER BY Host, Db, Table_name, Column_name",
+        quote::literal(user, backslashes)
+    )
+}
+
+/// How a column privilege reads when `mysql.columns_priv` could not be read.
+pub const UNKNOWN_COLUMNS: &str = "columns unknown: SELECT on mysql.columns_priv names them";
+
+/// One table's grants as the privilege tables hold them: `tables_priv.Table_priv` and, from
+/// `columns_priv`, each column privilege with its columns.
+#[derive(Default)]
+struct TableRow {
+    table_privileges: String,
+    /// `tables_priv.Column_priv`: the privileges granted on some columns.
+    column_privileges: String,
+    /// Privilege (upper-case) -> the columns it is granted on, in the server's order.
+    columns: BTreeMap<String, Vec<String>>,
+}
+
+impl TableRow {
+    /// The row as one grant, e.g. `INSERT, SELECT (`A`, `B`), UPDATE (`A`)`; `None` when it grants
+    /// nothing (no table privilege, no column privilege, no grant option).
+    fn grant(self, database: String, table: String) -> Option<ActualGrant> {
+        let (table_privileges, with_grant_option) = set_privileges(&self.table_privileges);
+        let mut items: Vec<String> = matching::privilege_items(&table_privileges);
+        let mut columns = self.columns;
+        // A privilege tables_priv says is granted on columns, but columns_priv did not say on which.
+        for privilege in matching::privilege_items(&set_privileges(&self.column_privileges).0) {
+            columns.entry(privilege).or_default();
+        }
+        for (privilege, columns) in columns {
+            if columns.is_empty() {
+                items.push(format!("{privilege} ({UNKNOWN_COLUMNS})"));
+                continue;
+            }
+            let columns: Vec<String> = columns.iter().map(|c| quote::ident(c)).collect();
+            items.push(format!("{privilege} ({})", columns.join(", ")));
+        }
+        if items.is_empty() && !with_grant_option {
+            return None;
+        }
+        Some(ActualGrant {
+            expanded: Vec::new(),
+            privileges: if items.is_empty() {
+                "USAGE".into()
+            } else {
+                items.join(", ")
+            },
+            target: GrantTarget::Table(database, table),
+            with_grant_option,
+        })
+    }
 }
 
 /// Read the grants of every row of `user`, by host key.
@@ -37,10 +100,13 @@ pub async fn read(
     use futures_util::TryStreamExt;
     let sql = privilege_tables_sql(user, backslashes);
     let mut out: BTreeMap<String, Vec<ActualGrant>> = BTreeMap::new();
+    // Table and column privileges of one table are one grant: (host, db, table) -> the row.
+    let mut tables: BTreeMap<(String, String, String), TableRow> = BTreeMap::new();
     {
         let mut results = sqlx::raw_sql(&sql).fetch_many(&mut *conn);
         // Result sets are told apart by the query results that end them.
         let mut set = 0;
+
         while let Some(item) = results
             .try_next()
             .await
@@ -56,11 +122,38 @@ pub async fn read(
             let (host, grant) = match set {
                 0 => global_grant(&row),
                 1 => database_grant(&row),
-                2 => table_grant(&row),
+                2 => {
+                    let at = (text(&row, 0), text(&row, 1), text(&row, 2));
+                    let table = tables.entry(at).or_default();
+                    table.table_privileges = text(&row, 3);
+                    table.column_privileges = text(&row, 4);
+                    continue;
+                }
                 _ => routine_grant(&row),
             };
             let entry = out.entry(host_key(&host)).or_default();
             entry.extend(grant);
+        }
+    }
+    if tables.values().any(|t| !t.column_privileges.is_empty()) {
+        if let Ok(rows) = sqlx::raw_sql(&columns_priv_sql(user, backslashes))
+            .fetch_all(&mut *conn)
+            .await
+        {
+            for row in rows {
+                let at = (text(&row, 0), text(&row, 1), text(&row, 2));
+                let column = text(&row, 3);
+                let (privileges, _) = set_privileges(&text(&row, 4));
+                let columns = &mut tables.entry(at).or_default().columns;
+                for privilege in matching::privilege_items(&privileges) {
+                    columns.entry(privilege).or_default().push(column.clone());
+                }
+            }
+        }
+    }
+    for ((host, database, table), row) in tables {
+        if let Some(grant) = row.grant(database, table) {
+            out.entry(host_key(&host)).or_default().push(grant);
         }
     }
     // Roles: MariaDB keeps them in mysql.roles_mapping, MySQL 8 in mysql.role_edges; a server without
@@ -198,21 +291,6 @@ fn set_privileges(set: &str) -> (String, bool) {
         .map(str::to_ascii_uppercase)
         .collect();
     (names.join(", "), grant_option)
-}
-
-fn table_grant(row: &MySqlRow) -> (String, Vec<ActualGrant>) {
-    let (privileges, with_grant_option) = set_privileges(&text(row, 3));
-    let grant = ActualGrant {
-        expanded: Vec::new(),
-        privileges: if privileges.is_empty() {
-            "USAGE".into()
-        } else {
-            privileges
-        },
-        target: GrantTarget::Table(text(row, 1), text(row, 2)),
-        with_grant_option,
-    };
-    (text(row, 0), vec![grant])
 }
 
 fn routine_grant(row: &MySqlRow) -> (String, Vec<ActualGrant>) {

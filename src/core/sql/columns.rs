@@ -44,6 +44,158 @@ impl ColumnShape {
     }
 }
 
+/// Whether bringing a column from `found` to `wanted` can cut or convert the values it holds: why, or
+/// `None` when every value it can hold now fits the new definition unchanged (a longer string or a
+/// wider integer, decimal or fraction, a larger text or blob, more enum values, a new default, NULL
+/// allowed). What is not known to widen counts as converting: a change of type, a shorter length, a
+/// signed column made unsigned, NULL no longer allowed. Such a change is destructive: on a server that
+/// is not strict the ALTER would truncate or convert the rows and report success.
+pub fn may_lose_data(found: &ColumnShape, wanted: &ColumnShape) -> Option<String> {
+    let (from, to) = (&found.column_type, &wanted.column_type);
+    if from != to && !widens(from, to) {
+        let what = match (TypeParts::of(from), TypeParts::of(to)) {
+            (f, t) if f.base == t.base => "narrows it",
+            _ => "changes its type",
+        };
+        return Some(format!(
+            "{from} -> {to} {what}: values that do not fit would be cut or converted"
+        ));
+    }
+    if found.nullable && !wanted.nullable {
+        return Some(format!(
+            "{to} NULL -> NOT NULL: NULL values would be converted to {to}'s zero value"
+        ));
+    }
+    None
+}
+
+/// `int(10) unsigned` -> base `int`, arguments `["10"]`, unsigned.
+struct TypeParts {
+    base: String,
+    arguments: Vec<String>,
+    unsigned: bool,
+}
+
+impl TypeParts {
+    fn of(column_type: &str) -> TypeParts {
+        let column_type = column_type.trim().to_ascii_lowercase();
+        let (head, arguments, tail) = match (column_type.find('('), column_type.rfind(')')) {
+            (Some(open), Some(close)) if open < close => (
+                &column_type[..open],
+                split_arguments(&column_type[open + 1..close]),
+                &column_type[close + 1..],
+            ),
+            _ => {
+                let (head, tail) = column_type
+                    .split_once(' ')
+                    .unwrap_or((column_type.as_str(), ""));
+                (head, Vec::new(), tail)
+            }
+        };
+        TypeParts {
+            base: match head.trim() {
+                "integer" => "int".to_string(),
+                "numeric" => "decimal".to_string(),
+                other => other.to_string(),
+            },
+            arguments,
+            unsigned: tail.split_whitespace().any(|w| w == "unsigned"),
+        }
+    }
+
+    fn number(&self, index: usize) -> Option<u64> {
+        self.arguments.get(index)?.trim().parse().ok()
+    }
+}
+
+/// `'a','b,c'` -> [`'a'`, `'b,c'`]; `10,2` -> [`10`, `2`].
+fn split_arguments(text: &str) -> Vec<String> {
+    let mut items = Vec::new();
+    let (mut quoted, mut current) = (false, String::new());
+    for c in text.chars() {
+        match c {
+            '\'' => quoted = !quoted,
+            ',' if !quoted => {
+                items.push(current.trim().to_string());
+                current.clear();
+                continue;
+            }
+            _ => {}
+        }
+        current.push(c);
+    }
+    items.push(current.trim().to_string());
+    items.retain(|item| !item.is_empty());
+    items
+}
+
+/// Whether every value of type `from` is a value of type `to`, unchanged.
+fn widens(from: &str, to: &str) -> bool {
+    let (f, t) = (TypeParts::of(from), TypeParts::of(to));
+    const INTEGERS: [&str; 5] = ["tinyint", "smallint", "mediumint", "int", "bigint"];
+    const TEXTS: [(&str, u64); 4] = [
+        ("tinytext", 255),
+        ("text", 65_535),
+        ("mediumtext", 16_777_215),
+        ("longtext", 4_294_967_295),
+    ];
+    const BLOBS: [(&str, u64); 4] = [
+        ("tinyblob", 255),
+        ("blob", 65_535),
+        ("mediumblob", 16_777_215),
+        ("longblob", 4_294_967_295),
+    ];
+    let rank = |list: &[&str], base: &str| list.iter().position(|b| *b == base);
+    let capacity = |list: &[(&str, u64)], base: &str| {
+        list.iter()
+            .find(|(b, _)| *b == base)
+            .map(|(_, bytes)| *bytes)
+    };
+    // A string column's length in characters; at most 4 bytes each.
+    let length = |p: &TypeParts| p.number(0).unwrap_or(1);
+    match (f.base.as_str(), t.base.as_str()) {
+        ("char", "char" | "varchar") | ("varchar", "varchar") => length(&t) >= length(&f),
+        ("binary", "binary" | "varbinary") | ("varbinary", "varbinary") => length(&t) >= length(&f),
+        ("char" | "varchar", to) if capacity(&TEXTS, to).is_some() => {
+            capacity(&TEXTS, to) >= Some(4 * length(&f))
+        }
+        ("binary" | "varbinary", to) if capacity(&BLOBS, to).is_some() => {
+            capacity(&BLOBS, to) >= Some(length(&f))
+        }
+        (from, to) if capacity(&TEXTS, from).is_some() && capacity(&TEXTS, to).is_some() => {
+            capacity(&TEXTS, to) >= capacity(&TEXTS, from)
+        }
+        (from, to) if capacity(&BLOBS, from).is_some() && capacity(&BLOBS, to).is_some() => {
+            capacity(&BLOBS, to) >= capacity(&BLOBS, from)
+        }
+        (from, to) if rank(&INTEGERS, from).is_some() && rank(&INTEGERS, to).is_some() => {
+            let (rf, rt) = (rank(&INTEGERS, from), rank(&INTEGERS, to));
+            match (f.unsigned, t.unsigned) {
+                (a, b) if a == b => rt >= rf,
+                // Unsigned into signed: the signed type needs one more byte's range.
+                (true, false) => rt > rf,
+                _ => false,
+            }
+        }
+        ("decimal", "decimal") => {
+            let (pf, sf) = (f.number(0).unwrap_or(10), f.number(1).unwrap_or(0));
+            let (pt, st) = (t.number(0).unwrap_or(10), t.number(1).unwrap_or(0));
+            (f.unsigned || !t.unsigned)
+                && st >= sf
+                && pt.saturating_sub(st) >= pf.saturating_sub(sf)
+        }
+        ("float", "double") | ("float", "float") | ("double", "double") => {
+            (f.unsigned || !t.unsigned) && f.arguments.is_empty() && t.arguments.is_empty()
+        }
+        ("datetime", "datetime") | ("time", "time") | ("timestamp", "timestamp") => {
+            t.number(0).unwrap_or(0) >= f.number(0).unwrap_or(0)
+        }
+        ("enum", "enum") | ("set", "set") => f.arguments.iter().all(|v| t.arguments.contains(v)),
+        // Display widths and `zerofill` differ in text only (`int(11)` vs `int`).
+        _ => false,
+    }
+}
+
 /// MariaDB's `information_schema` quotes string defaults (`'x'`) and writes `NULL` for `DEFAULT NULL`;
 /// `SHOW COLUMNS` and MySQL do neither.
 fn normalise_default(default: Option<&str>) -> Option<String> {
@@ -363,6 +515,64 @@ impl PrefixSpace for String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn narrowing_or_converting_a_column_may_lose_data() {
+        let shape = |t: &str, nullable: bool| ColumnShape::new(t, nullable, None);
+        let loses = |from: &str, to: &str| may_lose_data(&shape(from, true), &shape(to, true));
+        for (from, to) in [
+            ("varchar(64)", "varchar(10)"),
+            ("varchar(64)", "char(64)"),
+            ("varchar(64)", "int(11)"),
+            ("int(11)", "smallint(6)"),
+            ("int(11)", "int(10) unsigned"),
+            ("int(10) unsigned", "int(11)"),
+            ("bigint(20)", "int(11)"),
+            ("decimal(10,2)", "decimal(10,3)"),
+            ("decimal(10,2)", "decimal(8,2)"),
+            ("text", "varchar(100)"),
+            ("mediumtext", "text"),
+            ("varchar(20000)", "text"),
+            ("datetime(3)", "datetime"),
+            ("enum('a','b')", "enum('a')"),
+            ("double", "float"),
+            ("timestamp", "datetime"),
+        ] {
+            assert!(loses(from, to).is_some(), "{from} -> {to}");
+        }
+        for (from, to) in [
+            ("varchar(10)", "varchar(64)"),
+            ("char(10)", "varchar(10)"),
+            ("varchar(750)", "text"),
+            ("text", "longtext"),
+            ("int(11)", "bigint(20)"),
+            ("int(11)", "int"),
+            ("int(10) unsigned", "bigint(20)"),
+            ("tinyint(1)", "int(11)"),
+            ("decimal(10,2)", "decimal(12,3)"),
+            ("enum('a','b')", "enum('a','b','c')"),
+            ("float", "double"),
+            ("datetime", "datetime(3)"),
+            ("varbinary(16)", "blob"),
+        ] {
+            assert_eq!(loses(from, to), None, "{from} -> {to}");
+        }
+        let reason = loses("varchar(64)", "varchar(10)").unwrap();
+        assert!(reason.contains("narrows"), "{reason}");
+        // NULL no longer allowed converts the NULLs; allowing it, or a new default, changes no value.
+        assert!(may_lose_data(&shape("int(11)", true), &shape("int(11)", false)).is_some());
+        assert_eq!(
+            may_lose_data(&shape("int(11)", false), &shape("int(11)", true)),
+            None
+        );
+        assert_eq!(
+            may_lose_data(
+                &shape("int(11)", true),
+                &ColumnShape::new("int(11)", true, Some("0"))
+            ),
+            None
+        );
+    }
     use crate::core::sql::script::split;
 
     fn settings(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
