@@ -1090,17 +1090,7 @@ pub fn repoints(differences: &[Difference], datasources: &[Datasource]) -> Vec<R
         .collect()
 }
 
-/// The database a MySQL JDBC URL names: `jdbc:mysql://h1:3306,h2/DB?x=y` -> `DB`.
-pub fn mysql_database(url: &str) -> Option<&str> {
-    let rest = url.trim().strip_prefix("jdbc:")?;
-    if !(rest.starts_with("mysql") || rest.starts_with("mariadb")) {
-        return None;
-    }
-    let after_scheme = &rest[rest.find("//")? + 2..];
-    let path = &after_scheme[after_scheme.find('/')? + 1..];
-    let database = path.split(['?', ';']).next()?;
-    (!database.is_empty()).then_some(database)
-}
+pub use crate::core::jdbc_url::mysql_database;
 
 /// A grant pattern with an unescaped `_` or `%`.
 fn is_wildcard(pattern: &str) -> bool {
