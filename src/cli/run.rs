@@ -951,9 +951,11 @@ async fn plan_everything(
         let from: Vec<String> = file_changes
             .iter()
             .flat_map(|c| match c {
-                Change::EditFile { repoints, .. } => {
-                    repoints.iter().map(|r| r.from.clone()).collect()
-                }
+                Change::EditFile { repoints, .. } => repoints
+                    .iter()
+                    .filter(|r| r.embedded_h2.is_none())
+                    .map(|r| r.from.clone())
+                    .collect(),
                 _ => Vec::new(),
             })
             .collect();
@@ -964,7 +966,10 @@ async fn plan_everything(
                 .map_err(|e| (e, None))?;
             for change in &mut file_changes {
                 if let Change::EditFile { repoints, .. } = change {
-                    repoints.retain(|r| existing.contains(&observed::key(&r.from)));
+                    // A move off the embedded H2 leaves the H2 data file behind, whatever the server has.
+                    repoints.retain(|r| {
+                        r.embedded_h2.is_some() || existing.contains(&observed::key(&r.from))
+                    });
                 }
             }
         }

@@ -306,14 +306,59 @@ impl Change {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Repoint {
     pub jndi_name: String,
+    /// The MySQL database the datasource names now, or for a move off the embedded H2 `embedded H2`.
     pub from: String,
     pub to: String,
+    /// A move off the node's embedded H2 database: its data file, which stays behind.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub embedded_h2: Option<PathBuf>,
 }
 
 impl std::fmt::Display for Repoint {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {} -> {}", self.jndi_name, self.from, self.to)
+        match &self.embedded_h2 {
+            Some(file) => write!(
+                f,
+                "{}: {} ({}) -> {}",
+                self.jndi_name,
+                self.from,
+                file.display(),
+                self.to
+            ),
+            None => write!(f, "{}: {} -> {}", self.jndi_name, self.from, self.to),
+        }
     }
+}
+
+/// The datasources whose URL an edit moves from the node's embedded H2 database (one that holds a data
+/// file, `h2_data`: URL and file) to MySQL: the node's H2 data stays behind.
+pub fn h2_moves(
+    differences: &[Difference],
+    datasources: &[Datasource],
+    h2_data: &[(String, PathBuf)],
+) -> Vec<Repoint> {
+    differences
+        .iter()
+        .filter(|d| d.check == "datasource_url")
+        .filter_map(|d| {
+            let found = d.found.as_deref()?;
+            let (_, file) = h2_data.iter().find(|(url, _)| url.trim() == found.trim())?;
+            let to = mysql_database(&d.expected)?;
+            let jndi_name = datasources
+                .iter()
+                .find(|s| Some(&s.name) == d.item.as_ref())
+                .map_or_else(
+                    || d.item.clone().unwrap_or_default(),
+                    |s| s.jndi_name.clone(),
+                );
+            Some(Repoint {
+                jndi_name,
+                from: "embedded H2".to_string(),
+                to: to.to_string(),
+                embedded_h2: Some(file.clone()),
+            })
+        })
+        .collect()
 }
 
 /// Something the plan will not change by itself: it needs a person to decide.
@@ -1085,6 +1130,7 @@ pub fn repoints(differences: &[Difference], datasources: &[Datasource]) -> Vec<R
                 jndi_name,
                 from: was.to_string(),
                 to: will.to_string(),
+                embedded_h2: None,
             })
         })
         .collect()

@@ -146,6 +146,9 @@ pub struct ObservedNode {
     pub cipher_text: Option<Observed<Vec<u8>>>,
     /// The backups that exist, each with the path of the live file it backs up.
     pub backups: Vec<(PathBuf, Observed<Vec<u8>>)>,
+    /// The embedded H2 databases the datasources name that hold a data file: (the datasource's URL as the
+    /// file has it, the data file). A node moved off one leaves that data behind.
+    pub h2_data: Vec<(String, PathBuf)>,
 }
 
 impl ObservedNode {
@@ -202,11 +205,53 @@ pub fn observe(name: &str, ei_home: &Path) -> Result<ObservedNode> {
             backups.push((live, observed(&backup, bytes).map_err(context)?));
         }
     }
+    let datasources = conf
+        .iter()
+        .find(|(kind, _)| *kind == ConfFile::Datasources)
+        .and_then(|(_, seen)| crate::node::conf::read_master_datasources(&seen.content.text).ok())
+        .unwrap_or_default();
+    let h2_data = datasources
+        .iter()
+        .filter_map(|d| {
+            let url = d.url.as_deref()?;
+            Some((url.to_string(), h2_data_file(url, ei_home)?))
+        })
+        .collect();
     Ok(ObservedNode {
         name: name.to_string(),
         conf,
         cipher_text,
         backups,
+        h2_data,
+    })
+}
+
+/// The data file of an embedded H2 database URL (`jdbc:h2:./repository/database/WSO2CARBON_DB;...`, a
+/// relative path being relative to the EI_HOME the node starts in), when it exists: `<path>.h2.db`
+/// (H2 1.3, which Carbon 4.4 ships) or `<path>.mv.db` (H2 1.4).
+fn h2_data_file(url: &str, ei_home: &Path) -> Option<PathBuf> {
+    let rest = url.trim().strip_prefix("jdbc:h2:")?;
+    let rest = rest.strip_prefix("file:").unwrap_or(rest);
+    let path = rest.split(';').next()?;
+    if path.is_empty()
+        || path.starts_with("mem:")
+        || path.starts_with("tcp:")
+        || path.starts_with("ssl:")
+        || path.starts_with('~')
+    {
+        return None;
+    }
+    let path = Path::new(path);
+    let base = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        ei_home.join(path)
+    };
+    [".h2.db", ".mv.db"].iter().find_map(|extension| {
+        let mut name = base.as_os_str().to_owned();
+        name.push(extension);
+        let file = PathBuf::from(name);
+        file.is_file().then_some(file)
     })
 }
 

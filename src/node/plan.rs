@@ -54,7 +54,14 @@ pub fn plan(node: &DesiredNode, observed: &ObservedNode, keep_mode: bool) -> Res
                 .map_err(|e| e.context(format!("node {}", node.name)))?;
             out.changes.push(Change::EditFile {
                 node: node.name.clone(),
-                repoints: crate::core::plan::repoints(&edited.differences, &node.datasources),
+                repoints: crate::core::plan::repoints(&edited.differences, &node.datasources)
+                    .into_iter()
+                    .chain(crate::core::plan::h2_moves(
+                        &edited.differences,
+                        &node.datasources,
+                        &observed.h2_data,
+                    ))
+                    .collect(),
                 diff: if edited.text == current.text {
                     String::new()
                 } else {
