@@ -746,7 +746,9 @@ pub async fn run(args: &InitArgs) -> Result<(String, Vec<String>)> {
                 Ok(found) => apply_server(&mut adopted, &found, &candidates),
                 // The spec is still the files' word; what only the server knows stays open, and is said.
                 Err(e) => adopted.notes.push(format!(
-                    "the server could not be read ({}): the account's host is taken as '%', and which dbscript                      built the databases is not known (give the admin password with --admin-password-env or                      --admin-password-file, or set user.host and [dbscripts] file by hand)",
+                    "the server could not be read ({}): the account's host is taken as '%', and which dbscript \
+                     built the databases is not known (give the admin password with --admin-password-env or \
+                     --admin-password-file, or set user.host and [dbscripts] file by hand)",
                     e.message
                 )),
             }

@@ -245,7 +245,12 @@ fn h2_data_file(url: &str, ei_home: &Path) -> Option<PathBuf> {
     let base = if path.is_absolute() {
         path.to_path_buf()
     } else {
-        ei_home.join(path)
+        // `./repository/...`: the node's EI_HOME, said without the `./`.
+        ei_home.join(
+            path.components()
+                .filter(|c| *c != std::path::Component::CurDir)
+                .collect::<PathBuf>(),
+        )
     };
     [".h2.db", ".mv.db"].iter().find_map(|extension| {
         let mut name = base.as_os_str().to_owned();
