@@ -214,8 +214,8 @@ pub fn adopt(states: &[NodeState]) -> Result<Adopted> {
             },
             None if is_h2(local) => {
                 notes.push(format!(
-                    "node {}'s local registry is on its embedded H2: the spec says local_registry_store = \"h2\", \
-                     and provision leaves it there (moving it to MySQL later leaves its H2 data behind, a \
+                    "node {}'s local registry is on its embedded H2: the spec keeps it there (local_registry_store = \"h2\", \
+                     or databases.local_registry = \"h2\" when every node is on H2) and provision leaves it (moving it to MySQL later leaves its H2 data behind, a \
                      destructive change)",
                     state.name
                 ));
