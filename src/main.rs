@@ -45,11 +45,27 @@ fn main() -> ExitCode {
     let progress = Progress::new(cli.output == Output::Human);
     let mut report = Report::default();
     if let Command::Init(args) = &cli.command {
-        return match eidb::cli::init::run(args) {
-            Ok(text) => {
-                match &args.out {
-                    Some(path) => eprintln!("eidb: wrote {}", path.display()),
-                    None => print!("{text}"),
+        return match runtime.block_on(eidb::cli::init::run(args)) {
+            Ok((text, notes)) => {
+                // Every choice init made, for the person who runs it (the spec's header and the JSON
+                // report have them too).
+                for note in &notes {
+                    eprintln!("eidb: init: {note}");
+                }
+                if cli.output == Output::Json {
+                    let report = serde_json::json!({
+                        "command": "init",
+                        "status": "written",
+                        "out": args.out.as_ref().map(|p| p.display().to_string()),
+                        "spec": if args.out.is_none() { Some(&text) } else { None },
+                        "notes": notes,
+                    });
+                    println!("{report:#}");
+                } else {
+                    match &args.out {
+                        Some(path) => eprintln!("eidb: wrote {}", path.display()),
+                        None => print!("{text}"),
+                    }
                 }
                 ExitCode::SUCCESS
             }

@@ -1239,7 +1239,12 @@ async fn check_login(
         (Ok(current_user), Some(Err(e))) => match through(&current_user) {
             Login::Works => Login::WorksNotAsNodes(format!(
                 "{} does not answer from here ({})",
-                nodes_way.map(Endpoint::describe).unwrap_or_default(),
+                // The check logs in there as the nodes' account, not as the admin.
+                nodes_way
+                    .map(|via| via
+                        .as_account(&desired.account.name, &desired.account.password)
+                        .describe())
+                    .unwrap_or_default(),
                 crate::redact::redact(&e.to_string())
             )),
             other => other,

@@ -192,3 +192,26 @@ async fn a_bad_host_in_the_list_is_bad_input_naming_it() {
         "{stderr}"
     );
 }
+
+/// Issue 28 point 7: the login check logs in as the nodes' account; when the nodes' JDBC host does not
+/// answer from here, the warning names that account, not the admin eidb connects as.
+#[test]
+fn the_unreachable_jdbc_host_warning_names_the_nodes_account() {
+    let cluster = Cluster::new(1, Conf::Fixture).with_driver_jar("mysql-connector-java-5.1.49.jar");
+    cluster.eidb_ok(&["provision", "--db-only"]);
+    let cluster =
+        cluster.with_server_keys("jdbc_host = \"carbondb.eidb-test.invalid\"\njdbc_port = 3306");
+    let (code, report) = cluster.eidb_json(&["provision", "--db-only", "--dry-run"]);
+    assert_eq!(code, 0, "{report:#}");
+    let warnings = report["warnings"].to_string();
+    let expected = format!(
+        "{}@carbondb.eidb-test.invalid:3306 does not answer",
+        cluster.account
+    );
+    assert!(warnings.contains(&expected), "{expected} in {report:#}");
+    let admin = &common::server().admin_user;
+    assert!(
+        !warnings.contains(&format!("{admin}@carbondb")),
+        "the admin is not the one who logs in there: {report:#}"
+    );
+}

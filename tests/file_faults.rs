@@ -505,3 +505,30 @@ async fn rerun_removes_only_eidb_temp_files_of_dead_runs() {
         assert!(path.exists(), "{} is not eidb's and stays", path.display());
     }
 }
+
+/// Issue 28 point 6: a run killed while it was PID 1 (a container's entrypoint) leaves
+/// `.eidb-new-1-*.tmp`, which may hold the password. PID 1 runs again (the restarted container's, or
+/// here the machine's), but it started after the file was written: verify reports the file and
+/// provision removes it.
+#[tokio::test]
+async fn a_temp_file_of_a_pid_that_runs_again_is_reported_and_removed() {
+    let cluster = real_cluster(1);
+    cluster.eidb_ok(&["provision"]);
+    let left = cluster.nodes[0].join("conf/datasources/.eidb-new-1-AbC123.tmp");
+    let file = std::fs::File::create(&left).unwrap();
+    std::io::Write::write_all(&mut &file, ACCOUNT_PASSWORD.as_bytes()).unwrap();
+    // Written before PID 1 started (a day after the epoch is before any boot).
+    file.set_modified(std::time::UNIX_EPOCH + Duration::from_secs(86_400))
+        .unwrap();
+    drop(file);
+    let (code, report) = cluster.eidb_json(&["verify"]);
+    assert_eq!(code, 0, "{report:#}");
+    assert!(
+        report["warnings"]
+            .to_string()
+            .contains(".eidb-new-1-AbC123.tmp"),
+        "verify names the temp file: {report:#}"
+    );
+    cluster.eidb_ok(&["provision"]);
+    assert!(!left.exists(), "{} is removed", left.display());
+}

@@ -104,3 +104,58 @@ fn the_checks_above_can_fail() {
     assert!(!offending("cli", &["crate::server"]).is_empty());
     assert!(!offending("node/files.rs", &["fs::"]).is_empty());
 }
+
+/// Lines of the shipped code where a string literal holds a run of `run` spaces: a message continued on
+/// the next source line without its `\` keeps that line's indentation inside the text the user reads.
+fn spaces_in_strings(run: usize) -> Vec<String> {
+    let mut out = Vec::new();
+    for path in sources("") {
+        let text = std::fs::read_to_string(&path).unwrap();
+        let shipped = text.split("#[cfg(test)]\nmod tests").next().unwrap();
+        for (i, line) in shipped.lines().enumerate() {
+            if line.trim_start().starts_with("//") {
+                continue;
+            }
+            // Spaces at the start of a literal are indentation on purpose (report lines); a run after
+            // text inside it is the mistake.
+            let (mut inside, mut escaped, mut spaces, mut text_before) = (false, false, 0, false);
+            for c in line.chars() {
+                match c {
+                    '\\' if inside && !escaped => escaped = true,
+                    '"' if !escaped => {
+                        inside = !inside;
+                        text_before = false;
+                        spaces = 0;
+                        continue;
+                    }
+                    ' ' if inside => {
+                        spaces += 1;
+                        if spaces >= run && text_before {
+                            out.push(format!("{}:{}: {}", path.display(), i + 1, line.trim()));
+                            break;
+                        }
+                        escaped = false;
+                        continue;
+                    }
+                    _ => escaped = false,
+                }
+                if c != '\\' {
+                    escaped = false;
+                }
+                text_before |= inside;
+                spaces = 0;
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn no_message_holds_a_run_of_spaces() {
+    let found = spaces_in_strings(8);
+    assert!(
+        found.is_empty(),
+        "a string continued without `\\` at the line end keeps the next line's indentation:\n{}",
+        found.join("\n")
+    );
+}

@@ -90,9 +90,23 @@ pub struct InitArgs {
     pub ei_home: Vec<PathBuf>,
 
     /// The admin URL to write into the spec (mysql://ADMIN@HOST:PORT); by default root at the host and
-    /// port the nodes' URLs name.
+    /// port the nodes' URLs name. Given, init also reads the server (read only): the account's host and
+    /// which dbscript variant built the databases.
     #[arg(long, value_name = "URL")]
     pub server_url: Option<String>,
+
+    /// With --server-url: the environment variable holding the admin password (empty when neither is given).
+    #[arg(
+        long,
+        value_name = "VAR",
+        requires = "server_url",
+        conflicts_with = "admin_password_file"
+    )]
+    pub admin_password_env: Option<String>,
+
+    /// With --server-url: the file holding the admin password.
+    #[arg(long, value_name = "FILE", requires = "server_url")]
+    pub admin_password_file: Option<PathBuf>,
 
     /// Write the spec to this new file (never overwritten) instead of stdout.
     #[arg(long, value_name = "FILE")]

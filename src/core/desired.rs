@@ -15,6 +15,7 @@ use secrecy::SecretString;
 
 use crate::core::dbscript::Dbscript;
 use crate::core::facts::{Flavour, ServerFacts};
+use crate::core::jdbc_url::JdbcUrl;
 use crate::core::node_files;
 use crate::core::spec::{
     AuthPluginChoice, CharsetChoice, JdbcUrlStyle, LocalRegistryStore, PrivilegeSet, Spec,
@@ -221,7 +222,10 @@ pub fn assign_local_registries(
     spec: &Spec,
     recorded: &BTreeMap<String, String>,
 ) -> Result<LocalRegistries, crate::error::Error> {
-    if spec.databases.local_registry == LocalRegistryStore::EmbeddedH2 {
+    let on_h2 = |node: &crate::core::spec::Node| {
+        node.local_registry_store == LocalRegistryStore::EmbeddedH2
+    };
+    if spec.nodes.iter().all(on_h2) {
         return Ok(LocalRegistries {
             by_node: vec![None; spec.nodes.len()],
             ..LocalRegistries::default()
@@ -233,6 +237,9 @@ pub fn assign_local_registries(
         .nodes
         .iter()
         .map(|node| {
+            if on_h2(node) {
+                return None;
+            }
             if let Some(explicit) = &node.local_registry {
                 return Some(explicit.clone());
             }
@@ -248,7 +255,12 @@ pub fn assign_local_registries(
     let mut taken: BTreeSet<String> = recorded.values().map(|d| key(d)).collect();
     taken.extend(by_node.iter().flatten().map(|d| key(d)));
     let mut next = 1;
-    for slot in by_node.iter_mut().filter(|slot| slot.is_none()) {
+    let to_name = by_node
+        .iter_mut()
+        .zip(&spec.nodes)
+        .filter(|(slot, node)| slot.is_none() && !on_h2(node))
+        .map(|(slot, _)| slot);
+    for slot in to_name {
         let name = loop {
             let candidate = format!("{}{next}", spec.databases.local_registry_prefix);
             next += 1;
@@ -474,57 +486,42 @@ impl JdbcParams {
     /// `jdbc:mysql://host:port/DB?autoReconnect=true&useSSL=false[&allowPublicKeyRetrieval=true]`, or with
     /// several hosts `jdbc:mysql://h1:p1,h2:p2/DB?...` (failover) / `jdbc:mysql:loadbalance://...`.
     pub fn url(&self, database: &str) -> String {
-        let addresses: Vec<String> = self
-            .hosts
-            .iter()
-            .map(|(host, port)| {
-                let host = if host.contains(':') && !host.starts_with('[') {
-                    format!("[{host}]")
+        let parameters = match &self.parameters {
+            Some(parameters) => parameters.clone(),
+            None => {
+                let mut query = String::from("autoReconnect=true");
+                query.push_str(if self.use_ssl {
+                    "&useSSL=true"
                 } else {
-                    host.clone()
-                };
-                format!("{host}:{port}")
-            })
-            .collect();
-        let scheme = match self.style {
-            JdbcUrlStyle::Loadbalance => "jdbc:mysql:loadbalance://",
-            JdbcUrlStyle::Single | JdbcUrlStyle::Failover => "jdbc:mysql://",
+                    "&useSSL=false"
+                });
+                if let Some(require) = self.require_ssl {
+                    query.push_str(if require {
+                        "&requireSSL=true"
+                    } else {
+                        "&requireSSL=false"
+                    });
+                }
+                if let Some(verify) = self.verify_server_certificate {
+                    query.push_str(if verify {
+                        "&verifyServerCertificate=true"
+                    } else {
+                        "&verifyServerCertificate=false"
+                    });
+                }
+                if self.allow_public_key_retrieval {
+                    query.push_str("&allowPublicKeyRetrieval=true");
+                }
+                query
+            }
         };
-        if let Some(parameters) = &self.parameters {
-            let query = if parameters.is_empty() {
-                String::new()
-            } else {
-                format!("?{parameters}")
-            };
-            return format!("{scheme}{}/{database}{query}", addresses.join(","));
+        JdbcUrl {
+            style: Some(self.style),
+            hosts: self.hosts.clone(),
+            database: database.to_string(),
+            parameters,
         }
-        let mut url = format!(
-            "{scheme}{}/{database}?autoReconnect=true",
-            addresses.join(",")
-        );
-        url.push_str(if self.use_ssl {
-            "&useSSL=true"
-        } else {
-            "&useSSL=false"
-        });
-        if let Some(require) = self.require_ssl {
-            url.push_str(if require {
-                "&requireSSL=true"
-            } else {
-                "&requireSSL=false"
-            });
-        }
-        if let Some(verify) = self.verify_server_certificate {
-            url.push_str(if verify {
-                "&verifyServerCertificate=true"
-            } else {
-                "&verifyServerCertificate=false"
-            });
-        }
-        if self.allow_public_key_retrieval {
-            url.push_str("&allowPublicKeyRetrieval=true");
-        }
-        url
+        .render()
     }
 }
 
@@ -575,10 +572,11 @@ pub fn nodes(
         }
     };
     let layout = &spec.registry;
+    let names = &spec.datasources;
     let registry = node_files::Registry {
         db_config: node_files::DbConfig {
             name: layout.db_config.clone(),
-            data_source: SHARED_REGISTRY_JNDI.to_string(),
+            data_source: names.shared_registry.jndi.clone(),
         },
         remote_instance: node_files::RemoteInstance {
             url: layout.remote_instance_url.clone(),
@@ -613,24 +611,24 @@ pub fn nodes(
             let mut datasources = Vec::with_capacity(3);
             if let Some(local) = &local_registry {
                 datasources.push(datasource(
-                    LOCAL_REGISTRY_DATASOURCE,
+                    &names.local_registry.name,
                     "The datasource used for the local registry of this node",
-                    LOCAL_REGISTRY_JNDI,
+                    &names.local_registry.jndi,
                     jdbc.url(local),
                     driver,
                 ));
             }
             datasources.push(datasource(
-                SHARED_REGISTRY_DATASOURCE,
+                &names.shared_registry.name,
                 "The datasource used for the shared registry (config and governance)",
-                SHARED_REGISTRY_JNDI,
+                &names.shared_registry.jndi,
                 shared_url.clone(),
                 driver,
             ));
             datasources.push(datasource(
-                USER_STORE_DATASOURCE,
+                &names.user_store.name,
                 "The datasource used for the user manager",
-                USER_STORE_JNDI,
+                &names.user_store.jndi,
                 jdbc.url(&spec.databases.user_store),
                 driver,
             ));
@@ -639,7 +637,7 @@ pub fn nodes(
                 ei_home: node.ei_home.clone(),
                 local_registry,
                 driver: driver.clone(),
-                user_store_jndi: USER_STORE_JNDI.to_string(),
+                user_store_jndi: names.user_store.jndi.clone(),
                 registry: registry.clone(),
                 vault_entries: if vault {
                     datasources
@@ -941,6 +939,81 @@ ei_home = "/b"
             .map(|d| d.name)
             .collect();
         assert_eq!(names, ["WSO2_USER_DB", "REGISTRY_DB"]);
+    }
+
+    /// Issue 28 point 2: one node on its embedded H2 beside nodes on MySQL; a node-level
+    /// `local_registry = "h2"` is refused rather than taken as a database name.
+    #[test]
+    fn one_node_on_h2_keeps_it_and_gets_no_local_database() {
+        let spec = with_nodes(
+            &(node("node1", "")
+                + &node("node2", "local_registry_store = \"h2\"")
+                + &node("node3", "")),
+        );
+        let local = fresh(&spec);
+        assert_eq!(
+            local.by_node,
+            [
+                Some("REGISTRY_LOCAL1".to_string()),
+                None,
+                Some("REGISTRY_LOCAL2".to_string())
+            ]
+        );
+        let desired = nodes(
+            &spec,
+            &password(),
+            None,
+            &[driver(None), driver(None), driver(None)],
+            &local,
+        );
+        assert_eq!(
+            desired[1].datasources.len(),
+            2,
+            "no WSO2_CARBON_DB for node2"
+        );
+        assert!(databases(&spec, &local)
+            .iter()
+            .all(|d| d.role != DatabaseRole::LocalRegistry("node2".into())));
+        for bad in [
+            node("node1", "local_registry = \"h2\""),
+            node("node1", "local_registry = \"H2\""),
+            node(
+                "node1",
+                "local_registry = \"X\"\nlocal_registry_store = \"h2\"",
+            ),
+        ] {
+            let text = format!(
+                "[server]\nurl = \"mysql://root@db:3306\"\n[user]\nname = \"r\"\npassword_env = \"U\"\n\
+                 [dbscripts]\nfile = \"x.sql\"\n{bad}"
+            );
+            let e = Spec::parse(&text, Path::new("/t/c.toml")).unwrap_err();
+            assert!(e.message.contains("nodes.local_registry"), "{}", e.message);
+        }
+    }
+
+    #[test]
+    fn datasource_names_come_from_the_spec() {
+        let spec = spec(
+            "[datasources]\nshared_registry_name = \"WSO2_SHARED_REG\"\nshared_registry_jndi = \"jdbc/WSO2SharedDB\"\n",
+        );
+        let desired = nodes(
+            &spec,
+            &password(),
+            None,
+            &[driver(None), driver(None)],
+            &fresh(&spec),
+        );
+        let shared = &desired[0].datasources[1];
+        assert_eq!(
+            (shared.name.as_str(), shared.jndi_name.as_str()),
+            ("WSO2_SHARED_REG", "jdbc/WSO2SharedDB")
+        );
+        assert_eq!(
+            desired[0].registry.db_config.data_source,
+            "jdbc/WSO2SharedDB"
+        );
+        assert_eq!(desired[0].datasources[0].name, LOCAL_REGISTRY_DATASOURCE);
+        assert_eq!(desired[0].user_store_jndi, USER_STORE_JNDI);
     }
 
     #[test]

@@ -346,6 +346,7 @@ mod tests {
                 jndi_name: "jdbc/WSO2CarbonDB".into(),
                 from: "LOCAL1".into(),
                 to: "LOCAL2".into(),
+                embedded_h2: None,
             });
         }
         let found = findings(&plan(vec![change]));

@@ -6,6 +6,7 @@ pub mod desired;
 pub mod drift;
 pub mod facts;
 pub mod findings;
+pub mod jdbc_url;
 pub mod matching;
 pub mod mounts;
 pub mod node_files;

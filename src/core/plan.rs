@@ -331,14 +331,59 @@ impl Change {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Repoint {
     pub jndi_name: String,
+    /// The MySQL database the datasource names now, or for a move off the embedded H2 `embedded H2`.
     pub from: String,
     pub to: String,
+    /// A move off the node's embedded H2 database: its data file, which stays behind.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub embedded_h2: Option<PathBuf>,
 }
 
 impl std::fmt::Display for Repoint {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {} -> {}", self.jndi_name, self.from, self.to)
+        match &self.embedded_h2 {
+            Some(file) => write!(
+                f,
+                "{}: {} ({}) -> {}",
+                self.jndi_name,
+                self.from,
+                file.display(),
+                self.to
+            ),
+            None => write!(f, "{}: {} -> {}", self.jndi_name, self.from, self.to),
+        }
     }
+}
+
+/// The datasources whose URL an edit moves from the node's embedded H2 database (one that holds a data
+/// file, `h2_data`: URL and file) to MySQL: the node's H2 data stays behind.
+pub fn h2_moves(
+    differences: &[Difference],
+    datasources: &[Datasource],
+    h2_data: &[(String, PathBuf)],
+) -> Vec<Repoint> {
+    differences
+        .iter()
+        .filter(|d| d.check == "datasource_url")
+        .filter_map(|d| {
+            let found = d.found.as_deref()?;
+            let (_, file) = h2_data.iter().find(|(url, _)| url.trim() == found.trim())?;
+            let to = mysql_database(&d.expected)?;
+            let jndi_name = datasources
+                .iter()
+                .find(|s| Some(&s.name) == d.item.as_ref())
+                .map_or_else(
+                    || d.item.clone().unwrap_or_default(),
+                    |s| s.jndi_name.clone(),
+                );
+            Some(Repoint {
+                jndi_name,
+                from: "embedded H2".to_string(),
+                to: to.to_string(),
+                embedded_h2: Some(file.clone()),
+            })
+        })
+        .collect()
 }
 
 /// Something the plan will not change by itself: it needs a person to decide.
@@ -1347,6 +1392,7 @@ pub fn repoints(differences: &[Difference], datasources: &[Datasource]) -> Vec<R
                 jndi_name,
                 from: was.to_string(),
                 to: will.to_string(),
+                embedded_h2: None,
             })
         })
         .collect()
@@ -1357,7 +1403,11 @@ pub fn repointed_from(changes: &[Change]) -> Vec<String> {
     changes
         .iter()
         .flat_map(|c| match c {
-            Change::EditFile { repoints, .. } => repoints.iter().map(|r| r.from.clone()).collect(),
+            Change::EditFile { repoints, .. } => repoints
+                .iter()
+                .filter(|r| r.embedded_h2.is_none())
+                .map(|r| r.from.clone())
+                .collect(),
             _ => Vec::new(),
         })
         .collect()
@@ -1365,26 +1415,17 @@ pub fn repointed_from(changes: &[Change]) -> Vec<String> {
 
 /// Moving a datasource away from a database that does not exist leaves nothing behind: only moves away
 /// from `existing` databases (by [`key`]) stay repoints, which make an edit destructive. Without the
-/// server (`--files-only`) nothing is known to be missing, and every move counts.
+/// server (`--files-only`) nothing is known to be missing, and every move counts. A move off the
+/// embedded H2 leaves the H2 data file behind, whatever the server has: it stays.
 pub fn keep_repoints_from_existing(changes: &mut [Change], existing: &BTreeSet<String>) {
     for change in changes {
         if let Change::EditFile { repoints, .. } = change {
-            repoints.retain(|r| existing.contains(&key(&r.from)));
+            repoints.retain(|r| r.embedded_h2.is_some() || existing.contains(&key(&r.from)));
         }
     }
 }
 
-/// The database a MySQL JDBC URL names: `jdbc:mysql://h1:3306,h2/DB?x=y` -> `DB`.
-pub fn mysql_database(url: &str) -> Option<&str> {
-    let rest = url.trim().strip_prefix("jdbc:")?;
-    if !(rest.starts_with("mysql") || rest.starts_with("mariadb")) {
-        return None;
-    }
-    let after_scheme = &rest[rest.find("//")? + 2..];
-    let path = &after_scheme[after_scheme.find('/')? + 1..];
-    let database = path.split(['?', ';']).next()?;
-    (!database.is_empty()).then_some(database)
-}
+pub use crate::core::jdbc_url::mysql_database;
 
 /// A grant pattern with an unescaped `_` or `%`.
 fn is_wildcard(pattern: &str) -> bool {
@@ -1743,6 +1784,7 @@ mod hold_tests {
                     jndi_name: "jdbc/WSO2CarbonDB".into(),
                     from: "L1".into(),
                     to: "L9".into(),
+                    embedded_h2: None,
                 }]
             } else {
                 Vec::new()

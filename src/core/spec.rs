@@ -49,6 +49,8 @@ struct RawSpec {
     #[serde(default)]
     node_files: RawNodeFiles,
     #[serde(default)]
+    datasources: RawDatasources,
+    #[serde(default)]
     nodes: Vec<RawNode>,
 }
 
@@ -165,7 +167,21 @@ struct RawNode {
     name: Spanned<String>,
     ei_home: Spanned<String>,
     local_registry: Option<Spanned<String>>,
+    /// `"h2"`: this node's local registry stays on its embedded H2 (`databases.local_registry` for one node).
+    local_registry_store: Option<Spanned<LocalRegistryStore>>,
     renamed_from: Option<Spanned<String>>,
+}
+
+/// `[datasources]`: the names and JNDI names of the three datasources in master-datasources.xml.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct RawDatasources {
+    local_registry_name: Option<Spanned<String>>,
+    local_registry_jndi: Option<Spanned<String>>,
+    shared_registry_name: Option<Spanned<String>>,
+    shared_registry_jndi: Option<Spanned<String>>,
+    user_store_name: Option<Spanned<String>>,
+    user_store_jndi: Option<Spanned<String>>,
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -186,7 +202,39 @@ pub struct Spec {
     pub jdbc: Jdbc,
     pub registry: RegistryLayout,
     pub node_files: NodeFiles,
+    /// The datasources' names and JNDI names (`[datasources]`; WSO2's names by default).
+    pub datasources: DatasourceNames,
     pub nodes: Vec<Node>,
+}
+
+/// A datasource's `<name>` and `<jndiConfig><name>` in master-datasources.xml.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DatasourceName {
+    pub name: String,
+    pub jndi: String,
+}
+
+/// `[datasources]`: what the three datasources are called (a cluster built by hand may call the shared
+/// registry's `WSO2_SHARED_REG` / `jdbc/WSO2SharedDB`); by default the names the WSO2 guide uses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DatasourceNames {
+    pub local_registry: DatasourceName,
+    pub shared_registry: DatasourceName,
+    pub user_store: DatasourceName,
+}
+
+impl Default for DatasourceNames {
+    fn default() -> Self {
+        let named = |name: &str, jndi: &str| DatasourceName {
+            name: name.to_string(),
+            jndi: jndi.to_string(),
+        };
+        DatasourceNames {
+            local_registry: named("WSO2_CARBON_DB", "jdbc/WSO2CarbonDB"),
+            shared_registry: named("WSO2_REGISTRY_DB", "jdbc/WSO2RegistryDB"),
+            user_store: named("WSO2_UM_DB", "jdbc/WSO2UMDB"),
+        }
+    }
 }
 
 /// `[node_files]`: how eidb treats the nodes' files beyond their content.
@@ -417,6 +465,9 @@ pub struct Node {
     pub local_registry: Option<String>,
     /// The node's earlier name (`renamed_from`): it keeps the database recorded under that name.
     pub renamed_from: Option<String>,
+    /// Where this node's local registry lives: the node's `local_registry_store`, else
+    /// `databases.local_registry`.
+    pub local_registry_store: LocalRegistryStore,
 }
 
 /// Where a secret is: an environment variable or a file (read by `crate::secret::load`).
@@ -602,7 +653,8 @@ fn validate(raw: RawSpec, at: &Locator<'_>, base: &Path) -> Result<Spec> {
         allow_public_key_retrieval: raw.jdbc.allow_public_key_retrieval,
     };
     let registry = validate_registry(&raw.registry, at)?;
-    let nodes = validate_nodes(&raw.nodes, &databases, at, base)?;
+    let nodes = validate_nodes(&raw.nodes, &databases, at, base, databases.local_registry)?;
+    let datasources = validate_datasources(&raw.datasources, at)?;
     if let Some(list) = &raw.databases.adopt {
         for name in list.get_ref() {
             let cluster_database = [&databases.user_store, &databases.shared_registry]
@@ -642,6 +694,7 @@ fn validate(raw: RawSpec, at: &Locator<'_>, base: &Path) -> Result<Spec> {
         node_files: NodeFiles {
             keep_mode: raw.node_files.keep_mode.unwrap_or(false),
         },
+        datasources,
         nodes,
     })
 }
@@ -1095,6 +1148,7 @@ fn validate_nodes(
     databases: &Databases,
     at: &Locator<'_>,
     base: &Path,
+    default_store: LocalRegistryStore,
 ) -> Result<Vec<Node>> {
     let mut seen = HashSet::new();
     let mut databases_seen = HashSet::new();
@@ -1126,7 +1180,29 @@ fn validate_nodes(
         if node.ei_home.get_ref().trim().is_empty() {
             return Err(at.invalid("nodes.ei_home", &node.ei_home, "must not be empty"));
         }
+        let local_registry_store = node
+            .local_registry_store
+            .as_ref()
+            .map_or(default_store, |s| *s.get_ref());
         if let Some(database) = &node.local_registry {
+            if database.get_ref().eq_ignore_ascii_case("h2") {
+                return Err(at
+                    .invalid(
+                        "nodes.local_registry",
+                        database,
+                        "names a database; a database called `h2` is surely not what is meant",
+                    )
+                    .with_hint("for a node whose local registry stays on its embedded H2 write local_registry_store = \"h2\""));
+            }
+            if local_registry_store == LocalRegistryStore::EmbeddedH2 {
+                return Err(at
+                    .invalid(
+                        "nodes.local_registry",
+                        database,
+                        "names a MySQL database for a node whose local registry stays on H2",
+                    )
+                    .with_hint("remove one of local_registry and local_registry_store (or databases.local_registry = \"h2\")"));
+            }
             validate_identifier(database.get_ref(), MAX_IDENTIFIER_LEN)
                 .map_err(|problem| at.invalid("nodes.local_registry", database, problem))?;
             refuse_system_schema("nodes.local_registry", database, at)?;
@@ -1163,9 +1239,78 @@ fn validate_nodes(
             ei_home: resolve(base, node.ei_home.get_ref()),
             local_registry: node.local_registry.as_ref().map(|d| d.get_ref().clone()),
             renamed_from: node.renamed_from.as_ref().map(|r| r.get_ref().clone()),
+            local_registry_store,
         });
     }
     Ok(nodes)
+}
+
+fn validate_datasources(raw: &RawDatasources, at: &Locator<'_>) -> Result<DatasourceNames> {
+    let defaults = DatasourceNames::default();
+    let value = |v: &Option<Spanned<String>>, key: &str, default: &str| -> Result<String> {
+        let Some(v) = v else {
+            return Ok(default.to_string());
+        };
+        let text = v.get_ref();
+        if text.is_empty() || text.len() > 255 {
+            return Err(at.invalid(key, v, "must be 1 to 255 characters long"));
+        }
+        if let Some(bad) = text
+            .chars()
+            .find(|c| c.is_whitespace() || c.is_control() || "<>&\"'".contains(*c))
+        {
+            return Err(at.invalid(key, v, format!("`{text}` contains `{bad}`")));
+        }
+        Ok(text.clone())
+    };
+    let named = |name: &Option<Spanned<String>>,
+                 jndi: &Option<Spanned<String>>,
+                 role: &str,
+                 default: &DatasourceName|
+     -> Result<DatasourceName> {
+        Ok(DatasourceName {
+            name: value(name, &format!("datasources.{role}_name"), &default.name)?,
+            jndi: value(jndi, &format!("datasources.{role}_jndi"), &default.jndi)?,
+        })
+    };
+    let names = DatasourceNames {
+        local_registry: named(
+            &raw.local_registry_name,
+            &raw.local_registry_jndi,
+            "local_registry",
+            &defaults.local_registry,
+        )?,
+        shared_registry: named(
+            &raw.shared_registry_name,
+            &raw.shared_registry_jndi,
+            "shared_registry",
+            &defaults.shared_registry,
+        )?,
+        user_store: named(
+            &raw.user_store_name,
+            &raw.user_store_jndi,
+            "user_store",
+            &defaults.user_store,
+        )?,
+    };
+    let all = [
+        &names.local_registry,
+        &names.shared_registry,
+        &names.user_store,
+    ];
+    for (i, a) in all.iter().enumerate() {
+        for b in &all[i + 1..] {
+            if a.name == b.name || a.jndi == b.jndi {
+                return Err(Error::input(format!(
+                    "{}: [datasources] gives two datasources the name {}",
+                    at.path.display(),
+                    if a.name == b.name { &a.name } else { &a.jndi }
+                ))
+                .with_hint("the local registry, the shared registry and the user store each need a datasource of their own"));
+            }
+        }
+    }
+    Ok(names)
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]

@@ -150,6 +150,9 @@ pub struct ObservedNode {
     pub cipher_text: Option<Observed<Vec<u8>>>,
     /// The backups that exist, each with the path of the live file it backs up.
     pub backups: Vec<(PathBuf, Observed<Vec<u8>>)>,
+    /// The embedded H2 databases the datasources name that hold a data file: (the datasource's URL as the
+    /// file has it, the data file). A node moved off one leaves that data behind.
+    pub h2_data: Vec<(String, PathBuf)>,
 }
 
 impl ObservedNode {
@@ -207,11 +210,58 @@ pub fn observe(name: &str, ei_home: &Path) -> Result<ObservedNode> {
             backups.push((live, observed(&backup, bytes).map_err(context)?));
         }
     }
+    let datasources = conf
+        .iter()
+        .find(|(kind, _)| *kind == ConfFile::Datasources)
+        .and_then(|(_, seen)| crate::node::conf::read_master_datasources(&seen.content.text).ok())
+        .unwrap_or_default();
+    let h2_data = datasources
+        .iter()
+        .filter_map(|d| {
+            let url = d.url.as_deref()?;
+            Some((url.to_string(), h2_data_file(url, ei_home)?))
+        })
+        .collect();
     Ok(ObservedNode {
         name: name.to_string(),
         conf,
         cipher_text,
         backups,
+        h2_data,
+    })
+}
+
+/// The data file of an embedded H2 database URL (`jdbc:h2:./repository/database/WSO2CARBON_DB;...`, a
+/// relative path being relative to the EI_HOME the node starts in), when it exists: `<path>.h2.db`
+/// (H2 1.3, which Carbon 4.4 ships) or `<path>.mv.db` (H2 1.4).
+fn h2_data_file(url: &str, ei_home: &Path) -> Option<PathBuf> {
+    let rest = url.trim().strip_prefix("jdbc:h2:")?;
+    let rest = rest.strip_prefix("file:").unwrap_or(rest);
+    let path = rest.split(';').next()?;
+    if path.is_empty()
+        || path.starts_with("mem:")
+        || path.starts_with("tcp:")
+        || path.starts_with("ssl:")
+        || path.starts_with('~')
+    {
+        return None;
+    }
+    let path = Path::new(path);
+    let base = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        // `./repository/...`: the node's EI_HOME, said without the `./`.
+        ei_home.join(
+            path.components()
+                .filter(|c| *c != std::path::Component::CurDir)
+                .collect::<PathBuf>(),
+        )
+    };
+    [".h2.db", ".mv.db"].iter().find_map(|extension| {
+        let mut name = base.as_os_str().to_owned();
+        name.push(extension);
+        let file = PathBuf::from(name);
+        file.is_file().then_some(file)
     })
 }
 
@@ -267,9 +317,13 @@ pub fn secret_files(ei_home: &Path) -> Vec<SecretFile> {
 // needed) until all are renamed, so that a failure half way puts the old files back by renaming alone.
 // ---------------------------------------------------------------------------------------------------------
 
-/// eidb's temp files are named `.eidb-<kind>-<pid>-XXXXXX.tmp` (earlier versions: `.eidb-XXXXXX.tmp`), in
-/// the folder of the file they belong to; nothing else is ever named so. The process id tells a live run's
-/// temp files from those of a run that was killed.
+/// eidb's temp files are named `.eidb-<kind>-<pid>-<start>-<boot>-XXXXXX.tmp` (earlier versions:
+/// `.eidb-<kind>-<pid>-XXXXXX.tmp` and `.eidb-XXXXXX.tmp`), in the folder of the file they belong to;
+/// nothing else is ever named so. The writer is named by what a restarted container or host cannot
+/// fake: its process id, the process's start time (clock ticks since boot, `/proc/PID/stat`) and the
+/// boot (`/proc/sys/kernel/random/boot_id`). A temp file is a live run's only while that very process
+/// runs; a run killed while it was PID 1 (a container's entrypoint) leaves files that a later PID 1 does
+/// not keep alive.
 const TEMP_PREFIX: &str = ".eidb-";
 const TEMP_SUFFIX: &str = ".tmp";
 const TEMP_RANDOM_LEN: usize = 6;
@@ -287,26 +341,127 @@ pub fn is_eidb_temp(name: &str) -> bool {
     temp_name_parts(name).is_some()
 }
 
-/// The process that made an eidb temp file (`None` for the names of earlier versions), or `None` for a
-/// name that is not one.
-fn temp_name_parts(name: &str) -> Option<Option<u32>> {
+/// Who wrote an eidb temp file, as its name says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum TempWriter {
+    /// `.eidb-XXXXXX.tmp`: the first versions named no writer.
+    Unnamed,
+    /// `.eidb-<kind>-<pid>-XXXXXX.tmp`: the process id alone (earlier versions).
+    Pid(u32),
+    /// This version: the process id, its start time in clock ticks since boot, and the boot.
+    Process { pid: u32, start: u64, boot: String },
+}
+
+/// The writer of an eidb temp file, or `None` for a name that is not one.
+fn temp_name_parts(name: &str) -> Option<TempWriter> {
     let middle = name.strip_prefix(TEMP_PREFIX)?.strip_suffix(TEMP_SUFFIX)?;
     let random_ok =
         |r: &str| r.len() == TEMP_RANDOM_LEN && r.chars().all(|c| c.is_ascii_alphanumeric());
     if random_ok(middle) {
-        return Some(None);
+        return Some(TempWriter::Unnamed);
     }
     let rest = TEMP_KINDS
         .iter()
         .find_map(|kind| middle.strip_prefix(kind)?.strip_prefix('-'))?;
-    let (pid, random) = rest.split_once('-')?;
-    let pid_ok = !pid.is_empty() && pid.len() <= 10 && pid.chars().all(|c| c.is_ascii_digit());
-    (pid_ok && random_ok(random)).then(|| pid.parse().ok())
+    let number = |n: &str| !n.is_empty() && n.len() <= 20 && n.chars().all(|c| c.is_ascii_digit());
+    let parts: Vec<&str> = rest.split('-').collect();
+    match parts.as_slice() {
+        [pid, random] if number(pid) && pid.len() <= 10 && random_ok(random) => {
+            Some(TempWriter::Pid(pid.parse().ok()?))
+        }
+        [pid, start, boot, random]
+            if number(pid)
+                && pid.len() <= 10
+                && number(start)
+                && !boot.is_empty()
+                && boot.len() <= 16
+                && boot.chars().all(|c| c.is_ascii_hexdigit())
+                && random_ok(random) =>
+        {
+            Some(TempWriter::Process {
+                pid: pid.parse().ok()?,
+                start: start.parse().ok()?,
+                boot: boot.to_string(),
+            })
+        }
+        _ => None,
+    }
+}
+
+/// The start of a process, in clock ticks since boot (field 22 of `/proc/PID/stat`), if it runs.
+fn process_start(pid: &str) -> Option<u64> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) may hold spaces and parentheses: count from the last `)`.
+    let after_name = &stat[stat.rfind(')')? + 1..];
+    after_name.split_whitespace().nth(19)?.parse().ok()
+}
+
+/// This boot, as the first 8 hex digits of the kernel's boot id ("0" where it cannot be read).
+fn boot_id() -> String {
+    fs::read_to_string("/proc/sys/kernel/random/boot_id")
+        .ok()
+        .map(|id| {
+            id.chars()
+                .filter(char::is_ascii_hexdigit)
+                .take(8)
+                .collect::<String>()
+        })
+        .filter(|id| !id.is_empty())
+        .unwrap_or_else(|| "0".to_string())
+}
+
+/// Whether the run that wrote this temp file still runs: the very process, not one that got its id.
+fn writer_runs(writer: &TempWriter, file: &Path) -> bool {
+    match writer {
+        TempWriter::Unnamed => false,
+        TempWriter::Process { pid, start, boot } => {
+            *boot == boot_id() && process_start(&pid.to_string()) == Some(*start)
+        }
+        // Only the id: the process with that id runs, and ran already when the file was last written
+        // (a process that started after it, such as the PID 1 of a restarted container, did not write it).
+        TempWriter::Pid(pid) => {
+            let Some(start) = process_start(&pid.to_string()).and_then(started_at) else {
+                return false;
+            };
+            let written = fs::symlink_metadata(file).and_then(|m| m.modified());
+            // A second of slack: the boot time is known to the second.
+            written.is_ok_and(|w| w + std::time::Duration::from_secs(1) >= start)
+        }
+    }
+}
+
+/// Wall-clock time of a process start given in clock ticks since boot.
+fn started_at(ticks: u64) -> Option<std::time::SystemTime> {
+    let stat = fs::read_to_string("/proc/stat").ok()?;
+    let boot: u64 = stat
+        .lines()
+        .find_map(|l| l.strip_prefix("btime "))?
+        .trim()
+        .parse()
+        .ok()?;
+    // SAFETY: sysconf only reads a configuration value.
+    let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    let per_second = if per_second > 0 {
+        per_second as u64
+    } else {
+        100
+    };
+    Some(
+        std::time::UNIX_EPOCH
+            + std::time::Duration::from_secs(boot)
+            + std::time::Duration::from_millis(ticks * 1000 / per_second),
+    )
 }
 
 /// The start of this process's temp file names of a kind.
 fn temp_prefix(kind: &str) -> String {
-    format!("{TEMP_PREFIX}{kind}-{}-", std::process::id())
+    static WRITER: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let writer = WRITER.get_or_init(|| {
+        let pid = std::process::id();
+        let start = process_start("self").unwrap_or(0);
+        format!("{pid}-{start}-{}", boot_id())
+    });
+    format!("{TEMP_PREFIX}{kind}-{writer}-")
 }
 
 fn temp_builder(prefix: &str) -> tempfile::Builder<'_, 'static> {
@@ -385,7 +540,8 @@ fn node_folders(ei_home: &Path) -> Vec<PathBuf> {
 }
 
 /// The temp files interrupted runs (killed in their file phase) left in the nodes' folders: eidb's own (by
-/// name), not those of a process that still runs (another eidb writing the same files now). Read only.
+/// name), not those of the very process that wrote them while it still runs (another eidb writing the
+/// same files now; see [`writer_runs`]). Read only.
 pub fn leftovers(nodes: &[DesiredNode]) -> Vec<PathBuf> {
     let mut found = Vec::new();
     for node in nodes {
@@ -394,10 +550,10 @@ pub fn leftovers(nodes: &[DesiredNode]) -> Vec<PathBuf> {
                 continue;
             };
             for entry in entries.flatten() {
-                let Some(maker) = entry.file_name().to_str().and_then(temp_name_parts) else {
+                let Some(writer) = entry.file_name().to_str().and_then(temp_name_parts) else {
                     continue;
                 };
-                let running = maker.is_some_and(|pid| Path::new(&format!("/proc/{pid}")).exists());
+                let running = writer_runs(&writer, &entry.path());
                 if !running && entry.file_type().is_ok_and(|t| t.is_file()) {
                     found.push(entry.path());
                 }
@@ -967,6 +1123,7 @@ mod tests {
             ".eidb-undo-77-zzzzzz.tmp",
             ".eidb-probe-123-Q1w2E3.tmp",
             ".eidb-Ab3dE1.tmp",
+            ".eidb-new-1-123456-3f2a9c1d-Ab3dE1.tmp",
         ] {
             assert!(is_eidb_temp(name), "{name}");
         }
@@ -981,9 +1138,50 @@ mod tests {
             ".eidb-mine-12-Ab3dE1.tmp",
             "x.eidb-new-12-Ab3dE1.tmp",
             ".eidb-new-12-Ab3dE1.tmp~",
+            ".eidb-new-1-123456-Ab3dE1.tmp",
+            ".eidb-new-1-123456-xyz-Ab3dE1.tmp",
+            ".eidb-new-1--3f2a9c1d-Ab3dE1.tmp",
         ] {
             assert!(!is_eidb_temp(name), "{name}");
         }
+    }
+
+    /// Issue 28 point 6: a temp file is a live run's only while the very process that wrote it runs.
+    #[test]
+    fn a_temp_file_is_live_only_while_its_very_writer_runs() {
+        let dir = tempfile::tempdir().unwrap();
+        let writer_of = |name: &str| temp_name_parts(name).unwrap();
+        let mine = format!("{}Ab3dE1.tmp", temp_prefix("new"));
+        fs::write(dir.path().join(&mine), "x").unwrap();
+        assert!(writer_runs(&writer_of(&mine), &dir.path().join(&mine)));
+        // The same process id with another start time (a restarted container's PID 1), or another boot.
+        let TempWriter::Process { pid, start, boot } = writer_of(&mine) else {
+            panic!("{mine}")
+        };
+        for other in [
+            format!(".eidb-new-{pid}-{}-{boot}-Ab3dE1.tmp", start + 1),
+            format!(
+                ".eidb-new-{pid}-{start}-{}-Ab3dE1.tmp",
+                if boot == "0" { "1" } else { "0" }
+            ),
+        ] {
+            let path = dir.path().join(&other);
+            fs::write(&path, "x").unwrap();
+            assert!(!writer_runs(&writer_of(&other), &path), "{other}");
+        }
+        // An earlier version's name (the process id alone) of PID 1, which runs, written before PID 1
+        // started: PID 1 did not write it.
+        let old = dir.path().join(".eidb-new-1-Ab3dE1.tmp");
+        let file = fs::File::create(&old).unwrap();
+        file.set_modified(std::time::UNIX_EPOCH + std::time::Duration::from_secs(86_400))
+            .unwrap();
+        assert!(!writer_runs(&writer_of(".eidb-new-1-Ab3dE1.tmp"), &old));
+        // The same name written now by this process (which runs) is live.
+        let now = dir
+            .path()
+            .join(format!(".eidb-new-{}-Ab3dE1.tmp", std::process::id()));
+        fs::write(&now, "x").unwrap();
+        assert!(writer_runs(&TempWriter::Pid(std::process::id()), &now));
     }
 
     #[test]

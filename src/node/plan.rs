@@ -60,7 +60,14 @@ pub fn plan(node: &DesiredNode, observed: &ObservedNode, keep_mode: bool) -> Res
                 .any(|d| d.check == "datasource_password");
             out.changes.push(Change::EditFile {
                 node: node.name.clone(),
-                repoints: crate::core::plan::repoints(&edited.differences, &node.datasources),
+                repoints: crate::core::plan::repoints(&edited.differences, &node.datasources)
+                    .into_iter()
+                    .chain(crate::core::plan::h2_moves(
+                        &edited.differences,
+                        &node.datasources,
+                        &observed.h2_data,
+                    ))
+                    .collect(),
                 diff: if edited.text == current.text {
                     String::new()
                 } else {

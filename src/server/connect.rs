@@ -287,7 +287,8 @@ pub fn statement_error(e: &sqlx::Error, what: &str) -> Error {
             "{what}: the connection to the server was lost ({detail})"
         ))
         .with_hint(
-            "the server closed the connection (restarted, the connection was killed, or the network dropped);              check that the server is up and run the same command again: it carries on from where this run stopped",
+            "the server closed the connection (restarted, the connection was killed, or the network dropped); \
+             check that the server is up and run the same command again: it carries on from where this run stopped",
         );
         err.connection_lost = true;
         return err;
