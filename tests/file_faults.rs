@@ -211,6 +211,24 @@ async fn verify_and_dry_run_create_no_file_in_an_immutable_folder() {
     assert_no_database_created(&cluster).await;
 }
 
+/// For a test that runs eidb as another user: copies of the built binary and of the dbscript in the
+/// cluster's own folder, the spec pointing at the copy. The checkout and its `target/` may be in a
+/// folder only the tester can enter (a clone in `mktemp -d`, a home folder at 0700), which the other
+/// user cannot read (issue 29); the cluster's folder is the one the test opens up to it.
+fn self_contained(cluster: Cluster) -> (Cluster, PathBuf) {
+    let script = cluster.dir.path().join("dbscript.sql");
+    std::fs::copy(
+        common::cluster::fixture_path("dbscripts/splitter-cases.sql"),
+        &script,
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let eidb = cluster.dir.path().join("eidb");
+    std::fs::copy(eidb_bin(), &eidb).unwrap();
+    std::fs::set_permissions(&eidb, std::fs::Permissions::from_mode(0o755)).unwrap();
+    (cluster.with_script(&script), eidb)
+}
+
 /// The EI installation belongs to its service account (here `nobody`), one file on node 2 to root (an
 /// edit made with sudo); eidb runs as the service account. It cannot give a new file root's ownership:
 /// found before any change, with the node, the owner and the fix.
@@ -221,7 +239,9 @@ async fn root_owned_file_with_eidb_as_another_user_is_found_before_any_change() 
     let how =
         "this test runs eidb as uid 65534 (nobody): it needs root to hand the files over and \
                setpriv (apt-get install util-linux)";
-    // The test's temp folder is root's and private: let the service account reach the files and spec.
+    // The service account reads nothing of the checkout (which may sit in a private folder, issue 29):
+    // the binary, the dbscript and the spec are copies in the test's folder, opened up to it.
+    let (cluster, eidb) = self_contained(cluster);
     std::fs::set_permissions(cluster.dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
     for home in &cluster.nodes {
         let node_dir = home.parent().unwrap().display().to_string();
@@ -245,7 +265,7 @@ async fn root_owned_file_with_eidb_as_another_user_is_found_before_any_change() 
             &NOBODY.to_string(),
         ])
         .args(["--clear-groups", "--"])
-        .arg(eidb_bin())
+        .arg(&eidb)
         .args(["provision", "--config"])
         .arg(&cluster.spec_path);
     cluster.environment(&mut command);
