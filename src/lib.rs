@@ -14,6 +14,7 @@ pub mod progress;
 pub mod redact;
 pub mod secret;
 pub mod server;
+pub mod timeouts;
 pub mod timings;
 
 /// Where the unit tests find the real WSO2 files: the same code as the integration tests'.

@@ -89,12 +89,18 @@ impl Endpoint {
         &self,
         database: Option<&str>,
     ) -> std::result::Result<MySqlConnection, sqlx::Error> {
-        crate::timings::step("connect", async {
-            let mut conn = MySqlConnection::connect_with(&self.options(database)).await?;
-            conn.execute(sqlx::raw_sql(SESSION_SQL_MODE.as_str()))
-                .await?;
-            Ok(conn)
-        })
+        // A server that accepts the connection and never answers (frozen, a half-dead virtual IP) must
+        // not hold the run: every attempt has the connect limit.
+        let limit = crate::timeouts::get().connect;
+        crate::timings::step(
+            "connect",
+            retry::within(limit, async {
+                let mut conn = MySqlConnection::connect_with(&self.options(database)).await?;
+                conn.execute(sqlx::raw_sql(SESSION_SQL_MODE.as_str()))
+                    .await?;
+                Ok(conn)
+            }),
+        )
         .await
     }
 
