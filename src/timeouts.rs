@@ -40,7 +40,8 @@ pub struct Timeouts {
     /// How long to keep reconnecting after a connection dropped mid-run (to the same server or
     /// another member) before the run gives up.
     pub reconnect: Duration,
-    /// How long a ledger write keeps reconnecting after its connection dropped.
+    /// How long a ledger write keeps reconnecting after its connection dropped; also the least a run
+    /// waits to read the server again after the connection dropped while it read.
     pub ledger_reconnect: Duration,
     /// How long to wait for a dropped connection's statement to leave the server's process list.
     pub dropped_statement: Duration,
