@@ -37,6 +37,8 @@ struct State {
     held: Option<(Vec<u8>, TcpStream, usize)>,
     /// [`CutMode::Freeze`]: the sockets kept open, unanswered.
     kept: Vec<TcpStream>,
+    /// Per connection number, how many reads came back from the server (answers, or parts of them).
+    answers: std::collections::HashMap<usize, usize>,
 }
 
 pub struct Proxy {
@@ -58,6 +60,7 @@ impl Proxy {
             mode,
             held: None,
             kept: Vec::new(),
+            answers: std::collections::HashMap::new(),
         }));
         let frozen = Arc::new(AtomicBool::new(false));
         let target = (target.0.to_string(), target.1);
@@ -80,8 +83,10 @@ impl Proxy {
                 };
                 let (from_server, to_client) =
                     (server.try_clone().unwrap(), client.try_clone().unwrap());
-                let frozen = frozen_flag.clone();
-                std::thread::spawn(move || server_to_client(from_server, to_client, frozen));
+                let (frozen, answers) = (frozen_flag.clone(), shared.clone());
+                std::thread::spawn(move || {
+                    server_to_client(from_server, to_client, number, answers, frozen)
+                });
                 let (state, frozen) = (shared.clone(), frozen_flag.clone());
                 std::thread::spawn(move || client_to_server(client, server, number, state, frozen));
             }
@@ -120,15 +125,35 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
 }
 
+fn answers(state: &State, number: usize) -> usize {
+    state.answers.get(&number).copied().unwrap_or(0)
+}
+
+/// Wait until connection `number` has had an answer from the server after the `seen` it had (at most
+/// 30 s: a statement that never ends is the test's to find, not the proxy's).
+fn wait_for_answer(state: &Arc<Mutex<State>>, number: usize, seen: usize) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while answers(&state.lock().unwrap(), number) <= seen && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
 /// Server to client, until either side closes; after a freeze nothing more goes through (the sockets
 /// stay open).
-fn server_to_client(mut server: TcpStream, mut client: TcpStream, frozen: Arc<AtomicBool>) {
+fn server_to_client(
+    mut server: TcpStream,
+    mut client: TcpStream,
+    number: usize,
+    state: Arc<Mutex<State>>,
+    frozen: Arc<AtomicBool>,
+) {
     let mut buf = vec![0u8; 1 << 16];
     loop {
         let n = match server.read(&mut buf) {
             Ok(0) | Err(_) => break,
             Ok(n) => n,
         };
+        *state.lock().unwrap().answers.entry(number).or_default() += 1;
         if frozen.load(Ordering::SeqCst) {
             // Hold on to both ends, unanswered, until the test ends.
             loop {
@@ -192,16 +217,19 @@ fn client_to_server(
             _ => false,
         };
         if release {
-            let (packet, mut old, _) = st.held.take().unwrap();
+            let (packet, mut old, held_by) = st.held.take().unwrap();
+            let answered = answers(&st, number);
             drop(st);
             if server.write_all(data).is_err() {
                 break;
             }
             // Its answer goes back first; then the dropped statement reaches the server and finishes
-            // before anything else this connection sends.
-            std::thread::sleep(Duration::from_millis(200));
+            // (its answer comes back on the old connection) before anything else this connection
+            // sends. Waited for, not slept on.
+            wait_for_answer(&state, number, answered);
+            let old_answered = answers(&state.lock().unwrap(), held_by);
             let _ = old.write_all(&packet);
-            std::thread::sleep(Duration::from_millis(700));
+            wait_for_answer(&state, held_by, old_answered);
             continue;
         }
         drop(st);
