@@ -72,7 +72,9 @@ pub fn install() {
             _ = term => {}
         }
         REQUESTED.store(true, Ordering::SeqCst);
-        eprintln!("eidb: interrupted; stopping after the current step (at once if it waits for a server)");
+        eprintln!(
+            "eidb: interrupted; stopping after the current step (at once if it waits for a server)"
+        );
     });
 }
 

@@ -236,9 +236,7 @@ fn provision_whose_server_freezes_mid_run_ends_after_the_statement_limit() {
         frozen_at.elapsed()
     );
     assert!(
-        ended
-            .stderr
-            .contains("no answer from the server for 3 s"),
+        ended.stderr.contains("no answer from the server for 3 s"),
         "says why:\n{said}"
     );
     assert!(
@@ -277,10 +275,7 @@ fn verify_whose_server_freezes_after_connecting_exits_2_within_the_statement_lim
         "ended {:?} after the freeze:\n{said}",
         frozen_at.elapsed()
     );
-    assert!(
-        ended.stderr.contains("no answer from the server"),
-        "{said}"
-    );
+    assert!(ended.stderr.contains("no answer from the server"), "{said}");
 }
 
 /// SIGTERM and SIGINT to a `provision` that waits on a frozen server (the statement limit is the
@@ -306,7 +301,9 @@ fn a_signal_ends_a_run_waiting_on_a_frozen_server_at_once() {
         );
         assert_eq!(ended.code, Some(1), "{name}:\n{said}");
         assert!(
-            ended.stderr.contains("interrupted while waiting for the server"),
+            ended
+                .stderr
+                .contains("interrupted while waiting for the server"),
             "{name}: says it was interrupted:\n{said}"
         );
         assert!(

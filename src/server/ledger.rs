@@ -743,7 +743,9 @@ async fn acquire_lock(
                         // for the expiry.
                         match holder_gone(conn, &holder).await {
                             Some(true) => match &gone_since {
-                                Some((seen, at)) if *seen == holder && at.elapsed() >= gone_for() => {
+                                Some((seen, at))
+                                    if *seen == holder && at.elapsed() >= gone_for() =>
+                                {
                                     if take_over(conn, name, &holder, owner).await? {
                                         let (id, _) = owner_connection(&holder).unwrap_or_default();
                                         progress.line(&format!(
