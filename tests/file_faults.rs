@@ -7,6 +7,8 @@
 //! Prerequisites (a missing one fails the test with a message, it never skips): root (the tests set the
 //! immutable flag, give files to other users, mount a tmpfs), `chattr`, `setpriv`, `mount`, and a temp
 //! folder on a file system that has the immutable flag (ext4, xfs, btrfs; tmpfs only since Linux 6.0).
+//! The tests that need root are the root group: `#[ignore = "root group: ..."]`, reported by a plain
+//! `cargo test` as not run, and run as root by `cargo test --locked -- --ignored` (`.ci/run` does).
 
 mod common;
 
@@ -146,7 +148,9 @@ impl Drop for Immutable {
 
 /// An immutable file on node 2: found before any database is made; no file, backup or temp file is left.
 #[tokio::test]
+#[ignore = "root group: needs root; run as root: cargo test --locked -- --ignored (README, Tests)"]
 async fn immutable_file_is_found_before_any_change() {
+    common::require_root("the immutable flag (chattr +i)");
     let cluster = real_cluster(2);
     let locked = cluster.node_file(1, REGISTRY);
     let _flag = Immutable::set(&locked);
@@ -178,7 +182,9 @@ async fn immutable_file_is_found_before_any_change() {
 /// verify and --dry-run create no file, not even a probe: in an immutable folder they work as usual,
 /// while provision refuses before any change, naming the folder.
 #[tokio::test]
+#[ignore = "root group: needs root; run as root: cargo test --locked -- --ignored (README, Tests)"]
 async fn verify_and_dry_run_create_no_file_in_an_immutable_folder() {
+    common::require_root("the immutable flag (chattr +i)");
     let cluster = real_cluster(1);
     let folder = cluster.nodes[0].join("conf/datasources");
     let _flag = Immutable::set(&folder);
@@ -233,7 +239,9 @@ fn self_contained(cluster: Cluster) -> (Cluster, PathBuf) {
 /// edit made with sudo); eidb runs as the service account. It cannot give a new file root's ownership:
 /// found before any change, with the node, the owner and the fix.
 #[tokio::test]
+#[ignore = "root group: needs root; run as root: cargo test --locked -- --ignored (README, Tests)"]
 async fn root_owned_file_with_eidb_as_another_user_is_found_before_any_change() {
+    common::require_root("files given to another user and eidb run as that user (chown, setpriv)");
     const NOBODY: u32 = 65534;
     let cluster = real_cluster(2);
     let how =
@@ -346,7 +354,9 @@ fn fill_leaving(dir: &Path, pages: u64) -> PathBuf {
 }
 
 #[tokio::test]
+#[ignore = "root group: needs root; run as root: cargo test --locked -- --ignored (README, Tests)"]
 async fn full_disk_is_found_before_the_first_rename_and_every_file_stays() {
+    common::require_root("mounting a small tmpfs");
     // Both nodes on one small file system, as in the fault campaign (one disk for every node).
     let cluster = real_cluster(2);
     let disk = cluster.dir.path().join("disk");
