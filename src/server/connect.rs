@@ -271,6 +271,9 @@ pub fn connect_error(e: sqlx::Error, endpoint: &Endpoint, database: Option<&str>
     };
     let detail = crate::redact::redact(&e.to_string());
     match (&e, mysql_code(&e)) {
+        (sqlx::Error::Io(io), _) if io.kind() == std::io::ErrorKind::TimedOut => Error::failure(format!("cannot reach the server at {target}: {detail}"))
+            .with_hint("the address took the connection but the server did not answer in time (a frozen server, a virtual IP whose service is down): \
+                        check the server; on a slow link raise --connect-timeout; use --wait SECONDS while it starts"),
         (sqlx::Error::Io(_), _) => Error::failure(format!("cannot reach the server at {target}: {detail}"))
             .with_hint("check server.url (host and port) and that the server is running; use --wait SECONDS while it starts"),
         (_, Some(1045)) if endpoint.tls.mode == SslMode::Disabled => Error::failure(format!("access denied for {target}: {detail}"))
