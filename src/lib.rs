@@ -16,6 +16,7 @@ pub mod redact;
 pub mod run;
 pub mod secret;
 pub mod server;
+pub mod timeouts;
 pub mod timings;
 
 /// Where the unit tests find the real WSO2 files: the same code as the integration tests'.

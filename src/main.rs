@@ -31,6 +31,17 @@ fn main() -> ExitCode {
         return code;
     }
     eidb::cli::logging::init(cli.verbose);
+    let statement_secs = cli.statement_timeout.unwrap_or(match cli.command {
+        Command::Verify(_) => eidb::timeouts::DEFAULT_VERIFY_STATEMENT_SECS,
+        _ => eidb::timeouts::DEFAULT_PROVISION_STATEMENT_SECS,
+    });
+    if let Err(message) = eidb::timeouts::set(
+        Duration::from_secs(cli.connect_timeout),
+        Duration::from_secs(statement_secs),
+    ) {
+        eprintln!("eidb: error: {message}");
+        return ExitCode::from(EXIT_BAD_INPUT as u8);
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -81,11 +92,12 @@ fn main() -> ExitCode {
     };
     if let Command::Verify(args) = &cli.command {
         if verify_target.is_none() {
-            return finish(
-                &cli,
-                runtime.block_on(eidb::cli::verify_homes::run(args, &progress, &mut report)),
-                report,
-            );
+            let outcome = runtime.block_on(async {
+                eidb::interrupt::install();
+                eidb::interrupt::guard(eidb::cli::verify_homes::run(args, &progress, &mut report))
+                    .await
+            });
+            return finish(&cli, outcome, report);
         }
     }
     let options = match &cli.command {
@@ -117,7 +129,7 @@ fn main() -> ExitCode {
     };
     let outcome = runtime.block_on(async {
         eidb::interrupt::install();
-        run::run(options, &mut report).await
+        eidb::interrupt::guard(run::run(options, &mut report)).await
     });
     eidb::timings::log(started.elapsed());
     finish(&cli, outcome, report)

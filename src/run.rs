@@ -929,7 +929,7 @@ async fn plan_everything(
                 progress.line(&format!("{}; reading the server again", e.message));
                 let (endpoint, conn) = members::connect_first_usable(
                     &observed.admins,
-                    Duration::from_secs(target.wait.max(30)),
+                    Duration::from_secs(target.wait).max(crate::timeouts::get().ledger_reconnect),
                     progress,
                 )
                 .await
@@ -1213,7 +1213,7 @@ async fn check_login(
                 let row: String = row?.try_get(0)?;
                 Ok::<String, sqlx::Error>(row)
             };
-            retry::within(members::CONNECT_LIMIT, attempt).await
+            retry::within(members::connect_limit(), attempt).await
         }
     };
     let through = |current_user: &str| {
@@ -1408,7 +1408,7 @@ async fn apply_server_locked(
             server.conn = members::reconnect(
                 &server.candidates(),
                 None,
-                Duration::from_secs(60),
+                crate::timeouts::get().reconnect,
                 &options.progress,
             )
             .await?

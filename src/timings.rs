@@ -30,9 +30,40 @@ static OWN: Mutex<Vec<Step>> = Mutex::new(Vec::new());
 /// Await `work`, counting its wall time under `name`.
 pub async fn step<F: Future>(name: &'static str, work: F) -> F::Output {
     let started = Instant::now();
+    let _running = Running::start(name);
     let output = work.await;
     record(name, started, Instant::now());
     output
+}
+
+/// The steps running now, by name, for saying what a run was waiting on when it stopped.
+static RUNNING: Mutex<Vec<&'static str>> = Mutex::new(Vec::new());
+
+/// A step in [`RUNNING`] while it lives (also when its future is dropped unfinished).
+struct Running(&'static str);
+
+impl Running {
+    fn start(name: &'static str) -> Running {
+        RUNNING.lock().unwrap_or_else(|e| e.into_inner()).push(name);
+        Running(name)
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let mut running = RUNNING.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(at) = running.iter().position(|name| *name == self.0) {
+            running.remove(at);
+        }
+    }
+}
+
+/// The names of the steps running now (each once), in the order they started.
+pub fn running() -> Vec<&'static str> {
+    let mut names = RUNNING.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let mut seen = std::collections::HashSet::new();
+    names.retain(|name| seen.insert(*name));
+    names
 }
 
 /// Run `work`, counting its wall time under `name` as eidb's own (not the server's).

@@ -734,13 +734,15 @@ async fn server_restart_mid_run_then_rerun_converges() {
 }
 
 /// 2b. The (dedicated) server goes away for good while scripts run: the run ends, failed, once one
-///    reconnect has waited its whole time (60 s), not after every database and every ledger write has
-///    waited its own time again, one after another (233 s with four databases before it was fixed).
+///    reconnect has waited its whole time (60 s; 8 s here through the test hook), not after every
+///    database and every ledger write has waited its own time again, one after another (233 s with
+///    four databases before it was fixed; with the hook's 8 s that would be well over 40 s).
 #[tokio::test]
 async fn a_server_gone_for_good_mid_run_ends_the_run_after_one_wait() {
     let dedicated = tokio::task::spawn_blocking(dedicated).await.unwrap();
     let pool = dedicated.admin_pool().await;
-    let cluster = fault_cluster(Some(&dedicated));
+    let cluster =
+        fault_cluster(Some(&dedicated)).with_test_timeouts("reconnect=8,ledger_reconnect=8");
 
     let (first, victim) = provision_until_a_script_runs(&cluster, &dedicated, &pool).await;
     pool.close().await;
@@ -756,12 +758,12 @@ async fn a_server_gone_for_good_mid_run_ends_the_run_after_one_wait() {
     );
     assert_eq!(first.code, Some(1), "{}", first.describe());
     assert!(
-        after_stop < Duration::from_secs(100),
-        "one wait of 60 s, not one per database and ledger write: {}",
+        after_stop < Duration::from_secs(30),
+        "one wait of 8 s, not one per database and ledger write: {}",
         first.describe()
     );
     assert!(
-        first.stderr.contains("could not reconnect within 60 s"),
+        first.stderr.contains("could not reconnect within 8 s"),
         "{}",
         first.describe()
     );
@@ -775,7 +777,8 @@ async fn killed_eidb_then_rerun_takes_over_the_lock_and_converges() {
     let reference = reference().await;
     let pool = admin_pool().await;
     let admin = server().admin_user.clone();
-    let cluster = fault_cluster(None);
+    // The lock's expiry shortened (30 s in production): the test is about taking it over, not the wait.
+    let cluster = fault_cluster(None).with_test_timeouts("lock_ttl=8");
 
     let mut first = Background::start(&cluster, &["provision", "--parallel", "1"]);
     let pid = first.pid();
@@ -810,8 +813,8 @@ async fn killed_eidb_then_rerun_takes_over_the_lock_and_converges() {
         again.describe()
     );
     assert!(
-        again.elapsed < Duration::from_secs(60),
-        "the re-run took over within about the lock's 30 s expiry: {}",
+        again.elapsed < Duration::from_secs(30),
+        "the re-run took over within about the lock's 8 s expiry: {}",
         again.describe()
     );
     assert_eq!(
@@ -1017,7 +1020,9 @@ async fn server_that_starts_late_is_waited_for() {
 #[tokio::test]
 async fn killed_eidb_after_a_data_statement_does_not_repeat_it() {
     let pool = admin_pool().await;
-    let cluster = Cluster::new(1, Conf::Fixture).with_driver_jar("mysql-connector-java-5.1.49.jar");
+    let cluster = Cluster::new(1, Conf::Fixture)
+        .with_driver_jar("mysql-connector-java-5.1.49.jar")
+        .with_test_timeouts("lock_ttl=8");
     let script = cluster.dir.path().join("with-data.sql");
     std::fs::write(
         &script,
@@ -1059,7 +1064,7 @@ async fn killed_eidb_after_a_data_statement_does_not_repeat_it() {
     let first = first.finish(RUN_LIMIT).await;
     assert_eq!(first.code, None, "SIGKILL ends it: {}", first.describe());
 
-    // The re-run waits for the dead run's lock to expire (30 s), then resumes.
+    // The re-run waits for the dead run's lock to expire (30 s; 8 s here), then resumes.
     let again = run(&cluster, &["provision"]).await;
     again.assert_success("the re-run after eidb was killed after a data statement");
     let mut rows = Vec::new();
@@ -1116,8 +1121,25 @@ fn slow_script(seconds: f64) -> String {
     )
 }
 
-/// Wait until the cluster's run lock is held; returns its owner.
+/// Wait until the cluster's run lock is held and its holder has recorded its run (eidb takes the lock,
+/// then inserts its `eidb_run` row: a test that kills the holder as soon as the lock row shows could
+/// find no run of it to be marked abandoned); returns the lock's owner.
 async fn wait_for_lock(pool: &MySqlPool, cluster: &Cluster, run: &mut Background) -> String {
+    let owner = wait_for_lock_row(pool, cluster, run).await;
+    let deadline = Instant::now() + RUN_LIMIT;
+    while runs_of_pid(pool, "EIDB_META", run.pid()).await.is_empty() {
+        assert!(
+            run.running() && Instant::now() < deadline,
+            "the lock holder never recorded its run:\n{}",
+            run.output_so_far()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    owner
+}
+
+/// Wait until the cluster's run lock is held; returns its owner.
+async fn wait_for_lock_row(pool: &MySqlPool, cluster: &Cluster, run: &mut Background) -> String {
     let deadline = Instant::now() + RUN_LIMIT;
     loop {
         let owner = match sqlx::query(
@@ -1773,9 +1795,31 @@ async fn a_live_run_whose_lock_connection_was_killed_keeps_its_lock() {
 
     let mut holder = Background::start(&cluster, &["provision"]);
     wait_for_lock(&pool, &cluster, &mut holder).await;
-    // The renewer names its own connection in the row once it is up.
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    let owner = lock_owner(&pool, "EIDB_META", &cluster).await.unwrap();
+    // The renewer names its own connection in the row once it is up: wait for that rename, not for a
+    // while. The run took the lock on its own connection, which its `eidb_run` row names.
+    let taken_by: String = sqlx::raw_sql(&format!(
+        "SELECT CONVERT(owner USING utf8mb4) FROM EIDB_META.eidb_run \
+         WHERE owner LIKE '% pid {} connection %' ORDER BY id LIMIT 1",
+        holder.pid()
+    ))
+    .fetch_one(&pool)
+    .await
+    .unwrap()
+    .get(0);
+    let deadline = Instant::now() + RUN_LIMIT;
+    let owner = loop {
+        let owner = lock_owner(&pool, "EIDB_META", &cluster).await;
+        match owner {
+            Some(owner) if owner != taken_by => break owner,
+            _ => {}
+        }
+        assert!(
+            holder.running() && Instant::now() < deadline,
+            "the renewer never named its connection in the lock (still {taken_by}):\n{}",
+            holder.output_so_far()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
     let id: u64 = owner
         .rsplit_once(" connection ")
         .and_then(|(_, rest)| rest.split(' ').next())

@@ -7,6 +7,8 @@
 //! Prerequisites (a missing one fails the test with a message, it never skips): root (the tests set the
 //! immutable flag, give files to other users, mount a tmpfs), `chattr`, `setpriv`, `mount`, and a temp
 //! folder on a file system that has the immutable flag (ext4, xfs, btrfs; tmpfs only since Linux 6.0).
+//! The tests that need root are the root group: `#[ignore = "root group: ..."]`, reported by a plain
+//! `cargo test` as not run, and run as root by `cargo test --locked -- --ignored` (`.ci/run` does).
 
 mod common;
 
@@ -146,7 +148,9 @@ impl Drop for Immutable {
 
 /// An immutable file on node 2: found before any database is made; no file, backup or temp file is left.
 #[tokio::test]
+#[ignore = "root group: needs root; run as root: cargo test --locked -- --ignored (README, Tests)"]
 async fn immutable_file_is_found_before_any_change() {
+    common::require_root("the immutable flag (chattr +i)");
     let cluster = real_cluster(2);
     let locked = cluster.node_file(1, REGISTRY);
     let _flag = Immutable::set(&locked);
@@ -178,7 +182,9 @@ async fn immutable_file_is_found_before_any_change() {
 /// verify and --dry-run create no file, not even a probe: in an immutable folder they work as usual,
 /// while provision refuses before any change, naming the folder.
 #[tokio::test]
+#[ignore = "root group: needs root; run as root: cargo test --locked -- --ignored (README, Tests)"]
 async fn verify_and_dry_run_create_no_file_in_an_immutable_folder() {
+    common::require_root("the immutable flag (chattr +i)");
     let cluster = real_cluster(1);
     let folder = cluster.nodes[0].join("conf/datasources");
     let _flag = Immutable::set(&folder);
@@ -211,17 +217,39 @@ async fn verify_and_dry_run_create_no_file_in_an_immutable_folder() {
     assert_no_database_created(&cluster).await;
 }
 
+/// For a test that runs eidb as another user: copies of the built binary and of the dbscript in the
+/// cluster's own folder, the spec pointing at the copy. The checkout and its `target/` may be in a
+/// folder only the tester can enter (a clone in `mktemp -d`, a home folder at 0700), which the other
+/// user cannot read (issue 29); the cluster's folder is the one the test opens up to it.
+fn self_contained(cluster: Cluster) -> (Cluster, PathBuf) {
+    let script = cluster.dir.path().join("dbscript.sql");
+    std::fs::copy(
+        common::cluster::fixture_path("dbscripts/splitter-cases.sql"),
+        &script,
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let eidb = cluster.dir.path().join("eidb");
+    std::fs::copy(eidb_bin(), &eidb).unwrap();
+    std::fs::set_permissions(&eidb, std::fs::Permissions::from_mode(0o755)).unwrap();
+    (cluster.with_script(&script), eidb)
+}
+
 /// The EI installation belongs to its service account (here `nobody`), one file on node 2 to root (an
 /// edit made with sudo); eidb runs as the service account. It cannot give a new file root's ownership:
 /// found before any change, with the node, the owner and the fix.
 #[tokio::test]
+#[ignore = "root group: needs root; run as root: cargo test --locked -- --ignored (README, Tests)"]
 async fn root_owned_file_with_eidb_as_another_user_is_found_before_any_change() {
+    common::require_root("files given to another user and eidb run as that user (chown, setpriv)");
     const NOBODY: u32 = 65534;
     let cluster = real_cluster(2);
     let how =
         "this test runs eidb as uid 65534 (nobody): it needs root to hand the files over and \
                setpriv (apt-get install util-linux)";
-    // The test's temp folder is root's and private: let the service account reach the files and spec.
+    // The service account reads nothing of the checkout (which may sit in a private folder, issue 29):
+    // the binary, the dbscript and the spec are copies in the test's folder, opened up to it.
+    let (cluster, eidb) = self_contained(cluster);
     std::fs::set_permissions(cluster.dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
     for home in &cluster.nodes {
         let node_dir = home.parent().unwrap().display().to_string();
@@ -245,7 +273,7 @@ async fn root_owned_file_with_eidb_as_another_user_is_found_before_any_change() 
             &NOBODY.to_string(),
         ])
         .args(["--clear-groups", "--"])
-        .arg(eidb_bin())
+        .arg(&eidb)
         .args(["provision", "--config"])
         .arg(&cluster.spec_path);
     cluster.environment(&mut command);
@@ -326,7 +354,9 @@ fn fill_leaving(dir: &Path, pages: u64) -> PathBuf {
 }
 
 #[tokio::test]
+#[ignore = "root group: needs root; run as root: cargo test --locked -- --ignored (README, Tests)"]
 async fn full_disk_is_found_before_the_first_rename_and_every_file_stays() {
+    common::require_root("mounting a small tmpfs");
     // Both nodes on one small file system, as in the fault campaign (one disk for every node).
     let cluster = real_cluster(2);
     let disk = cluster.dir.path().join("disk");

@@ -799,8 +799,15 @@ impl Watched {
                 return Some(line.clone());
             }
             if Instant::now() >= deadline || self.child.try_wait().unwrap().is_some() {
-                // One last look: the line may have come with the end.
-                std::thread::sleep(Duration::from_millis(100));
+                // One last look: the line may have come with the end. Once the run has ended, its
+                // stderr reader ends at the pipe's end: wait for that rather than for a while.
+                let until = Instant::now() + Duration::from_secs(10);
+                while self.child.try_wait().unwrap().is_some()
+                    && !self.readers[0].is_finished()
+                    && Instant::now() < until
+                {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
                 return self
                     .stderr
                     .lock()
@@ -1237,7 +1244,11 @@ async fn a_member_stopped_or_killed_mid_run_then_a_rerun_converges_and_the_membe
 
     // 1. The member in use is stopped (the case); a re-run with the same spec converges;
     // the member comes back, catches up and verify shows every member consistent.
-    let cluster = wso2_on_galera(&galera, &[0, 1, 2], 4).with_real_dbscripts();
+    // The run lock's expiry shortened (30 s in production): a run cut off on a member that went away
+    // cannot release it, and on Galera its holder cannot be seen gone from another member.
+    let cluster = wso2_on_galera(&galera, &[0, 1, 2], 4)
+        .with_real_dbscripts()
+        .with_test_timeouts("lock_ttl=8");
     let used = run_and_lose_the_member(&galera, &cluster, Away::Stopped, &mut problems);
     phases.done(&format!(
         "run through member {}, which was stopped mid-run",
@@ -1280,7 +1291,9 @@ async fn a_member_stopped_or_killed_mid_run_then_a_rerun_converges_and_the_membe
     // ddl_recovery.log, which the SST leaves in place (it sends no top-level files), undid the
     // CREATE again. That is the server's doing, not eidb's, and eidb's verify did report the
     // member (schema_missing, member_disagrees).
-    let crashed = wso2_on_galera(&galera, &[0, 1, 2], 4).with_real_dbscripts();
+    let crashed = wso2_on_galera(&galera, &[0, 1, 2], 4)
+        .with_real_dbscripts()
+        .with_test_timeouts("lock_ttl=8");
     let used = run_and_lose_the_member(&galera, &crashed, Away::Killed, &mut problems);
     phases.done(&format!(
         "run through member {}, which was killed mid-run",

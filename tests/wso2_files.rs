@@ -80,9 +80,15 @@ fn a_corrupted_file_is_refused_and_never_kept() {
     let (_source, source) = copy_of_the_set();
     let registry = source.join("ei-6.x/conf/registry.xml");
     let mut bytes = std::fs::read(&registry).unwrap();
-    // One character changed, as a truncated download or a tampered mirror would.
+    // One character changed, as a truncated download or a tampered mirror would. The copy keeps the
+    // read-only mode of ../shared: made writable first (only root writes a 0444 file as it is).
     let at = bytes.len() / 2;
     bytes[at] ^= 0x20;
+    std::fs::set_permissions(
+        &registry,
+        <std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o644),
+    )
+    .unwrap();
     std::fs::write(&registry, &bytes).unwrap();
 
     let dest = tempfile::tempdir().unwrap();

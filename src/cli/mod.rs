@@ -40,6 +40,20 @@ pub struct Cli {
     /// Output format of the report on stdout.
     #[arg(long, global = true, value_enum, default_value_t = Output::Human)]
     pub output: Output,
+
+    /// Give up on one connection attempt (TCP, handshake, login) after this many seconds; with --wait
+    /// eidb tries again until that wait is over.
+    #[arg(long, global = true, value_name = "SECONDS", env = "EIDB_CONNECT_TIMEOUT",
+          default_value_t = crate::timeouts::DEFAULT_CONNECT_SECS,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub connect_timeout: u64,
+
+    /// Give up when no server has answered for this many seconds (a statement in flight, a read): a
+    /// server that accepted the connection and stopped answering. Default 300 for provision (a dbscript
+    /// statement on a slow server), 60 for verify (a monitor must learn it could not check).
+    #[arg(long, global = true, value_name = "SECONDS", env = "EIDB_STATEMENT_TIMEOUT",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub statement_timeout: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

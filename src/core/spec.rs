@@ -1496,7 +1496,7 @@ fn validate_host_name(host: &str) -> std::result::Result<(), String> {
 
 /// The JSON Schema of the spec file, derived from the serde types above: what parses is what the schema
 /// allows, key for key (unknown keys are refused by both). `eidb schema` prints it (crate::cli::generate);
-/// checks that need more than the file's shape (identifiers, hosts, secrets) stay in [`validate`].
+/// checks that need more than the file's shape (identifiers, hosts, secrets) stay in `validate`.
 pub fn json_schema(generator: schemars::SchemaGenerator) -> schemars::Schema {
     generator.into_root_schema_for::<RawSpec>()
 }

@@ -278,9 +278,14 @@ async fn run_change(
                         change.summary(),
                         crate::redact::redact(&e.to_string())
                     );
-                    *conn = members::reconnect(candidates, None, Duration::from_secs(60), progress)
-                        .await?
-                        .1;
+                    *conn = members::reconnect(
+                        candidates,
+                        None,
+                        crate::timeouts::get().reconnect,
+                        progress,
+                    )
+                    .await?
+                    .1;
                 }
                 Err(e)
                     if lost.retries() > 0
@@ -524,7 +529,7 @@ async fn run_script(
                     conn = members::reconnect(
                         candidates,
                         Some(database),
-                        Duration::from_secs(60),
+                        crate::timeouts::get().reconnect,
                         progress,
                     )
                     .await
@@ -655,7 +660,8 @@ async fn settle_dropped(
         _ => return,
     }
     // Not a retry: the process list is looked at every 50 ms, for up to 2 minutes.
-    let mut poll = Retry::every(Duration::from_millis(50)).within(Duration::from_secs(120));
+    let mut poll =
+        Retry::every(Duration::from_millis(50)).within(crate::timeouts::get().dropped_statement);
     let mut killed = false;
     let mut told = false;
     loop {

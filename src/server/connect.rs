@@ -89,12 +89,18 @@ impl Endpoint {
         &self,
         database: Option<&str>,
     ) -> std::result::Result<MySqlConnection, sqlx::Error> {
-        crate::timings::step("connect", async {
-            let mut conn = MySqlConnection::connect_with(&self.options(database)).await?;
-            conn.execute(sqlx::raw_sql(SESSION_SQL_MODE.as_str()))
-                .await?;
-            Ok(conn)
-        })
+        // A server that accepts the connection and never answers (frozen, a half-dead virtual IP) must
+        // not hold the run: every attempt has the connect limit.
+        let limit = crate::timeouts::get().connect;
+        crate::timings::step(
+            "connect",
+            retry::within(limit, async {
+                let mut conn = MySqlConnection::connect_with(&self.options(database)).await?;
+                conn.execute(sqlx::raw_sql(SESSION_SQL_MODE.as_str()))
+                    .await?;
+                Ok(conn)
+            }),
+        )
         .await
     }
 
@@ -265,6 +271,9 @@ pub fn connect_error(e: sqlx::Error, endpoint: &Endpoint, database: Option<&str>
     };
     let detail = crate::redact::redact(&e.to_string());
     match (&e, mysql_code(&e)) {
+        (sqlx::Error::Io(io), _) if io.kind() == std::io::ErrorKind::TimedOut => Error::failure(format!("cannot reach the server at {target}: {detail}"))
+            .with_hint("the address took the connection but the server did not answer in time (a frozen server, a virtual IP whose service is down): \
+                        check the server; on a slow link raise --connect-timeout; use --wait SECONDS while it starts"),
         (sqlx::Error::Io(_), _) => Error::failure(format!("cannot reach the server at {target}: {detail}"))
             .with_hint("check server.url (host and port) and that the server is running; use --wait SECONDS while it starts"),
         (_, Some(1045)) if endpoint.tls.mode == SslMode::Disabled => Error::failure(format!("access denied for {target}: {detail}"))

@@ -20,8 +20,16 @@ use crate::progress::Progress;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
-/// How long a lock holds without renewal; the holder renews it every third of that.
-pub const LOCK_TTL: Duration = Duration::from_secs(30);
+/// How long a lock holds without renewal; the holder renews it every third of that
+/// ([`crate::timeouts::Timeouts::lock_ttl`], 30 s).
+fn lock_ttl() -> Duration {
+    crate::timeouts::get().lock_ttl
+}
+
+/// The lock's expiry in whole seconds, as the SQL takes it.
+fn lock_ttl_secs() -> u64 {
+    lock_ttl().as_secs().max(1)
+}
 
 pub const EIDB_VERSION: &str = env!("CARGO_PKG_VERSION");
 
@@ -461,7 +469,7 @@ impl Ledger {
                     let (_, conn) = super::members::reconnect(
                         &self.candidates,
                         Some(&self.database),
-                        Duration::from_secs(30),
+                        crate::timeouts::get().ledger_reconnect,
                         &self.progress,
                     )
                     .await?;
@@ -514,7 +522,8 @@ async fn migrate(conn: &mut MySqlConnection, metadata_db: &str) -> Result<()> {
     let _ = conn
         .execute(sqlx::raw_sql(&format!("DO GET_LOCK({lock}, 60)")))
         .await;
-    let mut backoff = Retry::every(Duration::from_millis(300)).within(Duration::from_secs(30));
+    let mut backoff =
+        Retry::every(Duration::from_millis(300)).within(crate::timeouts::get().migration);
     let outcome = loop {
         let outcome = MIGRATOR.run(&mut *conn).await;
         let retry = match &outcome {
@@ -593,11 +602,15 @@ fn current(owner: &SharedOwner) -> String {
 
 /// How long a holder's connection must stay gone before its lock is taken over: longer than the renewer
 /// needs to notice a dropped connection and name its new one in the row (a run that lost its connection
-/// to a restart is alive and must keep its lock).
-const GONE_FOR: Duration = Duration::from_secs(3);
+/// to a restart is alive and must keep its lock). [`crate::timeouts::Timeouts::lock_gone_for`], 3 s.
+fn gone_for() -> Duration {
+    crate::timeouts::get().lock_gone_for
+}
 
-/// How often the renewer checks that its connection is alive.
-const PING_EVERY: Duration = Duration::from_secs(1);
+/// How often the renewer checks that its connection is alive ([`crate::timeouts::Timeouts::lock_ping`]).
+fn ping_every() -> Duration {
+    crate::timeouts::get().lock_ping
+}
 
 /// Who this run is, as the lock row names it: `<host> pid <pid> connection <id> on <server>`. The
 /// connection is `conn` (one the run keeps open); the server is `@@hostname:@@port`, so another run on the
@@ -688,7 +701,7 @@ async fn acquire_lock(
         )
         .bind(name)
         .bind(owner)
-        .bind(LOCK_TTL.as_secs())
+        .bind(lock_ttl_secs())
         .execute(&mut *conn)
         .await;
         match taken {
@@ -712,7 +725,7 @@ async fn acquire_lock(
                             let previous = previous.unwrap_or_default();
                             progress.line(&format!(
                                 "took over the run lock `{name}` from {previous}: it was not renewed for {} s (that run died)",
-                                LOCK_TTL.as_secs()
+                                lock_ttl_secs()
                             ));
                             mark_abandoned(conn, &previous).await?;
                         }
@@ -730,7 +743,9 @@ async fn acquire_lock(
                         // for the expiry.
                         match holder_gone(conn, &holder).await {
                             Some(true) => match &gone_since {
-                                Some((seen, at)) if *seen == holder && at.elapsed() >= GONE_FOR => {
+                                Some((seen, at))
+                                    if *seen == holder && at.elapsed() >= gone_for() =>
+                                {
                                     if take_over(conn, name, &holder, owner).await? {
                                         let (id, _) = owner_connection(&holder).unwrap_or_default();
                                         progress.line(&format!(
@@ -782,7 +797,7 @@ async fn take_over(
          WHERE name = ? AND owner = ?",
     )
     .bind(owner)
-    .bind(LOCK_TTL.as_secs())
+    .bind(lock_ttl_secs())
     .bind(name)
     .bind(holder)
     .execute(&mut *conn)
@@ -831,7 +846,7 @@ fn spawn_renewer(
             if conn.is_none() {
                 for endpoint in &candidates {
                     if let Ok(c) = endpoint
-                        .connect_within(Some(&database), super::members::CONNECT_LIMIT)
+                        .connect_within(Some(&database), super::members::connect_limit())
                         .await
                     {
                         conn = Some(c);
@@ -851,7 +866,7 @@ fn spawn_renewer(
                                 "UPDATE eidb_lock SET owner = ?, expires_at = NOW(6) + INTERVAL ? SECOND WHERE name = ? AND owner = ?",
                             )
                             .bind(&new)
-                            .bind(LOCK_TTL.as_secs())
+                            .bind(lock_ttl_secs())
                             .bind(&name)
                             .bind(&old)
                             .execute(&mut *c)
@@ -873,7 +888,7 @@ fn spawn_renewer(
                 }
             }
             tokio::select! {
-                _ = tokio::time::sleep(PING_EVERY) => {}
+                _ = tokio::time::sleep(ping_every()) => {}
                 _ = stop.notified() => {
                     if let Some(c) = conn.take() {
                         super::connect::close(c).await;
@@ -882,9 +897,9 @@ fn spawn_renewer(
                 }
             }
             let Some(c) = conn.as_mut() else { continue };
-            let outcome = if last_renewal.elapsed() >= LOCK_TTL / 3 {
+            let outcome = if last_renewal.elapsed() >= lock_ttl() / 3 {
                 let renewed = sqlx::query("UPDATE eidb_lock SET expires_at = NOW(6) + INTERVAL ? SECOND WHERE name = ? AND owner = ?")
-                    .bind(LOCK_TTL.as_secs())
+                    .bind(lock_ttl_secs())
                     .bind(&name)
                     .bind(current(&owner))
                     .execute(&mut *c)

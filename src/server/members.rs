@@ -241,8 +241,11 @@ pub fn read_back(expected: &Actual, members: Vec<(String, Result<Actual>)>) -> R
     result
 }
 
-/// How long one connection attempt may take while connecting again (a server that stopped answering).
-pub const CONNECT_LIMIT: Duration = Duration::from_secs(5);
+/// How long one connection attempt may take while connecting again (a server that stopped answering):
+/// 5 s, or the connect limit when that is shorter.
+pub fn connect_limit() -> Duration {
+    crate::timeouts::get().connect.min(Duration::from_secs(5))
+}
 
 /// Set once a reconnect has waited its whole time in vain: the server (every member) is gone. The run's
 /// other reconnects (each database's loader, the ledger's writes) then give up at once instead of each
@@ -272,7 +275,7 @@ pub async fn reconnect(
     loop {
         for endpoint in candidates {
             // A server that stopped answering (paused, half down) must not hold the run for ever.
-            match endpoint.connect_within(database, CONNECT_LIMIT).await {
+            match endpoint.connect_within(database, connect_limit()).await {
                 Ok(mut conn) => {
                     let usable = galera_state(&mut conn)
                         .await

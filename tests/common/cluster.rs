@@ -12,6 +12,8 @@ use super::{eidb_bin, server, shared_wso2_dir, unique_name, TestServer};
 pub const ACCOUNT_PASSWORD: &str = r#"Pw'"\;%@&<>-x9"#;
 const ACCOUNT_PASSWORD_ENV: &str = "EIDB_IT_ACCOUNT_PASSWORD";
 const ADMIN_PASSWORD_ENV: &str = "EIDB_IT_ADMIN_PASSWORD";
+/// eidb's test hook for shorter built-in waits (src/timeouts.rs; debug builds only).
+pub const TEST_TIMEOUTS_ENV: &str = "EIDB_TEST_TIMEOUTS";
 
 /// Where a test node's `conf/` comes from.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -40,6 +42,9 @@ pub struct Cluster {
     servers: Vec<(String, u16)>,
     /// Extra keys for `[server]`, e.g. `jdbc_hosts = [...]`.
     server_extra: String,
+    /// eidb's own waits shortened for this cluster's runs (`EIDB_TEST_TIMEOUTS`): see
+    /// [`Cluster::with_test_timeouts`].
+    test_timeouts: Option<String>,
 }
 
 /// Where and as whom a cluster bound to a dedicated server logs in.
@@ -118,6 +123,7 @@ impl Cluster {
             bound,
             servers: Vec::new(),
             server_extra: String::new(),
+            test_timeouts: None,
             dir,
         };
         for i in 1..=nodes {
@@ -146,6 +152,14 @@ impl Cluster {
     pub fn with_script(mut self, script: &Path) -> Cluster {
         self.dbscripts = format!("file = {:?}", script.display().to_string());
         self.write_spec();
+        self
+    }
+
+    /// Shorten eidb's own waits in every run of this cluster, so that the test does not wait out a
+    /// production wait: `name=seconds,...` as `EIDB_TEST_TIMEOUTS` takes it (src/timeouts.rs), e.g.
+    /// `reconnect=6` for a server that went away for good. Debug builds (the tests') only.
+    pub fn with_test_timeouts(mut self, timeouts: &str) -> Cluster {
+        self.test_timeouts = Some(timeouts.to_string());
         self
     }
 
@@ -290,7 +304,14 @@ impl Cluster {
         command
             .env(ACCOUNT_PASSWORD_ENV, ACCOUNT_PASSWORD)
             .env(ADMIN_PASSWORD_ENV, &self.target().admin_password)
-            .env_remove("RUST_LOG");
+            .env_remove("RUST_LOG")
+            // The limits a tester's shell may have set do not change what the tests see.
+            .env_remove("EIDB_CONNECT_TIMEOUT")
+            .env_remove("EIDB_STATEMENT_TIMEOUT")
+            .env_remove(TEST_TIMEOUTS_ENV);
+        if let Some(timeouts) = &self.test_timeouts {
+            command.env(TEST_TIMEOUTS_ENV, timeouts);
+        }
     }
 
     /// Run with `--output json`; returns the exit code and the parsed report.

@@ -128,6 +128,23 @@ fn base36(mut n: u64) -> String {
     String::from_utf8(digits).expect("base-36 digits are ASCII")
 }
 
+/// The command that runs the root group (the tests marked `#[ignore = "root group: ..."]`).
+pub const ROOT_GROUP_COMMAND: &str = "sudo -E env \"PATH=$PATH\" cargo test --locked -- --ignored";
+
+/// The first line of every test of the root group: tests that need root (giving files to other
+/// users, the immutable flag, running eidb as another user, mounting a tmpfs). They are
+/// `#[ignore = "root group: ..."]`, so that `cargo test` as anyone reports them as not run, with how to
+/// run them; run without root (`-- --ignored`) they fail here, loudly, instead of half-way through.
+pub fn require_root(why: &str) {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let euid = unsafe { libc::geteuid() };
+    assert!(
+        euid == 0,
+        "this test is in the root group: it needs root ({why}) and runs as uid {euid}; \
+         run the root group as root: {ROOT_GROUP_COMMAND}"
+    );
+}
+
 /// The eidb binary cargo built for these tests.
 pub fn eidb_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_eidb"))
