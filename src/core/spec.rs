@@ -1113,7 +1113,8 @@ fn validate_clustering(
         }
     };
     if clustering.is_some() {
-        if let Some((node, raw_node)) = nodes.iter().zip(&raw.nodes).find(|(n, _)| n.host.is_none()) {
+        if let Some((node, raw_node)) = nodes.iter().zip(&raw.nodes).find(|(n, _)| n.host.is_none())
+        {
             return Err(at
                 .invalid(
                     "nodes.name",
@@ -1149,7 +1150,9 @@ fn validate_clustering(
                             b.ei_home.display()
                         ),
                     )
-                    .with_hint("two nodes on one host are two EI installations: give each its own ei_home"));
+                    .with_hint(
+                        "two nodes on one host are two EI installations: give each its own ei_home",
+                    ));
             }
             if a.port_offset == b.port_offset {
                 return Err(
@@ -1166,7 +1169,9 @@ fn validate_clustering(
             if clustering.is_some() {
                 let port_of = |n: &Node| {
                     n.member_port.unwrap_or_else(|| {
-                        clustering.as_ref().map_or(c::DEFAULT_MEMBER_PORT, |c| c.member_port)
+                        clustering
+                            .as_ref()
+                            .map_or(c::DEFAULT_MEMBER_PORT, |c| c.member_port)
                     })
                 };
                 if port_of(a) == port_of(b) {
