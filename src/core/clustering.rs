@@ -11,7 +11,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::core::spanned::Spanned;
-use crate::core::spec::Spec;
+use crate::core::spec::{Node, Spec};
 
 /// The domain WSO2 ships in axis2.xml: two environments left on it can merge into one Hazelcast cluster.
 pub const SHIPPED_DOMAIN: &str = "wso2.carbon.domain";
@@ -204,37 +204,35 @@ impl NodeClustering {
 }
 
 /// A node's Hazelcast port: its own `member_port`, else the cluster's.
-pub fn member_port(spec: &Spec, index: usize) -> u16 {
+pub fn member_port(spec: &Spec, node: &Node) -> u16 {
     let clustering_port = spec
         .clustering
         .as_ref()
         .map_or(DEFAULT_MEMBER_PORT, |c| c.member_port);
-    spec.nodes[index].member_port.unwrap_or(clustering_port)
+    node.member_port.unwrap_or(clustering_port)
 }
 
 /// The well-known member list: every node with a host, in the spec's order.
 pub fn members(spec: &Spec) -> Vec<Member> {
     spec.nodes
         .iter()
-        .enumerate()
-        .filter_map(|(i, node)| {
+        .filter_map(|node| {
             node.host.map(|host| Member {
                 host: host.to_string(),
-                port: member_port(spec, i),
+                port: member_port(spec, node),
             })
         })
         .collect()
 }
 
-/// What node `index`'s clustering files must say.
-pub fn for_node(spec: &Spec, index: usize) -> NodeClustering {
-    let node = &spec.nodes[index];
+/// What `node`'s clustering files must say.
+pub fn for_node(spec: &Spec, node: &Node) -> NodeClustering {
     let membership = spec.clustering.as_ref().and_then(|c| {
         Some(Membership {
             domain: c.domain.clone(),
             membership_scheme: c.membership_scheme,
             local_member_host: node.host?.to_string(),
-            local_member_port: member_port(spec, index),
+            local_member_port: member_port(spec, node),
             members: members(spec),
         })
     });
@@ -301,7 +299,7 @@ mod tests {
         let c = spec.clustering.as_ref().unwrap();
         assert_eq!(c.domain, "wso2.ei.registry_db");
         assert_eq!(c.member_port, 4100);
-        let n2 = for_node(&spec, 1);
+        let n2 = for_node(&spec, &spec.nodes[1]);
         let m = n2.membership.unwrap();
         assert_eq!(m.local_member_host, "10.0.0.12");
         assert_eq!(m.local_member_port, 4100);
@@ -328,7 +326,7 @@ mod tests {
     #[test]
     fn without_the_sections_nothing_is_desired() {
         let spec = spec("", TWO_HOSTS).unwrap();
-        assert!(for_node(&spec, 0).is_empty());
+        assert!(for_node(&spec, &spec.nodes[0]).is_empty());
     }
 
     /// Bad input names file, line and key; exit 2.
