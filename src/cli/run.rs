@@ -988,7 +988,10 @@ async fn plan_everything(
     ));
     if with_files {
         problems.extend(crate::node::clustering::loopback_members(&nodes));
-        warnings.extend(crate::node::clustering::restart_warning(&nodes, &file_changes));
+        warnings.extend(crate::node::clustering::restart_warning(
+            &nodes,
+            &file_changes,
+        ));
     }
     plan.changes.extend(file_changes);
     plan.problems = problems;

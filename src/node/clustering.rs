@@ -67,7 +67,9 @@ pub fn plan(node: &DesiredNode, observed: &ObservedNode, out: &mut NodePlan) -> 
             ClusterFile::Hazelcast => {
                 conf::edit_properties(current, &HAZELCAST_PROPERTIES, "hazelcast_property")
             }
-            ClusterFile::Log4j => conf::edit_properties(current, &[LOG4J_HAZELCAST], "log4j_property"),
+            ClusterFile::Log4j => {
+                conf::edit_properties(current, &[LOG4J_HAZELCAST], "log4j_property")
+            }
         };
         if edited.text == current && found.is_some() {
             continue;

@@ -389,7 +389,10 @@ fn node_folders(ei_home: &Path) -> Vec<PathBuf> {
         .iter()
         .map(|f| f.relative_path())
         .chain([cipher_text::RELATIVE_PATH])
-        .chain([ClusterFile::Axis2.relative_path(), ClusterFile::Catalina.relative_path()])
+        .chain([
+            ClusterFile::Axis2.relative_path(),
+            ClusterFile::Catalina.relative_path(),
+        ])
         .filter_map(|f| ei_home.join(f).parent().map(Path::to_path_buf))
         .collect();
     folders.sort();
