@@ -7,6 +7,7 @@ pub mod desired;
 pub mod drift;
 pub mod facts;
 pub mod findings;
+pub mod lb_nginx;
 pub mod matching;
 pub mod mounts;
 pub mod node_files;
