@@ -29,8 +29,11 @@ const MEMBERSHIP_CHECKS: &[&str] = &[
     "default_cluster_domain",
     "local_member_host",
     "loopback_member_host",
+    "member_host_name",
     "local_member_port",
     "cluster_members",
+    "cluster_member_missing",
+    "duplicate_cluster_member",
 ];
 
 /// Adds the clustering files' edits and problems of one node to its plan.

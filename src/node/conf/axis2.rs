@@ -72,6 +72,11 @@ pub fn edit_axis2(
                     ("local_member_host", Some(host)) if is_loopback(host) => {
                         "loopback_member_host"
                     }
+                    ("local_member_host", Some(host))
+                        if host.parse::<std::net::IpAddr>().is_err() =>
+                    {
+                        "member_host_name"
+                    }
                     _ => check,
                 };
                 differences.push(Difference::new(
@@ -105,8 +110,20 @@ pub fn edit_axis2(
                     NewElement::parent(MEMBERS, new),
                 ),
             }
+            // What is wrong with the list as found, most telling first.
+            let check = match &found {
+                Some(found) if has_duplicates(found) => "duplicate_cluster_member",
+                Some(found)
+                    if !found.is_empty()
+                        && wanted.iter().any(|w| !found.contains(w))
+                        && found.iter().all(|f| wanted.contains(f)) =>
+                {
+                    "cluster_member_missing"
+                }
+                _ => "cluster_members",
+            };
             differences.push(Difference::new(
-                "cluster_members",
+                check,
                 None,
                 wanted.join(", "),
                 found.map(|f| f.join(", ")),
@@ -185,6 +202,12 @@ fn clustering_of<'e>(doc: &Document<'_>, root: &'e Element) -> Result<&'e Elemen
             "axis2.xml has no <clustering> section; restore it from the WSO2 distribution",
         )
     })
+}
+
+fn has_duplicates(list: &[String]) -> bool {
+    let mut sorted = list.to_vec();
+    sorted.sort();
+    sorted.windows(2).any(|w| w[0] == w[1])
 }
 
 fn member_text(member: &Member) -> String {
@@ -456,5 +479,52 @@ mod tests {
             prop_assert_eq!(read.domain, Some(domain.clone()));
             prop_assert_eq!(read.members.len(), 2);
         }
+    }
+}
+
+#[cfg(test)]
+mod member_checks {
+    use super::tests::{fronted, membership};
+    use super::*;
+
+    fn checks(found_members: &str, host: &str) -> Vec<&'static str> {
+        let xml = format!(
+            "<axisconfig>\n  <clustering enable=\"true\">\n    <parameter name=\"membershipScheme\">wka</parameter>\n    \
+             <parameter name=\"domain\">d</parameter>\n    <parameter name=\"localMemberHost\">{host}</parameter>\n    \
+             <parameter name=\"localMemberPort\">4100</parameter>\n    <members>{found_members}</members>\n  </clustering>\n</axisconfig>\n"
+        );
+        let m = membership("d", "10.0.0.11", 4100, &[("10.0.0.12", 4100)]);
+        let _ = fronted();
+        edit_axis2(&xml, Some(&m), None)
+            .unwrap()
+            .differences
+            .iter()
+            .map(|d| d.check)
+            .collect()
+    }
+
+    const ONE: &str = "<member><hostName>10.0.0.11</hostName><port>4100</port></member>";
+    const TWO: &str = "<member><hostName>10.0.0.12</hostName><port>4100</port></member>";
+
+    #[test]
+    fn what_is_wrong_with_a_member_list_is_named() {
+        assert!(checks(&format!("{ONE}{TWO}"), "10.0.0.11").is_empty());
+        assert!(
+            checks(&format!("{TWO}{ONE}"), "10.0.0.11").is_empty(),
+            "order is no difference"
+        );
+        assert_eq!(checks(ONE, "10.0.0.11"), ["cluster_member_missing"]);
+        assert_eq!(
+            checks(&format!("{ONE}{ONE}{TWO}"), "10.0.0.11"),
+            ["duplicate_cluster_member"]
+        );
+        assert_eq!(
+            checks(&format!("{ONE}{TWO}"), "node1.example.com"),
+            ["member_host_name"]
+        );
+        assert_eq!(
+            checks(&format!("{ONE}{TWO}"), "127.0.0.1"),
+            ["loopback_member_host"]
+        );
     }
 }
