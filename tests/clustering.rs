@@ -416,3 +416,30 @@ fn colliding_nodes_are_bad_input() {
     let differences = snapshot_differences(&before, &snapshot_files(cluster.dir.path()));
     assert!(differences.is_empty(), "{}", differences.join("\n"));
 }
+
+/// `eidb schema` knows the new keys: a clustered spec validates; a membership scheme eidb refuses,
+/// the schema refuses too.
+#[test]
+fn the_schema_has_the_clustering_keys() {
+    let cluster = clustered(&format!(
+        "{SECTIONS}http_port = 8080\nhttps_port = 8443\nssl_certificate = \"a.crt\"\nssl_certificate_key = \"a.key\"\n"
+    ));
+    let spec = std::fs::read_to_string(&cluster.spec_path)
+        .unwrap()
+        .replace(
+            "host = \"10.0.0.12\"\n",
+            "host = \"10.0.0.12\"\nport_offset = 1\nmember_port = 4200\n",
+        );
+    assert_eq!(
+        common::spec_schema::schema_errors(&spec),
+        Ok(vec![]),
+        "{spec}"
+    );
+    let bad = spec.replace(
+        "[clustering]\n",
+        "[clustering]\nmembership_scheme = \"multicast\"\n",
+    );
+    assert!(!common::spec_schema::schema_errors(&bad).unwrap().is_empty());
+    let bad = spec.replace("port_offset = 1", "port_offset = \"1\"");
+    assert!(!common::spec_schema::schema_errors(&bad).unwrap().is_empty());
+}
