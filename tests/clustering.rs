@@ -443,3 +443,74 @@ fn the_schema_has_the_clustering_keys() {
     let bad = spec.replace("port_offset = 1", "port_offset = \"1\"");
     assert!(!common::spec_schema::schema_errors(&bad).unwrap().is_empty());
 }
+
+/// A cluster clustered by hand (here: by a first eidb run on another spec, node2 on its own offset and
+/// member port) gets, from `eidb init`, a spec whose first run changes no clustering file.
+#[test]
+fn init_adopts_the_clustering_and_its_first_run_changes_none_of_those_files() {
+    let cluster = clustered(&format!("{SECTIONS}http_port = 8080\n"));
+    let spec = std::fs::read_to_string(&cluster.spec_path)
+        .unwrap()
+        .replace(
+            "host = \"10.0.0.12\"\n",
+            "host = \"10.0.0.12\"\nport_offset = 2\nmember_port = 4200\n",
+        );
+    std::fs::write(&cluster.spec_path, spec).unwrap();
+    cluster.eidb_ok(&["provision"]);
+
+    let adopted = cluster.dir.path().join("adopted.toml");
+    let output = std::process::Command::new(common::eidb_bin())
+        .arg("init")
+        .arg("--ei-home")
+        .arg(&cluster.nodes[0])
+        .arg("--ei-home")
+        .arg(&cluster.nodes[1])
+        .arg("--out")
+        .arg(&adopted)
+        .output()
+        .unwrap();
+    let text = std::fs::read_to_string(&adopted).unwrap_or_default();
+    assert!(
+        output.status.success(),
+        "{}\n{text}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    for wanted in [
+        "[clustering]\ndomain = \"wso2.ei.test\"\n",
+        "[load_balancer]\nhost = \"ei.wso2.com\"\nmgt_host = \"ui.ei.wso2.com\"\nhttp_port = 8080\n",
+        "host = \"10.0.0.11\"\n",
+        "host = \"10.0.0.12\"\nmember_port = 4200\nport_offset = 2\n",
+    ] {
+        assert!(text.contains(wanted), "{wanted:?} in:\n{text}");
+    }
+    assert_eq!(
+        common::spec_schema::schema_errors(&text),
+        Ok(vec![]),
+        "{text}"
+    );
+
+    let before = snapshot_files(cluster.dir.path());
+    let output = std::process::Command::new(common::eidb_bin())
+        .args(["provision", "--files-only", "--config"])
+        .arg(&adopted)
+        .env("EIDB_REGADMIN_PASSWORD", common::cluster::ACCOUNT_PASSWORD)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}\n{}\n{text}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let after = snapshot_files(cluster.dir.path());
+    let changed: Vec<String> = snapshot_differences(&before, &after)
+        .into_iter()
+        .filter(|d| {
+            CLUSTER_FILES
+                .iter()
+                .chain([&HAZELCAST])
+                .any(|f| d.ends_with(f))
+        })
+        .collect();
+    assert!(changed.is_empty(), "{}", changed.join("\n"));
+}

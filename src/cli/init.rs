@@ -276,6 +276,8 @@ pub fn run(args: &InitArgs) -> Result<String> {
     }
     let adopted = adopt(&states)?;
     let text = spec_text(&adopted, args.server_url.as_deref());
+    let homes: Vec<PathBuf> = adopted.nodes.iter().map(|n| n.ei_home.clone()).collect();
+    let text = crate::cli::init_clustering::adopt(text, &adopted.shared_registry, &homes);
     if let Some(path) = &args.out {
         use std::io::Write;
         let mut file = std::fs::OpenOptions::new()

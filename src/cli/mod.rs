@@ -3,6 +3,7 @@
 
 pub mod generate;
 pub mod init;
+pub mod init_clustering;
 pub mod lb_config;
 pub mod logging;
 pub mod report;
