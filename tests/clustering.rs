@@ -266,6 +266,17 @@ fn a_two_node_cluster_gets_every_value_and_a_second_run_changes_nothing() {
         "the run says every node must be restarted:\n{stdout}\n{stderr}"
     );
     assert_every_value(&cluster);
+    // The created hazelcast.properties is the node's like its folder (not eidb's owner-only temp file).
+    {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let conf = std::fs::metadata(cluster.node_file(0, "conf")).unwrap();
+        let created = std::fs::metadata(cluster.node_file(0, HAZELCAST)).unwrap();
+        assert_eq!(
+            created.permissions().mode() & 0o7777,
+            0o666 & conf.permissions().mode() & !0o111
+        );
+        assert_eq!((created.uid(), created.gid()), (conf.uid(), conf.gid()));
+    }
     // The one-time backups hold the files as shipped.
     for (file, original) in CLUSTER_FILES.iter().zip(&originals) {
         let backup = format!("{}.eidb-orig", cluster.node_file(0, file).display());

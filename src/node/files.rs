@@ -728,8 +728,26 @@ fn stage<'a>(pending: &[Pending<'a>]) -> Result<Vec<Staged<'a>>> {
                 dir.display()
             )))
         })?;
-        let new = write_temp(dir, "new", after, write.final_mode, owner.as_ref(), path)
-            .map_err(in_node)?;
+        // A file eidb creates that holds no secret (conf/hazelcast.properties) is the node's like its
+        // folder: the folder's owner and group, readable as the folder is. cipher-text.properties, the
+        // one secret file eidb may create, stays owner-only (the temp file's own mode).
+        let folder = (owner.is_none() && !path.ends_with(cipher_text::RELATIVE_PATH))
+            .then(|| fs::metadata(dir).ok())
+            .flatten();
+        let new_mode = write.final_mode.or_else(|| {
+            folder
+                .as_ref()
+                .map(|m| 0o666 & m.permissions().mode() & !0o111 & 0o7777)
+        });
+        let new = write_temp(
+            dir,
+            "new",
+            after,
+            new_mode,
+            owner.as_ref().or(folder.as_ref()),
+            path,
+        )
+        .map_err(in_node)?;
         let backup = if owner.is_some() && before != after && !backup_path(path).exists() {
             let mode = owner
                 .as_ref()
