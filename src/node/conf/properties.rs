@@ -32,8 +32,8 @@ fn value_of(line: &str) -> &str {
 /// What the file sets `key` to (the last line that sets it, as Java reads it).
 pub fn read_property(text: &str, key: &str) -> Option<String> {
     text.lines()
-        .filter(|l| key_of(l) == Some(key))
-        .last()
+        .rev()
+        .find(|l| key_of(l) == Some(key))
         .map(|l| value_of(l).to_string())
 }
 
