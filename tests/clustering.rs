@@ -525,3 +525,29 @@ fn init_adopts_the_clustering_and_its_first_run_changes_none_of_those_files() {
         .collect();
     assert!(changed.is_empty(), "{}", changed.join("\n"));
 }
+
+/// Without a spec (`verify --ei-home`), the nodes' clustering is checked against each other.
+#[test]
+fn without_a_spec_nodes_on_two_domains_are_found() {
+    let cluster = clustered(SECTIONS);
+    cluster.eidb_ok(&["provision", "--files-only"]);
+    let (_, report) = cluster.verify_homes_json(false);
+    let checks: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f["check"].as_str())
+        .collect();
+    assert!(!checks.iter().any(|c| c.contains("cluster")), "{report:#}");
+    let path = cluster.node_file(1, AXIS2);
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, text.replace(">wso2.ei.test<", ">wso2.ei.other<")).unwrap();
+    let (code, report) = cluster.verify_homes_json(false);
+    assert_eq!(code, 1, "{report:#}");
+    let found = findings(&report, "cluster_domains_differ");
+    assert_eq!(found.len(), 1, "{report:#}");
+    assert!(found[0]["found"]
+        .as_str()
+        .unwrap()
+        .contains("wso2.ei.other"));
+}

@@ -172,3 +172,247 @@ pub fn restart_warning(nodes: &[DesiredNode], changes: &[Change]) -> Option<Stri
         all.join(", ")
     ))
 }
+
+/// One node's clustering as found, for the checks across nodes without a spec (`verify --ei-home`).
+pub struct FoundClustering {
+    pub node: String,
+    /// axis2.xml's `<clustering>`, `None` when the file is missing or unreadable.
+    pub clustering: Option<conf::ActualClustering>,
+    pub hazelcast_xml: Option<std::path::PathBuf>,
+}
+
+/// Read what [`cross_node`] needs of a node (read only).
+pub fn read_found(node: &str, ei_home: &std::path::Path) -> FoundClustering {
+    let axis2 = ei_home.join(ClusterFile::Axis2.relative_path());
+    let clustering = super::files::TextFile::read(&axis2)
+        .ok()
+        .and_then(|t| conf::read_axis2_clustering(&t.text).ok());
+    let hazelcast_xml = ei_home.join(super::files::HAZELCAST_XML);
+    FoundClustering {
+        node: node.to_string(),
+        clustering,
+        hazelcast_xml: hazelcast_xml.exists().then_some(hazelcast_xml),
+    }
+}
+
+/// The nodes' Hazelcast clustering checked against each other, as found: once any node has clustering
+/// on, every node must, on one domain (not WSO2's shipped one) and scheme, each listing every node's
+/// address once, none advertising a loopback address when the nodes are on several hosts, and no
+/// `conf/etc/hazelcast.xml` overriding it all.
+pub fn cross_node(nodes: &[FoundClustering]) -> Vec<Finding> {
+    use crate::core::clustering::SHIPPED_DOMAIN;
+    let enabled: Vec<(&str, &conf::ActualClustering)> = nodes
+        .iter()
+        .filter_map(|n| Some((n.node.as_str(), n.clustering.as_ref()?)))
+        .filter(|(_, c)| c.enabled)
+        .collect();
+    if enabled.is_empty() {
+        return Vec::new();
+    }
+    let mut found = Vec::new();
+    let subject = |node: &str| format!("node {node}");
+    let finding = |subject: String, check: &str, expected: &str, found: String, fix: &str| {
+        Finding::new(
+            &subject,
+            check,
+            Some(expected.to_string()),
+            Some(found),
+            fix,
+        )
+    };
+    for n in nodes {
+        if !n.clustering.as_ref().is_some_and(|c| c.enabled) {
+            found.push(finding(
+                subject(&n.node),
+                "clustering_disabled",
+                "<clustering enable=\"true\"> as on the other nodes",
+                "clustering off (or axis2.xml unreadable)".into(),
+                "set enable=\"true\" in its axis2.xml <clustering>, with the other nodes' domain and members",
+            ));
+        }
+        if let Some(path) = &n.hazelcast_xml {
+            found.push(finding(
+                subject(&n.node),
+                "hazelcast_xml",
+                "no conf/etc/hazelcast.xml",
+                path.display().to_string(),
+                "the kernel reads it instead of axis2.xml's <clustering>: move it away",
+            ));
+        }
+    }
+    let list = |value: &dyn Fn(&conf::ActualClustering) -> String| {
+        enabled
+            .iter()
+            .map(|(node, c)| format!("{node}: {}", value(c)))
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    let text = |v: &Option<String>| v.clone().unwrap_or_else(|| "(none)".into());
+    let distinct = |value: &dyn Fn(&conf::ActualClustering) -> String| {
+        enabled
+            .iter()
+            .map(|(_, c)| value(c))
+            .collect::<std::collections::BTreeSet<_>>()
+            .len()
+            > 1
+    };
+    let domain = |c: &conf::ActualClustering| text(&c.domain);
+    if distinct(&domain) {
+        found.push(finding(
+            "cluster".into(),
+            "cluster_domains_differ",
+            "one domain on every node",
+            list(&domain),
+            "give every node the same domain (nodes on different domains form separate clusters)",
+        ));
+    }
+    for (node, c) in &enabled {
+        if c.domain.as_deref() == Some(SHIPPED_DOMAIN) {
+            found.push(finding(
+                subject(node),
+                "default_cluster_domain",
+                "a domain of this cluster's own",
+                SHIPPED_DOMAIN.into(),
+                "name a domain of this cluster's own: every environment left on the shipped one can merge with it",
+            ));
+        }
+    }
+    let scheme = |c: &conf::ActualClustering| text(&c.membership_scheme);
+    if distinct(&scheme) || enabled.iter().any(|(_, c)| c.membership_scheme.is_none()) {
+        found.push(finding(
+            "cluster".into(),
+            "membership_scheme",
+            "one membership scheme (wka) on every node",
+            list(&scheme),
+            "set <parameter name=\"membershipScheme\">wka</parameter> on every node (missing means multicast)",
+        ));
+    }
+    let address = |c: &conf::ActualClustering| {
+        format!(
+            "{}:{}",
+            text(&c.local_member_host),
+            text(&c.local_member_port)
+        )
+    };
+    let hosts: std::collections::BTreeSet<String> = enabled
+        .iter()
+        .map(|(_, c)| text(&c.local_member_host))
+        .collect();
+    for (node, c) in &enabled {
+        let host = text(&c.local_member_host);
+        if hosts.len() > 1 && is_loopback(&host) && !hosts.iter().all(|h| is_loopback(h)) {
+            found.push(finding(
+                subject(node),
+                "loopback_member_host",
+                "the node's own address, which the other hosts reach",
+                host,
+                "set localMemberHost to the node's IP address",
+            ));
+        }
+        let mut sorted = c.members.clone();
+        sorted.sort();
+        if sorted.windows(2).any(|w| w[0] == w[1]) {
+            found.push(finding(
+                subject(node),
+                "duplicate_cluster_member",
+                "every member once",
+                c.members.join(", "),
+                "remove the second <member>",
+            ));
+        }
+        if scheme(c) == "wka" {
+            for (other, oc) in &enabled {
+                if !c.members.contains(&address(oc)) {
+                    found.push(finding(
+                        subject(node),
+                        "cluster_member_missing",
+                        &format!("node {other} ({}) in <members>", address(oc)),
+                        c.members.join(", "),
+                        "list every node of the cluster, itself included, in each node's <members>",
+                    ));
+                }
+            }
+        }
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn node(name: &str, domain: &str, host: &str, members: &[&str]) -> FoundClustering {
+        FoundClustering {
+            node: name.into(),
+            clustering: Some(conf::ActualClustering {
+                enabled: true,
+                membership_scheme: Some("wka".into()),
+                domain: Some(domain.into()),
+                local_member_host: Some(host.into()),
+                local_member_port: Some("4100".into()),
+                members: members.iter().map(|m| m.to_string()).collect(),
+            }),
+            hazelcast_xml: None,
+        }
+    }
+
+    fn checks(nodes: &[FoundClustering]) -> Vec<String> {
+        cross_node(nodes).into_iter().map(|f| f.check).collect()
+    }
+
+    #[test]
+    fn nodes_that_agree_are_fine_and_each_disagreement_is_named() {
+        let both = ["10.0.0.11:4100", "10.0.0.12:4100"];
+        let good = [
+            node("a", "d", "10.0.0.11", &both),
+            node("b", "d", "10.0.0.12", &both),
+        ];
+        assert!(checks(&good).is_empty());
+        assert_eq!(
+            checks(&[
+                node("a", "d", "10.0.0.11", &both),
+                node("b", "e", "10.0.0.12", &both)
+            ]),
+            ["cluster_domains_differ"]
+        );
+        assert_eq!(
+            checks(&[
+                node("a", "d", "10.0.0.11", &both[..1]),
+                node("b", "d", "10.0.0.12", &both)
+            ]),
+            ["cluster_member_missing"]
+        );
+        let c = checks(&[
+            node(
+                "a",
+                SHIPPED_DOMAIN_FOR_TESTS,
+                "127.0.0.1",
+                &["127.0.0.1:4100", "10.0.0.12:4100"],
+            ),
+            node(
+                "b",
+                SHIPPED_DOMAIN_FOR_TESTS,
+                "10.0.0.12",
+                &["127.0.0.1:4100", "10.0.0.12:4100", "10.0.0.12:4100"],
+            ),
+        ]);
+        assert_eq!(
+            c,
+            [
+                "default_cluster_domain",
+                "default_cluster_domain",
+                "loopback_member_host",
+                "duplicate_cluster_member"
+            ]
+        );
+        let mut off = node("b", "d", "10.0.0.12", &both);
+        off.clustering.as_mut().unwrap().enabled = false;
+        off.hazelcast_xml = Some("/x/conf/etc/hazelcast.xml".into());
+        assert_eq!(
+            checks(&[node("a", "d", "10.0.0.11", &both), off]),
+            ["clustering_disabled", "hazelcast_xml"]
+        );
+    }
+
+    const SHIPPED_DOMAIN_FOR_TESTS: &str = crate::core::clustering::SHIPPED_DOMAIN;
+}
