@@ -739,15 +739,12 @@ fn stage<'a>(pending: &[Pending<'a>]) -> Result<Vec<Staged<'a>>> {
                 .as_ref()
                 .map(|m| 0o666 & m.permissions().mode() & !0o111 & 0o7777)
         });
-        let new = write_temp(
-            dir,
-            "new",
-            after,
-            new_mode,
-            owner.as_ref().or(folder.as_ref()),
-            path,
-        )
-        .map_err(in_node)?;
+        let new = write_temp(dir, "new", after, new_mode, owner.as_ref(), path).map_err(in_node)?;
+        if let Some(folder) = &folder {
+            // Best effort: only root may give a file away; anyone else's new file stays theirs.
+            use std::os::unix::fs::MetadataExt;
+            let _ = std::os::unix::fs::chown(&new, Some(folder.uid()), Some(folder.gid()));
+        }
         let backup = if owner.is_some() && before != after && !backup_path(path).exists() {
             let mode = owner
                 .as_ref()
