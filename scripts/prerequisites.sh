@@ -23,6 +23,16 @@ find_server() {
     return 1
 }
 
+find_nginx() {
+    if command -v nginx >/dev/null 2>&1; then
+        command -v nginx
+    elif [[ -x /usr/sbin/nginx ]]; then
+        echo /usr/sbin/nginx
+    else
+        return 1
+    fi
+}
+
 as_root() {
     if [[ $(id -u) -eq 0 ]]; then
         "$@"
@@ -61,6 +71,9 @@ install_missing_packages() {
         [[ -f $GALERA_LIBRARY ]] || missing+=(galera-4)
         command -v rsync >/dev/null 2>&1 || missing+=(rsync)
     fi
+    # tests/lb_config.rs checks `eidb lb-config`'s files with a real nginx (never the system service).
+    find_nginx >/dev/null || missing+=(nginx-light)
+    command -v openssl >/dev/null 2>&1 || missing+=(openssl)
     if ((${#missing[@]} == 0)); then
         return 0
     fi

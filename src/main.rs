@@ -55,6 +55,20 @@ fn main() -> ExitCode {
     };
     let progress = Progress::new(cli.output == Output::Human);
     let mut report = Report::default();
+    if let Command::LbConfig(args) = &cli.command {
+        return match eidb::cli::lb_config::run(args) {
+            Ok(paths) => {
+                for path in paths {
+                    eprintln!("eidb: wrote {}", path.display());
+                }
+                ExitCode::SUCCESS
+            }
+            Err(error) => {
+                print_error(&error);
+                ExitCode::from(error.exit_code() as u8)
+            }
+        };
+    }
     if let Command::Init(args) = &cli.command {
         return match runtime.block_on(eidb::cli::init::run(args)) {
             Ok((text, notes)) => {
@@ -154,7 +168,9 @@ fn generate(command: &Command) -> Option<ExitCode> {
             None => eidb::cli::generate::man_page(&mut stdout),
         },
         Command::Schema => eidb::cli::generate::spec_schema(&mut stdout),
-        Command::Provision(_) | Command::Verify(_) | Command::Init(_) => return None,
+        Command::Provision(_) | Command::Verify(_) | Command::Init(_) | Command::LbConfig(_) => {
+            return None
+        }
     };
     Some(match written.and_then(|()| stdout.flush()) {
         Ok(()) => ExitCode::SUCCESS,

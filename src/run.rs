@@ -784,11 +784,15 @@ async fn plan_everything(
         .iter()
         .map(|n| (n.name.clone(), n.ei_home.clone()))
         .collect();
+    let clustering_files = files::clustering_files(spec);
     let reading_files = tokio::task::spawn_blocking(move || {
         timings::own("node files", || {
             homes
                 .iter()
-                .map(|(name, home)| files::observe(name, home))
+                .map(|(name, home)| {
+                    files::observe(name, home)
+                        .and_then(|seen| files::observe_clustering(seen, home, &clustering_files))
+                })
                 .collect::<Vec<_>>()
         })
     });
@@ -998,6 +1002,13 @@ async fn plan_everything(
     let used: Vec<(String, Option<String>)> =
         nodes.iter().map(|n| n.name.clone()).zip(in_files).collect();
     plan::mark_takeovers(&mut file_changes, &wanted, &used);
+    if with_files {
+        problems.extend(crate::node::clustering::loopback_members(&nodes));
+        warnings.extend(crate::node::clustering::restart_warning(
+            &nodes,
+            &file_changes,
+        ));
+    }
     plan.changes.extend(file_changes);
     plan.problems = problems;
     let nodes = if with_files { nodes } else { Vec::new() };

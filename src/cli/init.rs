@@ -761,6 +761,8 @@ pub async fn run(args: &InitArgs) -> Result<(String, Vec<String>)> {
         ),
     }
     let text = spec_text(&adopted, args.server_url.as_deref());
+    let homes: Vec<PathBuf> = adopted.nodes.iter().map(|n| n.ei_home.clone()).collect();
+    let text = crate::cli::init_clustering::adopt(text, &adopted.shared_registry, &homes);
     // Never a spec provision refuses: parse it as provision will.
     let at = args
         .out

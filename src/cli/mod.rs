@@ -3,6 +3,8 @@
 
 pub mod generate;
 pub mod init;
+pub mod init_clustering;
+pub mod lb_config;
 pub mod logging;
 pub mod report;
 pub mod verify_homes;
@@ -79,6 +81,21 @@ pub enum Command {
     Man(ManArgs),
     /// Print the JSON Schema of the cluster spec, for editors (`#:schema` in cluster.toml; see the README).
     Schema,
+    /// Write the load balancer's nginx VHost files (ei.http.conf, ei.https.conf, ui.ei.https.conf) for
+    /// the spec's [load_balancer] and nodes; reads the spec only.
+    LbConfig(LbConfigArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct LbConfigArgs {
+    /// The cluster spec (TOML), with [load_balancer] and every node's `host`.
+    #[arg(long, short = 'c', value_name = "FILE")]
+    pub config: PathBuf,
+
+    /// The folder to write the files into (created when missing; files there are replaced); default:
+    /// the current folder.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }
 
 /// `eidb provision --help`: every exit code (README "Commands" lists the same).

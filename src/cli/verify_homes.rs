@@ -34,6 +34,11 @@ pub async fn run(
     let mut findings: Vec<Finding> = states.iter().flat_map(wiring::node_consistency).collect();
     findings.extend(states.iter().flat_map(wiring::secrets_at_rest));
     findings.extend(wiring::cross_node(&states));
+    let clustering: Vec<_> = states
+        .iter()
+        .map(|s| crate::node::clustering::read_found(&s.name, &s.ei_home))
+        .collect();
+    findings.extend(crate::node::clustering::cross_node(&clustering));
     if let Some(url) = &args.server_url {
         findings.extend(check_referenced_databases(args, url, &states, progress, report).await?);
     }

@@ -163,6 +163,9 @@ pub struct DesiredNode {
     pub registry: node_files::Registry,
     /// With WSO2 Secure Vault: the `alias -> password` entries of conf/security/cipher-text.properties.
     pub vault_entries: Vec<(String, SecretString)>,
+    /// The clustering files (axis2.xml, carbon.xml, catalina-server.xml, hazelcast.properties,
+    /// log4j.properties); empty without `[clustering]` and `[load_balancer]`.
+    pub clustering: crate::core::clustering::NodeClustering,
 }
 
 /// The Secure Vault alias of a datasource's password, in the form WSO2's cipher tool configuration uses.
@@ -639,6 +642,7 @@ pub fn nodes(
                 driver: driver.clone(),
                 user_store_jndi: names.user_store.jndi.clone(),
                 registry: registry.clone(),
+                clustering: crate::core::clustering::for_node(spec, node),
                 vault_entries: if vault {
                     datasources
                         .iter()

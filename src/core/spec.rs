@@ -52,6 +52,8 @@ struct RawSpec {
     datasources: RawDatasources,
     #[serde(default)]
     nodes: Vec<RawNode>,
+    clustering: Option<crate::core::clustering::RawClustering>,
+    load_balancer: Option<crate::core::clustering::RawLoadBalancer>,
 }
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
@@ -170,6 +172,12 @@ struct RawNode {
     /// `"h2"`: this node's local registry stays on its embedded H2 (`databases.local_registry` for one node).
     local_registry_store: Option<Spanned<LocalRegistryStore>>,
     renamed_from: Option<Spanned<String>>,
+    /// The address the node runs at (an IP address: Hazelcast's `localMemberHost`).
+    host: Option<Spanned<String>>,
+    /// carbon.xml `<Ports><Offset>`: distinct for nodes that share a host.
+    port_offset: Option<Spanned<u16>>,
+    /// This node's Hazelcast port instead of `clustering.member_port`.
+    member_port: Option<Spanned<u16>>,
 }
 
 /// `[datasources]`: the names and JNDI names of the three datasources in master-datasources.xml.
@@ -205,6 +213,10 @@ pub struct Spec {
     /// The datasources' names and JNDI names (`[datasources]`; WSO2's names by default).
     pub datasources: DatasourceNames,
     pub nodes: Vec<Node>,
+    /// `[clustering]`: without it eidb leaves the clustering files alone.
+    pub clustering: Option<crate::core::clustering::Clustering>,
+    /// `[load_balancer]`: without it eidb leaves the load balancer's names and ports alone.
+    pub load_balancer: Option<crate::core::clustering::LoadBalancer>,
 }
 
 /// A datasource's `<name>` and `<jndiConfig><name>` in master-datasources.xml.
@@ -468,6 +480,12 @@ pub struct Node {
     /// Where this node's local registry lives: the node's `local_registry_store`, else
     /// `databases.local_registry`.
     pub local_registry_store: LocalRegistryStore,
+    /// The address the node runs at (`host`), when the spec says.
+    pub host: Option<std::net::IpAddr>,
+    /// carbon.xml `<Ports><Offset>` (`port_offset`, default 0).
+    pub port_offset: u16,
+    /// The node's own Hazelcast port (`member_port`), else the cluster's.
+    pub member_port: Option<u16>,
 }
 
 /// Where a secret is: an environment variable or a file (read by `crate::secret::load`).
@@ -653,7 +671,7 @@ fn validate(raw: RawSpec, at: &Locator<'_>, base: &Path) -> Result<Spec> {
         allow_public_key_retrieval: raw.jdbc.allow_public_key_retrieval,
     };
     let registry = validate_registry(&raw.registry, at)?;
-    let nodes = validate_nodes(&raw.nodes, &databases, at, base, databases.local_registry)?;
+    let mut nodes = validate_nodes(&raw.nodes, &databases, at, base, databases.local_registry)?;
     let datasources = validate_datasources(&raw.datasources, at)?;
     if let Some(list) = &raw.databases.adopt {
         for name in list.get_ref() {
@@ -682,6 +700,7 @@ fn validate(raw: RawSpec, at: &Locator<'_>, base: &Path) -> Result<Spec> {
         }
         None => databases.shared_registry.clone(),
     };
+    let (clustering, load_balancer) = validate_clustering(&raw, &mut nodes, &cluster, at, base)?;
     Ok(Spec {
         path: at.path.to_path_buf(),
         cluster,
@@ -696,6 +715,8 @@ fn validate(raw: RawSpec, at: &Locator<'_>, base: &Path) -> Result<Spec> {
         },
         datasources,
         nodes,
+        clustering,
+        load_balancer,
     })
 }
 
@@ -1240,6 +1261,9 @@ fn validate_nodes(
             local_registry: node.local_registry.as_ref().map(|d| d.get_ref().clone()),
             renamed_from: node.renamed_from.as_ref().map(|r| r.get_ref().clone()),
             local_registry_store,
+            host: None,
+            port_offset: 0,
+            member_port: None,
         });
     }
     Ok(nodes)
@@ -1311,6 +1335,204 @@ fn validate_datasources(raw: &RawDatasources, at: &Locator<'_>) -> Result<Dataso
         }
     }
     Ok(names)
+}
+
+/// The nodes' `host`, `port_offset` and `member_port`, `[clustering]` and `[load_balancer]`
+/// (crate::core::clustering): every node has an IP address when the cluster is clustered; two nodes on
+/// one host have distinct EI_HOMEs, port offsets and Hazelcast ports.
+fn validate_clustering(
+    raw: &RawSpec,
+    nodes: &mut [Node],
+    cluster: &str,
+    at: &Locator<'_>,
+    base: &Path,
+) -> Result<(
+    Option<crate::core::clustering::Clustering>,
+    Option<crate::core::clustering::LoadBalancer>,
+)> {
+    use crate::core::clustering as c;
+    for (node, raw_node) in nodes.iter_mut().zip(&raw.nodes) {
+        if let Some(host) = &raw_node.host {
+            let ip = host.get_ref().parse::<std::net::IpAddr>().map_err(|_| {
+                at.invalid(
+                    "nodes.host",
+                    host,
+                    format!("`{}` is not an IP address", host.get_ref()),
+                )
+                .with_hint("write the node's IP address (Hazelcast advertises it to the other members; WSO2's clustering guide requires an address, not a name)")
+            })?;
+            if ip.is_unspecified() || ip.is_multicast() {
+                return Err(at.invalid(
+                    "nodes.host",
+                    host,
+                    format!("`{ip}` is no address a node can be reached at"),
+                ));
+            }
+            node.host = Some(ip);
+        }
+        if let Some(offset) = &raw_node.port_offset {
+            if *offset.get_ref() > u16::MAX - c::HIGHEST_CARBON_PORT {
+                return Err(at.invalid(
+                    "nodes.port_offset",
+                    offset,
+                    format!(
+                        "{} would move the node's ports past 65535 (carbon.xml's highest is {})",
+                        offset.get_ref(),
+                        c::HIGHEST_CARBON_PORT
+                    ),
+                ));
+            }
+            node.port_offset = *offset.get_ref();
+        }
+        if let Some(port) = &raw_node.member_port {
+            if *port.get_ref() == 0 {
+                return Err(at.invalid("nodes.member_port", port, "must be 1 to 65535"));
+            }
+            node.member_port = Some(*port.get_ref());
+        }
+    }
+    let clustering = match &raw.clustering {
+        None => None,
+        Some(rc) => {
+            let domain = match &rc.domain {
+                Some(d) => {
+                    c::validate_domain(d.get_ref())
+                        .map_err(|p| at.invalid("clustering.domain", d, p))?;
+                    d.get_ref().clone()
+                }
+                None => c::default_domain(cluster),
+            };
+            let member_port = match &rc.member_port {
+                Some(p) if *p.get_ref() == 0 => {
+                    return Err(at.invalid("clustering.member_port", p, "must be 1 to 65535"))
+                }
+                Some(p) => *p.get_ref(),
+                None => c::DEFAULT_MEMBER_PORT,
+            };
+            Some(c::Clustering {
+                domain,
+                member_port,
+                membership_scheme: value_or_default(&rc.membership_scheme),
+            })
+        }
+    };
+    if clustering.is_some() {
+        if let Some((node, raw_node)) = nodes.iter().zip(&raw.nodes).find(|(n, _)| n.host.is_none())
+        {
+            return Err(at
+                .invalid(
+                    "nodes.name",
+                    &raw_node.name,
+                    format!("node `{}` has no `host`; with [clustering] every node needs its IP address", node.name),
+                )
+                .with_hint("add host = \"10.0.0.11\" (the node's address) to each [[nodes]] entry"));
+        }
+    }
+    // Two nodes on one host: their own EI_HOMEs, port offsets and Hazelcast ports.
+    for (j, (b, raw_b)) in nodes.iter().zip(&raw.nodes).enumerate() {
+        for a in nodes[..j].iter() {
+            let (Some(host_a), Some(host_b)) = (a.host, b.host) else {
+                continue;
+            };
+            if host_a != host_b {
+                continue;
+            }
+            let place = raw_b.host.as_ref().expect("a host was parsed from it");
+            let invalid = |key: &str, value: Option<&Spanned<u16>>, problem: String| match value {
+                Some(value) => at.invalid(key, value, problem),
+                None => at.invalid("nodes.host", place, problem),
+            };
+            if a.ei_home == b.ei_home {
+                return Err(at
+                    .invalid(
+                        "nodes.ei_home",
+                        &raw_b.ei_home,
+                        format!(
+                            "nodes {} and {} are both on {host_a} with ei_home {}",
+                            a.name,
+                            b.name,
+                            b.ei_home.display()
+                        ),
+                    )
+                    .with_hint(
+                        "two nodes on one host are two EI installations: give each its own ei_home",
+                    ));
+            }
+            if a.port_offset == b.port_offset {
+                return Err(
+                    invalid(
+                        "nodes.port_offset",
+                        raw_b.port_offset.as_ref(),
+                        format!(
+                            "nodes {} and {} are both on {host_a} with port offset {}: their ports would collide",
+                            a.name, b.name, a.port_offset
+                        ),
+                    )
+                    .with_hint("give one of them port_offset = 1 (carbon.xml <Ports><Offset>), and a member_port of its own"));
+            }
+            if clustering.is_some() {
+                let port_of = |n: &Node| {
+                    n.member_port.unwrap_or_else(|| {
+                        clustering
+                            .as_ref()
+                            .map_or(c::DEFAULT_MEMBER_PORT, |c| c.member_port)
+                    })
+                };
+                if port_of(a) == port_of(b) {
+                    return Err(
+                        invalid(
+                            "nodes.member_port",
+                            raw_b.member_port.as_ref(),
+                            format!(
+                                "nodes {} and {} are both Hazelcast members at {host_a}:{}",
+                                a.name,
+                                b.name,
+                                port_of(a)
+                            ),
+                        )
+                        .with_hint("Carbon's port offset does not move localMemberPort: give one of them member_port = 4101"));
+                }
+            }
+        }
+    }
+    let load_balancer = match &raw.load_balancer {
+        None => None,
+        Some(rl) => {
+            c::validate_lb_host(rl.host.get_ref())
+                .map_err(|p| at.invalid("load_balancer.host", &rl.host, p))?;
+            let mgt_host = match &rl.mgt_host {
+                Some(m) => {
+                    c::validate_lb_host(m.get_ref())
+                        .map_err(|p| at.invalid("load_balancer.mgt_host", m, p))?;
+                    m.get_ref().clone()
+                }
+                None => rl.host.get_ref().clone(),
+            };
+            let port = |p: &Option<Spanned<u16>>, key: &str, default: u16| match p {
+                Some(p) if *p.get_ref() == 0 => Err(at.invalid(key, p, "must be 1 to 65535")),
+                Some(p) => Ok(*p.get_ref()),
+                None => Ok(default),
+            };
+            let http_port = port(&rl.http_port, "load_balancer.http_port", 80)?;
+            let https_port = port(&rl.https_port, "load_balancer.https_port", 443)?;
+            if http_port == https_port {
+                return Err(Error::input(format!(
+                    "{}: load_balancer.http_port and https_port are both {http_port}",
+                    at.path.display()
+                )));
+            }
+            let path = |p: &Option<Spanned<String>>| p.as_ref().map(|p| resolve(base, p.get_ref()));
+            Some(c::LoadBalancer {
+                host: rl.host.get_ref().clone(),
+                mgt_host,
+                http_port,
+                https_port,
+                ssl_certificate: path(&rl.ssl_certificate),
+                ssl_certificate_key: path(&rl.ssl_certificate_key),
+            })
+        }
+    };
+    Ok((clustering, load_balancer))
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]

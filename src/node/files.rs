@@ -34,6 +34,74 @@ impl ConfFile {
     }
 }
 
+/// The clustering files eidb owns parts of, relative to EI_HOME: read and written only when the spec
+/// has `[clustering]` or `[load_balancer]` ([`clustering_files`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClusterFile {
+    Axis2,
+    Carbon,
+    Catalina,
+    /// May be missing: eidb creates it.
+    Hazelcast,
+    Log4j,
+}
+
+impl ClusterFile {
+    pub fn relative_path(self) -> &'static str {
+        match self {
+            ClusterFile::Axis2 => "conf/axis2/axis2.xml",
+            ClusterFile::Carbon => "conf/carbon.xml",
+            ClusterFile::Catalina => "conf/tomcat/catalina-server.xml",
+            ClusterFile::Hazelcast => "conf/hazelcast.properties",
+            ClusterFile::Log4j => "conf/log4j.properties",
+        }
+    }
+}
+
+/// A file that, when present, makes the Carbon kernel ignore axis2.xml's clustering settings.
+pub const HAZELCAST_XML: &str = "conf/etc/hazelcast.xml";
+
+/// The clustering files a spec has eidb edit: axis2.xml and carbon.xml with either section, the
+/// Hazelcast properties and log4j with `[clustering]`, catalina-server.xml with `[load_balancer]`.
+pub fn clustering_files(spec: &crate::core::spec::Spec) -> Vec<ClusterFile> {
+    let (clustered, fronted) = (spec.clustering.is_some(), spec.load_balancer.is_some());
+    let mut files = Vec::new();
+    if clustered || fronted {
+        files.extend([ClusterFile::Axis2, ClusterFile::Carbon]);
+    }
+    if fronted {
+        files.push(ClusterFile::Catalina);
+    }
+    if clustered {
+        files.extend([ClusterFile::Hazelcast, ClusterFile::Log4j]);
+    }
+    files
+}
+
+/// Adds the clustering files `wanted` to what was observed of a node (a missing
+/// hazelcast.properties is `None`: eidb creates it), and whether `conf/etc/hazelcast.xml` exists.
+pub fn observe_clustering(
+    mut seen: ObservedNode,
+    ei_home: &Path,
+    wanted: &[ClusterFile],
+) -> Result<ObservedNode> {
+    let name = seen.name.clone();
+    let context = |e: Error| e.context(format!("node {name}"));
+    for &file in wanted {
+        let path = ei_home.join(file.relative_path());
+        if file == ClusterFile::Hazelcast && !path.exists() {
+            seen.clustering.push((file, path, None));
+            continue;
+        }
+        let text = TextFile::read(&path).map_err(context)?;
+        let found = observed(&path, text).map_err(context)?;
+        seen.clustering.push((file, path, Some(found)));
+    }
+    seen.hazelcast_xml = (!wanted.is_empty() && ei_home.join(HAZELCAST_XML).exists())
+        .then(|| ei_home.join(HAZELCAST_XML));
+    Ok(seen)
+}
+
 /// Suffix of the one-time backup of a file's original content.
 pub const BACKUP_SUFFIX: &str = ".eidb-orig";
 
@@ -153,6 +221,10 @@ pub struct ObservedNode {
     /// The embedded H2 databases the datasources name that hold a data file: (the datasource's URL as the
     /// file has it, the data file). A node moved off one leaves that data behind.
     pub h2_data: Vec<(String, PathBuf)>,
+    /// The clustering files ([`observe_clustering`]): each with its path, `None` when it does not exist.
+    pub clustering: Vec<(ClusterFile, PathBuf, Option<Observed<TextFile>>)>,
+    /// `conf/etc/hazelcast.xml`, when it exists and the spec clusters the node.
+    pub hazelcast_xml: Option<PathBuf>,
 }
 
 impl ObservedNode {
@@ -228,6 +300,8 @@ pub fn observe(name: &str, ei_home: &Path) -> Result<ObservedNode> {
         cipher_text,
         backups,
         h2_data,
+        clustering: Vec::new(),
+        hazelcast_xml: None,
     })
 }
 
@@ -532,6 +606,10 @@ fn node_folders(ei_home: &Path) -> Vec<PathBuf> {
         .iter()
         .map(|f| f.relative_path())
         .chain([cipher_text::RELATIVE_PATH])
+        .chain([
+            ClusterFile::Axis2.relative_path(),
+            ClusterFile::Catalina.relative_path(),
+        ])
         .filter_map(|f| ei_home.join(f).parent().map(Path::to_path_buf))
         .collect();
     folders.sort();
@@ -868,17 +946,33 @@ fn stage<'a>(pending: &[Pending<'a>]) -> Result<Vec<Staged<'a>>> {
                 dir.display()
             )))
         })?;
+        // A file eidb creates that holds no secret (conf/hazelcast.properties) is the node's like its
+        // folder: the folder's owner and group, readable as the folder is. cipher-text.properties, the
+        // one secret file eidb may create, stays owner-only (the temp file's own mode).
+        let folder = (owner.is_none() && !path.ends_with(cipher_text::RELATIVE_PATH))
+            .then(|| fs::metadata(dir).ok())
+            .flatten();
+        let new_mode = write.final_mode.or_else(|| {
+            folder
+                .as_ref()
+                .map(|m| 0o666 & m.permissions().mode() & !0o111 & 0o7777)
+        });
         let keep_all = owner.as_ref().map(|_| Keep::All);
         let new = write_temp(
             dir,
             "new",
             after,
-            write.final_mode,
+            new_mode,
             owner.as_ref(),
             path,
             keep_all,
         )
         .map_err(in_node)?;
+        if let Some(folder) = &folder {
+            // Best effort: only root may give a file away; anyone else's new file stays theirs.
+            use std::os::unix::fs::MetadataExt;
+            let _ = std::os::unix::fs::chown(&new, Some(folder.uid()), Some(folder.gid()));
+        }
         let backup = if owner.is_some() && before != after && !backup_path(path).exists() {
             // A backup holding a plaintext password is read by nobody but its owner and group, and by
             // the group no more than the file lets it: not by others, and not by the users and groups

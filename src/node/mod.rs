@@ -3,6 +3,7 @@
 //! writes them atomically; `cipher_text` is Secure Vault's properties file.
 
 pub mod cipher_text;
+pub mod clustering;
 pub mod conf;
 pub mod dbscripts;
 pub mod files;

@@ -108,6 +108,9 @@ pub fn plan(node: &DesiredNode, observed: &ObservedNode, keep_mode: bool) -> Res
             out.changes.push(mode_only(node, found, mode));
         }
     }
+    // axis2.xml, carbon.xml, catalina-server.xml, hazelcast.properties, log4j.properties: only with
+    // [clustering] / [load_balancer] in the spec (observed only then).
+    super::clustering::plan(node, observed, &mut out)?;
     // The one-time backups hold the content before eidb first changed it: a real password too, maybe.
     for (live, backup) in &observed.backups {
         let holders = secret_holders(live, &backup.content);

@@ -5,8 +5,12 @@
 //! already-correct file comes back byte-identical and editing twice changes nothing the second
 //! time. Everything here is pure (text in, text out); reading and writing files is the caller's.
 
+mod axis2;
+mod carbon;
+mod catalina;
 mod datasources;
 mod model;
+mod properties;
 mod registry;
 mod registry_settings;
 mod user_mgt;
@@ -15,6 +19,9 @@ mod xml;
 #[cfg(test)]
 mod test_support;
 
+pub use axis2::{edit_axis2, read_axis2_clustering, ActualClustering};
+pub use carbon::{edit_carbon, read_carbon, ActualCarbon};
+pub use catalina::{edit_catalina, read_proxy_port};
 pub use datasources::{
     edit_master_datasources, plaintext_password_holders, read_datasource_passwords,
     read_master_datasources, SHIPPED_H2_PASSWORD,
@@ -23,6 +30,7 @@ pub use model::{
     ActualDatasource, ActualDbConfig, ActualMount, ActualPool, ActualRegistry,
     ActualRemoteInstance, ActualUserMgt,
 };
+pub use properties::{edit_properties, read_property};
 pub use registry::{edit_registry, read_registry, read_registry_with_settings};
 pub use registry_settings::read_registry_settings;
 pub use user_mgt::{edit_user_mgt, read_user_mgt};

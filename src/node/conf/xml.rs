@@ -683,6 +683,40 @@ impl<'d> Editor<'d> {
         }
     }
 
+    /// Replaces everything inside `element` (text, comments and children) with `children`, one
+    /// indentation step deeper than the element; a self-closing element gets an end tag.
+    pub fn replace_children(
+        &mut self,
+        element: &Element,
+        children: &[NewElement],
+    ) -> Result<(), ConfError> {
+        let doc = self.doc;
+        let eol = doc.line_ending();
+        let indent = doc.indent_at(element.span.start);
+        let step = doc.indent_step(element);
+        let inner = format!("{indent}{step}");
+        let mut text = String::new();
+        for child in children {
+            text.push_str(eol);
+            text.push_str(&inner);
+            self.render(&mut text, child, &inner, step)
+                .map_err(|name| self.unrepresentable(element.span.start, &format!("<{name}>")))?;
+        }
+        text.push_str(eol);
+        text.push_str(indent);
+        match &element.end_tag {
+            Some(end_tag) => self.splice(element.start_tag.end..end_tag.start, text),
+            None => {
+                let slash = element.start_tag.end - "/>".len();
+                self.splice(
+                    slash..element.span.end,
+                    format!(">{text}</{}>", element.name),
+                );
+            }
+        }
+        Ok(())
+    }
+
     /// The edited text. Bytes no edit touched are copied as they were.
     pub fn finish(mut self) -> Result<String, ConfError> {
         for insertion in std::mem::take(&mut self.insertions) {
