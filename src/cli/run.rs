@@ -397,8 +397,14 @@ pub async fn run(options: Options<'_>, report: &mut Report) -> Result<i32> {
     report.dry_run = matches!(options.mode, Mode::Provision { dry_run: true });
 
     let spec = timings::own("spec", || load_spec(&target.config))?;
+    let selection = crate::cli::selection::select(
+        &spec,
+        &target.node,
+        !target.db_only,
+        options.mode == Mode::Verify,
+    )?;
     let observed = timings::own("secrets and drivers", || {
-        Observed::read(&spec, !target.files_only)
+        Observed::read(&spec, !target.files_only, &selection)
     })?;
     let planned = plan_everything(&observed, &options).await;
     let mut planned = match planned {
@@ -695,12 +701,18 @@ struct Observed<'a> {
     secrets: secret::Secrets,
     /// The admin connection to each of the spec's servers (with the admin's password).
     admins: Vec<Endpoint>,
-    /// The Connector/J jar found in each node's `lib/`, in spec order.
+    /// The Connector/J jar found in each node's `lib/`, in spec order (unknown for a node not chosen).
     drivers: Vec<desired::Driver>,
+    /// The nodes whose files this run reads and writes (`--node`).
+    selection: crate::cli::selection::Selection,
 }
 
 impl Observed<'_> {
-    fn read(spec: &Spec, with_server: bool) -> Result<Observed<'_>> {
+    fn read<'a>(
+        spec: &'a Spec,
+        with_server: bool,
+        selection: &crate::cli::selection::Selection,
+    ) -> Result<Observed<'a>> {
         let secrets = secret::Secrets::read(spec, with_server)?;
         if let (Some(ca), Some(at)) = (&spec.server.ssl.ca, &spec.server.ssl_ca_at) {
             if !ca.is_file() {
@@ -714,11 +726,20 @@ impl Observed<'_> {
             spec,
             admins: Endpoint::admins(&spec.server, &secrets.admin),
             secrets,
+            // A node not chosen is on another host: not even its lib/ is looked at.
             drivers: spec
                 .nodes
                 .iter()
-                .map(|n| files::find_driver(&n.ei_home))
+                .zip(&selection.chosen)
+                .map(|(n, chosen)| match chosen {
+                    true => files::find_driver(&n.ei_home),
+                    false => desired::Driver {
+                        jar: None,
+                        major: None,
+                    },
+                })
                 .collect(),
+            selection: selection.clone(),
         })
     }
 }
@@ -734,9 +755,9 @@ fn load_spec(path: &std::path::Path) -> Result<Spec> {
 
 /// Two nodes on one EI_HOME (after resolving symlinks) would each rewrite the other's files: bad input,
 /// found before anything changes.
-fn distinct_homes(spec: &Spec) -> Result<()> {
+fn distinct_homes(spec: &Spec, chosen: &[bool]) -> Result<()> {
     let mut seen: std::collections::BTreeMap<std::path::PathBuf, &str> = Default::default();
-    for node in &spec.nodes {
+    for (node, _) in spec.nodes.iter().zip(chosen).filter(|(_, c)| **c) {
         let home = node
             .ei_home
             .canonicalize()
@@ -763,21 +784,23 @@ async fn plan_everything(
     let with_files = !target.db_only;
     let with_server = !target.files_only;
     if with_files {
-        distinct_homes(spec).map_err(|e| (e, None))?;
+        distinct_homes(spec, &observed.selection.chosen).map_err(|e| (e, None))?;
     }
     // Every node's files, read once, on a thread of their own while the server is connected to: they need
     // nothing of it. The file plan edits them, and the mount-record check takes the storage settings of
     // registry.xml (with --db-only too, where a node that cannot be read is left out).
-    let homes: Vec<(String, std::path::PathBuf)> = spec
+    // Only the chosen nodes' (`--node`): the others are on other hosts.
+    let homes: Vec<Option<(String, std::path::PathBuf)>> = spec
         .nodes
         .iter()
-        .map(|n| (n.name.clone(), n.ei_home.clone()))
+        .zip(&observed.selection.chosen)
+        .map(|(n, chosen)| chosen.then(|| (n.name.clone(), n.ei_home.clone())))
         .collect();
     let reading_files = tokio::task::spawn_blocking(move || {
         timings::own("node files", || {
             homes
                 .iter()
-                .map(|(name, home)| files::observe(name, home))
+                .map(|home| home.as_ref().map(|(name, home)| files::observe(name, home)))
                 .collect::<Vec<_>>()
         })
     });
@@ -849,9 +872,9 @@ async fn plan_everything(
     let mut node_files = Vec::new();
     for seen in joined(reading_files).await {
         node_files.push(match seen {
-            Ok(seen) => Some(seen),
-            Err(e) if with_files => return Err((e, None)),
-            Err(_) => None,
+            Some(Ok(seen)) => Some(seen),
+            Some(Err(e)) if with_files => return Err((e, None)),
+            Some(Err(_)) | None => None,
         });
     }
     let registry_texts: Vec<Option<String>> = node_files
@@ -870,7 +893,10 @@ async fn plan_everything(
             timings::own("node plans", || {
                 let mut out = crate::node::plan::NodePlan::default();
                 for (node, seen) in nodes.iter().zip(&node_files) {
-                    let seen = seen.as_ref().expect("observed above");
+                    // A node not chosen (`--node`) has no files here.
+                    let Some(seen) = seen.as_ref() else {
+                        continue;
+                    };
                     let node_plan = crate::node::plan::plan(node, seen, keep_mode)?;
                     out.changes.extend(node_plan.changes);
                     out.warnings.extend(node_plan.warnings);
@@ -984,7 +1010,14 @@ async fn plan_everything(
     ));
     plan.changes.extend(file_changes);
     plan.problems = problems;
-    let nodes = if with_files { nodes } else { Vec::new() };
+    let nodes = match with_files {
+        true => nodes
+            .into_iter()
+            .zip(&observed.selection.chosen)
+            .filter_map(|(node, chosen)| chosen.then_some(node))
+            .collect(),
+        false => Vec::new(),
+    };
     Ok(Planned {
         plan,
         server: server_side,
