@@ -130,3 +130,159 @@ fn futures_block<F: std::future::Future>(future: F) -> F::Output {
         .unwrap()
         .block_on(future)
 }
+
+/// Move every node's EI_HOME away and back: the machine of the DBA, which holds none of them.
+fn without_homes<T>(cluster: &Cluster, run: impl FnOnce() -> T) -> T {
+    let away: Vec<PathBuf> = (0..cluster.nodes.len())
+        .map(|i| elsewhere(cluster, i))
+        .collect();
+    let out = run();
+    for (i, away) in away.iter().enumerate() {
+        std::fs::rename(away, &cluster.nodes[i]).unwrap();
+    }
+    out
+}
+
+fn subjects(report: &serde_json::Value) -> Vec<String> {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            format!(
+                "{} {}",
+                f["subject"].as_str().unwrap(),
+                f["check"].as_str().unwrap()
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn records_give_one_view_of_the_cluster_from_a_machine_without_homes() {
+    let cluster = Cluster::new(2, Conf::Fixture).with_driver_jar(DRIVER);
+    // The DBA's step, then each node's on its host.
+    cluster.eidb_ok(&["provision", "--db-only"]);
+    let (code, report) = without_homes(&cluster, || cluster.eidb_json(&["verify"]));
+    assert_eq!(code, 1, "no node ran yet: {report}");
+    assert_eq!(
+        subjects(&report),
+        [
+            "node node1 node_not_recorded",
+            "node node2 node_not_recorded"
+        ],
+        "{report}"
+    );
+    for node in ["node1", "node2"] {
+        let mut command = cluster.eidb_command(
+            &cluster.spec_path,
+            &[
+                "provision",
+                "--files-only",
+                "--node",
+                node,
+                "--output",
+                "json",
+            ],
+        );
+        command.env_remove("EIDB_IT_ADMIN_PASSWORD");
+        let output = command.output().unwrap();
+        assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+        let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        assert!(
+            !report["warnings"].to_string().contains("recorded"),
+            "the node run was recorded: {report}"
+        );
+    }
+    let (code, report) = without_homes(&cluster, || cluster.eidb_json(&["verify"]));
+    assert_eq!(code, 0, "every node applied the current spec: {report}");
+
+    // A new spec: no node applied it yet; then node1 does.
+    let mut text = std::fs::read_to_string(&cluster.spec_path).unwrap();
+    text.push_str("\n# changed\n");
+    std::fs::write(&cluster.spec_path, &text).unwrap();
+    let (code, report) = without_homes(&cluster, || cluster.eidb_json(&["verify"]));
+    assert_eq!(code, 1, "{report}");
+    assert_eq!(
+        subjects(&report),
+        [
+            "node node1 node_spec_outdated",
+            "node node2 node_spec_outdated"
+        ]
+    );
+    cluster.eidb_ok(&["provision", "--files-only", "--node", "node1"]);
+    let (code, report) = without_homes(&cluster, || cluster.eidb_json(&["verify"]));
+    assert_eq!(code, 1, "{report}");
+    assert_eq!(subjects(&report), ["node node2 node_spec_outdated"]);
+    // With every EI_HOME here, verify checks the files as it always did (the spec edit is a comment).
+    let (code, report) = cluster.eidb_json(&["verify"]);
+    assert_eq!(code, 0, "{report}");
+}
+
+#[tokio::test]
+async fn the_nodes_account_writes_only_its_own_clusters_records_in_its_own_name() {
+    let cluster = Cluster::new(1, Conf::Fixture).with_driver_jar(DRIVER);
+    let other = Cluster::new(1, Conf::Fixture).with_driver_jar(DRIVER);
+    cluster.eidb_ok(&["provision"]);
+    other.eidb_ok(&["provision"]);
+    let server = common::server();
+    let options = sqlx::mysql::MySqlConnectOptions::new()
+        .host(&server.host)
+        .port(server.port)
+        .username(&cluster.account)
+        .password(common::cluster::ACCOUNT_PASSWORD)
+        .database("EIDB_META");
+    let mut conn = sqlx::ConnectOptions::connect(&options).await.unwrap();
+    let own = &cluster.shared_registry;
+    let theirs = &other.shared_registry;
+    let insert = |cluster: &str, account: &str| {
+        format!(
+            "INSERT INTO eidb_node_record (cluster, node, account, spec_digest, cache_id, shared_registry, user_store, \
+             files, eidb_version, recorded_at) VALUES ('{cluster}', 'nodeX', '{account}', 'd', 'c', 's', 'u', '{{}}', \
+             'v', NOW(6))"
+        )
+    };
+    let refused = [
+        // Another cluster's row.
+        insert(theirs, &cluster.account),
+        // A row in another account's name.
+        insert(own, &other.account),
+        // Moving its own row to another cluster.
+        format!("UPDATE eidb_node_record SET cluster = '{theirs}' WHERE cluster = '{own}'"),
+        // Taking over another cluster's row.
+        format!("UPDATE eidb_node_record SET spec_digest = 'x' WHERE cluster = '{theirs}'"),
+        format!("DELETE FROM eidb_node_record WHERE cluster = '{own}'"),
+        format!(
+            "INSERT INTO eidb_cluster_account VALUES ('{theirs}', '{}', NOW(6))",
+            cluster.account
+        ),
+        "INSERT INTO eidb_node (cluster, node, target_db, recorded_at, run_id) VALUES ('a', 'b', 'c', NOW(), 1)"
+            .to_string(),
+    ];
+    for sql in &refused {
+        let outcome = sqlx::raw_sql(sql).execute(&mut conn).await;
+        match outcome {
+            Err(_) => {}
+            // An UPDATE that matched no row it may see changed nothing: check nothing of theirs moved.
+            Ok(done) if sql.starts_with("UPDATE") && done.rows_affected() == 0 => {}
+            Ok(_) => panic!("the nodes' account must not be able to run: {sql}"),
+        }
+    }
+    // Its own record, in its own name, it may write.
+    sqlx::raw_sql(&insert(own, &cluster.account))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let pool = common::admin_pool().await;
+    let theirs_rows: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM EIDB_META.eidb_node_record WHERE cluster = ? AND spec_digest <> 'x'",
+    )
+    .bind(theirs)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        theirs_rows, 1,
+        "the other cluster's record is as its node wrote it"
+    );
+}

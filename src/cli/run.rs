@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use sqlx::{MySqlConnection, Row};
 
+use crate::cli::node_runs;
 use crate::cli::report::{ChangeReport, CommandName, DatabaseSummary, Report, Status};
 use crate::cli::Target;
 use crate::core::desired::{self, DesiredNode, DesiredServer};
@@ -406,6 +407,7 @@ pub async fn run(options: Options<'_>, report: &mut Report) -> Result<i32> {
     let observed = timings::own("secrets and drivers", || {
         Observed::read(&spec, !target.files_only, &selection)
     })?;
+    let spec_digest = crate::cli::node_runs::spec_digest(&target.config)?;
     let planned = plan_everything(&observed, &options).await;
     let mut planned = match planned {
         Ok(p) => p,
@@ -473,6 +475,16 @@ pub async fn run(options: Options<'_>, report: &mut Report) -> Result<i32> {
     let code = match options.mode {
         Mode::Verify => {
             report.findings = findings::findings(&planned.plan);
+            if observed.selection.from_records {
+                // No EI_HOME here: the nodes' records in the database stand in for their files.
+                let account =
+                    node_runs::nodes_account(&spec, &observed.admins, &observed.secrets.account);
+                let conn = planned.server.as_mut().map(|s| &mut s.conn);
+                let (found, note) =
+                    node_runs::verify(&spec, &spec_digest, conn, account.as_ref()).await?;
+                report.findings.extend(found);
+                report.warnings.push(note);
+            }
             if let Some(server) = planned.server.as_mut() {
                 let read_back = timings::step("members", server.read_back_members()).await?;
                 report.warnings.extend(
@@ -581,6 +593,40 @@ pub async fn run(options: Options<'_>, report: &mut Report) -> Result<i32> {
                 })
                 .collect();
             crate::core::mounts::mark_repaired(&mut report.mount_records, &repaired);
+            // The nodes' records: enabled by the admin, written per node with the nodes' account.
+            if let Some(server) = planned.server.as_mut() {
+                let hosts = server.desired.account.hosts.clone();
+                let (conn, endpoint) = (&mut server.conn, &server.endpoint);
+                let backslashes = server.dialect.backslashes;
+                if let Some(warning) =
+                    node_runs::enable(conn, endpoint, &spec, &hosts, backslashes).await
+                {
+                    report.warnings.push(warning);
+                }
+            }
+            let held_nodes: Vec<String> = held_back.iter().map(Change::subject).collect();
+            let recorded: Vec<DesiredNode> = planned
+                .nodes
+                .iter()
+                .filter(|n| !held_nodes.contains(&format!("node {}", n.name)))
+                .cloned()
+                .collect();
+            let account =
+                node_runs::nodes_account(&spec, &observed.admins, &observed.secrets.account);
+            let not_recorded = node_runs::record(
+                &spec,
+                &spec_digest,
+                &recorded,
+                account.as_ref(),
+                &options.progress,
+            )
+            .await;
+            if target.node.is_empty() {
+                // A cluster run from one machine does not need the records: said, not warned.
+                not_recorded.iter().for_each(|w| options.progress.line(w));
+            } else {
+                report.warnings.extend(not_recorded);
+            }
             if let Some(server) = planned.server.as_mut() {
                 report.warnings.append(&mut server.warnings);
                 server.keep_columns().await;

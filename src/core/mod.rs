@@ -8,6 +8,7 @@ pub mod facts;
 pub mod findings;
 pub mod matching;
 pub mod mounts;
+pub mod node_records;
 pub mod node_files;
 pub mod observed;
 pub mod plan;
