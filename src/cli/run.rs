@@ -814,7 +814,10 @@ fn distinct_homes(spec: &Spec, chosen: &[bool]) -> Result<()> {
                 node.name,
                 home.display()
             ))
-            .with_hint("every [[nodes]] entry is one EI installation: give each its own ei_home"));
+            .with_hint(
+                "every [[nodes]] entry is one EI installation: give each its own ei_home; nodes on different \
+                 hosts may share the path, and then each host runs its own node's part with `--node NAME`",
+            ));
         }
     }
     Ok(())
