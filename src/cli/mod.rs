@@ -4,8 +4,8 @@
 pub mod generate;
 pub mod init;
 pub mod logging;
-pub mod report;
 pub mod node_runs;
+pub mod report;
 pub mod run;
 pub mod selection;
 pub mod verify_homes;

@@ -9,18 +9,11 @@ use crate::core::drift::Finding;
 use crate::core::node_records;
 use crate::core::spec::{AdminTls, Spec, SslMode};
 use crate::core::sql::quote::Backslashes;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::node::files::ConfFile;
 use crate::progress::Progress;
 use crate::server::connect::Endpoint;
 use crate::server::node_records as records;
-
-/// SHA-256 of the spec file as the run read it.
-pub fn spec_digest(path: &std::path::Path) -> Result<String> {
-    let bytes = std::fs::read(path)
-        .map_err(|e| Error::input(format!("cannot read the spec {}: {e}", path.display())))?;
-    Ok(node_records::sha256_hex(&bytes))
-}
 
 /// How a node reaches the server: the JDBC host and port of its URLs, as the nodes' account, TLS as the
 /// URLs say. `None` when the spec names no server.

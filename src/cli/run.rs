@@ -397,7 +397,7 @@ pub async fn run(options: Options<'_>, report: &mut Report) -> Result<i32> {
     };
     report.dry_run = matches!(options.mode, Mode::Provision { dry_run: true });
 
-    let spec = timings::own("spec", || load_spec(&target.config))?;
+    let (spec, spec_digest) = timings::own("spec", || load_spec(&target.config))?;
     let selection = crate::cli::selection::select(
         &spec,
         &target.node,
@@ -407,7 +407,6 @@ pub async fn run(options: Options<'_>, report: &mut Report) -> Result<i32> {
     let observed = timings::own("secrets and drivers", || {
         Observed::read(&spec, !target.files_only, &selection)
     })?;
-    let spec_digest = crate::cli::node_runs::spec_digest(&target.config)?;
     let planned = plan_everything(&observed, &options).await;
     let mut planned = match planned {
         Ok(p) => p,
@@ -790,13 +789,15 @@ impl Observed<'_> {
     }
 }
 
-/// Read the spec file, then parse and validate it (the parse reads nothing else).
-fn load_spec(path: &std::path::Path) -> Result<Spec> {
+/// Read the spec file, then parse and validate it (the parse reads nothing else); with the SHA-256 of the
+/// text read, which the nodes' records keep (`crate::core::node_records`).
+fn load_spec(path: &std::path::Path) -> Result<(Spec, String)> {
     let text = std::fs::read_to_string(path).map_err(|e| {
         Error::input(format!("cannot read the spec {}: {e}", path.display()))
             .with_hint("pass the cluster spec with --config FILE")
     })?;
-    Spec::parse(&text, path)
+    let digest = crate::core::node_records::sha256_hex(text.as_bytes());
+    Ok((Spec::parse(&text, path)?, digest))
 }
 
 /// Two nodes on one EI_HOME (after resolving symlinks) would each rewrite the other's files: bad input,
