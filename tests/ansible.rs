@@ -253,6 +253,45 @@ fn the_docs_runbook_on_two_local_hosts() {
     assert_eq!(recap(&out, "ei-node2"), (0, 1), "{out}");
     assert!(out.contains("datasource_url"), "{out}");
 
+    // A new account password: resetting an existing account's is destructive, so the DBA's step holds it
+    // back (eidb exit 3): the task does not fail, it warns and returns what was held back.
+    let new_password = "N3w'pass\\word%x";
+    let vars_new = ansible.dir.path().join("vault-new.json");
+    std::fs::write(
+        &vars_new,
+        serde_json::json!({
+            "eidb_admin_password": server.admin_password,
+            "eidb_account_password": new_password,
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let vars_new = format!("@{}", vars_new.display());
+    let args = [
+        "-v",
+        "-i",
+        &inventory,
+        "-e",
+        &vars_new,
+        &site,
+        "--limit",
+        "dba",
+        "--skip-tags",
+        "verify",
+    ];
+    let (ok, out) = ansible.run("ansible-playbook", &args);
+    assert!(ok, "held back is not a failure:\n{out}");
+    assert!(out.contains("held back (destructive"), "warned:\n{out}");
+    assert!(out.contains("\"held_back\": ["), "{out}");
+    assert_eq!(recap(&out, "dba-host"), (0, 0), "{out}");
+    assert!(!out.contains(new_password), "the new password showed");
+
+    // The modules' documentation parses (ansible-doc).
+    for module in ["eidb.wso2.provision", "eidb.wso2.verify"] {
+        let (ok, out) = ansible.run("ansible-doc", &[module]);
+        assert!(ok && !out.contains("ERROR"), "ansible-doc {module}:\n{out}");
+    }
+
     assert!(
         !everything.contains(ACCOUNT_PASSWORD),
         "a password showed in ansible's output"

@@ -13,11 +13,11 @@ module: provision
 short_description: Provision a WSO2 EI 6.x cluster's databases and node files with eidb
 version_added: "0.1.0"
 description:
-  - Runs C(eidb provision) on the target host, a thin wrapper over the binary: eidb plans and applies, the
+  - Runs C(eidb provision) on the target host, a thin wrapper over the binary; eidb plans and applies, the
     module passes options and reads eidb's JSON report (C(--output json)).
   - The database part runs once per cluster (I(db_only), e.g. with C(run_once) or on the DBA's host); the
     node part runs on each node's host for that node (I(node) with I(files_only)), one host at a time
-    (C(serial: 1)): several nodes starting at once against empty databases is a known Carbon race.
+    (C(serial) of 1); several nodes starting at once against empty databases is a known Carbon race.
   - Passwords are never module options. eidb reads them from the environment variables (or files) the spec
     names (C(password_env)/C(password_file)); set them with the task's or play's C(environment:) keyword,
     e.g. from Ansible Vault. Nothing the module returns holds a password (eidb masks them in diffs).

@@ -17,8 +17,8 @@ description:
     changed.
   - On a node's host, with I(node), it checks that node's files (and, without I(files_only), the database).
   - On a host that holds none of the nodes' EI_HOMEs (the DBA's), it checks the database and reads what each
-    node run recorded there: a node that did not apply the current spec is a finding.
-  - Fails the host on drift (eidb exit 1) and on trouble (exit 2: bad input, server unreachable), with
+    node run recorded there; a node that did not apply the current spec is a finding.
+  - Fails the host on drift (eidb exit 1) and on trouble (exit 2, bad input or server unreachable), with
     eidb's message. Passwords come from the environment (C(environment:)), never from module options.
 options:
   config:
