@@ -9,7 +9,7 @@ use crate::core::drift::Finding;
 use crate::core::node_records;
 use crate::core::spec::{AdminTls, Spec, SslMode};
 use crate::core::sql::quote::Backslashes;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::node::files::ConfFile;
 use crate::progress::Progress;
 use crate::server::connect::Endpoint;
@@ -78,27 +78,47 @@ pub async fn record(
     let Some(account) = account else {
         return warnings;
     };
-    for node in nodes {
-        let files: Vec<(String, Vec<u8>)> = ConfFile::ALL
-            .iter()
-            .map(|f| node.ei_home.join(f.relative_path()))
-            .filter_map(|path| {
-                let bytes = std::fs::read(&path).ok()?;
-                Some((path.display().to_string(), bytes))
-            })
-            .collect();
-        let record = node_records::record(spec, digest, node, &files);
-        match records::write(account, &spec.databases.metadata, &spec.cluster, &record).await {
-            Ok(true) => progress.done(&format!("recorded node {} in the ledger", node.name)),
-            Ok(false) => {}
-            Err(e) => warnings.push(format!(
-                "node {}: its run was not recorded in the database ({}){}; `eidb verify` from another machine \
-                 will report it as not on this spec",
-                node.name,
-                crate::redact::redact(&e.message),
-                e.hint.map(|h| format!("; {h}")).unwrap_or_default()
-            )),
+    if nodes.is_empty() {
+        return warnings;
+    }
+    let records: Vec<node_records::NodeRecord> = nodes
+        .iter()
+        .map(|node| {
+            let files: Vec<(String, Vec<u8>)> = ConfFile::ALL
+                .iter()
+                .map(|f| node.ei_home.join(f.relative_path()))
+                .filter_map(|path| {
+                    let bytes = std::fs::read(&path).ok()?;
+                    Some((path.display().to_string(), bytes))
+                })
+                .collect();
+            node_records::record(spec, digest, node, &files)
+        })
+        .collect();
+    let not_recorded = |node: &str, e: &Error| {
+        format!(
+            "node {node}: its run was not recorded in the database ({}){}; `eidb verify` from another machine \
+             will report it as not on this spec",
+            crate::redact::redact(&e.message),
+            e.hint
+                .as_ref()
+                .map(|h| format!("; {h}"))
+                .unwrap_or_default()
+        )
+    };
+    match records::write(account, &spec.databases.metadata, &spec.cluster, &records).await {
+        Ok(written) => {
+            for (node, outcome) in nodes.iter().zip(written) {
+                match outcome {
+                    Ok(true) => {
+                        progress.done(&format!("recorded node {} in the ledger", node.name))
+                    }
+                    Ok(false) => {}
+                    Err(e) => warnings.push(not_recorded(&node.name, &e)),
+                }
+            }
         }
+        Err(e) => warnings.extend(nodes.iter().map(|n| not_recorded(&n.name, &e))),
     }
     warnings
 }

@@ -610,8 +610,18 @@ pub async fn run(options: Options<'_>, report: &mut Report) -> Result<i32> {
                 .filter(|n| !held_nodes.contains(&format!("node {}", n.name)))
                 .cloned()
                 .collect();
-            let account =
-                node_runs::nodes_account(&spec, &observed.admins, &observed.secrets.account);
+            // With the database part, the account goes the admin's way, which answers from here; a node
+            // run goes the nodes' way (their JDBC host), as the node does.
+            let account = match planned.server.as_ref() {
+                Some(server) => Some(
+                    server
+                        .endpoint
+                        .as_account(&spec.account.name, &observed.secrets.account),
+                ),
+                None => {
+                    node_runs::nodes_account(&spec, &observed.admins, &observed.secrets.account)
+                }
+            };
             let not_recorded = node_runs::record(
                 &spec,
                 &spec_digest,

@@ -152,22 +152,25 @@ pub async fn read(
     }
 }
 
-/// Write a node's record with the nodes' account, unless it already says the same. `Ok(true)` when it was
-/// written.
+/// Write the nodes' records with the nodes' account, on one connection, each unless it already says the
+/// same. Per record: `Ok(true)` when it was written. A connection that cannot be had is one error for all.
 pub async fn write(
     account: &Endpoint,
     metadata_db: &str,
     cluster: &str,
-    record: &NodeRecord,
-) -> Result<bool> {
+    records: &[NodeRecord],
+) -> Result<Vec<Result<bool>>> {
     let limit = super::members::CONNECT_LIMIT;
     let mut conn = account
         .connect_within(None, limit)
         .await
         .map_err(|e| super::connect::connect_error(e, account, None))?;
-    let written = write_on(&mut conn, metadata_db, cluster, record).await;
+    let mut written = Vec::with_capacity(records.len());
+    for record in records {
+        written.push(write_on(&mut conn, metadata_db, cluster, record).await);
+    }
     super::connect::close(conn).await;
-    written
+    Ok(written)
 }
 
 async fn write_on(
