@@ -70,6 +70,9 @@ install_missing_packages() {
     if [[ ${1:-} == galera ]]; then
         [[ -f $GALERA_LIBRARY ]] || missing+=(galera-4)
         command -v rsync >/dev/null 2>&1 || missing+=(rsync)
+        # tests/ansible.rs: two SSH hosts, each an sshd in a network namespace of its own.
+        [[ -x /usr/sbin/sshd ]] || missing+=(openssh-server)
+        command -v ssh >/dev/null 2>&1 || missing+=(openssh-client)
     fi
     # tests/lb_config.rs checks `eidb lb-config`'s files with a real nginx (never the system service).
     find_nginx >/dev/null || missing+=(nginx-light)
@@ -84,3 +87,16 @@ install_missing_packages() {
     allow_service_starts_again
 }
 
+
+# tests/ansible.rs runs the collection under ansible/ with real ansible-core from PyPI, in a virtualenv in
+# the cache (as .ci/run's linters): EIDB_ANSIBLE_BIN names its bin/ for the tests.
+install_ansible() {
+    local venv=${XDG_CACHE_HOME:-$HOME/.cache}/eidb/ansible
+    if [[ ! -x $venv/bin/ansible-playbook ]]; then
+        echo "--- installing ansible-core into $venv"
+        python3 -m venv "$venv"
+        "$venv/bin/pip" install --quiet 'ansible-core>=2.16,<2.20'
+    fi
+    export EIDB_ANSIBLE_BIN=$venv/bin
+    echo "--- $("$venv/bin/ansible-playbook" --version | head -1)"
+}

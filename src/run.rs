@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use sqlx::{MySqlConnection, Row};
 
+use crate::cli::node_runs;
 use crate::cli::report::{ChangeReport, CommandName, DatabaseSummary, Report, Status};
 use crate::cli::Target;
 use crate::core::desired::{self, DesiredNode, DesiredServer};
@@ -396,9 +397,15 @@ pub async fn run(options: Options<'_>, report: &mut Report) -> Result<i32> {
     };
     report.dry_run = matches!(options.mode, Mode::Provision { dry_run: true });
 
-    let spec = timings::own("spec", || load_spec(&target.config))?;
+    let (spec, spec_digest) = timings::own("spec", || load_spec(&target.config))?;
+    let selection = crate::cli::selection::select(
+        &spec,
+        &target.node,
+        !target.db_only,
+        options.mode == Mode::Verify,
+    )?;
     let observed = timings::own("secrets and drivers", || {
-        Observed::read(&spec, !target.files_only)
+        Observed::read(&spec, !target.files_only, &selection)
     })?;
     report
         .warnings
@@ -470,6 +477,16 @@ pub async fn run(options: Options<'_>, report: &mut Report) -> Result<i32> {
     let code = match options.mode {
         Mode::Verify => {
             report.findings = findings::findings(&planned.plan);
+            if observed.selection.from_records {
+                // No EI_HOME here: the nodes' records in the database stand in for their files.
+                let account =
+                    node_runs::nodes_account(&spec, &observed.admins, &observed.secrets.account);
+                let conn = planned.server.as_mut().map(|s| &mut s.conn);
+                let (found, note) =
+                    node_runs::verify(&spec, &spec_digest, conn, account.as_ref()).await?;
+                report.findings.extend(found);
+                report.warnings.push(note);
+            }
             if let Some(server) = planned.server.as_mut() {
                 let read_back = timings::step("members", server.read_back_members()).await?;
                 report.warnings.extend(
@@ -578,6 +595,50 @@ pub async fn run(options: Options<'_>, report: &mut Report) -> Result<i32> {
                 .collect();
             crate::core::mounts::mark_repaired(&mut report.mount_records, &repaired);
             report.warnings.extend(warnings);
+            // The nodes' records: enabled by the admin, written per node with the nodes' account.
+            if let Some(server) = planned.server.as_mut() {
+                let hosts = server.desired.account.hosts.clone();
+                let (conn, endpoint) = (&mut server.conn, &server.endpoint);
+                let backslashes = server.dialect.backslashes;
+                if let Some(warning) =
+                    node_runs::enable(conn, endpoint, &spec, &hosts, backslashes).await
+                {
+                    report.warnings.push(warning);
+                }
+            }
+            let held_nodes: Vec<String> = held_back.iter().map(Change::subject).collect();
+            let recorded: Vec<DesiredNode> = planned
+                .nodes
+                .iter()
+                .filter(|n| !held_nodes.contains(&format!("node {}", n.name)))
+                .cloned()
+                .collect();
+            // With the database part, the account goes the admin's way, which answers from here; a node
+            // run goes the nodes' way (their JDBC host), as the node does.
+            let account = match planned.server.as_ref() {
+                Some(server) => Some(
+                    server
+                        .endpoint
+                        .as_account(&spec.account.name, &observed.secrets.account),
+                ),
+                None => {
+                    node_runs::nodes_account(&spec, &observed.admins, &observed.secrets.account)
+                }
+            };
+            let not_recorded = node_runs::record(
+                &spec,
+                &spec_digest,
+                &recorded,
+                account.as_ref(),
+                &options.progress,
+            )
+            .await;
+            if target.node.is_empty() {
+                // A cluster run from one machine does not need the records: said, not warned.
+                not_recorded.iter().for_each(|w| options.progress.line(w));
+            } else {
+                report.warnings.extend(not_recorded);
+            }
             if let Some(server) = planned.server.as_mut() {
                 report.warnings.append(&mut server.warnings);
                 server.keep_columns().await;
@@ -701,12 +762,18 @@ struct Observed<'a> {
     secrets: secret::Secrets,
     /// The admin connection to each of the spec's servers (with the admin's password).
     admins: Vec<Endpoint>,
-    /// The Connector/J jar found in each node's `lib/`, in spec order.
+    /// The Connector/J jar found in each node's `lib/`, in spec order (unknown for a node not chosen).
     drivers: Vec<desired::Driver>,
+    /// The nodes whose files this run reads and writes (`--node`).
+    selection: crate::cli::selection::Selection,
 }
 
 impl Observed<'_> {
-    fn read(spec: &Spec, with_server: bool) -> Result<Observed<'_>> {
+    fn read<'a>(
+        spec: &'a Spec,
+        with_server: bool,
+        selection: &crate::cli::selection::Selection,
+    ) -> Result<Observed<'a>> {
         let secrets = secret::Secrets::read(spec, with_server)?;
         if let (Some(ca), Some(at)) = (&spec.server.ssl.ca, &spec.server.ssl_ca_at) {
             if !ca.is_file() {
@@ -720,29 +787,40 @@ impl Observed<'_> {
             spec,
             admins: Endpoint::admins(&spec.server, &secrets.admin),
             secrets,
+            // A node not chosen is on another host: not even its lib/ is looked at.
             drivers: spec
                 .nodes
                 .iter()
-                .map(|n| files::find_driver(&n.ei_home))
+                .zip(&selection.chosen)
+                .map(|(n, chosen)| match chosen {
+                    true => files::find_driver(&n.ei_home),
+                    false => desired::Driver {
+                        jar: None,
+                        major: None,
+                    },
+                })
                 .collect(),
+            selection: selection.clone(),
         })
     }
 }
 
-/// Read the spec file, then parse and validate it (the parse reads nothing else).
-fn load_spec(path: &std::path::Path) -> Result<Spec> {
+/// Read the spec file, then parse and validate it (the parse reads nothing else); with the SHA-256 of the
+/// text read, which the nodes' records keep (`crate::core::node_records`).
+fn load_spec(path: &std::path::Path) -> Result<(Spec, String)> {
     let text = std::fs::read_to_string(path).map_err(|e| {
         Error::input(format!("cannot read the spec {}: {e}", path.display()))
             .with_hint("pass the cluster spec with --config FILE")
     })?;
-    Spec::parse(&text, path)
+    let digest = crate::core::node_records::sha256_hex(text.as_bytes());
+    Ok((Spec::parse(&text, path)?, digest))
 }
 
 /// Two nodes on one EI_HOME (after resolving symlinks) would each rewrite the other's files: bad input,
 /// found before anything changes.
-fn distinct_homes(spec: &Spec) -> Result<()> {
+fn distinct_homes(spec: &Spec, chosen: &[bool]) -> Result<()> {
     let mut seen: std::collections::BTreeMap<std::path::PathBuf, &str> = Default::default();
-    for node in &spec.nodes {
+    for (node, _) in spec.nodes.iter().zip(chosen).filter(|(_, c)| **c) {
         let home = node
             .ei_home
             .canonicalize()
@@ -753,13 +831,19 @@ fn distinct_homes(spec: &Spec) -> Result<()> {
                 node.name,
                 home.display()
             ))
-            .with_hint("every [[nodes]] entry is one EI installation: give each its own ei_home"));
+            .with_hint(
+                "every [[nodes]] entry is one EI installation: give each its own ei_home; nodes on different \
+                 hosts may share the path, and then each host runs its own node's part with `--node NAME`",
+            ));
         }
     }
+    // The chosen nodes' files only: the others are on other hosts (where the same path is another file).
     let homes: Vec<(&str, &std::path::Path)> = spec
         .nodes
         .iter()
-        .map(|n| (n.name.as_str(), n.ei_home.as_path()))
+        .zip(chosen)
+        .filter(|(_, c)| **c)
+        .map(|(n, _)| (n.name.as_str(), n.ei_home.as_path()))
         .collect();
     files::distinct_files(&homes)
 }
@@ -774,24 +858,28 @@ async fn plan_everything(
     let with_files = !target.db_only;
     let with_server = !target.files_only;
     if with_files {
-        distinct_homes(spec).map_err(|e| (e, None))?;
+        distinct_homes(spec, &observed.selection.chosen).map_err(|e| (e, None))?;
     }
     // Every node's files, read once, on a thread of their own while the server is connected to: they need
     // nothing of it. The file plan edits them, and the mount-record check takes the storage settings of
     // registry.xml (with --db-only too, where a node that cannot be read is left out).
-    let homes: Vec<(String, std::path::PathBuf)> = spec
+    // Only the chosen nodes' (`--node`): the others are on other hosts.
+    let homes: Vec<Option<(String, std::path::PathBuf)>> = spec
         .nodes
         .iter()
-        .map(|n| (n.name.clone(), n.ei_home.clone()))
+        .zip(&observed.selection.chosen)
+        .map(|(n, chosen)| chosen.then(|| (n.name.clone(), n.ei_home.clone())))
         .collect();
     let clustering_files = files::clustering_files(spec);
     let reading_files = tokio::task::spawn_blocking(move || {
         timings::own("node files", || {
             homes
                 .iter()
-                .map(|(name, home)| {
-                    files::observe(name, home)
-                        .and_then(|seen| files::observe_clustering(seen, home, &clustering_files))
+                .map(|home| {
+                    home.as_ref().map(|(name, home)| {
+                        files::observe(name, home)
+                            .and_then(|seen| files::observe_clustering(seen, home, &clustering_files))
+                    })
                 })
                 .collect::<Vec<_>>()
         })
@@ -843,9 +931,9 @@ async fn plan_everything(
     let mut node_files = Vec::new();
     for seen in joined(reading_files).await {
         node_files.push(match seen {
-            Ok(seen) => Some(seen),
-            Err(e) if with_files => return Err((e, None)),
-            Err(_) => None,
+            Some(Ok(seen)) => Some(seen),
+            Some(Err(e)) if with_files => return Err((e, None)),
+            Some(Err(_)) | None => None,
         });
     }
     // Which database each node's files use now: a node keeps its own, and is never given another node's,
@@ -895,7 +983,10 @@ async fn plan_everything(
             timings::own("node plans", || {
                 let mut out = crate::node::plan::NodePlan::default();
                 for (node, seen) in nodes.iter().zip(&node_files) {
-                    let seen = seen.as_ref().expect("observed above");
+                    // A node not chosen (`--node`) has no files here.
+                    let Some(seen) = seen.as_ref() else {
+                        continue;
+                    };
                     let node_plan = crate::node::plan::plan(node, seen, keep_mode)?;
                     out.changes.extend(node_plan.changes);
                     out.warnings.extend(node_plan.warnings);
@@ -1011,7 +1102,14 @@ async fn plan_everything(
     }
     plan.changes.extend(file_changes);
     plan.problems = problems;
-    let nodes = if with_files { nodes } else { Vec::new() };
+    let nodes = match with_files {
+        true => nodes
+            .into_iter()
+            .zip(&observed.selection.chosen)
+            .filter_map(|(node, chosen)| chosen.then_some(node))
+            .collect(),
+        false => Vec::new(),
+    };
     Ok(Planned {
         plan,
         server: server_side,

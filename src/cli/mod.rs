@@ -6,7 +6,9 @@ pub mod init;
 pub mod init_clustering;
 pub mod lb_config;
 pub mod logging;
+pub mod node_runs;
 pub mod report;
+pub mod selection;
 pub mod verify_homes;
 
 use std::path::PathBuf;
@@ -173,6 +175,11 @@ pub struct Target {
     #[arg(long)]
     pub files_only: bool,
 
+    /// Only this node's files (repeatable): the node part of a run on the node's own host. The other
+    /// nodes' EI_HOMEs are not read, and need not be on this machine. See docs/cluster-across-hosts.md.
+    #[arg(long = "node", value_name = "NAME", conflicts_with = "db_only")]
+    pub node: Vec<String>,
+
     /// Keep retrying to connect for up to this many seconds while the server starts.
     #[arg(long, value_name = "SECONDS", default_value_t = 0)]
     pub wait: u64,
@@ -260,6 +267,16 @@ pub struct VerifyArgs {
     #[arg(long, requires = "config")]
     pub files_only: bool,
 
+    /// Only this node's files (repeatable), on the node's own host: the other nodes' EI_HOMEs are not
+    /// read. Without any EI_HOME on this machine, verify reads what each node recorded in the database.
+    #[arg(
+        long = "node",
+        value_name = "NAME",
+        requires = "config",
+        conflicts_with = "db_only"
+    )]
+    pub node: Vec<String>,
+
     /// Keep retrying to connect for up to this many seconds while the server starts.
     #[arg(long, value_name = "SECONDS", default_value_t = 0)]
     pub wait: u64,
@@ -276,6 +293,7 @@ impl VerifyArgs {
             config: self.config.clone()?,
             db_only: self.db_only,
             files_only: self.files_only,
+            node: self.node.clone(),
             wait: self.wait,
             server_os: self.server_os.clone(),
         })

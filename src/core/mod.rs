@@ -12,6 +12,7 @@ pub mod lb_nginx;
 pub mod matching;
 pub mod mounts;
 pub mod node_files;
+pub mod node_records;
 pub mod observed;
 pub mod plan;
 pub mod preflight;

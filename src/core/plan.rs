@@ -1315,6 +1315,8 @@ fn account_changes(
     for grant in grants
         .iter()
         .filter(|g| !g.is_usage() && !governing_rows.contains(&&g.target))
+        // eidb's own grant for the nodes' records (crate::core::node_records) is not the cluster's.
+        .filter(|g| !crate::core::node_records::is_records_grant(&g.target, history.metadata_db))
     {
         if !history
             .other_clusters_on(&grant.target, &desired.cluster, rules)

@@ -9,5 +9,6 @@ pub mod inspect;
 pub mod ledger;
 pub mod members;
 pub mod mounts;
+pub mod node_records;
 pub mod preflight;
 pub mod retry;
