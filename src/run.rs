@@ -848,6 +848,37 @@ fn distinct_homes(spec: &Spec, chosen: &[bool]) -> Result<()> {
     files::distinct_files(&homes)
 }
 
+/// Whether the server takes the spec's password for the nodes' account (`--files-only`, no admin access):
+/// `Some(false)` only when the server answered with access denied (1045), `None` when it could not be asked.
+/// Tried the nodes' way (their JDBC host and port) first, then the admin URL's host.
+async fn password_taken(observed: &Observed<'_>) -> Option<bool> {
+    let spec = observed.spec;
+    let mut ways: Vec<Endpoint> =
+        node_runs::nodes_account(spec, &observed.admins, &observed.secrets.account)
+            .into_iter()
+            .collect();
+    ways.extend(
+        observed
+            .admins
+            .first()
+            .map(|a| a.as_account(&spec.account.name, &observed.secrets.account)),
+    );
+    // A refusal one way (a server that requires TLS refuses a plain login with 1045 too) is not the
+    // last word while another way gets in.
+    let mut refused = false;
+    for way in ways {
+        match way.connect_raw(None).await {
+            Ok(conn) => {
+                crate::server::connect::close(conn).await;
+                return Some(true);
+            }
+            Err(e) if crate::server::connect::mysql_code(&e) == Some(1045) => refused = true,
+            Err(_) => {}
+        }
+    }
+    refused.then_some(false)
+}
+
 async fn plan_everything(
     observed: &Observed<'_>,
     options: &Options<'_>,
@@ -877,8 +908,9 @@ async fn plan_everything(
                 .iter()
                 .map(|home| {
                     home.as_ref().map(|(name, home)| {
-                        files::observe(name, home)
-                            .and_then(|seen| files::observe_clustering(seen, home, &clustering_files))
+                        files::observe(name, home).and_then(|seen| {
+                            files::observe_clustering(seen, home, &clustering_files)
+                        })
                     })
                 })
                 .collect::<Vec<_>>()
@@ -1093,6 +1125,37 @@ async fn plan_everything(
     let used: Vec<(String, Option<String>)> =
         nodes.iter().map(|n| n.name.clone()).zip(in_files).collect();
     plan::mark_takeovers(&mut file_changes, &wanted, &used);
+    // --files-only cannot change the account's password: a new one goes into the files only once the
+    // server takes it, else every node would hold a password the server refuses at its next start.
+    if target.files_only
+        && file_changes.iter().any(|c| {
+            matches!(
+                c,
+                Change::EditFile {
+                    carries_password: true,
+                    ..
+                }
+            )
+        })
+    {
+        match password_taken(observed).await {
+            Some(false) => plan.changes.push(Change::AwaitAccountPassword {
+                account: spec.account.name.clone(),
+                reason: format!(
+                    "the server refuses the spec's password for account {}: the nodes would be locked out at \
+                     their next start; change the account's password first (`eidb provision --db-only \
+                     --allow-destructive`, see docs/rotate-password.md), then run --files-only again",
+                    spec.account.name
+                ),
+            }),
+            Some(true) => {}
+            None => warnings.push(format!(
+                "files only: the server could not be asked whether it takes the spec's password for account {}: \
+                 the files get it all the same; run `eidb verify` once the server answers",
+                spec.account.name
+            )),
+        }
+    }
     if with_files {
         problems.extend(crate::node::clustering::loopback_members(&nodes));
         warnings.extend(crate::node::clustering::restart_warning(

@@ -532,7 +532,9 @@ impl Drop for SshHosts {
 }
 
 #[test]
+#[ignore = "root group: needs root; run as root: cargo test --locked -- --ignored (README, Tests)"]
 fn the_docs_runbook_on_two_ssh_hosts_with_the_same_ei_home_path() {
+    common::require_root("it makes network and mount namespaces and starts sshd in them");
     let ansible = Ansible::new();
     let mut hosts = SshHosts::new();
     // The database listens on loopback and on the root namespace's end of the first pair, where both

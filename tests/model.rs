@@ -26,8 +26,8 @@ use common::cluster::{copy_tree, fixture_path};
 use common::{admin_pool, eidb_bin, server, unique_name};
 use sqlx::{MySqlPool, Row};
 
-const CASES: u64 = 8;
-const STEPS: usize = 9;
+const CASES: u64 = 12;
+const STEPS: usize = 10;
 const PASSWORD_ENV: &str = "EIDB_MODEL_ACCOUNT_PASSWORD";
 const ADMIN_PASSWORD_ENV: &str = "EIDB_MODEL_ADMIN_PASSWORD";
 const DATASOURCES: &str = "conf/datasources/master-datasources.xml";
@@ -275,7 +275,8 @@ async fn snapshot(model: &Model, pool: &MySqlPool) -> Snapshot {
             }
         }
         for name in ["WSO2_REGISTRY_DB", "WSO2_UM_DB"] {
-            if let Some((_, _, db)) = datasource(&xml, name).and_then(|(u, _, _)| mysql_target(&u)) {
+            if let Some((_, _, db)) = datasource(&xml, name).and_then(|(u, _, _)| mysql_target(&u))
+            {
                 used.insert(db);
             }
         }
@@ -294,12 +295,11 @@ async fn snapshot(model: &Model, pool: &MySqlPool) -> Snapshot {
         .unwrap();
         let mut total = 0u64;
         for table in tables {
-            let count: i64 = sqlx::query_scalar(&format!(
-                "SELECT COUNT(*) FROM `{database}`.`{table}`"
-            ))
-            .fetch_one(pool)
-            .await
-            .unwrap();
+            let count: i64 =
+                sqlx::query_scalar(&format!("SELECT COUNT(*) FROM `{database}`.`{table}`"))
+                    .fetch_one(pool)
+                    .await
+                    .unwrap();
             total += count as u64;
         }
         rows.insert(database, total);
@@ -366,7 +366,8 @@ fn assert_not_worse(model: &Model, before: &Snapshot, after: &Snapshot) {
         }
     }
     for (node, database) in &before.local_registry {
-        if let (Some(was), Some(now)) = (database, after.local_registry.get(node).cloned().flatten())
+        if let (Some(was), Some(now)) =
+            (database, after.local_registry.get(node).cloned().flatten())
         {
             assert_eq!(
                 was,
@@ -469,17 +470,17 @@ async fn apply(model: &mut Model, step: &Step, pool: &MySqlPool) {
             // Drift an operator might make: a URL parameter of the user store's datasource.
             let path = model.nodes[node].home.join(DATASOURCES);
             let text = std::fs::read_to_string(&path).unwrap();
-            std::fs::write(&path, text.replace("autoReconnect=true", "autoReconnect=false"))
-                .unwrap();
+            std::fs::write(
+                &path,
+                text.replace("autoReconnect=true", "autoReconnect=false"),
+            )
+            .unwrap();
         }
         Step::HandGrant => {
             // A hand-made extra privilege for the nodes' account (when it exists).
-            let _ = sqlx::raw_sql(&format!(
-                "GRANT PROCESS ON *.* TO '{}'@'%'",
-                model.account
-            ))
-            .execute(pool)
-            .await;
+            let _ = sqlx::raw_sql(&format!("GRANT PROCESS ON *.* TO '{}'@'%'", model.account))
+                .execute(pool)
+                .await;
         }
         Step::Run { .. } | Step::Interrupted { .. } => unreachable!("runs are not spec edits"),
     }
@@ -539,9 +540,10 @@ async fn run_case(seed: u64) {
                 if allow_destructive {
                     if code_of(&output) == Some(0) && mode == Mode::Full {
                         // Converged: the same run again changes nothing.
-                        let again = model.run(&["provision", "--allow-destructive", "--output", "json"]);
-                        let report: serde_json::Value =
-                            serde_json::from_slice(&again.stdout).unwrap_or_else(|e| {
+                        let again =
+                            model.run(&["provision", "--allow-destructive", "--output", "json"]);
+                        let report: serde_json::Value = serde_json::from_slice(&again.stdout)
+                            .unwrap_or_else(|e| {
                                 panic!(
                                     "no JSON ({e}): {}\n{}",
                                     String::from_utf8_lossy(&again.stderr),
@@ -549,7 +551,8 @@ async fn run_case(seed: u64) {
                                 )
                             });
                         assert_eq!(
-                            report["status"], "unchanged",
+                            report["status"],
+                            "unchanged",
                             "a second --allow-destructive run changed more: {report:#}\n{}",
                             model.describe()
                         );
@@ -605,7 +608,10 @@ fn the_file_reader_sees_what_a_node_reads() {
     let xml = std::fs::read_to_string(fixture_path("ei-home").join(DATASOURCES)).unwrap();
     let (url, user, password) = datasource(&xml, "WSO2_CARBON_DB").unwrap();
     assert!(url.starts_with("jdbc:h2:"), "{url}");
-    assert_eq!((user.as_str(), password.as_str()), ("wso2carbon", "wso2carbon"));
+    assert_eq!(
+        (user.as_str(), password.as_str()),
+        ("wso2carbon", "wso2carbon")
+    );
     assert_eq!(mysql_target(&url), None);
     assert_eq!(
         mysql_target("jdbc:mysql://h1:3307,h2:3307/REG_DB?autoReconnect=true&amp;useSSL=false"),

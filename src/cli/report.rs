@@ -350,6 +350,7 @@ fn marker(change: &Change) -> &'static str {
         Change::Revoke { .. } | Change::DropAccount { .. } => "-",
         Change::ApplyScript { .. }
         | Change::AlterAccount { .. }
+        | Change::AwaitAccountPassword { .. }
         | Change::EditFile { .. }
         | Change::RepairMountRecord(_) => "~",
     }

@@ -167,6 +167,13 @@ fn from_server_plan(changes: &[Change], conflicts: &[Conflict]) -> Vec<Finding> 
                     None,
                     FIX_PROVISION,
                 ),
+                Change::AwaitAccountPassword { reason, .. } => Finding::new(
+                    &subject,
+                    "account_login",
+                    Some("the server accepts the spec's password for the account".into()),
+                    Some(reason.clone()),
+                    FIX_PROVISION,
+                ),
                 Change::AlterAccount { reason, .. } => Finding::new(
                     &subject,
                     "account_login",

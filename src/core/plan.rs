@@ -127,6 +127,13 @@ pub enum Change {
     },
     /// Rewrite a node's stale mount record in its local registry (see `crate::core::mounts`).
     RepairMountRecord(crate::core::mounts::RepairMountRecord),
+    /// `--files-only` with a password the server refuses: the account's password change is not this
+    /// run's to make (no admin access), so the file edits that write the new password wait for it. It
+    /// changes nothing itself; with `--allow-destructive` the files are written all the same.
+    AwaitAccountPassword {
+        account: String,
+        reason: String,
+    },
 }
 
 /// A file's permission bits, before and after, and why they change.
@@ -150,6 +157,9 @@ impl Change {
     /// One line for people: what and where.
     pub fn summary(&self) -> String {
         match self {
+            Change::AwaitAccountPassword { account, .. } => {
+                format!("wait until the server takes the spec's password for account {account}")
+            }
             Change::CreateDatabase { database, charset } => {
                 format!("create database {database} (charset {charset})")
             }
@@ -276,6 +286,7 @@ impl Change {
             Change::DropAccount { .. } => Some(
                 "removes an account row; clients that log in through it are refused".to_string(),
             ),
+            Change::AwaitAccountPassword { reason, .. } => Some(reason.clone()),
             Change::EditFile { repoints, .. } if !repoints.is_empty() => {
                 let list: Vec<String> = repoints.iter().map(Repoint::to_string).collect();
                 Some(format!(
@@ -319,7 +330,8 @@ impl Change {
             | Change::AlterAccount { account, .. }
             | Change::Grant { account, .. }
             | Change::Revoke { account, .. }
-            | Change::DropAccount { account, .. } => format!("account {account}"),
+            | Change::DropAccount { account, .. }
+            | Change::AwaitAccountPassword { account, .. } => format!("account {account}"),
             Change::RecordOwnership { cluster, .. } => format!("cluster {cluster}"),
             Change::EditFile { node, .. } => format!("node {node}"),
             Change::RepairMountRecord(repair) => format!("node {}", repair.node),
@@ -528,7 +540,12 @@ pub fn dependencies(changes: &[Change]) -> Vec<Vec<usize>> {
                     let other_node = node_of(other);
                     j != i
                         && ((node.is_some() && node == other_node)
-                            || (password && matches!(other, Change::AlterAccount { .. }))
+                            || (password
+                                && matches!(
+                                    other,
+                                    Change::AlterAccount { .. }
+                                        | Change::AwaitAccountPassword { .. }
+                                ))
                             || other_node.is_some_and(|n| takes_over.iter().any(|t| t == n)))
                 })
                 .map(|(j, _)| j)

@@ -93,6 +93,8 @@ pub fn sql(
         Change::AlterAccount { auth_plugin, .. } => {
             vec![format!("ALTER USER {who} {}", identified(auth_plugin))]
         }
+        // Nothing to send: it only holds back the file edits that wait for the account's password.
+        Change::AwaitAccountPassword { .. } => Vec::new(),
         Change::Grant {
             privileges,
             pattern,
