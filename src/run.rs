@@ -970,6 +970,17 @@ async fn plan_everything(
     }
     // Which database each node's files use now: a node keeps its own, and is never given another node's,
     // with the ledger's records or without them (--files-only).
+    // The nodes whose files log in as the cluster's account now: a password change is theirs to lose.
+    let on_account: Vec<String> = spec
+        .nodes
+        .iter()
+        .zip(&node_files)
+        .filter(|(_, seen)| {
+            seen.as_ref()
+                .is_some_and(|seen| crate::node::plan::uses_account(seen, &spec.account.name))
+        })
+        .map(|(node, _)| node.name.clone())
+        .collect();
     let in_files: Vec<Option<String>> = node_files
         .iter()
         .map(|seen| {
@@ -1125,6 +1136,24 @@ async fn plan_everything(
     let used: Vec<(String, Option<String>)> =
         nodes.iter().map(|n| n.name.clone()).zip(in_files).collect();
     plan::mark_takeovers(&mut file_changes, &wanted, &used);
+    // --files-only reads no mount records: a mount whose target moves waits for a run that can check them
+    // (the node follows registry.xml at every start, and its records may still name the old target).
+    if target.files_only {
+        for change in &file_changes {
+            let moves = plan::mount_target_moves(change);
+            if let (false, Change::EditFile { node, .. }) = (moves.is_empty(), change) {
+                plan.changes.push(Change::CheckMountRecords {
+                    node: node.clone(),
+                    reason: format!(
+                        "moves node {node}'s mounts ({}); its mount records in its local registry are not read \
+                         with --files-only, and may still name the old target: run provision with admin access \
+                         (it checks and repairs them), or allow it",
+                        moves.join("; ")
+                    ),
+                });
+            }
+        }
+    }
     // --files-only cannot change the account's password: a new one goes into the files only once the
     // server takes it, else every node would hold a password the server refuses at its next start.
     if target.files_only
@@ -1139,7 +1168,21 @@ async fn plan_everything(
         })
     {
         match password_taken(observed).await {
-            Some(false) => plan.changes.push(Change::AwaitAccountPassword {
+            // A node not on the account yet (a new node, still on H2) had no login to lose: its edits go on.
+            Some(false) if !on_account.is_empty() => {
+                for change in file_changes.iter_mut() {
+                    if let Change::EditFile {
+                        node,
+                        carries_password,
+                        ..
+                    } = change
+                    {
+                        if !on_account.contains(node) {
+                            *carries_password = false;
+                        }
+                    }
+                }
+                plan.changes.push(Change::AwaitAccountPassword {
                 account: spec.account.name.clone(),
                 reason: format!(
                     "the server refuses the spec's password for account {}: the nodes would be locked out at \
@@ -1147,8 +1190,9 @@ async fn plan_everything(
                      --allow-destructive`, see docs/rotate-password.md), then run --files-only again",
                     spec.account.name
                 ),
-            }),
-            Some(true) => {}
+            });
+            }
+            Some(_) => {}
             None => warnings.push(format!(
                 "files only: the server could not be asked whether it takes the spec's password for account {}: \
                  the files get it all the same; run `eidb verify` once the server answers",

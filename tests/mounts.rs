@@ -748,3 +748,43 @@ async fn a_mount_target_change_holds_back_the_registry_edit_with_the_record_repa
         Some("/_system/eiconfig2")
     );
 }
+
+/// `--files-only` reads no mount records: a mount target change waits for a run that can check them
+/// (issue 28 point 1, in the mode without admin access), and `--allow-destructive` lets it through.
+#[tokio::test]
+async fn files_only_holds_back_a_mount_target_change_it_cannot_check() {
+    let cluster = provisioned();
+    let cluster = cluster.with_extra("[registry]\nconfig_mount_target = \"/_system/eiconfig2\"\n");
+    let registry: Vec<String> = (0..2)
+        .map(|n| std::fs::read_to_string(cluster.node_file(n, "conf/registry.xml")).unwrap())
+        .collect();
+
+    let (code, report) = cluster.eidb_json(&["provision", "--files-only"]);
+    assert_eq!(code, 3, "{report:#}");
+    for (n, before) in registry.iter().enumerate() {
+        assert_eq!(
+            &std::fs::read_to_string(cluster.node_file(n, "conf/registry.xml")).unwrap(),
+            before,
+            "node{}'s registry.xml must wait: {report:#}",
+            n + 1
+        );
+    }
+    let held = report["held_back"].to_string();
+    assert!(held.contains("check_mount_records"), "{report:#}");
+    assert!(
+        held.contains("/_system/eiconfig -> /_system/eiconfig2"),
+        "{report:#}"
+    );
+    let (code, verify) = cluster.eidb_json(&["verify", "--files-only"]);
+    assert_eq!(code, 1, "{verify:#}");
+
+    let (code, report) = cluster.eidb_json(&["provision", "--files-only", "--allow-destructive"]);
+    assert_eq!(code, 0, "{report:#}");
+    for n in 0..2 {
+        assert!(
+            std::fs::read_to_string(cluster.node_file(n, "conf/registry.xml"))
+                .unwrap()
+                .contains("/_system/eiconfig2")
+        );
+    }
+}

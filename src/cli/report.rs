@@ -351,6 +351,7 @@ fn marker(change: &Change) -> &'static str {
         Change::ApplyScript { .. }
         | Change::AlterAccount { .. }
         | Change::AwaitAccountPassword { .. }
+        | Change::CheckMountRecords { .. }
         | Change::EditFile { .. }
         | Change::RepairMountRecord(_) => "~",
     }

@@ -167,6 +167,13 @@ fn from_server_plan(changes: &[Change], conflicts: &[Conflict]) -> Vec<Finding> 
                     None,
                     FIX_PROVISION,
                 ),
+                Change::CheckMountRecords { reason, .. } => Finding::new(
+                    &subject,
+                    "mount_record_stale",
+                    Some("the node's mount records agree with the new mount target".into()),
+                    Some(reason.clone()),
+                    FIX_PROVISION,
+                ),
                 Change::AwaitAccountPassword { reason, .. } => Finding::new(
                     &subject,
                     "account_login",

@@ -134,6 +134,10 @@ pub enum Change {
         account: String,
         reason: String,
     },
+    /// `--files-only` with a mount target change: the node's mount records (in its local registry) are not
+    /// read without admin access, so the registry.xml edit that moves the mount waits with this. It changes
+    /// nothing itself.
+    CheckMountRecords { node: String, reason: String },
 }
 
 /// A file's permission bits, before and after, and why they change.
@@ -157,6 +161,9 @@ impl Change {
     /// One line for people: what and where.
     pub fn summary(&self) -> String {
         match self {
+            Change::CheckMountRecords { node, .. } => {
+                format!("check node {node}'s mount records before its mount target moves")
+            }
             Change::AwaitAccountPassword { account, .. } => {
                 format!("wait until the server takes the spec's password for account {account}")
             }
@@ -286,7 +293,9 @@ impl Change {
             Change::DropAccount { .. } => Some(
                 "removes an account row; clients that log in through it are refused".to_string(),
             ),
-            Change::AwaitAccountPassword { reason, .. } => Some(reason.clone()),
+            Change::AwaitAccountPassword { reason, .. } | Change::CheckMountRecords { reason, .. } => {
+                Some(reason.clone())
+            }
             Change::EditFile { repoints, .. } if !repoints.is_empty() => {
                 let list: Vec<String> = repoints.iter().map(Repoint::to_string).collect();
                 Some(format!(
@@ -335,6 +344,7 @@ impl Change {
             Change::RecordOwnership { cluster, .. } => format!("cluster {cluster}"),
             Change::EditFile { node, .. } => format!("node {node}"),
             Change::RepairMountRecord(repair) => format!("node {}", repair.node),
+            Change::CheckMountRecords { node, .. } => format!("node {node}"),
         }
     }
 }
@@ -510,6 +520,7 @@ fn node_of(change: &Change) -> Option<&str> {
     match change {
         Change::EditFile { node, .. } => Some(node),
         Change::RepairMountRecord(repair) => Some(&repair.node),
+        Change::CheckMountRecords { node, .. } => Some(node),
         _ => None,
     }
 }
@@ -595,6 +606,29 @@ pub fn holds(changes: &[Change]) -> Vec<Option<Hold>> {
                     with: Some(with),
                 }
             })
+        })
+        .collect()
+}
+
+/// `--files-only`: the mounts whose target an edit of registry.xml moves (`/_system/config: A -> B`), which
+/// the node's mount records (not read without admin access) may still name.
+pub fn mount_target_moves(change: &Change) -> Vec<String> {
+    let Change::EditFile { differences, .. } = change else {
+        return Vec::new();
+    };
+    // `path -> target on instance (overwrite x)`, as the registry editor says a mount.
+    let split = |text: &str| -> Option<(String, String)> {
+        let (path, rest) = text.split_once(" -> ")?;
+        let (target, _) = rest.split_once(" on ")?;
+        Some((path.to_string(), target.to_string()))
+    };
+    differences
+        .iter()
+        .filter(|d| d.check == "mount")
+        .filter_map(|d| {
+            let (path, expected) = split(&d.expected)?;
+            let (_, found) = split(d.found.as_deref()?)?;
+            (found != expected).then(|| format!("{path}: {found} -> {expected}"))
         })
         .collect()
 }

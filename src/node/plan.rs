@@ -133,6 +133,22 @@ pub fn local_registry_in_use(observed: &ObservedNode) -> Option<String> {
     crate::core::plan::mysql_database(carbon.url.as_deref()?).map(str::to_owned)
 }
 
+/// Whether the node's files log in to MySQL as `account` now (a node already on the cluster's account,
+/// whose password a change would replace).
+pub fn uses_account(observed: &ObservedNode, account: &str) -> bool {
+    conf::read_master_datasources(observed.text(ConfFile::Datasources))
+        .map(|datasources| {
+            datasources.iter().any(|d| {
+                d.username.as_deref() == Some(account)
+                    && d.url
+                        .as_deref()
+                        .and_then(crate::core::plan::mysql_database)
+                        .is_some()
+            })
+        })
+        .unwrap_or(false)
+}
+
 /// Nodes whose files point their local registry at another node's: a cluster problem beside each node's
 /// own `datasource_url` difference (two nodes writing one local registry corrupt each other's state).
 pub fn shared_local_registries(nodes: &[DesiredNode], changes: &[Change]) -> Vec<Finding> {

@@ -94,7 +94,7 @@ pub fn sql(
             vec![format!("ALTER USER {who} {}", identified(auth_plugin))]
         }
         // Nothing to send: it only holds back the file edits that wait for the account's password.
-        Change::AwaitAccountPassword { .. } => Vec::new(),
+        Change::AwaitAccountPassword { .. } | Change::CheckMountRecords { .. } => Vec::new(),
         Change::Grant {
             privileges,
             pattern,
