@@ -1,6 +1,8 @@
 //! The commands: one pipeline (spec -> desired -> actual -> plan) used three ways: `provision` applies the
 //! plan, `provision --dry-run` shows it, `verify` reports it as drift.
 
+use crate::core::check::Check;
+use crate::core::drift::Finding;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -57,7 +59,7 @@ struct Planned {
     plan: Plan,
     server: Option<ServerSide>,
     nodes: Vec<DesiredNode>,
-    warnings: Vec<String>,
+    warnings: Vec<Finding>,
 }
 
 struct ServerSide {
@@ -73,7 +75,7 @@ struct ServerSide {
     /// How the nodes reach the server: their JDBC host and port, TLS as their URLs say.
     nodes_way: Endpoint,
     /// Warnings found while applying (members that could not be read back).
-    warnings: Vec<String>,
+    warnings: Vec<Finding>,
     /// The ledger's ownership records as read before planning, for the first plan only.
     ownership_read_first: Option<ledger::Ownership>,
     /// The script tables' columns as the server makes them (read once, when some table exists).
@@ -418,14 +420,14 @@ pub async fn run(options: Options<'_>, report: &mut Report) -> Result<i32> {
     if options.mode != (Mode::Provision { dry_run: false }) {
         let left = files::leftovers(&planned.nodes);
         if !left.is_empty() {
-            report.warnings.push(format!(
+            report.warnings.push(Finding::warning_text(Check::Run, format!(
                 "{} temp file(s) left by an interrupted eidb run: {}; the next provision removes them",
                 left.len(),
                 left.iter()
                     .map(|p| p.display().to_string())
                     .collect::<Vec<_>>()
                     .join(", ")
-            ));
+            )));
         }
     }
     report.conflicts = planned.plan.conflicts.clone();
@@ -436,22 +438,25 @@ pub async fn run(options: Options<'_>, report: &mut Report) -> Result<i32> {
             .notices
             .iter()
             .chain(&planned.plan.warnings)
-            .map(|n| format!("{}: {}; {}", n.subject, n.found, n.fix)),
+            .map(findings::of_conflict),
     );
     if options.mode != Mode::Verify {
         // In verify they are findings.
         report
             .warnings
-            .extend(planned.plan.problems.iter().map(|p| p.as_warning()));
+            .extend(planned.plan.problems.iter().cloned());
         report
             .warnings
-            .extend(planned.plan.columns.iter().map(|c| {
-                format!(
-                    "database {}: {}: eidb changes an existing column only with --reapply-changed-script (it would run `{}`)",
-                    c.database,
-                    c.describe(),
+            .extend(planned.plan.columns.iter().map(|c| Finding {
+                subject: format!("database {}", c.database),
+                check: Check::Column,
+                expected: None,
+                found: Some(c.describe()),
+                fix: format!(
+                    "eidb changes an existing column only with --reapply-changed-script (it would run `{}`)",
                     c.sql
-                )
+                ),
+                location: None,
             }));
     }
     if let (Some(server), Mode::Provision { dry_run: false }) = (&planned.server, options.mode) {
@@ -469,27 +474,26 @@ pub async fn run(options: Options<'_>, report: &mut Report) -> Result<i32> {
             report.findings = findings::findings(&planned.plan);
             if let Some(server) = planned.server.as_mut() {
                 let read_back = timings::step("members", server.read_back_members()).await?;
-                report.warnings.extend(
-                    read_back.unreachable.iter().map(|(member, why)| {
-                        format!("member {member} could not be checked: {why}")
-                    }),
-                );
+                report
+                    .warnings
+                    .extend(read_back.unreachable.iter().map(|(member, why)| Finding {
+                        subject: format!("member {member}"),
+                        check: Check::MemberUnreachable,
+                        expected: None,
+                        found: Some(format!("could not be checked: {why}")),
+                        fix: String::new(),
+                        location: None,
+                    }));
                 for (member, difference) in read_back.disagreements {
                     report.findings.push(crate::core::drift::Finding {
                         subject: format!("member {member}"),
-                        check: "member_disagrees".into(),
+                        check: Check::MemberDisagrees,
                         expected: Some(format!("the same databases, tables, indexes, account and grants as {}", server.endpoint.describe())),
                         found: Some(difference),
                         fix: "check the member's wsrep state (SHOW STATUS LIKE 'wsrep%'); a member that rejoins catches up by state transfer".into(),
+                        location: None,
                     });
                 }
-            }
-            // Say the fix with the spec the user actually passed.
-            let spec_path = target.config.display().to_string();
-            for finding in &mut report.findings {
-                finding.fix = finding
-                    .fix
-                    .replace("--config SPEC", &format!("--config {spec_path}"));
             }
             report.changes.clear();
             report.conflicts.clear();
@@ -603,8 +607,26 @@ pub async fn run(options: Options<'_>, report: &mut Report) -> Result<i32> {
         report.preflight = Some(server.preflight);
         connect::close(server.conn).await;
     }
+    say_spec_path(report, &target.config);
     report.elapsed_ms = started.elapsed().as_millis();
     Ok(code)
+}
+
+/// Every fix (of findings, warnings and conflicts) says the spec the user actually passed where the plan
+/// wrote `--config SPEC`.
+fn say_spec_path(report: &mut Report, spec: &std::path::Path) {
+    let with_path = format!("--config {}", spec.display());
+    let fixes = report
+        .findings
+        .iter_mut()
+        .chain(report.warnings.iter_mut())
+        .map(|f| &mut f.fix)
+        .chain(report.conflicts.iter_mut().map(|c| &mut c.fix));
+    for fix in fixes {
+        if fix.contains("--config SPEC") {
+            *fix = fix.replace("--config SPEC", &with_path);
+        }
+    }
 }
 
 /// The changes for the report, with their SQL (passwords masked) in a dry run.
@@ -839,11 +861,11 @@ async fn plan_everything(
         && drivers.iter().any(|d| d.speaks_caching_sha2())
         && !spec.jdbc.use_ssl
     {
-        warnings.push(
+        warnings.push(Finding::warning_text(
+            Check::Run,
             "files only: the server was not asked whether it is MySQL 8, so allowPublicKeyRetrieval=true is written for the \
-             Connector/J 8 nodes; set jdbc.allow_public_key_retrieval in the spec to decide it yourself"
-                .to_string(),
-        );
+             Connector/J 8 nodes; set jdbc.allow_public_key_retrieval in the spec to decide it yourself",
+        ));
     }
 
     let mut node_files = Vec::new();
@@ -975,7 +997,14 @@ async fn plan_everything(
                 .checks
                 .iter()
                 .filter(|c| c.outcome == Outcome::Warning)
-                .map(|c| format!("{}: {}", c.name, c.detail)),
+                .map(|c| Finding {
+                    subject: "server".to_string(),
+                    check: Check::Preflight,
+                    expected: None,
+                    found: Some(format!("{}: {}", c.name, c.detail)),
+                    fix: String::new(),
+                    location: None,
+                }),
         );
     }
     problems.extend(crate::node::plan::shared_local_registries(
@@ -1391,7 +1420,9 @@ async fn apply_server_locked(
         if let Change::RepairMountRecord(repair) = change {
             let warning = crate::core::mounts::restart_warning(repair);
             options.progress.line(&warning);
-            server.warnings.push(warning);
+            server
+                .warnings
+                .push(Finding::warning_text(Check::MountRecordStale, warning));
         }
     }
     prove_account(server, &held_back, &options.progress).await?;
@@ -1409,7 +1440,16 @@ async fn apply_server_locked(
         let warning =
             format!("member {member} could not be checked (it catches up when it rejoins): {why}");
         options.progress.line(&warning);
-        server.warnings.push(warning);
+        server.warnings.push(Finding {
+            subject: format!("member {member}"),
+            check: Check::MemberUnreachable,
+            expected: None,
+            found: Some(format!(
+                "could not be checked (it catches up when it rejoins): {why}"
+            )),
+            fix: String::new(),
+            location: None,
+        });
     }
     let checked = server.members.len() - read_back.unreachable.len();
     if checked > 0 {

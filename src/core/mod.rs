@@ -3,6 +3,7 @@
 
 pub mod dbscript;
 pub mod desired;
+pub mod check;
 pub mod drift;
 pub mod facts;
 pub mod findings;
