@@ -409,7 +409,7 @@ mod tests {
         }
         assert_eq!(json(&CommandName::Provision), "\"provision\"");
         assert_eq!(json(&CommandName::Verify), "\"verify\"");
-        let readme = include_str!("../../README.md");
+        let readme = include_str!("../../docs/json-output.md");
         let documented = readme
             .lines()
             .find(|l| l.starts_with("| `status` |"))
