@@ -615,7 +615,14 @@ pub async fn run(options: Options<'_>, report: &mut Report) -> Result<i32> {
 /// Every fix (of findings, warnings and conflicts) says the spec the user actually passed where the plan
 /// wrote `--config SPEC`.
 fn say_spec_path(report: &mut Report, spec: &std::path::Path) {
-    let with_path = format!("--config {}", spec.display());
+    let path = spec.display().to_string();
+    // Quoted for a shell when it needs it, so that the fix can be copied as it is.
+    let plain = |c: char| c.is_ascii_alphanumeric() || "/._-+,:@=".contains(c);
+    let with_path = if path.chars().all(plain) {
+        format!("--config {path}")
+    } else {
+        format!("--config '{}'", path.replace('\'', "'\\''"))
+    };
     let fixes = report
         .findings
         .iter_mut()
