@@ -1,9 +1,9 @@
 //! The core: the spec's desired state, the plan against what was observed, and drift said as findings.
 //! Pure: nothing here reads a file, a variable or a server.
 
+pub mod check;
 pub mod dbscript;
 pub mod desired;
-pub mod check;
 pub mod drift;
 pub mod facts;
 pub mod findings;
