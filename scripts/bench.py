@@ -6,7 +6,7 @@ Usage (from the repository root, after `cargo build --release`):
 
     python3 scripts/bench.py [--runs 5] [--nodes 2,16] [--eidb target/release/eidb]
                              [--output FILE.md] [--eidb-parallel N] [--timeout SECONDS]
-                             [--fail-on-target] [--galera]
+                             [--fail-on-target] [--galera] [--other-databases 250] [--other-tables 40]
 
 Needs python3 (standard library only), mariadbd or mysqld (on PATH or in /usr/sbin), the `mariadb` or
 `mysql` client, `xargs`, and the real WSO2 EI files where the tests find them ($EIDB_WSO2_FILES,
@@ -61,7 +61,13 @@ What it does
    by the server (statements, connections and prepared statements, from SHOW GLOBAL STATUS).
    On a busy machine the figures are noisy: use --runs 5 or more and look at min/max.
 
-6. With --galera (off by default: it adds a few minutes), after the single server's rows: starts a
+6. A server shared with other applications (issue 26; --other-databases 0 leaves it out): a provisioned
+   cluster of the smallest --nodes count is verified (no-op, with and without the node files) on the
+   server holding only the cluster, then again once the server also holds --other-databases (250) other
+   databases of --other-tables (40) tables each, built by parallel clients. Target: the no-op verify on the
+   shared server takes at most 1.3 times as long as on the server holding only the cluster.
+
+7. With --galera (off by default: it adds a few minutes), after the single server's rows: starts a
    3-member Galera cluster of its own on loopback ports, as tests/common/galera.rs does (mariadb-install-db
    per member; run as root, the members run as `mysql` and their folders are given to it, so the rsync
    state transfer can write; galera-4 provider, gcomm:// addresses of the three, rsync SST, ROW binlog
@@ -156,6 +162,10 @@ EIDB_VS_BEST_PARALLEL_LIMIT = 1.1
 NOOP_VS_FROM_NOTHING_LIMIT = {4: 0.1, 18: 0.05}
 NOOP_ABSOLUTE_LIMIT_SECONDS = {4: 0.300}
 PEAK_RSS_LIMIT_BYTES = {18: 40_000_000}  # "40 MB", read strictly as 10^6 bytes
+# Issue 26: a no-op verify on a server that also holds other applications' databases, over the same on a
+# server that holds only the cluster.
+SHARED_SERVER_LIMIT = 1.3
+OTHER_DATABASE_PREFIX = "other_app_"
 # Time per database at the larger count over that at the smaller: 1.0 is exactly linear; the 10 % above it
 # is allowance for run-to-run noise on a shared machine.
 LINEAR_GROWTH_LIMIT = 1.10
@@ -1491,6 +1501,170 @@ class Bench:
 
 
 # ---------------------------------------------------------------------------------------------------------
+# A server shared with other applications (issue 26)
+# ---------------------------------------------------------------------------------------------------------
+
+CLUSTER_ONLY = "server holds only the cluster"
+SHARED = "server also holds the other databases"
+SHARED_SCENARIOS = (EIDB_VERIFY_DB_NOOP, EIDB_VERIFY_FULL_NOOP)
+
+
+@dataclass
+class SharedServerResults:
+    node_count: int
+    database_count: int
+    other_databases: int
+    other_tables: int
+    seconds_to_create_others: float = 0.0
+    # (scenario, CLUSTER_ONLY or SHARED) -> samples
+    by_case: dict[tuple[str, str], Samples] = field(default_factory=dict)
+
+    def samples(self, scenario: str, case: str) -> Samples:
+        return self.by_case.setdefault((scenario, case), Samples())
+
+    def ratio(self, scenario: str) -> float:
+        return self.by_case[(scenario, SHARED)].median / self.by_case[(scenario, CLUSTER_ONLY)].median
+
+
+def other_database_sql(number: int, tables: int) -> str:
+    """One other application's database: `tables` InnoDB tables with a primary key and an index each."""
+    name = f"{OTHER_DATABASE_PREFIX}{number:04d}"
+    lines = [f"CREATE DATABASE `{name}`;", f"USE `{name}`;"]
+    lines += [
+        f"CREATE TABLE T{t:03d} (ID INT PRIMARY KEY, NAME VARCHAR(64), REF INT, CREATED DATETIME, KEY BY_NAME (NAME));"
+        for t in range(1, tables + 1)
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def create_other_databases(server: ThrowawayServer, folder: Path, count: int, tables: int, timeout: float) -> float:
+    """`count` databases of `tables` tables each, through parallel clients; the server's redo log is flushed
+    lazily meanwhile (the setting is put back after), so that building them takes seconds, not minutes.
+    Returns the seconds it took."""
+    folder.mkdir(exist_ok=True)
+    paths = []
+    for number in range(1, count + 1):
+        path = folder / f"{number}.sql"
+        path.write_text(other_database_sql(number, tables))
+        paths.append(str(path))
+    listing = folder / "databases.txt"
+    listing.write_text("\n".join(paths) + "\n")
+    flush = server.query("SELECT @@GLOBAL.innodb_flush_log_at_trx_commit")[0][0]
+    server.query("SET GLOBAL innodb_flush_log_at_trx_commit = 0")
+    try:
+        argv = ["xargs", "-P", str(max(2, os.cpu_count() or 1)), "-I{}", *server.client_argv(), "--batch", "-e", "source {}"]
+        finished = run_measured(argv, timeout, stdin_path=listing)
+        if finished.returncode != 0:
+            raise BenchError(f"creating the other databases failed:\n{finished.describe_failure()}")
+    finally:
+        server.query(f"SET GLOBAL innodb_flush_log_at_trx_commit = {int(flush)}")
+    made = server.query(f"SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA LIKE '{OTHER_DATABASE_PREFIX}%'")
+    if int(made[0][0]) != count * tables:
+        raise BenchError(f"expected {count * tables} tables in the other databases, found {made[0][0]}")
+    return finished.seconds
+
+
+def settle(server: ThrowawayServer, label: str, timeout: float = 120.0) -> None:
+    """Wait until InnoDB has written the pages the new tables dirtied (flushing them at once for the while):
+    otherwise the first minute of runs measures the server's background writes, not the lookups."""
+    if not server.is_mariadb and not server.query("SHOW GLOBAL STATUS LIKE 'Innodb_buffer_pool_pages_dirty'"):
+        return
+    started = time.monotonic()
+    pct = server.query("SELECT @@GLOBAL.innodb_max_dirty_pages_pct")[0][0]
+    server.query("SET GLOBAL innodb_max_dirty_pages_pct = 0")
+    try:
+        while time.monotonic() - started < timeout:
+            dirty = int(server.query("SHOW GLOBAL STATUS LIKE 'Innodb_buffer_pool_pages_dirty'")[0][1])
+            if dirty < 50:
+                break
+            time.sleep(1)
+    finally:
+        server.query(f"SET GLOBAL innodb_max_dirty_pages_pct = {pct}")
+    log(f"{label}: server settled (dirty pages written) in {time.monotonic() - started:.1f} s")
+
+
+def measure_shared_server(bench: Bench, node_count: int) -> SharedServerResults:
+    """A no-op verify (with and without the node files) of a provisioned cluster, first on a server that holds
+    only the cluster, then once the server also holds --other-databases databases of --other-tables tables,
+    then on the cluster alone again once they are dropped (both cases get runs from early and late in the
+    measurement, when the machine's load differs); the runs of the two verifies alternate."""
+    args, server = bench.args, bench.server
+    cluster = Cluster(bench.workdir / f"shared-{node_count}-nodes", node_count, args.wso2_dir, [server.url()])
+    eidb = bench._eidb_for(cluster.spec)
+    server.reset()
+    script = eidb.chosen_script()
+    checker = Checker(server, cluster, script)
+    results = SharedServerResults(node_count, len(cluster.databases), args.other_databases, args.other_tables)
+    label = f"shared server: {node_count} nodes / {len(cluster.databases)} databases"
+    # The reference shape: the manual procedure's, as in measure_cluster.
+    ClientProcedure(cluster, server, script, args.timeout).run(1)
+    checker.set_reference_from_manual()
+    server.reset()
+    eidb.provision(db_only=False, expect_changes=True)
+    checker.check_databases(label)
+    checker.check_node_files(label)
+
+    def measure(case: str) -> None:
+        for scenario in SHARED_SCENARIOS:  # untimed: the server's caches as in a run every minute
+            eidb.verify(db_only=scenario == EIDB_VERIFY_DB_NOOP)
+        for run in range(args.runs):
+            for scenario in SHARED_SCENARIOS:
+                results.samples(scenario, case).add(eidb.verify(db_only=scenario == EIDB_VERIFY_DB_NOOP))
+        summary = ", ".join(f"{s}: {results.samples(s, case).median:.3f}s" for s in SHARED_SCENARIOS)
+        log(f"{label}, {case}: medians {summary}")
+
+    measure(CLUSTER_ONLY)
+    log(f"{label}: creating {args.other_databases} other databases of {args.other_tables} tables")
+    results.seconds_to_create_others = create_other_databases(
+        server, bench.workdir / "other-databases", args.other_databases, args.other_tables, args.timeout
+    )
+    log(f"{label}: created them in {results.seconds_to_create_others:.1f} s")
+    settle(server, label)
+    measure(SHARED)
+    checker.check_databases(label)
+    # The server's load moves over minutes: the cluster alone is measured again once the other databases are
+    # gone, so that both cases have runs from before and after building them.
+    others = [row[0] for row in server.query(
+        f"SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE '{OTHER_DATABASE_PREFIX}%'")]
+    for start in range(0, len(others), 50):
+        server.query("; ".join(f"DROP DATABASE `{name}`" for name in others[start:start + 50]))
+    measure(CLUSTER_ONLY)
+    server.reset()
+    return results
+
+
+def shared_server_section(shared: SharedServerResults) -> list[str]:
+    lines = [
+        "## On a server shared with other applications (issue 26)",
+        "",
+        f"A provisioned {shared.node_count}-node cluster ({shared.database_count} databases); no-op verify on "
+        f"the server holding only the cluster, then once it also holds {shared.other_databases} other "
+        f"databases of {shared.other_tables} tables each ({shared.other_databases * shared.other_tables} "
+        f"tables, built in {shared.seconds_to_create_others:.0f} s). Target: ≤ {SHARED_SERVER_LIMIT}×.",
+        "",
+        "| Scenario | only the cluster: median s (min) | with the other databases: median s (min) | ratio of medians |",
+        "|---|---:|---:|---:|",
+    ]
+    for scenario in SHARED_SCENARIOS:
+        alone, shared_samples = shared.by_case[(scenario, CLUSTER_ONLY)], shared.by_case[(scenario, SHARED)]
+        lines.append(
+            f"| {scenario} | {alone.median:.3f} ({min(alone.seconds):.3f}) | "
+            f"{shared_samples.median:.3f} ({min(shared_samples.seconds):.3f}) | {shared.ratio(scenario):.2f} |"
+        )
+    return lines
+
+
+def shared_server_targets(shared: SharedServerResults) -> list[TargetOutcome]:
+    return [
+        TargetOutcome(
+            f"{shared.database_count} DBs: {scenario} with {shared.other_databases} other databases / without",
+            f"{shared.ratio(scenario):.2f}", f"≤ {SHARED_SERVER_LIMIT}", shared.ratio(scenario) <= SHARED_SERVER_LIMIT,
+        )
+        for scenario in SHARED_SCENARIOS
+    ]
+
+
+# ---------------------------------------------------------------------------------------------------------
 # Report
 # ---------------------------------------------------------------------------------------------------------
 
@@ -1725,7 +1899,8 @@ def evaluate_targets(all_results: list[ClusterResults]) -> list[TargetOutcome]:
 
 def render_report(args: argparse.Namespace, server: ThrowawayServer, eidb_version: str,
                   all_results: list[ClusterResults], outcomes: list[TargetOutcome],
-                  galera: GaleraCluster | None = None, galera_results: list[ClusterResults] | None = None) -> str:
+                  galera: GaleraCluster | None = None, galera_results: list[ClusterResults] | None = None,
+                  shared: SharedServerResults | None = None) -> str:
     """`all_results` and `outcomes` are the single server's; Galera's rows (if any) go beside them."""
     now = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
     reference = all_results[0].reference
@@ -1776,6 +1951,8 @@ def render_report(args: argparse.Namespace, server: ThrowawayServer, eidb_versio
     ]
     if galera_results:
         lines += ["", *galera_comparison(all_results, galera_results)]
+    if shared:
+        lines += ["", *shared_server_section(shared)]
     return "\n".join(lines) + "\n"
 
 
@@ -1796,7 +1973,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--fail-on-target", action="store_true", help="exit 3 when a target fails")
     parser.add_argument("--galera", action="store_true",
                         help="also measure on a 3-member Galera cluster of the script's own (issue 9; adds minutes)")
+    parser.add_argument("--other-databases", type=int, default=250,
+                        help="issue 26: the shared-server case puts this many other databases on the server "
+                             "(default 250; 0 leaves the case out)")
+    parser.add_argument("--other-tables", type=int, default=40, help="tables per other database (default 40)")
     args = parser.parse_args(argv)
+    if args.other_databases < 0 or args.other_tables < 1:
+        parser.error("--other-databases must be 0 or more and --other-tables 1 or more")
     try:
         args.nodes = [int(n) for n in args.nodes.split(",") if n.strip()]
     except ValueError:
@@ -1849,11 +2032,13 @@ def main(argv: list[str]) -> int:
         log(f"server ready on 127.0.0.1:{server.port}")
         bench = Bench(args, server, workdir)
         all_results = [bench.measure_cluster(n) for n in args.nodes]
+        shared = measure_shared_server(bench, min(args.nodes)) if args.other_databases else None
         galera_results = []
         if galera:
             galera_results = measure_on_galera(bench, galera, args.nodes)
-        outcomes = evaluate_targets(all_results)
-        report = render_report(args, server, eidb_version(args.eidb_copy), all_results, outcomes, galera, galera_results)
+        outcomes = evaluate_targets(all_results) + (shared_server_targets(shared) if shared else [])
+        report = render_report(args, server, eidb_version(args.eidb_copy), all_results, outcomes, galera, galera_results,
+                               shared)
         print(report)
         if args.output:
             args.output.write_text(report)

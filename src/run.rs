@@ -1,6 +1,8 @@
 //! The commands: one pipeline (spec -> desired -> actual -> plan) used three ways: `provision` applies the
 //! plan, `provision --dry-run` shows it, `verify` reports it as drift.
 
+use crate::core::check::Check;
+use crate::core::drift::Finding;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -58,7 +60,7 @@ struct Planned {
     plan: Plan,
     server: Option<ServerSide>,
     nodes: Vec<DesiredNode>,
-    warnings: Vec<String>,
+    warnings: Vec<Finding>,
 }
 
 struct ServerSide {
@@ -74,7 +76,7 @@ struct ServerSide {
     /// How the nodes reach the server: their JDBC host and port, TLS as their URLs say.
     nodes_way: Endpoint,
     /// Warnings found while applying (members that could not be read back).
-    warnings: Vec<String>,
+    warnings: Vec<Finding>,
     /// The ledger's ownership records as read before planning, for the first plan only.
     ownership_read_first: Option<ledger::Ownership>,
     /// The script tables' columns as the server makes them (read once, when some table exists).
@@ -409,7 +411,12 @@ pub async fn run(options: Options<'_>, report: &mut Report) -> Result<i32> {
     })?;
     report
         .warnings
-        .extend(observed.secrets.weak_account_password(&spec));
+        .extend(
+            observed
+                .secrets
+                .weak_account_password(&spec)
+                .map(|w| Finding::warning_text(Check::WeakPassword, w)),
+        );
     let planned = plan_everything(&observed, &options).await;
     let mut planned = match planned {
         Ok(p) => p,
@@ -428,14 +435,14 @@ pub async fn run(options: Options<'_>, report: &mut Report) -> Result<i32> {
     if options.mode != (Mode::Provision { dry_run: false }) {
         let left = files::leftovers(&planned.nodes);
         if !left.is_empty() {
-            report.warnings.push(format!(
+            report.warnings.push(Finding::warning_text(Check::Run, format!(
                 "{} temp file(s) left by an interrupted eidb run: {}; the next provision removes them",
                 left.len(),
                 left.iter()
                     .map(|p| p.display().to_string())
                     .collect::<Vec<_>>()
                     .join(", ")
-            ));
+            )));
         }
     }
     report.conflicts = planned.plan.conflicts.clone();
@@ -446,22 +453,25 @@ pub async fn run(options: Options<'_>, report: &mut Report) -> Result<i32> {
             .notices
             .iter()
             .chain(&planned.plan.warnings)
-            .map(|n| format!("{}: {}; {}", n.subject, n.found, n.fix)),
+            .map(findings::of_conflict),
     );
     if options.mode != Mode::Verify {
         // In verify they are findings.
         report
             .warnings
-            .extend(planned.plan.problems.iter().map(|p| p.as_warning()));
+            .extend(planned.plan.problems.iter().cloned());
         report
             .warnings
-            .extend(planned.plan.columns.iter().map(|c| {
-                format!(
-                    "database {}: {}: eidb changes an existing column only with --reapply-changed-script (it would run `{}`)",
-                    c.database,
-                    c.describe(),
+            .extend(planned.plan.columns.iter().map(|c| Finding {
+                subject: format!("database {}", c.database),
+                check: Check::Column,
+                expected: None,
+                found: Some(c.describe()),
+                fix: format!(
+                    "eidb changes an existing column only with --reapply-changed-script (it would run `{}`)",
                     c.sql
-                )
+                ),
+                location: None,
             }));
     }
     if let (Some(server), Mode::Provision { dry_run: false }) = (&planned.server, options.mode) {
@@ -485,28 +495,26 @@ pub async fn run(options: Options<'_>, report: &mut Report) -> Result<i32> {
                 let (found, note) =
                     node_runs::verify(&spec, &spec_digest, conn, account.as_ref()).await?;
                 report.findings.extend(found);
-                report.warnings.push(note);
+                report.warnings.push(Finding::warning_text(Check::Run, note));
             }
             if let Some(server) = planned.server.as_mut() {
                 let read_back = timings::step("members", server.read_back_members()).await?;
-                report.warnings.extend(
-                    read_back.unreachable.iter().map(|(member, why)| {
-                        format!("member {member} could not be checked: {why}")
-                    }),
-                );
+                report
+                    .warnings
+                    .extend(read_back.unreachable.iter().map(|(member, why)| Finding {
+                        subject: format!("member {member}"),
+                        check: Check::MemberUnreachable,
+                        expected: None,
+                        found: Some(format!("could not be checked: {why}")),
+                        fix: String::new(),
+                        location: None,
+                    }));
                 let in_use = server.endpoint.describe();
                 for (member, difference) in read_back.disagreements {
                     report
                         .findings
                         .push(findings::member_disagrees(&member, &in_use, difference));
                 }
-            }
-            // Say the fix with the spec the user actually passed.
-            let spec_path = target.config.display().to_string();
-            for finding in &mut report.findings {
-                finding.fix = finding
-                    .fix
-                    .replace("--config SPEC", &format!("--config {spec_path}"));
             }
             // What provision would change, with the held-back status it would give each: the same
             // list the dry run shows.
@@ -594,7 +602,9 @@ pub async fn run(options: Options<'_>, report: &mut Report) -> Result<i32> {
                 })
                 .collect();
             crate::core::mounts::mark_repaired(&mut report.mount_records, &repaired);
-            report.warnings.extend(warnings);
+            report
+                .warnings
+                .extend(warnings.into_iter().map(|w| Finding::warning_text(Check::Run, w)));
             // The nodes' records: enabled by the admin, written per node with the nodes' account.
             if let Some(server) = planned.server.as_mut() {
                 let hosts = server.desired.account.hosts.clone();
@@ -603,7 +613,7 @@ pub async fn run(options: Options<'_>, report: &mut Report) -> Result<i32> {
                 if let Some(warning) =
                     node_runs::enable(conn, endpoint, &spec, &hosts, backslashes).await
                 {
-                    report.warnings.push(warning);
+                    report.warnings.push(Finding::warning_text(Check::Run, warning));
                 }
             }
             let held_nodes: Vec<String> = held_back.iter().map(Change::subject).collect();
@@ -637,7 +647,9 @@ pub async fn run(options: Options<'_>, report: &mut Report) -> Result<i32> {
                 // A cluster run from one machine does not need the records: said, not warned.
                 not_recorded.iter().for_each(|w| options.progress.line(w));
             } else {
-                report.warnings.extend(not_recorded);
+                report
+                    .warnings
+                    .extend(not_recorded.into_iter().map(|w| Finding::warning_text(Check::Run, w)));
             }
             if let Some(server) = planned.server.as_mut() {
                 report.warnings.append(&mut server.warnings);
@@ -667,8 +679,33 @@ pub async fn run(options: Options<'_>, report: &mut Report) -> Result<i32> {
         report.preflight = Some(server.preflight);
         connect::close(server.conn).await;
     }
+    say_spec_path(report, &target.config);
     report.elapsed_ms = started.elapsed().as_millis();
     Ok(code)
+}
+
+/// Every fix (of findings, warnings and conflicts) says the spec the user actually passed where the plan
+/// wrote `--config SPEC`.
+fn say_spec_path(report: &mut Report, spec: &std::path::Path) {
+    let path = spec.display().to_string();
+    // Quoted for a shell when it needs it, so that the fix can be copied as it is.
+    let plain = |c: char| c.is_ascii_alphanumeric() || "/._-+,:@=".contains(c);
+    let with_path = if path.chars().all(plain) {
+        format!("--config {path}")
+    } else {
+        format!("--config '{}'", path.replace('\'', "'\\''"))
+    };
+    let fixes = report
+        .findings
+        .iter_mut()
+        .chain(report.warnings.iter_mut())
+        .map(|f| &mut f.fix)
+        .chain(report.conflicts.iter_mut().map(|c| &mut c.fix));
+    for fix in fixes {
+        if fix.contains("--config SPEC") {
+            *fix = fix.replace("--config SPEC", &with_path);
+        }
+    }
 }
 
 /// The changes for the report, with their SQL (passwords masked) in a dry run.
@@ -1003,11 +1040,11 @@ async fn plan_everything(
         && drivers.iter().any(|d| d.speaks_caching_sha2())
         && !spec.jdbc.use_ssl
     {
-        warnings.push(
+        warnings.push(Finding::warning_text(
+            Check::Run,
             "files only: the server was not asked whether it is MySQL 8, so allowPublicKeyRetrieval=true is written for the \
-             Connector/J 8 nodes; set jdbc.allow_public_key_retrieval in the spec to decide it yourself"
-                .to_string(),
-        );
+             Connector/J 8 nodes; set jdbc.allow_public_key_retrieval in the spec to decide it yourself",
+        ));
     }
 
     let registry_texts: Vec<Option<String>> = node_files
@@ -1122,7 +1159,14 @@ async fn plan_everything(
                 .checks
                 .iter()
                 .filter(|c| c.outcome == Outcome::Warning)
-                .map(|c| format!("{}: {}", c.name, c.detail)),
+                .map(|c| Finding {
+                    subject: "server".to_string(),
+                    check: Check::Preflight,
+                    expected: None,
+                    found: Some(format!("{}: {}", c.name, c.detail)),
+                    fix: String::new(),
+                    location: None,
+                }),
         );
     }
     problems.extend(crate::node::plan::shared_local_registries(
@@ -1193,19 +1237,19 @@ async fn plan_everything(
             });
             }
             Some(_) => {}
-            None => warnings.push(format!(
+            None => warnings.push(Finding::warning_text(Check::Run, format!(
                 "files only: the server could not be asked whether it takes the spec's password for account {}: \
                  the files get it all the same; run `eidb verify` once the server answers",
                 spec.account.name
-            )),
+            ))),
         }
     }
     if with_files {
         problems.extend(crate::node::clustering::loopback_members(&nodes));
-        warnings.extend(crate::node::clustering::restart_warning(
-            &nodes,
-            &file_changes,
-        ));
+        warnings.extend(
+            crate::node::clustering::restart_warning(&nodes, &file_changes)
+                .map(|w| Finding::warning_text(Check::Run, w)),
+        );
     }
     plan.changes.extend(file_changes);
     plan.problems = problems;
@@ -1698,7 +1742,9 @@ async fn apply_server_locked(
         if let Change::RepairMountRecord(repair) = change {
             let warning = crate::core::mounts::restart_warning(repair);
             options.progress.line(&warning);
-            server.warnings.push(warning);
+            server
+                .warnings
+                .push(Finding::warning_text(Check::MountRecordStale, warning));
         }
     }
     for warning in &warnings {
@@ -1719,7 +1765,16 @@ async fn apply_server_locked(
         let warning =
             format!("member {member} could not be checked (it catches up when it rejoins): {why}");
         options.progress.line(&warning);
-        server.warnings.push(warning);
+        server.warnings.push(Finding {
+            subject: format!("member {member}"),
+            check: Check::MemberUnreachable,
+            expected: None,
+            found: Some(format!(
+                "could not be checked (it catches up when it rejoins): {why}"
+            )),
+            fix: String::new(),
+            location: None,
+        });
     }
     let checked = server.members.len() - read_back.unreachable.len();
     if checked > 0 {

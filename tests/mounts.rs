@@ -442,7 +442,7 @@ async fn repair(cluster: &Cluster, carbon: &Carbon<'_>, mount: &str) -> Value {
             .as_array()
             .unwrap()
             .iter()
-            .any(|w| w.as_str().unwrap().contains("restart it")),
+            .any(|w| w.to_string().contains("restart it")),
         "a repaired record needs a restart warning: {report:#}"
     );
     report

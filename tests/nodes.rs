@@ -1029,7 +1029,7 @@ async fn driver_class_follows_the_connector_jar() {
             .as_array()
             .unwrap()
             .iter()
-            .any(|w| w.as_str().unwrap().contains(&lib));
+            .any(|w| w.to_string().contains(&lib));
         assert!(
             !warned,
             "{jar} is in lib/, so no missing-driver warning: {report:#}"
@@ -1043,11 +1043,11 @@ async fn no_driver_jar_is_a_warning_naming_the_lib_folder() {
     let cluster = Cluster::new(2, Conf::Fixture);
     let (code, report) = cluster.eidb_json(&["provision"]);
     assert_eq!(code, 0, "no jar is not a failure: {report:#}");
-    let warnings: Vec<&str> = report["warnings"]
+    let warnings: Vec<String> = report["warnings"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|w| w.as_str().unwrap())
+        .map(|w| w.to_string())
         .collect();
     for home in &cluster.nodes {
         let lib = home.join("lib").display().to_string();

@@ -146,7 +146,7 @@ async fn a_spec_that_keeps_the_mode_is_warned_on_every_run() {
     let datasources = cluster.node_file(0, DATASOURCES);
     let warned = |report: &Value| {
         report["warnings"].as_array().unwrap().iter().any(|w| {
-            let w = w.as_str().unwrap();
+            let w = w.to_string();
             w.contains("node_files.keep_mode")
                 && w.contains(datasources.to_str().unwrap())
                 && w.contains("0644")

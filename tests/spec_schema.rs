@@ -1,4 +1,4 @@
-//! `eidb schema` against real specs: the README's example validates, and what the schema refuses eidb
+//! `eidb schema` against real specs: the spec reference's example (docs/spec.md) validates, and what the schema refuses eidb
 //! refuses too. Every spec the other tests run eidb on is checked the same way as they run
 //! (tests/common/spec_schema.rs, called by `Cluster::eidb`).
 
@@ -10,13 +10,14 @@ mod common;
 
 use common::spec_schema::{assert_schema_agrees, schema_errors};
 
-/// The spec reference in the README: the ```toml block of "## The cluster spec".
+/// The spec reference, docs/spec.md: the ```toml block of "## The cluster spec".
 fn readme_example() -> String {
-    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
-        .expect("read README.md");
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/spec.md"))
+            .expect("read docs/spec.md");
     let section = &readme[readme
         .find("## The cluster spec")
-        .expect("README has a spec section")..];
+        .expect("docs/spec.md has a spec section")..];
     let start = section.find("```toml\n").expect("a toml block") + "```toml\n".len();
     let end = start + section[start..].find("```").expect("the block ends");
     section[start..end].to_string()

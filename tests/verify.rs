@@ -436,8 +436,8 @@ async fn changed_database_charset_is_a_conflict_provision_refuses() {
     )
     .await;
 
-    let found = drift(&cluster, "conflict", &[]);
-    let finding = the(&found, "conflict", &format!("database {db}"));
+    let found = drift(&cluster, "database_charset", &[]);
+    let finding = the(&found, "database_charset", &format!("database {db}"));
     assert!(text(&finding["found"]).contains(other), "{finding:#}");
     assert!(
         text(&finding["expected"]).contains(&provisioned_charset),
@@ -470,8 +470,8 @@ async fn changed_database_charset_is_a_conflict_provision_refuses() {
     );
     assert_eq!(node_files(&cluster), files, "no node file is touched");
 
-    let found = drift(&cluster, "conflict", &[]);
-    the(&found, "conflict", &format!("database {db}"));
+    let found = drift(&cluster, "database_charset", &[]);
+    the(&found, "database_charset", &format!("database {db}"));
 
     // Following the fix: the registry holds nothing needed here, so drop it and provision again.
     assert!(text(&finding_fix(&found, &db)).contains(&format!("drop {db}")));
@@ -482,7 +482,7 @@ async fn changed_database_charset_is_a_conflict_provision_refuses() {
 }
 
 fn finding_fix(found: &[Value], db: &str) -> Value {
-    the(found, "conflict", &format!("database {db}"))["fix"].clone()
+    the(found, "database_charset", &format!("database {db}"))["fix"].clone()
 }
 
 /// Issue 5: "wrong charset (the database's and every table's)".
@@ -543,9 +543,9 @@ async fn dbscript_changed_since_applied_is_found() {
     );
     std::fs::write(script.path(), changed).unwrap();
 
-    let found = drift(&cluster, "conflict", &["schema_missing"]);
+    let found = drift(&cluster, "script_changed", &["schema_missing"]);
     for db in cluster.databases() {
-        let finding = the(&found, "conflict", &format!("database {db}"));
+        let finding = the(&found, "script_changed", &format!("database {db}"));
         assert!(text(&finding["found"]).contains("SHA-256"), "{finding:#}");
         assert!(
             text(&finding["fix"]).contains("--reapply-changed-script"),
@@ -1103,7 +1103,7 @@ async fn missing_driver_jar_is_found_and_not_eidbs_to_fix() {
     assert!(
         warnings
             .iter()
-            .any(|w| text(w).contains("node2") && text(w).contains("lib")),
+            .any(|w| w.to_string().contains("node2") && w.to_string().contains("lib")),
         "a warning names the node and its lib folder: {warnings:#?}"
     );
     let found = drift(&cluster, "jdbc_driver", &[]);

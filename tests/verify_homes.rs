@@ -76,8 +76,8 @@ async fn a_cluster_eidb_did_not_set_up_is_checked_from_its_files_and_the_server(
         .as_array()
         .unwrap()
         .iter()
-        .find(|f| f["check"] == "database_missing")
-        .expect("database_missing");
+        .find(|f| f["check"] == "node_database_missing")
+        .expect("node_database_missing");
     assert_eq!(missing["subject"], "database NO_SUCH_DB_EIDB");
 
     // With the server, eidb sees that NO_SUCH_DB_EIDB does not exist: moving away from it loses nothing.
@@ -92,7 +92,7 @@ async fn a_cluster_eidb_did_not_set_up_is_checked_from_its_files_and_the_server(
     .unwrap();
     let (code, report) = cluster.verify_homes_json(true);
     assert_eq!(code, 1, "{report:#}");
-    assert_eq!(checks(&report), ["account_login"], "{report:#}");
+    assert_eq!(checks(&report), ["node_login_refused"], "{report:#}");
 
     // Files only, a node without conf/ is bad input.
     let output = Command::new(common::eidb_bin())

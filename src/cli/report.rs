@@ -1,5 +1,5 @@
-//! The report of a run: one structure, rendered for people or as JSON (field names are documented in the
-//! README and stable).
+//! The report of a run: one structure, rendered for people or as JSON (field names are documented in
+//! docs/json-output.md and stable).
 
 use std::fmt::Write as _;
 
@@ -27,7 +27,8 @@ pub struct Report {
     pub conflicts: Vec<Conflict>,
     /// `verify`: every difference found, grouped by subject in the human output.
     pub findings: Vec<Finding>,
-    pub warnings: Vec<String>,
+    /// Structured as findings are (subject, check, expected, found, fix): said, not acted on.
+    pub warnings: Vec<crate::core::drift::Finding>,
     /// `verify` and `provision`: the state of each node's mount records in its local registry
     /// (`no_record`, `matching`, `stale`, `not_checked`).
     pub mount_records: Vec<crate::core::mounts::RecordStatus>,
@@ -50,7 +51,7 @@ pub enum CommandName {
     Verify,
 }
 
-/// How a run ended (JSON `status`; the names are documented in the README and stable).
+/// How a run ended (JSON `status`; the names are documented in docs/json-output.md and stable).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
@@ -232,6 +233,26 @@ impl Report {
                         }
                     }
                     let _ = writeln!(out, "        fix:      {}", f.fix);
+                    if let Some(at) = &f.location {
+                        let line = at.line.map(|l| format!(":{l}")).unwrap_or_default();
+                        let element = at
+                            .element
+                            .as_deref()
+                            .map(|e| format!(" {e}"))
+                            .unwrap_or_default();
+                        let _ = writeln!(out, "        at:       {}{line}{element}", at.relative);
+                    }
+                    // The file's diff, as --dry-run shows it, once per file.
+                    if let Some(diff) = f.location.as_ref().and_then(|at| at.diff.as_ref()) {
+                        let _ = writeln!(
+                            out,
+                            "        diff of {}:",
+                            f.location.as_ref().map_or("", |at| at.relative.as_str())
+                        );
+                        for line in diff.lines() {
+                            let _ = writeln!(out, "          {line}");
+                        }
+                    }
                 }
             }
         }
@@ -273,7 +294,7 @@ impl Report {
         if !self.warnings.is_empty() {
             let _ = writeln!(out, "\nWarnings:");
             for w in &self.warnings {
-                let _ = writeln!(out, "  ! {w}");
+                let _ = writeln!(out, "  ! {}", w.warning_line());
             }
         }
         let _ = writeln!(out, "\n{}", self.headline());
@@ -427,7 +448,7 @@ mod tests {
     use super::*;
     use crate::core::preflight::Outcome;
 
-    /// The JSON names are the README's (section "JSON output"), character for character.
+    /// The JSON names are docs/json-output.md's, character for character.
     #[test]
     fn statuses_outcomes_and_commands_serialise_as_documented() {
         for (status, name) in [
@@ -451,11 +472,11 @@ mod tests {
         }
         assert_eq!(json(&CommandName::Provision), "\"provision\"");
         assert_eq!(json(&CommandName::Verify), "\"verify\"");
-        let readme = include_str!("../../README.md");
+        let readme = include_str!("../../docs/json-output.md");
         let documented = readme
             .lines()
             .find(|l| l.starts_with("| `status` |"))
-            .expect("the README documents `status`");
+            .expect("docs/json-output.md documents `status`");
         for status in [
             Status::Changed,
             Status::Unchanged,

@@ -1,5 +1,6 @@
 //! `verify --ei-home DIR ...`: checking a WSO2 EI cluster eidb did not set up, without a spec.
 
+use crate::core::check::Check;
 use std::time::{Duration, Instant};
 
 use sqlx::Row;
@@ -113,11 +114,12 @@ async fn check_referenced_databases(
             if exists != Some(1) {
                 findings.push(Finding {
                     subject,
-                    check: "database_missing".into(),
+                    check: Check::NodeDatabaseMissing,
                     expected: Some(format!("database {database}, named by node {}", state.name)),
                     found: None,
                     fix: "create it and load the dbscript (eidb provision with a spec does both)"
                         .into(),
+                    location: None,
                 });
                 continue;
             }
@@ -142,10 +144,11 @@ async fn check_referenced_databases(
                 Ok(conn) => crate::server::connect::close(conn).await,
                 Err(e) => findings.push(Finding {
                     subject,
-                    check: "account_login".into(),
+                    check: Check::NodeLoginRefused,
                     expected: Some(format!("{user} logs in to {database} with the password in node {}'s files", state.name)),
                     found: Some(e.message),
                     fix: "create the account or set its password and grants to match the datasource (eidb provision with a spec does this)".into(),
+                    location: None,
                 }),
             }
         }
@@ -169,11 +172,9 @@ async fn check_referenced_databases(
     crate::server::connect::close(admin).await;
     findings.extend(crate::core::findings::findings(&plan));
     // As in a spec run, a mount Carbon will fail to make with no record in the way is a warning.
-    report.warnings.extend(
-        plan.warnings
-            .iter()
-            .map(|w| format!("{}: {}; {}", w.subject, w.found, w.fix)),
-    );
+    report
+        .warnings
+        .extend(plan.warnings.iter().map(crate::core::findings::of_conflict));
     report.mount_records = plan.mount_records;
     Ok(findings)
 }

@@ -4,7 +4,8 @@
 
 use std::path::Path;
 
-use crate::core::drift::Finding;
+use crate::core::check::Check;
+use crate::core::drift::{Finding, Location};
 use crate::core::plan::{Change, Conflict, Plan};
 
 const FIX_PROVISION: &str =
@@ -19,7 +20,7 @@ pub fn findings(plan: &Plan) -> Vec<Finding> {
     let mut findings = from_server_plan(&plan.changes, &plan.conflicts);
     findings.extend(plan.columns.iter().map(|c| Finding {
         subject: format!("database {}", c.database),
-        check: "column".into(),
+        check: Check::Column,
         expected: Some(format!("column {}.{} {}", c.table, c.column, c.expected)),
         found: c.found.clone(),
         fix: match &c.loses_data {
@@ -34,16 +35,10 @@ pub fn findings(plan: &Plan) -> Vec<Finding> {
                 c.sql
             ),
         },
+        location: None,
     }));
-    let said = |check: &str, n: &Conflict| Finding {
-        subject: n.subject.clone(),
-        check: check.into(),
-        expected: Some(n.expected.clone()),
-        found: Some(n.found.clone()),
-        fix: n.fix.clone(),
-    };
-    findings.extend(plan.notices.iter().map(|n| said("account_login_nodes", n)));
-    findings.extend(plan.unchecked.iter().map(|n| said("not_checked", n)));
+    findings.extend(plan.notices.iter().map(of_conflict));
+    findings.extend(plan.unchecked.iter().map(of_conflict));
     // A file edit held back with a destructive change (its node's repoint or mount record repair, the
     // account's password change) is fixed with --allow-destructive too: the plan's own decision.
     let holds = crate::core::plan::holds(&plan.changes);
@@ -52,6 +47,27 @@ pub fn findings(plan: &Plan) -> Vec<Finding> {
     }
     findings.extend(plan.problems.iter().cloned());
     findings
+}
+
+/// A conflict (or a notice, a warning, what could not be checked) said as a finding: the same fields.
+pub fn of_conflict(c: &Conflict) -> Finding {
+    Finding {
+        subject: c.subject.clone(),
+        check: c.check,
+        expected: Some(c.expected.clone()),
+        found: Some(c.found.clone()),
+        fix: c.fix.clone(),
+        location: None,
+    }
+}
+
+/// A node file's path from its EI_HOME (`conf/registry.xml`): the node files all live under `conf/`.
+fn relative_to_ei_home(file: &Path) -> String {
+    let path = file.display().to_string();
+    match path.rfind("/conf/") {
+        Some(at) => path[at + 1..].to_string(),
+        None => path,
+    }
 }
 
 /// A node file's change said as findings: each owned value it puts right; a file whose owned values are
@@ -73,20 +89,39 @@ fn file_findings(change: &Change, held: bool) -> Vec<Finding> {
     };
     let subject = format!("node {node}");
     let fix = if held { FIX_DESTRUCTIVE } else { FIX_PROVISION };
+    let text = String::from_utf8_lossy(before);
+    let line_of = |at: usize| text.get(..at).map(|head| head.matches('\n').count() + 1);
+    let (full, relative) = (file.display().to_string(), relative_to_ei_home(file));
     let mut findings: Vec<Finding> = differences
         .iter()
-        .map(|d| Finding {
+        .enumerate()
+        .map(|(i, d)| Finding {
             subject: subject.clone(),
-            check: d.check.into(),
+            check: d.check,
             expected: Some(d.expected_text()),
             found: d.found_text(),
             fix: fix.into(),
+            location: Some(Location {
+                file: full.clone(),
+                relative: relative.clone(),
+                line: d.at.and_then(line_of),
+                element: Some(d.element_text()),
+                // The file's diff once, with its first finding.
+                diff: (i == 0 && !diff.is_empty()).then(|| diff.clone()),
+            }),
         })
         .collect();
+    let whole_file = || Location {
+        file: full.clone(),
+        relative: relative.clone(),
+        line: None,
+        element: None,
+        diff: None,
+    };
     if differences.is_empty() && before != after {
         findings.push(Finding {
             subject: subject.clone(),
-            check: "file_content".into(),
+            check: Check::FileContent,
             expected: Some(format!("{} as eidb writes it", file.display())),
             found: Some(diff.clone()),
             fix: if held {
@@ -94,13 +129,14 @@ fn file_findings(change: &Change, held: bool) -> Vec<Finding> {
             } else {
                 "run `eidb provision --config SPEC --files-only`".into()
             },
+            location: Some(whole_file()),
         });
     }
     if let Some(mode) = mode {
         let path = file.display();
         findings.push(Finding {
             subject,
-            check: "password_readable".into(),
+            check: Check::PasswordReadable,
             expected: Some(readable_expected(file, &mode.holders)),
             found: Some(readable_found(mode.from)),
             fix: format!(
@@ -108,6 +144,7 @@ fn file_findings(change: &Change, held: bool) -> Vec<Finding> {
                  --files-only` does it, keeping owner and group), or set `[secure_vault] enabled = true` \
                  so that the datasources hold no password"
             ),
+            location: Some(whole_file()),
         });
     }
     findings
@@ -117,7 +154,7 @@ fn file_findings(change: &Change, held: bool) -> Vec<Finding> {
 pub fn member_disagrees(member: &str, in_use: &str, difference: String) -> Finding {
     Finding {
         subject: format!("member {member}"),
-        check: "member_disagrees".into(),
+        check: Check::MemberDisagrees,
         expected: Some(format!(
             "the same databases, tables, indexes, account and grants as {in_use}"
         )),
@@ -125,6 +162,7 @@ pub fn member_disagrees(member: &str, in_use: &str, difference: String) -> Findi
         fix: "check the member's wsrep state (SHOW STATUS LIKE 'wsrep%'); a member that rejoins catches up by \
               state transfer"
             .into(),
+        location: None,
     }
 }
 
@@ -146,7 +184,7 @@ fn from_server_plan(changes: &[Change], conflicts: &[Conflict]) -> Vec<Finding> 
             let finding = match change {
                 Change::CreateDatabase { database, charset } => Finding::new(
                     &subject,
-                    "database_missing",
+                    Check::DatabaseMissing,
                     Some(format!("database {database} ({charset})")),
                     None,
                     FIX_PROVISION,
@@ -155,35 +193,35 @@ fn from_server_plan(changes: &[Change], conflicts: &[Conflict]) -> Vec<Finding> 
                     script, missing, ..
                 } => Finding::new(
                     &subject,
-                    "schema_missing",
+                    Check::SchemaMissing,
                     Some(format!("every table, index and constraint of {script}")),
                     Some(format!("missing {}", missing.join(", "))),
                     FIX_PROVISION,
                 ),
                 Change::CreateAccount { account, .. } => Finding::new(
                     &subject,
-                    "account_missing",
+                    Check::AccountMissing,
                     Some(account.clone()),
                     None,
                     FIX_PROVISION,
                 ),
                 Change::CheckMountRecords { reason, .. } => Finding::new(
                     &subject,
-                    "mount_record_stale",
+                    Check::MountRecordStale,
                     Some("the node's mount records agree with the new mount target".into()),
                     Some(reason.clone()),
                     FIX_PROVISION,
                 ),
                 Change::AwaitAccountPassword { reason, .. } => Finding::new(
                     &subject,
-                    "account_login",
+                    Check::AccountLogin,
                     Some("the server accepts the spec's password for the account".into()),
                     Some(reason.clone()),
                     FIX_PROVISION,
                 ),
                 Change::AlterAccount { reason, .. } => Finding::new(
                     &subject,
-                    "account_login",
+                    Check::AccountLogin,
                     Some("the account logs in with the spec's password and plugin".into()),
                     Some(reason.clone()),
                     FIX_DESTRUCTIVE,
@@ -197,7 +235,7 @@ fn from_server_plan(changes: &[Change], conflicts: &[Conflict]) -> Vec<Finding> 
                     ..
                 } => Finding::new(
                     &subject,
-                    "grant_missing",
+                    Check::GrantMissing,
                     Some(format!("{privileges} on {database}.*")),
                     None,
                     FIX_PROVISION,
@@ -206,21 +244,21 @@ fn from_server_plan(changes: &[Change], conflicts: &[Conflict]) -> Vec<Finding> 
                     privileges, target, ..
                 } => Finding::new(
                     &subject,
-                    "grant_extra",
+                    Check::GrantExtra,
                     Some("only the wanted privileges, on the provisioned databases only".into()),
                     Some(format!("{privileges} on {target}")),
                     FIX_DESTRUCTIVE,
                 ),
                 Change::DropAccount { reason, .. } => Finding::new(
                     &subject,
-                    "account_row_leftover",
+                    Check::AccountRowLeftover,
                     Some("only the account rows the spec names".into()),
                     Some(reason.clone()),
                     FIX_DESTRUCTIVE,
                 ),
                 Change::RepairMountRecord(repair) => Finding::new(
                     &subject,
-                    "mount_record_stale",
+                    Check::MountRecordStale,
                     Some(format!(
                         "the mount record {} in {} as registry.xml says: {}",
                         repair.record,
@@ -256,15 +294,7 @@ fn from_server_plan(changes: &[Change], conflicts: &[Conflict]) -> Vec<Finding> 
             Some(finding)
         })
         .collect();
-    findings.extend(conflicts.iter().map(|c| {
-        Finding::new(
-            &c.subject,
-            "conflict",
-            Some(c.expected.clone()),
-            Some(c.found.clone()),
-            c.fix.clone(),
-        )
-    }));
+    findings.extend(conflicts.iter().map(of_conflict));
     findings
 }
 
@@ -316,12 +346,12 @@ mod tests {
     #[test]
     fn each_difference_of_an_edit_is_one_finding_named_by_its_item() {
         let url = Difference::new(
-            "datasource_url",
+            Check::DatasourceUrl,
             Some("WSO2_CARBON_DB"),
             "jdbc:mysql://db/LOCAL1",
             Some("jdbc:mysql://db/LOCAL2".into()),
         );
-        let cache_id = Difference::new("cache_id", None, "u@jdbc:mysql://db/REG", None);
+        let cache_id = Difference::new(Check::CacheId, None, "u@jdbc:mysql://db/REG", None);
         let found = findings(&plan(vec![edit(vec![url, cache_id], "a", "b")]));
         let said: Vec<(&str, Option<&str>, Option<&str>)> = found
             .iter()
@@ -347,7 +377,7 @@ mod tests {
     fn a_destructive_edit_says_so_in_its_fix() {
         let mut change = edit(
             vec![Difference::new(
-                "datasource_url",
+                Check::DatasourceUrl,
                 Some("X"),
                 "a",
                 Some("b".into()),
@@ -399,7 +429,7 @@ mod tests {
     fn problems_are_findings_as_they_are() {
         let problem = Finding::new(
             "node node1",
-            "jdbc_driver",
+            Check::JdbcDriver,
             Some("a jar".into()),
             None,
             "copy it",

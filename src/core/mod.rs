@@ -1,6 +1,7 @@
 //! The core: the spec's desired state, the plan against what was observed, and drift said as findings.
 //! Pure: nothing here reads a file, a variable or a server.
 
+pub mod check;
 pub mod clustering;
 pub mod dbscript;
 pub mod desired;

@@ -549,14 +549,14 @@ pub fn restart_warning(repair: &RepairMountRecord) -> String {
 mod tests {
     use super::*;
 
-    /// JSON and the human output name a record's state alike, as the README documents it.
+    /// JSON and the human output name a record's state alike, as docs/json-output.md documents it.
     #[test]
     fn record_states_are_named_as_documented() {
-        let readme = include_str!("../../README.md");
+        let readme = include_str!("../../docs/json-output.md");
         let documented = readme
             .lines()
             .find(|l| l.starts_with("| `mount_records[]` |"))
-            .expect("the README documents mount_records");
+            .expect("docs/json-output.md documents mount_records");
         for state in [
             RecordState::NoRecord,
             RecordState::Matching,

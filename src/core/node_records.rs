@@ -2,6 +2,7 @@
 //! so that the cluster as a whole can be checked from a machine that holds none of the nodes' EI_HOMEs.
 //! Pure: the record a run writes, and the findings the records give.
 
+use crate::core::check::Check;
 use std::collections::BTreeMap;
 
 use sha2::{Digest, Sha256};
@@ -105,7 +106,7 @@ pub fn findings(spec: &Spec, spec_digest: &str, records: &[NodeRecord]) -> Vec<F
         match records.iter().find(|r| r.node == node.name) {
             None => found.push(Finding::new(
                 &subject,
-                "node_not_recorded",
+                Check::NodeNotRecorded,
                 Some(format!(
                     "a record of a run with spec {}",
                     short(spec_digest)
@@ -115,7 +116,7 @@ pub fn findings(spec: &Spec, spec_digest: &str, records: &[NodeRecord]) -> Vec<F
             )),
             Some(r) if r.spec_digest != spec_digest => found.push(Finding::new(
                 &subject,
-                "node_spec_outdated",
+                Check::NodeSpecOutdated,
                 Some(format!("a run with spec {}", short(spec_digest))),
                 Some(format!(
                     "last run with spec {} at {} (eidb {})",
@@ -132,7 +133,7 @@ pub fn findings(spec: &Spec, spec_digest: &str, records: &[NodeRecord]) -> Vec<F
         .iter()
         .filter(|r| spec.nodes.iter().any(|n| n.name == r.node))
         .collect();
-    let mut agree = |check: &str, what: &str, value: &dyn Fn(&NodeRecord) -> String| {
+    let mut agree = |check: Check, what: &str, value: &dyn Fn(&NodeRecord) -> String| {
         let mut by_value: BTreeMap<String, Vec<&str>> = BTreeMap::new();
         for r in &current {
             by_value.entry(value(r)).or_default().push(&r.node);
@@ -151,11 +152,11 @@ pub fn findings(spec: &Spec, spec_digest: &str, records: &[NodeRecord]) -> Vec<F
             ));
         }
     };
-    agree("cache_id", "cacheId", &|r| r.cache_id.clone());
-    agree("shared_registry", "shared registry", &|r| {
+    agree(Check::SharedCacheId, "cacheId", &|r| r.cache_id.clone());
+    agree(Check::SharedRegistryUrl, "shared registry", &|r| {
         r.shared_registry.clone()
     });
-    agree("user_store", "user store", &|r| r.user_store.clone());
+    agree(Check::UserStoreUrl, "user store", &|r| r.user_store.clone());
     let mut users: BTreeMap<String, Vec<&str>> = BTreeMap::new();
     for r in &current {
         if let Some(db) = &r.local_registry {
@@ -168,7 +169,7 @@ pub fn findings(spec: &Spec, spec_digest: &str, records: &[NodeRecord]) -> Vec<F
     for (db, nodes) in users.iter().filter(|(_, nodes)| nodes.len() > 1) {
         found.push(Finding::new(
             "cluster",
-            "shared_local_registry",
+            Check::SharedLocalRegistry,
             Some("each node's local registry on its own database".into()),
             Some(format!("nodes {} both use {db}", nodes.join(" and "))),
             "run `eidb provision --config SPEC --files-only --node NAME` with the same spec on each node's host",
@@ -228,15 +229,15 @@ ei_home = "/opt/b"
     fn missing_and_outdated_nodes_are_named() {
         let records = [rec("node1", "old", "L1", "c")];
         let found = findings(&spec(), "d", &records);
-        let checks: Vec<(&str, &str)> = found
+        let checks: Vec<(&str, Check)> = found
             .iter()
-            .map(|f| (f.subject.as_str(), f.check.as_str()))
+            .map(|f| (f.subject.as_str(), f.check))
             .collect();
         assert_eq!(
             checks,
             [
-                ("node node1", "node_spec_outdated"),
-                ("node node2", "node_not_recorded")
+                ("node node1", Check::NodeSpecOutdated),
+                ("node node2", Check::NodeNotRecorded)
             ]
         );
     }
@@ -245,8 +246,8 @@ ei_home = "/opt/b"
     fn cross_node_checks_hold_on_the_records() {
         let records = [rec("node1", "d", "L1", "c1"), rec("node2", "d", "l1", "c2")];
         let found = findings(&spec(), "d", &records);
-        let checks: Vec<&str> = found.iter().map(|f| f.check.as_str()).collect();
-        assert_eq!(checks, ["cache_id", "shared_local_registry"]);
+        let checks: Vec<Check> = found.iter().map(|f| f.check).collect();
+        assert_eq!(checks, [Check::SharedCacheId, Check::SharedLocalRegistry]);
     }
 
     #[test]

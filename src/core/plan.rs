@@ -1,6 +1,7 @@
 //! Desired x Actual -> Plan. A plan is a list of typed changes; `provision` applies it, `--dry-run` prints
 //! it and `verify` reports it as drift. An empty plan is the idempotent case.
 
+use crate::core::check::Check;
 use std::path::PathBuf;
 
 use serde::Serialize;
@@ -412,6 +413,8 @@ pub fn h2_moves(
 #[derive(Debug, Clone, Serialize)]
 pub struct Conflict {
     pub subject: String,
+    /// What kind of conflict (or warning, notice) it is: each kind has its own code (docs/checks.md).
+    pub check: Check,
     pub expected: String,
     pub found: String,
     pub fix: String,
@@ -819,6 +822,7 @@ pub fn server(
                         ),
                     };
                     plan.warnings.push(Conflict {
+                        check: Check::IndexNames,
                         subject: format!("database {}", database.name),
                         expected: format!("the indexes of {} under its names", script.file_name()),
                         found: format!(
@@ -839,6 +843,7 @@ pub fn server(
                 }
                 if let (Some(record), false) = (changed, history.reapply_changed_script) {
                     plan.conflicts.push(Conflict {
+                        check: Check::ScriptChanged,
                         subject: format!("database {}", database.name),
                         expected: format!("{} with SHA-256 {}", script.file_name(), short(&script.sha256)),
                         found: format!(
@@ -898,6 +903,7 @@ pub fn server(
     }
     if let Login::RefusedToNodes(reason) = &login {
         plan.notices.push(Conflict {
+            check: Check::AccountLoginNodes,
             subject: format!("account '{}'", desired.account.name),
             expected: "the account logs in the way the nodes' JDBC URLs say (host, port, useSSL)".to_string(),
             found: format!("refused that way, while the admin's way works: {reason}"),
@@ -906,18 +912,21 @@ pub fn server(
     }
     match &login {
         Login::Through(row) => plan.warnings.push(Conflict {
+            check: Check::LoginOtherRow,
             subject: format!("account '{}'", desired.account.name),
             expected: format!("a login through one of the spec's rows ({})", spec_rows(desired)),
             found: format!("the server logged in through {row}, a row the spec does not name; the spec's rows are not proven"),
             fix: format!("if {row} is left over, remove it (DROP USER {row}) so it cannot stand in for the spec's rows"),
         }),
         Login::WorksNotAsNodes(why) => plan.warnings.push(Conflict {
+            check: Check::LoginNotProven,
             subject: format!("account '{}'", desired.account.name),
             expected: "the account's login proven the way the nodes connect".to_string(),
             found: format!("the password works from here, but the nodes' way was not proven: {why}"),
             fix: "check the login from a node: mysql -h <jdbc_host> -P <jdbc_port> -u <user> -p <database>".to_string(),
         }),
         Login::Unknown(why) if !actual.accounts.is_empty() => plan.warnings.push(Conflict {
+            check: Check::LoginNotProven,
             subject: format!("account '{}'", desired.account.name),
             expected: "the account's login proven the way the nodes connect".to_string(),
             found: format!("not proven from here: {why}"),
@@ -932,6 +941,7 @@ pub fn server(
             .filter(|o| *o != desired.cluster)
         {
             plan.conflicts.push(Conflict {
+                check: Check::DatabaseOwner,
                 subject: format!("database {}", database.name),
                 expected: format!("a database of cluster {}", desired.cluster),
                 found: format!("cluster {owner} manages it, per the ledger in {}", history.metadata_db),
@@ -945,6 +955,7 @@ pub fn server(
     if desired.skip_name_resolve {
         for host in desired.account.hosts.iter().filter(|h| is_host_name(h)) {
             plan.conflicts.push(Conflict {
+                check: Check::AccountHostUnmatched,
                 subject: format!("account {}", desired.account.display(host)),
                 expected: "an account row the nodes' TCP connections can match".to_string(),
                 found: format!(
@@ -961,6 +972,7 @@ pub fn server(
     }
     if let Some(refusal) = history.columns_refused {
         plan.unchecked.push(Conflict {
+            check: Check::NotChecked,
             subject: "cluster".to_string(),
             expected: "the columns of the dbscript's tables compared with how this server makes them (type, \
                        nullability, default)"
@@ -975,6 +987,7 @@ pub fn server(
     }
     if let Some(needed) = &actual.accounts_unreadable {
         plan.unchecked.push(Conflict {
+            check: Check::NotChecked,
             subject: format!("account '{}'", desired.account.name),
             expected: format!("the account's rows and grants, read with {needed}"),
             found: "not checked: the connecting account may not read the privilege tables"
@@ -989,6 +1002,7 @@ pub fn server(
     }
     for (node, database) in &desired.orphans {
         plan.warnings.push(Conflict {
+            check: Check::OrphanedDatabase,
             subject: format!("database {database}"),
             expected: format!("the local registry of a node in the spec (the ledger says node {node} used it)"),
             found: format!(
@@ -1095,6 +1109,7 @@ fn foreign_database(
     }
     Some(Conflict {
         subject: format!("database {}", database.name),
+        check: Check::DatabaseForeign,
         expected: format!(
             "a new database, or one of this cluster's (in the ledger) or built from {}",
             desired.script.file_name()
@@ -1151,6 +1166,7 @@ fn shadowing_rows(
             .collect();
         if let Some(host) = shadowed.first() {
             plan.conflicts.push(Conflict {
+                check: Check::AccountShadowed,
                 subject: format!("account '{}'", account.name),
                 expected: format!("clients matching '{host}' log in as {}", account.display(host)),
                 found: format!(
@@ -1206,6 +1222,7 @@ fn shadowing_rows(
             });
         } else if !shadows.is_empty() {
             plan.conflicts.push(Conflict {
+                check: Check::AccountRowForeign,
                 subject: format!("account '{}'", account.name),
                 expected: format!("clients matching the spec's hosts log in through {}", spec_rows(desired)),
                 found: format!("{row_name} (not created by eidb) holds {holds}{winning}"),
@@ -1216,6 +1233,7 @@ fn shadowing_rows(
             });
         } else {
             plan.warnings.push(Conflict {
+                check: Check::AccountRowExtra,
                 subject: format!("account '{}'", account.name),
                 expected: format!("the account's rows are the spec's: {}", spec_rows(desired)),
                 found: format!("{row_name} also exists (not created by eidb) and holds {holds}"),
@@ -1288,6 +1306,7 @@ fn account_changes(
     }
     if !shared_with.is_empty() {
         plan.warnings.push(Conflict {
+            check: Check::AccountShared,
             subject: format!("account {name}"),
             expected: format!("an account of cluster {} alone", desired.cluster),
             found: format!(
@@ -1430,7 +1449,7 @@ fn governing_row<'g>(
 pub fn repoints(differences: &[Difference], datasources: &[Datasource]) -> Vec<Repoint> {
     differences
         .iter()
-        .filter(|d| d.check == "datasource_url")
+        .filter(|d| d.check == Check::DatasourceUrl)
         .filter_map(|d| {
             let was = mysql_database(d.found.as_deref()?)?;
             let will = mysql_database(&d.expected)?;
@@ -1516,6 +1535,7 @@ fn charset_conflict(
     wanted: &str,
 ) -> Conflict {
     Conflict {
+        check: Check::DatabaseCharset,
         subject: format!("database {}", database.name),
         expected: format!("charset {wanted}"),
         found: format!("charset {}", existing.charset),
@@ -1545,6 +1565,7 @@ fn table_charset_conflicts(
         })
         .filter(|table| !table.charset.is_empty() && !table.charset.eq_ignore_ascii_case(wanted))
         .map(|table| Conflict {
+            check: Check::TableCharset,
             subject: format!("database {}", database.name),
             expected: format!("table {} in charset {wanted}", table.name),
             found: format!("table {} in charset {}", table.name, table.charset),
@@ -2147,7 +2168,7 @@ mod account_tests {
         let url = |database: &str| {
             let found = Some(format!("jdbc:mysql://db:3306/{database}?useSSL=false"));
             Difference::new(
-                "datasource_url",
+                Check::DatasourceUrl,
                 Some("WSO2_CARBON_DB"),
                 "jdbc:mysql://db:3306/REGISTRY_LOCAL2?useSSL=false",
                 found,
@@ -2191,7 +2212,7 @@ mod account_tests {
             "a new datasource moves nothing"
         );
         let mut user = url("REGISTRY_LOCAL1");
-        user.check = "datasource_user";
+        user.check = Check::DatasourceUser;
         assert!(
             repoints(&[user], &[carbon]).is_empty(),
             "only the URL moves a node"

@@ -3,6 +3,7 @@
 //! verify findings, backups and atomic writes are those of the other node files), the problems eidb
 //! does not put right (a `conf/etc/hazelcast.xml`), and the restart a membership change needs.
 
+use crate::core::check::Check;
 use super::conf;
 use super::files::{ClusterFile, ObservedNode};
 use super::plan::{masked_diff, NodePlan};
@@ -22,18 +23,18 @@ pub const LOG4J_HAZELCAST: (&str, &str) = ("log4j.logger.com.hazelcast", "INFO")
 
 /// Differences of axis2.xml that change how the node joins the Hazelcast cluster: read at start only,
 /// so every node must be restarted once they are written.
-const MEMBERSHIP_CHECKS: &[&str] = &[
-    "clustering_disabled",
-    "membership_scheme",
-    "cluster_domain",
-    "default_cluster_domain",
-    "local_member_host",
-    "loopback_member_host",
-    "member_host_name",
-    "local_member_port",
-    "cluster_members",
-    "cluster_member_missing",
-    "duplicate_cluster_member",
+const MEMBERSHIP_CHECKS: &[Check] = &[
+    Check::ClusteringDisabled,
+    Check::MembershipScheme,
+    Check::ClusterDomain,
+    Check::DefaultClusterDomain,
+    Check::LocalMemberHost,
+    Check::LoopbackMemberHost,
+    Check::MemberHostName,
+    Check::LocalMemberPort,
+    Check::ClusterMembers,
+    Check::ClusterMemberMissing,
+    Check::DuplicateClusterMember,
 ];
 
 /// Adds the clustering files' edits and problems of one node to its plan.
@@ -68,10 +69,10 @@ pub fn plan(node: &DesiredNode, observed: &ObservedNode, out: &mut NodePlan) -> 
                 None => continue,
             },
             ClusterFile::Hazelcast => {
-                conf::edit_properties(current, &HAZELCAST_PROPERTIES, "hazelcast_property")
+                conf::edit_properties(current, &HAZELCAST_PROPERTIES, Check::HazelcastProperty)
             }
             ClusterFile::Log4j => {
-                conf::edit_properties(current, &[LOG4J_HAZELCAST], "log4j_property")
+                conf::edit_properties(current, &[LOG4J_HAZELCAST], Check::Log4jProperty)
             }
         };
         if edited.text == current && found.is_some() {
@@ -104,7 +105,7 @@ pub fn plan(node: &DesiredNode, observed: &ObservedNode, out: &mut NodePlan) -> 
     if let Some(path) = &observed.hazelcast_xml {
         out.problems.push(Finding::new(
             &format!("node {}", node.name),
-            "hazelcast_xml",
+            Check::HazelcastXml,
             Some("no conf/etc/hazelcast.xml (the clustering settings of axis2.xml in force)".into()),
             Some(path.display().to_string()),
             format!(
@@ -135,7 +136,7 @@ pub fn loopback_members(nodes: &[DesiredNode]) -> Vec<Finding> {
         .map(|(n, m)| {
             Finding::new(
                 &format!("node {}", n.name),
-                "loopback_member_host",
+                Check::LoopbackMemberHost,
                 Some("the node's own address, which the other hosts reach".into()),
                 Some(m.local_member_host.clone()),
                 "set the node's `host` in the spec to its IP address on the network the other nodes share",
@@ -213,7 +214,7 @@ pub fn cross_node(nodes: &[FoundClustering]) -> Vec<Finding> {
     }
     let mut found = Vec::new();
     let subject = |node: &str| format!("node {node}");
-    let finding = |subject: String, check: &str, expected: &str, found: String, fix: &str| {
+    let finding = |subject: String, check: Check, expected: &str, found: String, fix: &str| {
         Finding::new(
             &subject,
             check,
@@ -226,7 +227,7 @@ pub fn cross_node(nodes: &[FoundClustering]) -> Vec<Finding> {
         if !n.clustering.as_ref().is_some_and(|c| c.enabled) {
             found.push(finding(
                 subject(&n.node),
-                "clustering_disabled",
+                Check::ClusteringDisabled,
                 "<clustering enable=\"true\"> as on the other nodes",
                 "clustering off (or axis2.xml unreadable)".into(),
                 "set enable=\"true\" in its axis2.xml <clustering>, with the other nodes' domain and members",
@@ -235,7 +236,7 @@ pub fn cross_node(nodes: &[FoundClustering]) -> Vec<Finding> {
         if let Some(path) = &n.hazelcast_xml {
             found.push(finding(
                 subject(&n.node),
-                "hazelcast_xml",
+                Check::HazelcastXml,
                 "no conf/etc/hazelcast.xml",
                 path.display().to_string(),
                 "the kernel reads it instead of axis2.xml's <clustering>: move it away",
@@ -262,7 +263,7 @@ pub fn cross_node(nodes: &[FoundClustering]) -> Vec<Finding> {
     if distinct(&domain) {
         found.push(finding(
             "cluster".into(),
-            "cluster_domains_differ",
+            Check::ClusterDomain,
             "one domain on every node",
             list(&domain),
             "give every node the same domain (nodes on different domains form separate clusters)",
@@ -272,7 +273,7 @@ pub fn cross_node(nodes: &[FoundClustering]) -> Vec<Finding> {
         if c.domain.as_deref() == Some(SHIPPED_DOMAIN) {
             found.push(finding(
                 subject(node),
-                "default_cluster_domain",
+                Check::DefaultClusterDomain,
                 "a domain of this cluster's own",
                 SHIPPED_DOMAIN.into(),
                 "name a domain of this cluster's own: every environment left on the shipped one can merge with it",
@@ -283,7 +284,7 @@ pub fn cross_node(nodes: &[FoundClustering]) -> Vec<Finding> {
     if distinct(&scheme) || enabled.iter().any(|(_, c)| c.membership_scheme.is_none()) {
         found.push(finding(
             "cluster".into(),
-            "membership_scheme",
+            Check::MembershipScheme,
             "one membership scheme (wka) on every node",
             list(&scheme),
             "set <parameter name=\"membershipScheme\">wka</parameter> on every node (missing means multicast)",
@@ -305,7 +306,7 @@ pub fn cross_node(nodes: &[FoundClustering]) -> Vec<Finding> {
         if hosts.len() > 1 && is_loopback(&host) && !hosts.iter().all(|h| is_loopback(h)) {
             found.push(finding(
                 subject(node),
-                "loopback_member_host",
+                Check::LoopbackMemberHost,
                 "the node's own address, which the other hosts reach",
                 host,
                 "set localMemberHost to the node's IP address",
@@ -316,7 +317,7 @@ pub fn cross_node(nodes: &[FoundClustering]) -> Vec<Finding> {
         if sorted.windows(2).any(|w| w[0] == w[1]) {
             found.push(finding(
                 subject(node),
-                "duplicate_cluster_member",
+                Check::DuplicateClusterMember,
                 "every member once",
                 c.members.join(", "),
                 "remove the second <member>",
@@ -327,7 +328,7 @@ pub fn cross_node(nodes: &[FoundClustering]) -> Vec<Finding> {
                 if !c.members.contains(&address(oc)) {
                     found.push(finding(
                         subject(node),
-                        "cluster_member_missing",
+                        Check::ClusterMemberMissing,
                         &format!("node {other} ({}) in <members>", address(oc)),
                         c.members.join(", "),
                         "list every node of the cluster, itself included, in each node's <members>",
@@ -358,7 +359,7 @@ mod tests {
         }
     }
 
-    fn checks(nodes: &[FoundClustering]) -> Vec<String> {
+    fn checks(nodes: &[FoundClustering]) -> Vec<Check> {
         cross_node(nodes).into_iter().map(|f| f.check).collect()
     }
 
@@ -382,7 +383,7 @@ mod tests {
                 node("a", "d", "10.0.0.11", &both[..1]),
                 node("b", "d", "10.0.0.12", &both)
             ]),
-            ["cluster_member_missing"]
+            [Check::ClusterMemberMissing]
         );
         let c = checks(&[
             node(
@@ -401,10 +402,10 @@ mod tests {
         assert_eq!(
             c,
             [
-                "default_cluster_domain",
-                "default_cluster_domain",
-                "loopback_member_host",
-                "duplicate_cluster_member"
+                Check::DefaultClusterDomain,
+                Check::DefaultClusterDomain,
+                Check::LoopbackMemberHost,
+                Check::DuplicateClusterMember
             ]
         );
         let mut off = node("b", "d", "10.0.0.12", &both);
@@ -412,7 +413,7 @@ mod tests {
         off.hazelcast_xml = Some("/x/conf/etc/hazelcast.xml".into());
         assert_eq!(
             checks(&[node("a", "d", "10.0.0.11", &both), off]),
-            ["clustering_disabled", "hazelcast_xml"]
+            [Check::ClusteringDisabled, Check::HazelcastXml]
         );
     }
 

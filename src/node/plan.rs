@@ -3,6 +3,7 @@
 //! editor (`super::conf`), which also says each owned value it puts right; `super::files::write_all`
 //! applies them.
 
+use crate::core::check::Check;
 use std::path::Path;
 
 use similar::TextDiff;
@@ -21,7 +22,7 @@ use crate::error::{Error, Result};
 #[derive(Default)]
 pub struct NodePlan {
     pub changes: Vec<Change>,
-    pub warnings: Vec<String>,
+    pub warnings: Vec<Finding>,
     pub problems: Vec<Finding>,
 }
 
@@ -168,7 +169,7 @@ pub fn shared_local_registries(nodes: &[DesiredNode], changes: &[Change]) -> Vec
             if let Some(owner) = owner {
                 found.push(Finding::new(
                     "cluster",
-                    "shared_local_registry",
+                    Check::SharedLocalRegistry,
                     Some("each node's local registry on its own database".into()),
                     Some(format!(
                         "nodes {} and {node} both use {}",
@@ -220,30 +221,30 @@ fn secret_mode<T>(
     file: &Observed<T>,
     holders: &[String],
     keep_mode: bool,
-    warnings: &mut Vec<String>,
+    warnings: &mut Vec<Finding>,
 ) -> Option<ModeChange> {
     let (from, path) = (file.mode, file.path.display());
     if holders.is_empty() || from & OTHERS == 0 {
         return None;
     }
     if keep_mode {
-        warnings.push(format!(
+        warnings.push(Finding::warning_text(Check::PasswordReadable, format!(
             "node {}: {path} holds a password in plain text ({}) and every local user can read it (mode {from:04o}); kept so because the spec sets node_files.keep_mode = true (remove it to have eidb take the others' permissions away, or turn on secure_vault)",
             node.name,
             holders.join(", ")
-        ));
+        )));
         return None;
     }
     if file.owner_uid == 0 {
         // The node may read the file as "other" (an installation left to root, the node run as a
         // service account): after the change it would not.
-        warnings.push(format!(
+        warnings.push(Finding::warning_text(Check::PasswordReadable, format!(
             "node {}: {path} belongs to root; once others lose their permissions only root and group {} read it: \
              make sure the WSO2 process runs as one of them, or give the file to the account that runs it \
              (chown), or keep the mode with node_files.keep_mode = true",
             node.name,
             file.group
-        ));
+        )));
     }
     Some(ModeChange {
         from,
@@ -273,13 +274,16 @@ fn acl_readable<T>(
     }
     let finding = acl_finding(&node.name, &file.path, holders, &file.acl_readers);
     if keep_mode {
-        out.warnings.push(format!(
-            "node {}: {} holds a password in plain text ({}) and {}; kept so because the spec sets \
-             node_files.keep_mode = true",
-            node.name,
-            file.path.display(),
-            holders.join(", "),
-            finding.found.as_deref().unwrap_or_default()
+        out.warnings.push(Finding::warning_text(
+            Check::PasswordReadable,
+            format!(
+                "node {}: {} holds a password in plain text ({}) and {}; kept so because the spec sets \
+                 node_files.keep_mode = true",
+                node.name,
+                file.path.display(),
+                holders.join(", "),
+                finding.found.as_deref().unwrap_or_default()
+            ),
         ));
     } else {
         out.problems.push(finding);
@@ -290,7 +294,7 @@ fn acl_readable<T>(
 pub fn acl_finding(node: &str, path: &Path, holders: &[String], readers: &[String]) -> Finding {
     Finding::new(
         &format!("node {node}"),
-        "password_readable",
+        Check::PasswordReadable,
         Some(crate::core::findings::readable_expected(path, holders)),
         Some(format!(
             "its POSIX ACL lets {} read it (getfacl {})",
@@ -311,7 +315,7 @@ fn plan_vault(
     node: &DesiredNode,
     observed: &ObservedNode,
     keep_mode: bool,
-    warnings: &mut Vec<String>,
+    warnings: &mut Vec<Finding>,
 ) -> Result<Option<Change>> {
     let path = node.ei_home.join(cipher_text::RELATIVE_PATH);
     let before = observed
@@ -322,11 +326,11 @@ fn plan_vault(
     let text = String::from_utf8_lossy(&before).into_owned();
     let (edited, encrypted) = cipher_text::edit(&text, &node.vault_entries);
     for alias in encrypted {
-        warnings.push(format!(
+        warnings.push(Finding::warning_text(Check::SecureVault, format!(
             "node {}: {alias} in {} is already encrypted by the cipher tool; eidb leaves it (re-run the cipher tool after changing the password)",
             node.name,
             path.display()
-        ));
+        )));
     }
     let holders = cipher_text::plaintext_holders(&edited);
     let mode = observed

@@ -3,6 +3,7 @@
 //! nodes against each other, and files holding a plaintext password that others can read. Used by the
 //! node plan (on the files as eidb would leave them), by `verify --ei-home` and by `eidb init`.
 
+use crate::core::check::Check;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -155,7 +156,7 @@ pub fn node_consistency(node: &NodeState) -> Vec<Finding> {
         if !jndi_names.contains(&source) {
             findings.push(Finding::new(
                 &s,
-                "db_config_datasource",
+                Check::DbConfigDatasource,
                 Some(format!("dbConfig {} on a datasource of master-datasources.xml", db_config.name.as_deref().unwrap_or("?"))),
                 Some(format!("dataSource `{source}`, which no datasource has as its JNDI name")),
                 "add the datasource to conf/datasources/master-datasources.xml or fix the dbConfig's dataSource",
@@ -171,7 +172,7 @@ pub fn node_consistency(node: &NodeState) -> Vec<Finding> {
         {
             findings.push(Finding::new(
                 &s,
-                "remote_instance_db_config",
+                Check::RemoteInstanceDbConfig,
                 Some("a remoteInstance naming an existing dbConfig".into()),
                 Some(format!(
                     "remoteInstance {} names dbConfig `{}`",
@@ -191,7 +192,7 @@ pub fn node_consistency(node: &NodeState) -> Vec<Finding> {
         {
             findings.push(Finding::new(
                 &s,
-                "mount_instance",
+                Check::MountInstance,
                 Some("a mount whose instanceId is a remoteInstance id".into()),
                 Some(format!(
                     "mount {} uses instanceId `{}`",
@@ -214,7 +215,7 @@ pub fn node_consistency(node: &NodeState) -> Vec<Finding> {
     for pair in paths.windows(2).filter(|pair| pair[0] == pair[1]) {
         findings.push(Finding::new(
             &s,
-            "mount_duplicate",
+            Check::MountDuplicate,
             Some(format!(
                 "one <mount path=\"{}\"> in conf/registry.xml",
                 pair[0]
@@ -229,14 +230,14 @@ pub fn node_consistency(node: &NodeState) -> Vec<Finding> {
             shared.url.as_deref().unwrap_or(""),
         );
         if instance.cache_id.as_deref() != Some(expected.as_str()) {
-            findings.push(Finding::new(&s, "cache_id", Some(expected), instance.cache_id.clone(), "set cacheId to <username>@<JDBC URL of the shared registry>, character for character; ".to_string() + FIX_PROVISION));
+            findings.push(Finding::new(&s, Check::CacheId, Some(expected), instance.cache_id.clone(), "set cacheId to <username>@<JDBC URL of the shared registry>, character for character; ".to_string() + FIX_PROVISION));
         }
     }
     if let Some(source) = &node.user_mgt.data_source {
         if !jndi_names.contains(&source.as_str()) {
             findings.push(Finding::new(
                 &s,
-                "user_store_datasource",
+                Check::UserStoreDatasource,
                 Some("user-mgt.xml's dataSource is a datasource's JNDI name".into()),
                 Some(format!("`{source}`")),
                 "fix <Property name=\"dataSource\"> in conf/user-mgt.xml",
@@ -251,7 +252,7 @@ pub fn node_consistency(node: &NodeState) -> Vec<Finding> {
     if uses_mysql && node.driver.jar.is_none() {
         findings.push(Finding::new(
             &s,
-            "jdbc_driver",
+            Check::JdbcDriver,
             Some(format!(
                 "a MySQL Connector/J jar in {}",
                 node.ei_home.join("lib").display()
@@ -278,7 +279,7 @@ pub fn secrets_at_rest(node: &NodeState) -> Vec<Finding> {
             let path = f.path.display();
             Finding::new(
                 &subject(node),
-                "password_readable",
+                Check::PasswordReadable,
                 Some(readable_expected(&f.path, &f.holders)),
                 Some(readable_found(f.mode)),
                 format!(
@@ -309,14 +310,14 @@ pub fn cross_node(nodes: &[NodeState]) -> Vec<Finding> {
         if let Some(first) = local_owner.insert(key.clone(), &node.name) {
             findings.push(Finding::new(
                 "cluster",
-                "shared_local_registry",
+                Check::SharedLocalRegistry,
                 Some("each node's local registry on its own database".into()),
                 Some(format!("nodes {first} and {} both use {key}", node.name)),
                 "give every node its own local registry database (eidb derives REGISTRY_LOCAL<i> per node)",
             ));
         }
     }
-    let shared = |f: fn(&NodeState) -> Option<String>, check: &str, what: &str| -> Vec<Finding> {
+    let shared = |f: fn(&NodeState) -> Option<String>, check: Check, what: &str| -> Vec<Finding> {
         let values: Vec<(&str, String)> = nodes
             .iter()
             .map(|n| (n.name.as_str(), f(n).unwrap_or_else(|| "(none)".into())))
@@ -346,17 +347,17 @@ pub fn cross_node(nodes: &[NodeState]) -> Vec<Finding> {
     };
     findings.extend(shared(
         |n| n.shared_registry().and_then(|d| d.url.clone()),
-        "shared_registry_url",
+        Check::SharedRegistryUrl,
         "shared registry URL",
     ));
     findings.extend(shared(
         |n| n.mounted_instance().and_then(|r| r.cache_id.clone()),
-        "shared_cache_id",
+        Check::SharedCacheId,
         "cacheId",
     ));
     findings.extend(shared(
         |n| n.user_store().and_then(|d| d.url.clone()),
-        "user_store_url",
+        Check::UserStoreUrl,
         "user store URL",
     ));
     findings
@@ -463,10 +464,13 @@ mod tests {
         let checks: Vec<String> = nodes
             .iter()
             .flat_map(node_consistency)
-            .map(|f| f.check)
+            .map(|f| f.check.to_string())
             .collect();
         assert_eq!(checks, ["cache_id"]);
-        let checks: Vec<String> = cross_node(&nodes).into_iter().map(|f| f.check).collect();
+        let checks: Vec<String> = cross_node(&nodes)
+            .into_iter()
+            .map(|f| f.check.to_string())
+            .collect();
         assert_eq!(checks, ["shared_local_registry", "shared_cache_id"]);
     }
 
@@ -480,7 +484,10 @@ mod tests {
             jar: None,
             major: None,
         };
-        let checks: Vec<String> = node_consistency(&n).into_iter().map(|f| f.check).collect();
+        let checks: Vec<String> = node_consistency(&n)
+            .into_iter()
+            .map(|f| f.check.to_string())
+            .collect();
         assert_eq!(
             checks,
             [

@@ -29,6 +29,55 @@ fn quoted_list<'a>(items: impl Iterator<Item = &'a str>, backslashes: Backslashe
 /// The inspection query, shipped as SQL (see the file for its placeholders).
 const INSPECT_SQL: &str = include_str!("../../sql/inspect.sql");
 
+/// Where the statements after the first (the databases, from SCHEMATA) begin.
+const TABLES_PART: &str = "SELECT 'table'";
+
+/// The statements of `sql` (eidb's own SQL, before any name is filled in), without their comments and `;`.
+fn statements(sql: &str) -> Vec<String> {
+    let code: Vec<&str> = sql
+        .lines()
+        .filter(|line| !line.trim_start().starts_with("--"))
+        .collect();
+    code.join("\n")
+        .split(';')
+        .map(str::trim)
+        .filter(|statement| !statement.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// The names filled into a statement of the inspection.
+struct Names<'a> {
+    /// `{databases}`: the quoted list of every database named.
+    list: &'a str,
+    /// `{user}`: the quoted account name.
+    user: &'a str,
+    /// `{database}`: each statement with it is sent once per database found, with its quoted name.
+    found: &'a [String],
+}
+
+/// The statements of `sql` with the names filled in: each one with a `{database}` placeholder once per
+/// database found (none when none was), the others once.
+fn fill(sql: &str, names: &Names) -> Vec<String> {
+    let mut out = Vec::new();
+    for statement in statements(sql) {
+        let statement = statement
+            .replace("{databases}", names.list)
+            .replace("{user}", names.user);
+        if statement.contains("{database}") {
+            out.extend(
+                names
+                    .found
+                    .iter()
+                    .map(|name| statement.replace("{database}", name)),
+            );
+        } else {
+            out.push(statement);
+        }
+    }
+    out
+}
+
 /// Where the inspection query's last part, the account's rows from `mysql.user`, begins.
 const ACCOUNT_PART: &str = "-- Every row of the account's name";
 
@@ -150,29 +199,61 @@ async fn read_with(
 ) -> Result<Actual> {
     let mut actual = Actual::default();
     let list = quoted_list(databases.iter().copied(), backslashes);
-    let mut sql = INSPECT_SQL
-        .replace("{databases}", &list)
-        .replace("{user}", &quote::literal(account, backslashes));
+    let mut template = INSPECT_SQL.to_string();
     for (wanted, (from, to)) in [
         (reads.constraints_by_name, CONSTRAINTS_PART),
         (reads.routines, ROUTINES_PART),
         (reads.triggers, TRIGGERS_PART),
     ] {
-        if let (false, Some(from), Some(to)) = (wanted, sql.find(from), sql.find(to)) {
-            sql.replace_range(from..to, "");
+        if let (false, Some(from), Some(to)) = (wanted, template.find(from), template.find(to)) {
+            template.replace_range(from..to, "");
         }
     }
-    let statements = |sql: &str| sql.trim_end().trim_end_matches(';').to_string();
-    let (keys_at, account_at) = (
-        sql.find(KEYS_PART).unwrap_or(sql.len()),
-        sql.find(ACCOUNT_PART).unwrap_or(sql.len()),
-    );
-    let keys_sql = statements(&sql[keys_at..account_at]);
-    let rest_sql = format!("{};\n{}", statements(&sql[..keys_at]), &sql[account_at..]);
-    let without_accounts = statements(&sql[..account_at]);
+    let user = quote::literal(account, backslashes);
     let fail = |e: sqlx::Error| statement_error(&e, "reading the databases and the account");
+    // Which of the databases exist, first: every other statement is then sent once per database found,
+    // by its name as the server spells it (see sql/inspect.sql for why not one IN list).
+    let schemata_end = template.find(TABLES_PART).unwrap_or(template.len());
+    let mut names = Names {
+        list: &list,
+        user: &user,
+        found: &[],
+    };
+    let mut rows = sqlx::raw_sql(&fill(&template[..schemata_end], &names).join(";\n"))
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(fail)?;
+    let found: Vec<String> = rows
+        .iter()
+        .filter_map(|row| row.try_get_unchecked::<Option<&str>, _>(1).ok().flatten())
+        .map(|name| quote::literal(name, backslashes))
+        .collect();
+    names.found = &found;
+    let body = &template[schemata_end..];
+    let (keys_at, account_at) = (
+        body.find(KEYS_PART).unwrap_or(body.len()),
+        body.find(ACCOUNT_PART).unwrap_or(body.len()),
+    );
+    let (before_keys, keys, account_statements) = (
+        fill(&body[..keys_at], &names),
+        fill(&body[keys_at..account_at], &names),
+        fill(&body[account_at..], &names),
+    );
+    let joined = |parts: &[&[String]]| parts.concat().join(";\n");
+    let sql = joined(&[&before_keys, &keys, &account_statements]);
+    let keys_sql = joined(&[&keys]);
+    let rest_sql = joined(&[&before_keys, &account_statements]);
+    let without_accounts = joined(&[&before_keys, &keys]);
+    let before_keys = joined(&[&before_keys]);
     // The indexes and keys on a connection of their own, when one opens.
     let keys = async {
+        if keys_sql.is_empty() {
+            // No database of the cluster exists: nothing to read on a second connection.
+            if let Some(opening) = opening {
+                opening.discard().await;
+            }
+            return Some(Ok(Vec::new()));
+        }
         let opened = match opening {
             Some(opening) => opening.take().await,
             None => None,
@@ -195,24 +276,29 @@ async fn read_with(
             // A monitoring account that may not read the privilege tables still checks everything else.
             Err(e) if is_denied(&e) && !account.is_empty() => {
                 let sql = if rest {
-                    &sql[..keys_at]
+                    &before_keys
                 } else {
-                    without_accounts.as_str()
+                    &without_accounts
                 };
-                Err(sqlx::raw_sql(&statements(sql)).fetch_all(&mut *conn).await)
+                if sql.is_empty() {
+                    return Err(Ok(Vec::new()));
+                }
+                Err(sqlx::raw_sql(sql).fetch_all(&mut *conn).await)
             }
             other => Ok(other),
         }
     };
     let (main, keys) = tokio::join!(main, keys);
-    let mut rows = match main {
-        Ok(read) => read,
-        Err(read) => {
-            actual.accounts_unreadable = Some(PRIVILEGE_TABLES_NEEDED.to_string());
-            read
+    rows.extend(
+        match main {
+            Ok(read) => read,
+            Err(read) => {
+                actual.accounts_unreadable = Some(PRIVILEGE_TABLES_NEEDED.to_string());
+                read
+            }
         }
-    }
-    .map_err(fail)?;
+        .map_err(fail)?,
+    );
     match (rest, keys) {
         (true, Some(keys)) => rows.extend(keys.map_err(fail)?),
         // No second connection: the indexes and keys on this one, after the rest.
@@ -394,6 +480,72 @@ async fn read_with(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// On a server shared with other applications, a statement over a view of every table filters by one
+    /// name (`TABLE_SCHEMA = 'X'`), which MariaDB looks up as one database folder; an `IN (...)` list makes
+    /// it list every table of every database on the server ("Scanned all databases" in EXPLAIN).
+    #[test]
+    fn every_statement_over_the_tables_of_a_database_names_one_database() {
+        let found = ["'REGISTRY_DB'".to_string(), "'WSO2_USER_DB'".to_string()];
+        let names = Names {
+            list: "'REGISTRY_DB','WSO2_USER_DB','REGISTRY_LOCAL1'",
+            user: "'regadmin'",
+            found: &found,
+        };
+        let statements = fill(INSPECT_SQL, &names);
+        let per_table = [
+            "information_schema.TABLES",
+            "information_schema.COLUMNS",
+            "information_schema.STATISTICS",
+            "information_schema.TABLE_CONSTRAINTS",
+            "information_schema.KEY_COLUMN_USAGE",
+            "information_schema.TRIGGERS",
+        ];
+        for view in per_table {
+            let reading: Vec<&String> = statements.iter().filter(|s| s.contains(view)).collect();
+            assert_eq!(
+                reading.len(),
+                found.len(),
+                "one {view} statement per database found: {reading:#?}"
+            );
+            for (statement, name) in reading.iter().zip(&found) {
+                assert!(
+                    statement.contains(&format!("_SCHEMA = {name}"))
+                        && !statement.contains(" IN ("),
+                    "{view} must be read by one database name, not a list:\n{statement}"
+                );
+            }
+        }
+        // The first statement alone lists the databases: a list there is cheap (folders, not tables).
+        let schemata_end = INSPECT_SQL.find(TABLES_PART).unwrap();
+        let first = fill(&INSPECT_SQL[..schemata_end], &names);
+        assert_eq!(first.len(), 1, "{first:#?}");
+        assert!(
+            first[0].contains("information_schema.SCHEMATA"),
+            "{first:#?}"
+        );
+        // No database found: nothing but the statements that need no database name.
+        let none = fill(
+            INSPECT_SQL,
+            &Names {
+                found: &[],
+                ..names
+            },
+        );
+        assert!(
+            none.iter()
+                .all(|s| !per_table.iter().any(|view| s.contains(view))),
+            "{none:#?}"
+        );
+    }
+
+    #[test]
+    fn statements_split_outside_comments_only() {
+        assert_eq!(
+            statements("-- a comment; with a semicolon\nSELECT 1;\n-- another\nSELECT 2\n"),
+            vec!["SELECT 1".to_string(), "SELECT 2".to_string()]
+        );
+    }
 
     #[test]
     fn only_a_script_with_check_constraints_routines_or_triggers_has_them_read() {

@@ -417,9 +417,10 @@ pub async fn plan_into(
         plan.warnings
             .extend(node_plan.warnings.into_iter().map(|w| Conflict {
                 subject: format!("node {}", input.node),
+                check: crate::core::check::Check::MountUnmakeable,
                 expected: "a mount Carbon can make at the next start".to_string(),
                 found: w,
-                fix: "see the README, \"Mount records\"".to_string(),
+                fix: "see docs/mount-records.md".to_string(),
             }));
     }
     Ok(())

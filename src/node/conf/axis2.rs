@@ -3,6 +3,7 @@
 //! pass-through transport receivers. Every other parameter (`clusteringPattern`, `AvoidInitiation`,
 //! `mcastPort`, `properties`, `groupManagement`, the long comments) stays as it is.
 
+use crate::core::check::Check;
 use super::xml::{Changed, ConfError, Document, Editor, Element, NewElement};
 use super::Edited;
 use crate::core::clustering::{is_loopback, Fronted, Member, Membership, SHIPPED_DOMAIN};
@@ -43,7 +44,7 @@ pub fn edit_axis2(
         let enable = editor.set_attribute(clustering, "enable", "true")?;
         if enable.is_changed() {
             differences.push(Difference::new(
-                "clustering_disabled",
+                Check::ClusteringDisabled,
                 None,
                 "clustering enable=\"true\"",
                 enable.found().map(|f| format!("clustering enable=\"{f}\"")),
@@ -54,28 +55,28 @@ pub fn edit_axis2(
             (
                 "membershipScheme",
                 membership.membership_scheme.as_str(),
-                "membership_scheme",
+                Check::MembershipScheme,
             ),
-            ("domain", membership.domain.as_str(), "cluster_domain"),
+            ("domain", membership.domain.as_str(), Check::ClusterDomain),
             (
                 "localMemberHost",
                 membership.local_member_host.as_str(),
-                "local_member_host",
+                Check::LocalMemberHost,
             ),
-            ("localMemberPort", port.as_str(), "local_member_port"),
+            ("localMemberPort", port.as_str(), Check::LocalMemberPort),
         ] {
             let changed = set_parameter(&doc, &mut editor, clustering, name, value)?;
             if changed.is_changed() {
                 let found = changed.found();
                 let check = match (check, found.as_deref()) {
-                    ("cluster_domain", Some(SHIPPED_DOMAIN)) => "default_cluster_domain",
-                    ("local_member_host", Some(host)) if is_loopback(host) => {
-                        "loopback_member_host"
+                    (Check::ClusterDomain, Some(SHIPPED_DOMAIN)) => Check::DefaultClusterDomain,
+                    (Check::LocalMemberHost, Some(host)) if is_loopback(host) => {
+                        Check::LoopbackMemberHost
                     }
-                    ("local_member_host", Some(host))
+                    (Check::LocalMemberHost, Some(host))
                         if host.parse::<std::net::IpAddr>().is_err() =>
                     {
-                        "member_host_name"
+                        Check::MemberHostName
                     }
                     _ => check,
                 };
@@ -112,15 +113,15 @@ pub fn edit_axis2(
             }
             // What is wrong with the list as found, most telling first.
             let check = match &found {
-                Some(found) if has_duplicates(found) => "duplicate_cluster_member",
+                Some(found) if has_duplicates(found) => Check::DuplicateClusterMember,
                 Some(found)
                     if !found.is_empty()
                         && wanted.iter().any(|w| !found.contains(w))
                         && found.iter().all(|f| wanted.contains(f)) =>
                 {
-                    "cluster_member_missing"
+                    Check::ClusterMemberMissing
                 }
-                _ => "cluster_members",
+                _ => Check::ClusterMembers,
             };
             differences.push(Difference::new(
                 check,
@@ -152,7 +153,7 @@ pub fn edit_axis2(
             let changed = set_parameter(&doc, &mut editor, receiver, WSDL_EPR_PREFIX, prefix)?;
             if changed.is_changed() {
                 differences.push(Difference::new(
-                    "wsdl_epr_prefix",
+                    Check::WsdlEprPrefix,
                     Some(&format!("transportReceiver {transport}")),
                     prefix.as_str(),
                     changed.found(),
@@ -362,9 +363,9 @@ mod tests {
         );
         assert!(edited.text.contains(">http://ei.wso2.com:80</parameter>"));
         assert!(edited.text.contains(">https://ei.wso2.com:443</parameter>"));
-        let checks: Vec<&str> = edited.differences.iter().map(|d| d.check).collect();
-        assert!(checks.contains(&"default_cluster_domain"), "{checks:?}");
-        assert!(checks.contains(&"loopback_member_host"), "{checks:?}");
+        let checks: Vec<Check> = edited.differences.iter().map(|d| d.check).collect();
+        assert!(checks.contains(&Check::DefaultClusterDomain), "{checks:?}");
+        assert!(checks.contains(&Check::LoopbackMemberHost), "{checks:?}");
         assert_only_owned_lines_changed(original, &edited.text, OWNED);
         let again = edit_axis2(&edited.text, Some(&m), Some(&fronted())).unwrap();
         assert_eq!(again.text, edited.text);
@@ -487,7 +488,7 @@ mod member_checks {
     use super::tests::{fronted, membership};
     use super::*;
 
-    fn checks(found_members: &str, host: &str) -> Vec<&'static str> {
+    fn checks(found_members: &str, host: &str) -> Vec<Check> {
         let xml = format!(
             "<axisconfig>\n  <clustering enable=\"true\">\n    <parameter name=\"membershipScheme\">wka</parameter>\n    \
              <parameter name=\"domain\">d</parameter>\n    <parameter name=\"localMemberHost\">{host}</parameter>\n    \
@@ -513,18 +514,18 @@ mod member_checks {
             checks(&format!("{TWO}{ONE}"), "10.0.0.11").is_empty(),
             "order is no difference"
         );
-        assert_eq!(checks(ONE, "10.0.0.11"), ["cluster_member_missing"]);
+        assert_eq!(checks(ONE, "10.0.0.11"), [Check::ClusterMemberMissing]);
         assert_eq!(
             checks(&format!("{ONE}{ONE}{TWO}"), "10.0.0.11"),
-            ["duplicate_cluster_member"]
+            [Check::DuplicateClusterMember]
         );
         assert_eq!(
             checks(&format!("{ONE}{TWO}"), "node1.example.com"),
-            ["member_host_name"]
+            [Check::MemberHostName]
         );
         assert_eq!(
             checks(&format!("{ONE}{TWO}"), "127.0.0.1"),
-            ["loopback_member_host"]
+            [Check::LoopbackMemberHost]
         );
     }
 }

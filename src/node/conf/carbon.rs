@@ -1,6 +1,7 @@
 //! `conf/carbon.xml`: `<HostName>` and `<MgtHostName>` (the load balancer's names; WSO2 ships them
 //! commented out, and the comments stay: real elements are added beside them) and `<Ports><Offset>`.
 
+use crate::core::check::Check;
 use super::xml::{ConfError, Document, Editor, Element, NewElement};
 use super::Edited;
 use crate::core::clustering::Fronted;
@@ -36,8 +37,8 @@ pub fn edit_carbon(
         let host = root.child("HostName");
         let mut after_host: Option<&Element> = host.or(anchor);
         for (name, value, check) in [
-            ("HostName", &fronted.host_name, "host_name"),
-            ("MgtHostName", &fronted.mgt_host_name, "mgt_host_name"),
+            ("HostName", &fronted.host_name, Check::HostName),
+            ("MgtHostName", &fronted.mgt_host_name, Check::MgtHostName),
         ] {
             let existing =
                 doc.unique(root.children_named(name), |_| true, || format!("<{name}>"))?;
@@ -68,7 +69,7 @@ pub fn edit_carbon(
         let changed = editor.set_child_text(ports, "Offset", &offset.to_string())?;
         if changed.is_changed() {
             differences.push(Difference::new(
-                "port_offset",
+                Check::PortOffset,
                 None,
                 offset.to_string(),
                 changed.found(),

@@ -3,6 +3,7 @@
 //! balancer's port, not the node's. An attribute that is there (EI 6.0.0 ships `proxyPort="8280"`) gets
 //! the new value; it is never written twice.
 
+use crate::core::check::Check;
 use super::xml::{ConfError, Document, Editor, Element};
 use super::Edited;
 use crate::core::clustering::{Fronted, SERVLET_HTTPS_PORT, SERVLET_HTTP_PORT};
@@ -50,7 +51,7 @@ pub fn edit_catalina(original: &str, fronted: &Fronted) -> Result<Edited, ConfEr
             let changed = editor.set_attribute(connector, "proxyPort", &proxy_port.to_string())?;
             if changed.is_changed() {
                 differences.push(Difference::new(
-                    "proxy_port",
+                    Check::ProxyPort,
                     Some(&format!("Connector {port}")),
                     proxy_port.to_string(),
                     changed.found(),

@@ -1,5 +1,6 @@
 //! `conf/datasources/master-datasources.xml`: the JDBC datasources of a node.
 
+use crate::core::check::Check;
 use secrecy::{ExposeSecret, SecretString};
 
 use super::model::{ActualDatasource, ActualPool};
@@ -46,12 +47,15 @@ pub fn edit_master_datasources(
                 &mut differences,
             )?,
             None => {
-                differences.push(Difference::new(
-                    "datasource_missing",
-                    None,
-                    format!("datasource {} ({})", datasource.name, datasource.jndi_name),
-                    None,
-                ));
+                differences.push(
+                    Difference::new(
+                        Check::DatasourceMissing,
+                        None,
+                        format!("datasource {} ({})", datasource.name, datasource.jndi_name),
+                        None,
+                    )
+                    .at(list.span.start),
+                );
                 editor.insert(
                     list,
                     existing.last().copied(),
@@ -268,12 +272,18 @@ fn update<'d>(
     let item = Some(desired.name.as_str());
     let name = editor.set_child_text(datasource, "name", &desired.name)?;
     if name.is_changed() {
-        differences.push(Difference::new(
-            "datasource_name",
-            Some(&desired.jndi_name),
-            desired.name.clone(),
-            name.found(),
-        ));
+        let at = datasource
+            .child("name")
+            .map_or(datasource.span.start, |child| child.span.start);
+        differences.push(
+            Difference::new(
+                Check::DatasourceName,
+                Some(&desired.jndi_name),
+                desired.name.clone(),
+                name.found(),
+            )
+            .at(at),
+        );
     }
     let jndi = match datasource.child("jndiConfig") {
         Some(jndi_config) => editor.set_child_text(jndi_config, "name", &desired.jndi_name)?,
@@ -288,12 +298,19 @@ fn update<'d>(
         }
     };
     if jndi.is_changed() {
-        differences.push(Difference::new(
-            "datasource_jndi",
-            item,
-            desired.jndi_name.clone(),
-            jndi.found(),
-        ));
+        let at = datasource
+            .child("jndiConfig")
+            .and_then(|jndi_config| jndi_config.child("name"))
+            .map_or(datasource.span.start, |child| child.span.start);
+        differences.push(
+            Difference::new(
+                Check::DatasourceJndi,
+                item,
+                desired.jndi_name.clone(),
+                jndi.found(),
+            )
+            .at(at),
+        );
     }
     let configuration = configuration_of(datasource).ok_or_else(|| {
         let message = format!(
@@ -331,7 +348,10 @@ fn update<'d>(
             changed = Changed::Added;
         }
         if changed.is_changed() {
-            differences.push(setting_difference(desired, name, value, changed));
+            let at = configuration
+                .child(name)
+                .map_or(configuration.span.start, |child| child.span.start);
+            differences.push(setting_difference(desired, name, value, changed).at(at));
         }
     }
     Ok(())
@@ -347,9 +367,9 @@ fn setting_difference(
 ) -> Difference {
     let item = Some(desired.name.as_str());
     let (check, expected, found) = match name {
-        "url" => ("datasource_url", value, changed.found()),
-        "username" => ("datasource_user", value, changed.found()),
-        "driverClassName" => ("datasource_driver", value, changed.found()),
+        "url" => (Check::DatasourceUrl, value, changed.found()),
+        "username" => (Check::DatasourceUser, value, changed.found()),
+        "driverClassName" => (Check::DatasourceDriver, value, changed.found()),
         PASSWORD => {
             let expected = match &desired.secret_alias {
                 Some(alias) => format!("the password from Secure Vault alias {alias}"),
@@ -363,10 +383,10 @@ fn setting_difference(
                     "another password, or the same one with another Secure Vault alias".to_owned(),
                 ),
             };
-            return Difference::new("datasource_password", item, expected, found);
+            return Difference::new(Check::DatasourcePassword, item, expected, found);
         }
         pool => (
-            "datasource_pool",
+            Check::DatasourcePool,
             format!("{pool} {value}"),
             changed.found().map(|found| format!("{pool} {found}")),
         ),
@@ -712,7 +732,7 @@ mod tests {
         let said: Vec<(&str, String, Option<String>)> = repaired
             .differences
             .iter()
-            .map(|d| (d.check, d.expected_text(), d.found_text()))
+            .map(|d| (d.check.as_str(), d.expected_text(), d.found_text()))
             .collect();
         assert_eq!(said.len(), 2, "{said:#?}");
         assert_eq!(said[0].0, "datasource_url");
@@ -777,7 +797,7 @@ mod tests {
         all[1].jndi_name = "jdbc/WSO2ExtraDB".into();
         let base = edit(FIXTURE, only_carbon);
         let added = edit_master_datasources(&base, &all).unwrap();
-        let checks: Vec<&str> = added.differences.iter().map(|d| d.check).collect();
+        let checks: Vec<&str> = added.differences.iter().map(|d| d.check.as_str()).collect();
         assert!(checks.contains(&"datasource_missing"), "{checks:?}");
         assert!(added
             .differences

@@ -2,6 +2,7 @@
 //! edited by line: a key that is there gets its value on its own line (every line that sets it, since
 //! Java keeps the last), a missing one is appended; every other line, comment and line ending stays.
 
+use crate::core::check::Check;
 use super::Edited;
 use crate::core::drift::Difference;
 
@@ -38,7 +39,7 @@ pub fn read_property(text: &str, key: &str) -> Option<String> {
 }
 
 /// Makes `text` set each `(key, value)`; `check` names the differences.
-pub fn edit_properties(text: &str, settings: &[(&str, &str)], check: &'static str) -> Edited {
+pub fn edit_properties(text: &str, settings: &[(&str, &str)], check: Check) -> Edited {
     let crlf = {
         let breaks = text.matches('\n').count();
         breaks > 0 && text.matches("\r\n").count() * 2 > breaks
@@ -92,7 +93,7 @@ mod tests {
                 ("hazelcast.logging.type", "log4j"),
                 ("hazelcast.shutdownhook.enabled", "false"),
             ],
-            "hazelcast_property",
+            Check::HazelcastProperty,
         );
         assert_eq!(
             edited.text,
@@ -106,7 +107,7 @@ mod tests {
                 ("hazelcast.logging.type", "log4j"),
                 ("hazelcast.shutdownhook.enabled", "false"),
             ],
-            "hazelcast_property",
+            Check::HazelcastProperty,
         );
         assert_eq!(again.text, edited.text);
         assert!(again.differences.is_empty());
@@ -115,10 +116,10 @@ mod tests {
 
     #[test]
     fn an_empty_file_gets_the_lines() {
-        let edited = edit_properties("", &[("k", "v")], "x");
+        let edited = edit_properties("", &[("k", "v")], Check::HazelcastProperty);
         assert_eq!(edited.text, "k=v\n");
         // A commented-out key is not the key.
-        let edited = edit_properties("#k=w\n", &[("k", "v")], "x");
+        let edited = edit_properties("#k=w\n", &[("k", "v")], Check::HazelcastProperty);
         assert_eq!(edited.text, "#k=w\nk=v\n");
     }
 }

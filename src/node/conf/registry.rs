@@ -3,6 +3,7 @@
 use super::model::{ActualDbConfig, ActualMount, ActualRegistry, ActualRemoteInstance};
 use super::xml::{Changed, ConfError, Document, Editor, Element, NewElement};
 use super::Edited;
+use crate::core::check::Check;
 use crate::core::drift::Difference;
 use crate::core::node_files::{bool_text, Mount, Registry, RemoteInstance};
 
@@ -47,12 +48,20 @@ pub fn edit_registry(original: &str, desired: &Registry) -> Result<Edited, ConfE
         }
     };
     if changed.is_changed() {
-        differences.push(Difference::new(
-            "registry_db_config",
-            None,
-            format!("dbConfig {} on {}", db_config.name, db_config.data_source),
-            changed.found(),
-        ));
+        let at = shared_db_config.map_or(root.span.start, |element| {
+            element
+                .child("dataSource")
+                .map_or(element.span.start, |child| child.span.start)
+        });
+        differences.push(
+            Difference::new(
+                Check::RegistryDbConfig,
+                None,
+                format!("dbConfig {} on {}", db_config.name, db_config.data_source),
+                changed.found(),
+            )
+            .at(at),
+        );
     }
     // Where a new remoteInstance goes when there is none yet: after the shared dbConfig, or where
     // that is being added (insertions at one place keep their order).
@@ -68,12 +77,15 @@ pub fn edit_registry(original: &str, desired: &Registry) -> Result<Edited, ConfE
     match shared_remote {
         Some(element) => update_remote_instance(&mut editor, element, remote, &mut differences)?,
         None => {
-            differences.push(Difference::new(
-                "remote_instance_missing",
-                None,
-                format!("remoteInstance {}", remote.id),
-                None,
-            ));
+            differences.push(
+                Difference::new(
+                    Check::RemoteInstanceMissing,
+                    None,
+                    format!("remoteInstance {}", remote.id),
+                    None,
+                )
+                .at(root.span.start),
+            );
             editor.insert(
                 root,
                 remotes.last().copied().or(after_db_config),
@@ -111,7 +123,12 @@ pub fn edit_registry(original: &str, desired: &Registry) -> Result<Edited, ConfE
                 &mount.instance_id,
                 &mount.overwrite,
             );
-            differences.push(Difference::new("mount", None, expected, found));
+            let at = existing.map_or(root.span.start, |element| element.span.start);
+            differences.push(
+                Difference::new(Check::Mount, None, expected, found)
+                    .at(at)
+                    .element(format!("<mount path=\"{}\">", mount.path)),
+            );
         }
     }
     Ok(Edited {
@@ -221,16 +238,26 @@ fn update_remote_instance<'d>(
         if !changed.is_changed() {
             continue;
         }
-        differences.push(if name == "cacheId" {
-            Difference::new("cache_id", None, value, changed.found())
-        } else {
-            Difference::new(
-                "remote_instance",
-                Some(&item),
-                format!("{name} {value}"),
-                changed.found().map(|found| format!("{name} {found}")),
-            )
-        });
+        let at = match name {
+            "url" => element.span.start,
+            _ => element
+                .child(name)
+                .map_or(element.span.start, |child| child.span.start),
+        };
+        differences.push(
+            if name == "cacheId" {
+                Difference::new(Check::CacheId, None, value, changed.found())
+                    .element(format!("<cacheId> of <remoteInstance> {}", remote.id))
+            } else {
+                Difference::new(
+                    Check::RemoteInstance,
+                    Some(&item),
+                    format!("{name} {value}"),
+                    changed.found().map(|found| format!("{name} {found}")),
+                )
+            }
+            .at(at),
+        );
     }
     Ok(())
 }
@@ -469,7 +496,7 @@ mod tests {
 
         // Said value by value: the cacheId on its own, the other remoteInstance values named, a mount whole.
         let said = edit_registry(&drifted, &shared()).unwrap().differences;
-        let checks: Vec<&str> = said.iter().map(|d| d.check).collect();
+        let checks: Vec<&str> = said.iter().map(|d| d.check.as_str()).collect();
         assert_eq!(
             checks,
             ["remote_instance", "remote_instance", "cache_id", "mount"],

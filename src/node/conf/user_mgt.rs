@@ -3,6 +3,7 @@
 use super::model::ActualUserMgt;
 use super::xml::{Changed, ConfError, Document, Editor, Element, NewElement};
 use super::Edited;
+use crate::core::check::Check;
 use crate::core::drift::Difference;
 
 const PROPERTY: &str = "Property";
@@ -16,6 +17,9 @@ pub fn edit_user_mgt(original: &str, user_store_jndi: &str) -> Result<Edited, Co
     let configuration = realm_configuration(&doc)?;
     let mut editor = Editor::new(&doc);
     let mut changed = Changed::Unchanged;
+    let at = data_source_properties(configuration)
+        .next()
+        .map_or(configuration.span.start, |property| property.span.start);
     for property in data_source_properties(configuration) {
         if editor.set_text(property, user_store_jndi)? && changed == Changed::Unchanged {
             changed = Changed::From(property.text().to_owned());
@@ -34,11 +38,12 @@ pub fn edit_user_mgt(original: &str, user_store_jndi: &str) -> Result<Edited, Co
     }
     let differences = if changed.is_changed() {
         vec![Difference::new(
-            "user_mgt_datasource",
+            Check::UserMgtDatasource,
             None,
             user_store_jndi,
             changed.found(),
-        )]
+        )
+        .at(at)]
     } else {
         Vec::new()
     };
