@@ -409,14 +409,12 @@ pub async fn run(options: Options<'_>, report: &mut Report) -> Result<i32> {
     let observed = timings::own("secrets and drivers", || {
         Observed::read(&spec, !target.files_only, &selection)
     })?;
-    report
-        .warnings
-        .extend(
-            observed
-                .secrets
-                .weak_account_password(&spec)
-                .map(|w| Finding::warning_text(Check::WeakPassword, w)),
-        );
+    report.warnings.extend(
+        observed
+            .secrets
+            .weak_account_password(&spec)
+            .map(|w| Finding::warning_text(Check::WeakPassword, w)),
+    );
     let planned = plan_everything(&observed, &options).await;
     let mut planned = match planned {
         Ok(p) => p,
@@ -495,7 +493,9 @@ pub async fn run(options: Options<'_>, report: &mut Report) -> Result<i32> {
                 let (found, note) =
                     node_runs::verify(&spec, &spec_digest, conn, account.as_ref()).await?;
                 report.findings.extend(found);
-                report.warnings.push(Finding::warning_text(Check::Run, note));
+                report
+                    .warnings
+                    .push(Finding::warning_text(Check::Run, note));
             }
             if let Some(server) = planned.server.as_mut() {
                 let read_back = timings::step("members", server.read_back_members()).await?;
@@ -602,9 +602,11 @@ pub async fn run(options: Options<'_>, report: &mut Report) -> Result<i32> {
                 })
                 .collect();
             crate::core::mounts::mark_repaired(&mut report.mount_records, &repaired);
-            report
-                .warnings
-                .extend(warnings.into_iter().map(|w| Finding::warning_text(Check::Run, w)));
+            report.warnings.extend(
+                warnings
+                    .into_iter()
+                    .map(|w| Finding::warning_text(Check::Run, w)),
+            );
             // The nodes' records: enabled by the admin, written per node with the nodes' account.
             if let Some(server) = planned.server.as_mut() {
                 let hosts = server.desired.account.hosts.clone();
@@ -613,7 +615,9 @@ pub async fn run(options: Options<'_>, report: &mut Report) -> Result<i32> {
                 if let Some(warning) =
                     node_runs::enable(conn, endpoint, &spec, &hosts, backslashes).await
                 {
-                    report.warnings.push(Finding::warning_text(Check::Run, warning));
+                    report
+                        .warnings
+                        .push(Finding::warning_text(Check::Run, warning));
                 }
             }
             let held_nodes: Vec<String> = held_back.iter().map(Change::subject).collect();
@@ -647,9 +651,11 @@ pub async fn run(options: Options<'_>, report: &mut Report) -> Result<i32> {
                 // A cluster run from one machine does not need the records: said, not warned.
                 not_recorded.iter().for_each(|w| options.progress.line(w));
             } else {
-                report
-                    .warnings
-                    .extend(not_recorded.into_iter().map(|w| Finding::warning_text(Check::Run, w)));
+                report.warnings.extend(
+                    not_recorded
+                        .into_iter()
+                        .map(|w| Finding::warning_text(Check::Run, w)),
+                );
             }
             if let Some(server) = planned.server.as_mut() {
                 report.warnings.append(&mut server.warnings);

@@ -544,7 +544,7 @@ fn without_a_spec_nodes_on_two_domains_are_found() {
     std::fs::write(&path, text.replace(">wso2.ei.test<", ">wso2.ei.other<")).unwrap();
     let (code, report) = cluster.verify_homes_json(false);
     assert_eq!(code, 1, "{report:#}");
-    let found = findings(&report, "cluster_domains_differ");
+    let found = findings(&report, "cluster_domain");
     assert_eq!(found.len(), 1, "{report:#}");
     assert!(found[0]["found"]
         .as_str()

@@ -115,7 +115,7 @@ fn assert_password_hidden(password: &str, args: &[&str], stdout: &str, report: &
 fn weak_warning(report: &Value) -> bool {
     report["warnings"].as_array().is_some_and(|w| {
         w.iter()
-            .any(|w| w.as_str().is_some_and(|w| w.contains("weak password")))
+            .any(|w| w["check"] == "weak_password" && w.to_string().contains("weak password"))
     })
 }
 

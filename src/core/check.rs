@@ -236,7 +236,7 @@ mod tests {
                 check
                     .as_str()
                     .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b == b'_'),
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'),
                 "{check} is snake_case"
             );
         }

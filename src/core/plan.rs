@@ -138,7 +138,10 @@ pub enum Change {
     /// `--files-only` with a mount target change: the node's mount records (in its local registry) are not
     /// read without admin access, so the registry.xml edit that moves the mount waits with this. It changes
     /// nothing itself.
-    CheckMountRecords { node: String, reason: String },
+    CheckMountRecords {
+        node: String,
+        reason: String,
+    },
 }
 
 /// A file's permission bits, before and after, and why they change.

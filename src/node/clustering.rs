@@ -3,10 +3,10 @@
 //! verify findings, backups and atomic writes are those of the other node files), the problems eidb
 //! does not put right (a `conf/etc/hazelcast.xml`), and the restart a membership change needs.
 
-use crate::core::check::Check;
 use super::conf;
 use super::files::{ClusterFile, ObservedNode};
 use super::plan::{masked_diff, NodePlan};
+use crate::core::check::Check;
 use crate::core::clustering::is_loopback;
 use crate::core::desired::DesiredNode;
 use crate::core::drift::Finding;
@@ -376,7 +376,7 @@ mod tests {
                 node("a", "d", "10.0.0.11", &both),
                 node("b", "e", "10.0.0.12", &both)
             ]),
-            ["cluster_domains_differ"]
+            [Check::ClusterDomain]
         );
         assert_eq!(
             checks(&[

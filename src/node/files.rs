@@ -958,16 +958,8 @@ fn stage<'a>(pending: &[Pending<'a>]) -> Result<Vec<Staged<'a>>> {
                 .map(|m| 0o666 & m.permissions().mode() & !0o111 & 0o7777)
         });
         let keep_all = owner.as_ref().map(|_| Keep::All);
-        let new = write_temp(
-            dir,
-            "new",
-            after,
-            new_mode,
-            owner.as_ref(),
-            path,
-            keep_all,
-        )
-        .map_err(in_node)?;
+        let new = write_temp(dir, "new", after, new_mode, owner.as_ref(), path, keep_all)
+            .map_err(in_node)?;
         if let Some(folder) = &folder {
             // Best effort: only root may give a file away; anyone else's new file stays theirs.
             use std::os::unix::fs::MetadataExt;

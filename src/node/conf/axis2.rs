@@ -3,9 +3,9 @@
 //! pass-through transport receivers. Every other parameter (`clusteringPattern`, `AvoidInitiation`,
 //! `mcastPort`, `properties`, `groupManagement`, the long comments) stays as it is.
 
-use crate::core::check::Check;
 use super::xml::{Changed, ConfError, Document, Editor, Element, NewElement};
 use super::Edited;
+use crate::core::check::Check;
 use crate::core::clustering::{is_loopback, Fronted, Member, Membership, SHIPPED_DOMAIN};
 use crate::core::drift::Difference;
 

@@ -1,9 +1,9 @@
 //! `conf/carbon.xml`: `<HostName>` and `<MgtHostName>` (the load balancer's names; WSO2 ships them
 //! commented out, and the comments stay: real elements are added beside them) and `<Ports><Offset>`.
 
-use crate::core::check::Check;
 use super::xml::{ConfError, Document, Editor, Element, NewElement};
 use super::Edited;
+use crate::core::check::Check;
 use crate::core::clustering::Fronted;
 use crate::core::drift::Difference;
 

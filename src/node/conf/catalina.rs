@@ -3,9 +3,9 @@
 //! balancer's port, not the node's. An attribute that is there (EI 6.0.0 ships `proxyPort="8280"`) gets
 //! the new value; it is never written twice.
 
-use crate::core::check::Check;
 use super::xml::{ConfError, Document, Editor, Element};
 use super::Edited;
+use crate::core::check::Check;
 use crate::core::clustering::{Fronted, SERVLET_HTTPS_PORT, SERVLET_HTTP_PORT};
 use crate::core::drift::Difference;
 

@@ -2,8 +2,8 @@
 //! edited by line: a key that is there gets its value on its own line (every line that sets it, since
 //! Java keeps the last), a missing one is appended; every other line, comment and line ending stays.
 
-use crate::core::check::Check;
 use super::Edited;
+use crate::core::check::Check;
 use crate::core::drift::Difference;
 
 /// The key of a `key=value`, `key: value` or `key value` line; `None` for comments and blank lines.
