@@ -45,7 +45,7 @@ impl Secrets {
     }
 
     /// A warning (for the report) when the account's password is weak: equal to the account's name (the
-    /// WSO2 guide's `regadmin`/`regadmin`), one of [`KNOWN_DEFAULTS`], or shorter than 8 characters. Names the spec's key, never the
+    /// WSO2 guide's `regadmin`/`regadmin`), one of `KNOWN_DEFAULTS`, or shorter than 8 characters. Names the spec's key, never the
     /// password.
     pub fn weak_account_password(&self, spec: &Spec) -> Option<String> {
         let password = self.account.expose_secret();

@@ -84,13 +84,13 @@ pub enum Command {
     /// Print the JSON Schema of the cluster spec, for editors (`#:schema` in cluster.toml; see the README).
     Schema,
     /// Write the load balancer's nginx VHost files (ei.http.conf, ei.https.conf, ui.ei.https.conf) for
-    /// the spec's [load_balancer] and nodes; reads the spec only.
+    /// the spec's `[load_balancer]` and nodes; reads the spec only.
     LbConfig(LbConfigArgs),
 }
 
 #[derive(Debug, Args)]
 pub struct LbConfigArgs {
-    /// The cluster spec (TOML), with [load_balancer] and every node's `host`.
+    /// The cluster spec (TOML), with `[load_balancer]` and every node's `host`.
     #[arg(long, short = 'c', value_name = "FILE")]
     pub config: PathBuf,
 

@@ -619,7 +619,7 @@ fn node_folders(ei_home: &Path) -> Vec<PathBuf> {
 
 /// The temp files interrupted runs (killed in their file phase) left in the nodes' folders: eidb's own (by
 /// name), not those of the very process that wrote them while it still runs (another eidb writing the
-/// same files now; see [`writer_runs`]). Read only.
+/// same files now; see `writer_runs`). Read only.
 pub fn leftovers(nodes: &[DesiredNode]) -> Vec<PathBuf> {
     let mut found = Vec::new();
     for node in nodes {
