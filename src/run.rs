@@ -1031,6 +1031,70 @@ async fn plan_everything(
                 .and_then(crate::node::plan::local_registry_in_use)
         })
         .collect();
+    // A node's own run without admin access (`--files-only --node`): the other nodes' files are on other
+    // hosts, so which database each node was given comes from the ledger, read with the nodes' account.
+    // A chosen node whose database nothing says is refused: numbering it by spec order could point it at
+    // another node's live local registry.
+    if !with_server && observed.selection.chosen.iter().any(|c| !c) {
+        let account = node_runs::nodes_account(spec, &observed.admins, &observed.secrets.account);
+        let assigned = match &account {
+            Some(account) => {
+                crate::server::node_records::read_assignments(
+                    account,
+                    &spec.databases.metadata,
+                    &spec.cluster,
+                )
+                .await
+            }
+            None => None,
+        };
+        if let Some(assigned) = assigned {
+            ownership.nodes = assigned.into_iter().collect();
+        }
+        for ((node, chosen), in_file) in spec
+            .nodes
+            .iter()
+            .zip(&observed.selection.chosen)
+            .zip(&in_files)
+        {
+            let known = node.local_registry.is_some()
+                || node.local_registry_store == crate::core::spec::LocalRegistryStore::EmbeddedH2
+                || in_file.is_some()
+                || ownership.nodes.contains_key(&node.name)
+                || node
+                    .renamed_from
+                    .as_ref()
+                    .is_some_and(|old| ownership.nodes.contains_key(old));
+            // A dry run or a verify changes nothing: it shows the plan with the spec's order, and says so.
+            let writes = matches!(options.mode, Mode::Provision { dry_run: false });
+            if *chosen && !known && !writes {
+                warnings.push(Finding::warning_text(
+                    Check::Run,
+                    format!(
+                        "node {}: which local registry database it was given is not known here (its files and the \
+                         spec name none, and the ledger could not be read with the nodes' account): the plan \
+                         numbers it by its place in the spec, which a real run refuses to do; run the database part \
+                         first (`eidb provision --db-only`)",
+                        node.name
+                    ),
+                ));
+            }
+            if *chosen && !known && writes {
+                return Err((
+                    Error::input(format!(
+                        "node {}: which local registry database it was given is not known here: its files name \
+                         none, the spec names none, and the ledger could not be read with the nodes' account",
+                        node.name
+                    ))
+                    .with_hint(
+                        "run the database part first (`eidb provision --db-only`, which gives every node its database \
+                         and lets the nodes' account read that), or name it in the spec (local_registry = \"...\")",
+                    ),
+                    None,
+                ));
+            }
+        }
+    }
     let records = desired::records_with_files(spec, &ownership.nodes, &in_files);
     let local = desired::assign_local_registries(spec, &records).map_err(|e| (e, None))?;
 

@@ -32,6 +32,9 @@ fn files_only_node_needs_only_that_nodes_home_and_no_admin_password() {
     let node1_before = read(&cluster.node_file(0, DATASOURCES));
     // node1 lives on another host: its EI_HOME is not on this machine at all.
     let away = elsewhere(&cluster, 0);
+    // The DBA's step first, as the runbook has it: it gives every node its database.
+    let output = cluster.eidb(&["provision", "--db-only"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     let mut command = cluster.eidb_command(
         &cluster.spec_path,
         &["provision", "--files-only", "--node", "node2"],
@@ -285,4 +288,68 @@ async fn the_nodes_account_writes_only_its_own_clusters_records_in_its_own_name(
         theirs_rows, 1,
         "the other cluster's record is as its node wrote it"
     );
+}
+
+/// A node inserted between two others, run on its own host without admin access: it gets the database the
+/// DBA's run gave it (read from the ledger with the nodes' account), never another node's live one by
+/// its place in the spec; and without the DBA's run it is refused rather than numbered.
+#[test]
+fn files_only_node_keeps_the_database_the_cluster_gave_it() {
+    let cluster = Cluster::new(3, Conf::Fixture).with_driver_jar(DRIVER);
+    // A 2-node cluster first (node1 and node3 of the spec, as node1 and node2 were).
+    let two = cluster.dir.path().join("two.toml");
+    let text = std::fs::read_to_string(&cluster.spec_path).unwrap();
+    let second = text.find("\n[[nodes]]\nname = \"node2\"").unwrap();
+    let third = text.find("\n[[nodes]]\nname = \"node3\"").unwrap();
+    std::fs::write(&two, format!("{}{}", &text[..second], &text[third..])).unwrap();
+    let output = cluster.eidb_with(&two, &["provision"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let node3 = String::from_utf8(read(&cluster.node_file(2, DATASOURCES))).unwrap();
+    assert!(
+        node3.contains(&format!("/{}1?", cluster.local_prefix))
+            || node3.contains(&format!("/{}2", cluster.local_prefix))
+    );
+    let node3_db = if node3.contains(&format!("/{}2", cluster.local_prefix)) {
+        2
+    } else {
+        1
+    };
+
+    // node2 is new, between them, on its own host; before the DBA's run nothing says its database.
+    let away = elsewhere(&cluster, 0);
+    let mut command = cluster.eidb_command(
+        &cluster.spec_path,
+        &["provision", "--files-only", "--node", "node2"],
+    );
+    command.env_remove("EIDB_IT_ADMIN_PASSWORD");
+    let output = command.output().unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "refused: {}",
+        stderr(&output)
+    );
+    assert!(stderr(&output).contains("--db-only"), "{}", stderr(&output));
+    std::fs::rename(&away, &cluster.nodes[0]).unwrap();
+
+    let output = cluster.eidb(&["provision", "--db-only"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let away = elsewhere(&cluster, 0);
+    let mut command = cluster.eidb_command(
+        &cluster.spec_path,
+        &["provision", "--files-only", "--node", "node2"],
+    );
+    command.env_remove("EIDB_IT_ADMIN_PASSWORD");
+    let output = command.output().unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let node2 = String::from_utf8(read(&cluster.node_file(1, DATASOURCES))).unwrap();
+    assert!(
+        !node2.contains(&format!("/{}{node3_db}?", cluster.local_prefix)),
+        "node2 must not be pointed at node3's live local registry:\n{node2}"
+    );
+    assert!(
+        node2.contains(&format!("/{}3?", cluster.local_prefix)),
+        "node2 gets the database the DBA's run gave it:\n{node2}"
+    );
+    drop(away);
 }

@@ -83,8 +83,13 @@ pub fn record(
 /// a grant the spec does not ask for.
 pub fn is_records_grant(target: &crate::core::observed::GrantTarget, metadata_db: &str) -> bool {
     matches!(target, crate::core::observed::GrantTarget::Table(db, table)
-        if db.eq_ignore_ascii_case(metadata_db) && table.eq_ignore_ascii_case(TABLE))
+        if db.eq_ignore_ascii_case(metadata_db)
+            && (table.eq_ignore_ascii_case(TABLE) || table.eq_ignore_ascii_case(ASSIGNMENTS)))
 }
+
+/// The ledger's table of which local registry each node was given (`eidb_node`): the nodes' account may
+/// read it, so that a node's own run (`--files-only --node`) keeps the database the cluster gave it.
+pub const ASSIGNMENTS: &str = "eidb_node";
 
 fn short(digest: &str) -> &str {
     digest.get(..12).unwrap_or(digest)

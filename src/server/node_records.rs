@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use sqlx::{Executor, MySqlConnection, Row};
 
 use super::connect::{mysql_code, statement_error, Endpoint};
-use crate::core::node_records::{NodeRecord, TABLE};
+use crate::core::node_records::{NodeRecord, ASSIGNMENTS, TABLE};
 use crate::core::sql::quote::{self, Backslashes};
 use crate::error::{Error, Result};
 
@@ -111,8 +111,45 @@ pub async fn enable(
             .execute(sqlx::raw_sql(&grant))
             .await
             .map_err(|e| statement_error(&e, "granting the account its node records"))?;
+        // Which database each node was given: a node's own run reads it (it writes nothing there).
+        let read = format!(
+            "GRANT SELECT ON {db}.{ASSIGNMENTS} TO {}",
+            quote::account(account, host, backslashes)
+        );
+        admin.execute(sqlx::raw_sql(&read)).await.map_err(|e| {
+            statement_error(&e, "granting the account a read of the nodes' databases")
+        })?;
     }
     Ok(true)
+}
+
+/// Which local registry the ledger gave each node of `cluster`, read with the nodes' account (a node's own
+/// run without admin access). `None` when it cannot be read (no such grant yet, no server from here).
+pub async fn read_assignments(
+    account: &Endpoint,
+    metadata_db: &str,
+    cluster: &str,
+) -> Option<BTreeMap<String, String>> {
+    let mut conn = account.connect_raw(None).await.ok()?;
+    let sql = format!(
+        "SELECT node, target_db FROM {}.{ASSIGNMENTS} WHERE cluster = ?",
+        quote::ident(metadata_db)
+    );
+    let rows = sqlx::query(&sql)
+        .bind(cluster)
+        .fetch_all(&mut conn)
+        .await
+        .ok();
+    super::connect::close(conn).await;
+    Some(
+        rows?
+            .iter()
+            .map(|row| {
+                let get = |i| row.try_get_unchecked::<String, _>(i).unwrap_or_default();
+                (get(0), get(1))
+            })
+            .collect(),
+    )
 }
 
 const COLUMNS: &str =

@@ -76,7 +76,9 @@ pub async fn grants_of(pool: &MySqlPool, account: &str, host: &str) -> Vec<Strin
         .map(|row| row.get::<String, _>(0))
         // eidb's bookkeeping, not the cluster's: the nodes' account may write its node records
         // (docs/cluster-across-hosts.md; tests/cluster_hosts.rs checks that grant).
-        .filter(|grant| !grant.contains("`eidb_node_record` TO"))
+        .filter(|grant| {
+            !grant.contains("`eidb_node_record` TO") && !grant.contains("`eidb_node` TO")
+        })
         .collect();
     grants.sort();
     grants
