@@ -1065,34 +1065,32 @@ async fn plan_everything(
                     .renamed_from
                     .as_ref()
                     .is_some_and(|old| ownership.nodes.contains_key(old));
+            if !*chosen || known {
+                continue;
+            }
+            let unknown = format!(
+                "node {}: which local registry database it was given is not known here: its files name none, \
+                 the spec names none, and the ledger could not be read with the nodes' account",
+                node.name
+            );
             // A dry run or a verify changes nothing: it shows the plan with the spec's order, and says so.
-            let writes = matches!(options.mode, Mode::Provision { dry_run: false });
-            if *chosen && !known && !writes {
+            if !matches!(options.mode, Mode::Provision { dry_run: false }) {
                 warnings.push(Finding::warning_text(
                     Check::Run,
                     format!(
-                        "node {}: which local registry database it was given is not known here (its files and the \
-                         spec name none, and the ledger could not be read with the nodes' account): the plan \
-                         numbers it by its place in the spec, which a real run refuses to do; run the database part \
-                         first (`eidb provision --db-only`)",
-                        node.name
+                        "{unknown}; the plan numbers it by its place in the spec, which a real run refuses to do: \
+                         run the database part first (`eidb provision --db-only`)"
                     ),
                 ));
+                continue;
             }
-            if *chosen && !known && writes {
-                return Err((
-                    Error::input(format!(
-                        "node {}: which local registry database it was given is not known here: its files name \
-                         none, the spec names none, and the ledger could not be read with the nodes' account",
-                        node.name
-                    ))
-                    .with_hint(
-                        "run the database part first (`eidb provision --db-only`, which gives every node its database \
-                         and lets the nodes' account read that), or name it in the spec (local_registry = \"...\")",
-                    ),
-                    None,
-                ));
-            }
+            return Err((
+                Error::input(unknown).with_hint(
+                    "run the database part first (`eidb provision --db-only`, which gives every node its database \
+                     and lets the nodes' account read that), or name it in the spec (local_registry = \"...\")",
+                ),
+                None,
+            ));
         }
     }
     let records = desired::records_with_files(spec, &ownership.nodes, &in_files);
