@@ -409,6 +409,28 @@ pub async fn run(options: Options<'_>, report: &mut Report) -> Result<i32> {
     let observed = timings::own("secrets and drivers", || {
         Observed::read(&spec, !target.files_only, &selection)
     })?;
+    // A run for one node (`--node`) is meant for that node's host: a `host` that is none of this machine's
+    // addresses says the run is on the wrong machine (or the spec's address is wrong).
+    if !target.node.is_empty() && !target.db_only {
+        let here = crate::node::local_addresses();
+        for (node, _) in spec
+            .nodes
+            .iter()
+            .zip(&selection.chosen)
+            .filter(|(_, c)| **c)
+        {
+            if let Some(host) = node.host.filter(|h| !here.is_empty() && !here.contains(h)) {
+                report.warnings.push(Finding::warning_text(
+                    Check::NodeHostNotHere,
+                    format!(
+                        "node {}: its host {host} is none of this machine's addresses: run `--node {}` on that \
+                         host, or correct the node's host in the spec",
+                        node.name, node.name
+                    ),
+                ));
+            }
+        }
+    }
     report.warnings.extend(
         observed
             .secrets

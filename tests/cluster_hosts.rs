@@ -353,3 +353,34 @@ fn files_only_node_keeps_the_database_the_cluster_gave_it() {
     );
     drop(away);
 }
+
+/// A run for one node on a machine that is not that node's host is said (issue 25's check): the spec's
+/// address or the machine is wrong.
+#[test]
+fn a_node_run_on_a_machine_without_its_host_address_is_warned_about() {
+    let cluster = Cluster::new(2, Conf::Fixture).with_driver_jar(DRIVER);
+    let text = std::fs::read_to_string(&cluster.spec_path)
+        .unwrap()
+        .replace(
+            "name = \"node1\"\n",
+            "name = \"node1\"\nhost = \"127.0.0.1\"\n",
+        )
+        // 192.0.2.0/24 is TEST-NET-1: documentation only, never an address of this machine.
+        .replace(
+            "name = \"node2\"\n",
+            "name = \"node2\"\nhost = \"192.0.2.10\"\n",
+        );
+    std::fs::write(&cluster.spec_path, text).unwrap();
+    let warned = |node: &str| {
+        let (code, report) =
+            cluster.eidb_json(&["provision", "--files-only", "--dry-run", "--node", node]);
+        assert!(matches!(code, 0 | 4), "{report:#}");
+        report["warnings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|w| w["check"] == "node_host_not_here")
+    };
+    assert!(warned("node2"), "192.0.2.10 is not here");
+    assert!(!warned("node1"), "127.0.0.1 is here");
+}

@@ -187,6 +187,8 @@ checks! {
     NodeSpecOutdated = "node_spec_outdated",
     /// (warning) The account's password is weak: equal to the account's name, shorter than 8 characters, or a WSO2 example.
     WeakPassword = "weak_password",
+    /// (warning) A run for one node (`--node`) on a machine none of whose addresses is the node's `host`.
+    NodeHostNotHere = "node_host_not_here",
     // The run.
     /// A Galera member holds other databases, tables, indexes, account or grants than the member in use.
     MemberDisagrees = "member_disagrees",
