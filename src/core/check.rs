@@ -208,18 +208,6 @@ impl std::fmt::Display for Check {
     }
 }
 
-impl PartialEq<&str> for Check {
-    fn eq(&self, other: &&str) -> bool {
-        self.as_str() == *other
-    }
-}
-
-impl PartialEq<str> for Check {
-    fn eq(&self, other: &str) -> bool {
-        self.as_str() == other
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

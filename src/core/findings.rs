@@ -402,7 +402,7 @@ mod tests {
     fn an_edit_without_differences_is_its_diff_and_a_mode_change_is_password_readable() {
         let found = findings(&plan(vec![edit(Vec::new(), "a", "b")]));
         assert_eq!(found.len(), 1, "{found:?}");
-        assert_eq!(found[0].check, "file_content");
+        assert_eq!(found[0].check, Check::FileContent);
         assert_eq!(found[0].found.as_deref(), Some("-a\n+b\n"));
 
         let mut mode_only = edit(Vec::new(), "same", "same");

@@ -390,18 +390,12 @@ pub fn h2_moves(
 ) -> Vec<Repoint> {
     differences
         .iter()
-        .filter(|d| d.check == "datasource_url")
+        .filter(|d| d.check == Check::DatasourceUrl)
         .filter_map(|d| {
             let found = d.found.as_deref()?;
             let (_, file) = h2_data.iter().find(|(url, _)| url.trim() == found.trim())?;
             let to = mysql_database(&d.expected)?;
-            let jndi_name = datasources
-                .iter()
-                .find(|s| Some(&s.name) == d.item.as_ref())
-                .map_or_else(
-                    || d.item.clone().unwrap_or_default(),
-                    |s| s.jndi_name.clone(),
-                );
+            let jndi_name = jndi_of(d, datasources);
             Some(Repoint {
                 jndi_name,
                 from: "embedded H2".to_string(),
@@ -630,7 +624,7 @@ pub fn mount_target_moves(change: &Change) -> Vec<String> {
     };
     differences
         .iter()
-        .filter(|d| d.check == "mount")
+        .filter(|d| d.check == Check::Mount)
         .filter_map(|d| {
             let (path, expected) = split(&d.expected)?;
             let (_, found) = split(d.found.as_deref()?)?;
@@ -1449,6 +1443,17 @@ fn governing_row<'g>(
 /// that exists leaves its data behind, so such an edit is destructive (the caller keeps only the moves
 /// away from databases that exist, when it can ask the server). A datasource that is not on MySQL yet
 /// (WSO2's shipped H2) or is new is not repointed.
+/// The JNDI name of the datasource a difference is about (its name when the spec has no such datasource).
+fn jndi_of(difference: &Difference, datasources: &[Datasource]) -> String {
+    datasources
+        .iter()
+        .find(|s| Some(&s.name) == difference.item.as_ref())
+        .map_or_else(
+            || difference.item.clone().unwrap_or_default(),
+            |s| s.jndi_name.clone(),
+        )
+}
+
 pub fn repoints(differences: &[Difference], datasources: &[Datasource]) -> Vec<Repoint> {
     differences
         .iter()
@@ -1456,13 +1461,7 @@ pub fn repoints(differences: &[Difference], datasources: &[Datasource]) -> Vec<R
         .filter_map(|d| {
             let was = mysql_database(d.found.as_deref()?)?;
             let will = mysql_database(&d.expected)?;
-            let jndi_name = datasources
-                .iter()
-                .find(|s| Some(&s.name) == d.item.as_ref())
-                .map_or_else(
-                    || d.item.clone().unwrap_or_default(),
-                    |s| s.jndi_name.clone(),
-                );
+            let jndi_name = jndi_of(d, datasources);
             (was != will).then(|| Repoint {
                 jndi_name,
                 from: was.to_string(),

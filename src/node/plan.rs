@@ -58,7 +58,7 @@ pub fn plan(node: &DesiredNode, observed: &ObservedNode, keep_mode: bool) -> Res
             let carries_password = edited
                 .differences
                 .iter()
-                .any(|d| d.check == "datasource_password");
+                .any(|d| d.check == Check::DatasourcePassword);
             out.changes.push(Change::EditFile {
                 node: node.name.clone(),
                 repoints: crate::core::plan::repoints(&edited.differences, &node.datasources)

@@ -513,7 +513,7 @@ mod tests {
         state.secret_files.push(file(0o644));
         let found = secrets_at_rest(&state);
         assert_eq!(found.len(), 1, "{found:?}");
-        assert_eq!(found[0].check, "password_readable");
+        assert_eq!(found[0].check, crate::core::check::Check::PasswordReadable);
         assert!(found[0].found.as_deref().unwrap().contains("0644"));
         assert!(found[0]
             .fix

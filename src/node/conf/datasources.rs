@@ -781,7 +781,7 @@ mod tests {
         let [difference] = repaired.differences.as_slice() else {
             panic!("{:#?}", repaired.differences)
         };
-        assert_eq!(difference.check, "datasource_password");
+        assert_eq!(difference.check, Check::DatasourcePassword);
         let said = format!("{difference:?}");
         assert!(
             !said.contains("typed-by-hand") && !said.contains(&secret),
@@ -802,7 +802,7 @@ mod tests {
         assert!(added
             .differences
             .iter()
-            .any(|d| d.check == "datasource_missing"
+            .any(|d| d.check == Check::DatasourceMissing
                 && d.expected.contains("WSO2_EXTRA_DB (jdbc/WSO2ExtraDB)")));
     }
 
