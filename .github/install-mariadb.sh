@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# GitHub's Ubuntu runners come with MySQL 8.0 installed; the tests' own servers (tests/common) take
+# GitHub's Ubuntu runners come with MySQL 8.0 installed; the tests' own servers (tests/it/common) take
 # mariadbd before mysqld, and the Galera tests need MariaDB's galera-4. Install MariaDB from Ubuntu's
 # packages (apt replaces the runner's MySQL packages) and leave no system server running.
 set -euo pipefail

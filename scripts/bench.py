@@ -68,7 +68,7 @@ What it does
    shared server takes at most 1.3 times as long as on the server holding only the cluster.
 
 7. With --galera (off by default: it adds a few minutes), after the single server's rows: starts a
-   3-member Galera cluster of its own on loopback ports, as tests/common/galera.rs does (mariadb-install-db
+   3-member Galera cluster of its own on loopback ports, as tests/it/common/galera.rs does (mariadb-install-db
    per member; run as root, the members run as `mysql` and their folders are given to it, so the rsync
    state transfer can write; galera-4 provider, gcomm:// addresses of the three, rsync SST, ROW binlog
    format, autoinc lock mode 2, small buffer pools; the first member with --wsrep-new-cluster) and waits
@@ -121,7 +121,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 def default_wso2_dir() -> Path:
-    """ei-6.x of the real WSO2 files, where the tests find them (tests/common/wso2_files.rs):
+    """ei-6.x of the real WSO2 files, where the tests find them (tests/it/common/wso2_files.rs):
     $EIDB_WSO2_FILES, else ../shared/wso2-ei, else the cache scripts/fetch-wso2-files.sh fills."""
     if os.environ.get("EIDB_WSO2_FILES"):
         return Path(os.environ["EIDB_WSO2_FILES"]) / "ei-6.x"
@@ -597,7 +597,7 @@ def _current_user() -> str:
 
 
 # ---------------------------------------------------------------------------------------------------------
-# The throwaway Galera cluster (--galera), started the way tests/common/galera.rs starts it
+# The throwaway Galera cluster (--galera), started the way tests/it/common/galera.rs starts it
 # ---------------------------------------------------------------------------------------------------------
 
 GALERA_MEMBERS = 3

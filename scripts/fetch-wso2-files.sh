@@ -12,7 +12,7 @@
 #   --verify DIR  only check that DIR holds the intact set; exit 1 otherwise
 #
 # The cache is ${EIDB_WSO2_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/eidb/wso2-ei}, where the tests look
-# last (tests/common/wso2_files.rs). Downloading needs curl or wget; checking needs sha256sum.
+# last (tests/it/common/wso2_files.rs). Downloading needs curl or wget; checking needs sha256sum.
 set -euo pipefail
 
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -127,7 +127,7 @@ main() {
         return 0
     fi
     if [[ -n $needed ]]; then
-        # Where the tests look, in their order (tests/common/wso2_files.rs). A folder named in
+        # Where the tests look, in their order (tests/it/common/wso2_files.rs). A folder named in
         # EIDB_WSO2_FILES is the only place the tests look, so it has to be right.
         if [[ -n ${EIDB_WSO2_FILES:-} ]]; then
             verify_set "$EIDB_WSO2_FILES" ||

@@ -8,7 +8,7 @@
 # `start` makes a fresh data folder in --dir (default: .eidb-local/ in the repository), starts the
 # server there in the background on 127.0.0.1:PORT (root, empty password) and prints its URL.
 # `stop` shuts it down and removes the folder. Both are idempotent. `status` exits 0 when the server
-# runs, 3 when it does not. The recipe is the one of the test harness (tests/common/local.rs); it
+# runs, 3 when it does not. The recipe is the one of the test harness (tests/it/common/local.rs); it
 # never touches the machine's own database service.
 set -euo pipefail
 

@@ -70,11 +70,11 @@ install_missing_packages() {
     if [[ ${1:-} == galera ]]; then
         [[ -f $GALERA_LIBRARY ]] || missing+=(galera-4)
         command -v rsync >/dev/null 2>&1 || missing+=(rsync)
-        # tests/ansible.rs: two SSH hosts, each an sshd in a network namespace of its own.
+        # tests/it/ansible.rs: two SSH hosts, each an sshd in a network namespace of its own.
         [[ -x /usr/sbin/sshd ]] || missing+=(openssh-server)
         command -v ssh >/dev/null 2>&1 || missing+=(openssh-client)
     fi
-    # tests/lb_config.rs checks `eidb lb-config`'s files with a real nginx (never the system service).
+    # tests/it/lb_config.rs checks `eidb lb-config`'s files with a real nginx (never the system service).
     find_nginx >/dev/null || missing+=(nginx-light)
     command -v openssl >/dev/null 2>&1 || missing+=(openssl)
     if ((${#missing[@]} == 0)); then
@@ -88,7 +88,7 @@ install_missing_packages() {
 }
 
 
-# tests/ansible.rs runs the collection under ansible/ with real ansible-core from PyPI, in a virtualenv in
+# tests/it/ansible.rs runs the collection under ansible/ with real ansible-core from PyPI, in a virtualenv in
 # the cache (as .ci/run's linters): EIDB_ANSIBLE_BIN names its bin/ for the tests.
 install_ansible() {
     local venv=${XDG_CACHE_HOME:-$HOME/.cache}/eidb/ansible

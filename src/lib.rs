@@ -4,7 +4,7 @@
 //! [`server`]), plans once ([`core`]: the spec's desired state against what was observed, pure), and then
 //! `provision` executes the plan, `--dry-run` shows it and `verify` says it as findings ([`run`] runs
 //! these steps; [`cli`] is the shell around it: arguments and rendering). `core` depends on no other
-//! layer; `tests/layout.rs` keeps it so.
+//! layer; `tests/it/layout.rs` keeps it so.
 
 pub mod cli;
 pub mod core;
@@ -21,5 +21,5 @@ pub mod timings;
 
 /// Where the unit tests find the real WSO2 files: the same code as the integration tests'.
 #[cfg(test)]
-#[path = "../tests/common/wso2_files.rs"]
+#[path = "../tests/it/common/wso2_files.rs"]
 mod wso2_files;
