@@ -336,6 +336,15 @@ pub fn adopt(states: &[NodeState]) -> Result<Adopted> {
     }
     let dbscripts = first.ei_home.join("dbscripts");
     let dbscripts_dir = dbscripts.is_dir().then_some(dbscripts);
+    if dbscripts_dir.is_none() {
+        notes.push(format!(
+            "node {} has no dbscripts folder ({}): the spec's [dbscripts] dir is a placeholder that \
+             provision refuses until you set it to an EI distribution's dbscripts folder (or set \
+             [dbscripts] file to the script the databases were built with)",
+            first.name,
+            first.ei_home.join("dbscripts").display()
+        ));
+    }
     Ok(Adopted {
         hosts: shared.hosts.clone(),
         style,

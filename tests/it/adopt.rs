@@ -201,7 +201,7 @@ async fn a_cluster_built_by_hand_is_adopted_as_it_is() {
     }
     // The test's cluster passes passwords through these variables; the spec names its own.
     // The operator names the script variant they ran (eidb would pick mysql5.7.sql on this server).
-    let dbscripts = text[text.find("[dbscripts]").unwrap()..]
+    let dbscripts = text[text.find("\n[dbscripts]\n").unwrap() + 1..]
         .lines()
         .nth(1)
         .unwrap()

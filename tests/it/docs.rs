@@ -3,9 +3,8 @@
 //! refuses an unknown subcommand, option or value before it prints the help), and every ```toml block
 //! validates against `eidb schema` (a fragment such as one `[[nodes]]` entry, inside a minimal spec).
 //!
-//! This is the dry form of running the commands: the task pages' commands need a real cluster's paths and
-//! passwords; what can rot without a server (a renamed option, a removed key, a value no longer taken) is
-//! caught here.
+//! This is the dry form, for every page: the task pages' commands are also run, as written, against a
+//! throwaway server (docs_run.rs).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

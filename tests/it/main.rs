@@ -18,6 +18,7 @@ mod clustering;
 mod column_grants;
 mod connections;
 mod docs;
+mod docs_run;
 mod faults;
 mod file_acls;
 mod file_faults;
