@@ -937,7 +937,7 @@ async fn password_taken(observed: &Observed<'_>) -> Option<bool> {
                 crate::server::connect::close(conn).await;
                 return Some(true);
             }
-            Err(e) if crate::server::connect::mysql_code(&e) == Some(1045) => refused = true,
+            Err(e) if crate::server::codes::mysql_code(&e) == Some(1045) => refused = true,
             Err(_) => {}
         }
     }
@@ -1574,7 +1574,7 @@ async fn check_login(
             Login::Through(format!("'{}'@'{host}'", desired.account.name))
         }
     };
-    let refused = |e: &sqlx::Error| crate::server::connect::mysql_code(e) == Some(1045);
+    let refused = |e: &sqlx::Error| crate::server::codes::mysql_code(e) == Some(1045);
     let nodes_outcome = match nodes_way {
         Some(via) => Some(login(via).await),
         None => None,

@@ -165,7 +165,7 @@ pub struct DesiredNode {
     pub vault_entries: Vec<(String, SecretString)>,
     /// The clustering files (axis2.xml, carbon.xml, catalina-server.xml, hazelcast.properties,
     /// log4j.properties); empty without `[clustering]` and `[load_balancer]`.
-    pub clustering: crate::core::clustering::NodeClustering,
+    pub clustering: crate::core::node_clustering::NodeClustering,
 }
 
 /// The Secure Vault alias of a datasource's password, in the form WSO2's cipher tool configuration uses.
@@ -642,7 +642,7 @@ pub fn nodes(
                 driver: driver.clone(),
                 user_store_jndi: names.user_store.jndi.clone(),
                 registry: registry.clone(),
-                clustering: crate::core::clustering::for_node(spec, node),
+                clustering: crate::core::node_clustering::for_node(spec, node),
                 vault_entries: if vault {
                     datasources
                         .iter()

@@ -312,6 +312,26 @@ pub fn readable_found(mode: u32) -> String {
     format!("mode {mode:04o}: every local user can read it")
 }
 
+/// The `password_readable` finding of a file that named users or groups may read through its ACL.
+pub fn acl_finding(node: &str, path: &Path, holders: &[String], readers: &[String]) -> Finding {
+    Finding::new(
+        &format!("node {node}"),
+        Check::PasswordReadable,
+        Some(readable_expected(path, holders)),
+        Some(format!(
+            "its POSIX ACL lets {} read it (getfacl {})",
+            readers.join(", "),
+            path.display()
+        )),
+        format!(
+            "if the WSO2 process reads the file through that entry, make its account the file's owner or group \
+             instead, or encrypt the passwords with Secure Vault (`[secure_vault] enabled = true`); otherwise \
+             remove the entry (setfacl -x u:NAME {0} or setfacl -x g:NAME {0}). eidb keeps ACLs as they are",
+            path.display()
+        ),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use std::path::PathBuf;

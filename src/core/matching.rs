@@ -198,29 +198,7 @@ pub fn winning_row(actual: &crate::core::observed::Actual, client: &str) -> Opti
         .map(|(host, is_named)| (is_named, host))
 }
 
-/// A privilege list split at its top-level commas: `INSERT, SELECT (`a`, `b`)` ->
-/// [`INSERT`, `SELECT (`a`, `b`)`] (a column list's commas stay inside its item).
-pub fn privilege_items(privileges: &str) -> Vec<String> {
-    let mut items = Vec::new();
-    let (mut depth, mut quoted, mut current) = (0usize, false, String::new());
-    for c in privileges.chars() {
-        match c {
-            '`' => quoted = !quoted,
-            '(' if !quoted => depth += 1,
-            ')' if !quoted => depth = depth.saturating_sub(1),
-            ',' if !quoted && depth == 0 => {
-                items.push(current.trim().to_string());
-                current.clear();
-                continue;
-            }
-            _ => {}
-        }
-        current.push(c);
-    }
-    items.push(current.trim().to_string());
-    items.retain(|item| !item.is_empty());
-    items
-}
+pub use crate::core::observed::privilege_items;
 
 /// What a privilege list grants, one privilege on one column per entry, upper-case (column names
 /// compare without case, as the server compares them): `INSERT, SELECT (`a`, `b`)` ->

@@ -12,6 +12,7 @@ pub mod jdbc_url;
 pub mod lb_nginx;
 pub mod matching;
 pub mod mounts;
+pub mod node_clustering;
 pub mod node_files;
 pub mod node_records;
 pub mod observed;

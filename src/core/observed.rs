@@ -197,7 +197,7 @@ impl ActualGrant {
     /// The privileges granted, upper-case (`ALL PRIVILEGES` stays one entry, and so does a privilege on
     /// a column list: `SELECT (`A`, `B`)`).
     pub fn privilege_names(&self) -> std::collections::BTreeSet<String> {
-        crate::core::matching::privilege_items(&self.privileges)
+        privilege_items(&self.privileges)
             .into_iter()
             .map(|p| p.to_ascii_uppercase())
             .collect()
@@ -351,6 +351,30 @@ impl GaleraState {
                 .is_some_and(|r| r.eq_ignore_ascii_case("ON"))
                 && self.state.as_deref() == Some("Synced"))
     }
+}
+
+/// A privilege list split at its top-level commas: `INSERT, SELECT (`a`, `b`)` ->
+/// [`INSERT`, `SELECT (`a`, `b`)`] (a column list's commas stay inside its item).
+pub fn privilege_items(privileges: &str) -> Vec<String> {
+    let mut items = Vec::new();
+    let (mut depth, mut quoted, mut current) = (0usize, false, String::new());
+    for c in privileges.chars() {
+        match c {
+            '`' => quoted = !quoted,
+            '(' if !quoted => depth += 1,
+            ')' if !quoted => depth = depth.saturating_sub(1),
+            ',' if !quoted && depth == 0 => {
+                items.push(current.trim().to_string());
+                current.clear();
+                continue;
+            }
+            _ => {}
+        }
+        current.push(c);
+    }
+    items.push(current.trim().to_string());
+    items.retain(|item| !item.is_empty());
+    items
 }
 
 #[cfg(test)]

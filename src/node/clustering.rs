@@ -5,7 +5,6 @@
 
 use super::conf;
 use super::files::{ClusterFile, ObservedNode};
-use super::plan::{masked_diff, NodePlan};
 use crate::core::check::Check;
 use crate::core::clustering::is_loopback;
 use crate::core::desired::DesiredNode;
@@ -37,8 +36,13 @@ const MEMBERSHIP_CHECKS: &[Check] = &[
     Check::DuplicateClusterMember,
 ];
 
-/// Adds the clustering files' edits and problems of one node to its plan.
-pub fn plan(node: &DesiredNode, observed: &ObservedNode, out: &mut NodePlan) -> Result<()> {
+/// Adds the clustering files' edits and problems of one node to its plan's.
+pub fn plan(
+    node: &DesiredNode,
+    observed: &ObservedNode,
+    changes: &mut Vec<Change>,
+    problems: &mut Vec<Finding>,
+) -> Result<()> {
     let desired = &node.clustering;
     for (file, path, found) in &observed.clustering {
         let current = found.as_ref().map_or("", |f| f.content.text.as_str());
@@ -85,12 +89,12 @@ pub fn plan(node: &DesiredNode, observed: &ObservedNode, out: &mut NodePlan) -> 
                 .map_err(|e| e.context(format!("node {}", node.name)))?,
             None => edited.text.clone().into_bytes(),
         };
-        out.changes.push(Change::EditFile {
+        changes.push(Change::EditFile {
             node: node.name.clone(),
             carries_password: false,
             takes_over_from: Vec::new(),
             repoints: Vec::new(),
-            diff: masked_diff(file.relative_path(), current, &edited.text),
+            diff: conf::masked_diff(file.relative_path(), current, &edited.text),
             differences: edited.differences,
             private_backup: false,
             file: path.clone(),
@@ -103,7 +107,7 @@ pub fn plan(node: &DesiredNode, observed: &ObservedNode, out: &mut NodePlan) -> 
         });
     }
     if let Some(path) = &observed.hazelcast_xml {
-        out.problems.push(Finding::new(
+        problems.push(Finding::new(
             &format!("node {}", node.name),
             Check::HazelcastXml,
             Some("no conf/etc/hazelcast.xml (the clustering settings of axis2.xml in force)".into()),

@@ -7,7 +7,6 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use super::plan::{secret_holders, OTHERS};
 use super::xattrs::Keep;
 use crate::core::desired::DesiredNode;
 use crate::core::plan::Change;
@@ -1146,6 +1145,20 @@ pub fn find_driver(ei_home: &Path) -> crate::core::desired::Driver {
         jar: best.map(|(_, jar)| jar),
     }
 }
+
+/// What in a file's content is a password in plain text (by the live file's name: a backup is judged
+/// as the file it backs up).
+pub(crate) fn secret_holders(live: &Path, bytes: &[u8]) -> Vec<String> {
+    let text = String::from_utf8_lossy(bytes);
+    if live.ends_with(cipher_text::RELATIVE_PATH) {
+        cipher_text::plaintext_holders(&text)
+    } else {
+        crate::node::conf::plaintext_password_holders(&text)
+    }
+}
+
+/// Permission bits for "other users": a file holding a plaintext password has none of them.
+pub(crate) const OTHERS: u32 = 0o007;
 
 #[cfg(test)]
 mod tests {

@@ -4,13 +4,12 @@
 //! applies them.
 
 use crate::core::check::Check;
-use std::path::Path;
 
 use similar::TextDiff;
 
 use super::cipher_text;
 use super::conf;
-use super::files::{ConfFile, Observed, ObservedNode};
+use super::files::{secret_holders, ConfFile, Observed, ObservedNode, OTHERS};
 use super::wiring::{self, NodeState};
 use crate::core::desired::DesiredNode;
 use crate::core::drift::Finding;
@@ -72,7 +71,7 @@ pub fn plan(node: &DesiredNode, observed: &ObservedNode, keep_mode: bool) -> Res
                 diff: if edited.text == current.text {
                     String::new()
                 } else {
-                    masked_diff(file.relative_path(), &current.text, &edited.text)
+                    conf::masked_diff(file.relative_path(), &current.text, &edited.text)
                 },
                 differences: edited.differences,
                 private_backup: !keep_mode && !holders(&current.text).is_empty(),
@@ -111,7 +110,7 @@ pub fn plan(node: &DesiredNode, observed: &ObservedNode, keep_mode: bool) -> Res
     }
     // axis2.xml, carbon.xml, catalina-server.xml, hazelcast.properties, log4j.properties: only with
     // [clustering] / [load_balancer] in the spec (observed only then).
-    super::clustering::plan(node, observed, &mut out)?;
+    super::clustering::plan(node, observed, &mut out.changes, &mut out.problems)?;
     // The one-time backups hold the content before eidb first changed it: a real password too, maybe.
     for (live, backup) in &observed.backups {
         let holders = secret_holders(live, &backup.content);
@@ -200,20 +199,6 @@ fn mode_only(node: &DesiredNode, file: &Observed<Vec<u8>>, mode: ModeChange) -> 
     }
 }
 
-/// What in a file's content is a password in plain text (by the live file's name: a backup is judged
-/// as the file it backs up).
-pub(crate) fn secret_holders(live: &Path, bytes: &[u8]) -> Vec<String> {
-    let text = String::from_utf8_lossy(bytes);
-    if live.ends_with(cipher_text::RELATIVE_PATH) {
-        cipher_text::plaintext_holders(&text)
-    } else {
-        conf::plaintext_password_holders(&text)
-    }
-}
-
-/// Permission bits for "other users": a file holding a plaintext password has none of them.
-pub(crate) const OTHERS: u32 = 0o007;
-
 /// The mode change a file holding these plaintext passwords needs (owner and group bits kept, so the
 /// WSO2 process that reads the file through its owner or group still does), or none.
 fn secret_mode<T>(
@@ -272,7 +257,8 @@ fn acl_readable<T>(
     if holders.is_empty() || file.acl_readers.is_empty() {
         return;
     }
-    let finding = acl_finding(&node.name, &file.path, holders, &file.acl_readers);
+    let finding =
+        crate::core::findings::acl_finding(&node.name, &file.path, holders, &file.acl_readers);
     if keep_mode {
         out.warnings.push(Finding::warning_text(
             Check::PasswordReadable,
@@ -288,26 +274,6 @@ fn acl_readable<T>(
     } else {
         out.problems.push(finding);
     }
-}
-
-/// The `password_readable` finding of a file that named users or groups may read through its ACL.
-pub fn acl_finding(node: &str, path: &Path, holders: &[String], readers: &[String]) -> Finding {
-    Finding::new(
-        &format!("node {node}"),
-        Check::PasswordReadable,
-        Some(crate::core::findings::readable_expected(path, holders)),
-        Some(format!(
-            "its POSIX ACL lets {} read it (getfacl {})",
-            readers.join(", "),
-            path.display()
-        )),
-        format!(
-            "if the WSO2 process reads the file through that entry, make its account the file's owner or group \
-             instead, or encrypt the passwords with Secure Vault (`[secure_vault] enabled = true`); otherwise \
-             remove the entry (setfacl -x u:NAME {0} or setfacl -x g:NAME {0}). eidb keeps ACLs as they are",
-            path.display()
-        ),
-    )
 }
 
 /// The Secure Vault entries in conf/security/cipher-text.properties (a new file is made owner-only).
@@ -375,20 +341,4 @@ fn edit(file: ConfFile, text: &str, node: &DesiredNode) -> Result<conf::Edited, 
         ConfFile::UserMgt => conf::edit_user_mgt(text, &node.user_store_jndi),
         ConfFile::Registry => conf::edit_registry(text, &node.registry),
     }
-}
-
-/// A unified diff with every password masked; a change of password alone still shows as a changed line.
-pub fn masked_diff(name: &str, before: &str, after: &str) -> String {
-    let (before_masked, after_masked) = (conf::mask_passwords(before), conf::mask_passwords(after));
-    let diff = TextDiff::from_lines(&before_masked, &after_masked)
-        .unified_diff()
-        .context_radius(2)
-        .header(&format!("a/{name}"), &format!("b/{name}"))
-        .to_string();
-    let diff = if diff.is_empty() && before != after {
-        format!("--- a/{name}\n+++ b/{name}\n(only password values change; they are not shown)\n")
-    } else {
-        diff
-    };
-    crate::redact::backstop(&diff.replace('\r', ""))
 }

@@ -271,10 +271,12 @@ pub fn secrets_at_rest(node: &NodeState) -> Vec<Finding> {
         .secret_files
         .iter()
         .filter(|f| !f.acl_readers.is_empty())
-        .map(|f| crate::node::plan::acl_finding(&node.name, &f.path, &f.holders, &f.acl_readers));
+        .map(|f| {
+            crate::core::findings::acl_finding(&node.name, &f.path, &f.holders, &f.acl_readers)
+        });
     node.secret_files
         .iter()
-        .filter(|f| f.mode & crate::node::plan::OTHERS != 0)
+        .filter(|f| f.mode & crate::node::files::OTHERS != 0)
         .map(|f| {
             let path = f.path.display();
             Finding::new(

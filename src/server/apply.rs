@@ -9,7 +9,8 @@ use sqlx::{Executor, MySqlConnection};
 
 use std::time::Duration;
 
-use super::connect::{connection_and_server, is_transient, mysql_code, statement_error, Endpoint};
+use super::codes::mysql_code;
+use super::connect::{connection_and_server, is_transient, statement_error, Endpoint};
 use super::inspect;
 use super::ledger::SharedLedger;
 use super::members;

@@ -210,7 +210,7 @@ async fn probe_one_by_one(
         };
         if let Err(e) = conn.execute(sqlx::raw_sql(&probe)).await {
             // 1044/1142: no CREATE TEMPORARY TABLES privilege; no other table would fare better.
-            if matches!(super::connect::mysql_code(&e), Some(1044 | 1142)) {
+            if matches!(super::codes::mysql_code(&e), Some(1044 | 1142)) {
                 refused = Some(crate::redact::redact(&e.to_string()));
                 break;
             }

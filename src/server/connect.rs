@@ -8,6 +8,7 @@ use sqlx::mysql::{MySqlConnectOptions, MySqlConnection, MySqlSslMode};
 use sqlx::{ConnectOptions, Connection, Executor};
 use tracing::{info, warn};
 
+use super::codes::mysql_code;
 use super::retry::{self, Retry, Transient};
 use crate::core::spec::{AdminTls, Server, SslMode};
 use crate::error::{Error, Result};
@@ -219,16 +220,6 @@ pub async fn connection_and_server(
         .fetch_one(&mut *conn)
         .await?;
     Ok((sqlx::Row::try_get(&row, 0)?, sqlx::Row::try_get(&row, 1)?))
-}
-
-/// The MySQL error number of a server error.
-pub fn mysql_code(e: &sqlx::Error) -> Option<u16> {
-    match e {
-        sqlx::Error::Database(db) => db
-            .try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>()
-            .map(|m| m.number()),
-        _ => None,
-    }
 }
 
 /// A connection to a server opened in the background while the run does other work, so that its handshake

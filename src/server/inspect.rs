@@ -138,7 +138,7 @@ pub const PRIVILEGE_TABLES_NEEDED: &str =
 /// Access denied to a table or database (1142, 1143, 1044).
 fn is_denied(e: &sqlx::Error) -> bool {
     matches!(
-        crate::server::connect::mysql_code(e),
+        crate::server::codes::mysql_code(e),
         Some(1142 | 1143 | 1044)
     )
 }

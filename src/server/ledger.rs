@@ -38,7 +38,7 @@ pub type SharedLedger = std::sync::Arc<tokio::sync::Mutex<Ledger>>;
 
 /// No such database (1049) or table (1146): the ledger, or the part of it asked for, is not there yet.
 fn is_absent(e: &sqlx::Error) -> bool {
-    matches!(super::connect::mysql_code(e), Some(1049 | 1146))
+    matches!(super::codes::mysql_code(e), Some(1049 | 1146))
 }
 
 /// Read the ledger's script records, if the metadata database exists (it does not before the first run).
@@ -532,10 +532,7 @@ async fn migrate(conn: &mut MySqlConnection, metadata_db: &str) -> Result<()> {
                 sqlx::migrate::MigrateError::Execute(e)
                 | sqlx::migrate::MigrateError::ExecuteMigration(e, _),
             ) => {
-                matches!(
-                    super::connect::mysql_code(e),
-                    Some(1062 | 1213 | 1146 | 1205)
-                )
+                matches!(super::codes::mysql_code(e), Some(1062 | 1213 | 1146 | 1205))
             }
             Err(sqlx::migrate::MigrateError::Dirty(version))
                 if backoff.elapsed() > Duration::from_secs(10) =>
@@ -706,7 +703,7 @@ async fn acquire_lock(
         .await;
         match taken {
             // 1213 deadlock / Galera certification failure: someone else raced us; look again.
-            Err(e) if matches!(super::connect::mysql_code(&e), Some(1213 | 1205)) => {}
+            Err(e) if matches!(super::codes::mysql_code(&e), Some(1213 | 1205)) => {}
             Err(e) => return Err(statement_error(&e, "taking the run lock")),
             Ok(result) => {
                 let row = sqlx::query(
@@ -804,7 +801,7 @@ async fn take_over(
     .await;
     match taken {
         Ok(done) => Ok(done.rows_affected() == 1),
-        Err(e) if matches!(super::connect::mysql_code(&e), Some(1213 | 1205)) => Ok(false),
+        Err(e) if matches!(super::codes::mysql_code(&e), Some(1213 | 1205)) => Ok(false),
         Err(e) => Err(statement_error(&e, "taking over the run lock")),
     }
 }

@@ -1,6 +1,7 @@
 //! The server side: connecting, reading what exists, applying DDL and grants.
 
 pub mod apply;
+pub mod codes;
 pub mod columns;
 pub mod connect;
 pub mod facts;

@@ -13,7 +13,8 @@ use std::collections::BTreeMap;
 
 use sqlx::{Executor, MySqlConnection, Row};
 
-use super::connect::{mysql_code, statement_error};
+use super::codes::mysql_code;
+use super::connect::statement_error;
 use crate::core::mounts::{
     self, NodeInput, Observed, RepairMountRecord, Running, StoredRecord, MOUNT_COLLECTION,
     SUPER_TENANT_ID,

@@ -13,7 +13,8 @@ use std::collections::BTreeMap;
 
 use sqlx::{Executor, MySqlConnection, Row};
 
-use super::connect::{mysql_code, statement_error, Endpoint};
+use super::codes::mysql_code;
+use super::connect::{statement_error, Endpoint};
 use crate::core::node_records::{NodeRecord, ASSIGNMENTS, TABLE};
 use crate::core::sql::quote::{self, Backslashes};
 use crate::error::{Error, Result};

@@ -8,7 +8,7 @@
 use std::future::Future;
 use std::time::{Duration, Instant};
 
-use super::connect::mysql_code;
+use super::codes::mysql_code;
 
 /// A failure that another try may not meet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -159,3 +159,121 @@ fn no_message_holds_a_run_of_spaces() {
         found.join("\n")
     );
 }
+
+/// The modules of a layer (`src/LAYER/NAME.rs` or `src/LAYER/NAME/`) and which of them each one uses, from
+/// `crate::LAYER::NAME` and the `super::` path that names the layer, in the shipped code.
+fn module_graph(
+    layer: &str,
+) -> std::collections::BTreeMap<String, std::collections::BTreeSet<String>> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("src")
+        .join(layer);
+    let mut graph = std::collections::BTreeMap::<String, std::collections::BTreeSet<String>>::new();
+    for path in sources(layer) {
+        let relative = path.strip_prefix(&root).unwrap();
+        let parts: Vec<String> = relative
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect();
+        let module = parts[0].trim_end_matches(".rs").to_string();
+        if module == "mod" {
+            continue;
+        }
+        // How deep below the layer's own module the file's module is: `super::` repeated once more
+        // than that names the layer (`conf/mod.rs` is `conf`: depth 0; `conf/axis2.rs`: depth 1).
+        let depth = parts.len() - 1 - usize::from(parts.last().is_some_and(|p| p == "mod.rs"));
+        let text = std::fs::read_to_string(&path).unwrap();
+        let shipped = text.split("#[cfg(test)]\nmod tests").next().unwrap();
+        let mut uses = std::collections::BTreeSet::new();
+        for line in shipped.lines() {
+            let code = line.trim_start();
+            if code.starts_with("//") {
+                continue;
+            }
+            let prefixes = [format!("crate::{layer}::"), "super::".repeat(depth + 1)];
+            for prefix in &prefixes {
+                for (at, _) in code.match_indices(prefix.as_str()) {
+                    let rest = &code[at + prefix.len()..];
+                    let names: Vec<&str> = match rest.strip_prefix('{') {
+                        Some(list) => list.split('}').next().unwrap_or("").split(',').collect(),
+                        None => vec![rest],
+                    };
+                    for name in names {
+                        let name: String = name
+                            .trim()
+                            .chars()
+                            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                            .collect();
+                        if !name.is_empty() && name != module && name != "self" {
+                            uses.insert(name);
+                        }
+                    }
+                }
+            }
+        }
+        graph.entry(module).or_default().extend(uses);
+    }
+    // Only edges between the layer's modules (not `super::SomeType` re-exported at the layer root).
+    let modules: std::collections::BTreeSet<String> = graph.keys().cloned().collect();
+    for uses in graph.values_mut() {
+        uses.retain(|name| modules.contains(name));
+    }
+    graph
+}
+
+/// A cycle of the graph, as `a -> b -> a`, if it has one.
+fn a_cycle(
+    graph: &std::collections::BTreeMap<String, std::collections::BTreeSet<String>>,
+) -> Option<String> {
+    fn visit(
+        node: &str,
+        graph: &std::collections::BTreeMap<String, std::collections::BTreeSet<String>>,
+        path: &mut Vec<String>,
+        done: &mut std::collections::BTreeSet<String>,
+    ) -> Option<String> {
+        if let Some(at) = path.iter().position(|n| n == node) {
+            let mut cycle = path[at..].to_vec();
+            cycle.push(node.to_string());
+            return Some(cycle.join(" -> "));
+        }
+        if done.contains(node) {
+            return None;
+        }
+        path.push(node.to_string());
+        for next in graph.get(node).into_iter().flatten() {
+            if let Some(cycle) = visit(next, graph, path, done) {
+                return Some(cycle);
+            }
+        }
+        path.pop();
+        done.insert(node.to_string());
+        None
+    }
+    let mut done = std::collections::BTreeSet::new();
+    graph
+        .keys()
+        .find_map(|node| visit(node, graph, &mut Vec::new(), &mut done))
+}
+
+#[test]
+fn no_layer_has_a_module_cycle() {
+    for layer in ["core", "node", "server", "cli"] {
+        let graph = module_graph(layer);
+        assert!(graph.len() > 3, "{layer} has modules: {graph:?}");
+        assert_eq!(
+            a_cycle(&graph),
+            None,
+            "the modules of {layer} use each other in a cycle: move what both need below both"
+        );
+    }
+}
+
+#[test]
+fn the_cycle_check_can_fail() {
+    // The graph is read from the source: node::plan uses node::files, server::connect uses retry.
+    assert!(module_graph("node")["plan"].contains("files"));
+    assert!(module_graph("server")["connect"].contains("retry"));
+    let mut graph = module_graph("node");
+    graph.get_mut("files").unwrap().insert("plan".to_string());
+    assert!(a_cycle(&graph).is_some_and(|c| c.contains("files") && c.contains("plan")));
+}

@@ -6,8 +6,9 @@
 use super::xml::{Changed, ConfError, Document, Editor, Element, NewElement};
 use super::Edited;
 use crate::core::check::Check;
-use crate::core::clustering::{is_loopback, Fronted, Member, Membership, SHIPPED_DOMAIN};
+use crate::core::clustering::{is_loopback, SHIPPED_DOMAIN};
 use crate::core::drift::Difference;
+use crate::core::node_clustering::{Fronted, Member, Membership};
 
 const ROOT: &str = "axisconfig";
 const CLUSTERING: &str = "clustering";

@@ -4,8 +4,8 @@
 use super::xml::{ConfError, Document, Editor, Element, NewElement};
 use super::Edited;
 use crate::core::check::Check;
-use crate::core::clustering::Fronted;
 use crate::core::drift::Difference;
+use crate::core::node_clustering::Fronted;
 
 const ROOT: &str = "Server";
 

@@ -6,8 +6,9 @@
 use super::xml::{ConfError, Document, Editor, Element};
 use super::Edited;
 use crate::core::check::Check;
-use crate::core::clustering::{Fronted, SERVLET_HTTPS_PORT, SERVLET_HTTP_PORT};
+use crate::core::clustering::{SERVLET_HTTPS_PORT, SERVLET_HTTP_PORT};
 use crate::core::drift::Difference;
+use crate::core::node_clustering::Fronted;
 
 const ROOT: &str = "Server";
 

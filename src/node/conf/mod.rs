@@ -42,3 +42,19 @@ pub struct Edited {
     pub text: String,
     pub differences: Vec<crate::core::drift::Difference>,
 }
+
+/// A unified diff with every password masked; a change of password alone still shows as a changed line.
+pub fn masked_diff(name: &str, before: &str, after: &str) -> String {
+    let (before_masked, after_masked) = (mask_passwords(before), mask_passwords(after));
+    let diff = similar::TextDiff::from_lines(&before_masked, &after_masked)
+        .unified_diff()
+        .context_radius(2)
+        .header(&format!("a/{name}"), &format!("b/{name}"))
+        .to_string();
+    let diff = if diff.is_empty() && before != after {
+        format!("--- a/{name}\n+++ b/{name}\n(only password values change; they are not shown)\n")
+    } else {
+        diff
+    };
+    crate::redact::backstop(&diff.replace('\r', ""))
+}
