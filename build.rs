@@ -25,6 +25,11 @@ fn main() {
         if let Some(reference) = text.trim().strip_prefix("ref: ") {
             watch(&git_dir.join(reference));
             watch(&common_dir.join(reference));
+            // A fresh clone keeps the branch in packed-refs only; the first commit then writes the loose
+            // ref, a path that did not exist to be named: its folder (cargo scans a named folder) sees it.
+            if let Some(folder) = common_dir.join(reference).parent() {
+                watch(folder);
+            }
         }
     }
     watch(&common_dir.join("packed-refs"));
