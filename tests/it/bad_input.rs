@@ -112,8 +112,6 @@ struct ServerTrace {
     databases: Vec<String>,
     /// Rows of the cluster's account.
     account_rows: i64,
-    /// Rows in the default ledger (`EIDB_META`), if it exists: runs, scripts, locks.
-    default_ledger: Option<(i64, i64, i64)>,
 }
 
 async fn server_trace(pool: &MySqlPool, subject: &Subject) -> ServerTrace {
@@ -134,33 +132,50 @@ async fn server_trace(pool: &MySqlPool, subject: &Subject) -> ServerTrace {
         .await
         .unwrap()
         .get(0);
-    let has_default_ledger: i64 = sqlx::query(
+    ServerTrace {
+        databases,
+        account_rows,
+    }
+}
+
+/// The rows the processes `pids` left in the default ledger (`EIDB_META`, which other tests' runs share,
+/// so only these processes' own rows tell): their runs and the locks they hold.
+async fn default_ledger_rows_of(pool: &sqlx::MySqlPool, pids: &[u32]) -> Vec<String> {
+    let exists: i64 = sqlx::query(
         "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'EIDB_META' AND TABLE_NAME = 'eidb_lock'",
     )
     .fetch_one(pool)
     .await
     .unwrap()
     .get(0);
-    let default_ledger = if has_default_ledger > 0 {
-        let row = sqlx::raw_sql(
-            "SELECT (SELECT COUNT(*) FROM EIDB_META.eidb_run), (SELECT COUNT(*) FROM EIDB_META.eidb_script), \
-             (SELECT COUNT(*) FROM EIDB_META.eidb_lock)",
-        )
-        .fetch_one(pool)
-        .await
-        .unwrap();
-        Some((row.get(0), row.get(1), row.get(2)))
-    } else {
-        None
-    };
-    ServerTrace {
-        databases,
-        account_rows,
-        default_ledger,
+    let mut rows = Vec::new();
+    if exists == 0 {
+        return rows;
     }
+    for pid in pids {
+        for table in ["eidb_run", "eidb_lock"] {
+            let owners: Vec<(String,)> = sqlx::query_as(&format!(
+                "SELECT CONVERT(owner USING utf8mb4) FROM EIDB_META.{table} WHERE owner LIKE '% pid {pid} connection %'"
+            ))
+            .fetch_all(pool)
+            .await
+            .unwrap();
+            rows.extend(
+                owners
+                    .into_iter()
+                    .map(|(owner,)| format!("{table}: {owner}")),
+            );
+        }
+    }
+    rows
 }
 
-fn run(subject: &Subject, expect: &Expect<'_>, extra: &[&str]) -> (Option<i32>, String, String) {
+/// Runs eidb; returns its exit code, stdout, stderr and process id.
+fn run(
+    subject: &Subject,
+    expect: &Expect<'_>,
+    extra: &[&str],
+) -> (Option<i32>, String, String, u32) {
     let mut command = Command::new(eidb_bin());
     command
         .arg("provision")
@@ -174,11 +189,18 @@ fn run(subject: &Subject, expect: &Expect<'_>, extra: &[&str]) -> (Option<i32>, 
     for key in &expect.env_remove {
         command.env_remove(key);
     }
-    let output = command.output().expect("run eidb");
+    let child = command
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run eidb");
+    let pid = child.id();
+    let output = child.wait_with_output().expect("run eidb");
     (
         output.status.code(),
         String::from_utf8_lossy(&output.stdout).into_owned(),
         String::from_utf8_lossy(&output.stderr).into_owned(),
+        pid,
     )
 }
 
@@ -195,7 +217,7 @@ async fn assert_refused(subject: &Subject, expect: Expect<'_>) -> String {
         "{what}: the test starts from nothing: {server_before:?}"
     );
 
-    let (code, stdout, stderr) = run(subject, &expect, &["-vvv"]);
+    let (code, stdout, stderr, pid) = run(subject, &expect, &["-vvv"]);
     let all = format!("--- stdout:\n{stdout}\n--- stderr:\n{stderr}");
     assert_eq!(code, Some(expect.code), "{what}: exit code\n{all}");
     let error = stderr
@@ -215,7 +237,8 @@ async fn assert_refused(subject: &Subject, expect: Expect<'_>) -> String {
     }
     assert_no_secret(&expect, &all);
 
-    let (json_code, json_stdout, json_stderr) = run(subject, &expect, &["--output", "json"]);
+    let (json_code, json_stdout, json_stderr, json_pid) =
+        run(subject, &expect, &["--output", "json"]);
     let json_all = format!("--- stdout:\n{json_stdout}\n--- stderr:\n{json_stderr}");
     assert_eq!(
         json_code,
@@ -249,6 +272,11 @@ async fn assert_refused(subject: &Subject, expect: Expect<'_>) -> String {
     assert_eq!(
         server_after, server_before,
         "{what}: the server is left as it was (no database, account or ledger)"
+    );
+    let ledger_rows = default_ledger_rows_of(&pool, &[pid, json_pid]).await;
+    assert!(
+        ledger_rows.is_empty(),
+        "{what}: the refused runs left rows in the default ledger: {ledger_rows:?}"
     );
     error
 }

@@ -248,14 +248,15 @@ impl Scene {
             .fetch_all(&pool)
             .await
             .unwrap();
-            for (host,) in hosts {
-                sqlx::raw_sql(&format!(
-                    "ALTER USER 'root'@'{host}' IDENTIFIED BY '{ADMIN_PASSWORD}'"
-                ))
+            // One statement for every row: after it, a new connection of the pool needs the password.
+            let users: Vec<String> = hosts
+                .iter()
+                .map(|(host,)| format!("'root'@'{host}' IDENTIFIED BY '{ADMIN_PASSWORD}'"))
+                .collect();
+            sqlx::raw_sql(&format!("ALTER USER {}", users.join(", ")))
                 .execute(&pool)
                 .await
                 .unwrap();
-            }
             pool.close().await;
         });
         server.admin_password = ADMIN_PASSWORD.to_string();

@@ -17,7 +17,7 @@ use common::check::{
     indexes_of_table, script_objects, snapshot_differences, snapshot_files, tables_of, triggers_of,
 };
 use common::cluster::{fixture_path, Cluster, Conf, ACCOUNT_PASSWORD};
-use common::{admin_pool, server};
+use common::{admin_pool, server, unique_name};
 
 const DRIVER_JAR: &str = "mysql-connector-java-5.1.49.jar";
 const DATASOURCES: &str = "conf/datasources/master-datasources.xml";
@@ -1255,10 +1255,15 @@ async fn human_output_groups_findings_by_subject() {
 /// How long it takes is measured by scripts/bench.py, not asserted here.
 #[tokio::test]
 async fn clean_two_node_cluster_verifies_in_sync_and_writes_nothing() {
-    let cluster = provisioned();
+    // A ledger of its own: the default one counts every other test's runs too.
+    let metadata = unique_name("META");
+    let cluster = Cluster::new(2, Conf::Fixture)
+        .with_driver_jar(DRIVER_JAR)
+        .with_databases(&format!("metadata = \"{metadata}\""));
+    cluster.eidb_ok(&["provision"]);
     let pool = admin_pool().await;
     let runs = || async {
-        sqlx::raw_sql("SELECT COUNT(*) FROM EIDB_META.eidb_run")
+        sqlx::raw_sql(&format!("SELECT COUNT(*) FROM `{metadata}`.eidb_run"))
             .fetch_one(&pool)
             .await
             .map(|row| sqlx::Row::get::<i64, _>(&row, 0))
