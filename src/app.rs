@@ -1,21 +1,23 @@
-//! eidb entry point: parse arguments, set up logging, run, map errors to exit codes
-//! (0 ok / in sync, 1 failure or drift, 2 bad input).
+//! What the `eidb` binary does: parse arguments, set up logging, run, map errors to exit codes
+//! (0 ok / in sync, 1 failure or drift, 2 bad input). In the library, so that the library exports
+//! nothing else and the compiler reports every item no command reaches.
 
 use std::io::Write;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use crate::cli::report::{ErrorReport, Report};
+use crate::cli::{Cli, Command, Output};
+use crate::error::{Error, EXIT_BAD_INPUT};
+use crate::progress::Progress;
+use crate::run::{self, Mode, Options};
 use clap::Parser;
-use eidb::cli::report::{ErrorReport, Report};
-use eidb::cli::{Cli, Command, Output};
-use eidb::error::{Error, EXIT_BAD_INPUT};
-use eidb::progress::Progress;
-use eidb::run::{self, Mode, Options};
 
-fn main() -> ExitCode {
+/// The `eidb` command.
+pub fn main() -> ExitCode {
     let started = std::time::Instant::now();
     // First of all: from here on SIGINT/SIGTERM stop the run between steps instead of killing it.
-    eidb::interrupt::install_early();
+    crate::interrupt::install_early();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -30,12 +32,12 @@ fn main() -> ExitCode {
     if let Some(code) = generate(&cli.command) {
         return code;
     }
-    eidb::cli::logging::init(cli.verbose);
+    crate::cli::logging::init(cli.verbose);
     let statement_secs = cli.statement_timeout.unwrap_or(match cli.command {
-        Command::Verify(_) => eidb::timeouts::DEFAULT_VERIFY_STATEMENT_SECS,
-        _ => eidb::timeouts::DEFAULT_PROVISION_STATEMENT_SECS,
+        Command::Verify(_) => crate::timeouts::DEFAULT_VERIFY_STATEMENT_SECS,
+        _ => crate::timeouts::DEFAULT_PROVISION_STATEMENT_SECS,
     });
-    if let Err(message) = eidb::timeouts::set(
+    if let Err(message) = crate::timeouts::set(
         Duration::from_secs(cli.connect_timeout),
         Duration::from_secs(statement_secs),
     ) {
@@ -56,7 +58,7 @@ fn main() -> ExitCode {
     let progress = Progress::new(cli.output == Output::Human);
     let mut report = Report::default();
     if let Command::LbConfig(args) = &cli.command {
-        return match eidb::cli::lb_config::run(args) {
+        return match crate::cli::lb_config::run(args) {
             Ok(paths) => {
                 for path in paths {
                     eprintln!("eidb: wrote {}", path.display());
@@ -70,7 +72,7 @@ fn main() -> ExitCode {
         };
     }
     if let Command::Init(args) = &cli.command {
-        return match runtime.block_on(eidb::cli::init::run(args)) {
+        return match runtime.block_on(crate::cli::init::run(args)) {
             Ok((text, notes)) => {
                 // Every choice init made, for the person who runs it (the spec's header and the JSON
                 // report have them too).
@@ -107,8 +109,8 @@ fn main() -> ExitCode {
     if let Command::Verify(args) = &cli.command {
         if verify_target.is_none() {
             let outcome = runtime.block_on(async {
-                eidb::interrupt::install();
-                eidb::interrupt::guard(eidb::cli::verify_homes::run(args, &progress, &mut report))
+                crate::interrupt::install();
+                crate::interrupt::guard(crate::cli::verify_homes::run(args, &progress, &mut report))
                     .await
             });
             return finish(&cli, outcome, report);
@@ -142,10 +144,10 @@ fn main() -> ExitCode {
         },
     };
     let outcome = runtime.block_on(async {
-        eidb::interrupt::install();
-        eidb::interrupt::guard(run::run(options, &mut report)).await
+        crate::interrupt::install();
+        crate::interrupt::guard(run::run(options, &mut report)).await
     });
-    eidb::timings::log(started.elapsed());
+    crate::timings::log(started.elapsed());
     finish(&cli, outcome, report)
 }
 
@@ -156,18 +158,18 @@ fn generate(command: &Command) -> Option<ExitCode> {
         Command::Completions(args) => {
             // Into memory first: clap_complete panics on a failed write (a closed pipe).
             let mut script = Vec::new();
-            eidb::cli::generate::completions(args.shell, &mut script);
+            crate::cli::generate::completions(args.shell, &mut script);
             stdout.write_all(&script)
         }
         Command::Man(args) => match &args.dir {
-            Some(dir) => eidb::cli::generate::man_pages(dir).map(|pages| {
+            Some(dir) => crate::cli::generate::man_pages(dir).map(|pages| {
                 for page in pages {
                     eprintln!("wrote {}", page.display());
                 }
             }),
-            None => eidb::cli::generate::man_page(&mut stdout),
+            None => crate::cli::generate::man_page(&mut stdout),
         },
-        Command::Schema => eidb::cli::generate::spec_schema(&mut stdout),
+        Command::Schema => crate::cli::generate::spec_schema(&mut stdout),
         Command::Provision(_) | Command::Verify(_) | Command::Init(_) | Command::LbConfig(_) => {
             return None
         }
@@ -184,11 +186,11 @@ fn generate(command: &Command) -> Option<ExitCode> {
 }
 
 /// Print the report (and the error, if any) and turn the outcome into the exit code.
-fn finish(cli: &Cli, outcome: eidb::error::Result<i32>, mut report: Report) -> ExitCode {
+fn finish(cli: &Cli, outcome: crate::error::Result<i32>, mut report: Report) -> ExitCode {
     let code = match outcome {
         Ok(code) => code,
         Err(error) => {
-            report.status = eidb::cli::report::Status::Failed;
+            report.status = crate::cli::report::Status::Failed;
             // verify exits 0 in sync, 1 drift, 2 trouble (as `diff` does): a monitor must tell a cluster
             // that drifted from one that could not be checked.
             let code = match cli.command {
@@ -221,6 +223,6 @@ fn print_error(error: &Error) {
     // eidb's message; what the server said in it was masked where it was quoted (redact::redact).
     eprintln!(
         "eidb: error: {}",
-        eidb::redact::backstop(&error.to_string())
+        crate::redact::backstop(&error.to_string())
     );
 }

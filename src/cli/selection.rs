@@ -29,16 +29,6 @@ impl Selection {
             named: false,
         }
     }
-
-    /// The chosen nodes' names, in spec order.
-    pub fn names<'a>(&self, spec: &'a Spec) -> Vec<&'a str> {
-        spec.nodes
-            .iter()
-            .zip(&self.chosen)
-            .filter(|(_, chosen)| **chosen)
-            .map(|(node, _)| node.name.as_str())
-            .collect()
-    }
 }
 
 /// The selection for `--node` names `named` (empty: every node). `with_files`: the run includes the node

@@ -349,13 +349,6 @@ pub struct SecretFile {
     pub acl_readers: Vec<String>,
 }
 
-impl SecretFile {
-    /// Every local user may read it (the mode's `other` bits), or a named user or group through its ACL.
-    pub fn readable_by_others(&self) -> bool {
-        self.mode & OTHERS != 0 || !self.acl_readers.is_empty()
-    }
-}
-
 /// The files under EI_HOME that hold a plaintext password (master-datasources.xml, cipher-text.properties
 /// and their `.eidb-orig` backups), read only.
 pub fn secret_files(ei_home: &Path) -> Vec<SecretFile> {
@@ -410,7 +403,8 @@ const TEMP_KINDS: [&str; 4] = ["new", "orig", "undo", "probe"];
 const PAUSE_ENV: &str = "EIDB_TEST_PAUSE_IN_FILE_PHASE";
 
 /// Whether a file name is one of eidb's temp files.
-pub fn is_eidb_temp(name: &str) -> bool {
+#[cfg(test)]
+fn is_eidb_temp(name: &str) -> bool {
     temp_name_parts(name).is_some()
 }
 

@@ -32,7 +32,6 @@ use crate::progress::Progress;
 pub struct Dialect {
     pub flavour: Flavour,
     pub backslashes: Backslashes,
-    pub partial_revokes: bool,
 }
 
 impl Dialect {
@@ -40,7 +39,6 @@ impl Dialect {
         Dialect {
             flavour: facts.flavour,
             backslashes: Backslashes::from_sql_mode(session_sql_mode),
-            partial_revokes: facts.partial_revokes,
         }
     }
 }

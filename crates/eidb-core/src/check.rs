@@ -237,7 +237,7 @@ mod tests {
     /// docs/checks.md lists every check, as its table row `| `name` | meaning |`, and no other.
     #[test]
     fn docs_list_every_check_and_no_other() {
-        let docs = include_str!("../../docs/checks.md");
+        let docs = include_str!("../../../docs/checks.md");
         let documented: Vec<&str> = docs
             .lines()
             .filter_map(|l| l.strip_prefix("| `"))

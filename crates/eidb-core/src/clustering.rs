@@ -2,7 +2,7 @@
 //! names and ports (`carbon.xml`, `catalina-server.xml`, the transports' `WSDLEPRPrefix`), the Hazelcast
 //! properties, all derived once from the spec's one node list. Pure: the spec's `[clustering]` and
 //! `[load_balancer]` sections as written (serde) and as validated; what each node's files must say is
-//! derived from them in [`crate::core::node_clustering`].
+//! derived from them in [`crate::node_clustering`].
 
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::core::spanned::Spanned;
+use crate::spanned::Spanned;
 
 /// The domain WSO2 ships in axis2.xml: two environments left on it can merge into one Hazelcast cluster.
 pub const SHIPPED_DOMAIN: &str = "wso2.carbon.domain";
@@ -163,8 +163,8 @@ pub fn is_loopback(host: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::node_clustering::{for_node, members, Member};
-    use crate::core::spec::Spec;
+    use crate::node_clustering::{for_node, members, Member};
+    use crate::spec::Spec;
 
     fn spec(extra: &str, nodes: &str) -> crate::error::Result<Spec> {
         let text = format!(

@@ -1,12 +1,12 @@
 //! The dbscript eidb runs into every database: checksummed and split once per run (read and chosen by
-//! `crate::node::dbscripts`).
+//! `eidb::node::dbscripts`).
 
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use crate::core::sql::script::{self, SchemaObject, Statement};
 use crate::error::{Error, Result};
+use crate::sql::script::{self, SchemaObject, Statement};
 
 #[derive(Debug)]
 pub struct Dbscript {

@@ -13,11 +13,11 @@ use std::sync::Arc;
 
 use secrecy::SecretString;
 
-use crate::core::dbscript::Dbscript;
-use crate::core::facts::{Flavour, ServerFacts};
-use crate::core::jdbc_url::JdbcUrl;
-use crate::core::node_files;
-use crate::core::spec::{
+use crate::dbscript::Dbscript;
+use crate::facts::{Flavour, ServerFacts};
+use crate::jdbc_url::JdbcUrl;
+use crate::node_files;
+use crate::spec::{
     AuthPluginChoice, CharsetChoice, JdbcUrlStyle, LocalRegistryStore, PrivilegeSet, Spec,
 };
 
@@ -119,8 +119,8 @@ pub struct DesiredServer {
 
 impl DesiredServer {
     /// How the server compares database names in grants.
-    pub fn name_rules(&self) -> crate::core::matching::NameRules {
-        crate::core::matching::NameRules {
+    pub fn name_rules(&self) -> crate::matching::NameRules {
+        crate::matching::NameRules {
             lower_case_table_names: self.lower_case_table_names,
             partial_revokes: self.partial_revokes,
         }
@@ -165,7 +165,7 @@ pub struct DesiredNode {
     pub vault_entries: Vec<(String, SecretString)>,
     /// The clustering files (axis2.xml, carbon.xml, catalina-server.xml, hazelcast.properties,
     /// log4j.properties); empty without `[clustering]` and `[load_balancer]`.
-    pub clustering: crate::core::node_clustering::NodeClustering,
+    pub clustering: crate::node_clustering::NodeClustering,
 }
 
 /// The Secure Vault alias of a datasource's password, in the form WSO2's cipher tool configuration uses.
@@ -225,9 +225,8 @@ pub fn assign_local_registries(
     spec: &Spec,
     recorded: &BTreeMap<String, String>,
 ) -> Result<LocalRegistries, crate::error::Error> {
-    let on_h2 = |node: &crate::core::spec::Node| {
-        node.local_registry_store == LocalRegistryStore::EmbeddedH2
-    };
+    let on_h2 =
+        |node: &crate::spec::Node| node.local_registry_store == LocalRegistryStore::EmbeddedH2;
     if spec.nodes.iter().all(on_h2) {
         return Ok(LocalRegistries {
             by_node: vec![None; spec.nodes.len()],
@@ -642,7 +641,7 @@ pub fn nodes(
                 driver: driver.clone(),
                 user_store_jndi: names.user_store.jndi.clone(),
                 registry: registry.clone(),
-                clustering: crate::core::node_clustering::for_node(spec, node),
+                clustering: crate::node_clustering::for_node(spec, node),
                 vault_entries: if vault {
                     datasources
                         .iter()
@@ -669,7 +668,7 @@ pub fn connector_j_major(file_name: &str) -> Option<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::facts::Version;
+    use crate::facts::Version;
     use std::path::Path;
 
     /// The local registries of a cluster the ledger knows nothing of yet: spec order.

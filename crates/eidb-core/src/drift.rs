@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-pub use crate::core::check::Check;
+pub use crate::check::Check;
 
 /// A value a node file must hold and does not. Never holds a password: a password difference is said
 /// without either value.

@@ -1,7 +1,7 @@
 //! Errors a user can act on, and the exit code each maps to.
 //!
 //! Every error carries what went wrong (naming the file, key, database, account or node) and, where we know
-//! one, a hint saying what to do. Messages pass through [`crate::redact`] before they are printed, so a
+//! one, a hint saying what to do. Messages pass through `eidb::redact` before they are printed, so a
 //! password that a server or parser echoed back never reaches the terminal.
 
 use std::fmt;

@@ -1,5 +1,5 @@
 //! What the server is: flavour, version, OS, defaults and the settings that decide whether the WSO2
-//! scripts load. Read in one round trip before anything is planned (`crate::server::facts::read`).
+//! scripts load. Read in one round trip before anything is planned (`eidb::server::facts::read`).
 
 use std::collections::HashMap;
 use std::fmt;

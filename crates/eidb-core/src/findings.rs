@@ -4,9 +4,9 @@
 
 use std::path::Path;
 
-use crate::core::check::Check;
-use crate::core::drift::{Finding, Location};
-use crate::core::plan::{Change, Conflict, Plan};
+use crate::check::Check;
+use crate::drift::{Finding, Location};
+use crate::plan::{Change, Conflict, Plan};
 
 const FIX_PROVISION: &str =
     "run `eidb provision --config SPEC` (add --files-only for the node files alone)";
@@ -41,7 +41,7 @@ pub fn findings(plan: &Plan) -> Vec<Finding> {
     findings.extend(plan.unchecked.iter().map(of_conflict));
     // A file edit held back with a destructive change (its node's repoint or mount record repair, the
     // account's password change) is fixed with --allow-destructive too: the plan's own decision.
-    let holds = crate::core::plan::holds(&plan.changes);
+    let holds = crate::plan::holds(&plan.changes);
     for (change, hold) in plan.changes.iter().zip(&holds) {
         findings.extend(file_findings(change, hold.is_some()));
     }
@@ -337,8 +337,8 @@ mod tests {
     use std::path::PathBuf;
 
     use super::*;
-    use crate::core::drift::Difference;
-    use crate::core::plan::{ModeChange, Repoint};
+    use crate::drift::Difference;
+    use crate::plan::{ModeChange, Repoint};
 
     fn edit(differences: Vec<Difference>, before: &str, after: &str) -> Change {
         Change::EditFile {

@@ -7,7 +7,7 @@
 //! - `jdbc:mysql://h1:p1,h2:p2/DB?params` (Connector/J fails over in order),
 //! - `jdbc:mysql:loadbalance://h1:p1,h2:p2/DB?params` (Connector/J spreads connections).
 
-use crate::core::spec::JdbcUrlStyle;
+use crate::spec::JdbcUrlStyle;
 
 /// The port Connector/J takes when an address names none.
 pub const DEFAULT_PORT: u16 = 3306;

@@ -10,11 +10,9 @@
 
 use std::fmt::Write as _;
 
-use crate::core::clustering::{
-    PASS_THROUGH_HTTPS_PORT, PASS_THROUGH_HTTP_PORT, SERVLET_HTTPS_PORT,
-};
-use crate::core::spec::Spec;
+use crate::clustering::{PASS_THROUGH_HTTPS_PORT, PASS_THROUGH_HTTP_PORT, SERVLET_HTTPS_PORT};
 use crate::error::{Error, Result};
+use crate::spec::Spec;
 
 /// One file to write: its name and content.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,6 +1,6 @@
 //! How the server matches what a grant names: database patterns under `lower_case_table_names` and
 //! `partial_revokes`, host patterns and the order it tries account rows in. Pure: the plan compares
-//! grants with these, the server side reads them (`crate::server::grants`).
+//! grants with these, the server side reads them (`eidb::server::grants`).
 
 use std::collections::BTreeSet;
 
@@ -183,7 +183,7 @@ pub fn names(privileges: &str) -> BTreeSet<String> {
 
 /// The account row (named user or anonymous, host) the server would pick for a client of the account's name from `client`
 /// (a host name or an address, as `USER()` shows it), among the account's rows and the anonymous ones.
-pub fn winning_row(actual: &crate::core::observed::Actual, client: &str) -> Option<(bool, String)> {
+pub fn winning_row(actual: &crate::observed::Actual, client: &str) -> Option<(bool, String)> {
     let matches = |pattern: &str| {
         host_matches(pattern, client)
             || (client.eq_ignore_ascii_case("localhost")
@@ -198,7 +198,7 @@ pub fn winning_row(actual: &crate::core::observed::Actual, client: &str) -> Opti
         .map(|(host, is_named)| (is_named, host))
 }
 
-pub use crate::core::observed::privilege_items;
+pub use crate::observed::privilege_items;
 
 /// What a privilege list grants, one privilege on one column per entry, upper-case (column names
 /// compare without case, as the server compares them): `INSERT, SELECT (`a`, `b`)` ->
@@ -228,8 +228,8 @@ pub fn privilege_atoms(privileges: &str) -> BTreeSet<String> {
 /// for every privilege but the grant option.
 pub fn still_granted(
     revoked: &str,
-    target: &crate::core::observed::GrantTarget,
-    held: &[crate::core::observed::ActualGrant],
+    target: &crate::observed::GrantTarget,
+    held: &[crate::observed::ActualGrant],
 ) -> Vec<String> {
     let revoked = privilege_atoms(revoked);
     // Revoking USAGE takes nothing away: whatever the target holds is left.
@@ -259,7 +259,7 @@ mod tests {
 
     #[test]
     fn a_revoke_is_done_when_nothing_it_named_is_left() {
-        use crate::core::observed::{ActualGrant, GrantTarget};
+        use crate::observed::{ActualGrant, GrantTarget};
         let table = GrantTarget::Table("REG".into(), "FX_PATH".into());
         let grant = |privileges: &str, target: &GrantTarget| ActualGrant {
             privileges: privileges.into(),

@@ -1,6 +1,6 @@
 //! Mount records: what a node stored about its registry mounts in its *local* registry database, compared
 //! with what its `registry.xml` says. Pure: no sqlx, no file system; the reads are in
-//! [`crate::server::mounts`] and happen once, in the observe step.
+//! `eidb::server::mounts` and happen once, in the observe step.
 //!
 //! What Carbon 4.4 (the kernel of WSO2 EI 6.x) does, read from `org.wso2.carbon.registry.core` on the
 //! 4.4.x branch (commit 605d4713):
@@ -552,7 +552,7 @@ mod tests {
     /// JSON and the human output name a record's state alike, as docs/json-output.md documents it.
     #[test]
     fn record_states_are_named_as_documented() {
-        let readme = include_str!("../../docs/json-output.md");
+        let readme = include_str!("../../../docs/json-output.md");
         let documented = readme
             .lines()
             .find(|l| l.starts_with("| `mount_records[]` |"))

@@ -1,11 +1,11 @@
 //! What each node's clustering files must say, derived from the spec's one node list: the Hazelcast
 //! membership (every node a well-known member, each node its own address), what the load balancer puts in
-//! front of it, its port offset. Pure; `crate::node::conf` edits the files to say it.
+//! front of it, its port offset. Pure; `eidb::node::conf` edits the files to say it.
 
 use std::net::IpAddr;
 
-use crate::core::clustering::{MembershipScheme, DEFAULT_MEMBER_PORT};
-use crate::core::spec::{Node, Spec};
+use crate::clustering::{MembershipScheme, DEFAULT_MEMBER_PORT};
+use crate::spec::{Node, Spec};
 
 /// A well-known member: a node's address and Hazelcast port.
 #[derive(Debug, Clone, PartialEq, Eq)]

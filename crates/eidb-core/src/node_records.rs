@@ -2,14 +2,14 @@
 //! so that the cluster as a whole can be checked from a machine that holds none of the nodes' EI_HOMEs.
 //! Pure: the record a run writes, and the findings the records give.
 
-use crate::core::check::Check;
+use crate::check::Check;
 use std::collections::BTreeMap;
 
 use sha2::{Digest, Sha256};
 
-use crate::core::desired::DesiredNode;
-use crate::core::drift::Finding;
-use crate::core::spec::Spec;
+use crate::desired::DesiredNode;
+use crate::drift::Finding;
+use crate::spec::Spec;
 
 /// The ledger table the node runs write (migrations/0004_node_records.sql).
 pub const TABLE: &str = "eidb_node_record";
@@ -81,8 +81,8 @@ pub fn record(
 
 /// The grant eidb gives the nodes' account on the records table: eidb's bookkeeping, never revoked as
 /// a grant the spec does not ask for.
-pub fn is_records_grant(target: &crate::core::observed::GrantTarget, metadata_db: &str) -> bool {
-    matches!(target, crate::core::observed::GrantTarget::Table(db, table)
+pub fn is_records_grant(target: &crate::observed::GrantTarget, metadata_db: &str) -> bool {
+    matches!(target, crate::observed::GrantTarget::Table(db, table)
         if db.eq_ignore_ascii_case(metadata_db)
             && (table.eq_ignore_ascii_case(TABLE) || table.eq_ignore_ascii_case(ASSIGNMENTS)))
 }

@@ -1,12 +1,12 @@
 //! What the server side observed, as plain data for the plan: the databases and what is in them, the
 //! account's rows and grants, the ledger's records of each database. The server side reads them
-//! (`crate::server::inspect`, `grants`, `ledger`); the plan compares them.
+//! (`eidb::server::inspect`, `grants`, `ledger`); the plan compares them.
 
 use std::collections::{BTreeMap, HashSet};
 
 use serde::Serialize;
 
-use crate::core::sql::quote;
+use crate::sql::quote;
 
 /// What the ledger says about one target database.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,8 +54,7 @@ pub struct ActualDatabase {
     pub views: HashSet<String>,
     /// (table key, column key) -> the column as the server describes it.
     #[serde(skip)]
-    pub columns:
-        std::collections::HashMap<(String, String), crate::core::sql::columns::ColumnShape>,
+    pub columns: std::collections::HashMap<(String, String), crate::sql::columns::ColumnShape>,
 }
 
 /// What makes an index the index it is: uniqueness and its columns in order (keys, lower case).

@@ -1,23 +1,23 @@
 //! Desired x Actual -> Plan. A plan is a list of typed changes; `provision` applies it, `--dry-run` prints
 //! it and `verify` reports it as drift. An empty plan is the idempotent case.
 
-use crate::core::check::Check;
+use crate::check::Check;
 use std::path::PathBuf;
 
 use serde::Serialize;
 
 use std::collections::{BTreeSet, HashMap};
 
-use crate::core::dbscript::Dbscript;
-use crate::core::desired::{DesiredDatabase, DesiredServer};
-use crate::core::drift::{Difference, Finding};
-use crate::core::matching::{self, NameRules, PatternMatch};
-use crate::core::node_files::Datasource;
-use crate::core::observed::ScriptRecord;
-use crate::core::observed::{host_key, key, Actual, ActualDatabase, ActualGrant, GrantTarget};
-use crate::core::sql::columns::{self, ScriptColumns};
-use crate::core::sql::quote;
-use crate::core::sql::script::{SchemaObject, Statement};
+use crate::dbscript::Dbscript;
+use crate::desired::{DesiredDatabase, DesiredServer};
+use crate::drift::{Difference, Finding};
+use crate::matching::{self, NameRules, PatternMatch};
+use crate::node_files::Datasource;
+use crate::observed::ScriptRecord;
+use crate::observed::{host_key, key, Actual, ActualDatabase, ActualGrant, GrantTarget};
+use crate::sql::columns::{self, ScriptColumns};
+use crate::sql::quote;
+use crate::sql::script::{SchemaObject, Statement};
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "change", rename_all = "snake_case")]
@@ -126,8 +126,8 @@ pub enum Change {
         #[serde(skip_serializing_if = "Vec::is_empty")]
         takes_over_from: Vec<String>,
     },
-    /// Rewrite a node's stale mount record in its local registry (see `crate::core::mounts`).
-    RepairMountRecord(crate::core::mounts::RepairMountRecord),
+    /// Rewrite a node's stale mount record in its local registry (see `crate::mounts`).
+    RepairMountRecord(crate::mounts::RepairMountRecord),
     /// `--files-only` with a password the server refuses: the account's password change is not this
     /// run's to make (no admin access), so the file edits that write the new password wait for it. It
     /// changes nothing itself; with `--allow-destructive` the files are written all the same.
@@ -463,8 +463,8 @@ pub struct Plan {
     pub warnings: Vec<Conflict>,
     /// What could not be checked for lack of a privilege (verify's `not_checked` findings).
     pub unchecked: Vec<Conflict>,
-    /// The state of every mount record checked (`crate::core::mounts`), stale or not.
-    pub mount_records: Vec<crate::core::mounts::RecordStatus>,
+    /// The state of every mount record checked (`crate::mounts`), stale or not.
+    pub mount_records: Vec<crate::mounts::RecordStatus>,
     /// What the node files would still get wrong after the plan, and eidb does not own (a dbConfig of
     /// another datasource that does not exist, a missing driver jar): findings in verify, warnings in
     /// provision.
@@ -1382,8 +1382,8 @@ fn account_changes(
     for grant in grants
         .iter()
         .filter(|g| !g.is_usage() && !governing_rows.contains(&&g.target))
-        // eidb's own grant for the nodes' records (crate::core::node_records) is not the cluster's.
-        .filter(|g| !crate::core::node_records::is_records_grant(&g.target, history.metadata_db))
+        // eidb's own grant for the nodes' records (crate::node_records) is not the cluster's.
+        .filter(|g| !crate::node_records::is_records_grant(&g.target, history.metadata_db))
     {
         if !history
             .other_clusters_on(&grant.target, &desired.cluster, rules)
@@ -1499,7 +1499,7 @@ pub fn keep_repoints_from_existing(changes: &mut [Change], existing: &BTreeSet<S
     }
 }
 
-pub use crate::core::jdbc_url::mysql_database;
+pub use crate::jdbc_url::mysql_database;
 
 /// A grant pattern with an unescaped `_` or `%`.
 fn is_wildcard(pattern: &str) -> bool {
@@ -1633,13 +1633,13 @@ pub fn statements_to_run(
 pub fn same_index_under_another_name(statement: &Statement, db: &ActualDatabase) -> Option<String> {
     match &statement.object {
         SchemaObject::Index { table, name } if !db.indexes.contains(&(key(table), key(name))) => {
-            let shape = crate::core::observed::IndexShape::of_statement(&statement.sql)?;
+            let shape = crate::observed::IndexShape::of_statement(&statement.sql)?;
             db.index_shapes.get(&(key(table), shape)).cloned()
         }
         SchemaObject::Constraint { table, name }
             if !db.constraints.contains(&(key(table), key(name))) =>
         {
-            let shape = crate::core::observed::foreign_key_shape(&statement.sql)?;
+            let shape = crate::observed::foreign_key_shape(&statement.sql)?;
             db.foreign_key_shapes.get(&(key(table), shape)).cloned()
         }
         _ => None,
@@ -1959,8 +1959,8 @@ mod account_tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::core::desired::{DatabaseRole, DesiredAccount, DesiredDatabase};
-    use crate::core::observed::ActualAccount;
+    use crate::desired::{DatabaseRole, DesiredAccount, DesiredDatabase};
+    use crate::observed::ActualAccount;
 
     fn desired(lower_case_table_names: u32) -> DesiredServer {
         DesiredServer {
@@ -2185,7 +2185,7 @@ mod account_tests {
             password: secrecy::SecretString::from(""),
             secret_alias: None,
             driver_class: String::new(),
-            pool: crate::core::node_files::Pool {
+            pool: crate::node_files::Pool {
                 max_active: 1,
                 max_wait: 1,
                 test_on_borrow: true,

@@ -1,16 +1,16 @@
 //! The pre-flight's decisions: everything that decides whether provisioning will succeed, from what
-//! was read before anything changes (`crate::server::preflight::read`), reported in one block; a choice
+//! was read before anything changes (`eidb::server::preflight::read`), reported in one block; a choice
 //! known to fail is refused with the reason and the fix. Pure.
 
 use serde::Serialize;
 
-use crate::core::dbscript;
-use crate::core::desired::DesiredServer;
-use crate::core::facts::ServerFacts;
-use crate::core::observed::{ActualGrant, GaleraState, GrantTarget};
-use crate::core::spec::{CharsetChoice, Spec};
-use crate::core::sql::keylen;
+use crate::dbscript;
+use crate::desired::DesiredServer;
 use crate::error::{Error, Result};
+use crate::facts::ServerFacts;
+use crate::observed::{ActualGrant, GaleraState, GrantTarget};
+use crate::spec::{CharsetChoice, Spec};
+use crate::sql::keylen;
 
 /// The pre-flight block of the report.
 #[derive(Debug, Serialize)]
@@ -410,9 +410,9 @@ mod tests {
     use secrecy::SecretString;
 
     use super::*;
-    use crate::core::desired;
-    use crate::core::facts::{Flavour, Version};
-    use crate::core::observed::parse_grant;
+    use crate::desired;
+    use crate::facts::{Flavour, Version};
+    use crate::observed::parse_grant;
 
     const SCRIPT: &str = "CREATE TABLE REG_PATH (REG_PATH_VALUE VARCHAR(750) NOT NULL, \
                           PRIMARY KEY (REG_PATH_VALUE)) ENGINE INNODB;";

@@ -3,7 +3,7 @@
 //! Validation is complete before anything touches a server or a file: unknown keys, unknown values,
 //! bad identifiers and duplicate node names are all reported here, with the key and its line, as bad
 //! input. Parsing reads nothing: the spec says *where* each password comes from ([`PasswordSource`]),
-//! and [`crate::secret::Secrets::read`] reads them once, at the edge, before anything uses them.
+//! and `eidb::secret::Secrets::read` reads them once, at the edge, before anything uses them.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::core::spanned::Spanned;
 use crate::error::{Error, Result};
+use crate::spanned::Spanned;
 
 /// Longest identifier MySQL accepts for a database.
 const MAX_IDENTIFIER_LEN: usize = 64;
@@ -52,8 +52,8 @@ struct RawSpec {
     datasources: RawDatasources,
     #[serde(default)]
     nodes: Vec<RawNode>,
-    clustering: Option<crate::core::clustering::RawClustering>,
-    load_balancer: Option<crate::core::clustering::RawLoadBalancer>,
+    clustering: Option<crate::clustering::RawClustering>,
+    load_balancer: Option<crate::clustering::RawLoadBalancer>,
 }
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
@@ -214,9 +214,9 @@ pub struct Spec {
     pub datasources: DatasourceNames,
     pub nodes: Vec<Node>,
     /// `[clustering]`: without it eidb leaves the clustering files alone.
-    pub clustering: Option<crate::core::clustering::Clustering>,
+    pub clustering: Option<crate::clustering::Clustering>,
     /// `[load_balancer]`: without it eidb leaves the load balancer's names and ports alone.
-    pub load_balancer: Option<crate::core::clustering::LoadBalancer>,
+    pub load_balancer: Option<crate::clustering::LoadBalancer>,
 }
 
 /// A datasource's `<name>` and `<jndiConfig><name>` in master-datasources.xml.
@@ -488,7 +488,7 @@ pub struct Node {
     pub member_port: Option<u16>,
 }
 
-/// Where a secret is: an environment variable or a file (read by `crate::secret::load`).
+/// Where a secret is: an environment variable or a file (read by `eidb::secret::load`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SecretSource {
     Env(String),
@@ -1338,7 +1338,7 @@ fn validate_datasources(raw: &RawDatasources, at: &Locator<'_>) -> Result<Dataso
 }
 
 /// The nodes' `host`, `port_offset` and `member_port`, `[clustering]` and `[load_balancer]`
-/// (crate::core::clustering): every node has an IP address when the cluster is clustered; two nodes on
+/// (crate::clustering): every node has an IP address when the cluster is clustered; two nodes on
 /// one host have distinct EI_HOMEs, port offsets and Hazelcast ports.
 fn validate_clustering(
     raw: &RawSpec,
@@ -1347,10 +1347,10 @@ fn validate_clustering(
     at: &Locator<'_>,
     base: &Path,
 ) -> Result<(
-    Option<crate::core::clustering::Clustering>,
-    Option<crate::core::clustering::LoadBalancer>,
+    Option<crate::clustering::Clustering>,
+    Option<crate::clustering::LoadBalancer>,
 )> {
-    use crate::core::clustering as c;
+    use crate::clustering as c;
     for (node, raw_node) in nodes.iter_mut().zip(&raw.nodes) {
         if let Some(host) = &raw_node.host {
             let ip = host.get_ref().parse::<std::net::IpAddr>().map_err(|_| {

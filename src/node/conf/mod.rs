@@ -20,17 +20,18 @@ mod xml;
 mod test_support;
 
 pub use axis2::{edit_axis2, read_axis2_clustering, ActualClustering};
-pub use carbon::{edit_carbon, read_carbon, ActualCarbon};
+pub use carbon::{edit_carbon, read_carbon};
 pub use catalina::{edit_catalina, read_proxy_port};
 pub use datasources::{
     edit_master_datasources, plaintext_password_holders, read_datasource_passwords,
     read_master_datasources, SHIPPED_H2_PASSWORD,
 };
 pub use model::{
-    ActualDatasource, ActualDbConfig, ActualMount, ActualPool, ActualRegistry,
-    ActualRemoteInstance, ActualUserMgt,
+    ActualDatasource, ActualMount, ActualRegistry, ActualRemoteInstance, ActualUserMgt,
 };
-pub use properties::{edit_properties, read_property};
+#[cfg(test)]
+pub use model::{ActualDbConfig, ActualPool};
+pub use properties::edit_properties;
 pub use registry::{edit_registry, read_registry, read_registry_with_settings};
 pub use registry_settings::read_registry_settings;
 pub use user_mgt::{edit_user_mgt, read_user_mgt};

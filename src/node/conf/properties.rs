@@ -31,7 +31,8 @@ fn value_of(line: &str) -> &str {
 }
 
 /// What the file sets `key` to (the last line that sets it, as Java reads it).
-pub fn read_property(text: &str, key: &str) -> Option<String> {
+#[cfg(test)]
+fn read_property(text: &str, key: &str) -> Option<String> {
     text.lines()
         .rev()
         .find(|l| key_of(l) == Some(key))

@@ -68,12 +68,23 @@ pub fn ei6_dir() -> PathBuf {
     }
 }
 
+/// The repository this is compiled from (the package's folder, or the workspace's above it: this file is
+/// also compiled into the eidb-core crate's unit tests).
+fn repository_root() -> PathBuf {
+    let package = Path::new(env!("CARGO_MANIFEST_DIR"));
+    package
+        .ancestors()
+        .find(|dir| dir.join("scripts/wso2-files.txt").is_file())
+        .unwrap_or(package)
+        .to_path_buf()
+}
+
 /// Where to look, in order, each with how it was named (for messages).
 pub fn places() -> Vec<(String, PathBuf)> {
     if let Some(dir) = std::env::var_os(FILES_ENV).filter(|v| !v.is_empty()) {
         return vec![(FILES_ENV.to_string(), PathBuf::from(dir))];
     }
-    let beside = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/wso2-ei");
+    let beside = repository_root().join("../shared/wso2-ei");
     let mut places = vec![("../shared/wso2-ei".to_string(), beside)];
     if let Some(cache) = cache_dir() {
         places.push(("the cache".to_string(), cache));

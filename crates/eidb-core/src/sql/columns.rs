@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::core::sql::script::{SchemaObject, Statement};
+use crate::sql::script::{SchemaObject, Statement};
 
 /// A column as the server describes it.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -573,7 +573,7 @@ mod tests {
             None
         );
     }
-    use crate::core::sql::script::split;
+    use crate::sql::script::split;
 
     fn settings(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         pairs

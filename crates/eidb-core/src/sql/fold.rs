@@ -7,7 +7,7 @@
 //! the script created earlier, a named foreign key whose referenced table exists by then. Everything else
 //! runs as written, in script order. The schema is the same either way (tests compare both paths).
 
-use crate::core::sql::script::{SchemaObject, Statement};
+use crate::sql::script::{SchemaObject, Statement};
 
 /// One piece of SQL to send, and which statements of the script it carries (the first is the one it
 /// is named by in errors; all of them count as done when it succeeds).
@@ -142,7 +142,7 @@ fn fold_clause(
 }
 
 fn quoted(name: &str) -> String {
-    crate::core::sql::quote::ident(name)
+    crate::sql::quote::ident(name)
 }
 
 /// Comments inside a statement are left to the server: a paren or a quote in one would mislead the
@@ -204,7 +204,7 @@ fn matching(sql: &str, open: usize) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::sql::script::split;
+    use crate::sql::script::split;
 
     const SCRIPT: &str = "
 CREATE TABLE IF NOT EXISTS REG_PATH(

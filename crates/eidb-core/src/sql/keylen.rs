@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 
-use crate::core::sql::script::{SchemaObject, Statement};
+use crate::sql::script::{SchemaObject, Statement};
 
 /// The index with the longest key in a charset of `bytes_per_char`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -175,7 +175,7 @@ fn column_list(cols: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::sql::script::split;
+    use crate::sql::script::split;
 
     const SCRIPT: &str = "
         CREATE TABLE IF NOT EXISTS REG_PATH(

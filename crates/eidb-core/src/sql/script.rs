@@ -1384,8 +1384,8 @@ mod tests {
     // --- fixtures --------------------------------------------------------------------------------
 
     const SPLITTER_CASES: &str =
-        include_str!("../../../tests/fixtures/dbscripts/splitter-cases.sql");
-    const TYPO: &str = include_str!("../../../tests/fixtures/dbscripts/typo.sql");
+        include_str!("../../../../tests/fixtures/dbscripts/splitter-cases.sql");
+    const TYPO: &str = include_str!("../../../../tests/fixtures/dbscripts/typo.sql");
 
     fn splitter_cases_expected() -> Vec<(usize, SchemaObject)> {
         let session = SchemaObject::Session;
