@@ -394,3 +394,62 @@ async fn an_admin_user_name_with_a_plus_is_taken_as_written() {
     assert!(stdout.contains(&admin), "connected as {admin}: {stdout}");
     cluster.assert_account_logs_in().await;
 }
+
+/// The runs of a cluster across hosts (the DBA's database part, then each node's own `--files-only
+/// --node` run, which reads its database from the ledger with the nodes' account and records itself)
+/// on a server with every setting above at once: `lower_case_table_names=1`, an ANSI sql_mode with
+/// `NO_BACKSLASH_ESCAPES`, and `skip_name_resolve`.
+#[tokio::test]
+async fn node_runs_read_the_ledger_on_a_server_as_found() {
+    let server = TestServer::dedicated_configured(
+        Setup {
+            both_args: vec!["--lower-case-table-names=1".into()],
+            ..Setup::default()
+        },
+        &[
+            "--sql-mode=ANSI,NO_BACKSLASH_ESCAPES,STRICT_ALL_TABLES",
+            "--skip-name-resolve",
+        ],
+    );
+    let pool = pool_of(&server).await;
+    let cluster = test_cluster(Some(&server), 3);
+    let spec = cluster
+        .spec_text()
+        .replacen("[user]\n", "[user]\nhost = \"127.0.0.1\"\n", 1);
+    std::fs::write(&cluster.spec_path, &spec).unwrap();
+
+    let (code, report) = cluster.eidb_json(&["provision", "--db-only"]);
+    assert_eq!(code, 0, "the database part: {report:#}");
+    // Each node on its own host, in an order other than the spec's: the ledger, not the spec's order,
+    // names each node's database.
+    for node in ["node3", "node1", "node2"] {
+        let (code, report) = cluster.eidb_json(&["provision", "--files-only", "--node", node]);
+        assert_eq!(code, 0, "{node}'s own run: {report:#}");
+        assert!(
+            !warnings(&report).contains("not recorded") && !warnings(&report).contains("records"),
+            "{node}'s run recorded itself: {report:#}"
+        );
+    }
+    for (i, home) in cluster.nodes.iter().enumerate() {
+        let datasources =
+            std::fs::read_to_string(home.join("conf/datasources/master-datasources.xml")).unwrap();
+        let own = format!("/{}{}?", cluster.local_prefix, i + 1).to_lowercase();
+        assert!(
+            datasources.to_lowercase().contains(&own),
+            "node{} is on its own local registry {own}:\n{datasources}",
+            i + 1
+        );
+    }
+    let recorded: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM eidb_meta.eidb_node_record WHERE cluster = ?")
+            .bind(&cluster.shared_registry)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(recorded, 3, "every node's run is recorded");
+    let (code, report) = cluster.eidb_json(&["verify"]);
+    assert_eq!(code, 0, "{report:#}");
+    let (code, report) = cluster.eidb_json(&["verify", "--files-only", "--node", "node2"]);
+    assert_eq!(code, 0, "{report:#}");
+    cluster.assert_account_logs_in().await;
+}
