@@ -96,6 +96,7 @@ pub fn plan(node: &DesiredNode, observed: &ObservedNode, keep_mode: bool) -> Res
         Vec::new(),
     )?;
     out.problems.extend(wiring::node_consistency(&state));
+    out.problems.extend(left_off_h2(node, &edited_texts));
     if !node.vault_entries.is_empty() {
         out.changes
             .extend(plan_vault(node, observed, keep_mode, &mut out.warnings)?);
@@ -274,6 +275,60 @@ fn acl_readable<T>(
     } else {
         out.problems.push(finding);
     }
+}
+
+/// A node the spec keeps on its embedded H2 whose files put the local registry on MySQL: eidb edits
+/// nothing of that datasource on an H2 node, so without this the node would pass for what the spec says.
+/// Moving it back is not eidb's to do (the MySQL database's registry data would stay behind): a problem,
+/// which verify reports as drift and provision as a warning.
+fn left_off_h2(
+    node: &DesiredNode,
+    edited: &[(ConfFile, std::path::PathBuf, String)],
+) -> Option<Finding> {
+    if node.local_registry.is_some() {
+        return None;
+    }
+    let (_, path, text) = edited
+        .iter()
+        .find(|(file, _, _)| *file == ConfFile::Datasources)?;
+    let found = conf::read_master_datasources(text).ok()?;
+    let local = found
+        .iter()
+        .find(|d| d.jndi_name.as_deref() == Some(node.local_registry_jndi.as_str()))?;
+    let url = local.url.as_deref()?;
+    if !url
+        .trim_start()
+        .to_ascii_lowercase()
+        .starts_with("jdbc:mysql")
+    {
+        return None;
+    }
+    let mut finding = Finding::new(
+        &format!("node {}", node.name),
+        Check::LocalRegistryNotH2,
+        Some(format!(
+            "{} on the node's embedded H2 (the spec's local_registry_store = \"h2\")",
+            node.local_registry_jndi
+        )),
+        Some(format!("{} on MySQL: {url}", node.local_registry_jndi)),
+        format!(
+            "eidb does not move a node back to H2 (the MySQL database's registry data would stay behind): if \
+             the node should stay on MySQL, take local_registry_store = \"h2\" out of its [[nodes]] entry \
+             (and name its database with local_registry); to move it back to H2, edit {} by hand",
+            path.display()
+        ),
+    );
+    finding.location = Some(crate::core::drift::Location {
+        file: path.display().to_string(),
+        relative: ConfFile::Datasources.relative_path().to_string(),
+        line: None,
+        element: Some(format!(
+            "<url> of datasource {}",
+            local.name.as_deref().unwrap_or(&node.local_registry_jndi)
+        )),
+        diff: None,
+    });
+    Some(finding)
 }
 
 /// The Secure Vault entries in conf/security/cipher-text.properties (a new file is made owner-only).

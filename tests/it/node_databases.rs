@@ -161,3 +161,74 @@ async fn two_nodes_on_one_ei_home_are_bad_input_and_change_nothing() {
     assert!(snapshot_differences(&before, &snapshot_files(cluster.dir.path())).is_empty());
     assert!(!database_exists(&pool, &cluster.user_store).await);
 }
+
+/// A node the spec keeps on its embedded H2 (`local_registry_store = "h2"`) whose files put its local
+/// registry on MySQL: eidb edits nothing of that datasource on an H2 node, and does not move it back
+/// (the MySQL database's data would stay behind), but it says so: provision warns, verify reports drift
+/// with the file and the element, and nothing changes.
+#[tokio::test]
+async fn a_node_the_spec_keeps_on_h2_but_whose_files_use_mysql_is_reported_not_moved() {
+    let cluster = Cluster::new(2, Conf::Fixture).with_driver_jar("mysql-connector-java-5.1.49.jar");
+    cluster.eidb_ok(&["provision"]);
+    let node2_database = local_registry_of(&cluster, 1);
+    write_nodes(
+        &cluster,
+        &[
+            ("node1", 0, ""),
+            ("node2", 1, "local_registry_store = \"h2\""),
+        ],
+    );
+    let before = snapshot_files(cluster.dir.path());
+
+    let (code, report) = cluster.eidb_json(&["provision"]);
+    assert_eq!(code, 0, "{report:#}");
+    let warnings = report["warnings"].to_string();
+    assert!(
+        warnings.contains("local_registry_not_h2") && warnings.contains("node2"),
+        "provision says the node is not on H2: {report:#}"
+    );
+    assert!(
+        warnings.contains("orphaned_database") && warnings.contains(&node2_database),
+        "its database stays, grants and all, as a removed node's does: {report:#}"
+    );
+    assert_eq!(
+        report["held_back"].as_array().map(Vec::len),
+        Some(0),
+        "no revoke of the grant the node still logs in with is even planned: {report:#}"
+    );
+    let (code, report) = cluster.eidb_json(&["provision", "--allow-destructive"]);
+    assert_eq!(code, 0, "{report:#}");
+    cluster.assert_account_logs_in().await;
+    assert_eq!(
+        local_registry_of(&cluster, 1),
+        node2_database,
+        "node2 stays on its MySQL database"
+    );
+
+    let (code, report) = cluster.eidb_json(&["verify"]);
+    assert_eq!(
+        code, 1,
+        "the files do not say what the spec says: {report:#}"
+    );
+    let finding = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["check"] == "local_registry_not_h2")
+        .unwrap_or_else(|| panic!("a local_registry_not_h2 finding: {report:#}"));
+    assert_eq!(finding["subject"], "node node2", "{finding:#}");
+    assert!(
+        finding["file"]
+            .as_str()
+            .is_some_and(|f| f.ends_with(DATASOURCES)),
+        "{finding:#}"
+    );
+    assert!(
+        finding["found"].as_str().unwrap().contains(&node2_database),
+        "{finding:#}"
+    );
+    let changed = snapshot_differences(&before, &snapshot_files(cluster.dir.path()));
+    assert!(changed.is_empty(), "no file changed: {changed:#?}");
+    let pool = admin_pool().await;
+    assert!(database_exists(&pool, &node2_database).await);
+}

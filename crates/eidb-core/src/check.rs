@@ -109,6 +109,8 @@ checks! {
     Mount = "mount",
     /// A `<dbConfig>` names a JNDI name no datasource has.
     DbConfigDatasource = "db_config_datasource",
+    /// The spec keeps a node on its embedded H2, but its files put the local registry on MySQL (not moved back).
+    LocalRegistryNotH2 = "local_registry_not_h2",
     /// A `<remoteInstance>` names a dbConfig that does not exist.
     RemoteInstanceDbConfig = "remote_instance_db_config",
     /// A `<mount>` names an instance id no `<remoteInstance>` has.

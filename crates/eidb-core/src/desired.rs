@@ -99,6 +99,9 @@ pub struct DesiredServer {
     pub local_registries: Vec<(String, String)>,
     /// Nodes the ledger knows but the spec no longer names, and their databases, which stay.
     pub orphans: Vec<(String, String)>,
+    /// Nodes the spec keeps on their embedded H2 whose database the ledger records: it stays, as an
+    /// orphan's does (the node's files may still use it: the node plan says so).
+    pub left_for_h2: Vec<(String, String)>,
     /// Renamed nodes: (old name, new name).
     pub renamed: Vec<(String, String)>,
     /// MySQL's `partial_revokes`: decides how database-level grants are written and stored.
@@ -157,6 +160,9 @@ pub struct DesiredNode {
     pub ei_home: PathBuf,
     /// The local registry database, `None` when it stays on the embedded H2.
     pub local_registry: Option<String>,
+    /// The JNDI name of the local registry's datasource (also on H2, where eidb leaves the datasource as
+    /// it is and only checks that it is still on H2).
+    pub local_registry_jndi: String,
     pub driver: Driver,
     pub datasources: Vec<node_files::Datasource>,
     pub user_store_jndi: String,
@@ -217,6 +223,8 @@ pub struct LocalRegistries {
     pub by_node: Vec<Option<String>>,
     /// Nodes the ledger knows but the spec no longer names, with their databases: left in place.
     pub orphans: Vec<(String, String)>,
+    /// Nodes the spec keeps on their embedded H2 whose database the ledger records: left in place.
+    pub left_for_h2: Vec<(String, String)>,
     /// Renamed nodes: (old name, new name).
     pub renamed: Vec<(String, String)>,
 }
@@ -227,9 +235,23 @@ pub fn assign_local_registries(
 ) -> Result<LocalRegistries, crate::error::Error> {
     let on_h2 =
         |node: &crate::spec::Node| node.local_registry_store == LocalRegistryStore::EmbeddedH2;
+    // A recorded database of a node the spec now keeps on H2 (no other node uses it: it is nobody's).
+    let left_for_h2 = |by_node: &[Option<String>]| -> Vec<(String, String)> {
+        spec.nodes
+            .iter()
+            .filter(|node| on_h2(node))
+            .filter_map(|node| {
+                let db = recorded.get(&node.name)?;
+                let used = by_node.iter().flatten().any(|d| d.eq_ignore_ascii_case(db));
+                (!used).then(|| (node.name.clone(), db.clone()))
+            })
+            .collect()
+    };
     if spec.nodes.iter().all(on_h2) {
+        let by_node = vec![None; spec.nodes.len()];
         return Ok(LocalRegistries {
-            by_node: vec![None; spec.nodes.len()],
+            left_for_h2: left_for_h2(&by_node),
+            by_node,
             ..LocalRegistries::default()
         });
     }
@@ -320,6 +342,7 @@ pub fn assign_local_registries(
         .map(|(node, db)| (node.clone(), db.clone()))
         .collect();
     Ok(LocalRegistries {
+        left_for_h2: left_for_h2(&by_node),
         by_node,
         orphans,
         renamed,
@@ -428,6 +451,7 @@ pub fn server(
             .filter_map(|(node, db)| Some((node.name.clone(), db.clone()?)))
             .collect(),
         orphans: local.orphans.clone(),
+        left_for_h2: local.left_for_h2.clone(),
         renamed: local.renamed.clone(),
         partial_revokes: facts.partial_revokes,
         lower_case_table_names: facts.lower_case_table_names,
@@ -638,6 +662,7 @@ pub fn nodes(
                 name: node.name.clone(),
                 ei_home: node.ei_home.clone(),
                 local_registry,
+                local_registry_jndi: names.local_registry.jndi.clone(),
                 driver: driver.clone(),
                 user_store_jndi: names.user_store.jndi.clone(),
                 registry: registry.clone(),
@@ -731,6 +756,20 @@ mod tests {
             orphans,
             [("node1".to_string(), "REGISTRY_LOCAL1".to_string())]
         );
+
+        // A node the spec now keeps on H2: its recorded database stays, as an orphan's does.
+        let node1_on_h2 = with_nodes(
+            &(node("node1", "local_registry_store = \"h2\"")
+                + &node("node2", "")
+                + &node("node3", "")),
+        );
+        let local = assign_local_registries(&node1_on_h2, &recorded(&ledger)).unwrap();
+        assert_eq!(local.by_node[0], None);
+        assert_eq!(
+            local.left_for_h2,
+            [("node1".to_string(), "REGISTRY_LOCAL1".to_string())]
+        );
+        assert!(local.orphans.is_empty());
 
         let reordered = with_nodes(&(node("node3", "") + &node("node1", "") + &node("node2", "")));
         assert_eq!(

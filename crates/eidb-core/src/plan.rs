@@ -1012,6 +1012,22 @@ pub fn server(
             ),
         });
     }
+    for (node, database) in &desired.left_for_h2 {
+        plan.warnings.push(Conflict {
+            check: Check::OrphanedDatabase,
+            subject: format!("database {database}"),
+            expected: format!("the local registry of a node in the spec (the ledger says node {node} used it)"),
+            found: format!(
+                "orphaned: the spec keeps node {node} on its embedded H2; eidb leaves {database} and the account's grants on \
+                 it as they are, and never drops a database"
+            ),
+            fix: format!(
+                "if node {node} should stay on {database}, take local_registry_store = \"h2\" out of its [[nodes]] entry; \
+                 once its files no longer use it (local_registry_not_h2) and its data is not needed: DROP DATABASE \
+                 `{database}`"
+            ),
+        });
+    }
     let unrecorded: Vec<String> = desired
         .databases
         .iter()
@@ -1410,13 +1426,17 @@ fn account_changes(
 /// A grant on the database of a node that left the spec: it stays, like the database.
 fn on_orphan(target: &GrantTarget, desired: &DesiredServer) -> bool {
     let rules = desired.name_rules();
-    desired.orphans.iter().any(|(_, db)| match target {
-        GrantTarget::Database(pattern) => {
-            matching::pattern_match(pattern, db, rules) == PatternMatch::Exact
-        }
-        GrantTarget::Table(table_db, _) => matching::same_name(table_db, db, rules),
-        _ => false,
-    })
+    desired
+        .orphans
+        .iter()
+        .chain(&desired.left_for_h2)
+        .any(|(_, db)| match target {
+            GrantTarget::Database(pattern) => {
+                matching::pattern_match(pattern, db, rules) == PatternMatch::Exact
+            }
+            GrantTarget::Table(table_db, _) => matching::same_name(table_db, db, rules),
+            _ => false,
+        })
 }
 
 /// The database-level row that decides the account's privileges on `database`: of the rows that name
@@ -1974,6 +1994,7 @@ mod account_tests {
                 .collect(),
             local_registries: Vec::new(),
             orphans: Vec::new(),
+            left_for_h2: Vec::new(),
             renamed: Vec::new(),
             partial_revokes: false,
             lower_case_table_names,
