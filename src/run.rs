@@ -1073,27 +1073,15 @@ async fn plan_everything(
         if let Some(assigned) = assigned {
             ownership.nodes = assigned.into_iter().collect();
         }
-        for ((node, chosen), in_file) in spec
-            .nodes
-            .iter()
-            .zip(&observed.selection.chosen)
-            .zip(&in_files)
-        {
-            let known = node.local_registry.is_some()
-                || node.local_registry_store == crate::core::spec::LocalRegistryStore::EmbeddedH2
-                || in_file.is_some()
-                || ownership.nodes.contains_key(&node.name)
-                || node
-                    .renamed_from
-                    .as_ref()
-                    .is_some_and(|old| ownership.nodes.contains_key(old));
-            if !*chosen || known {
-                continue;
-            }
+        for node in desired::nodes_without_known_database(
+            spec,
+            &observed.selection.chosen,
+            &ownership.nodes,
+            &in_files,
+        ) {
             let unknown = format!(
-                "node {}: which local registry database it was given is not known here: its files name none, \
-                 the spec names none, and the ledger could not be read with the nodes' account",
-                node.name
+                "node {node}: which local registry database it was given is not known here: its files name none, \
+                 the spec names none, and the ledger could not be read with the nodes' account"
             );
             // A dry run or a verify changes nothing: it shows the plan with the spec's order, and says so.
             if !matches!(options.mode, Mode::Provision { dry_run: false }) {

@@ -349,6 +349,35 @@ pub fn assign_local_registries(
     })
 }
 
+/// The chosen nodes (`chosen`, per spec node) whose local registry database nothing here says: not the
+/// spec (`local_registry`, or the embedded H2), not the node's files (`in_files`, per spec node), not the
+/// ledger's records (`records`, by the node's name or its `renamed_from`). Numbering such a node by its
+/// place in the spec could point it at another node's live database, so a run that writes refuses it.
+pub fn nodes_without_known_database<'a>(
+    spec: &'a Spec,
+    chosen: &[bool],
+    records: &BTreeMap<String, String>,
+    in_files: &[Option<String>],
+) -> Vec<&'a str> {
+    spec.nodes
+        .iter()
+        .zip(chosen)
+        .zip(in_files)
+        .filter(|((node, chosen), in_file)| {
+            let known = node.local_registry.is_some()
+                || node.local_registry_store == LocalRegistryStore::EmbeddedH2
+                || in_file.is_some()
+                || records.contains_key(&node.name)
+                || node
+                    .renamed_from
+                    .as_ref()
+                    .is_some_and(|old| records.contains_key(old));
+            **chosen && !known
+        })
+        .map(|((node, _), _)| node.name.as_str())
+        .collect()
+}
+
 /// The records [`assign_local_registries`] keeps the nodes' databases by: the ledger's, and for each
 /// node it has no record of (by its name or `renamed_from`: `--files-only` reads no ledger, a cluster
 /// may predate its records, or be adopted), the database the node's files use now (`in_files`, per spec
@@ -755,6 +784,39 @@ mod tests {
         assert_eq!(
             orphans,
             [("node1".to_string(), "REGISTRY_LOCAL1".to_string())]
+        );
+
+        // A node's own run refuses only the chosen nodes whose database nothing says.
+        let spec = with_nodes(
+            &(node("node1", "")
+                + &node("node2", "")
+                + &node("edge3", "renamed_from = \"node3\"")
+                + &node("node4", "local_registry_store = \"h2\"")
+                + &node("node5", "local_registry = \"OWN5\"")
+                + &node("node6", "")
+                + &node("node7", "")),
+        );
+        let in_files = [
+            None,
+            None,
+            None,
+            None,
+            None,
+            Some("REGISTRY_LOCAL6".to_string()),
+            None,
+        ];
+        let records = recorded(&[("node2", "REGISTRY_LOCAL2"), ("node3", "REGISTRY_LOCAL3")]);
+        assert_eq!(
+            nodes_without_known_database(&spec, &[true; 7], &records, &in_files),
+            ["node1", "node7"]
+        );
+        let mut chosen = [false; 7];
+        chosen[1] = true;
+        assert!(nodes_without_known_database(&spec, &chosen, &records, &in_files).is_empty());
+        chosen[6] = true;
+        assert_eq!(
+            nodes_without_known_database(&spec, &chosen, &BTreeMap::new(), &in_files),
+            ["node2", "node7"]
         );
 
         // A node the spec now keeps on H2: its recorded database stays, as an orphan's does.
