@@ -39,6 +39,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
@@ -55,7 +56,7 @@ const SYNC_TIMEOUT: Duration = Duration::from_secs(90);
 /// How long a clean shutdown may take before the member is killed.
 const STOP_TIMEOUT: Duration = Duration::from_secs(60);
 const POLL_INTERVAL: Duration = Duration::from_millis(200);
-const LOG_TAIL_LINES: usize = 15;
+const LOG_TAIL_LINES: usize = 60;
 
 /// Runs as `sh -c WATCHDOG_SCRIPT eidb-galera-watchdog FOLDER`, reading orders from stdin: `watch N`
 /// (a member now runs as the leader of process group N) and `forget N` (it has been reaped; the
@@ -758,11 +759,42 @@ fn block_on_own_thread<T: Send>(
 }
 
 /// `count` distinct free ports on 127.0.0.1, all held until all are found so none repeats.
+///
+/// Taken below the kernel's ephemeral range (`ip_local_port_range`), where neither an outgoing connection
+/// nor a `bind(0)` ever lands: a member binds its SST and IST ports only when a state transfer starts,
+/// seconds after they are chosen, and the tests running beside it open connections all the while. A
+/// port from the ephemeral range could be taken by then (a joiner then fails its state transfer and
+/// terminates). Where that range leaves no room below it, any free port.
 fn free_ports(count: usize) -> Result<Vec<u16>, String> {
-    let listeners = (0..count)
-        .map(|_| TcpListener::bind(("127.0.0.1", 0)))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|error| format!("cannot find a free port on 127.0.0.1: {error}"))?;
+    const LOWEST: u16 = 10_000;
+    let ephemeral_low = fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|range| range.split_whitespace().next()?.parse::<u16>().ok())
+        .unwrap_or(32_768);
+    let mut listeners = Vec::new();
+    if ephemeral_low > LOWEST + 1_000 {
+        let span = u32::from(ephemeral_low - LOWEST);
+        // A start that differs between processes and between clusters of one process.
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let seed = std::process::id()
+            .wrapping_mul(7_919)
+            .wrapping_add(NEXT.fetch_add(97, Ordering::Relaxed));
+        for step in 0..span {
+            if listeners.len() == count {
+                break;
+            }
+            let port = LOWEST + ((seed.wrapping_add(step)) % span) as u16;
+            if let Ok(listener) = TcpListener::bind(("127.0.0.1", port)) {
+                listeners.push(listener);
+            }
+        }
+    }
+    while listeners.len() < count {
+        listeners.push(
+            TcpListener::bind(("127.0.0.1", 0))
+                .map_err(|error| format!("cannot find a free port on 127.0.0.1: {error}"))?,
+        );
+    }
     listeners
         .iter()
         .map(|listener| listener.local_addr().map(|address| address.port()))
