@@ -155,8 +155,9 @@ async fn default_ledger_rows_of(pool: &sqlx::MySqlPool, pids: &[u32]) -> Vec<Str
     for pid in pids {
         for table in ["eidb_run", "eidb_lock"] {
             let owners: Vec<(String,)> = sqlx::query_as(&format!(
-                "SELECT CONVERT(owner USING utf8mb4) FROM EIDB_META.{table} WHERE owner LIKE '% pid {pid} connection %'"
+                "SELECT CONVERT(owner USING utf8mb4) FROM EIDB_META.{table} WHERE owner LIKE ?"
             ))
+            .bind(common::check::owner_of_pid_pattern(*pid))
             .fetch_all(pool)
             .await
             .unwrap();

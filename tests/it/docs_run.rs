@@ -327,14 +327,6 @@ impl Scene {
         self.write_spec();
     }
 
-    fn spec_text(&self, at: &str) -> String {
-        self.spec
-            .as_ref()
-            .unwrap_or_else(|| panic!("{at}: changes the spec before there is one"))
-            .1
-            .clone()
-    }
-
     /// Writes the spec where the page keeps it and lays out what it names: each node's EI_HOME (the
     /// real WSO2 conf/, a Connector/J jar in lib/) and the dbscripts folder, where they are missing.
     fn write_spec(&self) {
@@ -522,7 +514,6 @@ fn edit_spec(scene: &mut Scene, directive: &Directive, block: &str, at: &str) {
         .iter()
         .map(|entry| format!("{}\n\n", entry.trim()))
         .collect();
-    let _ = scene.spec_text(at);
     scene.set_spec(
         &path,
         &format!("{}{joined}", head.trim_end().to_string() + "\n\n"),

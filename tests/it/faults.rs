@@ -619,10 +619,11 @@ fn assert_cut_short(scripts: &[(String, String, i64, i64)], what: &str) {
 
 /// The `eidb_run` rows of one process (the owner names its pid): (outcome, error).
 async fn runs_of_pid(pool: &MySqlPool, metadata: &str, pid: u32) -> Vec<(String, Option<String>)> {
-    sqlx::raw_sql(&format!(
+    sqlx::query(&format!(
         "SELECT CONVERT(outcome USING utf8mb4), CONVERT(error USING utf8mb4) FROM `{metadata}`.eidb_run \
-         WHERE owner LIKE '% pid {pid} connection %' ORDER BY id"
+         WHERE owner LIKE ? ORDER BY id"
     ))
+    .bind(common::check::owner_of_pid_pattern(pid))
     .fetch_all(pool)
     .await
     .unwrap()

@@ -997,35 +997,37 @@ pub fn server(
             account_changes(&mut plan, desired, actual, history, host, &login);
         }
     }
-    for (node, database) in &desired.orphans {
+    // A removed node's database and that of a node the spec now keeps on H2 stay alike; only why differs.
+    let removed = desired.orphans.iter().map(|orphan| (orphan, false));
+    let left_for_h2 = desired.left_for_h2.iter().map(|orphan| (orphan, true));
+    for ((node, database), on_h2) in removed.chain(left_for_h2) {
+        let (why, fix) = if on_h2 {
+            (
+                format!("the spec keeps node {node} on its embedded H2"),
+                format!(
+                    "if node {node} should stay on {database}, take local_registry_store = \"h2\" out of its [[nodes]] \
+                     entry; once its files no longer use it (local_registry_not_h2) and its data is not needed: DROP \
+                     DATABASE `{database}`"
+                ),
+            )
+        } else {
+            (
+                format!("node {node} is no longer in the spec"),
+                format!(
+                    "if node {node} was renamed, add renamed_from = \"{node}\" to its [[nodes]] entry; if it is gone for \
+                     good and its data is not needed: DROP DATABASE `{database}`"
+                ),
+            )
+        };
         plan.warnings.push(Conflict {
             check: Check::OrphanedDatabase,
             subject: format!("database {database}"),
             expected: format!("the local registry of a node in the spec (the ledger says node {node} used it)"),
             found: format!(
-                "orphaned: node {node} is no longer in the spec; eidb leaves {database} and the account's grants on it as \
-                 they are, and never drops a database"
+                "orphaned: {why}; eidb leaves {database} and the account's grants on it as they are, and never drops \
+                 a database"
             ),
-            fix: format!(
-                "if node {node} was renamed, add renamed_from = \"{node}\" to its [[nodes]] entry; if it is gone for good and \
-                 its data is not needed: DROP DATABASE `{database}`"
-            ),
-        });
-    }
-    for (node, database) in &desired.left_for_h2 {
-        plan.warnings.push(Conflict {
-            check: Check::OrphanedDatabase,
-            subject: format!("database {database}"),
-            expected: format!("the local registry of a node in the spec (the ledger says node {node} used it)"),
-            found: format!(
-                "orphaned: the spec keeps node {node} on its embedded H2; eidb leaves {database} and the account's grants on \
-                 it as they are, and never drops a database"
-            ),
-            fix: format!(
-                "if node {node} should stay on {database}, take local_registry_store = \"h2\" out of its [[nodes]] entry; \
-                 once its files no longer use it (local_registry_not_h2) and its data is not needed: DROP DATABASE \
-                 `{database}`"
-            ),
+            fix,
         });
     }
     let unrecorded: Vec<String> = desired

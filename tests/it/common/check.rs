@@ -286,3 +286,9 @@ pub async fn schema_fingerprint(pool: &MySqlPool, database: &str) -> BTreeSet<St
     }
     lines
 }
+
+/// A SQL `LIKE` pattern for the `owner` of eidb's ledger rows (`eidb_run`, `eidb_lock`) written by process
+/// `pid`: eidb writes `... pid PID connection ID on HOST`.
+pub fn owner_of_pid_pattern(pid: u32) -> String {
+    format!("% pid {pid} connection %")
+}
